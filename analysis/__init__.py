@@ -1,0 +1,1 @@
+"""What is computed: DiD statistics, costs, the municipal monitor, analysis runs and reports."""

@@ -1,0 +1,1 @@
+"""The cost model: price catalogues, CPI indexation, cost per family."""

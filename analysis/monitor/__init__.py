@@ -1,0 +1,1 @@
+"""The municipal monitor: counting multi-problem families and their cost, city to country."""

@@ -158,8 +158,11 @@ SPECTACULAR_SETTINGS = {
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_RESULT_BACKEND = None
+# Results travel through Redis only where a workflow needs them (the monitor's chord); the run
+# rows in the database hold every result that matters.
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", CELERY_BROKER_URL) or None
 CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_EXPIRES = 3600
 # acks_late + reject_on_worker_lost: a worker killed mid-task gets its task redelivered; the
 # database row of a run is the record of truth, so redelivery is harmless (claim-before-work).
 CELERY_TASK_ACKS_LATE = True

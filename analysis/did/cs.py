@@ -1,0 +1,668 @@
+"""Callaway & Sant'Anna (2021) staggered-adoption DiD: ATT(g,t), aggregations and pre-test.
+
+What this module does, and where each part comes from:
+
+* Each group-time effect ATT(g,t) is a 2x2 comparison of cohort ``g`` with a comparison group
+  (never-treated units, or units not yet treated by ``max(t, base)``) between a base period and
+  ``t``. The 2x2 estimators are the ones R ``did`` calls from ``DRDID`` (``drdid_panel``,
+  ``std_ipw_did_panel``, ``reg_did_panel``), taken from ``moderndid`` (MIT), whose ports
+  reproduce R to machine precision on ``mpdta``.
+* The cell loop is ours so that unbalanced panels work: a 2x2 comparison uses every unit of the
+  cohort and of the comparison group that is observed (outcome and covariates non-missing) in
+  *both* of its periods; units missing either period are left out of that cell only. Each
+  cell's influence function is rescaled to the full sample (``n / n_cell``, zero for units not
+  in the cell), exactly as R does for the units it keeps. On a balanced panel this is R ``did``
+  with ``panel = TRUE``. (R's own ``allow_unbalanced_panel = TRUE`` switches to the
+  repeated-cross-section estimator, which ignores the within-family pairing; we do not.)
+  Covariates are read in the earlier of the two periods of each comparison, as R does.
+* Aggregations (simple, dynamic, group, calendar), including the influence function of the
+  estimated cohort weights, come from ``moderndid``'s port of R's ``compute.aggte``.
+* Standard errors come from the influence functions, clustered by unit (or by a coarser
+  ``cluster`` column, summing influence functions within clusters). With ``bootstrap=B`` the
+  multiplier bootstrap (Mammen weights, as R ``did``) draws one weight per cluster for all
+  estimates jointly; SEs are the robust IQR-based ones R reports, and the group-time effects and
+  each aggregation's per-level estimates get uniform (simultaneous) bands.
+* The pre-test is R's Wald test that all pre-treatment ATT(g,t) are zero.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+SMALL_CELL_MIN_TREATED = 5
+
+Control = Literal["never", "notyet"]
+BasePeriod = Literal["varying", "universal"]
+Method = Literal["dr", "ipw", "reg"]
+
+
+class CsError(ValueError):
+    """The data or options cannot be used for a Callaway & Sant'Anna analysis."""
+
+
+@dataclass(frozen=True)
+class GroupTime:
+    """One group-time average treatment effect ATT(g,t)."""
+
+    group: int
+    time: int
+    att: float
+    se: float
+    ci_low: float
+    ci_high: float
+    base_period: int
+    n_treated: int
+    n_control: int
+    small_cell: bool
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A point estimate with its standard error and confidence interval."""
+
+    att: float
+    se: float
+    ci_low: float
+    ci_high: float
+
+
+@dataclass(frozen=True)
+class LevelEstimate:
+    """One level of an aggregation: an event time, a cohort or a calendar period."""
+
+    level: int
+    att: float
+    se: float
+    ci_low: float
+    ci_high: float
+
+
+@dataclass(frozen=True)
+class Aggregation:
+    """An aggregation of the ATT(g,t): the overall estimate and one estimate per level."""
+
+    kind: str
+    overall: Estimate
+    levels: tuple[LevelEstimate, ...]
+    critical_value: float
+
+
+@dataclass(frozen=True)
+class Pretest:
+    """Wald test that every pre-treatment ATT(g,t) is zero."""
+
+    W: float  # noqa: N815 (the statistic's conventional name)
+    p: float
+    df: int
+
+
+_LEVEL_KEY = {
+    "dynamic": ("event", "e"),
+    "group": ("groups", "group"),
+    "calendar": ("periods", "time"),
+}
+
+
+@dataclass(frozen=True)
+class CsResult:
+    """Everything a Callaway & Sant'Anna run produces."""
+
+    group_time: tuple[GroupTime, ...]
+    simple: Estimate
+    dynamic: Aggregation
+    group: Aggregation
+    calendar: Aggregation
+    pretest: Pretest | None
+    control: str
+    base_period: str
+    method: str
+    covariates: tuple[str, ...]
+    n_units: int
+    n_obs: int
+    n_clusters: int
+    alpha: float
+    inference: str
+    bootstrap: int | None
+    seed: int | None
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict (NaN becomes None)."""
+        out: dict[str, Any] = {
+            "group_time": [_clean(asdict(gt)) for gt in self.group_time],
+            "simple": _clean(asdict(self.simple)),
+        }
+        for agg in (self.dynamic, self.group, self.calendar):
+            list_key, level_key = _LEVEL_KEY[agg.kind]
+            rows = []
+            for lev in agg.levels:
+                row = asdict(lev)
+                row[level_key] = row.pop("level")
+                rows.append(_clean({level_key: row.pop(level_key), **row}))
+            out[agg.kind] = {
+                "overall": _clean(asdict(agg.overall)),
+                list_key: rows,
+                "critical_value": _num(agg.critical_value),
+            }
+        out["pretest"] = None if self.pretest is None else _clean(asdict(self.pretest))
+        out["settings"] = {
+            "control": self.control,
+            "base_period": self.base_period,
+            "method": self.method,
+            "covariates": list(self.covariates),
+            "alpha": self.alpha,
+            "inference": self.inference,
+            "bootstrap": self.bootstrap,
+            "seed": self.seed,
+        }
+        out["n_units"] = self.n_units
+        out["n_obs"] = self.n_obs
+        out["n_clusters"] = self.n_clusters
+        out["warnings"] = list(self.warnings)
+        return out
+
+
+def _num(x: float) -> float | None:
+    return None if x is None or not math.isfinite(float(x)) else float(x)
+
+
+def _clean(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: (_num(v) if isinstance(v, float) else v) for k, v in d.items()}
+
+
+# --------------------------------------------------------------------------- input
+
+
+@dataclass
+class _Panel:
+    units: np.ndarray  # unit ids, length n
+    periods: np.ndarray  # sorted periods, length T
+    cohort: np.ndarray  # float, inf = comparison (never treated)
+    y: np.ndarray  # n x T, NaN = not observed
+    x: np.ndarray  # n x T x k (k >= 1, first column the intercept), NaN = missing
+    cluster: np.ndarray  # integer cluster code per unit
+    n_obs: int
+
+
+def _panel_error(message: str) -> Exception:
+    """The panel module's PanelError when it exists, so callers catch one type."""
+    try:
+        from analysis.did.panel import PanelError
+    except ImportError:  # pragma: no cover - only before the panel module landed
+        return CsError(message)
+    return PanelError(message)
+
+
+def _frame(
+    df: pd.DataFrame,
+    *,
+    unit: str,
+    time: str,
+    cohort: str,
+    outcome: str,
+    covariates: Sequence[str],
+    cluster: str | None,
+) -> pd.DataFrame:
+    """The columns we need, under internal names, after checking they exist and are numeric."""
+    needed = [unit, time, cohort, outcome, *covariates] + ([cluster] if cluster else [])
+    missing = [c for c in needed if c not in df.columns]
+    if missing:
+        raise _panel_error(f"column(s) not found in the panel: {', '.join(missing)}")
+    numeric = {}
+    for col in (time, cohort, outcome, *covariates):
+        values = pd.to_numeric(df[col], errors="coerce")
+        bad = values.isna() & df[col].notna()
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise _panel_error(
+                f"column '{col}' must be numeric; row {row} has {df[col].iloc[row]!r}"
+            )
+        numeric[col] = values.to_numpy(dtype=float)
+    data = pd.DataFrame(
+        {
+            "_u": df[unit].to_numpy(),
+            "_t": numeric[time],
+            "_g": numeric[cohort],
+            "_y": numeric[outcome],
+        }
+    )
+    for j, c in enumerate(covariates):
+        data[f"_x{j}"] = numeric[c]
+    if cluster:
+        data["_c"] = df[cluster].to_numpy()
+    data["_g"] = data["_g"].fillna(0.0)
+    return data
+
+
+def _check_rows(data: pd.DataFrame, *, unit: str, time: str, cluster: str | None) -> None:
+    """Refuse empty ids and periods, duplicate unit-periods, and changing cohorts or clusters."""
+    for col, name in (("_u", unit), ("_t", time)):
+        if data[col].isna().any():
+            row = int(np.flatnonzero(data[col].isna().to_numpy())[0])
+            raise _panel_error(f"column '{name}' is empty in row {row}")
+    dup = data.duplicated(["_u", "_t"])
+    if dup.any():
+        row = int(np.flatnonzero(dup.to_numpy())[0])
+        raise _panel_error(
+            f"duplicate row for unit {data['_u'].iloc[row]!r} and period {data['_t'].iloc[row]!r}"
+            f" (row {row})"
+        )
+    per_unit = data.groupby("_u", sort=True)["_g"].nunique()
+    if (per_unit > 1).any():
+        raise _panel_error(f"unit {per_unit.index[per_unit > 1][0]!r} has more than one cohort")
+    if cluster:
+        per_unit_c = data.groupby("_u", sort=True)["_c"].nunique(dropna=False)
+        if (per_unit_c > 1).any():
+            bad_unit = per_unit_c.index[per_unit_c > 1][0]
+            raise _panel_error(f"unit {bad_unit!r} lies in more than one '{cluster}' cluster")
+
+
+def _prepare(
+    df: pd.DataFrame,
+    *,
+    unit: str,
+    time: str,
+    cohort: str,
+    outcome: str,
+    covariates: Sequence[str],
+    cluster: str | None,
+) -> tuple[_Panel, list[str]]:
+    """Unit-by-period arrays; cohorts 0, empty or after the last period become comparison units."""
+    notes: list[str] = []
+    data = _frame(
+        df,
+        unit=unit,
+        time=time,
+        cohort=cohort,
+        outcome=outcome,
+        covariates=covariates,
+        cluster=cluster,
+    )
+    _check_rows(data, unit=unit, time=time, cluster=cluster)
+
+    periods = np.sort(data["_t"].unique())
+    first, last = periods[0], periods[-1]
+    g = data["_g"].to_numpy()
+    g = np.where((g == 0) | (g > last), np.inf, g)
+    if np.any((data["_g"].to_numpy() > last) & np.isfinite(data["_g"].to_numpy())):
+        notes.append(
+            "cohorts starting after the last period are used as not (yet) treated comparison units"
+        )
+    early = g <= first
+    if early.any():
+        n_early = data.loc[early, "_u"].nunique()
+        notes.append(f"{n_early} unit(s) treated in the first period have no pre-period: dropped")
+        data, g = data.loc[~early].reset_index(drop=True), g[~early]
+    data["_g"] = g
+
+    units = np.sort(data["_u"].unique())
+    u_idx = np.searchsorted(units, data["_u"].to_numpy())
+    t_idx = np.searchsorted(periods, data["_t"].to_numpy())
+    n, T = len(units), len(periods)
+    y = np.full((n, T), np.nan)
+    y[u_idx, t_idx] = data["_y"].to_numpy()
+    x = np.ones((n, T, 1 + len(covariates)))
+    x[:, :, 1:] = np.nan
+    for j in range(len(covariates)):
+        x[u_idx, t_idx, 1 + j] = data[f"_x{j}"].to_numpy()
+    cohort_u = np.full(n, np.nan)
+    cohort_u[u_idx] = data["_g"].to_numpy()
+    if cluster:
+        codes = np.zeros(n, dtype=int)
+        codes[u_idx] = pd.factorize(data["_c"])[0]
+    else:
+        codes = np.arange(n)
+    return _Panel(units, periods, cohort_u, y, x, codes, int(len(data))), notes
+
+
+# --------------------------------------------------------------------------- 2x2 cells
+
+
+@dataclass
+class _Cell:
+    group: float
+    time: float
+    base: float
+    att: float
+    inf: np.ndarray  # length n, rescaled to the full sample
+    n_treated: int
+    n_control: int
+
+
+def _two_by_two(method: str, y1: np.ndarray, y0: np.ndarray, d: np.ndarray, x: np.ndarray):
+    from moderndid import drdid_panel, reg_did_panel, std_ipw_did_panel
+
+    fn = {"dr": drdid_panel, "ipw": std_ipw_did_panel, "reg": reg_did_panel}[method]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = fn(y1=y1, y0=y0, d=d, covariates=x, i_weights=None, influence_func=True)
+    return float(res.att), np.asarray(res.att_inf_func, dtype=float)
+
+
+def _cells(
+    panel: _Panel, *, control: str, base_period: str, method: str, notes: list[str]
+) -> list[_Cell]:
+    periods, cohort = panel.periods, panel.cohort
+    n, T = panel.y.shape
+    groups = np.unique(cohort[np.isfinite(cohort)])
+    universal = base_period == "universal"
+    cells: list[_Cell] = []
+    for g in groups:
+        pre = np.flatnonzero(periods < g)
+        g_base = pre[-1]
+        for t_i in range(T) if universal else range(1, T):
+            if universal:
+                b_i = g_base
+            else:
+                b_i = g_base if periods[t_i] >= g else t_i - 1
+            t, b = periods[t_i], periods[b_i]
+            if universal and t_i == b_i:
+                cells.append(_Cell(g, t, b, 0.0, np.zeros(n), 0, 0))
+                continue
+            treated = cohort == g
+            if control == "never":
+                comp = np.isinf(cohort)
+            else:
+                comp = (cohort > max(t, b)) & ~treated
+            x_cell = panel.x[:, min(t_i, b_i), :]
+            seen = (
+                ~np.isnan(panel.y[:, t_i])
+                & ~np.isnan(panel.y[:, b_i])
+                & ~np.isnan(x_cell).any(axis=1)
+            )
+            keep = (treated | comp) & seen
+            n_t, n_c = int((treated & keep).sum()), int((comp & keep).sum())
+            label = f"ATT({_fmt(g)},{_fmt(t)})"
+            if n_t == 0 or n_c == 0:
+                notes.append(f"{label}: no treated or no comparison units observed: not estimated")
+                cells.append(_Cell(g, t, b, math.nan, np.full(n, math.nan), n_t, n_c))
+                continue
+            try:
+                att, inf = _two_by_two(
+                    method,
+                    panel.y[keep, t_i],
+                    panel.y[keep, b_i],
+                    treated[keep].astype(float),
+                    x_cell[keep],
+                )
+            except (ValueError, np.linalg.LinAlgError, RuntimeError) as exc:
+                notes.append(f"{label}: the 2x2 estimator failed ({exc}): not estimated")
+                att, inf = math.nan, None
+            full = np.full(n, math.nan) if inf is None else np.zeros(n)
+            if inf is not None:
+                full[keep] = (n / keep.sum()) * inf
+            cells.append(_Cell(g, t, b, att, full, n_t, n_c))
+    return cells
+
+
+def _fmt(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else str(v)
+
+
+# --------------------------------------------------------------------------- inference
+
+
+class _Inference:
+    """Standard errors and critical values from influence functions (analytic or bootstrap)."""
+
+    def __init__(
+        self, cluster: np.ndarray, n: int, alpha: float, bootstrap: int | None, seed: int | None
+    ):
+        self.codes = cluster
+        self.n_clusters = int(cluster.max()) + 1 if len(cluster) else 0
+        self.n = n
+        self.alpha = alpha
+        self.z = float(stats.norm.ppf(1 - alpha / 2))
+        self.weights: np.ndarray | None = None
+        if bootstrap:
+            rng = np.random.default_rng(seed)
+            s5 = math.sqrt(5.0)
+            lo, hi = (1 - s5) / 2, (1 + s5) / 2
+            p_lo = (s5 + 1) / (2 * s5)
+            self.weights = np.where(
+                rng.random((bootstrap, self.n_clusters)) < p_lo, lo, hi
+            )  # Mammen two-point weights, mean 0, variance 1
+
+    def cluster_sums(self, inf: np.ndarray) -> np.ndarray:
+        inf = np.atleast_2d(inf.T).T  # n x k
+        out = np.zeros((self.n_clusters, inf.shape[1]))
+        np.add.at(out, self.codes, np.nan_to_num(inf))
+        return out
+
+    def se(self, inf: np.ndarray) -> tuple[np.ndarray, float]:
+        """Standard errors of the columns of ``inf`` and their uniform critical value."""
+        inf = np.atleast_2d(inf.T).T
+        bad = np.isnan(inf).any(axis=0)
+        sums = self.cluster_sums(inf)
+        if self.weights is None:
+            se = np.sqrt((sums**2).sum(axis=0)) / self.n
+            crit = self.z
+        else:
+            draws = self.weights @ sums / self.n  # B x k
+            q75, q25 = np.percentile(draws, [75, 25], axis=0, method="inverted_cdf")
+            se = (q75 - q25) / (stats.norm.ppf(0.75) - stats.norm.ppf(0.25))
+            ok = (se > 1e-12) & ~bad
+            crit = self.z
+            if ok.any():
+                t_max = np.max(np.abs(draws[:, ok] / se[ok]), axis=1)
+                crit = max(float(np.quantile(t_max, 1 - self.alpha, method="inverted_cdf")), self.z)
+        se = np.where(bad | (se <= math.sqrt(np.finfo(float).eps) * 10), math.nan, se)
+        return se, crit
+
+    def vcov(self, inf: np.ndarray) -> np.ndarray:
+        sums = self.cluster_sums(inf)
+        return sums.T @ sums / self.n**2
+
+
+# --------------------------------------------------------------------------- aggregation
+
+
+def _aggregate(cells: list[_Cell], panel: _Panel, inference: _Inference, notes: list[str]):
+    from moderndid.did.compute_aggte import compute_aggte
+    from moderndid.did.container import mp
+
+    groups = np.array([c.group for c in cells], dtype=float)
+    times = np.array([c.time for c in cells], dtype=float)
+    att = np.array([c.att for c in cells], dtype=float)
+    inf = np.column_stack([c.inf for c in cells])
+    n = panel.y.shape[0]
+    mp_result = mp(
+        groups=groups,
+        times=times,
+        att_gt=att,
+        vcov_analytical=np.zeros((len(att), len(att))),
+        se_gt=np.zeros(len(att)),
+        critical_value=inference.z,
+        influence_func=inf,
+        n_units=n,
+        alpha=inference.alpha,
+        estimation_params={"bootstrap": False, "uniform_bands": False},
+        G=panel.cohort,
+    )
+    dropna = bool(np.isnan(att).any())
+    if dropna:
+        notes.append("aggregations leave out the group-time effects that could not be estimated")
+    out = {}
+    for kind in ("simple", "dynamic", "group", "calendar"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out[kind] = compute_aggte(
+                mp_result,
+                aggregation_type=kind,
+                dropna=dropna,
+                bootstrap=False,
+                confidence_band=False,
+            )
+    return out
+
+
+def _estimate(att: float, inf: np.ndarray, inference: _Inference) -> Estimate:
+    se, _ = inference.se(inf.reshape(-1, 1))
+    s = float(se[0])
+    return Estimate(float(att), s, att - inference.z * s, att + inference.z * s)
+
+
+def _aggregation(kind: str, res: Any, inference: _Inference) -> Aggregation:
+    overall = _estimate(float(res.overall_att), np.asarray(res.influence_func_overall), inference)
+    levels_att = np.asarray(res.att_by_event, dtype=float)
+    ses, crit = inference.se(np.asarray(res.influence_func, dtype=float))
+    levels = tuple(
+        LevelEstimate(
+            int(lev) if float(lev).is_integer() else lev,
+            float(a),
+            float(s),
+            float(a - crit * s),
+            float(a + crit * s),
+        )
+        for lev, a, s in zip(res.event_times, levels_att, ses, strict=True)
+    )
+    return Aggregation(kind, overall, levels, float(crit))
+
+
+def _pretest(cells: list[_Cell], inference: _Inference, notes: list[str]) -> Pretest | None:
+    pre = [c for c in cells if c.group > c.time and np.isfinite(c.att) and np.any(c.inf != 0)]
+    if not pre:
+        notes.append("no pre-treatment group-time effects: no pre-test")
+        return None
+    a = np.array([c.att for c in pre])
+    v = inference.vcov(np.column_stack([c.inf for c in pre]))
+    if np.linalg.matrix_rank(v) < len(a):
+        notes.append("pre-test not computed: singular covariance of the pre-treatment effects")
+        return None
+    w = float(a @ np.linalg.solve(v, a))
+    return Pretest(w, float(stats.chi2.sf(w, len(a))), len(a))
+
+
+# --------------------------------------------------------------------------- public
+
+
+def callaway_santanna(
+    df: pd.DataFrame,
+    *,
+    unit: str,
+    time: str,
+    cohort: str,
+    outcome: str,
+    control: Control = "never",
+    base_period: BasePeriod = "varying",
+    covariates: Sequence[str] = (),
+    method: Method = "dr",
+    bootstrap: int | None = None,
+    seed: int | None = None,
+    alpha: float = 0.05,
+    cluster: str | None = None,
+) -> CsResult:
+    """Callaway & Sant'Anna (2021) group-time effects with all four aggregations and the pre-test.
+
+    ``cohort`` is the first treated period; 0 or empty marks the comparison arm. ``control`` is
+    ``"never"`` (never-treated units) or ``"notyet"`` (also units not yet treated). ``method``
+    is the 2x2 estimator (Sant'Anna & Zhao 2020): doubly robust, IPW or outcome regression.
+    Standard errors come from influence functions clustered by ``unit`` (or by ``cluster``);
+    ``bootstrap=B`` switches to the seeded multiplier bootstrap with uniform bands.
+    """
+    if control not in ("never", "notyet"):
+        raise CsError(f"control must be 'never' or 'notyet', not {control!r}")
+    if base_period not in ("varying", "universal"):
+        raise CsError(f"base_period must be 'varying' or 'universal', not {base_period!r}")
+    if method not in ("dr", "ipw", "reg"):
+        raise CsError(f"method must be 'dr', 'ipw' or 'reg', not {method!r}")
+    if not 0 < alpha < 1:
+        raise CsError(f"alpha must lie between 0 and 1, not {alpha!r}")
+    if bootstrap is not None and (int(bootstrap) != bootstrap or bootstrap < 2):
+        raise CsError(f"bootstrap must be a number of draws of at least 2, not {bootstrap!r}")
+    covariates = tuple(covariates)
+    panel, notes = _prepare(
+        df,
+        unit=unit,
+        time=time,
+        cohort=cohort,
+        outcome=outcome,
+        covariates=covariates,
+        cluster=cluster,
+    )
+    n_treated_units = int(np.isfinite(panel.cohort).sum())
+    if n_treated_units == 0:
+        raise _panel_error(f"no treated units: every value of '{cohort}' marks the comparison arm")
+    if not np.isinf(panel.cohort).any():
+        if control == "never":
+            raise _panel_error(
+                "no never-treated units for the comparison; use control 'notyet' instead"
+            )
+        # As R did: without never-treated units the last cohort only serves as comparison,
+        # so periods from its start on cannot be used.
+        last_g = panel.cohort.max()
+        keep_t = panel.periods < last_g
+        panel.periods, panel.y, panel.x = (
+            panel.periods[keep_t],
+            panel.y[:, keep_t],
+            panel.x[:, keep_t],
+        )
+        panel.cohort = np.where(panel.cohort == last_g, np.inf, panel.cohort)
+        notes.append(f"no never-treated units: cohort {_fmt(last_g)} serves as comparison only")
+
+    cells = _cells(panel, control=control, base_period=base_period, method=method, notes=notes)
+    if not any(np.isfinite(c.att) and c.group <= c.time for c in cells):
+        raise CsError("no post-treatment group-time effect could be estimated")
+    n = panel.y.shape[0]
+    inference = _Inference(panel.cluster, n, alpha, bootstrap, seed)
+
+    inf_gt = np.column_stack([c.inf for c in cells])
+    se_gt, crit_gt = inference.se(inf_gt)
+    group_time = []
+    for c, s in zip(cells, se_gt, strict=True):
+        small = c.n_treated < SMALL_CELL_MIN_TREATED and not (c.time == c.base)
+        if small:
+            notes.append(
+                f"ATT({_fmt(c.group)},{_fmt(c.time)}) rests on {c.n_treated} treated units"
+                f" (fewer than {SMALL_CELL_MIN_TREATED})"
+            )
+        group_time.append(
+            GroupTime(
+                group=_int(c.group),
+                time=_int(c.time),
+                att=float(c.att),
+                se=float(s),
+                ci_low=float(c.att - crit_gt * s),
+                ci_high=float(c.att + crit_gt * s),
+                base_period=_int(c.base),
+                n_treated=c.n_treated,
+                n_control=c.n_control,
+                small_cell=bool(small),
+            )
+        )
+
+    agg = _aggregate(cells, panel, inference, notes)
+    simple = _estimate(float(agg["simple"].overall_att), agg["simple"].influence_func, inference)
+    pretest = _pretest(cells, inference, notes)
+    return CsResult(
+        group_time=tuple(group_time),
+        simple=simple,
+        dynamic=_aggregation("dynamic", agg["dynamic"], inference),
+        group=_aggregation("group", agg["group"], inference),
+        calendar=_aggregation("calendar", agg["calendar"], inference),
+        pretest=pretest,
+        control=control,
+        base_period=base_period,
+        method=method,
+        covariates=covariates,
+        n_units=n,
+        n_obs=panel.n_obs,
+        n_clusters=inference.n_clusters,
+        alpha=alpha,
+        inference="bootstrap" if bootstrap else "analytic",
+        bootstrap=int(bootstrap) if bootstrap else None,
+        seed=seed,
+        warnings=tuple(notes),
+    )
+
+
+def _int(v: float) -> int:
+    return int(v) if float(v).is_integer() else v  # type: ignore[return-value]

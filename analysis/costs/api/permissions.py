@@ -1,0 +1,15 @@
+"""API permissions of the cost model: authenticated users read, data managers write."""
+
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+from study.roles import is_data_manager
+
+
+class ReadOrDataManagerWrite(BasePermission):
+    """Any authenticated user may read; only a data manager (or superuser) may write."""
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        return request.method in SAFE_METHODS or is_data_manager(user)

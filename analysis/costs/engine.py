@@ -1,0 +1,437 @@
+"""Cost per family per period: volumes x indexed prices, scenarios and the baseline; no Django.
+
+Rules (the baseline report's, see the domain brief "The cost model"):
+
+* An indicator is priced by every item in its ``cost_items`` (``a+b`` = both items, e.g. a
+  benefit and its administration cost, each with the indicator's volume).
+* Items recorded as euros claimed (GGZ) take the indicator's value as euros of the year they
+  were claimed and index them to the price year with the chained CPI; the "unit price" of
+  such a row is that CPI factor.
+* Foster care: the allowance is paid per child-day (the indicator's value, days summed over
+  the family's children) and the guidance per foster family per day. The registry gives only
+  child-days, so family-days are derived as ``min(child_days, days_per_period)``: siblings are
+  placed together (one guidance per family per day, as the report counts it) and a family can
+  not be in foster care on more days than the period has. A family with one child in care
+  thus has family-days = child-days. This under-counts guidance when siblings are placed in
+  different foster families.
+* Crime: direct costs only (the catalogue's prices); moves and debt help carry no cost items.
+* A missing value (NaN, or a costed indicator absent for a family-period) is not zero: its
+  rows have NaN euros and the family-period's total is flagged incomplete.
+* Every row names the catalogue version, price year and scenario it was computed with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+import pandas as pd
+
+from analysis.costs.pricing import (
+    UNIT_EUROS_CLAIMED,
+    UNIT_FAMILY_DAY,
+    base_year_price,
+    index_factor,
+    round_cents,
+)
+
+DAYS_PER_PERIOD = 366
+POINT = "point"
+
+VOLUME_COLUMNS = ("family", "period", "indicator", "value")
+COST_COLUMNS = [
+    "family",
+    "period",
+    "indicator",
+    "item",
+    "domain",
+    "unit",
+    "value",
+    "volume",
+    "unit_price",
+    "euros",
+    "catalogue_version",
+    "price_year",
+    "scenario",
+]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named variant of the catalogue for the sensitivity analysis.
+
+    ``price_overrides``: item code -> price at the item's reference year (then indexed to the
+    base year like the catalogue's own price). ``price_factors``: item code -> factor on the
+    base-year price. ``volume_divisors``: item code -> divisor of the volume.
+    """
+
+    code: str
+    name: str
+    description: str = ""
+    price_overrides: Mapping[str, float] = field(default_factory=dict)
+    price_factors: Mapping[str, float] = field(default_factory=dict)
+    volume_divisors: Mapping[str, float] = field(default_factory=dict)
+
+
+CRIME_ITEMS = (
+    "crime_murder",
+    "crime_sexual",
+    "crime_property",
+    "crime_assault",
+    "crime_threat",
+    "crime_vandalism_public_order",
+    "crime_traffic",
+    "crime_economic",
+    "crime_drugs",
+    "crime_other",
+)
+# The report's crime total for MPG including production loss and suffering, against its
+# direct-cost total; the report gives no per-offence prices with suffering, so every crime
+# item is scaled by the ratio of the totals.
+CRIME_TOTAL_DIRECT = 1_001_975.62
+CRIME_TOTAL_WITH_SUFFERING = 1_811_180.67
+CRIME_SUFFERING_FACTOR = CRIME_TOTAL_WITH_SUFFERING / CRIME_TOTAL_DIRECT
+TRAJECTORIES_PER_PERSON = 1.3
+
+REPORT_SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        "ww_minimum_wage",
+        "WW on minimum wage",
+        "WW benefit at 70% of the minimum wage: 13,624 (2015) instead of 24,850.",
+        price_overrides={"ww_benefit": 13_624.00},
+    ),
+    Scenario(
+        "disability_alternative",
+        "Alternative disability benefit",
+        "Sickness/disability benefit 14,440.80 instead of 13,295.",
+        price_overrides={"disability_benefit": 14_440.80},
+    ),
+    Scenario(
+        "other_benefit_alternative",
+        "Alternative other provision",
+        "Other social provision 11,951.12 instead of 14,900.",
+        price_overrides={"other_benefit": 11_951.12},
+    ),
+    Scenario(
+        "crime_with_suffering",
+        "Crime including suffering",
+        "Crime items scaled by 1,811,180.67 / 1,001,975.62 (production loss and suffering).",
+        price_factors=dict.fromkeys(CRIME_ITEMS, CRIME_SUFFERING_FACTOR),
+    ),
+    Scenario(
+        "youth_care_1_3_trajectories",
+        "1.3 youth-care trajectories per person",
+        "Ambulant and day-treatment volumes divided by 1.3.",
+        volume_divisors={
+            "youth_care_ambulant": TRAJECTORIES_PER_PERSON,
+            "youth_care_day_treatment": TRAJECTORIES_PER_PERSON,
+        },
+    ),
+)
+
+BASELINE_PRICE_YEAR = 2014
+BASELINE_PER_MPG = 114_291.0
+BASELINE_RANGE = (108_000.0, 115_000.0)
+
+
+@dataclass(frozen=True)
+class BaselineEstimate:
+    """The report's cost per MPG per year, indexed to ``price_year``."""
+
+    price_year: int
+    factor: float
+    point: float
+    low: float
+    high: float
+
+
+def baseline_per_family(cpi: Mapping[int, float], price_year: int) -> BaselineEstimate:
+    """The report's EUR 114,291 per MPG per year (range 108,000-115,000) in ``price_year``."""
+    factor = index_factor(cpi, BASELINE_PRICE_YEAR, price_year)
+    factor_decimal = Decimal(repr(factor))
+
+    def indexed(amount: float) -> float:
+        return float(round_cents(Decimal(repr(amount)) * factor_decimal))
+
+    return BaselineEstimate(
+        price_year=int(price_year),
+        factor=factor,
+        point=indexed(BASELINE_PER_MPG),
+        low=indexed(BASELINE_RANGE[0]),
+        high=indexed(BASELINE_RANGE[1]),
+    )
+
+
+def trajectories_per_person(count: float, per_person: float = TRAJECTORIES_PER_PERSON) -> int:
+    """Persons from a count of trajectories, rounded half up as the report does (34 -> 26).
+
+    For aggregate counts only; the family-level engine divides without rounding, so that the
+    sum over families stays the aggregate divided by ``per_person``.
+    """
+    return int(
+        (Decimal(repr(float(count))) / Decimal(repr(per_person))).quantize(
+            Decimal(1), rounding=ROUND_HALF_UP
+        )
+    )
+
+
+def family_days_from_child_days(child_days: float, days_per_period: int = DAYS_PER_PERIOD) -> float:
+    """Foster-family days from foster-care child-days (see the module docstring)."""
+    if pd.isna(child_days):
+        return float("nan")
+    return float(min(child_days, days_per_period))
+
+
+def apply_scenario(
+    catalogue: pd.DataFrame, scenario: Scenario | None, cpi: Mapping[int, float]
+) -> pd.DataFrame:
+    """The indexed catalogue with the scenario's prices (volumes are applied by the engine)."""
+    if scenario is None or not (scenario.price_overrides or scenario.price_factors):
+        return catalogue
+    _require_codes(catalogue, scenario.price_overrides, scenario)
+    _require_codes(catalogue, scenario.price_factors, scenario)
+    frame = catalogue.copy()
+    for position, row in enumerate(frame.itertuples(index=False)):
+        base = row.price_base_year
+        if row.code in scenario.price_overrides:
+            base = base_year_price(
+                price_at_reference_year=scenario.price_overrides[row.code],
+                reference_year=row.reference_year,
+                base_year=row.base_year,
+                index_factor_to_base=getattr(row, "index_factor_to_base", None),
+                cpi=cpi,
+            )
+        if row.code in scenario.price_factors:
+            base = round_cents(Decimal(str(base)) * Decimal(repr(scenario.price_factors[row.code])))
+        if base is pd.NA or pd.isna(base):
+            continue
+        factor = (
+            1.0
+            if row.price_year == row.base_year
+            else index_factor(cpi, row.base_year, row.price_year)
+        )
+        frame.iloc[position, frame.columns.get_loc("price_base_year")] = float(base)
+        frame.iloc[position, frame.columns.get_loc("price")] = float(
+            round_cents(Decimal(str(base)) * Decimal(repr(factor)))
+        )
+    return frame
+
+
+def _require_codes(catalogue: pd.DataFrame, codes: Iterable[str], scenario: Scenario) -> None:
+    unknown = sorted(set(codes) - set(catalogue["code"]))
+    if unknown:
+        raise ValueError(
+            f"scenario {scenario.code!r}: item(s) not in the catalogue: {', '.join(unknown)}"
+        )
+
+
+def indicator_items(indicators: pd.DataFrame, catalogue: pd.DataFrame) -> dict[str, list[str]]:
+    """Indicator code -> the item codes that price it (only indicators with cost items)."""
+    known = set(catalogue["code"])
+    mapping: dict[str, list[str]] = {}
+    for row in indicators.itertuples(index=False):
+        text = "" if pd.isna(row.cost_items) else str(row.cost_items).strip()
+        if not text:
+            continue
+        items = [part.strip() for part in text.split("+") if part.strip()]
+        unknown = [item for item in items if item not in known]
+        if unknown:
+            raise ValueError(
+                f"indicator {row.code!r}: column cost_items: item(s) not in the catalogue: "
+                f"{', '.join(unknown)}"
+            )
+        mapping[row.code] = items
+    return mapping
+
+
+def _check_volumes(volumes: pd.DataFrame, indicator_codes: set[str]) -> None:
+    missing = [column for column in VOLUME_COLUMNS if column not in volumes.columns]
+    if missing:
+        raise ValueError(f"volumes lack column(s): {', '.join(missing)}")
+    unknown = volumes.loc[~volumes["indicator"].isin(indicator_codes), "indicator"]
+    if len(unknown):
+        position = int(unknown.index[0])
+        raise ValueError(
+            f"volumes row {position}: column indicator: {unknown.iloc[0]!r} is not in the "
+            "indicator catalogue"
+        )
+    duplicated = volumes.duplicated(subset=["family", "period", "indicator"])
+    if duplicated.any():
+        row = volumes.loc[duplicated].iloc[0]
+        raise ValueError(
+            f"volumes: indicator {row['indicator']!r} given twice for family "
+            f"{row['family']!r}, period {row['period']!r}"
+        )
+    negative = volumes["value"].notna() & (volumes["value"] < 0)
+    if negative.any():
+        row = volumes.loc[negative].iloc[0]
+        raise ValueError(
+            f"volumes: negative value {row['value']} for indicator {row['indicator']!r}, "
+            f"family {row['family']!r}, period {row['period']!r}"
+        )
+
+
+def _claim_year(period: Hashable, ggz_year_of: Callable[[Hashable], int] | None) -> int:
+    if ggz_year_of is not None:
+        return int(ggz_year_of(period))
+    try:
+        return int(period)  # type: ignore[call-overload]
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"period {period!r} is not a calendar year: pass ggz_year_of to say in which year "
+            "the GGZ euros were claimed"
+        ) from exc
+
+
+def _money(amount: float) -> float:
+    return float("nan") if pd.isna(amount) else float(round_cents(amount))
+
+
+def family_costs(
+    volumes: pd.DataFrame,
+    catalogue: pd.DataFrame,
+    indicators: pd.DataFrame,
+    *,
+    price_year: int,
+    cpi: Mapping[int, float],
+    ggz_year_of: Callable[[Hashable], int] | None = None,
+    scenario: Scenario | None = None,
+    required_indicators: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """One row per family, period, indicator and cost item, with volume, unit price and euros.
+
+    ``volumes``: columns family, period, indicator, value (long format, one row per family,
+    period and indicator). ``catalogue``: an indexed catalogue (``pricing.indexed_catalogue``)
+    in ``price_year``. ``indicators``: the indicator catalogue (columns code, cost_items).
+    ``ggz_year_of(period)`` gives the calendar year GGZ euros of a period were claimed in
+    (default: the period itself is a year). ``required_indicators``: the costed indicators a
+    complete family-period must have (default: every costed indicator of ``indicators``);
+    those absent get a row with NaN euros.
+    """
+    prices_years = set(catalogue["price_year"])
+    if prices_years != {int(price_year)}:
+        raise ValueError(
+            f"catalogue is indexed to {sorted(prices_years)}, not to price year {price_year}"
+        )
+    catalogue = apply_scenario(catalogue, scenario, cpi)
+    items_of = indicator_items(indicators, catalogue)
+    _check_volumes(volumes, set(indicators["code"]))
+    required = set(items_of) if required_indicators is None else set(required_indicators)
+    not_costed = sorted(required - set(items_of))
+    if not_costed:
+        raise ValueError(f"required indicator(s) without cost items: {', '.join(not_costed)}")
+
+    costed = volumes.loc[volumes["indicator"].isin(items_of), list(VOLUME_COLUMNS)]
+    family_periods = volumes[["family", "period"]].drop_duplicates()
+    complete_grid = family_periods.merge(pd.DataFrame({"indicator": sorted(required)}), how="cross")
+    rows = complete_grid.merge(costed, on=["family", "period", "indicator"], how="outer")
+    by_code = catalogue.set_index("code")
+    divisors = scenario.volume_divisors if scenario is not None else {}
+    version = catalogue["catalogue_version"].iloc[0] if len(catalogue) else None
+    records = []
+    for row in rows.itertuples(index=False):
+        for item in items_of[row.indicator]:
+            entry = by_code.loc[item]
+            value = float(row.value) if not pd.isna(row.value) else float("nan")
+            if entry["unit"] == UNIT_EUROS_CLAIMED:
+                volume = value
+                unit_price = (
+                    float("nan")
+                    if pd.isna(value)
+                    else index_factor(cpi, _claim_year(row.period, ggz_year_of), price_year)
+                )
+            else:
+                volume = (
+                    family_days_from_child_days(value)
+                    if entry["unit"] == UNIT_FAMILY_DAY
+                    else value
+                )
+                volume = volume / divisors.get(item, 1.0)
+                unit_price = float(entry["price"])
+            euros = volume * unit_price if not pd.isna(volume) else float("nan")
+            records.append(
+                {
+                    "family": row.family,
+                    "period": row.period,
+                    "indicator": row.indicator,
+                    "item": item,
+                    "domain": entry["domain"],
+                    "unit": entry["unit"],
+                    "value": value,
+                    "volume": volume,
+                    "unit_price": unit_price,
+                    "euros": _money(euros),
+                    "catalogue_version": version,
+                    "price_year": int(price_year),
+                    "scenario": scenario.code if scenario is not None else POINT,
+                }
+            )
+    return pd.DataFrame.from_records(records, columns=COST_COLUMNS)
+
+
+def _missing_list(frame: pd.DataFrame) -> str:
+    return ", ".join(sorted(set(frame.loc[frame["euros"].isna(), "indicator"])))
+
+
+def _totals(costs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    meta = ["catalogue_version", "price_year", "scenario"]
+    grouped = costs.groupby(keys + meta, sort=True, dropna=False)
+    totals = grouped["euros"].sum(min_count=0).map(lambda amount: float(round_cents(amount)))
+    frame = totals.rename("total_eur").reset_index()
+    frame["complete"] = grouped["euros"].apply(lambda euros: bool(euros.notna().all())).to_numpy()
+    frame["missing_indicators"] = grouped[["indicator", "euros"]].apply(_missing_list).to_numpy()
+    return frame[keys + ["total_eur", "complete", "missing_indicators"] + meta]
+
+
+def family_totals(costs: pd.DataFrame) -> pd.DataFrame:
+    """Total euros per family and period; ``complete`` is False when a costed value is missing.
+
+    ``total_eur`` of an incomplete family-period sums only the known items: a lower bound,
+    which reports must show as such (``missing_indicators`` names what is missing).
+    """
+    return _totals(costs, ["family", "period"])
+
+
+def domain_totals(costs: pd.DataFrame) -> pd.DataFrame:
+    """Total euros per family, period and cost domain, with the same completeness columns."""
+    return _totals(costs, ["family", "period", "domain"])
+
+
+def cost_range(
+    volumes: pd.DataFrame,
+    catalogue: pd.DataFrame,
+    indicators: pd.DataFrame,
+    *,
+    price_year: int,
+    cpi: Mapping[int, float],
+    scenarios: Iterable[Scenario] = REPORT_SCENARIOS,
+    ggz_year_of: Callable[[Hashable], int] | None = None,
+    required_indicators: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Per family and period: the point estimate, each scenario's total, and low/high.
+
+    Columns: family, period, point, one column per scenario code, low, high, complete,
+    missing_indicators, catalogue_version, price_year.
+    """
+    arguments = {
+        "price_year": price_year,
+        "cpi": cpi,
+        "ggz_year_of": ggz_year_of,
+        "required_indicators": required_indicators,
+    }
+    point = family_totals(family_costs(volumes, catalogue, indicators, **arguments))
+    frame = point.rename(columns={"total_eur": POINT}).drop(columns=["scenario"])
+    codes = [POINT]
+    for scenario in scenarios:
+        totals = family_totals(
+            family_costs(volumes, catalogue, indicators, scenario=scenario, **arguments)
+        )
+        frame[scenario.code] = totals["total_eur"].to_numpy()
+        codes.append(scenario.code)
+    frame["low"] = frame[codes].min(axis=1)
+    frame["high"] = frame[codes].max(axis=1)
+    return frame[
+        ["family", "period", *codes, "low", "high", "complete", "missing_indicators"]
+        + ["catalogue_version", "price_year"]
+    ]

@@ -1,0 +1,108 @@
+"""Read side of the cost model: catalogue versions, the CPI series and scenarios as pure data."""
+
+from __future__ import annotations
+
+import pandas as pd
+from django.utils.translation import gettext as _
+
+from analysis.costs import pricing
+from analysis.costs.engine import Scenario
+from analysis.costs.models import CpiYear, PriceCatalogue, PriceItem, SensitivityScenario
+
+ITEM_FIELDS = [
+    "code",
+    "domain",
+    "description",
+    "unit",
+    "reference_year",
+    "price_at_reference_year",
+    "index_factor_to_base",
+    "price_base_year",
+    "source_note",
+]
+
+
+class CatalogueNotFound(LookupError):
+    """No published catalogue (version) to compute with."""
+
+
+def catalogue_list():
+    """Every catalogue version, newest first."""
+    return PriceCatalogue.objects.select_related("created_by", "parent").order_by("-version")
+
+
+def catalogue_current() -> PriceCatalogue:
+    """The newest published catalogue version."""
+    catalogue = PriceCatalogue.objects.filter(published=True).order_by("-version").first()
+    if catalogue is None:
+        raise CatalogueNotFound(_("There is no published price catalogue."))
+    return catalogue
+
+
+def catalogue_get(*, version: int | None = None) -> PriceCatalogue:
+    """A published catalogue by version number; the current one when ``version`` is None."""
+    if version is None:
+        return catalogue_current()
+    catalogue = PriceCatalogue.objects.filter(version=version, published=True).first()
+    if catalogue is None:
+        raise CatalogueNotFound(
+            _("Price catalogue version %(version)s does not exist.") % {"version": version}
+        )
+    return catalogue
+
+
+def cpi_series() -> dict[int, float]:
+    """The CPI series: year -> annual change in percent."""
+    return {
+        year: float(change)
+        for year, change in CpiYear.objects.order_by("year").values_list(
+            "year", "annual_change_pct"
+        )
+    }
+
+
+def catalogue_items_frame(catalogue: PriceCatalogue) -> pd.DataFrame:
+    """The items of a catalogue version as a frame (prices as floats, NaN when empty)."""
+    rows = list(PriceItem.objects.filter(catalogue=catalogue).order_by("id").values(*ITEM_FIELDS))
+    frame = pd.DataFrame.from_records(rows, columns=ITEM_FIELDS)
+    for column in ("price_at_reference_year", "index_factor_to_base", "price_base_year"):
+        frame[column] = pd.to_numeric(frame[column].astype(object), errors="coerce").astype(float)
+    return frame
+
+
+def catalogue_frame(
+    version: int | PriceCatalogue | None = None,
+    price_year: int | None = None,
+    *,
+    cpi: dict[int, float] | None = None,
+) -> pd.DataFrame:
+    """A catalogue version's items with the unit price indexed to ``price_year`` (``price``).
+
+    Defaults: the current version and its base year. Carries ``catalogue_version``,
+    ``base_year`` and ``price_year`` columns for :func:`engine.family_costs`. Raises
+    :class:`pricing.MissingCpiYearError` when the CPI series lacks a year it needs.
+    """
+    catalogue = version if isinstance(version, PriceCatalogue) else catalogue_get(version=version)
+    year = catalogue.base_year if price_year is None else int(price_year)
+    return pricing.indexed_catalogue(
+        catalogue_items_frame(catalogue),
+        base_year=catalogue.base_year,
+        price_year=year,
+        cpi=cpi_series() if cpi is None else cpi,
+        version=catalogue.version,
+    )
+
+
+def scenario_list() -> list[Scenario]:
+    """The sensitivity scenarios as pure engine scenarios, in their order."""
+    return [
+        Scenario(
+            code=row.code,
+            name=row.name,
+            description=row.description,
+            price_overrides={k: float(v) for k, v in row.price_overrides.items()},
+            price_factors={k: float(v) for k, v in row.price_factors.items()},
+            volume_divisors={k: float(v) for k, v in row.volume_divisors.items()},
+        )
+        for row in SensitivityScenario.objects.order_by("position", "code")
+    ]

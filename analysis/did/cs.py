@@ -192,6 +192,15 @@ class _Panel:
     n_obs: int
 
 
+def _show(value: Any) -> str:
+    """A value as a user would write it (8001, 2006, 'a'), not as numpy prints it."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return repr(value) if isinstance(value, str) else str(value)
+
+
 def _panel_error(message: str) -> Exception:
     """The panel module's PanelError when it exists, so callers catch one type."""
     try:
@@ -223,7 +232,7 @@ def _frame(
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
             raise _panel_error(
-                f"column '{col}' must be numeric; row {row} has {df[col].iloc[row]!r}"
+                f"column '{col}' must be numeric; data row {row + 1} has {_show(df[col].iloc[row])}"
             )
         numeric[col] = values.to_numpy(dtype=float)
     data = pd.DataFrame(
@@ -247,22 +256,24 @@ def _check_rows(data: pd.DataFrame, *, unit: str, time: str, cluster: str | None
     for col, name in (("_u", unit), ("_t", time)):
         if data[col].isna().any():
             row = int(np.flatnonzero(data[col].isna().to_numpy())[0])
-            raise _panel_error(f"column '{name}' is empty in row {row}")
+            raise _panel_error(f"column '{name}' is empty in data row {row + 1}")
     dup = data.duplicated(["_u", "_t"])
     if dup.any():
         row = int(np.flatnonzero(dup.to_numpy())[0])
         raise _panel_error(
-            f"duplicate row for unit {data['_u'].iloc[row]!r} and period {data['_t'].iloc[row]!r}"
-            f" (row {row})"
+            f"duplicate row for unit {_show(data['_u'].iloc[row])} and period"
+            f" {_show(data['_t'].iloc[row])} (data row {row + 1})"
         )
     per_unit = data.groupby("_u", sort=True)["_g"].nunique()
     if (per_unit > 1).any():
-        raise _panel_error(f"unit {per_unit.index[per_unit > 1][0]!r} has more than one cohort")
+        raise _panel_error(
+            f"unit {_show(per_unit.index[per_unit > 1][0])} has more than one cohort"
+        )
     if cluster:
         per_unit_c = data.groupby("_u", sort=True)["_c"].nunique(dropna=False)
         if (per_unit_c > 1).any():
             bad_unit = per_unit_c.index[per_unit_c > 1][0]
-            raise _panel_error(f"unit {bad_unit!r} lies in more than one '{cluster}' cluster")
+            raise _panel_error(f"unit {_show(bad_unit)} lies in more than one '{cluster}' cluster")
 
 
 def _prepare(

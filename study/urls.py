@@ -1,3 +1,15 @@
-"""URL routes of this app (pages)."""
+"""Pages of the study app."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from study import views
+
+app_name = "study"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("studies/<int:study_id>/", views.study_detail, name="study_detail"),
+    path("families/<int:family_id>/", views.family_detail, name="family_detail"),
+    path("families/<int:family_id>/audit/", views.family_audit, name="family_audit"),
+    path("caseload/", views.caseload, name="caseload"),
+]

@@ -1,0 +1,26 @@
+"""Read logging (NEN 7513): every family page, record retrieval and export leaves an event."""
+
+from __future__ import annotations
+
+from study.models import AccessEvent, Family, Study
+from study.roles import user_roles
+
+
+def access_event_record(
+    *,
+    user,
+    action: str,
+    family: Family | None = None,
+    study: Study | None = None,
+    row_count: int = 1,
+    detail: str = "",
+) -> AccessEvent:
+    return AccessEvent.objects.create(
+        actor=user if getattr(user, "is_authenticated", False) else None,
+        role=",".join(sorted(user_roles(user))),
+        action=action,
+        study=study or (family.study if family else None),
+        pseudonym=family.pseudonym if family else "",
+        row_count=row_count,
+        detail=detail[:300],
+    )

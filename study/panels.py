@@ -1,0 +1,209 @@
+"""The one door from the database to pandas: querysets become DataFrames here, in a fixed
+number of queries (never one per family)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from django.db.models import QuerySet
+
+from study.models import (
+    CareInvolvement,
+    Contact,
+    Family,
+    IndicatorValue,
+    Member,
+    ProfessionalSurvey,
+    Study,
+    Wave,
+    WaveSurvey,
+)
+
+FAMILY_COLUMNS = [
+    "family_id",
+    "pseudonym",
+    "arm",
+    "wijk",
+    "intake_date",
+    "intake_year",
+    "status",
+    "status_date",
+    "allocation",
+]
+
+
+def family_frame(families: QuerySet[Family]) -> pd.DataFrame:
+    rows = list(
+        families.values(
+            "id",
+            "pseudonym",
+            "arm__kind",
+            "wijk",
+            "intake_date",
+            "status",
+            "status_date",
+            "allocation",
+        )
+    )
+    df = pd.DataFrame(
+        rows,
+        columns=[
+            "id",
+            "pseudonym",
+            "arm__kind",
+            "wijk",
+            "intake_date",
+            "status",
+            "status_date",
+            "allocation",
+        ],
+    )
+    df = df.rename(columns={"id": "family_id", "arm__kind": "arm"})
+    df["intake_year"] = pd.to_datetime(df["intake_date"]).dt.year.astype("Int64")
+    members = pd.DataFrame(
+        list(
+            Member.objects.alive()
+            .filter(family__in=families)
+            .values("family_id", "role", "birth_year")
+        ),
+        columns=["family_id", "role", "birth_year"],
+    )
+    counts = members.pivot_table(
+        index="family_id", columns="role", values="birth_year", aggfunc="size", fill_value=0
+    )
+    for role in ("adult", "child"):
+        df[f"n_{role}"] = (
+            df["family_id"].map(counts[role] if role in counts else {}).fillna(0).astype(int)
+        )
+    return df[FAMILY_COLUMNS + ["n_adult", "n_child"]]
+
+
+def wave_frame(families: QuerySet[Family]) -> pd.DataFrame:
+    rows = (
+        Wave.objects.alive()
+        .filter(family__in=families)
+        .values(
+            "id", "family_id", "index", "year", "status", "due_date", "completed_date", "locked"
+        )
+    )
+    return pd.DataFrame(
+        list(rows),
+        columns=[
+            "id",
+            "family_id",
+            "index",
+            "year",
+            "status",
+            "due_date",
+            "completed_date",
+            "locked",
+        ],
+    ).rename(columns={"id": "wave_id", "index": "wave"})
+
+
+def indicator_long_frame(families: QuerySet[Family]) -> pd.DataFrame:
+    """One row per family, wave and indicator: value (float, NaN when missing) and the code."""
+    rows = (
+        IndicatorValue.objects.alive()
+        .filter(wave__family__in=families, wave__is_deleted=False)
+        .values(
+            "wave__family_id",
+            "wave__index",
+            "wave__year",
+            "indicator__code",
+            "value",
+            "missing_code",
+            "source",
+        )
+    )
+    df = pd.DataFrame(
+        list(rows),
+        columns=[
+            "wave__family_id",
+            "wave__index",
+            "wave__year",
+            "indicator__code",
+            "value",
+            "missing_code",
+            "source",
+        ],
+    ).rename(
+        columns={
+            "wave__family_id": "family_id",
+            "wave__index": "wave",
+            "wave__year": "year",
+            "indicator__code": "indicator",
+        }
+    )
+    df["value"] = pd.to_numeric(df["value"], errors="coerce").astype(float)
+    return df
+
+
+def indicator_wide_frame(families: QuerySet[Family]) -> pd.DataFrame:
+    """One row per family and wave, one column per indicator (NaN = missing or not recorded)."""
+    long = indicator_long_frame(families)
+    if long.empty:
+        return pd.DataFrame(columns=["family_id", "wave", "year"])
+    wide = long.pivot_table(
+        index=["family_id", "wave", "year"],
+        columns="indicator",
+        values="value",
+        aggfunc="first",
+        dropna=False,
+    )
+    wide.columns.name = None
+    return wide.reset_index()
+
+
+def survey_frame(families: QuerySet[Family]) -> pd.DataFrame:
+    fields = [
+        "wave__family_id",
+        "wave__index",
+        "wave__year",
+        *WaveSurvey.SCORE_FIELDS,
+        "qol_instrument",
+    ]
+    rows = WaveSurvey.objects.alive().filter(wave__family__in=families).values(*fields)
+    df = pd.DataFrame(list(rows), columns=fields).rename(
+        columns={"wave__family_id": "family_id", "wave__index": "wave", "wave__year": "year"}
+    )
+    for col in WaveSurvey.SCORE_FIELDS:
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
+    return df
+
+
+def involvement_frame(families: QuerySet[Family]) -> pd.DataFrame:
+    fields = ["family_id", "organisation", "discipline", "start_date", "end_date"]
+    rows = CareInvolvement.objects.alive().filter(family__in=families).values(*fields)
+    return pd.DataFrame(list(rows), columns=fields)
+
+
+def contact_frame(families: QuerySet[Family]) -> pd.DataFrame:
+    fields = [
+        "family_id",
+        "coach_id",
+        "occurred_at",
+        "kind",
+        "duration_minutes",
+        "initiated_by",
+        "requested_at",
+    ]
+    rows = Contact.objects.alive().filter(family__in=families).values(*fields)
+    return pd.DataFrame(list(rows), columns=fields)
+
+
+def professional_survey_frame(study: Study) -> pd.DataFrame:
+    fields = [
+        "professional_id",
+        "professional__approach",
+        "professional__organisation",
+        "year",
+        *ProfessionalSurvey.SCALES,
+    ]
+    rows = (
+        ProfessionalSurvey.objects.alive()
+        .filter(professional__study=study, professional__is_deleted=False)
+        .values(*fields)
+    )
+    return pd.DataFrame(list(rows), columns=fields).rename(
+        columns={"professional__approach": "approach", "professional__organisation": "organisation"}
+    )

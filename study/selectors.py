@@ -1,0 +1,230 @@
+"""The read side of the study app: querysets that already apply access, and page summaries.
+
+Every page, API endpoint and export starts here (or from `Family.objects.visible_to`), never
+from `Family.objects.all()`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from itertools import chain
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import get_language
+
+from study.catalogue import indicators_for
+from study.models import (
+    CareInvolvement,
+    Contact,
+    Family,
+    IndicatorValue,
+    Member,
+    Study,
+    StudyMembership,
+    Wave,
+    WaveSurvey,
+)
+from study.roles import Role, is_data_manager, user_roles
+
+
+def study_list(user) -> QuerySet[Study]:
+    """Studies a user may open: all for data managers, else by membership (a wijkcoach also
+    sees the studies of the families on their caseload)."""
+    if user is None or not user.is_authenticated:
+        return Study.objects.none()
+    if is_data_manager(user):
+        return Study.objects.all()
+    member_of = StudyMembership.objects.filter(user=user, active=True).values("study_id")
+    condition = Q(pk__in=member_of)
+    if Role.WIJKCOACH in user_roles(user):
+        condition |= Q(pk__in=Family.objects.visible_to(user).values("study_id"))
+    return Study.objects.filter(condition).distinct()
+
+
+def study_get(user, pk: int) -> Study:
+    try:
+        return study_list(user).get(pk=pk)
+    except Study.DoesNotExist:
+        raise Http404 from None
+
+
+def study_role(user, study: Study) -> set[str]:
+    """The roles a user holds for one study (data managers hold all)."""
+    if is_data_manager(user):
+        return set(Role.values)
+    memberships = StudyMembership.objects.filter(user=user, study=study, active=True)
+    roles = set(memberships.values_list("role", flat=True)) & user_roles(user)
+    if (
+        Role.WIJKCOACH in user_roles(user)
+        and Family.objects.visible_to(user).filter(study=study).exists()
+    ):
+        roles.add(Role.WIJKCOACH)
+    return roles
+
+
+def family_list(user, *, study: Study | None = None) -> QuerySet[Family]:
+    qs = Family.objects.visible_to(user).select_related("arm", "study")
+    if study is not None:
+        qs = qs.filter(study=study)
+    return qs
+
+
+def family_get(user, pk: int) -> Family:
+    """One family the user may see, or 404 (never 403: do not confirm it exists)."""
+    try:
+        return family_list(user).get(pk=pk)
+    except Family.DoesNotExist:
+        raise Http404 from None
+
+
+def wave_get(user, pk: int) -> Wave:
+    try:
+        return (
+            Wave.objects.alive()
+            .select_related("family__study", "family__arm")
+            .get(pk=pk, family__in=family_list(user))
+        )
+    except Wave.DoesNotExist:
+        raise Http404 from None
+
+
+def family_detail(family: Family) -> dict:
+    """Everything the family page shows, in a fixed handful of queries."""
+    waves = list(
+        family.waves.alive()
+        .prefetch_related(
+            Prefetch("values", queryset=IndicatorValue.objects.alive().select_related("indicator"))
+        )
+        .order_by("index")
+    )
+    surveys = {s.wave_id: s for s in WaveSurvey.objects.alive().filter(wave__family=family)}
+    today = timezone.localdate()
+    for wave in waves:
+        wave.display_status = wave.status_on(today)
+        wave.survey_obj = surveys.get(wave.pk)
+        wave.value_map = {v.indicator.code: v for v in wave.values.all()}
+    language = get_language() or "nl"
+    indicator_rows = [
+        {
+            "code": indicator.code,
+            "label": indicator.label(language),
+            "cells": [_value_display(wave.value_map.get(indicator.code)) for wave in waves],
+        }
+        for indicator in indicators_for(family.study)
+    ]
+    return {
+        "family": family,
+        "indicator_rows": indicator_rows,
+        "members": list(family.members.alive()),
+        "waves": waves,
+        "involvements": list(family.care_involvements.alive()),
+        "contacts": list(family.contacts.alive().select_related("coach")[:50]),
+    }
+
+
+def _value_display(value: IndicatorValue | None) -> str:
+    if value is None:
+        return ""
+    if value.value is None:
+        return value.get_missing_code_display()
+    return f"{value.value.normalize():f}"
+
+
+def care_workers_per_period(family: Family, start: date, end: date) -> int:
+    """The number of care workers involved with a family in a period (derived, not typed)."""
+    return sum(1 for inv in family.care_involvements.alive() if inv.overlaps(start, end))
+
+
+def study_dashboard(study: Study, families: QuerySet[Family], *, today: date | None = None) -> dict:
+    """Families per arm and status, wave completion, what is due next, enrolment vs cap."""
+    today = today or timezone.localdate()
+    per_arm_status = Counter(
+        (row["arm__kind"], row["status"]) for row in families.values("arm__kind", "status")
+    )
+    arms = {}
+    for arm in study.arms.all():
+        counts = {
+            status: per_arm_status.get((arm.kind, status), 0) for status in Family.Status.values
+        }
+        total = sum(counts.values())
+        cap = study.intervention_cap if arm.is_intervention else study.comparison_cap
+        left = total - counts[Family.Status.ACTIVE] - counts[Family.Status.COMPLETED]
+        arms[arm.kind] = {
+            "arm": arm,
+            "counts": counts,
+            "total": total,
+            "cap": cap,
+            "attrition": left,
+        }
+    waves = list(
+        Wave.objects.alive()
+        .filter(family__in=families, index__gte=0)
+        .select_related("family", "family__arm")
+        .order_by("due_date")
+    )
+    status_counts = Counter(w.status_on(today) for w in waves)
+    upcoming = [w for w in waves if w.status_on(today) in (Wave.Status.DUE, Wave.Status.OVERDUE)][
+        :25
+    ]
+    by_index = {}
+    for w in waves:
+        row = by_index.setdefault(w.index, Counter())
+        row[w.status_on(today)] += 1
+    return {
+        "arms": arms,
+        "wave_status": dict(status_counts),
+        "upcoming": upcoming,
+        "by_index": [(index, dict(counts)) for index, counts in sorted(by_index.items())],
+        "n_families": sum(a["total"] for a in arms.values()),
+    }
+
+
+def coach_caseload(user) -> QuerySet[Family]:
+    return (
+        Family.objects.visible_to(user)
+        .select_related("arm", "study")
+        .annotate(n_contacts=Count("contacts", filter=Q(contacts__is_deleted=False)))
+    )
+
+
+def family_audit_trail(family: Family, *, limit: int = 500) -> list[dict]:
+    """Every recorded change to a family and its data: who, when, what from what to what."""
+    sources = [
+        family.history.all(),
+        Member.history.filter(family_id=family.pk),
+        Wave.history.filter(family_id=family.pk),
+        IndicatorValue.history.filter(wave__family_id=family.pk).select_related("indicator"),
+        WaveSurvey.history.filter(wave__family_id=family.pk),
+        CareInvolvement.history.filter(family_id=family.pk),
+        Contact.history.filter(family_id=family.pk),
+    ]
+    records = sorted(
+        chain.from_iterable(qs.select_related("history_user")[:limit] for qs in sources),
+        key=lambda r: (r.history_date, r.history_id),
+        reverse=True,
+    )[:limit]
+    return [_audit_row(record) for record in records]
+
+
+def _audit_row(record) -> dict:
+    changes = []
+    previous = record.prev_record
+    if previous is not None:
+        delta = record.diff_against(previous)
+        changes = [
+            {"field": c.field, "old": c.old, "new": c.new}
+            for c in delta.changes
+            if c.field not in {"updated_at"}
+        ]
+    return {
+        "when": record.history_date,
+        "who": getattr(record.history_user, "username", "") or "system",
+        "model": record.instance._meta.verbose_name,
+        "object": str(getattr(record, "indicator", "") or record.instance),
+        "type": {"+": "created", "~": "changed", "-": "deleted"}[record.history_type],
+        "reason": record.history_change_reason or "",
+        "changes": changes,
+    }

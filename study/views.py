@@ -1,0 +1,67 @@
+"""Pages of the study app: thin views that call selectors and render."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+
+from study import selectors
+from study.access_log import access_event_record
+from study.roles import Role, is_data_manager, is_researcher, user_roles
+
+
+@login_required
+def home(request):
+    roles = user_roles(request.user)
+    if roles == {Role.WIJKCOACH}:
+        return redirect("study:caseload")
+    studies = selectors.study_list(request.user)
+    return render(request, "study/home.html", {"studies": studies, "roles": roles})
+
+
+@login_required
+def study_detail(request, study_id: int):
+    study = selectors.study_get(request.user, study_id)
+    roles = selectors.study_role(request.user, study)
+    if not roles & {Role.RESEARCHER, Role.DATA_MANAGER}:
+        # The gemeente reads published reports only; a wijkcoach works from the caseload.
+        if Role.WIJKCOACH in roles:
+            return redirect("study:caseload")
+        return render(request, "study/study_public.html", {"study": study})
+    families = selectors.family_list(request.user, study=study)
+    dashboard = selectors.study_dashboard(study, families)
+    return render(
+        request,
+        "study/study_detail.html",
+        {
+            "study": study,
+            "dashboard": dashboard,
+            "families": families.order_by("arm__kind", "pseudonym"),
+        },
+    )
+
+
+@login_required
+def family_detail(request, family_id: int):
+    family = selectors.family_get(request.user, family_id)
+    context = selectors.family_detail(family)
+    context["may_see_registry"] = is_researcher(request.user) or is_data_manager(request.user)
+    access_event_record(user=request.user, action="family.view", family=family)
+    return render(request, "study/family_detail.html", context)
+
+
+@login_required
+def family_audit(request, family_id: int):
+    if not (is_data_manager(request.user) or is_researcher(request.user)):
+        raise PermissionDenied
+    family = selectors.family_get(request.user, family_id)
+    access_event_record(user=request.user, action="family.audit", family=family)
+    trail = selectors.family_audit_trail(family)
+    return render(request, "study/family_audit.html", {"family": family, "trail": trail})
+
+
+@login_required
+def caseload(request):
+    families = selectors.coach_caseload(request.user).order_by("pseudonym")
+    return render(request, "study/caseload.html", {"families": families})

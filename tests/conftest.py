@@ -1,0 +1,56 @@
+"""Shared fixtures: one user per role, a study with a researcher, and families on caseloads."""
+
+from datetime import date
+
+import pytest
+
+from study import services
+from study.roles import Role
+from tests.factories import make_family, make_study, make_user
+
+
+@pytest.fixture
+def researcher(db):
+    return make_user(Role.RESEARCHER)
+
+
+@pytest.fixture
+def data_manager(db):
+    return make_user(Role.DATA_MANAGER)
+
+
+@pytest.fixture
+def gemeente_user(db):
+    return make_user(Role.GEMEENTE)
+
+
+@pytest.fixture
+def coach(db):
+    return make_user(Role.WIJKCOACH)
+
+
+@pytest.fixture
+def other_coach(db):
+    return make_user(Role.WIJKCOACH)
+
+
+@pytest.fixture
+def study(db, researcher, gemeente_user):
+    s = make_study()
+    services.membership_grant(study=s, user=researcher, role=Role.RESEARCHER)
+    services.membership_grant(study=s, user=gemeente_user, role=Role.GEMEENTE)
+    return s
+
+
+@pytest.fixture
+def family(study, coach, researcher):
+    f = make_family(study, user=researcher)
+    services.caseload_assign(family=f, coach=coach, start_date=date(2021, 3, 1))
+    return f
+
+
+@pytest.fixture
+def other_family(study, other_coach, researcher):
+    f = make_family(study, "comparison", user=researcher)
+    services.caseload_assign(family=f, coach=other_coach, start_date=date(2021, 3, 1))
+    return f

@@ -1,0 +1,59 @@
+"""Test data builders: users per role, studies and enrolled families, through the services."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from study import services
+from study.models import Family, Study
+from study.roles import Role
+
+_counter = itertools.count(1)
+
+ELIGIBLE = {
+    "elig_socio_economic": True,
+    "elig_adult_psychosocial": True,
+    "elig_child_psychosocial": True,
+    "elig_chronic": True,
+}
+
+
+def make_user(role: str | None, username: str | None = None, password: str = "pw-for-tests-123"):
+    user = get_user_model().objects.create_user(
+        username=username or f"{role or 'user'}{next(_counter)}", password=password
+    )
+    if role:
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+    if role == Role.DATA_MANAGER:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    return user
+
+
+def make_study(name: str | None = None, **options) -> Study:
+    return services.study_create(
+        name=name or f"Study {next(_counter)}",
+        municipality=options.pop("municipality", "Almelo"),
+        start_date=options.pop("start_date", date(2020, 1, 1)),
+        **options,
+    )
+
+
+def make_family(study: Study, arm: str = "intervention", *, intake=date(2021, 3, 1), user=None, **kw) -> Family:
+    return services.family_enrol(
+        study=study,
+        arm_kind=arm,
+        intake_date=intake,
+        allocation=kw.pop("allocation", "matched"),
+        eligibility=kw.pop("eligibility", ELIGIBLE),
+        members=kw.pop(
+            "members",
+            [services.MemberSpec("adult", 1985), services.MemberSpec("child", intake.year - 8)],
+        ),
+        user=user,
+        **kw,
+    )

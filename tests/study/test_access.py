@@ -1,0 +1,90 @@
+"""Access rules: one queryset decides who sees which family, and pages follow it."""
+
+from datetime import date
+
+import pytest
+
+from study import selectors, services
+from study.models import Family
+from tests.factories import make_family, make_study, make_user
+
+
+def test_wijkcoach_sees_only_own_caseload(coach, family, other_family):
+    assert list(Family.objects.visible_to(coach)) == [family]
+
+
+def test_wijkcoach_cannot_open_other_coachs_family_page(client, coach, family, other_family):
+    client.force_login(coach)
+    assert client.get(f"/families/{other_family.pk}/").status_code == 404
+    assert client.get(f"/families/{family.pk}/").status_code == 200
+
+
+def test_wijkcoach_cannot_change_other_coachs_family(coach, other_family):
+    with pytest.raises(Exception) as excinfo:
+        services.care_involvement_add(
+            family=other_family, organisation="X", discipline="Y", start_date=date(2022, 1, 1), user=coach
+        )
+    assert "caseload" in str(excinfo.value)
+    assert other_family.care_involvements.count() == 0
+
+
+def test_ended_caseload_assignment_hides_the_family(coach, family):
+    assignment = family.assignments.get()
+    services.caseload_end(assignment=assignment, end_date=date(2022, 1, 1))
+    assert not Family.objects.visible_to(coach, on=date(2023, 1, 1)).exists()
+    assert Family.objects.visible_to(coach, on=date(2021, 6, 1)).exists()
+
+
+def test_gemeente_cannot_read_any_family(client, gemeente_user, family, other_family):
+    assert not Family.objects.visible_to(gemeente_user).exists()
+    client.force_login(gemeente_user)
+    for f in (family, other_family):
+        assert client.get(f"/families/{f.pk}/").status_code == 404
+
+
+def test_researcher_sees_own_study_only(researcher, family, other_family):
+    foreign = make_family(make_study(), user=None)
+    visible = set(Family.objects.visible_to(researcher))
+    assert visible == {family, other_family}
+    assert foreign not in visible
+
+
+def test_researcher_of_other_study_gets_404(client, family):
+    stranger = make_user("researcher")
+    client.force_login(stranger)
+    assert client.get(f"/families/{family.pk}/").status_code == 404
+    assert client.get(f"/studies/{family.study_id}/").status_code == 404
+
+
+def test_data_manager_sees_every_family(data_manager, family, other_family):
+    assert set(Family.objects.visible_to(data_manager)) == {family, other_family}
+
+
+def test_anonymous_user_is_sent_to_login(client, family):
+    response = client.get(f"/families/{family.pk}/")
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
+
+
+def test_soft_deleted_family_disappears_but_is_kept(researcher, family, data_manager):
+    services.family_soft_delete(family=family, reason="enrolled twice", user=data_manager)
+    assert not Family.objects.visible_to(researcher).filter(pk=family.pk).exists()
+    assert Family.objects.filter(pk=family.pk, is_deleted=True).exists()
+
+
+def test_soft_delete_needs_a_reason(family, data_manager):
+    with pytest.raises(Exception, match="reason"):
+        services.family_soft_delete(family=family, reason=" ", user=data_manager)
+
+
+def test_family_page_read_is_logged(client, researcher, family):
+    from study.models import AccessEvent
+
+    client.force_login(researcher)
+    client.get(f"/families/{family.pk}/")
+    event = AccessEvent.objects.get(action="family.view")
+    assert event.actor == researcher and event.pseudonym == family.pseudonym
+
+
+def test_study_list_for_coach_follows_caseload(coach, family):
+    assert list(selectors.study_list(coach)) == [family.study]

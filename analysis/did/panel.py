@@ -1,0 +1,195 @@
+"""Checks and cleaning of a long panel (one row per unit and period) before any DiD estimator runs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+MIN_TREATED_UNITS = 2
+MIN_CONTROL_UNITS = 2
+
+
+class PanelError(ValueError):
+    """The panel cannot be analysed; the message says what is wrong and where."""
+
+
+def show(value: Any) -> str:
+    """A value as a user would write it (8001, 2006, 'a'), not as numpy prints it."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _numeric(df: pd.DataFrame, col: str, *, allow_missing: bool) -> pd.Series:
+    """Column ``col`` as floats, refusing text and (unless allowed) empty cells, naming the row."""
+    raw = df[col]
+    if raw.dtype == bool:
+        raw = raw.astype(float)
+    try:
+        values = pd.to_numeric(raw, errors="coerce")
+    except (TypeError, ValueError):  # e.g. nested objects pandas cannot even try to parse
+        values = pd.Series(np.nan, index=raw.index)
+    values = values.astype(float)
+    bad = values.isna() & raw.notna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise PanelError(
+            f"column '{col}' must be numeric; data row {row + 1} has {show(raw.iloc[row])}"
+        )
+    if np.isinf(values.to_numpy()).any():
+        row = int(np.flatnonzero(np.isinf(values.to_numpy()))[0])
+        raise PanelError(f"column '{col}' has an infinite value in data row {row + 1}")
+    if not allow_missing and values.isna().any():
+        row = int(np.flatnonzero(values.isna().to_numpy())[0])
+        raise PanelError(f"column '{col}' is empty in data row {row + 1}")
+    return values
+
+
+def _check_columns(df: pd.DataFrame, needed: Sequence[str]) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise PanelError("the panel must be a table (pandas DataFrame)")
+    missing = [c for c in dict.fromkeys(needed) if c not in df.columns]
+    if missing:
+        raise PanelError(f"column(s) not found in the panel: {', '.join(missing)}")
+    if len(df) == 0:
+        raise PanelError("the panel has no rows")
+
+
+def _check_units(out: pd.DataFrame, unit: str, time: str, cohort: str) -> None:
+    if out[unit].isna().any():
+        row = int(np.flatnonzero(out[unit].isna().to_numpy())[0])
+        raise PanelError(f"column '{unit}' is empty in data row {row + 1}")
+    dup = out.duplicated([unit, time])
+    if dup.any():
+        row = int(np.flatnonzero(dup.to_numpy())[0])
+        raise PanelError(
+            f"unit {show(out[unit].iloc[row])} has more than one row for period"
+            f" {show(out[time].iloc[row])} (data row {row + 1})"
+        )
+    per_unit = out.groupby(unit, sort=False)[cohort].nunique()
+    if (per_unit > 1).any():
+        bad = per_unit.index[per_unit > 1][0]
+        values = sorted(out.loc[out[unit] == bad, cohort].unique())
+        raise PanelError(
+            f"unit {show(bad)} changes cohort over time (column '{cohort}' has"
+            f" {', '.join(show(v) for v in values)}); the cohort must be the same in every row"
+        )
+    if (out[cohort] < 0).any():
+        row = int(np.flatnonzero((out[cohort] < 0).to_numpy())[0])
+        raise PanelError(f"column '{cohort}' is negative in data row {row + 1}")
+
+
+def _check_treatment(out: pd.DataFrame, unit: str, time: str, cohort: str, treatment: str) -> None:
+    d = _numeric(out, treatment, allow_missing=False)
+    if not d.isin([0.0, 1.0]).all():
+        row = int(np.flatnonzero((~d.isin([0.0, 1.0])).to_numpy())[0])
+        raise PanelError(
+            f"column '{treatment}' must be 0 or 1; data row {row + 1} has {show(d.iloc[row])}"
+        )
+    ordered = pd.DataFrame(
+        {"u": out[unit].to_numpy(), "t": out[time].to_numpy(), "d": d.to_numpy()}
+    )
+    ordered = ordered.sort_values(["u", "t"], kind="stable")
+    step = ordered.groupby("u", sort=False)["d"].diff()
+    if (step < 0).any():
+        where = ordered.loc[step < 0].iloc[0]
+        raise PanelError(
+            f"treatment switches off for unit {show(where['u'])} in period {show(where['t'])};"
+            " once treated, a unit must stay treated"
+        )
+    expected = ((out[cohort] > 0) & (out[time] >= out[cohort])).astype(float).to_numpy()
+    mismatch = expected != d.to_numpy()
+    if mismatch.any():
+        row = int(np.flatnonzero(mismatch)[0])
+        raise PanelError(
+            f"column '{treatment}' disagrees with cohort '{cohort}' for unit"
+            f" {show(out[unit].iloc[row])} in period {show(out[time].iloc[row])} (data row {row + 1})"
+        )
+
+
+def _check_groups(out: pd.DataFrame, unit: str, time: str, cohort: str, control: str) -> None:
+    per_unit = out.groupby(unit, sort=False)[cohort].first()
+    n_treated = int((per_unit > 0).sum())
+    if n_treated < MIN_TREATED_UNITS:
+        raise PanelError(
+            f"at least {MIN_TREATED_UNITS} treated units are needed (cohort > 0); found {n_treated}"
+        )
+    if control == "notyet":
+        first = per_unit[per_unit > 0].min()
+        n_control = int(((per_unit == 0) | (per_unit > first)).sum())
+        what = "never-treated or later-treated"
+    else:
+        n_control = int((per_unit == 0).sum())
+        what = "never-treated (comparison)"
+    if n_control < MIN_CONTROL_UNITS:
+        raise PanelError(
+            f"at least {MIN_CONTROL_UNITS} {what} units are needed (cohort 0 or empty);"
+            f" found {n_control}"
+        )
+    treated_rows = out[out[cohort] > 0]
+    earliest = treated_rows.groupby(cohort)[time].min()
+    for g, t0 in earliest.items():
+        if not t0 < g:
+            raise PanelError(
+                f"cohort {show(g)} has no period before treatment in the data"
+                f" (its earliest period is {show(t0)}); a DiD needs a pre-period"
+            )
+
+
+def validate_panel(
+    df: pd.DataFrame,
+    *,
+    unit: str,
+    time: str,
+    cohort: str,
+    outcomes: Sequence[str],
+    covariates: Sequence[str] = (),
+    treatment: str | None = None,
+    control: str = "never",
+) -> pd.DataFrame:
+    """A checked, cleaned copy of a long panel, or a PanelError saying what is wrong and where.
+
+    Cohort is the first treated period; empty or 0 means never treated (stored as 0). Time,
+    cohort, outcomes and covariates become floats; empty outcome or covariate cells are kept
+    (estimators drop them per analysis), so unbalanced panels pass. ``control="notyet"`` accepts
+    later-treated units as the comparison group instead of requiring 2 never-treated units.
+    Rows are sorted by unit and time.
+    """
+    if isinstance(outcomes, str):
+        outcomes = (outcomes,)
+    if isinstance(covariates, str):
+        covariates = (covariates,)
+    needed = [unit, time, cohort, *outcomes, *covariates] + ([treatment] if treatment else [])
+    _check_columns(df, needed)
+    if not outcomes:
+        raise PanelError("no outcome column given")
+    out = df.copy()
+    out[time] = _numeric(df, time, allow_missing=False)
+    out[cohort] = _numeric(df, cohort, allow_missing=True).fillna(0.0)
+    for col in dict.fromkeys([*outcomes, *covariates]):
+        out[col] = _numeric(df, col, allow_missing=True)
+    out = out.reset_index(drop=True)
+    _check_units(out, unit, time, cohort)
+    if treatment:
+        _check_treatment(out, unit, time, cohort, treatment)
+    for col in outcomes:
+        if out[col].notna().sum() == 0:
+            raise PanelError(f"outcome column '{col}' has no values")
+    _check_groups(out, unit, time, cohort, control)
+    try:
+        out = out.sort_values([unit, time], kind="stable")
+    except TypeError as exc:
+        raise PanelError(f"column '{unit}' mixes numbers and text; use one kind of id") from exc
+    return out.reset_index(drop=True)
+
+
+def treatment_indicator(df: pd.DataFrame, time: str, cohort: str) -> pd.Series:
+    """1 for rows of treated units at or after their cohort period, else 0."""
+    g = pd.to_numeric(df[cohort], errors="coerce").fillna(0.0)
+    t = pd.to_numeric(df[time], errors="coerce")
+    return ((g > 0) & (t >= g)).astype(int).rename("treated")

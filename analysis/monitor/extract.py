@@ -1,0 +1,206 @@
+"""Reading and validating household-year extracts (CSV or Parquet), one municipality at a time.
+
+Pure pandas/pyarrow. Validation collects every problem with its row and column before anything
+is computed, so a run either reports on a valid file or stops with the full list of errors.
+Row numbers are file lines for CSV (the header is line 1) and 1-based data rows for Parquet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.monitor.catalogue import Catalogue, load_catalogue
+from analysis.monitor.classify import HOUSEHOLD_COLUMNS
+
+ROW = "_row"
+NUMERIC_HOUSEHOLD_COLUMNS = ["year", "n_adults", "n_children"]
+TEXT_COLUMNS = ["household_id", "municipality", "wijk"]
+CSV_CHUNK_ROWS = 250_000
+MAX_ERRORS = 25
+
+
+class ExtractError(ValueError):
+    """The extract cannot be used; ``errors`` lists every problem found (row, column, what)."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        shown = errors[:MAX_ERRORS]
+        more = len(errors) - len(shown)
+        text = "\n".join(shown) + (f"\n... and {more} more" if more > 0 else "")
+        super().__init__(text)
+
+
+def _kind(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise ExtractError([f"{path.name}: the file must be .csv or .parquet"])
+    if not path.exists():
+        raise ExtractError([f"{path}: file not found"])
+    return suffix[1:]
+
+
+def _row_label(kind: str) -> str:
+    return "line" if kind == "csv" else "row"
+
+
+def file_columns(path: str | Path) -> list[str]:
+    """Column names of the extract."""
+    path = Path(path)
+    if _kind(path) == "csv":
+        return list(pd.read_csv(path, nrows=0).columns)
+    import pyarrow.parquet as pq
+
+    return list(pq.ParquetFile(path).schema_arrow.names)
+
+
+def check_columns(path: str | Path, catalogue: Catalogue | None = None) -> None:
+    """Raise ExtractError naming every required column the file lacks."""
+    catalogue = catalogue or load_catalogue()
+    present = set(file_columns(path))
+    missing = [c for c in HOUSEHOLD_COLUMNS + catalogue.codes if c not in present]
+    if missing:
+        raise ExtractError([f"{Path(path).name}: missing column '{c}'" for c in missing])
+
+
+def municipalities(path: str | Path) -> list[str]:
+    """The municipalities in the extract, sorted (reads only that column)."""
+    path = Path(path)
+    if _kind(path) == "csv":
+        column = pd.read_csv(path, usecols=["municipality"], dtype=str)["municipality"]
+    else:
+        import pyarrow.parquet as pq
+
+        column = pq.read_table(path, columns=["municipality"]).column(0).to_pandas()
+    return sorted(str(m) for m in column.dropna().unique())
+
+
+def _csv_chunks(path: Path, columns: list[str]) -> Iterator[pd.DataFrame]:
+    start = 2  # line 1 is the header
+    for chunk in pd.read_csv(
+        path,
+        usecols=columns,
+        chunksize=CSV_CHUNK_ROWS,
+        dtype={"household_id": str, "municipality": str, "wijk": str},
+    ):
+        chunk[ROW] = np.arange(start, start + len(chunk))
+        start += len(chunk)
+        yield chunk
+
+
+def _parquet_chunks(
+    path: Path, columns: list[str], municipality: str | None
+) -> Iterator[pd.DataFrame]:
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    handle = pq.ParquetFile(path)
+    start = 1
+    for group in range(handle.num_row_groups):
+        n = handle.metadata.row_group(group).num_rows
+        if municipality is not None:
+            names = handle.read_row_group(group, columns=["municipality"]).column(0)
+            if not pc.any(pc.equal(names, municipality)).as_py():
+                start += n
+                continue
+        chunk = handle.read_row_group(group, columns=columns).to_pandas()
+        chunk[ROW] = np.arange(start, start + n)
+        start += n
+        yield chunk
+
+
+def read_municipality(
+    path: str | Path, municipality: str | None, years: list[int], catalogue: Catalogue | None = None
+) -> pd.DataFrame:
+    """Rows of one municipality (None: all) in the given years, with their file row numbers."""
+    path = Path(path)
+    catalogue = catalogue or load_catalogue()
+    check_columns(path, catalogue)
+    columns = HOUSEHOLD_COLUMNS + catalogue.codes
+    chunks = (
+        _csv_chunks(path, columns)
+        if _kind(path) == "csv"
+        else _parquet_chunks(path, columns, municipality)
+    )
+    parts = []
+    for chunk in chunks:
+        year_values = pd.to_numeric(chunk["year"], errors="coerce")
+        keep = year_values.isin(years) | year_values.isna()  # unreadable years are reported later
+        if municipality is not None:
+            keep &= chunk["municipality"].astype(str) == municipality
+        parts.append(chunk[keep.to_numpy()])
+    if not parts:
+        return pd.DataFrame(columns=[*columns, ROW])
+    return pd.concat(parts, ignore_index=True)
+
+
+def _numeric_errors(
+    df: pd.DataFrame, col: str, label: str, lo: float, hi: float | None
+) -> tuple[list[str], pd.Series]:
+    errors: list[str] = []
+    raw = df[col]
+    values = raw if pd.api.types.is_numeric_dtype(raw) else pd.to_numeric(raw, errors="coerce")
+    bad = values.isna().to_numpy()
+    for i in np.flatnonzero(bad)[:MAX_ERRORS]:
+        shown = raw.iloc[i]
+        what = "is empty" if pd.isna(shown) else f"'{shown}' is not a number"
+        errors.append(f"{label} {df[ROW].iloc[i]}, column '{col}': {what}")
+    arr = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    for i in np.flatnonzero(arr < lo)[:MAX_ERRORS]:
+        what = "is negative" if lo == 0 else f"is below the minimum {lo:g}"
+        errors.append(f"{label} {df[ROW].iloc[i]}, column '{col}': {arr[i]:g} {what}")
+    if hi is not None:
+        for i in np.flatnonzero(arr > hi)[:MAX_ERRORS]:
+            errors.append(
+                f"{label} {df[ROW].iloc[i]}, column '{col}': {arr[i]:g} is above the maximum {hi:g}"
+            )
+    return errors, values
+
+
+def validate_extract(
+    df: pd.DataFrame, year: int, catalogue: Catalogue | None = None, kind: str = "csv"
+) -> pd.DataFrame:
+    """Check a chunk and return it with numeric columns; raise ExtractError listing all problems.
+
+    Checks: required values present, numbers numeric, counts not negative and within the
+    catalogue's range, one row per household and year, and for each municipality with rows in
+    ``year`` also rows in the two years before (the chronicity rule needs them).
+    """
+    catalogue = catalogue or load_catalogue()
+    label = _row_label(kind)
+    errors: list[str] = []
+    out = df.copy()
+    for col in TEXT_COLUMNS:
+        empty = out[col].isna().to_numpy() | (out[col].astype(str).str.strip() == "").to_numpy()
+        for i in np.flatnonzero(empty)[:MAX_ERRORS]:
+            errors.append(f"{label} {out[ROW].iloc[i]}, column '{col}': is empty")
+    for col in NUMERIC_HOUSEHOLD_COLUMNS:
+        found, out[col] = _numeric_errors(out, col, label, 0, None)
+        errors += found
+    for indicator in catalogue.indicators:
+        found, out[indicator.code] = _numeric_errors(
+            out, indicator.code, label, max(indicator.min, 0), indicator.max
+        )
+        errors += found
+    if errors:
+        raise ExtractError(errors)
+    out["year"] = out["year"].astype(np.int64)
+    duplicated = out.duplicated(["household_id", "year"], keep="first").to_numpy()
+    for i in np.flatnonzero(duplicated)[:MAX_ERRORS]:
+        errors.append(
+            f"{label} {out[ROW].iloc[i]}, column 'household_id': household {out['household_id'].iloc[i]} "
+            f"appears twice in year {out['year'].iloc[i]}"
+        )
+    current = set(out.loc[out["year"] == year, "municipality"].astype(str))
+    for lag in (1, 2):
+        present = set(out.loc[out["year"] == year - lag, "municipality"].astype(str))
+        for name in sorted(current - present):
+            errors.append(
+                f"municipality '{name}': no rows for year {year - lag} (needed for year {year})"
+            )
+    if errors:
+        raise ExtractError(errors)
+    return out

@@ -1,0 +1,89 @@
+"""`manage.py monitor`: MPG counts per municipality and wijk from a household-year extract."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
+
+from analysis.monitor import services
+from analysis.monitor.tables import HEADLINE_COLUMNS
+
+FANOUT_TIMEOUT_SECONDS = 3600
+
+
+class Command(BaseCommand):
+    help = "Count households with problems in the three domains (MVP) and MPG, per municipality and wijk."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--input", required=True, help="household-year extract (.csv or .parquet)"
+        )
+        parser.add_argument(
+            "--year", required=True, type=int, help="reporting year Y (needs Y-1 and Y-2)"
+        )
+        parser.add_argument(
+            "--no-suppress", action="store_true", help="print counts 1-9 (internal use only)"
+        )
+        parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+        parser.add_argument(
+            "--cost-per-family", type=float, default=None, help="EUR per MPG per year"
+        )
+        parser.add_argument(
+            "--fan-out",
+            action="store_true",
+            help="one Celery task per municipality (a chord); in-process when no broker is set",
+        )
+
+    def handle(self, *args, **options) -> None:
+        path = Path(options["input"])
+        if path.suffix.lower() not in (".csv", ".parquet"):
+            raise CommandError(
+                _("%(file)s: the file must be .csv or .parquet") % {"file": path.name}
+            )
+        if not path.exists():
+            raise CommandError(_("%(file)s: file not found") % {"file": path})
+        year = options["year"]
+        combined = self._run(path, year, options["fan_out"])
+        if combined["errors"]:
+            raise CommandError(
+                _("The extract cannot be used:") + "\n" + "\n".join(combined["errors"][:50])
+            )
+        summary = services.monitor_summary(
+            counts=services.counts_frame(combined),
+            year=year,
+            suppress=not options["no_suppress"],
+            cost_per_family=options["cost_per_family"],
+        )
+        if options["json"]:
+            self.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2))
+        else:
+            self._print_table(summary)
+
+    def _run(self, path: Path, year: int, fan_out: bool) -> dict:
+        if not fan_out:
+            return services.monitor_run(path=path, year=year)
+        from analysis.monitor.tasks import monitor_fanout
+
+        result = monitor_fanout(path=str(path.resolve()), year=year)
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            return result.get()
+        return result.get(timeout=FANOUT_TIMEOUT_SECONDS, disable_sync_subtasks=False)
+
+    def _print_table(self, summary: dict) -> None:
+        header = ["municipality / wijk", *HEADLINE_COLUMNS, "mpg_total_cost_eur"]
+        self.stdout.write(_("Reporting year %(year)s") % {"year": summary["year"]})
+        self.stdout.write("\t".join(header))
+        for entry in summary["municipalities"]:
+            self.stdout.write(
+                "\t".join(
+                    str(entry[c]) for c in ["municipality", *HEADLINE_COLUMNS, "mpg_total_cost_eur"]
+                )
+            )
+            for wijk in entry["wijken"]:
+                self.stdout.write(
+                    "\t".join(["  " + str(wijk["wijk"]), *(str(wijk[c]) for c in HEADLINE_COLUMNS)])
+                )

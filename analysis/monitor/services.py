@@ -1,0 +1,123 @@
+"""Running the monitor on an extract: per-municipality chunks, combining, the printed summary.
+
+No Django here: the command, the Celery tasks and the benchmark all call these functions.
+Chunk results are JSON-able dicts of raw counts so they can travel through a Celery chord.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis.monitor.catalogue import load_catalogue
+from analysis.monitor.classify import classify_households
+from analysis.monitor.extract import (
+    ExtractError,
+    municipalities,
+    read_municipality,
+    validate_extract,
+)
+from analysis.monitor.tables import HEADLINE_COLUMNS, combine_counts, report_table, wijk_counts
+from analysis.monitor.trend import mpg_cost
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return json.loads(frame.to_json(orient="records"))
+
+
+def monitor_municipalities(*, path: str | Path) -> list[str]:
+    """The municipalities in the extract: one chunk (and one Celery task) each."""
+    return municipalities(path)
+
+
+def monitor_chunk(*, path: str | Path, municipality: str | None, year: int) -> dict[str, Any]:
+    """Validate, classify and count one municipality (None: the whole file) of the extract.
+
+    Returns {"municipality", "rows", "counts": [per-wijk raw counts], "errors": [...]}; a file
+    problem is returned as errors rather than raised so that a fan-out can report all of them.
+    """
+    path = Path(path)
+    catalogue = load_catalogue()
+    try:
+        raw = read_municipality(path, municipality, [year - 2, year - 1, year], catalogue)
+        kind = path.suffix.lower().lstrip(".")
+        frame = validate_extract(raw, year, catalogue, kind=kind)
+    except ExtractError as exc:
+        return {"municipality": municipality, "rows": 0, "counts": [], "errors": exc.errors}
+    classified = classify_households(frame, year, catalogue, with_indicators=True)
+    counts = wijk_counts(classified, catalogue)
+    return {
+        "municipality": municipality,
+        "rows": len(frame),
+        "counts": _records(counts),
+        "errors": [],
+    }
+
+
+def monitor_combine(*, results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Combine chunk results: counts added up per wijk, errors and row counts collected."""
+    errors = [e for r in results for e in r["errors"]]
+    parts = [pd.DataFrame.from_records(r["counts"]) for r in results if r["counts"]]
+    counts = combine_counts(parts)
+    return {
+        "rows": sum(r["rows"] for r in results),
+        "municipalities": len(results),
+        "counts": _records(counts),
+        "errors": errors,
+    }
+
+
+def monitor_run(*, path: str | Path, year: int) -> dict[str, Any]:
+    """The whole extract in-process, one municipality at a time (bounded memory)."""
+    names = monitor_municipalities(path=path)
+    if not names:
+        return {
+            "rows": 0,
+            "municipalities": 0,
+            "counts": [],
+            "errors": [f"{Path(path).name}: no rows"],
+        }
+    results = [monitor_chunk(path=path, municipality=name, year=year) for name in names]
+    combined = monitor_combine(results=results)
+    if not combined["errors"] and not combined["counts"]:
+        combined["errors"].append(f"{Path(path).name}: no rows for year {year}")
+    return combined
+
+
+def counts_frame(combined: dict[str, Any]) -> pd.DataFrame:
+    """The combined counts as a DataFrame (one row per municipality and wijk)."""
+    return pd.DataFrame.from_records(combined["counts"])
+
+
+def monitor_summary(
+    *, counts: pd.DataFrame, year: int, suppress: bool = True, cost_per_family: float | None = None
+) -> dict[str, Any]:
+    """Per municipality and per wijk: households with a child, domains 1-3, mvp, mpg (+ cost).
+
+    With ``suppress`` every count 1-9 is "*" and secondary suppression protects the wijk rows
+    against subtraction from the municipality's shown total.
+    """
+    by_municipality = report_table(counts, by="municipality", suppress=suppress)
+    by_wijk = report_table(counts, by="wijk", suppress=suppress)
+    raw_municipality = report_table(counts, by="municipality", suppress=False)
+    out: dict[str, Any] = {"year": year, "suppressed": suppress, "municipalities": []}
+    for (_, row), (_, raw) in zip(
+        by_municipality.iterrows(), raw_municipality.iterrows(), strict=True
+    ):
+        name = row["municipality"]
+        entry = {"municipality": name, **{c: row[c] for c in HEADLINE_COLUMNS}}
+        cost = mpg_cost(
+            int(raw["mpg"]), **({"cost_per_family": cost_per_family} if cost_per_family else {})
+        )
+        entry["cost_per_mpg_eur"] = cost.cost_per_family
+        # The total cost would reveal a suppressed MPG count: hide it with the count.
+        entry["mpg_total_cost_eur"] = "*" if row["mpg"] == "*" else round(cost.total, 2)
+        wijken = by_wijk[by_wijk["municipality"] == name]
+        entry["wijken"] = [
+            {"wijk": w["wijk"], **{c: w[c] for c in HEADLINE_COLUMNS}} for _, w in wijken.iterrows()
+        ]
+        out["municipalities"].append(entry)
+    return json.loads(json.dumps(out, default=int))

@@ -37,6 +37,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis.did.panel import PanelError, show, validate_panel
+
 SMALL_CELL_MIN_TREATED = 5
 
 Control = Literal["never", "notyet"]
@@ -192,90 +194,6 @@ class _Panel:
     n_obs: int
 
 
-def _show(value: Any) -> str:
-    """A value as a user would write it (8001, 2006, 'a'), not as numpy prints it."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return repr(value) if isinstance(value, str) else str(value)
-
-
-def _panel_error(message: str) -> Exception:
-    """The panel module's PanelError when it exists, so callers catch one type."""
-    try:
-        from analysis.did.panel import PanelError
-    except ImportError:  # pragma: no cover - only before the panel module landed
-        return CsError(message)
-    return PanelError(message)
-
-
-def _frame(
-    df: pd.DataFrame,
-    *,
-    unit: str,
-    time: str,
-    cohort: str,
-    outcome: str,
-    covariates: Sequence[str],
-    cluster: str | None,
-) -> pd.DataFrame:
-    """The columns we need, under internal names, after checking they exist and are numeric."""
-    needed = [unit, time, cohort, outcome, *covariates] + ([cluster] if cluster else [])
-    missing = [c for c in needed if c not in df.columns]
-    if missing:
-        raise _panel_error(f"column(s) not found in the panel: {', '.join(missing)}")
-    numeric = {}
-    for col in (time, cohort, outcome, *covariates):
-        values = pd.to_numeric(df[col], errors="coerce")
-        bad = values.isna() & df[col].notna()
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise _panel_error(
-                f"column '{col}' must be numeric; data row {row + 1} has {_show(df[col].iloc[row])}"
-            )
-        numeric[col] = values.to_numpy(dtype=float)
-    data = pd.DataFrame(
-        {
-            "_u": df[unit].to_numpy(),
-            "_t": numeric[time],
-            "_g": numeric[cohort],
-            "_y": numeric[outcome],
-        }
-    )
-    for j, c in enumerate(covariates):
-        data[f"_x{j}"] = numeric[c]
-    if cluster:
-        data["_c"] = df[cluster].to_numpy()
-    data["_g"] = data["_g"].fillna(0.0)
-    return data
-
-
-def _check_rows(data: pd.DataFrame, *, unit: str, time: str, cluster: str | None) -> None:
-    """Refuse empty ids and periods, duplicate unit-periods, and changing cohorts or clusters."""
-    for col, name in (("_u", unit), ("_t", time)):
-        if data[col].isna().any():
-            row = int(np.flatnonzero(data[col].isna().to_numpy())[0])
-            raise _panel_error(f"column '{name}' is empty in data row {row + 1}")
-    dup = data.duplicated(["_u", "_t"])
-    if dup.any():
-        row = int(np.flatnonzero(dup.to_numpy())[0])
-        raise _panel_error(
-            f"duplicate row for unit {_show(data['_u'].iloc[row])} and period"
-            f" {_show(data['_t'].iloc[row])} (data row {row + 1})"
-        )
-    per_unit = data.groupby("_u", sort=True)["_g"].nunique()
-    if (per_unit > 1).any():
-        raise _panel_error(
-            f"unit {_show(per_unit.index[per_unit > 1][0])} has more than one cohort"
-        )
-    if cluster:
-        per_unit_c = data.groupby("_u", sort=True)["_c"].nunique(dropna=False)
-        if (per_unit_c > 1).any():
-            bad_unit = per_unit_c.index[per_unit_c > 1][0]
-            raise _panel_error(f"unit {_show(bad_unit)} lies in more than one '{cluster}' cluster")
-
-
 def _prepare(
     df: pd.DataFrame,
     *,
@@ -285,33 +203,46 @@ def _prepare(
     outcome: str,
     covariates: Sequence[str],
     cluster: str | None,
+    control: str,
 ) -> tuple[_Panel, list[str]]:
     """Unit-by-period arrays; cohorts 0, empty or after the last period become comparison units."""
     notes: list[str] = []
-    data = _frame(
+    if cluster is not None and cluster not in df.columns:
+        raise PanelError(f"column(s) not found in the panel: {cluster}")
+    checked = validate_panel(
         df,
         unit=unit,
         time=time,
         cohort=cohort,
-        outcome=outcome,
+        outcomes=(outcome,),
         covariates=covariates,
-        cluster=cluster,
+        control=control,
     )
-    _check_rows(data, unit=unit, time=time, cluster=cluster)
+    data = pd.DataFrame(
+        {
+            "_u": checked[unit].to_numpy(),
+            "_t": checked[time].to_numpy(dtype=float),
+            "_g": checked[cohort].to_numpy(dtype=float),
+            "_y": checked[outcome].to_numpy(dtype=float),
+        }
+    )
+    for j, c in enumerate(covariates):
+        data[f"_x{j}"] = checked[c].to_numpy(dtype=float)
+    if cluster:
+        data["_c"] = checked[cluster].to_numpy()
+        per_unit = data.groupby("_u", sort=False)["_c"].nunique(dropna=False)
+        if (per_unit > 1).any():
+            bad_unit = per_unit.index[per_unit > 1][0]
+            raise PanelError(f"unit {show(bad_unit)} lies in more than one '{cluster}' cluster")
 
     periods = np.sort(data["_t"].unique())
-    first, last = periods[0], periods[-1]
+    last = periods[-1]
     g = data["_g"].to_numpy()
     g = np.where((g == 0) | (g > last), np.inf, g)
     if np.any((data["_g"].to_numpy() > last) & np.isfinite(data["_g"].to_numpy())):
         notes.append(
             "cohorts starting after the last period are used as not (yet) treated comparison units"
         )
-    early = g <= first
-    if early.any():
-        n_early = data.loc[early, "_u"].nunique()
-        notes.append(f"{n_early} unit(s) treated in the first period have no pre-period: dropped")
-        data, g = data.loc[~early].reset_index(drop=True), g[~early]
     data["_g"] = g
 
     units = np.sort(data["_u"].unique())
@@ -598,13 +529,14 @@ def callaway_santanna(
         outcome=outcome,
         covariates=covariates,
         cluster=cluster,
+        control=control,
     )
     n_treated_units = int(np.isfinite(panel.cohort).sum())
     if n_treated_units == 0:
-        raise _panel_error(f"no treated units: every value of '{cohort}' marks the comparison arm")
+        raise PanelError(f"no treated units: every value of '{cohort}' marks the comparison arm")
     if not np.isinf(panel.cohort).any():
         if control == "never":
-            raise _panel_error(
+            raise PanelError(
                 "no never-treated units for the comparison; use control 'notyet' instead"
             )
         # As R did: without never-treated units the last cohort only serves as comparison,

@@ -167,7 +167,7 @@ def test_invalid_panel_is_a_command_error(tmp_path: Path) -> None:
     df = pd.read_csv(MPDTA)
     path = tmp_path / "dup.csv"
     pd.concat([df, df.iloc[[0]]]).to_csv(path, index=False)
-    with pytest.raises(CommandError, match="duplicate row for unit 8001 and period 2003"):
+    with pytest.raises(CommandError, match="unit 8001 has more than one row for period 2003"):
         did("--estimator", "cs", path=str(path))
 
 

@@ -155,10 +155,15 @@ def _indicator_values(
     s = plan.severity
     treated = plan.arm == "intervention" and wave_index >= 1
     trend = -0.02 * (plan.intake.year + wave_index - 2018)  # common secular trend, both arms
-    persons = lambda p, k: float(rng.binomial(k, _p(p)))  # noqa: E731
-    euros = lambda p, mean: (
-        float(round(rng.lognormal(math.log(mean), 0.6), 2)) if rng.random() < _p(p) else 0.0
-    )  # noqa: E731
+
+    def persons(p: float, k: int) -> float:
+        return float(rng.binomial(k, _p(p)))
+
+    def euros(p: float, mean: float) -> float:
+        if rng.random() < _p(p):
+            return float(round(rng.lognormal(math.log(mean), 0.6), 2))
+        return 0.0
+
     bijstand_p = 0.60 + 0.08 * s + trend - (0.25 if treated else 0.0)
     v = {
         "bijstand": float(rng.random() < _p(bijstand_p)) * (2.0 if rng.random() < 0.1 else 1.0),

@@ -562,7 +562,7 @@ def callaway_santanna(
     group_time = []
     for c, s in zip(cells, se_gt, strict=True):
         small = c.n_treated < SMALL_CELL_MIN_TREATED and not (c.time == c.base)
-        if small:
+        if small and np.isfinite(c.att):
             notes.append(
                 f"ATT({_fmt(c.group)},{_fmt(c.time)}) rests on {c.n_treated} treated units"
                 f" (fewer than {SMALL_CELL_MIN_TREATED})"

@@ -238,6 +238,22 @@ def test_attrition_can_make_a_cell_small() -> None:
     assert cells[(2020, 2021)].n_treated == 6 and not cells[(2020, 2021)].small_cell
 
 
+def test_a_cell_nobody_is_observed_in_is_left_out_of_the_aggregations() -> None:
+    df = _toy_panel({0: 10, 2020: 6, 2021: 6})
+    df = df[~((df.intake == 2020) & (df.wave == 2022))]
+    result = callaway_santanna(df, **TOY)
+    cells = {(c.group, c.time): c for c in result.group_time}
+    empty = cells[(2020, 2022)]
+    assert np.isnan(empty.att) and empty.n_treated == 0 and empty.small_cell
+    post = [c for c in result.group_time if c.time >= c.group and np.isfinite(c.att)]
+    weights = np.array([6.0 for _ in post])  # both cohorts have 6 families
+    expected = np.sum(weights * [c.att for c in post]) / weights.sum()
+    assert result.simple.att == pytest.approx(expected, rel=1e-12)
+    assert [lev.level for lev in result.dynamic.levels] == [-2, -1, 0, 1]
+    assert any("ATT(2020,2022): no treated or no comparison units" in w for w in result.warnings)
+    json.dumps(result.to_dict(), allow_nan=False)
+
+
 def test_toy_panel_recovers_the_known_effect() -> None:
     result = callaway_santanna(_toy_panel({0: 40, 2020: 20, 2021: 20}), **TOY)
     assert result.simple.ci_low < 1.0 < result.simple.ci_high

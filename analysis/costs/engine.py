@@ -326,13 +326,13 @@ def family_costs(
     family_periods = volumes[["family", "period"]].drop_duplicates()
     complete_grid = family_periods.merge(pd.DataFrame({"indicator": sorted(required)}), how="cross")
     rows = complete_grid.merge(costed, on=["family", "period", "indicator"], how="outer")
-    by_code = catalogue.set_index("code")
+    by_code = catalogue.set_index("code")[["domain", "unit", "price"]].to_dict("index")
     divisors = scenario.volume_divisors if scenario is not None else {}
     version = catalogue["catalogue_version"].iloc[0] if len(catalogue) else None
     records = []
     for row in rows.itertuples(index=False):
         for item in items_of[row.indicator]:
-            entry = by_code.loc[item]
+            entry = by_code[item]
             value = float(row.value) if not pd.isna(row.value) else float("nan")
             if entry["unit"] == UNIT_EUROS_CLAIMED:
                 volume = value

@@ -64,6 +64,14 @@ class PriceCatalogue(models.Model):
     def __str__(self) -> str:
         return f"{self.name} (v{self.version})"
 
+    def save(self, *args, **kwargs) -> None:
+        if self.pk and PriceCatalogue.objects.filter(pk=self.pk, published=True).exists():
+            raise CatalogueFrozenError(
+                _("Catalogue version %(version)s is published and cannot change.")
+                % {"version": self.version}
+            )
+        super().save(*args, **kwargs)
+
 
 class PriceItem(models.Model):
     """One cost item of a catalogue version: unit, price at its reference year, base-year price."""

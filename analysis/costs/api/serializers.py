@@ -75,3 +75,25 @@ class CpiYearSerializer(serializers.ModelSerializer):
             )
         except DjangoValidationError as error:
             raise serializers.ValidationError(error.messages) from error
+
+
+class IndexedPriceSerializer(serializers.Serializer):
+    """One item's price indexed to a price year (read only)."""
+
+    code = serializers.CharField()
+    domain = serializers.CharField()
+    unit = serializers.CharField()
+    price_base_year = serializers.FloatField(allow_null=True)
+    price = serializers.FloatField(allow_null=True, help_text="Unit price in price_year euros.")
+    price_year = serializers.IntegerField()
+    catalogue_version = serializers.IntegerField()
+
+
+class BaselineSerializer(serializers.Serializer):
+    """The report's cost per MPG per year (2014: 114,291; range 108,000-115,000), indexed."""
+
+    price_year = serializers.IntegerField()
+    factor = serializers.FloatField()
+    point = serializers.FloatField()
+    low = serializers.FloatField()
+    high = serializers.FloatField()

@@ -116,3 +116,25 @@ def test_data_manager_edits_cpi_years_in_the_admin(client, data_manager):
     assert response.status_code == 302
     cpi.refresh_from_db()
     assert cpi.annual_change_pct == Decimal("3.40")
+
+
+def test_catalogue_prices_indexed_to_a_price_year(researcher):
+    response = api(researcher).get("/api/costs/catalogues/1/prices/?price_year=2015")
+    assert response.status_code == 200
+    prices = {row["code"]: row for row in response.json()}
+    assert prices["ww_admin"]["price"] == 2269.54  # 2,256.00 x 1.006
+    assert prices["ggz_basic"]["price"] is None
+    assert prices["ww_admin"]["catalogue_version"] == 1
+
+
+def test_catalogue_prices_for_a_year_without_cpi_is_a_clear_400(researcher):
+    response = api(researcher).get("/api/costs/catalogues/1/prices/?price_year=2030")
+    assert response.status_code == 400
+    assert "2025" in response.json()["price_year"][0]
+
+
+def test_baseline_indexed_to_a_price_year(researcher):
+    response = api(researcher).get("/api/costs/baseline/?price_year=2015")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["point"], body["low"], body["high"]) == (114_976.75, 108_648.0, 115_690.0)

@@ -183,3 +183,12 @@ def test_new_cpi_year_extends_the_price_years():
 def test_unknown_catalogue_version_is_reported():
     with pytest.raises(selectors.CatalogueNotFound, match="version 9"):
         selectors.catalogue_get(version=9)
+
+
+def test_published_catalogue_itself_cannot_change():
+    catalogue = PriceCatalogue.objects.get(version=1)
+    catalogue.base_year = 2015
+    with pytest.raises(CatalogueFrozenError):
+        catalogue.save()
+    catalogue.refresh_from_db()
+    assert catalogue.base_year == 2014

@@ -7,6 +7,7 @@ trend is the count trend with the (known) cost per family as an offset.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
@@ -98,7 +99,10 @@ def poisson_trend(
         family=sm.families.Poisson(),
         offset=None if offset is None else np.asarray(offset),
     )
-    fit = model.fit()
+    with warnings.catch_warnings():
+        # Two years make a saturated model: statsmodels warns about the perfect fit, harmlessly.
+        warnings.simplefilter("ignore")
+        fit = model.fit()
     slope, se = float(fit.params[1]), float(fit.bse[1])
     z = stats.norm.ppf(0.5 + level / 2)
     p = float(2 * stats.norm.sf(abs(slope / se))) if se > 0 else float("nan")
@@ -146,6 +150,7 @@ def mpg_trend(
     result: dict[str, object] = {"years": pd.DataFrame(rows)}
     if len(years) >= 2:
         result["mpg_trend"] = poisson_trend(years, counts, level=level)
-        offset = [np.log(costs[y] / costs[years[0]]) for y in years]
+        # log E[cost] = log c + log E[count] = a + b*year  <=>  log E[count] = a + b*year - log c
+        offset = [-np.log(costs[y] / costs[years[0]]) for y in years]
         result["cost_trend"] = poisson_trend(years, counts, offset=offset, level=level)
     return result

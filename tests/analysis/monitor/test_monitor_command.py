@@ -1,0 +1,188 @@
+"""The monitor command: output, suppression, fan-out in-process, and validation of the extract."""
+
+import io
+import json
+
+import pandas as pd
+import pytest
+from django.core.management import CommandError, call_command
+
+from .helpers_monitor import household_rows, three_years
+
+
+def run_monitor(path, *extra):
+    out = io.StringIO()
+    call_command("monitor", "--input", str(path), "--year", "2014", *extra, stdout=out)
+    return out.getvalue()
+
+
+def all_counts(summary):
+    for entry in summary["municipalities"]:
+        yield from (
+            entry[c]
+            for c in ("households_with_child", "domain1", "domain2", "domain3", "mvp", "mpg")
+        )
+        for wijk in entry["wijken"]:
+            yield from (v for k, v in wijk.items() if k != "wijk")
+
+
+def test_json_output_suppresses_every_count_from_one_to_nine(almelo_csv, almelo_counts):
+    summary = json.loads(run_monitor(almelo_csv, "--json"))
+    almelo = summary["municipalities"][0]
+    assert almelo["municipality"] == "Almelo"
+    assert almelo["households_with_child"] == 8555
+    assert almelo["mpg"] == almelo_counts["mpg"].sum()
+    assert almelo["mpg_total_cost_eur"] == pytest.approx(almelo["mpg"] * 114_291)
+    assert len(almelo["wijken"]) == 12
+    values = list(all_counts(summary))
+    assert "*" in values
+    assert not any(isinstance(v, int) and 1 <= v <= 9 for v in values)
+
+
+def test_no_suppress_prints_the_raw_counts(almelo_csv, almelo_counts):
+    summary = json.loads(run_monitor(almelo_csv, "--json", "--no-suppress"))
+    wijken = {w["wijk"]: w for w in summary["municipalities"][0]["wijken"]}
+    expected = almelo_counts.set_index("wijk")
+    for name, row in wijken.items():
+        assert row["mvp"] == expected.loc[name, "mvp"]
+        assert row["mpg"] == expected.loc[name, "mpg"]
+    assert "*" not in list(all_counts(summary))
+
+
+def test_fan_out_runs_in_process_and_gives_the_same_result(almelo_csv):
+    assert run_monitor(almelo_csv, "--json", "--fan-out") == run_monitor(almelo_csv, "--json")
+
+
+def test_table_output_names_municipality_and_wijken(almelo_csv):
+    text = run_monitor(almelo_csv)
+    assert "Almelo\t8555\t3719\t1289\t1139" in text
+    assert "  Windmolenbroek\t1914" in text
+
+
+def test_parquet_input_gives_the_same_counts(almelo_population, almelo_csv, tmp_path):
+    path = tmp_path / "almelo.parquet"
+    almelo_population.to_parquet(path, index=False)
+    assert run_monitor(path, "--json") == run_monitor(almelo_csv, "--json")
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+def small_extract(tmp_path, mutate=None, name="extract.csv"):
+    rows = []
+    for i in range(3):
+        rows += three_years(f"h{i}", y0={"bijstand": 1}, y1={"child_ots": 1}, y2={"child_ots": 1})
+    frame = household_rows(rows)
+    if mutate:
+        frame = mutate(frame)
+    path = tmp_path / name
+    frame.to_csv(path, index=False)
+    return path
+
+
+def error_of(path):
+    with pytest.raises(CommandError) as info:
+        run_monitor(path, "--json")
+    return str(info.value)
+
+
+def test_valid_small_extract_runs(tmp_path):
+    summary = json.loads(run_monitor(small_extract(tmp_path), "--json", "--no-suppress"))
+    assert summary["municipalities"][0]["households_with_child"] == 3
+
+
+def test_missing_column_is_named(tmp_path):
+    path = small_extract(tmp_path, lambda f: f.drop(columns=["child_ots", "wijk"]))
+    message = error_of(path)
+    assert "missing column 'child_ots'" in message
+    assert "missing column 'wijk'" in message
+
+
+def test_non_numeric_value_names_line_and_column(tmp_path):
+    def bad(frame):
+        frame = frame.astype({"ww": object})
+        frame.loc[4, "ww"] = "twee"
+        return frame
+
+    # Data row 4 (0-based) is line 6 of the file: line 1 is the header.
+    assert "line 6, column 'ww': 'twee' is not a number" in error_of(small_extract(tmp_path, bad))
+
+
+def test_negative_count_names_line_and_column(tmp_path):
+    def bad(frame):
+        frame.loc[0, "child_ots"] = -1
+        return frame
+
+    assert "line 2, column 'child_ots': -1 is negative" in error_of(small_extract(tmp_path, bad))
+
+
+def test_value_above_catalogue_range_is_rejected(tmp_path):
+    def bad(frame):
+        frame.loc[1, "low_income"] = 2
+        return frame
+
+    assert "line 3, column 'low_income': 2 is above the maximum 1" in error_of(
+        small_extract(tmp_path, bad)
+    )
+
+
+def test_empty_value_is_reported(tmp_path):
+    def bad(frame):
+        frame["n_children"] = frame["n_children"].astype(float)
+        frame.loc[2, "n_children"] = None
+        return frame
+
+    assert "line 4, column 'n_children': is empty" in error_of(small_extract(tmp_path, bad))
+
+
+def test_missing_preceding_year_is_reported(tmp_path):
+    path = small_extract(tmp_path, lambda f: f[f["year"] != 2012])
+    assert "municipality 'Almelo': no rows for year 2012 (needed for year 2014)" in error_of(path)
+
+
+def test_reporting_year_absent_is_reported(tmp_path):
+    path = small_extract(tmp_path, lambda f: f[f["year"] != 2014])
+    assert "no rows for year 2014" in error_of(path)
+
+
+def test_duplicate_household_year_is_reported(tmp_path):
+    path = small_extract(tmp_path, lambda f: pd.concat([f, f.iloc[[0]]], ignore_index=True))
+    assert "line 11, column 'household_id': household h0 appears twice in year 2014" in error_of(
+        path
+    )
+
+
+def test_all_errors_are_listed_together(tmp_path):
+    def bad(frame):
+        frame.loc[0, "ww"] = -2
+        frame.loc[5, "moves"] = -1
+        return frame
+
+    message = error_of(small_extract(tmp_path, bad))
+    assert "line 2, column 'ww'" in message and "line 7, column 'moves'" in message
+
+
+def test_wrong_file_type_is_refused(tmp_path):
+    path = tmp_path / "extract.xlsx"
+    path.write_text("x")
+    assert "must be .csv or .parquet" in error_of(path)
+
+
+def test_monitor_synthetic_writes_a_population_the_monitor_reads(tmp_path):
+    path = tmp_path / "national.parquet"
+    out = io.StringIO()
+    call_command(
+        "monitor_synthetic",
+        "--scale",
+        "national",
+        "--municipalities",
+        "3",
+        "--output",
+        str(path),
+        "--seed",
+        "5",
+        stdout=out,
+    )
+    assert "3 municipalities" in out.getvalue()
+    summary = json.loads(run_monitor(path, "--json"))
+    assert [m["municipality"] for m in summary["municipalities"]] == ["Almelo", "Borne", "Dalfsen"]

@@ -42,7 +42,8 @@ def _fmt(value: Any, digits: int = 4) -> str:
 
 
 class Command(BaseCommand):
-    help = _(
+    # Plain text: argparse cannot format a lazy translation.
+    help = (
         "Run a difference-in-differences estimator (twfe, event study or Callaway & Sant'Anna)"
         " on a long panel CSV. Reads no database."
     )

@@ -125,6 +125,21 @@ def test_cs_readable_table() -> None:
     assert "not proof" in text
 
 
+def test_help_lists_every_option() -> None:
+    from analysis.management.commands.did import Command
+
+    text = Command().create_parser("manage.py", "did").format_help()
+    for option in (
+        "--estimator",
+        "--control",
+        "--base-period",
+        "--method",
+        "--inference",
+        "--json",
+    ):
+        assert option in text
+
+
 # --------------------------------------------------------------------------- errors
 
 

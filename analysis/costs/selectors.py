@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Iterable
+
 import pandas as pd
 from django.utils.translation import gettext as _
 
-from analysis.costs import pricing
+from analysis.costs import engine, pricing
 from analysis.costs.engine import Scenario
 from analysis.costs.models import CpiYear, PriceCatalogue, PriceItem, SensitivityScenario
 
@@ -106,3 +108,50 @@ def scenario_list() -> list[Scenario]:
         )
         for row in SensitivityScenario.objects.order_by("position", "code")
     ]
+
+
+def family_costs_for(
+    volumes: pd.DataFrame,
+    indicators: pd.DataFrame,
+    *,
+    price_year: int,
+    version: int | None = None,
+    ggz_year_of: Callable[[Hashable], int] | None = None,
+    required_indicators: Iterable[str] | None = None,
+    scenario: Scenario | None = None,
+) -> pd.DataFrame:
+    """:func:`engine.family_costs` with a stored catalogue version (default: current) and CPI."""
+    cpi = cpi_series()
+    return engine.family_costs(
+        volumes,
+        catalogue_frame(version, price_year, cpi=cpi),
+        indicators,
+        price_year=price_year,
+        cpi=cpi,
+        ggz_year_of=ggz_year_of,
+        scenario=scenario,
+        required_indicators=required_indicators,
+    )
+
+
+def cost_range_for(
+    volumes: pd.DataFrame,
+    indicators: pd.DataFrame,
+    *,
+    price_year: int,
+    version: int | None = None,
+    ggz_year_of: Callable[[Hashable], int] | None = None,
+    required_indicators: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """:func:`engine.cost_range` with a stored catalogue version and the stored scenarios."""
+    cpi = cpi_series()
+    return engine.cost_range(
+        volumes,
+        catalogue_frame(version, price_year, cpi=cpi),
+        indicators,
+        price_year=price_year,
+        cpi=cpi,
+        scenarios=scenario_list(),
+        ggz_year_of=ggz_year_of,
+        required_indicators=required_indicators,
+    )

@@ -192,3 +192,22 @@ def test_published_catalogue_itself_cannot_change():
         catalogue.save()
     catalogue.refresh_from_db()
     assert catalogue.base_year == 2014
+
+
+def test_costs_for_stored_catalogue_and_scenarios():
+    indicators = pd.read_csv(INDICATORS_CSV, keep_default_na=False)
+    volumes = pd.DataFrame(
+        {
+            "family": ["F1"],
+            "period": ["T0"],
+            "indicator": ["child_youth_care_ambulant"],
+            "value": [2.0],
+        }
+    )
+    costs = selectors.family_costs_for(volumes, indicators, price_year=2014, required_indicators=[])
+    assert costs["euros"].tolist() == [5_736.80]  # 2 x 2,868.40
+    frame = selectors.cost_range_for(volumes, indicators, price_year=2014, required_indicators=[])
+    row = frame.iloc[0]
+    # 2 / 1.3 x 2,868.40 = 4,412.92
+    assert (row["point"], row["low"], row["high"]) == (5_736.80, 4_412.92, 5_736.80)
+    assert row["catalogue_version"] == 1

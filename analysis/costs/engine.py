@@ -307,7 +307,9 @@ def family_costs(
     ``ggz_year_of(period)`` gives the calendar year GGZ euros of a period were claimed in
     (default: the period itself is a year). ``required_indicators``: the costed indicators a
     complete family-period must have (default: every costed indicator of ``indicators``);
-    those absent get a row with NaN euros.
+    those absent get a row with NaN euros. Keep the default (or the study's costed
+    indicators): a family-period with no costed row at all yields no rows, so it would be
+    left out of totals instead of counting as zero.
     """
     prices_years = set(catalogue["price_year"])
     if prices_years != {int(price_year)}:
@@ -324,8 +326,11 @@ def family_costs(
 
     costed = volumes.loc[volumes["indicator"].isin(items_of), list(VOLUME_COLUMNS)]
     family_periods = volumes[["family", "period"]].drop_duplicates()
-    complete_grid = family_periods.merge(pd.DataFrame({"indicator": sorted(required)}), how="cross")
-    rows = complete_grid.merge(costed, on=["family", "period", "indicator"], how="outer")
+    if required:
+        grid = family_periods.merge(pd.DataFrame({"indicator": sorted(required)}), how="cross")
+        rows = grid.merge(costed, on=["family", "period", "indicator"], how="outer")
+    else:
+        rows = costed
     by_code = catalogue.set_index("code")[["domain", "unit", "price"]].to_dict("index")
     divisors = scenario.volume_divisors if scenario is not None else {}
     version = catalogue["catalogue_version"].iloc[0] if len(catalogue) else None
@@ -370,18 +375,21 @@ def family_costs(
     return pd.DataFrame.from_records(records, columns=COST_COLUMNS)
 
 
-def _missing_list(frame: pd.DataFrame) -> str:
-    return ", ".join(sorted(set(frame.loc[frame["euros"].isna(), "indicator"])))
-
-
 def _totals(costs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     meta = ["catalogue_version", "price_year", "scenario"]
-    grouped = costs.groupby(keys + meta, sort=True, dropna=False)
-    totals = grouped["euros"].sum(min_count=0).map(lambda amount: float(round_cents(amount)))
-    frame = totals.rename("total_eur").reset_index()
-    frame["complete"] = grouped["euros"].apply(lambda euros: bool(euros.notna().all())).to_numpy()
-    frame["missing_indicators"] = grouped[["indicator", "euros"]].apply(_missing_list).to_numpy()
-    return frame[keys + ["total_eur", "complete", "missing_indicators"] + meta]
+    columns = [*keys, "total_eur", "complete", "missing_indicators", *meta]
+    records = []
+    for group_key, group in costs.groupby(keys + meta, sort=True, dropna=False):
+        missing = group["euros"].isna()
+        records.append(
+            {
+                **dict(zip(keys + meta, group_key, strict=True)),
+                "total_eur": float(round_cents(group["euros"].sum(min_count=0))),
+                "complete": not bool(missing.any()),
+                "missing_indicators": ", ".join(sorted(set(group.loc[missing, "indicator"]))),
+            }
+        )
+    return pd.DataFrame.from_records(records, columns=columns)
 
 
 def family_totals(costs: pd.DataFrame) -> pd.DataFrame:

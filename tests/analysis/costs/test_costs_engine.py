@@ -303,3 +303,29 @@ def test_baseline_per_family_in_2014_and_indexed(cpi):
 def test_baseline_for_a_year_without_cpi_is_an_error(cpi):
     with pytest.raises(MissingCpiYearError, match="2025"):
         baseline_per_family(cpi, 2026)
+
+
+def test_sensitivity_range_lines_up_per_family_and_period(catalogue, indicators, cpi):
+    volumes = pd.concat(
+        [
+            volumes_of({"ww": 1}, family="B", period=2014),
+            volumes_of({"child_youth_care_ambulant": 1}, family="A", period=2014),
+            volumes_of({"ww": float("nan")}, family="A", period=2015),
+        ]
+    )
+    frame = cost_range(
+        volumes, catalogue, indicators, price_year=2014, cpi=cpi, required_indicators=["ww"]
+    ).set_index(["family", "period"])
+    assert frame.loc[("B", 2014), "point"] == 26_956.90  # 24,700.90 + 2,256.00
+    assert frame.loc[("B", 2014), "ww_minimum_wage"] == 15_798.26  # 13,542.26 + 2,256.00
+    assert frame.loc[("B", 2014), "youth_care_1_3_trajectories"] == 26_956.90
+    assert frame.loc[("A", 2014), "point"] == 2_868.40
+    assert frame.loc[("A", 2014), "youth_care_1_3_trajectories"] == 2_206.46  # 2,868.40 / 1.3
+    assert frame.loc[("A", 2014), "missing_indicators"] == "ww"
+    assert not frame.loc[("A", 2015), "complete"]
+    assert frame.loc[("A", 2015), "point"] == 0.0
+
+
+def test_only_uncosted_values_and_nothing_required_give_no_rows(catalogue, indicators, cpi):
+    costs = costs_of({"moves": 2}, catalogue, indicators, cpi)
+    assert costs.empty and family_totals(costs).empty

@@ -44,6 +44,9 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "simple_history",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "study",
     "analysis",
     "analysis.costs",
@@ -60,8 +63,32 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "tracker.security.SessionTimeoutMiddleware",
+    "tracker.security.ContentSecurityPolicyMiddleware",
+    "tracker.security.DatabaseUnavailableMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # last, as django-axes asks: turns a lockout into a readable response
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    "tracker.security.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Brute force (OWASP ASVS): 10 failed logins lock the account by username (axes' default locks
+# by IP after 3); the correct password is then refused too, until a data manager resets it
+# (`manage.py axes_reset_username NAME`) or the cool-off passes.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 10)
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 30))
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+# W006 wants the IP in the lockout key; the requirement is a lockout per account (so a botnet
+# rotating addresses cannot keep guessing one account's password).
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 ROOT_URLCONF = "tracker.urls"
 
@@ -120,8 +147,9 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 
-# Sessions: server-side inactivity expiry.
+# Sessions: server-side inactivity expiry (20 min) and an absolute lifetime (10 h).
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 20 * 60)
+SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 10 * 3600)
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG
@@ -134,6 +162,18 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Scripts only from our own origin; inline style attributes are allowed (bar widths), inline
+# scripts are not. Report plots are embedded as data: images.
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self' 'unsafe-inline'",
+    "img-src": "'self' data:",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -1,0 +1,144 @@
+"""Security promises: lockout, sessions, headers, deploy checks, a clear 503."""
+
+import os
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.db import OperationalError
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.factories import make_user
+
+LOGIN = "/accounts/login/"
+PASSWORD = "pw-for-tests-123"
+
+
+def _login(client, username, password):
+    return client.post(LOGIN, {"username": username, "password": password})
+
+
+@pytest.mark.django_db
+def test_ten_failed_logins_lock_the_account_and_then_the_right_password_is_refused(client):
+    make_user("researcher", username="anna", password=PASSWORD)
+    for _ in range(9):
+        assert _login(client, "anna", "wrong-password").status_code == 200
+    assert _login(client, "anna", "wrong-password").status_code == 429  # the tenth locks
+    response = _login(client, "anna", PASSWORD)
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_nine_failures_do_not_lock(client):
+    make_user("researcher", username="bert", password=PASSWORD)
+    for _ in range(9):
+        _login(client, "bert", "wrong-password")
+    response = _login(client, "bert", PASSWORD)
+    assert response.status_code == 302
+
+
+@pytest.mark.django_db
+def test_unknown_username_looks_like_a_wrong_password(client):
+    make_user("researcher", username="carla", password=PASSWORD)
+    wrong = _login(client, "carla", "nope-nope-nope").content.decode()
+    unknown = _login(client, "nobody-here", "nope-nope-nope").content.decode()
+    strip = lambda html: [
+        line for line in html.splitlines() if "csrf" not in line and "value=" not in line
+    ]  # noqa: E731
+    assert strip(wrong) == strip(unknown)
+
+
+@pytest.mark.django_db
+def test_session_key_rotates_at_login(client):
+    make_user("researcher", username="dirk", password=PASSWORD)
+    client.get(LOGIN)
+    client.session.save()
+    before = client.session.session_key
+    _login(client, "dirk", PASSWORD)
+    assert client.session.session_key != before
+
+
+@pytest.mark.django_db
+def test_inactivity_of_20_minutes_ends_the_session(client):
+    make_user("researcher", username="eva", password=PASSWORD)
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        _login(client, "eva", PASSWORD)
+        assert client.get(reverse("study:home")).status_code == 200
+        clock.shift(timedelta(minutes=19))
+        assert client.get(reverse("study:home")).status_code == 200
+        clock.shift(timedelta(minutes=21))
+        assert client.get(reverse("study:home")).status_code == 302
+
+
+@pytest.mark.django_db
+def test_absolute_session_lifetime_is_enforced(client, settings):
+    make_user("researcher", username="fons", password=PASSWORD)
+    _login(client, "fons", PASSWORD)
+    assert client.get(reverse("study:home")).status_code == 200
+    session = client.session
+    session["_login_at"] = time.time() - settings.SESSION_ABSOLUTE_SECONDS - 1
+    session.save()
+    assert client.get(reverse("study:home")).status_code == 302
+
+
+@pytest.mark.django_db
+def test_disabling_a_user_ends_their_session(client):
+    user = make_user("researcher", username="gert", password=PASSWORD)
+    _login(client, "gert", PASSWORD)
+    user.is_active = False
+    user.save()
+    assert client.get(reverse("study:home")).status_code == 302
+
+
+@pytest.mark.django_db
+def test_pages_carry_a_content_security_policy(client):
+    header = client.get(LOGIN)["Content-Security-Policy"]
+    assert "script-src 'self'" in header and "frame-ancestors 'none'" in header
+
+
+@pytest.mark.django_db
+def test_database_outage_gives_a_clear_503(client, monkeypatch):
+    user = make_user("researcher")
+    client.force_login(user)
+
+    def broken(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr("study.selectors.study_list", broken)
+    response = client.get(reverse("study:home"))
+    assert response.status_code == 503
+    assert "Tijdelijk niet beschikbaar" in response.content.decode()
+
+
+def test_deploy_check_is_clean_with_production_settings():
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tracker.settings",
+        "DEBUG": "0",
+        "SECRET_KEY": "Zq8!pW3#vL9@tR6^mN2&kB5*yH7(cF4)xD1-sG0=jU8+aE3_oI6~",
+        "LINKAGE_KEY": "a-production-linkage-key",
+        "ALLOWED_HOSTS": "tracker.example.nl",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_settings_refuse_to_start_without_keys():
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tracker.settings", "DEBUG": "0"}
+    env.pop("SECRET_KEY", None)
+    env.pop("LINKAGE_KEY", None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], env=env, capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY and LINKAGE_KEY must be set" in result.stderr

@@ -1,0 +1,90 @@
+"""Security plumbing that belongs to no app: lockout backend, session timeouts, CSP, 503 page."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from axes.backends import AxesStandaloneBackend
+from django.conf import settings
+from django.contrib.auth import logout
+from django.db import InterfaceError, OperationalError, connections
+from django.http import HttpResponse
+from django.shortcuts import redirect, resolve_url
+from django.template.loader import render_to_string
+
+log = logging.getLogger(__name__)
+
+SESSION_LOGIN_AT = "_login_at"
+
+
+class LockoutBackend(AxesStandaloneBackend):
+    """django-axes lockout for every interactive login (pages and the API token endpoint).
+
+    Logins without a request (Django's test client, internal calls) are not counted: there is no
+    client to lock out, and axes would otherwise refuse them with an exception.
+    """
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+class SessionTimeoutMiddleware:
+    """Absolute session lifetime, enforced on the server (the idle timeout is SESSION_COOKIE_AGE
+    with SESSION_SAVE_EVERY_REQUEST). Disabled users lose their session on the next request
+    because Django's ModelBackend refuses inactive users."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            now = time.time()
+            started = request.session.get(SESSION_LOGIN_AT)
+            if started is None:
+                request.session[SESSION_LOGIN_AT] = now
+            elif now - started > settings.SESSION_ABSOLUTE_SECONDS:
+                logout(request)
+                if request.path.startswith("/api/"):
+                    return HttpResponse(status=401)
+                return redirect(f"{resolve_url(settings.LOGIN_URL)}?next={request.path}")
+        return self.get_response(request)
+
+
+class ContentSecurityPolicyMiddleware:
+    """Adds the Content-Security-Policy header (Django 5.2 has no built-in CSP)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.policy = "; ".join(f"{k} {v}" for k, v in settings.CONTENT_SECURITY_POLICY.items())
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not request.path.startswith(("/api/docs/", "/admin/")):
+            response.setdefault("Content-Security-Policy", self.policy)
+        return response
+
+
+class DatabaseUnavailableMiddleware:
+    """A clear 503 page (not a traceback) when the database is briefly unreachable; the next
+    request reconnects by itself."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, (OperationalError, InterfaceError)):
+            return None
+        log.error("database unavailable: %s", exception.__class__.__name__)
+        for conn in connections.all(initialized_only=True):
+            conn.close_if_unusable_or_obsolete()
+        body = render_to_string("503.html", request=None)
+        response = HttpResponse(body, status=503)
+        response["Retry-After"] = "10"
+        return response

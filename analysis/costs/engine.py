@@ -443,3 +443,42 @@ def cost_range(
         ["family", "period", *codes, "low", "high", "complete", "missing_indicators"]
         + ["catalogue_version", "price_year"]
     ]
+
+
+def breakdown(costs: pd.DataFrame) -> dict:
+    """One family's costs shaped for a page: per period the non-zero and missing item rows
+    and the total (template: costs/partials/family_breakdown.html)."""
+    families = set(costs["family"])
+    if len(families) > 1:
+        raise ValueError(f"breakdown is for one family; got {len(families)}")
+    totals = family_totals(costs).set_index("period")
+    periods = []
+    for period, group in costs.groupby("period", sort=True):
+        shown = group.loc[group["euros"].isna() | (group["euros"] != 0)]
+        periods.append(
+            {
+                "period": period,
+                "rows": [
+                    {
+                        "indicator": row.indicator,
+                        "item": row.item,
+                        "domain": row.domain,
+                        "volume": row.volume,
+                        "unit_price": row.unit_price,
+                        "euros": row.euros,
+                        "missing": bool(pd.isna(row.euros)),
+                    }
+                    for row in shown.itertuples(index=False)
+                ],
+                "total_eur": float(totals.loc[period, "total_eur"]),
+                "complete": bool(totals.loc[period, "complete"]),
+                "missing_indicators": totals.loc[period, "missing_indicators"],
+            }
+        )
+    first = costs.iloc[0] if len(costs) else None
+    return {
+        "price_year": None if first is None else int(first["price_year"]),
+        "catalogue_version": None if first is None else first["catalogue_version"],
+        "scenario": None if first is None else first["scenario"],
+        "periods": periods,
+    }

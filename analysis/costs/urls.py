@@ -1,3 +1,11 @@
-"""URL routes of this app (pages)."""
+"""URL routes of the cost model's pages (mounted at /costs/)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from analysis.costs import views
+
+app_name = "costs"
+
+urlpatterns = [
+    path("", views.catalogue, name="catalogue"),
+]

@@ -10,6 +10,7 @@ from analysis.costs.engine import (
     Scenario,
     apply_scenario,
     baseline_per_family,
+    breakdown,
     cost_range,
     domain_totals,
     family_costs,
@@ -329,3 +330,18 @@ def test_sensitivity_range_lines_up_per_family_and_period(catalogue, indicators,
 def test_only_uncosted_values_and_nothing_required_give_no_rows(catalogue, indicators, cpi):
     costs = costs_of({"moves": 2}, catalogue, indicators, cpi)
     assert costs.empty and family_totals(costs).empty
+
+
+def test_breakdown_of_one_family_lists_costed_and_missing_rows(catalogue, indicators, cpi):
+    costs = costs_of(
+        {"ww": 1, "bijstand": 0, "child_ots": float("nan")}, catalogue, indicators, cpi
+    )
+    shaped = breakdown(costs)
+    assert (shaped["price_year"], shaped["catalogue_version"]) == (2014, 1)
+    (period,) = shaped["periods"]
+    assert [(row["item"], row["missing"]) for row in period["rows"]] == [
+        ("ww_benefit", False),
+        ("ww_admin", False),
+        ("supervision_order_ots", True),
+    ]
+    assert (period["total_eur"], period["complete"]) == (26_956.90, False)

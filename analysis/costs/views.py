@@ -1,0 +1,52 @@
+"""Pages of the cost model: the price catalogue in a chosen price year, with the baseline."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from analysis.costs import engine, pricing, selectors
+from study.roles import is_data_manager, is_researcher
+
+
+def _int_param(request, name: str) -> int | None:
+    text = request.GET.get(name, "").strip()
+    return int(text) if text.isdigit() else None
+
+
+@login_required
+def catalogue(request):
+    if not (is_researcher(request.user) or is_data_manager(request.user)):
+        raise PermissionDenied
+    try:
+        current = selectors.catalogue_get(version=_int_param(request, "version"))
+    except selectors.CatalogueNotFound as error:
+        raise Http404(str(error)) from error
+    price_year = _int_param(request, "price_year") or current.base_year
+    error = ""
+    items, baseline = [], None
+    try:
+        cpi = selectors.cpi_series()
+        items = selectors.catalogue_frame(current, price_year, cpi=cpi).to_dict("records")
+        baseline = engine.baseline_per_family(cpi, price_year)
+    except pricing.MissingCpiYearError as missing:
+        error = _("No CPI for %(year)s yet: add it to index prices to %(price_year)s.") % {
+            "year": missing.year,
+            "price_year": price_year,
+        }
+    return render(
+        request,
+        "costs/catalogue.html",
+        {
+            "catalogue": current,
+            "versions": selectors.catalogue_list().filter(published=True),
+            "price_year": price_year,
+            "items": items,
+            "baseline": baseline,
+            "error": error,
+            "scenarios": selectors.scenario_list(),
+        },
+    )

@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "tracker.security.SessionTimeoutMiddleware",
+    "tracker.twofactor.TwoFactorRequiredMiddleware",
     "tracker.security.ContentSecurityPolicyMiddleware",
     "tracker.security.DatabaseUnavailableMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -80,6 +81,11 @@ AUTHENTICATION_BACKENDS = [
 # Brute force (OWASP ASVS): 10 failed logins lock the account by username (axes' default locks
 # by IP after 3); the correct password is then refused too, until a data manager resets it
 # (`manage.py axes_reset_username NAME`) or the cool-off passes.
+# Two-factor authentication (TOTP) for these roles; off only for a local DEBUG demo by default.
+OTP_REQUIRED = env_bool("OTP_REQUIRED", default=not DEBUG)
+OTP_REQUIRED_ROLES = ["researcher", "datamanager"]
+OTP_TOTP_ISSUER = "Effectstudie-tracker"
+
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 10)
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 30))

@@ -5,6 +5,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from tracker import twofactor
+
 api_patterns = [
     path("", include("study.api_urls")),
     path("", include("analysis.api_urls")),
@@ -18,6 +20,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/2fa/", twofactor.verify, name="two_factor"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include(api_patterns)),
     path("analysis/", include("analysis.urls")),

@@ -334,6 +334,7 @@ def family_costs(
     by_code = catalogue.set_index("code")[["domain", "unit", "price"]].to_dict("index")
     divisors = scenario.volume_divisors if scenario is not None else {}
     version = catalogue["catalogue_version"].iloc[0] if len(catalogue) else None
+    version = None if version is None or pd.isna(version) else int(version)
     records = []
     for row in rows.itertuples(index=False):
         for item in items_of[row.indicator]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from study.audit import access_event_append
 from study.models import AccessEvent, Family, Study
 from study.roles import user_roles
 
@@ -15,7 +16,7 @@ def access_event_record(
     row_count: int = 1,
     detail: str = "",
 ) -> AccessEvent:
-    return AccessEvent.objects.create(
+    return access_event_append(
         actor=user if getattr(user, "is_authenticated", False) else None,
         role=",".join(sorted(user_roles(user))),
         action=action,

@@ -638,9 +638,29 @@ class AccessEvent(models.Model):
     pseudonym = models.CharField(max_length=20, blank=True)
     row_count = models.PositiveIntegerField(default=0)
     detail = models.CharField(max_length=300, blank=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-at"]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
+
+
+class AuditSeal(models.Model):
+    """A chained SHA-256 over a range of history rows of one table (see study/audit.py)."""
+
+    at = models.DateTimeField(default=timezone.now)
+    table = models.CharField(max_length=100)
+    first_history_id = models.BigIntegerField()
+    last_history_id = models.BigIntegerField()
+    row_count = models.PositiveIntegerField()
+    prev_digest = models.CharField(max_length=64)
+    digest = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["table", "first_history_id"]
+
+    def __str__(self) -> str:
+        return f"{self.table} {self.first_history_id}-{self.last_history_id}"

@@ -222,6 +222,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBIL
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+CELERY_IMPORTS = ["study.audit_tasks"]
+CELERY_BEAT_SCHEDULE = {
+    "seal-audit-history": {"task": "study.audit_tasks.audit_seal_task", "schedule": 300.0},
+}
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "effectstudie@localhost")

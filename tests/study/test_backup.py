@@ -1,0 +1,37 @@
+"""A study round-trips through backup and restore with its audit history intact."""
+
+import json
+
+from django.core.management import call_command
+
+from study import services
+from study.models import Family, IndicatorValue, Study
+
+
+def test_study_round_trips_with_its_audit_history(family, researcher, tmp_path):
+    wave = family.waves.get(index=0)
+    services.indicator_values_record(wave=wave, values={"bijstand": 1}, user=researcher)
+    services.indicator_values_record(wave=wave, values={"bijstand": 2}, user=researcher)
+    before = {
+        "families": Family.objects.count(),
+        "values": list(IndicatorValue.objects.values_list("indicator__code", "value")),
+        "history": list(
+            IndicatorValue.history.order_by("history_id").values_list(
+                "value", "history_user__username"
+            )
+        ),
+    }
+    path = tmp_path / "backup.json"
+    call_command("backup_study", study_id=family.study_id, output=str(path))
+    assert json.loads(path.read_text())["format"] == "effectstudie-backup"
+
+    call_command("flush", interactive=False, verbosity=0)
+    assert not Study.objects.exists()
+
+    call_command("backup_study", restore=str(path))
+    assert Family.objects.count() == before["families"]
+    assert list(IndicatorValue.objects.values_list("indicator__code", "value")) == before["values"]
+    history = list(
+        IndicatorValue.history.order_by("history_id").values_list("value", "history_user__username")
+    )
+    assert history == before["history"]

@@ -94,6 +94,11 @@ class Command(BaseCommand):
             result = runner(df, options, covariates)
         except CommandError:
             raise
+        except ImportError as exc:
+            raise CommandError(
+                _("the %(estimator)s estimator is not available: %(error)s")
+                % {"estimator": estimator, "error": _one_line(exc)}
+            ) from None
         except (ValueError, KeyError, TypeError, np.linalg.LinAlgError) as exc:
             # PanelError and CsError are ValueErrors; the message names the column/row.
             raise CommandError(_one_line(exc)) from None
@@ -273,10 +278,33 @@ def _cs_table(out: dict[str, Any]) -> str:
 def _twfe_table(out: dict[str, Any]) -> str:
     lines = [_("Two-way fixed effects DiD")]
     lines += [
-        f"  {key:<12}{_fmt(value)}"
+        f"  {key:<18}{_fmt(value)}"
         for key, value in out.items()
-        if not isinstance(value, dict | list)
+        if not isinstance(value, dict | list) and key != "estimator"
     ]
+    cohorts = out.get("n_treated_by_cohort") or {}
+    if cohorts:
+        lines.append(
+            f"  {'treated by cohort':<18}" + ", ".join(f"{g}: {n}" for g, n in cohorts.items())
+        )
+    robustness = out.get("robustness") or {}
+    if robustness:
+        widths = [6, 8, 8, 8, 9, 9]
+        lines += [
+            "",
+            _("Inference compared"),
+            _row(["method", "se", "df", "p", "ci_low", "ci_high"], widths),
+        ]
+        for name, r in robustness.items():
+            cells = [
+                name,
+                r.get("se"),
+                r.get("df"),
+                r.get("p_value"),
+                r.get("ci_low"),
+                r.get("ci_high"),
+            ]
+            lines.append(_row(cells, widths))
     lines += _warning_lines(out)
     return "\n".join(lines)
 

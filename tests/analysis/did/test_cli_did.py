@@ -207,6 +207,13 @@ def test_twfe_json_has_the_documented_fields() -> None:
     assert out["inference"] == "cr2" and out["n_units"] == 500 and out["n_obs"] == 2500
 
 
+def test_twfe_readable_table_compares_inference_methods() -> None:
+    pytest.importorskip("analysis.did.twfe")
+    text = did("--estimator", "twfe", "--bootstrap", "999")
+    assert "Two-way fixed effects DiD" in text and "Inference compared" in text
+    assert "cr2" in text
+
+
 def test_event_json_has_the_documented_fields() -> None:
     pytest.importorskip("analysis.did.event_study")
     out = did_json("--estimator", "event")

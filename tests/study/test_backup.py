@@ -2,12 +2,16 @@
 
 import json
 
+import pytest
 from django.core.management import call_command
 
 from study import services
 from study.models import Family, IndicatorValue, Study
 
 
+# Transactional: flush (TRUNCATE on PostgreSQL) cannot run inside the test's transaction.
+# serialized_rollback restores the migration-seeded catalogue and groups for the next tests.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_study_round_trips_with_its_audit_history(family, researcher, tmp_path):
     wave = family.waves.get(index=0)
     services.indicator_values_record(wave=wave, values={"bijstand": 1}, user=researcher)

@@ -314,11 +314,17 @@ def _event_table(out: dict[str, Any]) -> str:
     for row in out.get("event", []):
         cells = [row.get("e"), row.get("att"), row.get("se"), row.get("ci_low"), row.get("ci_high")]
         lines.append(_row(cells, [4, 9, 8, 9, 9]))
-    lines += ["", _("Joint pre-trend test p = %(p)s") % {"p": _fmt(out.get("pretrend_p"))}]
+    lines += [
+        "",
+        _("Joint pre-trend test p = %(p)s") % {"p": _fmt(out.get("pretrend_p"))},
+        _("A passed pre-test is weak evidence for parallel trends, not proof."),
+    ]
     honest = out.get("honest") or []
     if honest:
         lines += ["", _("HonestDiD relative-magnitude bounds")]
         lines += ["  " + ", ".join(f"{k}={_fmt(v)}" for k, v in row.items()) for row in honest]
+    if "breakdown_mbar" in out:
+        lines.append(_("Breakdown value Mbar = %(m)s") % {"m": _fmt(out["breakdown_mbar"], 2)})
     lines += _warning_lines(out)
     return "\n".join(lines)
 

@@ -1,0 +1,53 @@
+"""Difference-in-differences statistics on pandas DataFrames (no Django): the public API."""
+
+from analysis.did.attrition import attrition_table, stay_weights
+from analysis.did.cs import CsError, CsResult, callaway_santanna
+from analysis.did.event_study import EventStudyResult, event_study
+from analysis.did.honest import HonestBounds, relative_magnitude_bounds
+from analysis.did.inference import (
+    InferenceError,
+    Robust,
+    fit_linear,
+    randomization_inference,
+    wild_cluster_bootstrap,
+)
+from analysis.did.methods_text import methods_paragraph
+from analysis.did.multiplicity import benjamini_hochberg, holm
+from analysis.did.outcomes import RatioResult, logit_twfe, lpm_twfe, ppml_twfe
+from analysis.did.panel import PanelError, treatment_indicator, validate_panel
+from analysis.did.power import MdeResult, mde_analytic, mde_simulated, power_simulated
+from analysis.did.twfe import TwfeResult, did_2x2, twfe
+
+__all__ = [
+    "CsError",
+    "CsResult",
+    "EventStudyResult",
+    "HonestBounds",
+    "InferenceError",
+    "MdeResult",
+    "PanelError",
+    "RatioResult",
+    "Robust",
+    "TwfeResult",
+    "attrition_table",
+    "benjamini_hochberg",
+    "callaway_santanna",
+    "did_2x2",
+    "event_study",
+    "fit_linear",
+    "holm",
+    "logit_twfe",
+    "lpm_twfe",
+    "mde_analytic",
+    "mde_simulated",
+    "methods_paragraph",
+    "power_simulated",
+    "ppml_twfe",
+    "randomization_inference",
+    "relative_magnitude_bounds",
+    "stay_weights",
+    "treatment_indicator",
+    "twfe",
+    "validate_panel",
+    "wild_cluster_bootstrap",
+]

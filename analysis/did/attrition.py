@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
 from analysis.did.panel import PanelError
 
@@ -65,6 +64,8 @@ def stay_weights(
     ``[trim, 1]`` and weights normalised to mean 1 per wave. Valid under missingness at random
     given the predictors; report the unweighted estimate next to the weighted one.
     """
+    import statsmodels.api as sm  # local: keeps `import analysis.did` light
+
     needed = [unit, time, *predictors] + ([observed] if observed else [])
     missing = [c for c in needed if c not in df.columns]
     if missing:

@@ -65,6 +65,7 @@ class TwfeResult:
     n_clusters: int
     outcome: str = ""
     estimator: str = "twfe"
+    scale: str = "outcome units"
     n_treated_by_cohort: dict[str, int] = field(default_factory=dict)
     covariates: tuple[str, ...] = ()
     weighted: bool = False

@@ -91,25 +91,105 @@ def _csv_chunks(path: Path, columns: list[str]) -> Iterator[pd.DataFrame]:
         yield chunk
 
 
+def _group_names(handle, group: int, index: int) -> list[str] | None:
+    """Municipalities a row group holds, from its statistics when they pin it to one."""
+    stats = handle.metadata.row_group(group).column(index).statistics
+    if stats is not None and stats.has_min_max and stats.min == stats.max:
+        return [stats.min]
+    return None
+
+
+def _group_may_hold(handle, group: int, index: int, municipality: str) -> bool:
+    """Can this row group hold rows of the municipality? Statistics first, the column if needed."""
+    import pyarrow.compute as pc
+
+    stats = handle.metadata.row_group(group).column(index).statistics
+    if stats is not None and stats.has_min_max and not (stats.min <= municipality <= stats.max):
+        return False
+    names = handle.read_row_group(group, columns=["municipality"]).column(0)
+    return bool(pc.any(pc.equal(names, municipality)).as_py())
+
+
 def _parquet_chunks(
     path: Path, columns: list[str], municipality: str | None
 ) -> Iterator[pd.DataFrame]:
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     handle = pq.ParquetFile(path)
+    index = handle.schema_arrow.get_field_index("municipality")
     start = 1
     for group in range(handle.num_row_groups):
         n = handle.metadata.row_group(group).num_rows
-        if municipality is not None:
-            names = handle.read_row_group(group, columns=["municipality"]).column(0)
-            if not pc.any(pc.equal(names, municipality)).as_py():
-                start += n
-                continue
+        if municipality is not None and not _group_may_hold(handle, group, index, municipality):
+            start += n
+            continue
         chunk = handle.read_row_group(group, columns=columns).to_pandas()
         chunk[ROW] = np.arange(start, start + n)
         start += n
         yield chunk
+
+
+def _last_piece(path: Path) -> dict[str, int]:
+    """For each municipality, the index of the last piece (row group / CSV chunk) holding it."""
+    last: dict[str, int] = {}
+    if _kind(path) == "csv":
+        pieces = pd.read_csv(path, usecols=["municipality"], dtype=str, chunksize=CSV_CHUNK_ROWS)
+        for i, piece in enumerate(pieces):
+            last.update(dict.fromkeys(piece["municipality"].dropna().unique(), i))
+        return last
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    handle = pq.ParquetFile(path)
+    index = handle.schema_arrow.get_field_index("municipality")
+    for group in range(handle.num_row_groups):
+        names = _group_names(handle, group, index)
+        if names is None:
+            column = handle.read_row_group(group, columns=["municipality"]).column(0)
+            names = pc.unique(column.drop_null()).to_pylist()
+        last.update(dict.fromkeys(names, group))
+    return last
+
+
+def _keep_years(chunk: pd.DataFrame, years: list[int]) -> pd.DataFrame:
+    year_values = pd.to_numeric(chunk["year"], errors="coerce")
+    keep = year_values.isin(years) | year_values.isna()  # unreadable years are reported later
+    return chunk[keep.to_numpy()]
+
+
+def iter_municipality_chunks(
+    path: str | Path,
+    years: list[int],
+    catalogue: Catalogue | None = None,
+    min_rows: int = 1_000_000,
+) -> Iterator[pd.DataFrame]:
+    """One pass over the file, yielding frames of whole municipalities (about ``min_rows`` each).
+
+    Memory stays bounded when the file is grouped by municipality (as the generator writes it);
+    a municipality spread over the whole file is held until its last row has been read.
+    """
+    path = Path(path)
+    catalogue = catalogue or load_catalogue()
+    check_columns(path, catalogue)
+    columns = HOUSEHOLD_COLUMNS + catalogue.codes
+    last = _last_piece(path)
+    pieces = (
+        _csv_chunks(path, columns) if _kind(path) == "csv" else _parquet_chunks(path, columns, None)
+    )
+    buffer: list[pd.DataFrame] = []
+    open_names: set[str] = set()
+    rows = 0
+    for i, piece in enumerate(pieces):
+        open_names |= set(piece["municipality"].dropna().astype(str).unique())
+        piece = _keep_years(piece, years)
+        buffer.append(piece)
+        rows += len(piece)
+        open_names = {m for m in open_names if last.get(m, -1) > i}
+        if not open_names and rows >= min_rows:
+            yield pd.concat(buffer, ignore_index=True)
+            buffer, rows = [], 0
+    if buffer and rows:
+        yield pd.concat(buffer, ignore_index=True)
 
 
 def read_municipality(
@@ -127,11 +207,10 @@ def read_municipality(
     )
     parts = []
     for chunk in chunks:
-        year_values = pd.to_numeric(chunk["year"], errors="coerce")
-        keep = year_values.isin(years) | year_values.isna()  # unreadable years are reported later
+        chunk = _keep_years(chunk, years)
         if municipality is not None:
-            keep &= chunk["municipality"].astype(str) == municipality
-        parts.append(chunk[keep.to_numpy()])
+            chunk = chunk[(chunk["municipality"].astype(str) == municipality).to_numpy()]
+        parts.append(chunk)
     if not parts:
         return pd.DataFrame(columns=[*columns, ROW])
     return pd.concat(parts, ignore_index=True)
@@ -139,10 +218,12 @@ def read_municipality(
 
 def _numeric_errors(
     df: pd.DataFrame, col: str, label: str, lo: float, hi: float | None
-) -> tuple[list[str], pd.Series]:
+) -> tuple[list[str], pd.Series | None]:
+    """Problems of one numeric column, and its converted values (None when already numeric)."""
     errors: list[str] = []
     raw = df[col]
-    values = raw if pd.api.types.is_numeric_dtype(raw) else pd.to_numeric(raw, errors="coerce")
+    numeric = pd.api.types.is_numeric_dtype(raw)
+    values = raw if numeric else pd.to_numeric(raw, errors="coerce")
     bad = values.isna().to_numpy()
     for i in np.flatnonzero(bad)[:MAX_ERRORS]:
         shown = raw.iloc[i]
@@ -157,7 +238,7 @@ def _numeric_errors(
             errors.append(
                 f"{label} {df[ROW].iloc[i]}, column '{col}': {arr[i]:g} is above the maximum {hi:g}"
             )
-    return errors, values
+    return errors, None if numeric else values
 
 
 def validate_extract(
@@ -172,19 +253,20 @@ def validate_extract(
     catalogue = catalogue or load_catalogue()
     label = _row_label(kind)
     errors: list[str] = []
-    out = df.copy()
+    out = df.copy(deep=False)  # columns are replaced, never changed in place
     for col in TEXT_COLUMNS:
-        empty = out[col].isna().to_numpy() | (out[col].astype(str).str.strip() == "").to_numpy()
+        empty = out[col].isna().to_numpy()
+        if not pd.api.types.is_numeric_dtype(out[col]):
+            empty = empty | (out[col].astype(str).str.strip() == "").to_numpy()
         for i in np.flatnonzero(empty)[:MAX_ERRORS]:
             errors.append(f"{label} {out[ROW].iloc[i]}, column '{col}': is empty")
-    for col in NUMERIC_HOUSEHOLD_COLUMNS:
-        found, out[col] = _numeric_errors(out, col, label, 0, None)
+    checks = [(col, 0.0, None) for col in NUMERIC_HOUSEHOLD_COLUMNS]
+    checks += [(i.code, max(i.min, 0.0), i.max) for i in catalogue.indicators]
+    for col, lo, hi in checks:
+        found, values = _numeric_errors(out, col, label, lo, hi)
         errors += found
-    for indicator in catalogue.indicators:
-        found, out[indicator.code] = _numeric_errors(
-            out, indicator.code, label, max(indicator.min, 0), indicator.max
-        )
-        errors += found
+        if values is not None:
+            out[col] = values
     if errors:
         raise ExtractError(errors)
     out["year"] = out["year"].astype(np.int64)

@@ -16,6 +16,7 @@ from analysis.monitor.catalogue import load_catalogue
 from analysis.monitor.classify import classify_households
 from analysis.monitor.extract import (
     ExtractError,
+    iter_municipality_chunks,
     municipalities,
     read_municipality,
     validate_extract,
@@ -64,26 +65,42 @@ def monitor_combine(*, results: list[dict[str, Any]]) -> dict[str, Any]:
     counts = combine_counts(parts)
     return {
         "rows": sum(r["rows"] for r in results),
-        "municipalities": len(results),
+        "municipalities": int(counts["municipality"].nunique()) if len(counts) else 0,
         "counts": _records(counts),
         "errors": errors,
     }
 
 
-def monitor_run(*, path: str | Path, year: int) -> dict[str, Any]:
-    """The whole extract in-process, one municipality at a time (bounded memory)."""
-    names = monitor_municipalities(path=path)
-    if not names:
-        return {
-            "rows": 0,
-            "municipalities": 0,
-            "counts": [],
-            "errors": [f"{Path(path).name}: no rows"],
-        }
-    results = [monitor_chunk(path=path, municipality=name, year=year) for name in names]
+def monitor_run(*, path: str | Path, year: int, min_rows: int = 1_000_000) -> dict[str, Any]:
+    """The whole extract in-process in one pass, whole municipalities per chunk (bounded memory).
+
+    Every chunk is validated; errors of all chunks are collected and returned together.
+    """
+    path = Path(path)
+    catalogue = load_catalogue()
+    kind = path.suffix.lower().lstrip(".")
+    results = []
+    try:
+        for chunk in iter_municipality_chunks(
+            path, [year - 2, year - 1, year], catalogue, min_rows
+        ):
+            try:
+                frame = validate_extract(chunk, year, catalogue, kind=kind)
+            except ExtractError as exc:
+                results.append(
+                    {"municipality": None, "rows": 0, "counts": [], "errors": exc.errors}
+                )
+                continue
+            classified = classify_households(frame, year, catalogue, with_indicators=True)
+            counts = wijk_counts(classified, catalogue)
+            results.append(
+                {"municipality": None, "rows": len(frame), "counts": _records(counts), "errors": []}
+            )
+    except ExtractError as exc:
+        return {"rows": 0, "municipalities": 0, "counts": [], "errors": exc.errors}
     combined = monitor_combine(results=results)
     if not combined["errors"] and not combined["counts"]:
-        combined["errors"].append(f"{Path(path).name}: no rows for year {year}")
+        combined["errors"].append(f"{path.name}: no rows for year {year}")
     return combined
 
 

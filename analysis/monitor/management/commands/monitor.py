@@ -52,6 +52,10 @@ class Command(BaseCommand):
             raise CommandError(
                 _("The extract cannot be used:") + "\n" + "\n".join(combined["errors"][:50])
             )
+        if not combined["counts"]:
+            raise CommandError(
+                _("%(file)s: no rows for year %(year)s") % {"file": path.name, "year": year}
+            )
         summary = services.monitor_summary(
             counts=services.counts_frame(combined),
             year=year,

@@ -27,13 +27,17 @@ def monitor_combine_task(results: list[dict[str, Any]]) -> dict[str, Any]:
     return services.monitor_combine(results=results)
 
 
-def monitor_fanout(*, path: str, year: int, municipalities: list[str] | None = None):
+def monitor_fanout(
+    *, path: str, year: int, municipalities: list[str] | None = None, queue: str | None = None
+):
     """Start the chord over the extract's municipalities; returns the body's AsyncResult.
 
-    The path must be readable by every worker (shared storage).
+    The path must be readable by every worker (shared storage). ``queue`` routes header and
+    body to one queue (None: the default queue).
     """
     names = (
         municipalities if municipalities is not None else services.monitor_municipalities(path=path)
     )
-    header = [monitor_chunk_task.s(str(path), name, year) for name in names]
-    return chord(header)(monitor_combine_task.s())
+    options = {"queue": queue} if queue else {}
+    header = [monitor_chunk_task.s(str(path), name, year).set(**options) for name in names]
+    return chord(header)(monitor_combine_task.s().set(**options))

@@ -10,11 +10,10 @@ wave, contact, …) answer with a redirect to login, 401, 403 or 404.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
-from django.utils import timezone
 
 from study import services
 from study.models import Contact
@@ -37,7 +36,9 @@ def _routes(patterns, prefix=""):
 
 
 def _all_routes() -> list[str]:
-    return sorted({r for r in _routes(get_resolver().url_patterns) if not r.startswith(SKIP_PREFIXES)})
+    return sorted(
+        {r for r in _routes(get_resolver().url_patterns) if not r.startswith(SKIP_PREFIXES)}
+    )
 
 
 @pytest.fixture
@@ -52,19 +53,39 @@ def victim(db):
     services.indicator_values_record(wave=wave, values={"bijstand": 1}, user=researcher)
     services.wave_survey_record(wave=wave, data={"satisfaction": 7}, user=researcher)
     contact = services.contact_log(
-        family=family, coach=coach, occurred_at=timezone.make_aware(datetime(2022, 5, 1, 10)),
-        kind=Contact.Kind.PHONE, duration_minutes=15, initiated_by=Contact.Initiator.COACH,
+        family=family,
+        coach=coach,
+        occurred_at=datetime(2022, 5, 1, 10, tzinfo=UTC),
+        kind=Contact.Kind.PHONE,
+        duration_minutes=15,
+        initiated_by=Contact.Initiator.COACH,
     )
     involvement = services.care_involvement_add(
-        family=family, organisation="GGZ", discipline="behandelaar", start_date=date(2021, 2, 1), user=coach
+        family=family,
+        organisation="GGZ",
+        discipline="behandelaar",
+        start_date=date(2021, 2, 1),
+        user=coach,
     )
     ids = {
-        "families": family.pk, "family": family.pk, "studies": study.pk, "study": study.pk,
-        "waves": wave.pk, "wave": wave.pk, "contacts": contact.pk, "contact": contact.pk,
-        "members": family.members.first().pk, "member": family.members.first().pk,
-        "indicator-values": wave.values.first().pk, "value": wave.values.first().pk,
-        "surveys": wave.survey.pk, "wave-surveys": wave.survey.pk, "survey": wave.survey.pk,
-        "care-involvements": involvement.pk, "involvements": involvement.pk, "involvement": involvement.pk,
+        "families": family.pk,
+        "family": family.pk,
+        "studies": study.pk,
+        "study": study.pk,
+        "waves": wave.pk,
+        "wave": wave.pk,
+        "contacts": contact.pk,
+        "contact": contact.pk,
+        "members": family.members.first().pk,
+        "member": family.members.first().pk,
+        "indicator-values": wave.values.first().pk,
+        "value": wave.values.first().pk,
+        "surveys": wave.survey.pk,
+        "wave-surveys": wave.survey.pk,
+        "survey": wave.survey.pk,
+        "care-involvements": involvement.pk,
+        "involvements": involvement.pk,
+        "involvement": involvement.pk,
     }
     return {"family": family, "study": study, "ids": ids}
 
@@ -78,7 +99,12 @@ def outsiders(db, victim):
     services.membership_grant(study=victim["study"], user=gemeente, role="gemeente")
     stranger = make_user("researcher")
     services.membership_grant(study=make_study(), user=stranger, role="researcher")
-    return {"anonymous": None, "other_coach": other_coach, "gemeente": gemeente, "other_researcher": stranger}
+    return {
+        "anonymous": None,
+        "other_coach": other_coach,
+        "gemeente": gemeente,
+        "other_researcher": stranger,
+    }
 
 
 def _concrete(route: str, ids: dict[str, int]) -> tuple[str, bool]:
@@ -137,7 +163,9 @@ def test_no_outsider_ever_receives_the_family(client, victim, outsiders):
             if leaked:
                 failures.append(f"{role} GET {url}: {response.status_code} shows the family's data")
             elif names_victim and response.status_code not in DENIED:
-                failures.append(f"{role} GET {url}: {response.status_code}, expected redirect/401/403/404")
+                failures.append(
+                    f"{role} GET {url}: {response.status_code}, expected redirect/401/403/404"
+                )
             elif response.status_code >= 500:
                 failures.append(f"{role} GET {url}: server error {response.status_code}")
     assert failures == []

@@ -5,3 +5,9 @@ def test_login_page_renders_in_dutch(client):
     response = client.get("/accounts/login/")
     assert response.status_code == 200
     assert response["Content-Language"] == "nl"
+
+
+def test_ui_speaks_dutch_by_default_and_english_on_request(client):
+    assert "Inloggen" in client.get("/accounts/login/").content.decode()
+    english = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en")
+    assert "Log in" in english.content.decode()

@@ -6,12 +6,17 @@ periods. For each Mbar we report a 95 % confidence interval for the *average* po
 effect (HonestDiD's default is the first post period; the report speaks about the average),
 and the breakdown value: the smallest Mbar at which the interval includes zero.
 
-Implementation: ``moderndid.didhonest.create_sensitivity_results_rm`` (MIT; a port of R
-``HonestDiD``), run with ``method="Conditional"`` -- the conditional test of Andrews, Roth &
-Pakes (2023) that HonestDiD uses for Delta^RM, without the least-favourable hybrid, because
-the hybrid's simulated critical values cost ~10 s per Mbar here and gave the same intervals in
-our checks. The linear programmes are solved with SciPy's HiGHS; moderndid's module needs
-``cvxpy`` installed (Apache-2.0) to import. The event-study coefficients and their CR2
+Implementation: R ``HonestDiD``'s ``computeConditionalCS_DeltaRM`` logic written here -- the
+union over "which pre-period change is the largest, and its sign" of conditional confidence
+sets -- with the moment-inequality tests themselves (Andrews, Roth & Pakes 2023, the
+"Conditional" method, no least-favourable hybrid) taken from ``moderndid.didhonest``
+(``compute_arp_nuisance_ci`` / ``compute_arp_ci``; MIT). We do not call moderndid's own
+``create_sensitivity_results_rm``: in moderndid 0.2.0 its polyhedra skip the change between
+the first two pre-periods (an off-by-one against R), which our hand-computed identified-set
+test catches. The hybrid's simulated critical values would cost ~10 s per Mbar here.
+moderndid's module needs ``cvxpy`` installed (Apache-2.0) to import; the LPs run on HiGHS.
+The theta grid has ``GRID_POINTS`` points over a range wide enough for the identified set,
+so interval ends are accurate to about (range / GRID_POINTS). The event-study coefficients and their CR2
 covariance are the inputs; binned end points enter as if they were single periods.
 """
 
@@ -29,6 +34,31 @@ BREAKDOWN_TOL = 0.05
 BREAKDOWN_MAX = 8.0
 
 
+GRID_POINTS = 201
+
+
+def _grid(
+    beta: np.ndarray, sigma: np.ndarray, n_pre: int, n_post: int, mbar: float
+) -> tuple[float, float]:
+    """A search grid wide enough for the identified set plus sampling noise.
+
+    HonestDiD's default grid is scaled by the SE of the target only; with precise estimates
+    and a wide identified set it would cut the interval off.
+    """
+    l_vec = np.full(n_post, 1.0 / n_post)
+    theta = float(l_vec @ beta[n_pre:])
+    sd_theta = float(np.sqrt(l_vec @ sigma[n_pre:, n_pre:] @ l_vec))
+    pre = np.append(beta[:n_pre], 0.0)
+    D = np.diff(np.eye(n_pre + 1), axis=0)
+    cov_pre = np.zeros((n_pre + 1, n_pre + 1))
+    cov_pre[:n_pre, :n_pre] = sigma[:n_pre, :n_pre]
+    sd_diff = np.sqrt(np.clip(np.diag(D @ cov_pre @ D.T), 0, None))
+    largest = float(np.max(np.abs(D @ pre) + 4 * sd_diff))
+    reach = float(l_vec @ np.arange(1, n_post + 1))
+    half = mbar * largest * reach + 10 * sd_theta
+    return theta - half, theta + half
+
+
 @dataclass(frozen=True)
 class HonestBounds:
     """Robust intervals per Mbar, the breakdown value and what they are about."""
@@ -40,26 +70,100 @@ class HonestBounds:
     warnings: list[str] = field(default_factory=list)
 
 
+def rm_constraints(n_pre: int, n_post: int, mbar: float, change: int, positive: bool) -> np.ndarray:
+    """``A`` with ``A delta <= 0`` describing Delta^RM_{s,sign}(Mbar) (reference period dropped).
+
+    ``delta`` runs over the ``n_pre`` leads, the reference period (0) and the ``n_post`` lags.
+    ``change`` (0 .. n_pre-1) indexes the pre-period change ``delta[change+1] - delta[change]``
+    assumed to be the largest in absolute value, with the given sign. Every pre change is at
+    most that one; every post change at most Mbar times it (R HonestDiD's ``.create_A_RM``).
+    """
+    total = n_pre + n_post + 1
+    first_diff = np.zeros((total - 1, total))
+    for r in range(total - 1):
+        first_diff[r, r : r + 2] = [-1.0, 1.0]
+    v = np.zeros(total)
+    v[change : change + 2] = [-1.0, 1.0]
+    if not positive:
+        v = -v
+    bound = np.vstack([np.tile(v, (n_pre, 1)), np.tile(mbar * v, (n_post, 1))])
+    A = np.vstack([first_diff - bound, -first_diff - bound])
+    A = A[~np.all(np.abs(A) <= 1e-12, axis=1)]
+    return np.delete(A, n_pre, axis=1)
+
+
+def _rm_accept(
+    beta: np.ndarray,
+    sigma: np.ndarray,
+    n_pre: int,
+    n_post: int,
+    mbar: float,
+    alpha: float,
+    grid: tuple[float, float],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Grid of theta values and whether the conditional (ARP) test accepts each, union over s."""
+    from moderndid.didhonest import compute_arp_ci, compute_arp_nuisance_ci
+
+    l_vec = np.full(n_post, 1.0 / n_post)
+    accept = None
+    thetas = None
+    for change in range(n_pre):
+        for positive in (True, False):
+            A = rm_constraints(n_pre, n_post, mbar, change, positive)
+            d = np.zeros(A.shape[0])
+            with _warnings.catch_warnings():
+                _warnings.simplefilter("ignore")
+                if n_post == 1:
+                    res = compute_arp_ci(
+                        beta_hat=beta,
+                        sigma=sigma,
+                        A=A,
+                        d=d,
+                        n_pre_periods=n_pre,
+                        n_post_periods=n_post,
+                        alpha=alpha,
+                        hybrid_flag="ARP",
+                        grid_lb=grid[0],
+                        grid_ub=grid[1],
+                        grid_points=GRID_POINTS,
+                    )
+                else:
+                    post_cols = list(range(n_pre, n_pre + n_post))
+                    rows = np.flatnonzero(np.any(A[:, post_cols] != 0, axis=1))
+                    res = compute_arp_nuisance_ci(
+                        betahat=beta,
+                        sigma=sigma,
+                        l_vec=l_vec,
+                        a_matrix=A,
+                        d_vec=d,
+                        num_pre_periods=n_pre,
+                        num_post_periods=n_post,
+                        alpha=alpha,
+                        hybrid_flag="ARP",
+                        hybrid_list={"hybrid_kappa": alpha / 10},
+                        grid_lb=grid[0],
+                        grid_ub=grid[1],
+                        grid_points=GRID_POINTS,
+                        rows_for_arp=rows,
+                    )
+            g = np.asarray(res.accept_grid)
+            thetas = g[:, 0]
+            acc = g[:, 1] > 0
+            accept = acc if accept is None else accept | acc
+    return thetas, accept
+
+
 def _rm_interval(
     beta: np.ndarray, sigma: np.ndarray, n_pre: int, n_post: int, mbar: float, alpha: float
 ) -> tuple[float, float]:
-    from moderndid.didhonest import create_sensitivity_results_rm
-
-    with _warnings.catch_warnings():
-        _warnings.simplefilter("ignore")
-        res = create_sensitivity_results_rm(
-            beta,
-            sigma,
-            n_pre,
-            n_post,
-            method="Conditional",
-            m_bar_vec=np.array([float(mbar)]),
-            l_vec=np.full(n_post, 1.0 / n_post),
-            alpha=alpha,
-            grid_points=100,
-        )
-    row = res.row(0, named=True)
-    return float(row["lb"]), float(row["ub"])
+    lo, hi = _grid(beta, sigma, n_pre, n_post, mbar)
+    thetas, accept = _rm_accept(beta, sigma, n_pre, n_post, mbar, alpha, (lo, hi))
+    if not accept.any():
+        return float("nan"), float("nan")
+    inside = thetas[accept]
+    low = -math.inf if accept[0] else float(inside.min())
+    high = math.inf if accept[-1] else float(inside.max())
+    return low, high
 
 
 def _covers_zero(interval: tuple[float, float]) -> bool:

@@ -68,13 +68,7 @@ def classify_households(
     catalogue = catalogue or load_catalogue()
     current = df[df["year"].to_numpy() == year]
     ids = current["household_id"].to_numpy()
-    out = pd.DataFrame(
-        {
-            "household_id": ids,
-            "municipality": current["municipality"].to_numpy(),
-            "wijk": current["wijk"].to_numpy(),
-        }
-    )
+    out = current[["household_id", "municipality", "wijk"]].reset_index(drop=True)
     out["in_scope"] = (current["n_adults"].to_numpy() >= 1) & (
         current["n_children"].to_numpy() >= 1
     )

@@ -115,7 +115,8 @@ def _parquet_chunks(
 ) -> Iterator[pd.DataFrame]:
     import pyarrow.parquet as pq
 
-    handle = pq.ParquetFile(path)
+    # Dictionary-encoded text becomes pandas categoricals: cheap to filter, group and carry.
+    handle = pq.ParquetFile(path, read_dictionary=[c for c in TEXT_COLUMNS[1:] if c in columns])
     index = handle.schema_arrow.get_field_index("municipality")
     start = 1
     for group in range(handle.num_row_groups):
@@ -186,10 +187,26 @@ def iter_municipality_chunks(
         rows += len(piece)
         open_names = {m for m in open_names if last.get(m, -1) > i}
         if not open_names and rows >= min_rows:
-            yield pd.concat(buffer, ignore_index=True)
+            yield _concat(buffer)
             buffer, rows = [], 0
     if buffer and rows:
-        yield pd.concat(buffer, ignore_index=True)
+        yield _concat(buffer)
+
+
+def _concat(pieces: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate pieces keeping text columns categorical (pieces have their own categories)."""
+    from pandas.api.types import union_categoricals
+
+    if len(pieces) == 1:
+        return pieces[0].reset_index(drop=True)
+    merged = {}
+    for col in TEXT_COLUMNS:
+        if all(isinstance(p[col].dtype, pd.CategoricalDtype) for p in pieces):
+            merged[col] = union_categoricals([p[col] for p in pieces])
+    frame = pd.concat([p.drop(columns=list(merged)) for p in pieces], ignore_index=True)
+    for col, values in merged.items():
+        frame[col] = values
+    return frame[list(pieces[0].columns)]
 
 
 def read_municipality(
@@ -241,6 +258,17 @@ def _numeric_errors(
     return errors, None if numeric else values
 
 
+def _blank(column: pd.Series) -> np.ndarray:
+    """Rows whose text is only spaces (categoricals: checked on the categories)."""
+    if pd.api.types.is_numeric_dtype(column):
+        return np.zeros(len(column), dtype=bool)
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        blank = np.asarray(column.cat.categories.astype(str).str.strip() == "")
+        codes = column.cat.codes.to_numpy()
+        return np.where(codes >= 0, blank[np.maximum(codes, 0)], False)
+    return (column.astype(str).str.strip() == "").to_numpy()
+
+
 def validate_extract(
     df: pd.DataFrame, year: int, catalogue: Catalogue | None = None, kind: str = "csv"
 ) -> pd.DataFrame:
@@ -255,9 +283,7 @@ def validate_extract(
     errors: list[str] = []
     out = df.copy(deep=False)  # columns are replaced, never changed in place
     for col in TEXT_COLUMNS:
-        empty = out[col].isna().to_numpy()
-        if not pd.api.types.is_numeric_dtype(out[col]):
-            empty = empty | (out[col].astype(str).str.strip() == "").to_numpy()
+        empty = out[col].isna().to_numpy() | _blank(out[col])
         for i in np.flatnonzero(empty)[:MAX_ERRORS]:
             errors.append(f"{label} {out[ROW].iloc[i]}, column '{col}': is empty")
     checks = [(col, 0.0, None) for col in NUMERIC_HOUSEHOLD_COLUMNS]
@@ -276,9 +302,11 @@ def validate_extract(
             f"{label} {out[ROW].iloc[i]}, column 'household_id': household {out['household_id'].iloc[i]} "
             f"appears twice in year {out['year'].iloc[i]}"
         )
-    current = set(out.loc[out["year"] == year, "municipality"].astype(str))
+    years = out["year"].to_numpy()
+    names = out["municipality"]
+    current = {str(m) for m in names[years == year].unique()}
     for lag in (1, 2):
-        present = set(out.loc[out["year"] == year - lag, "municipality"].astype(str))
+        present = {str(m) for m in names[years == year - lag].unique()}
         for name in sorted(current - present):
             errors.append(
                 f"municipality '{name}': no rows for year {year - lag} (needed for year {year})"

@@ -75,8 +75,12 @@ def wijk_counts(classified: pd.DataFrame, catalogue: Catalogue | None = None) ->
         flags = classified[[f"ind_{c}" for c in codes]].to_numpy().any(axis=1)
         data[name] = flags & scope
     frame = pd.DataFrame({k: np.asarray(v, dtype=np.int64) for k, v in data.items()})
-    frame["municipality"] = classified["municipality"].to_numpy()
-    frame["wijk"] = classified["wijk"].to_numpy()
+    frame["municipality"] = classified["municipality"].array
+    frame["wijk"] = classified["wijk"].array
+    for key in KEYS:
+        # Categoricals (from Parquet) group fast; counts are reported with plain text keys.
+        if isinstance(frame[key].dtype, pd.CategoricalDtype):
+            frame[key] = frame[key].cat.remove_unused_categories()
     counts = frame.groupby(KEYS, sort=True, observed=True).sum().reset_index()
     return counts[KEYS + list(data)]
 

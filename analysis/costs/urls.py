@@ -8,4 +8,5 @@ app_name = "costs"
 
 urlpatterns = [
     path("", views.catalogue, name="catalogue"),
+    path("families/<int:family_id>/", views.family_costs, name="family"),
 ]

@@ -9,6 +9,10 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from analysis.costs import engine, pricing, selectors
+from analysis.costs.study_costs import costs_for_families
+from study import selectors as study_selectors
+from study.access_log import access_event_record
+from study.models import Family
 from study.roles import is_data_manager, is_researcher
 
 
@@ -49,4 +53,28 @@ def catalogue(request):
             "error": error,
             "scenarios": selectors.scenario_list(),
         },
+    )
+
+
+@login_required
+def family_costs(request, family_id: int):
+    """A family's costs per year, item by item, in the study's price year (researchers)."""
+    if not (is_researcher(request.user) or is_data_manager(request.user)):
+        raise PermissionDenied
+    family = study_selectors.family_get(request.user, family_id)
+    access_event_record(user=request.user, action="family.costs", family=family)
+    price_year = _int_param(request, "price_year") or family.study.price_year
+    error, breakdown = "", None
+    try:
+        costs = costs_for_families(Family.objects.filter(pk=family.pk), price_year=price_year)
+        breakdown = engine.breakdown(costs) if len(costs) else None
+    except pricing.MissingCpiYearError as missing:
+        error = _("No CPI for %(year)s yet: add it to index prices to %(price_year)s.") % {
+            "year": missing.year,
+            "price_year": price_year,
+        }
+    return render(
+        request,
+        "costs/family.html",
+        {"family": family, "breakdown": breakdown, "price_year": price_year, "error": error},
     )

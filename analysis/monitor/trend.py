@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
 
 #: Baseline report: cost to the local government per MPG per year, EUR in 2014 prices. Replace
@@ -90,6 +89,8 @@ def poisson_trend(
         raise ValueError("a trend needs at least two years with one count each")
     if len(set(years)) < 2:
         raise ValueError("a trend needs at least two different years")
+    import statsmodels.api as sm  # imported here: the monitor itself should start fast
+
     y = np.asarray(counts, dtype=float)
     x = np.asarray(years, dtype=float)
     design = sm.add_constant(x - x.mean())

@@ -1,0 +1,253 @@
+"""Speed and memory of the municipal monitor on the national synthetic population, side by side.
+
+Runs, each in its own process so peak memory is measured cleanly (max resident set size):
+  ours    analysis.monitor.services.monitor_run (chunked per municipality, vectorised)
+  naive   a row-by-row Python classification on a sample of households, extrapolated
+  duckdb  the same classification as DuckDB SQL over the Parquet file (when duckdb is installed)
+
+Usage:  python benchmarks/monitor_speed.py [--quick] [--input FILE.parquet] [--seed N]
+--quick uses a few municipalities (for CI). The last line of output is one line of JSON.
+Goal (issue 7): the whole country in under 60 s and under 8 GB on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+GOAL_SECONDS = 60.0
+GOAL_MB = 8192.0
+YEAR = 2014
+
+
+# --- the measured steps (run in a child process) ----------------------------------------------
+
+
+def step_ours(path: str) -> dict:
+    from analysis.monitor import services
+
+    result = services.monitor_run(path=path, year=YEAR)
+    if result["errors"]:
+        raise SystemExit("\n".join(result["errors"][:10]))
+    counts = services.counts_frame(result)
+    totals = _totals(
+        counts["mvp"].sum(), counts["mpg"].sum(), counts["households_with_child"].sum()
+    )
+    return {**totals, "households": int(counts["households"].sum())}
+
+
+def _totals(mvp, mpg, with_child) -> dict:
+    return {"mvp": int(mvp), "mpg": int(mpg), "households_with_child": int(with_child)}
+
+
+def step_naive(path: str, sample: int) -> dict:
+    """Row by row: a Python loop per household and per indicator, as a spreadsheet macro would."""
+    import numpy as np
+
+    from analysis.monitor.catalogue import load_catalogue
+    from analysis.monitor.extract import iter_municipality_chunks
+
+    catalogue = load_catalogue()
+    chunk = next(iter_municipality_chunks(path, [YEAR - 2, YEAR - 1, YEAR], catalogue, 1))
+    ids = chunk.loc[chunk["year"] == YEAR, "household_id"].to_numpy()
+    rng = np.random.default_rng(0)
+    chosen = set(rng.choice(ids, size=min(sample, len(ids)), replace=False).tolist())
+    rows = chunk[chunk["household_id"].isin(chosen)].to_dict("records")
+    started = time.perf_counter()
+    by_household: dict = {}
+    for row in rows:
+        by_household.setdefault(row["household_id"], {})[row["year"]] = row
+    mvp = mpg = with_child = 0
+    for years in by_household.values():
+        current = years.get(YEAR)
+        if current is None or current["n_adults"] < 1 or current["n_children"] < 1:
+            continue
+        with_child += 1
+        domains = set()
+        for indicator in catalogue.indicators:
+            if indicator.mpg_domain and current[indicator.code] >= indicator.problem_threshold:
+                domains.add(indicator.mpg_domain)
+        if len(domains) < 3:
+            continue
+        mvp += 1
+        supported = 0
+        for lag in (1, 2):
+            previous = years.get(YEAR - lag)
+            if previous and any(previous[c] > 0 for c in catalogue.support_codes):
+                supported += 1
+        mpg += supported == 2
+    seconds = time.perf_counter() - started
+    return {**_totals(mvp, mpg, with_child), "households": len(by_household), "loop_s": seconds}
+
+
+def duckdb_sql(catalogue) -> str:
+    """The classification rule as SQL, generated from the catalogue (no codes copied)."""
+
+    def any_of(codes: list[str]) -> str:
+        parts = [f'"{c}" >= {catalogue.get(c).problem_threshold}' for c in codes]
+        return "(" + " OR ".join(parts) + ")" if parts else "FALSE"
+
+    support = " OR ".join(f'"{c}" > 0' for c in catalogue.support_codes) or "FALSE"
+    return f"""
+    WITH f AS (
+        SELECT municipality, wijk, household_id, year,
+               n_adults >= 1 AND n_children >= 1 AS in_scope,
+               {any_of(catalogue.domain_codes(1))} AS d1,
+               {any_of(catalogue.domain_codes(2))} AS d2,
+               {any_of(catalogue.domain_codes(3))} AS d3,
+               ({support}) AS sup
+        FROM read_parquet($path)
+        WHERE year BETWEEN {YEAR - 2} AND {YEAR}
+    ),
+    s1 AS (SELECT municipality, household_id FROM f WHERE year = {YEAR - 1} AND sup),
+    s2 AS (SELECT municipality, household_id FROM f WHERE year = {YEAR - 2} AND sup),
+    c AS (
+        SELECT f.municipality, f.wijk, f.in_scope,
+               f.in_scope AND f.d1 AND f.d2 AND f.d3 AS mvp,
+               s1.household_id IS NOT NULL AS y1, s2.household_id IS NOT NULL AS y2
+        FROM f
+        LEFT JOIN s1 USING (municipality, household_id)
+        LEFT JOIN s2 USING (municipality, household_id)
+        WHERE f.year = {YEAR}
+    )
+    SELECT municipality, wijk, SUM(in_scope::INT) AS households_with_child,
+           SUM(mvp::INT) AS mvp, SUM((mvp AND y1 AND y2)::INT) AS mpg
+    FROM c GROUP BY municipality, wijk
+    """
+
+
+def step_duckdb(path: str) -> dict:
+    import duckdb
+
+    from analysis.monitor.catalogue import load_catalogue
+
+    con = duckdb.connect()
+    con.execute("SET threads = 2")
+    table = con.execute(duckdb_sql(load_catalogue()), {"path": path}).df()
+    return _totals(table["mvp"].sum(), table["mpg"].sum(), table["households_with_child"].sum())
+
+
+# --- the driver -------------------------------------------------------------------------------
+
+
+def measure(args: list[str]) -> dict:
+    """Run this script as a child with ``--step ...``; wall time, peak memory and its JSON."""
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        [sys.executable, __file__, *args], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    output = child.stdout.read() if child.stdout else ""
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - started
+    if child.returncode != 0:
+        raise SystemExit(f"step {args} failed with exit code {child.returncode}")
+    result = json.loads(output.strip().splitlines()[-1])
+    return {**result, "wall_s": round(wall, 2), "peak_mb": round(usage.ru_maxrss / 1024, 1)}
+
+
+def generate(path: Path, municipalities: int | None, seed: int) -> dict:
+    from analysis.monitor.synthetic import iter_population, national_specs, write_population
+
+    started = time.perf_counter()
+    specs = national_specs(seed=seed, municipalities=municipalities)
+    rows = write_population(iter_population(specs, year=YEAR, seed=seed), path)
+    return {
+        "rows": rows,
+        "municipalities": len(specs),
+        "households": sum(s.total_households for s in specs),
+        "generate_s": round(time.perf_counter() - started, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a few municipalities (CI)")
+    parser.add_argument("--input", help="existing national Parquet file (skips generating)")
+    parser.add_argument("--seed", type=int, default=2014)
+    parser.add_argument("--sample", type=int, default=20_000, help="households for the naive run")
+    parser.add_argument("--step", choices=["ours", "naive", "duckdb"], help=argparse.SUPPRESS)
+    parser.add_argument("--path", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.step:
+        result = {
+            "ours": lambda: step_ours(args.path),
+            "naive": lambda: step_naive(args.path, args.sample),
+            "duckdb": lambda: step_duckdb(args.path),
+        }[args.step]()
+        print(json.dumps(result))
+        return
+
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.input:
+            path = Path(args.input)
+            import pyarrow.parquet as pq
+
+            meta = pq.ParquetFile(path).metadata
+            population = {"rows": meta.num_rows, "municipalities": None, "households": None}
+        else:
+            path = Path(tmp) / "population.parquet"
+            print("generating the synthetic population ...", flush=True)
+            population = generate(path, 5 if args.quick else None, args.seed)
+        print(f"population: {population}", flush=True)
+
+        ours = measure(["--step", "ours", "--path", str(path)])
+        print(
+            f"ours:   {ours['wall_s']:8.2f} s  {ours['peak_mb']:9.1f} MB  mpg={ours['mpg']}",
+            flush=True,
+        )
+
+        naive = measure(["--step", "naive", "--path", str(path), "--sample", str(args.sample)])
+        households = population["households"] or ours["households"]
+        naive["extrapolated_s"] = round(
+            naive["loop_s"] * households / max(naive["households"], 1), 2
+        )
+        print(
+            f"naive:  {naive['loop_s']:8.2f} s for {naive['households']} households, "
+            f"extrapolated {naive['extrapolated_s']:.1f} s for {households:.0f}",
+            flush=True,
+        )
+
+        try:
+            import duckdb  # noqa: F401
+
+            duck = measure(["--step", "duckdb", "--path", str(path)])
+            duck["agrees"] = duck["mpg"] == ours["mpg"] and duck["mvp"] == ours["mvp"]
+            print(
+                f"duckdb: {duck['wall_s']:8.2f} s  {duck['peak_mb']:9.1f} MB  mpg={duck['mpg']}"
+                f"  agrees={duck['agrees']}",
+                flush=True,
+            )
+        except ImportError:
+            duck = None
+            print("duckdb: not installed, skipped", flush=True)
+
+    summary = {
+        "benchmark": "monitor_speed",
+        "quick": args.quick,
+        "cpus": os.cpu_count(),
+        "population": population,
+        "ours": ours,
+        "naive": naive,
+        "duckdb": duck,
+        "goal": {
+            "wall_s": GOAL_SECONDS,
+            "peak_mb": GOAL_MB,
+            "met": ours["wall_s"] < GOAL_SECONDS and ours["peak_mb"] < GOAL_MB,
+        },
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

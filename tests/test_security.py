@@ -47,9 +47,10 @@ def test_unknown_username_looks_like_a_wrong_password(client):
     make_user("researcher", username="carla", password=PASSWORD)
     wrong = _login(client, "carla", "nope-nope-nope").content.decode()
     unknown = _login(client, "nobody-here", "nope-nope-nope").content.decode()
-    strip = lambda html: [
-        line for line in html.splitlines() if "csrf" not in line and "value=" not in line
-    ]  # noqa: E731
+
+    def strip(html):
+        return [line for line in html.splitlines() if "csrf" not in line and "value=" not in line]
+
     assert strip(wrong) == strip(unknown)
 
 
@@ -142,3 +143,24 @@ def test_production_settings_refuse_to_start_without_keys():
     )
     assert result.returncode != 0
     assert "SECRET_KEY and LINKAGE_KEY must be set" in result.stderr
+
+
+@pytest.mark.django_db
+def test_linkage_key_secret_is_nowhere_in_the_database_or_logs(settings, caplog):
+    from django.db import connection
+
+    from study.demo import seed_demo
+    from tests.factories import make_family, make_study
+
+    settings.LINKAGE_KEY = "very-secret-linkage-key-4711"
+    caplog.set_level("DEBUG")
+    seed_demo(seed=3)
+    make_family(make_study(), identifier="111222333")
+    found = []
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            cursor.execute(f'SELECT * FROM "{table}"')  # noqa: S608 - test-only dump
+            if any(settings.LINKAGE_KEY in str(cell) for row in cursor.fetchall() for cell in row):
+                found.append(table)
+    assert found == []
+    assert settings.LINKAGE_KEY not in caplog.text

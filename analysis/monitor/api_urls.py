@@ -1,3 +1,11 @@
 """API routes of this app."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from analysis.monitor.api import MonitorRunView
+
+app_name = "monitor_api"
+
+urlpatterns = [
+    path("run/", MonitorRunView.as_view(), name="run"),
+]

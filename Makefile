@@ -5,7 +5,6 @@ PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
-export DJANGO_SETTINGS_MODULE ?= tracker.settings
 
 .PHONY: run test install lint format migrate seed messages bench worker beat clean
 
@@ -26,7 +25,7 @@ run: install
 	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install
-	$(VENV)/bin/pytest
+	DJANGO_SETTINGS_MODULE=tracker.test_settings $(VENV)/bin/pytest
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -111,33 +111,43 @@ def _group_may_hold(handle, group: int, index: int, municipality: str) -> bool:
 
 
 def _parquet_chunks(
-    path: Path, columns: list[str], municipality: str | None
-) -> Iterator[pd.DataFrame]:
+    path: Path, columns: list[str], municipality: str | None, groups: range | None = None
+) -> Iterator[tuple[int, pd.DataFrame]]:
     import pyarrow.parquet as pq
 
     # Dictionary-encoded text becomes pandas categoricals: cheap to filter, group and carry.
     handle = pq.ParquetFile(path, read_dictionary=[c for c in TEXT_COLUMNS[1:] if c in columns])
     index = handle.schema_arrow.get_field_index("municipality")
-    start = 1
-    for group in range(handle.num_row_groups):
-        n = handle.metadata.row_group(group).num_rows
+    sizes = [handle.metadata.row_group(g).num_rows for g in range(handle.num_row_groups)]
+    groups = groups if groups is not None else range(len(sizes))
+    start = 1 + sum(sizes[: groups.start])
+    for group in groups:
+        n = sizes[group]
         if municipality is not None and not _group_may_hold(handle, group, index, municipality):
             start += n
             continue
         chunk = handle.read_row_group(group, columns=columns).to_pandas()
         chunk[ROW] = np.arange(start, start + n)
         start += n
-        yield chunk
+        yield group, chunk
 
 
-def _last_piece(path: Path) -> dict[str, int]:
-    """For each municipality, the index of the last piece (row group / CSV chunk) holding it."""
-    last: dict[str, int] = {}
+def piece_spans(path: str | Path) -> tuple[dict[str, tuple[int, int]], list[int]]:
+    """First and last piece (row group / CSV chunk) of each municipality, and rows per piece."""
+    path = Path(path)
+    spans: dict[str, tuple[int, int]] = {}
+    sizes: list[int] = []
+
+    def note(names, i: int) -> None:
+        for name in names:
+            spans[str(name)] = (spans.get(str(name), (i, i))[0], i)
+
     if _kind(path) == "csv":
         pieces = pd.read_csv(path, usecols=["municipality"], dtype=str, chunksize=CSV_CHUNK_ROWS)
         for i, piece in enumerate(pieces):
-            last.update(dict.fromkeys(piece["municipality"].dropna().unique(), i))
-        return last
+            note(piece["municipality"].dropna().unique(), i)
+            sizes.append(len(piece))
+        return spans, sizes
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
@@ -148,8 +158,35 @@ def _last_piece(path: Path) -> dict[str, int]:
         if names is None:
             column = handle.read_row_group(group, columns=["municipality"]).column(0)
             names = pc.unique(column.drop_null()).to_pylist()
-        last.update(dict.fromkeys(names, group))
-    return last
+        note(names, group)
+        sizes.append(handle.metadata.row_group(group).num_rows)
+    return spans, sizes
+
+
+def split_pieces(path: str | Path, parts: int) -> list[range]:
+    """Row-group ranges of a Parquet file for ``parts`` workers, about equal in rows.
+
+    Cuts only where no municipality spans the cut, so each range holds whole municipalities.
+    A CSV file is always one range.
+    """
+    spans, sizes = piece_spans(path)
+    if parts <= 1 or _kind(Path(path)) == "csv" or len(sizes) <= 1:
+        return [range(len(sizes))]
+    blocked = np.zeros(len(sizes) + 1, dtype=bool)
+    for first, last in spans.values():
+        blocked[first + 1 : last + 1] = True  # a cut before these groups splits a municipality
+    total = sum(sizes)
+    ranges: list[range] = []
+    start = acc = 0
+    for group, n in enumerate(sizes):
+        acc += n
+        cut = group + 1
+        wanted = total * (len(ranges) + 1) / parts
+        if len(ranges) < parts - 1 and acc >= wanted and not blocked[cut]:
+            ranges.append(range(start, cut))
+            start = cut
+    ranges.append(range(start, len(sizes)))
+    return [r for r in ranges if len(r)]
 
 
 def _keep_years(chunk: pd.DataFrame, years: list[int]) -> pd.DataFrame:
@@ -163,29 +200,32 @@ def iter_municipality_chunks(
     years: list[int],
     catalogue: Catalogue | None = None,
     min_rows: int = 1_000_000,
+    pieces: range | None = None,
 ) -> Iterator[pd.DataFrame]:
     """One pass over the file, yielding frames of whole municipalities (about ``min_rows`` each).
 
-    Memory stays bounded when the file is grouped by municipality (as the generator writes it);
-    a municipality spread over the whole file is held until its last row has been read.
+    ``pieces`` limits a Parquet file to a range of row groups (see ``split_pieces``). Memory
+    stays bounded when the file is grouped by municipality (as the generator writes it); a
+    municipality spread over the whole file is held until its last row has been read.
     """
     path = Path(path)
     catalogue = catalogue or load_catalogue()
     check_columns(path, catalogue)
     columns = HOUSEHOLD_COLUMNS + catalogue.codes
-    last = _last_piece(path)
-    pieces = (
-        _csv_chunks(path, columns) if _kind(path) == "csv" else _parquet_chunks(path, columns, None)
-    )
+    spans, _ = piece_spans(path)
+    if _kind(path) == "csv":
+        source: Iterator[tuple[int, pd.DataFrame]] = enumerate(_csv_chunks(path, columns))
+    else:
+        source = _parquet_chunks(path, columns, None, pieces)
     buffer: list[pd.DataFrame] = []
     open_names: set[str] = set()
     rows = 0
-    for i, piece in enumerate(pieces):
-        open_names |= set(piece["municipality"].dropna().astype(str).unique())
+    for i, piece in source:
+        open_names |= {str(m) for m in piece["municipality"].dropna().unique()}
         piece = _keep_years(piece, years)
         buffer.append(piece)
         rows += len(piece)
-        open_names = {m for m in open_names if last.get(m, -1) > i}
+        open_names = {m for m in open_names if spans.get(m, (i, i))[1] > i}
         if not open_names and rows >= min_rows:
             yield _concat(buffer)
             buffer, rows = [], 0
@@ -217,20 +257,19 @@ def read_municipality(
     catalogue = catalogue or load_catalogue()
     check_columns(path, catalogue)
     columns = HOUSEHOLD_COLUMNS + catalogue.codes
-    chunks = (
-        _csv_chunks(path, columns)
-        if _kind(path) == "csv"
-        else _parquet_chunks(path, columns, municipality)
-    )
+    if _kind(path) == "csv":
+        chunks: Iterator[pd.DataFrame] = _csv_chunks(path, columns)
+    else:
+        chunks = (chunk for _, chunk in _parquet_chunks(path, columns, municipality))
     parts = []
     for chunk in chunks:
         chunk = _keep_years(chunk, years)
         if municipality is not None:
-            chunk = chunk[(chunk["municipality"].astype(str) == municipality).to_numpy()]
+            chunk = chunk[(chunk["municipality"] == municipality).to_numpy()]
         parts.append(chunk)
     if not parts:
         return pd.DataFrame(columns=[*columns, ROW])
-    return pd.concat(parts, ignore_index=True)
+    return _concat(parts)
 
 
 def _numeric_errors(

@@ -7,6 +7,8 @@ Chunk results are JSON-able dicts of raw counts so they can travel through a Cel
 from __future__ import annotations
 
 import json
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from analysis.monitor.extract import (
     iter_municipality_chunks,
     municipalities,
     read_municipality,
+    split_pieces,
     validate_extract,
 )
 from analysis.monitor.tables import HEADLINE_COLUMNS, combine_counts, report_table, wijk_counts
@@ -71,31 +74,47 @@ def monitor_combine(*, results: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def monitor_run(*, path: str | Path, year: int, min_rows: int = 1_000_000) -> dict[str, Any]:
-    """The whole extract in-process in one pass, whole municipalities per chunk (bounded memory).
+def _run_pieces(path: str, year: int, pieces: range | None, min_rows: int) -> list[dict[str, Any]]:
+    """Validate, classify and count the whole municipalities in a range of row groups."""
+    catalogue = load_catalogue()
+    kind = Path(path).suffix.lower().lstrip(".")
+    years = [year - 2, year - 1, year]
+    results = []
+    for chunk in iter_municipality_chunks(path, years, catalogue, min_rows, pieces):
+        try:
+            frame = validate_extract(chunk, year, catalogue, kind=kind)
+        except ExtractError as exc:
+            results.append({"municipality": None, "rows": 0, "counts": [], "errors": exc.errors})
+            continue
+        classified = classify_households(frame, year, catalogue, with_indicators=True)
+        counts = wijk_counts(classified, catalogue)
+        results.append(
+            {"municipality": None, "rows": len(frame), "counts": _records(counts), "errors": []}
+        )
+    return results
 
-    Every chunk is validated; errors of all chunks are collected and returned together.
+
+def monitor_run(
+    *, path: str | Path, year: int, workers: int = 1, min_rows: int = 1_000_000
+) -> dict[str, Any]:
+    """The whole extract in-process: whole municipalities per chunk, so memory stays bounded.
+
+    With ``workers`` > 1 a Parquet file's row groups are split into ranges of whole
+    municipalities, each run in its own process. Every chunk is validated; errors of all chunks
+    are returned together and no counts are reported then.
     """
     path = Path(path)
-    catalogue = load_catalogue()
-    kind = path.suffix.lower().lstrip(".")
-    results = []
     try:
-        for chunk in iter_municipality_chunks(
-            path, [year - 2, year - 1, year], catalogue, min_rows
-        ):
-            try:
-                frame = validate_extract(chunk, year, catalogue, kind=kind)
-            except ExtractError as exc:
-                results.append(
-                    {"municipality": None, "rows": 0, "counts": [], "errors": exc.errors}
-                )
-                continue
-            classified = classify_households(frame, year, catalogue, with_indicators=True)
-            counts = wijk_counts(classified, catalogue)
-            results.append(
-                {"municipality": None, "rows": len(frame), "counts": _records(counts), "errors": []}
-            )
+        pieces = split_pieces(path, workers)
+        if len(pieces) <= 1:
+            results = _run_pieces(str(path), year, None, min_rows)
+        else:
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=len(pieces), mp_context=context) as pool:
+                futures = [
+                    pool.submit(_run_pieces, str(path), year, piece, min_rows) for piece in pieces
+                ]
+                results = [r for future in futures for r in future.result()]
     except ExtractError as exc:
         return {"rows": 0, "municipalities": 0, "counts": [], "errors": exc.errors}
     combined = monitor_combine(results=results)

@@ -6,8 +6,16 @@ import json
 import pandas as pd
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from .helpers_monitor import household_rows, three_years
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Messages are checked in their English source form, whatever the default language."""
+    with translation.override("en"):
+        yield
 
 
 def run_monitor(path, *extra):
@@ -186,3 +194,27 @@ def test_monitor_synthetic_writes_a_population_the_monitor_reads(tmp_path):
     assert "3 municipalities" in out.getvalue()
     summary = json.loads(run_monitor(path, "--json"))
     assert [m["municipality"] for m in summary["municipalities"]] == ["Almelo", "Borne", "Dalfsen"]
+
+
+def test_two_worker_processes_give_the_same_counts_as_one(tmp_path):
+    from analysis.monitor import services
+    from analysis.monitor.extract import split_pieces
+
+    path = tmp_path / "four.parquet"
+    call_command(
+        "monitor_synthetic",
+        "--scale",
+        "national",
+        "--municipalities",
+        "4",
+        "--output",
+        str(path),
+        stdout=io.StringIO(),
+    )
+    pieces = split_pieces(path, 2)
+    assert len(pieces) == 2 and pieces[0].stop == pieces[1].start
+    one = services.monitor_run(path=path, year=2014)
+    two = services.monitor_run(path=path, year=2014, workers=2, min_rows=1)
+    assert one["errors"] == two["errors"] == []
+    assert one["counts"] == two["counts"]
+    assert run_monitor(path, "--json", "--workers", "2") == run_monitor(path, "--json")

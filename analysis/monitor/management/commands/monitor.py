@@ -33,6 +33,9 @@ class Command(BaseCommand):
             "--cost-per-family", type=float, default=None, help="EUR per MPG per year"
         )
         parser.add_argument(
+            "--workers", type=int, default=1, help="processes for a Parquet file (in-process run)"
+        )
+        parser.add_argument(
             "--fan-out",
             action="store_true",
             help="one Celery task per municipality (a chord); in-process when no broker is set",
@@ -47,7 +50,7 @@ class Command(BaseCommand):
         if not path.exists():
             raise CommandError(_("%(file)s: file not found") % {"file": path})
         year = options["year"]
-        combined = self._run(path, year, options["fan_out"])
+        combined = self._run(path, year, options["fan_out"], options["workers"])
         if combined["errors"]:
             raise CommandError(
                 _("The extract cannot be used:") + "\n" + "\n".join(combined["errors"][:50])
@@ -67,9 +70,9 @@ class Command(BaseCommand):
         else:
             self._print_table(summary)
 
-    def _run(self, path: Path, year: int, fan_out: bool) -> dict:
+    def _run(self, path: Path, year: int, fan_out: bool, workers: int) -> dict:
         if not fan_out:
-            return services.monitor_run(path=path, year=year)
+            return services.monitor_run(path=path, year=year, workers=max(workers, 1))
         from analysis.monitor.tasks import monitor_fanout
 
         result = monitor_fanout(path=str(path.resolve()), year=year)

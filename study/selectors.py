@@ -228,3 +228,64 @@ def _audit_row(record) -> dict:
         "reason": record.history_change_reason or "",
         "changes": changes,
     }
+
+
+def waves_due_list(user, *, today: date | None = None, horizon_days: int = 60) -> list[Wave]:
+    """Open waves (T0 and later) of the families a user may see that are overdue, due, or due
+    within `horizon_days`, soonest first; each carries `display_status`."""
+    from datetime import timedelta
+
+    today = today or timezone.localdate()
+    waves = (
+        Wave.objects.alive()
+        .filter(
+            family__in=family_list(user).filter(status=Family.Status.ACTIVE),
+            index__gte=0,
+            status__in=[Wave.Status.PLANNED, Wave.Status.DUE, Wave.Status.OVERDUE],
+            window_start__lte=today + timedelta(days=horizon_days),
+        )
+        .select_related("family", "family__arm")
+        .order_by("due_date", "family__pseudonym")
+    )
+    result = []
+    for wave in waves:
+        wave.display_status = wave.status_on(today)
+        result.append(wave)
+    return result
+
+
+def wave_entry_values(wave: Wave) -> dict:
+    """What the wave entry form starts from: the wave's own values (code -> (number, missing
+    code)), suggestions carried forward from the previous wave (code -> (number, missing code,
+    wave label)) for indicators this wave has no value for yet, and the survey's answers."""
+
+    def values_of(w: Wave) -> dict[str, tuple[str, str]]:
+        rows = IndicatorValue.objects.alive().filter(wave=w).select_related("indicator")
+        return {
+            v.indicator.code: ("" if v.value is None else _number_text(v), v.missing_code)
+            for v in rows
+        }
+
+    current = values_of(wave)
+    previous = wave.family.waves.alive().filter(index=wave.index - 1).first()
+    suggestions = {}
+    if previous is not None:
+        suggestions = {
+            code: (number, missing, previous.label)
+            for code, (number, missing) in values_of(previous).items()
+            if code not in current
+        }
+    survey = WaveSurvey.objects.alive().filter(wave=wave).first()
+    survey_initial = {}
+    if survey is not None:
+        survey_initial = {
+            field: getattr(survey, field)
+            for field in (*WaveSurvey.SCORE_FIELDS, "qol_instrument")
+            if getattr(survey, field) not in (None, "")
+        }
+    return {"current": current, "suggestions": suggestions, "survey": survey_initial}
+
+
+def _number_text(value: IndicatorValue) -> str:
+    number = value.value.normalize()
+    return f"{number:f}"

@@ -616,3 +616,45 @@ def professional_survey_record(
         setattr(survey, field, value)
     _audited_save(survey, user=user, reason="professional survey recorded")
     return survey
+
+
+# --- wave entry page -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def wave_entry_record(
+    *,
+    wave: Wave,
+    values: Mapping[str, object],
+    survey: Mapping[str, object] | None = None,
+    user=None,
+) -> RecordOutcome:
+    """Record a wave's indicator values and its survey together: both or neither.
+
+    Errors of both parts are gathered into one ValidationError (keyed by indicator code or
+    survey field) so the form shows them all at once.
+    """
+    errors: dict[str, list[str]] = {}
+    outcome = RecordOutcome()
+    try:
+        with transaction.atomic():
+            outcome = indicator_values_record(wave=wave, values=values, user=user)
+    except WaveLockedError:
+        raise
+    except ValidationError as exc:
+        errors.update(exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages})
+    if survey is not None:
+        try:
+            with transaction.atomic():
+                wave_survey_record(wave=wave, data=survey, user=user)
+        except WaveLockedError:
+            raise
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                errors.update(exc.message_dict)
+            else:
+                errors.setdefault("__all__", []).extend(exc.messages)
+    if errors:
+        # Raising inside the outer transaction undoes whichever part did succeed.
+        raise ValidationError(errors)
+    return outcome

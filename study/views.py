@@ -47,6 +47,7 @@ def family_detail(request, family_id: int):
     family = selectors.family_get(request.user, family_id)
     context = selectors.family_detail(family)
     context["may_see_registry"] = is_researcher(request.user) or is_data_manager(request.user)
+    context["may_log_contact"] = Role.WIJKCOACH in user_roles(request.user)
     access_event_record(user=request.user, action="family.view", family=family)
     return render(request, "study/family_detail.html", context)
 

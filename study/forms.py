@@ -1,0 +1,371 @@
+"""Forms of the study pages: wave entry from the catalogue, enrolment, contacts, care workers,
+surveys. Forms only parse and check shapes; the business rules live in `study.services`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from study.models import Arm, Contact, Family, Indicator, Member, MissingCode, ProfessionalSurvey
+
+LEVEL_ORDER = (Indicator.Level.HOUSEHOLD, Indicator.Level.ADULT, Indicator.Level.CHILD)
+MISSING_CHOICES = [("", _("— value given —"))] + list(MissingCode.choices)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
+
+
+class NoEchoTextInput(forms.TextInput):
+    """A text input that never sends its value back to the browser (for a BSN)."""
+
+    def format_value(self, value):
+        return None
+
+
+# --- wave entry ----------------------------------------------------------------------------
+
+
+class WaveEntryForm(forms.Form):
+    """One number-or-missing-code pair per catalogue indicator, plus the wave survey.
+
+    Fields are `v_<code>` (the number as typed) and `m_<code>` (a missing-data code).
+    `suggestions` maps code -> (number text or missing code, source wave label): values carried
+    forward from the previous wave, pre-filled and marked, saved only when the form is submitted.
+    """
+
+    satisfaction = forms.IntegerField(
+        label=_("Satisfaction with municipal support (0-10)"),
+        min_value=0,
+        max_value=10,
+        required=False,
+    )
+    qol_instrument = forms.CharField(
+        label=_("Quality-of-life instrument"), max_length=60, required=False
+    )
+    qol_score = forms.DecimalField(
+        label=_("Quality-of-life instrument score"),
+        max_digits=7,
+        decimal_places=2,
+        required=False,
+    )
+    qol_rating = forms.IntegerField(
+        label=_("Quality of life overall (0-10)"), min_value=0, max_value=10, required=False
+    )
+    participation_step = forms.IntegerField(
+        label=_("Participation ladder step (1-6)"), min_value=1, max_value=6, required=False
+    )
+    reachability = forms.IntegerField(
+        label=_("Reachability of care workers (0-10)"), min_value=0, max_value=10, required=False
+    )
+
+    SURVEY_FIELDS = (
+        "satisfaction",
+        "qol_instrument",
+        "qol_score",
+        "qol_rating",
+        "participation_step",
+        "reachability",
+    )
+
+    def __init__(
+        self,
+        *args,
+        indicators: Iterable[Indicator],
+        current: Mapping[str, tuple[str, str]] | None = None,
+        suggestions: Mapping[str, tuple[str, str]] | None = None,
+        with_survey: bool = True,
+        read_only: bool = False,
+        **kwargs,
+    ):
+        super().__init__(*args, **kwargs)
+        self.indicators = list(indicators)
+        self.suggestions = dict(suggestions or {})
+        current = current or {}
+        language = get_language() or "nl"
+        for indicator in self.indicators:
+            number, code = current.get(indicator.code, ("", ""))
+            if indicator.code in self.suggestions and not (number or code):
+                number, code = self.suggestions[indicator.code][:2]
+            else:
+                self.suggestions.pop(indicator.code, None)
+            step = "1" if indicator.is_integer else "0.01"
+            self.fields[f"v_{indicator.code}"] = forms.CharField(
+                label=indicator.label(language),
+                required=False,
+                initial=number,
+                widget=forms.TextInput(
+                    attrs={
+                        "inputmode": "numeric" if indicator.is_integer else "decimal",
+                        "data-step": step,
+                        "size": 8,
+                        "class": "num",
+                    }
+                ),
+                help_text=_("%(min)s to %(max)s") % _range_text(indicator),
+            )
+            self.fields[f"m_{indicator.code}"] = forms.ChoiceField(
+                label=_("Missing because"),
+                choices=MISSING_CHOICES,
+                required=False,
+                initial=code,
+            )
+        if not with_survey:
+            for name in self.SURVEY_FIELDS:
+                del self.fields[name]
+        if read_only:
+            for field in self.fields.values():
+                field.disabled = True
+
+    def clean(self):
+        cleaned = super().clean()
+        for indicator in self.indicators:
+            number = (cleaned.get(f"v_{indicator.code}") or "").strip()
+            code = cleaned.get(f"m_{indicator.code}") or ""
+            if number and code:
+                self.add_error(
+                    f"v_{indicator.code}",
+                    _("Enter a number or choose why it is missing, not both."),
+                )
+        return cleaned
+
+    def indicator_values(self) -> dict[str, str]:
+        """code -> the number as typed or the missing code, for indicator_values_record."""
+        values = {}
+        for indicator in self.indicators:
+            number = (self.cleaned_data.get(f"v_{indicator.code}") or "").strip()
+            code = self.cleaned_data.get(f"m_{indicator.code}") or ""
+            if number or code:
+                values[indicator.code] = number or code
+        return values
+
+    def survey_data(self) -> dict[str, object] | None:
+        """The survey answers, or None when the wave has no survey or nothing was filled in."""
+        if "satisfaction" not in self.fields:
+            return None
+        data = {
+            name: ("" if self.cleaned_data.get(name) is None else self.cleaned_data[name])
+            for name in self.SURVEY_FIELDS
+        }
+        if not any(v != "" for v in data.values()):
+            return None
+        if data["qol_instrument"] == "":
+            # The service stores "" as NULL, which the text column refuses: leave it unchanged.
+            del data["qol_instrument"]
+        return data
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        """Put a service's errors (keyed by indicator code or survey field) next to the field."""
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error)
+            return
+        for key, messages in error.message_dict.items():
+            target = None
+            if f"v_{key}" in self.fields:
+                target = f"v_{key}"
+            elif key in self.fields:
+                target = key
+            for message in messages:
+                self.add_error(target, message)
+
+    def groups(self) -> list[dict]:
+        """Indicator rows grouped by level, in catalogue order, for the template."""
+        rows: dict[str, list[dict]] = {level: [] for level in LEVEL_ORDER}
+        for indicator in self.indicators:
+            suggestion = self.suggestions.get(indicator.code)
+            rows.setdefault(indicator.level, []).append(
+                {
+                    "indicator": indicator,
+                    "value": self[f"v_{indicator.code}"],
+                    "missing": self[f"m_{indicator.code}"],
+                    "suggested_from": suggestion[2] if suggestion else "",
+                }
+            )
+        labels = dict(Indicator.Level.choices)
+        return [
+            {"level": level, "label": labels.get(level, level), "rows": rows[level]}
+            for level in rows
+            if rows[level]
+        ]
+
+    def survey_fields(self) -> list:
+        return [self[name] for name in self.SURVEY_FIELDS if name in self.fields]
+
+
+def _range_text(indicator: Indicator) -> dict[str, str]:
+    return {
+        "min": f"{indicator.min_value.normalize():f}",
+        "max": f"{indicator.max_value.normalize():f}",
+    }
+
+
+class WaveCompleteForm(forms.Form):
+    completed_date = forms.DateField(label=_("Completed on"), widget=DateInput())
+
+
+class WaveMissedForm(forms.Form):
+    missed_reason = forms.CharField(label=_("Why was the wave missed?"), max_length=300)
+
+
+class WaveUnlockForm(forms.Form):
+    reason = forms.CharField(label=_("Reason for unlocking"), max_length=300)
+
+
+# --- enrolment -----------------------------------------------------------------------------
+
+
+class EnrolForm(forms.Form):
+    arm = forms.ChoiceField(label=_("Arm"), choices=Arm.Kind.choices)
+    intake_date = forms.DateField(label=_("Intake date"), widget=DateInput())
+    wijk = forms.CharField(label=_("District (wijk)"), max_length=100, required=False)
+    allocation = forms.ChoiceField(label=_("Allocation"), choices=Family.Allocation.choices)
+    elig_socio_economic = forms.BooleanField(label=_("Socio-economic problems"), required=False)
+    elig_adult_psychosocial = forms.BooleanField(
+        label=_("Psychosocial problems of an adult"), required=False
+    )
+    elig_child_psychosocial = forms.BooleanField(
+        label=_("Psychosocial problems of a child"), required=False
+    )
+    elig_chronic = forms.BooleanField(
+        label=_("Support in each of the two preceding years"), required=False
+    )
+    identifier = forms.CharField(
+        label=_("BSN (optional)"),
+        required=False,
+        max_length=20,
+        help_text=_("Turned into a linkage key at once; the BSN itself is never stored."),
+        widget=NoEchoTextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+    )
+
+    ELIGIBILITY = (
+        "elig_socio_economic",
+        "elig_adult_psychosocial",
+        "elig_child_psychosocial",
+        "elig_chronic",
+    )
+
+    def eligibility(self) -> dict[str, bool]:
+        return {name: bool(self.cleaned_data.get(name)) for name in self.ELIGIBILITY}
+
+    def add_service_errors(self, error: ValidationError) -> list[str]:
+        """Errors by field; returns the messages about members (shown at the members table)."""
+        member_messages: list[str] = []
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error)
+            return member_messages
+        for key, messages in error.message_dict.items():
+            if key == "members":
+                member_messages.extend(messages)
+            elif key in self.fields:
+                for message in messages:
+                    self.add_error(key, message)
+            else:
+                for message in messages:
+                    self.add_error(None, message)
+        return member_messages
+
+
+class MemberForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=[("", "—")] + list(Member.Role.choices))
+    birth_year = forms.IntegerField(label=_("Birth year"), min_value=1900, max_value=2100)
+    relation = forms.CharField(label=_("Relation"), max_length=40, required=False)
+
+
+MemberFormSet = forms.formset_factory(MemberForm, extra=4, max_num=15)
+
+
+# --- wijkcoach -----------------------------------------------------------------------------
+
+
+class ContactForm(forms.Form):
+    occurred_at = forms.DateTimeField(label=_("When"), widget=DateTimeInput())
+    kind = forms.ChoiceField(
+        label=_("Kind"), choices=Contact.Kind.choices, widget=forms.RadioSelect
+    )
+    duration_minutes = forms.IntegerField(
+        label=_("Duration (minutes)"),
+        min_value=1,
+        max_value=24 * 60,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "list": "durations"}),
+    )
+    initiated_by = forms.ChoiceField(
+        label=_("Initiated by"), choices=Contact.Initiator.choices, widget=forms.RadioSelect
+    )
+    requested_at = forms.DateTimeField(
+        label=_("When did the family ask?"), required=False, widget=DateTimeInput()
+    )
+    note = forms.CharField(
+        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    note_private = forms.BooleanField(label=_("Note is private to me"), required=False)
+
+    def __init__(self, *args, now: datetime | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        local_now = timezone.localtime(now or timezone.now()).replace(second=0, microsecond=0)
+        self.fields["occurred_at"].initial = local_now
+        self.fields["initiated_by"].initial = Contact.Initiator.COACH
+
+    def clean(self):
+        cleaned = super().clean()
+        # The request time belongs to family-initiated contacts only; a stale value typed before
+        # switching the initiator is dropped rather than refused.
+        if cleaned.get("initiated_by") != Contact.Initiator.FAMILY:
+            cleaned["requested_at"] = None
+        return cleaned
+
+
+class InvolvementForm(forms.Form):
+    organisation = forms.CharField(label=_("Organisation"), max_length=150)
+    discipline = forms.CharField(label=_("Role / discipline"), max_length=100)
+    start_date = forms.DateField(label=_("Start"), widget=DateInput())
+    end_date = forms.DateField(label=_("End"), required=False, widget=DateInput())
+
+    def __init__(self, *args, today: date | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["start_date"].initial = today or timezone.localdate()
+
+
+class InvolvementEndForm(forms.Form):
+    end_date = forms.DateField(label=_("End"), widget=DateInput())
+
+
+# --- professionals -------------------------------------------------------------------------
+
+
+def _scale(label, low: int, high: int) -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        label=label,
+        choices=[(i, str(i)) for i in range(low, high + 1)],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        widget=forms.RadioSelect(attrs={"class": "scale"}),
+    )
+
+
+class ProfessionalSurveyForm(forms.Form):
+    year = forms.IntegerField(label=_("Year"), min_value=2000, max_value=2100)
+    job_satisfaction = _scale(_("Job satisfaction (0-10)"), 0, 10)
+    autonomy = _scale(_("Experienced autonomy (1-5)"), 1, 5)
+    pride = _scale(_("Professional pride (1-5)"), 1, 5)
+    competence = _scale(_("Competence (1-5)"), 1, 5)
+    cooperation = _scale(_("Cooperation between organisations (1-5)"), 1, 5)
+
+    def answers(self) -> dict[str, int | None]:
+        return {name: self.cleaned_data.get(name) for name in ProfessionalSurvey.SCALES}

@@ -12,8 +12,10 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from analysis.disclosure import suppression_mask
 from analysis.monitor.catalogue import load_catalogue
 from analysis.monitor.classify import classify_households
 from analysis.monitor.extract import (
@@ -24,8 +26,14 @@ from analysis.monitor.extract import (
     split_pieces,
     validate_extract,
 )
-from analysis.monitor.tables import HEADLINE_COLUMNS, combine_counts, report_table, wijk_counts
-from analysis.monitor.trend import mpg_cost
+from analysis.monitor.tables import (
+    HEADLINE_COLUMNS,
+    combine_counts,
+    report_columns_renamed,
+    report_table,
+    wijk_counts,
+)
+from analysis.monitor.trend import mpg_cost, mpg_trend
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -129,12 +137,19 @@ def counts_frame(combined: dict[str, Any]) -> pd.DataFrame:
 
 
 def monitor_summary(
-    *, counts: pd.DataFrame, year: int, suppress: bool = True, cost_per_family: float | None = None
+    *,
+    counts: pd.DataFrame,
+    year: int,
+    suppress: bool = True,
+    cost_per_family: float | None = None,
+    full: bool = False,
 ) -> dict[str, Any]:
     """Per municipality and per wijk: households with a child, domains 1-3, mvp, mpg (+ cost).
 
     With ``suppress`` every count 1-9 is "*" and secondary suppression protects the wijk rows
-    against subtraction from the municipality's shown total.
+    against subtraction from the municipality's shown total. With ``full`` the summary also
+    holds the report's tables ("tables": per wijk and per municipality, every indicator, the
+    domain overlaps and support in the preceding years, with shares of households with a child).
     """
     by_municipality = report_table(counts, by="municipality", suppress=suppress)
     by_wijk = report_table(counts, by="wijk", suppress=suppress)
@@ -156,4 +171,67 @@ def monitor_summary(
             {"wijk": w["wijk"], **{c: w[c] for c in HEADLINE_COLUMNS}} for _, w in wijken.iterrows()
         ]
         out["municipalities"].append(entry)
+    if full:
+        out["tables"] = {
+            "wijken": _records(report_columns_renamed(by_wijk)),
+            "municipalities": _records(report_columns_renamed(by_municipality)),
+        }
     return json.loads(json.dumps(out, default=int))
+
+
+def monitor_trend(
+    *,
+    path: str | Path,
+    years: list[int],
+    suppress: bool = True,
+    cost_per_family: float | None = None,
+) -> dict[str, Any]:
+    """MPG per municipality over reporting years, exact intervals and the two trend tests.
+
+    Answers "does the number of MPG decrease?" and "do total MPG costs decrease?" per
+    municipality and for all together. One pass over the file per year. With ``suppress`` a
+    municipality with an MPG count of 1-9 in any year shows "*" instead of its trend.
+    """
+    per_year: dict[int, pd.Series] = {}
+    for year in years:
+        combined = monitor_run(path=path, year=year)
+        if combined["errors"]:
+            return {"errors": combined["errors"]}
+        per_year[year] = counts_frame(combined).groupby("municipality")["mpg"].sum()
+    table = pd.DataFrame(per_year).fillna(0).astype(int)
+    # Secondary suppression: the "(all)" row must not give a hidden municipality's count away.
+    mask = suppression_mask(table.to_numpy(), totals="columns") if suppress else None
+    hidden_rows = set(table.index[mask.any(axis=1)]) if mask is not None else set()
+    table.loc["(all)"] = table.sum()
+    cost = {"cost_per_family": cost_per_family} if cost_per_family else {}
+    out: dict[str, Any] = {
+        "years": years,
+        "suppressed": suppress,
+        "municipalities": [],
+        "errors": [],
+    }
+    for name, row in table.iterrows():
+        counts = {int(y): int(v) for y, v in row.items()}
+        small = any(1 <= v <= 9 for v in counts.values())
+        entry: dict[str, Any] = {"municipality": name}
+        if suppress and (small or name in hidden_rows):
+            entry["mpg"] = dict.fromkeys(counts, "*")
+            entry["trend"] = "*"
+        else:
+            result = mpg_trend(counts, **cost)
+            entry["per_year"] = _records(result["years"])
+            if "mpg_trend" in result:
+                entry["mpg_trend"] = result["mpg_trend"].as_dict()
+                entry["cost_trend"] = result["cost_trend"].as_dict()
+        out["municipalities"].append(entry)
+    return json.loads(json.dumps(out, default=_plain))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")

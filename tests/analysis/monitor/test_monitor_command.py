@@ -218,3 +218,78 @@ def test_two_worker_processes_give_the_same_counts_as_one(tmp_path):
     assert one["errors"] == two["errors"] == []
     assert one["counts"] == two["counts"]
     assert run_monitor(path, "--json", "--workers", "2") == run_monitor(path, "--json")
+
+
+def trend_extract(tmp_path):
+    """MPG in 2014 and 2015: Almelo 40 and 20, Hengelo 12 and 12, Borne 5 and 5."""
+    mpg = {"bijstand": 1, "adult_outreach_care": 1, "child_ots": 1}
+    support = {"child_ots": 1}
+    rows = []
+    for municipality, n_2014, n_2015 in (("Almelo", 40, 20), ("Hengelo", 12, 12), ("Borne", 5, 5)):
+        for i in range(max(n_2014, n_2015) + 10):
+            for year in (2012, 2013, 2014, 2015):
+                problem = (year == 2014 and i < n_2014) or (year == 2015 and i < n_2015)
+                values = mpg if problem else support
+                rows.append(
+                    {
+                        "household_id": f"{municipality}-{i}",
+                        "year": year,
+                        "municipality": municipality,
+                        **values,
+                    }
+                )
+    path = tmp_path / "trend.csv"
+    household_rows(rows).to_csv(path, index=False)
+    return path
+
+
+def test_trend_answers_whether_mpg_and_costs_decrease(tmp_path):
+    out = io.StringIO()
+    call_command(
+        "monitor",
+        "--input",
+        str(trend_extract(tmp_path)),
+        "--year",
+        "2015",
+        "--trend-from",
+        "2014",
+        "--json",
+        stdout=out,
+    )
+    trend = {m["municipality"]: m for m in json.loads(out.getvalue())["trend"]["municipalities"]}
+    almelo = trend["Almelo"]
+    assert [r["mpg"] for r in almelo["per_year"]] == [40, 20]
+    assert almelo["mpg_trend"]["rate_ratio_per_year"] == pytest.approx(0.5)
+    assert almelo["mpg_trend"]["decreasing"] is True
+    assert almelo["cost_trend"]["decreasing"] is True
+    assert almelo["per_year"][0]["total_cost"] == pytest.approx(40 * 114_291)
+    assert trend["Borne"]["trend"] == "*"
+    # Borne is hidden, so the total row would give it away: the next-smallest (Hengelo) goes too.
+    assert trend["Hengelo"]["trend"] == "*"
+    assert [r["mpg"] for r in trend["(all)"]["per_year"]] == [57, 37]
+
+
+def test_full_tables_hold_every_indicator_with_shares(almelo_csv):
+    out = json.loads(run_monitor(almelo_csv, "--json", "--full"))
+    wijken = {row["wijk"]: row for row in out["tables"]["wijken"]}
+    binnenstad = wijken["Binnenstad"]
+    assert binnenstad["households_with_child"] == 378
+    assert binnenstad["se_any_socio_economic"] == 198
+    assert binnenstad["pct_se_any_socio_economic"] == pytest.approx(52.4)
+    for column in (
+        "se_bijstand",
+        "adult_police_suspect",
+        "child_supervision_order_ots",
+        "adult_addiction_care",
+        "domain12",
+        "support_both",
+        "mvp_support_y1",
+    ):
+        assert column in binnenstad
+    printed = [
+        v
+        for row in out["tables"]["wijken"]
+        for k, v in row.items()
+        if not k.startswith("pct_") and isinstance(v, int)
+    ]
+    assert not any(1 <= v <= 9 for v in printed)

@@ -33,6 +33,17 @@ class Command(BaseCommand):
             "--cost-per-family", type=float, default=None, help="EUR per MPG per year"
         )
         parser.add_argument(
+            "--full",
+            action="store_true",
+            help="JSON: add the report's full tables (all indicators)",
+        )
+        parser.add_argument(
+            "--trend-from",
+            type=int,
+            default=None,
+            help="also report MPG per year from this reporting year to --year, with trend tests",
+        )
+        parser.add_argument(
             "--workers", type=int, default=1, help="processes for a Parquet file (in-process run)"
         )
         parser.add_argument(
@@ -64,7 +75,22 @@ class Command(BaseCommand):
             year=year,
             suppress=not options["no_suppress"],
             cost_per_family=options["cost_per_family"],
+            full=options["full"],
         )
+        if options["trend_from"] is not None:
+            if options["trend_from"] >= year:
+                raise CommandError(_("--trend-from must be before --year"))
+            trend = services.monitor_trend(
+                path=path,
+                years=list(range(options["trend_from"], year + 1)),
+                suppress=not options["no_suppress"],
+                cost_per_family=options["cost_per_family"],
+            )
+            if trend["errors"]:
+                raise CommandError(
+                    _("The extract cannot be used:") + "\n" + "\n".join(trend["errors"][:50])
+                )
+            summary["trend"] = trend
         if options["json"]:
             self.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2))
         else:
@@ -94,3 +120,19 @@ class Command(BaseCommand):
                 self.stdout.write(
                     "\t".join(["  " + str(wijk["wijk"]), *(str(wijk[c]) for c in HEADLINE_COLUMNS)])
                 )
+        trend = summary.get("trend")
+        if trend:
+            self.stdout.write(_("MPG per year and trend (rate ratio per year, 95% interval, p)"))
+            for entry in trend["municipalities"]:
+                if entry.get("trend") == "*":
+                    self.stdout.write(f"{entry['municipality']}\t*")
+                    continue
+                counts = " ".join(f"{r['year']}:{r['mpg']}" for r in entry["per_year"])
+                t = entry.get("mpg_trend")
+                line = f"{entry['municipality']}\t{counts}"
+                if t:
+                    line += (
+                        f"\t{t['rate_ratio_per_year']:.3f} [{t['ci_low']:.3f}, {t['ci_high']:.3f}]"
+                        f" p={t['p_value']:.3g}"
+                    )
+                self.stdout.write(line)

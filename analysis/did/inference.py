@@ -34,7 +34,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize, sparse, stats
 
 EIG_TOL = 1e-10
 Inference = Literal["cr2", "cr1", "cv3", "wild", "ri"]
@@ -48,6 +48,13 @@ class InferenceError(ValueError):
 # The fixed-effects projection
 
 
+def group_sum_matrix(groups: np.ndarray, n_groups: int, values: np.ndarray) -> sparse.csr_matrix:
+    """Sparse (n_groups x n) matrix M with ``M @ A`` = per-group sums of ``values * A``."""
+    n = groups.size
+    return sparse.csr_matrix((values, (groups, np.arange(n))), shape=(n_groups, n))
+
+
+
 class FixedEffects:
     """Exact projection on unit and/or period dummies in the sqrt-weight transformed space."""
 
@@ -59,6 +66,7 @@ class FixedEffects:
         if unit is not None:
             self.n_units = int(unit.max()) + 1
             self.sw2 = np.bincount(unit, weights=s * s, minlength=self.n_units)
+            self.unit_sum = group_sum_matrix(unit, self.n_units, s)
         self.W: np.ndarray | None = None
         if time is not None:
             n_t = int(time.max()) + 1
@@ -83,9 +91,7 @@ class FixedEffects:
         if self.unit is None:
             return a
         a2 = a if a.ndim == 2 else a[:, None]
-        sums = np.zeros((self.n_units, a2.shape[1]))
-        np.add.at(sums, self.unit, a2 * self.s[:, None])
-        means = sums / self.sw2[:, None]
+        means = (self.unit_sum @ a2) / self.sw2[:, None]
         out = a2 - self.s[:, None] * means[self.unit]
         return out if a.ndim == 2 else out[:, 0]
 
@@ -526,11 +532,14 @@ class WildBootstrap:
             Z[rows, f.cluster] = e
             MZ = f.fe.resid(Z)  # fit.X is FE-residualised, so M_full = M_X M_FE
             MZ = MZ - f.X @ (f.bread @ (f.X.T @ MZ))
-            Kq = np.zeros((G, G))
-            np.add.at(Kq, f.cluster, q[:, None] * MZ)
+            Kq = group_sum_matrix(f.cluster, G, q) @ MZ
             Kmats.append(Kq)
         self.K0, self.K1 = Kmats
-        self.K0v, self.K1v = self.K0 @ v, self.K1 @ v
+        K0v, K1v = self.K0 @ v, self.K1 @ v
+        # sum_j (K0v - r K1v)_j^2 = a - 2 r b + r^2 c: testing another r costs O(B)
+        self.a = np.einsum("gb,gb->b", K0v, K0v)
+        self.b = np.einsum("gb,gb->b", K0v, K1v)
+        self.c = np.einsum("gb,gb->b", K1v, K1v)
         self.n0v, self.n1v = self.num0 @ v, self.num1 @ v
         robust = Robust(f)
         self.cr1 = robust.contrast(_unit(f.k, k), "cr1")
@@ -541,8 +550,8 @@ class WildBootstrap:
 
     def t_star(self, r: float) -> np.ndarray:
         num = self.n0v - r * self.n1v
-        scores = self.K0v - r * self.K1v
-        se = np.sqrt(self.scale * np.sum(scores * scores, axis=0))
+        ss = np.clip(self.a - 2 * r * self.b + r * r * self.c, 0.0, None)
+        se = np.sqrt(self.scale * ss)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(se > 0, num / se, 0.0)
 

@@ -1,0 +1,77 @@
+"""End-to-end flows in a real browser: a researcher enters a wave, a wijkcoach logs a contact on
+a phone-sized screen. Screenshots land in /tmp (BROWSER_SCREENSHOTS) for a human to look at."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from study.models import Contact, IndicatorValue, WaveSurvey
+from tests.browser.conftest import PHONE, SCREENSHOTS, log_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_researcher_corrects_a_bad_value_and_saves_the_wave(open_page, researcher, family):
+    wave = family.waves.get(index=1)
+    page = open_page()
+    log_in(page, researcher.username, f"/waves/{wave.pk}/entry/")
+    assert page.locator("#wave-form").is_visible()
+
+    page.fill("#id_v_bijstand", "99")
+    page.select_option("#id_m_ww", "refused")
+    page.fill("#id_satisfaction", "7")
+    page.click("#save")
+    page.wait_for_load_state()
+    assert page.locator("#form-errors").is_visible()
+    error = page.locator("#error-bijstand")
+    assert error.is_visible() and "99" in error.inner_text()
+    assert not IndicatorValue.objects.filter(wave=wave).exists()
+    page.screenshot(path=str(SCREENSHOTS / "wave_entry_error.png"), full_page=False)
+
+    page.fill("#id_v_bijstand", "1")
+    page.click("#save")
+    page.wait_for_load_state()
+    assert page.locator("#form-errors").count() == 0
+    assert page.locator(".messages li").is_visible()
+    values = {v.indicator.code: v for v in IndicatorValue.objects.filter(wave=wave)}
+    assert values["bijstand"].value == Decimal("1.00")
+    assert values["ww"].missing_code == "refused"
+    assert WaveSurvey.objects.get(wave=wave).satisfaction == 7
+    assert page.input_value("#id_v_bijstand") == "1"
+    page.screenshot(path=str(SCREENSHOTS / "wave_entry_saved.png"), full_page=False)
+
+
+def test_wijkcoach_logs_a_contact_on_a_phone(open_page, coach, family):
+    page = open_page(PHONE, is_mobile=True, has_touch=True)
+    log_in(page, coach.username)
+    assert page.url.endswith("/caseload/")
+    page.click(f"#family-{family.pk} a[href$='/contacts/new/']")
+    page.wait_for_load_state()
+    assert page.locator("#contact-form").is_visible()
+    assert not page.locator("#requested-at").is_visible(), "asked only when the family asked"
+    page.screenshot(path=str(SCREENSHOTS / "contact_phone_empty.png"), full_page=True)
+
+    page.click("label.tap:has(input[name=kind][value=phone])")
+    page.click(".chip[data-minutes='30']")
+    page.click("label.tap:has(input[name=initiated_by][value=family])")
+    assert page.locator("#requested-at").is_visible()
+    asked = timezone.localtime() - timedelta(hours=3)
+    page.fill("#id_requested_at", asked.strftime("%Y-%m-%dT%H:%M"))
+    page.screenshot(path=str(SCREENSHOTS / "contact_phone_filled.png"), full_page=True)
+    page.click("#save-contact")
+    page.wait_for_load_state()
+
+    assert page.url.endswith("/caseload/")
+    assert page.locator(".messages li").is_visible()
+    contact = Contact.objects.get(family=family)
+    assert (contact.kind, contact.duration_minutes, contact.initiated_by) == ("phone", 30, "family")
+    assert contact.coach == coach
+    assert 2.9 < contact.response_hours < 3.1
+    # The page fits the phone: nothing wider than the viewport.
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"]
+    page.screenshot(path=str(SCREENSHOTS / "contact_phone_saved.png"), full_page=True)

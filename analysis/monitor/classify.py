@@ -33,23 +33,37 @@ CLASSIFIED_COLUMNS = [
 ]
 
 
-def problem_matrix(df: pd.DataFrame, codes: list[str], catalogue: Catalogue) -> np.ndarray:
-    """Boolean matrix (rows x codes): does the indicator mark a problem or support in that row."""
-    values = df[codes].to_numpy(dtype=np.float64, na_value=0.0)
-    thresholds = np.array([catalogue.get(c).problem_threshold for c in codes], dtype=np.float64)
-    return values >= thresholds
+def _column(df: pd.DataFrame, code: str) -> np.ndarray:
+    """One indicator column as a NumPy array, missing values as 0."""
+    column = df[code]
+    if pd.api.types.is_integer_dtype(column) and not isinstance(column.dtype, pd.ArrowDtype):
+        return column.to_numpy()
+    return column.to_numpy(dtype=np.float64, na_value=0.0)
+
+
+def problem_matrix(
+    df: pd.DataFrame, codes: list[str], catalogue: Catalogue, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """Boolean matrix (rows x codes): does the indicator mark a problem in that row.
+
+    Built column by column (no mixed-dtype copy of the frame); ``rows`` selects rows by a mask.
+    """
+    n = len(df) if rows is None else int(rows.sum())
+    flags = np.empty((n, len(codes)), dtype=bool)
+    for j, code in enumerate(codes):
+        values = _column(df, code)
+        if rows is not None:
+            values = values[rows]
+        flags[:, j] = values >= catalogue.get(code).problem_threshold
+    return flags
 
 
 def support_flags(df: pd.DataFrame, catalogue: Catalogue) -> np.ndarray:
     """Per row: any chronic-support indicator above zero."""
-    codes = catalogue.support_codes
-    values = df[codes].to_numpy(dtype=np.float64, na_value=0.0)
-    return (values > 0).any(axis=1)
-
-
-def _households_with_support(df: pd.DataFrame, year: int, catalogue: Catalogue) -> pd.Index:
-    rows = df[df["year"].to_numpy() == year]
-    return pd.Index(rows["household_id"].to_numpy()[support_flags(rows, catalogue)])
+    support = np.zeros(len(df), dtype=bool)
+    for code in catalogue.support_codes:
+        support |= _column(df, code) > 0
+    return support
 
 
 def classify_households(
@@ -66,25 +80,35 @@ def classify_households(
     ``with_indicators`` the frame also gets ``ind_<code>`` flags (problem per indicator).
     """
     catalogue = catalogue or load_catalogue()
-    current = df[df["year"].to_numpy() == year]
-    ids = current["household_id"].to_numpy()
-    out = current[["household_id", "municipality", "wijk"]].reset_index(drop=True)
-    out["in_scope"] = (current["n_adults"].to_numpy() >= 1) & (
-        current["n_children"].to_numpy() >= 1
+    years = df["year"].to_numpy()
+    now = years == year
+    all_ids = df["household_id"].to_numpy()
+    ids = all_ids[now]
+    out = pd.DataFrame(
+        {
+            "household_id": ids,
+            "municipality": df["municipality"].array[now],
+            "wijk": df["wijk"].array[now],
+        }
     )
+    out["in_scope"] = (df["n_adults"].to_numpy()[now] >= 1) & (
+        df["n_children"].to_numpy()[now] >= 1
+    )
+    classifying = [c for c in catalogue.codes if catalogue.get(c).mpg_domain is not None]
+    flags = problem_matrix(df, classifying, catalogue, rows=now)
+    domain_of = np.array([catalogue.get(c).mpg_domain for c in classifying])
     for domain in DOMAINS:
-        codes = catalogue.domain_codes(domain)
-        out[f"domain{domain}"] = problem_matrix(current, codes, catalogue).any(axis=1)
+        out[f"domain{domain}"] = flags[:, domain_of == domain].any(axis=1)
     out["mvp"] = out["in_scope"] & out["domain1"] & out["domain2"] & out["domain3"]
+    support = support_flags(df, catalogue)
     id_index = pd.Index(ids)
-    out["support_y1"] = id_index.isin(_households_with_support(df, year - 1, catalogue))
-    out["support_y2"] = id_index.isin(_households_with_support(df, year - 2, catalogue))
+    for lag in (1, 2):
+        supported = pd.Index(all_ids[(years == year - lag) & support])
+        out[f"support_y{lag}"] = id_index.isin(supported)
     out["mpg"] = out["mvp"] & out["support_y1"] & out["support_y2"]
     if with_indicators:
-        codes = [c for c in catalogue.codes if catalogue.get(c).mpg_domain is not None]
-        flags = problem_matrix(current, codes, catalogue)
         out = pd.concat(
-            [out, pd.DataFrame(flags, columns=[f"ind_{c}" for c in codes], index=out.index)],
+            [out, pd.DataFrame(flags, columns=[f"ind_{c}" for c in classifying], index=out.index)],
             axis=1,
         )
     return out

@@ -191,8 +191,8 @@ def split_pieces(path: str | Path, parts: int) -> list[range]:
 
 def _keep_years(chunk: pd.DataFrame, years: list[int]) -> pd.DataFrame:
     year_values = pd.to_numeric(chunk["year"], errors="coerce")
-    keep = year_values.isin(years) | year_values.isna()  # unreadable years are reported later
-    return chunk[keep.to_numpy()]
+    keep = (year_values.isin(years) | year_values.isna()).to_numpy()  # bad years: reported later
+    return chunk if keep.all() else chunk[keep]
 
 
 def iter_municipality_chunks(
@@ -308,6 +308,18 @@ def _blank(column: pd.Series) -> np.ndarray:
     return (column.astype(str).str.strip() == "").to_numpy()
 
 
+def _all_within(df: pd.DataFrame, checks: list[tuple[str, float, float | None]]) -> bool:
+    """Fast path: every checked column is an integer column within its bounds (min/max only)."""
+    for col, lo, hi in checks:
+        column = df[col]
+        if not pd.api.types.is_integer_dtype(column) or isinstance(column.dtype, pd.ArrowDtype):
+            return False
+        values = column.to_numpy()
+        if len(values) and (values.min() < lo or (hi is not None and values.max() > hi)):
+            return False
+    return True
+
+
 def validate_extract(
     df: pd.DataFrame, year: int, catalogue: Catalogue | None = None, kind: str = "csv"
 ) -> pd.DataFrame:
@@ -327,11 +339,12 @@ def validate_extract(
             errors.append(f"{label} {out[ROW].iloc[i]}, column '{col}': is empty")
     checks = [(col, 0.0, None) for col in NUMERIC_HOUSEHOLD_COLUMNS]
     checks += [(i.code, max(i.min, 0.0), i.max) for i in catalogue.indicators]
-    for col, lo, hi in checks:
-        found, values = _numeric_errors(out, col, label, lo, hi)
-        errors += found
-        if values is not None:
-            out[col] = values
+    if not _all_within(out, checks):
+        for col, lo, hi in checks:
+            found, values = _numeric_errors(out, col, label, lo, hi)
+            errors += found
+            if values is not None:
+                out[col] = values
     if errors:
         raise ExtractError(errors)
     out["year"] = out["year"].astype(np.int64)

@@ -74,15 +74,25 @@ def wijk_counts(classified: pd.DataFrame, catalogue: Catalogue | None = None) ->
     for name, (_, codes) in indicator_columns(catalogue).items():
         flags = classified[[f"ind_{c}" for c in codes]].to_numpy().any(axis=1)
         data[name] = flags & scope
-    frame = pd.DataFrame({k: np.asarray(v, dtype=np.int64) for k, v in data.items()})
-    frame["municipality"] = classified["municipality"].array
-    frame["wijk"] = classified["wijk"].array
-    for key in KEYS:
-        # Categoricals (from Parquet) group fast; counts are reported with plain text keys.
-        if isinstance(frame[key].dtype, pd.CategoricalDtype):
-            frame[key] = frame[key].cat.remove_unused_categories()
-    counts = frame.groupby(KEYS, sort=True, observed=True).sum().reset_index()
-    return counts[KEYS + list(data)]
+    # Group codes of (municipality, wijk) once, then one bincount per count column.
+    municipality = pd.Categorical(classified["municipality"].array)
+    wijk = pd.Categorical(classified["wijk"].array)
+    code = municipality.codes.astype(np.int64) * max(len(wijk.categories), 1) + wijk.codes
+    groups, inverse = np.unique(code, return_inverse=True)
+    counts = pd.DataFrame(
+        {
+            "municipality": [
+                str(m) for m in municipality.categories[groups // max(len(wijk.categories), 1)]
+            ],
+            "wijk": [str(w) for w in wijk.categories[groups % max(len(wijk.categories), 1)]],
+        }
+    )
+    for name, values in data.items():
+        weights = np.asarray(values, dtype=np.float64)
+        counts[name] = np.rint(np.bincount(inverse, weights=weights, minlength=len(groups))).astype(
+            np.int64
+        )
+    return counts.sort_values(KEYS, ignore_index=True)
 
 
 def combine_counts(parts: list[pd.DataFrame]) -> pd.DataFrame:

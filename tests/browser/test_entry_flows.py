@@ -12,7 +12,10 @@ from django.utils import timezone
 from study.models import Contact, IndicatorValue, WaveSurvey
 from tests.browser.conftest import PHONE, SCREENSHOTS, log_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def test_researcher_corrects_a_bad_value_and_saves_the_wave(open_page, researcher, family):
@@ -75,3 +78,31 @@ def test_wijkcoach_logs_a_contact_on_a_phone(open_page, coach, family):
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"]
     page.screenshot(path=str(SCREENSHOTS / "contact_phone_saved.png"), full_page=True)
+
+
+def test_wijkcoach_adds_and_ends_a_care_worker_on_a_phone(open_page, coach, family):
+    page = open_page(PHONE, is_mobile=True, has_touch=True)
+    log_in(page, coach.username, f"/families/{family.pk}/care-workers/")
+    page.fill("#id_organisation", "GGZ Oost")
+    page.fill("#id_discipline", "behandelaar")
+    page.fill("#id_start_date", "2022-01-10")
+    page.click("#involvement-form button[type=submit]")
+    page.wait_for_load_state()
+    involvement = family.care_involvements.get()
+    assert page.locator(f"#involvement-{involvement.pk}").is_visible()
+    page.screenshot(path=str(SCREENSHOTS / "care_workers_phone.png"), full_page=True)
+    page.fill(f"#end-{involvement.pk}", "2022-06-30")
+    page.click(f"#involvement-{involvement.pk} button[type=submit]")
+    page.wait_for_load_state()
+    involvement.refresh_from_db()
+    assert str(involvement.end_date) == "2022-06-30"
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_wave_entry_fits_a_phone(open_page, researcher, family):
+    page = open_page(PHONE, is_mobile=True, has_touch=True)
+    log_in(page, researcher.username, f"/waves/{family.waves.get(index=0).pk}/entry/")
+    assert page.locator("#wave-form").is_visible()
+    assert page.locator("#id_v_bijstand").is_visible(), "the catalogue's fields are there"
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=str(SCREENSHOTS / "wave_entry_phone.png"), full_page=False)

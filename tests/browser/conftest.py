@@ -66,3 +66,14 @@ def log_in(page, username: str, next_url: str = "/") -> None:
     page.fill("#id_password", PASSWORD)
     page.click("form button[type=submit]")
     page.wait_for_load_state()
+
+
+@pytest.fixture(autouse=True)
+def indicator_catalogue(transactional_db):
+    """The global indicator catalogue, which a data migration seeds: a transactional test's
+    flush empties it, and serialized rollback does not always restore it, so sync it here."""
+    from study.catalogue import sync_global_indicators
+    from study.models import Indicator
+
+    if not Indicator.objects.filter(study__isnull=True).exists():
+        sync_global_indicators(Indicator)

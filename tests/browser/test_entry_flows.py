@@ -106,3 +106,28 @@ def test_wave_entry_fits_a_phone(open_page, researcher, family):
     assert page.locator("#id_v_bijstand").is_visible(), "the catalogue's fields are there"
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.screenshot(path=str(SCREENSHOTS / "wave_entry_phone.png"), full_page=False)
+
+
+def test_researcher_enrols_a_family_after_an_eligibility_refusal(open_page, researcher, study):
+    page = open_page()
+    log_in(page, researcher.username, f"/studies/{study.pk}/enrol/")
+    page.select_option("#id_arm", "comparison")
+    page.fill("#id_intake_date", "2022-04-01")
+    page.fill("#id_wijk", "Noord")
+    for name in ("socio_economic", "adult_psychosocial", "child_psychosocial"):
+        page.check(f"#id_elig_{name}")
+    page.select_option("#id_members-0-role", "adult")
+    page.fill("#id_members-0-birth_year", "1984")
+    page.select_option("#id_members-1-role", "child")
+    page.fill("#id_members-1-birth_year", "2015")
+    page.click("#enrol")
+    page.wait_for_load_state()
+    assert page.locator(".errorlist.nonfield").is_visible()
+    assert not study.families.exists()
+    page.screenshot(path=str(SCREENSHOTS / "enrol_refused.png"), full_page=True)
+    page.check("#id_elig_chronic")
+    page.click("#enrol")
+    page.wait_for_load_state()
+    family = study.families.get()
+    assert page.url.endswith(f"/families/{family.pk}/")
+    assert family.arm.kind == "comparison" and family.members.count() == 2

@@ -78,7 +78,7 @@ def test_contact_errors_are_shown_next_to_the_field(client, coach, family):
     assert response.status_code == 400
     html = response.content.decode()
     assert 'id="error-duration_minutes"' in html
-    assert not Contact.objects.exists()
+    assert not Contact.objects.filter(family=family).exists()
 
 
 def test_a_contact_in_the_future_is_refused_by_the_service(client, coach, family):
@@ -96,7 +96,7 @@ def test_outsiders_cannot_log_a_contact(client, request, family, who, status):
     url = reverse("study:contact_new", args=[family.pk])
     assert client.get(url).status_code == status
     assert client.post(url, _contact()).status_code == status
-    assert not Contact.objects.exists()
+    assert not Contact.objects.filter(family=family).exists()
 
 
 def test_a_researcher_does_not_log_contacts(client, researcher, family):

@@ -63,7 +63,7 @@ def test_an_ineligible_family_is_refused_with_the_missing_criterion(client, rese
     client.force_login(researcher)
     response = client.post(_url(study), _data(elig_chronic=None))
     assert response.status_code == 400
-    assert not Family.objects.exists()
+    assert not Family.objects.filter(study=study).exists()
     assert 'class="errorlist nonfield"' in response.content.decode()
 
 
@@ -75,7 +75,7 @@ def test_a_41st_intervention_family_is_refused_next_to_the_arm(client, researche
     response = client.post(_url(study), _data())
     assert response.status_code == 400
     assert 'id="error-arm"' in response.content.decode()
-    assert Family.objects.count() == 1
+    assert Family.objects.filter(study=study).count() == 1
 
 
 def test_a_family_without_a_child_is_refused_at_the_members(client, researcher, study):
@@ -95,7 +95,7 @@ def test_coach_and_gemeente_cannot_enrol(client, request, study, family, who):
     client.force_login(request.getfixturevalue(who))
     assert client.get(_url(study)).status_code == 403
     assert client.post(_url(study), _data()).status_code == 403
-    assert Family.objects.count() == 1
+    assert Family.objects.filter(study=study).count() == 1
 
 
 def test_researcher_of_another_study_gets_404(client, study):

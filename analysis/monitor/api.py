@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -45,6 +46,9 @@ class MonitorRunView(APIView):
     permission_classes = [IsResearcherOrDataManager]
     parser_classes = [MultiPartParser]
 
+    @extend_schema(
+        request=MonitorRunSerializer, responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT}
+    )
     def post(self, request: Request) -> Response:
         serializer = MonitorRunSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -22,7 +22,11 @@ def test_wijkcoach_cannot_open_other_coachs_family_page(client, coach, family, o
 def test_wijkcoach_cannot_change_other_coachs_family(coach, other_family):
     with pytest.raises(Exception) as excinfo:
         services.care_involvement_add(
-            family=other_family, organisation="X", discipline="Y", start_date=date(2022, 1, 1), user=coach
+            family=other_family,
+            organisation="X",
+            discipline="Y",
+            start_date=date(2022, 1, 1),
+            user=coach,
         )
     assert "caseload" in str(excinfo.value)
     assert other_family.care_involvements.count() == 0

@@ -15,26 +15,37 @@ def test_every_edit_leaves_an_audit_record(family, researcher):
     assert [h.value for h in history] == [1, 2]
     assert all(h.history_user == researcher for h in history)
     delta = history[1].diff_against(history[0])
-    assert [(c.field, c.old, c.new) for c in delta.changes if c.field == "value"] == [("value", 1, 2)]
+    assert [(c.field, c.old, c.new) for c in delta.changes if c.field == "value"] == [
+        ("value", 1, 2)
+    ]
 
 
 def test_bulk_recording_is_audited_per_row(family, researcher):
     wave = family.waves.get(index=1)
-    services.indicator_values_record(wave=wave, values={"bijstand": 1, "ww": 1, "moves": 3}, user=researcher)
+    services.indicator_values_record(
+        wave=wave, values={"bijstand": 1, "ww": 1, "moves": 3}, user=researcher
+    )
     assert IndicatorValue.history.filter(wave=wave).count() == 3
 
 
 def test_status_change_is_audited_with_reason(family, researcher):
     from datetime import date
 
-    services.family_set_status(family=family, status="moved_away", on=date(2023, 1, 1),
-                               reason="moved to Enschede", user=researcher)
+    services.family_set_status(
+        family=family,
+        status="moved_away",
+        on=date(2023, 1, 1),
+        reason="moved to Enschede",
+        user=researcher,
+    )
     record = family.history.first()
     assert record.status == "moved_away" and record.history_user == researcher
 
 
 def test_data_manager_reads_the_family_audit_trail(client, family, researcher, data_manager):
-    services.indicator_values_record(wave=family.waves.get(index=0), values={"ww": 1}, user=researcher)
+    services.indicator_values_record(
+        wave=family.waves.get(index=0), values={"ww": 1}, user=researcher
+    )
     client.force_login(data_manager)
     response = client.get(reverse("study:family_audit", args=[family.pk]))
     assert response.status_code == 200

@@ -17,7 +17,7 @@ def test_study_round_trips_with_its_audit_history(family, researcher, tmp_path):
     services.indicator_values_record(wave=wave, values={"bijstand": 1}, user=researcher)
     services.indicator_values_record(wave=wave, values={"bijstand": 2}, user=researcher)
     before = {
-        "families": Family.objects.count(),
+        "families": Family.objects.filter(study=family.study).count(),
         "values": list(IndicatorValue.objects.values_list("indicator__code", "value")),
         "history": list(
             IndicatorValue.history.order_by("history_id").values_list(

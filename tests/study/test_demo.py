@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import transaction
 
 from study.demo import DEMO_USERS, seed_demo
 from study.models import Family, IndicatorValue, Wave
@@ -9,10 +10,11 @@ from study.models import Family, IndicatorValue, Wave
 
 @pytest.fixture(scope="module")
 def demo(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
+    # One seed for the module, rolled back afterwards so no demo row leaks into other tests.
+    with django_db_blocker.unblock(), transaction.atomic():
         study, _ = seed_demo(seed=7)
         yield study
-        # module-scoped data is left for the test DB teardown
+        transaction.set_rollback(True)
 
 
 @pytest.mark.django_db

@@ -13,11 +13,15 @@ VALID_BSN = "111222333"  # passes the 11-proof
 
 
 def test_linkage_key_is_stable_for_same_identifier_and_key():
-    assert linkage.bsn_linkage_key(VALID_BSN, key="k1") == linkage.bsn_linkage_key(" 111.222.333 ", key="k1")
+    assert linkage.bsn_linkage_key(VALID_BSN, key="k1") == linkage.bsn_linkage_key(
+        " 111.222.333 ", key="k1"
+    )
 
 
 def test_linkage_key_differs_across_keys():
-    assert linkage.bsn_linkage_key(VALID_BSN, key="k1") != linkage.bsn_linkage_key(VALID_BSN, key="k2")
+    assert linkage.bsn_linkage_key(VALID_BSN, key="k1") != linkage.bsn_linkage_key(
+        VALID_BSN, key="k2"
+    )
 
 
 def test_eight_digit_bsn_is_left_padded():
@@ -89,4 +93,6 @@ def test_pseudonymise_refuses_a_missing_column(tmp_path):
     src = tmp_path / "extract.csv"
     src.write_text("burgerservicenummer,year\n111222333,2021\n", encoding="utf-8")
     with pytest.raises(CommandError, match="Column\\(s\\) bsn not found"):
-        call_command("pseudonymise", input=str(src), output=str(tmp_path / "o.csv"), id_column="bsn")
+        call_command(
+            "pseudonymise", input=str(src), output=str(tmp_path / "o.csv"), id_column="bsn"
+        )

@@ -84,13 +84,17 @@ def test_child_indicator_on_family_without_children_is_refused(study, researcher
     family = make_family(study, members=[MemberSpec("adult", 1980), MemberSpec("child", 2015)])
     family.members.filter(role="child").update(is_deleted=True)
     with pytest.raises(ValidationError, match="no child"):
-        services.indicator_values_record(wave=t(family, 0), values={"child_ots": 1}, user=researcher)
+        services.indicator_values_record(
+            wave=t(family, 0), values={"child_ots": 1}, user=researcher
+        )
 
 
 def test_recording_the_same_values_twice_changes_nothing(family, researcher):
     wave = t(family, 0)
     services.indicator_values_record(wave=wave, values={"bijstand": 1, "ww": 0}, user=researcher)
-    outcome = services.indicator_values_record(wave=wave, values={"bijstand": 1, "ww": 0}, user=researcher)
+    outcome = services.indicator_values_record(
+        wave=wave, values={"bijstand": 1, "ww": 0}, user=researcher
+    )
     assert (outcome.created, outcome.updated, outcome.unchanged) == (0, 0, 2)
 
 
@@ -103,8 +107,12 @@ def test_enrolment_refuses_a_41st_intervention_family(study):
 
 
 def test_enrolment_refuses_a_family_without_chronicity(study):
-    eligibility = {"elig_socio_economic": True, "elig_adult_psychosocial": True,
-                   "elig_child_psychosocial": True, "elig_chronic": False}
+    eligibility = {
+        "elig_socio_economic": True,
+        "elig_adult_psychosocial": True,
+        "elig_child_psychosocial": True,
+        "elig_chronic": False,
+    }
     with pytest.raises(ValidationError, match="two preceding years"):
         make_family(study, eligibility=eligibility)
 

@@ -11,7 +11,10 @@ from tests.analysis.costs.test_costs_engine import INDICATORS_CSV
 pytestmark = pytest.mark.django_db
 
 
-def test_researcher_sees_the_catalogue_in_a_price_year_with_the_baseline(client, researcher):
+def test_researcher_sees_the_catalogue_in_a_price_year_with_the_baseline(
+    client, researcher, settings
+):
+    settings.LANGUAGE_CODE = "nl"  # the product default; test settings use English
     client.force_login(researcher)
     response = client.get("/costs/?price_year=2015")
     assert response.status_code == 200

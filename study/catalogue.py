@@ -90,3 +90,12 @@ def indicators_for(study):
     return Indicator.objects.filter(Q(study__isnull=True) | Q(study=study)).order_by(
         "order", "code"
     )
+
+
+def ensure_global_catalogue() -> None:
+    """Seed the global indicators if they are absent (after a database flush, or a fresh install
+    that skipped the data migration); never rewrites existing rows."""
+    from study.models import Indicator
+
+    if not Indicator.objects.filter(study__isnull=True).exists():
+        sync_global_indicators(Indicator)

@@ -23,7 +23,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from study import services
-from study.catalogue import catalogue_specs
+from study.catalogue import catalogue_specs, ensure_global_catalogue
 from study.models import (
     CareInvolvement,
     Contact,
@@ -423,6 +423,7 @@ def _professionals(rng, study: Study, users: dict, today: date) -> None:
 @transaction.atomic
 def seed_demo(*, seed: int = 2016, today: date | None = None) -> tuple[Study, bool]:
     """Create the demo study unless it exists; returns (study, created)."""
+    ensure_global_catalogue()
     users = _users()
     existing = Study.objects.filter(name=DEMO_STUDY_NAME).first()
     if existing:

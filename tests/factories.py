@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from study import services
+from study.catalogue import ensure_global_catalogue
 from study.models import Family, Study
 from study.roles import Role
 
@@ -35,6 +36,7 @@ def make_user(role: str | None, username: str | None = None, password: str = "pw
 
 
 def make_study(name: str | None = None, **options) -> Study:
+    ensure_global_catalogue()  # a transactional test elsewhere may have flushed the seed rows
     return services.study_create(
         name=name or f"Study {next(_counter)}",
         municipality=options.pop("municipality", "Almelo"),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -118,7 +119,10 @@ def ppml_twfe(
     rhs = " + ".join(["d", *[f"c{i}" for i in range(len(covariates))]])
     for i, c in enumerate(covariates):
         frame[f"c{i}"] = data[c].to_numpy(float)
-    fit = pf.fepois(f"y ~ {rhs} | u + t", data=frame, vcov={"CRV1": "u"})
+    with warnings.catch_warnings():  # pyfixest 0.60 trips pandas 3.1 deprecation warnings
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        fit = pf.fepois(f"y ~ {rhs} | u + t", data=frame, vcov={"CRV1": "u"})
     b = float(fit.coef()["d"])
     se = float(fit.se()["d"])
     G = int(frame["u"].nunique())

@@ -6,6 +6,10 @@ with the end points binned (all event times below ``min_e`` pooled into ``min_e`
 the leads (HTZ with CR2, or a Wald F test for CR1/CV3) it reports HonestDiD relative-magnitude
 bounds (see :mod:`analysis.did.honest`): a passed pre-test is weak evidence of parallel trends
 (Roth 2022) and must never be presented as proof.
+
+With several intake cohorts whose effects differ, the coefficients of this regression mix
+cohorts and can pick up effects from other event times (Sun & Abraham 2021); use the dynamic
+aggregation of :func:`analysis.did.cs.callaway_santanna` there and this as the simple view.
 """
 
 from __future__ import annotations

@@ -54,7 +54,6 @@ def group_sum_matrix(groups: np.ndarray, n_groups: int, values: np.ndarray) -> s
     return sparse.csr_matrix((values, (groups, np.arange(n))), shape=(n_groups, n))
 
 
-
 class FixedEffects:
     """Exact projection on unit and/or period dummies in the sqrt-weight transformed space."""
 

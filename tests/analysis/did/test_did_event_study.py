@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import make_panel
+from did_panels import make_panel
 
 from analysis.did.event_study import event_study
 from analysis.did.methods_text import methods_paragraph

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
-from conftest import make_panel
+from did_panels import make_panel
 
 from analysis.did.attrition import attrition_table, stay_weights
 from analysis.did.inference import fit_linear

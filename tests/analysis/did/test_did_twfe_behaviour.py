@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import make_panel
+from did_panels import make_panel
 
 from analysis.did.inference import InferenceError
 from analysis.did.methods_text import methods_paragraph

@@ -143,13 +143,8 @@ def indicator_wide_frame(families: QuerySet[Family]) -> pd.DataFrame:
     long = indicator_long_frame(families)
     if long.empty:
         return pd.DataFrame(columns=["family_id", "wave", "year"])
-    wide = long.pivot_table(
-        index=["family_id", "wave", "year"],
-        columns="indicator",
-        values="value",
-        aggfunc="first",
-        dropna=False,
-    )
+    # pivot, not pivot_table(dropna=False): the latter builds every family x wave x year combination
+    wide = long.pivot(index=["family_id", "wave", "year"], columns="indicator", values="value")  # noqa: PD010
     wide.columns.name = None
     return wide.reset_index()
 

@@ -28,10 +28,18 @@ def volumes_frame(families: QuerySet) -> pd.DataFrame:
     return volumes[["family", "period", "indicator", "value"]]
 
 
-def costs_for_families(families: QuerySet, *, price_year: int, version: int | None = None) -> pd.DataFrame:
-    """One row per family, year and cost item (see analysis.costs.engine.family_costs)."""
+def costs_for_families(
+    families: QuerySet, *, price_year: int, version: int | None = None, max_year: int | None = None
+) -> pd.DataFrame:
+    """One row per family, year and cost item (see analysis.costs.engine.family_costs).
+
+    ``max_year`` leaves out later years (e.g. those the published CPI series does not reach yet).
+    """
+    volumes = volumes_frame(families)
+    if max_year is not None:
+        volumes = volumes.loc[volumes["period"] <= max_year]
     return selectors.family_costs_for(
-        volumes_frame(families),
+        volumes,
         indicator_catalogue_frame(),
         price_year=price_year,
         version=version,

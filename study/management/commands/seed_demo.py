@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from study.demo import seed_demo
+from study.demo import DEMO_SEED, seed_demo
 
 
 class Command(BaseCommand):
@@ -11,7 +11,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--seed", type=int, default=2016, help="random seed (default 2016)")
+        parser.add_argument("--seed", type=int, default=DEMO_SEED, help=f"random seed (default {DEMO_SEED})")
 
     def handle(self, *args, seed: int, **options):
         study, created = seed_demo(seed=seed)

@@ -1,0 +1,39 @@
+"""Analyse the demo study once and publish its report (make run calls this after seed_demo)."""
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from analysis.models import AnalysisRun, Report
+from analysis.services import analysis_run_execute, report_publish
+from study.demo import DEMO_STUDY_NAME
+from study.models import Study
+
+
+class Command(BaseCommand):
+    help = "Run the demo study's analysis (if it has no successful run yet) and publish the report."
+
+    def handle(self, *args, **options):
+        study = Study.objects.filter(name=DEMO_STUDY_NAME).first()
+        if study is None:
+            raise CommandError("the demo study does not exist: run seed_demo first")
+        if Report.objects.filter(study=study, published=True).exists():
+            self.stdout.write("The demo study already has a published report.")
+            return
+        researcher = get_user_model().objects.filter(username="onderzoeker").first()
+        run = AnalysisRun.objects.create(
+            study=study,
+            started_by=researcher,
+            params={
+                "inference": "cr2",
+                "draws": 0,
+                "seed": 2016,
+                "estimator": "twfe",
+                "price_year": study.price_year,
+            },
+        )
+        self.stdout.write("Analysing the demo study (a minute or so)…")
+        run = analysis_run_execute(run_id=run.pk)
+        if run.status != AnalysisRun.Status.SUCCEEDED:
+            raise CommandError(f"demo analysis failed: {run.error}")
+        report_publish(report=run.report, user=researcher)
+        self.stdout.write(f"Published report v{run.report.version} of run {run.pk}.")

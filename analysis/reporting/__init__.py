@@ -1,0 +1,1 @@
+"""Effect-report assembly: plots, HTML and PDF."""

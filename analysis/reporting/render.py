@@ -1,0 +1,221 @@
+"""Render an analysis run as the Dutch effect report: HTML with embedded plots, and a PDF (Typst).
+
+Privacy follows the statistics office's output rule: no family-level data, every count 1-9 as
+"*", means and intervals resting on fewer than 10 families left out of tables and plots.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import tempfile
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from django.template.loader import render_to_string  # noqa: E402
+
+from analysis.disclosure import suppress_count  # noqa: E402
+
+MIN_FAMILIES_FOR_MEAN = 10
+ARM_LABELS = {
+    "intervention": "interventiegroep",
+    "comparison": "vergelijkingsgroep",
+    "new": "nieuwe werkwijze",
+    "usual": "zoals gebruikelijk",
+}
+ARM_COLOURS = {
+    "intervention": "#0b5cad",
+    "new": "#0b5cad",
+    "comparison": "#b3541e",
+    "usual": "#b3541e",
+}
+
+
+def _png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def means_plot(outcome: dict) -> bytes | None:
+    """Arm means over the years since intake with 95% intervals (n >= 10 only)."""
+    rows = [
+        r
+        for r in outcome.get("means", [])
+        if r["n"] >= MIN_FAMILIES_FOR_MEAN and r["mean"] is not None
+    ]
+    if not rows:
+        return None
+    fig, ax = plt.subplots(figsize=(5.2, 2.8))
+    for arm in sorted({r["arm"] for r in rows}):
+        pts = sorted((r for r in rows if r["arm"] == arm), key=lambda r: r["rel"])
+        xs = [p["rel"] for p in pts]
+        ax.plot(
+            xs,
+            [p["mean"] for p in pts],
+            marker="o",
+            label=ARM_LABELS.get(arm, arm),
+            color=ARM_COLOURS.get(arm),
+        )
+        lo = [p["ci_low"] if p["ci_low"] is not None else p["mean"] for p in pts]
+        hi = [p["ci_high"] if p["ci_high"] is not None else p["mean"] for p in pts]
+        ax.fill_between(xs, lo, hi, alpha=0.15, color=ARM_COLOURS.get(arm))
+    unit = "jaar" if outcome.get("unit") == "professional" else "jaren sinds intake"
+    ax.set_xlabel(unit)
+    ax.set_title(outcome["label"], fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return _png(fig)
+
+
+def event_plot(outcome: dict) -> bytes | None:
+    study = outcome.get("event_study") or {}
+    points = [e for e in study.get("event", []) if e.get("att") is not None]
+    if not points:
+        return None
+    fig, ax = plt.subplots(figsize=(5.2, 2.6))
+    es = [p["e"] for p in points]
+    ax.errorbar(
+        es,
+        [p["att"] for p in points],
+        yerr=[
+            [p["att"] - (p["ci_low"] if p["ci_low"] is not None else p["att"]) for p in points],
+            [(p["ci_high"] if p["ci_high"] is not None else p["att"]) - p["att"] for p in points],
+        ],
+        fmt="o",
+        color="#123",
+        capsize=3,
+    )
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.axvline(-0.5, color="grey", lw=0.8, ls="--")
+    ax.set_xlabel("jaren ten opzichte van de start van de aanpak (referentie -1)")
+    ax.set_title(f"Eventstudie: {outcome['label']}", fontsize=10)
+    ax.grid(alpha=0.3)
+    return _png(fig)
+
+
+def _data_uri(png: bytes | None) -> str | None:
+    return None if png is None else "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+def _fmt(value, digits=2):
+    if value is None:
+        return "—"
+    return f"{value:,.{digits}f}".replace(",", "_").replace(".", ",").replace("_", ".")
+
+
+def report_context(*, run, version: int, previous=None) -> dict:
+    """Everything the report shows, already disclosure-controlled."""
+    results = run.results
+    questions = []
+    for q in results.get("questions", []):
+        outcomes = []
+        for o in q["outcomes"]:
+            shown = dict(o)
+            shown["n_families_shown"] = suppress_count(int(o.get("n_units") or 0))
+            shown["n_treated_shown"] = suppress_count(int(o.get("n_treated") or 0))
+            shown["effect_txt"] = _fmt(o.get("effect"))
+            shown["ci_txt"] = (
+                f"{_fmt(o.get('ci_low'))} tot {_fmt(o.get('ci_high'))}"
+                if o.get("ci_low") is not None
+                else "—"
+            )
+            shown["p_txt"] = _fmt(o.get("p_adjusted"), 3)
+            shown["means_png"] = _data_uri(means_plot(o)) if o.get("means") else None
+            shown["event_png"] = _data_uri(event_plot(o)) if o.get("event_study") else None
+            shown["pretrend_txt"] = _fmt((o.get("event_study") or {}).get("pretrend_p"), 3)
+            outcomes.append(shown)
+        questions.append({**q, "outcomes": outcomes})
+    attrition = [{**r, "n_shown": suppress_count(r["n"])} for r in results.get("attrition", [])]
+    changes = _changes_since(previous, results) if previous is not None else []
+    costs = results.get("costs") or {}
+    by_domain = [
+        {**r, "mean_txt": _fmt(r["mean_eur"], 0) if r["n"] >= MIN_FAMILIES_FOR_MEAN else "*"}
+        for r in costs.get("by_domain", [])
+    ]
+    return {
+        "run": run,
+        "study": run.study,
+        "version": version,
+        "questions": questions,
+        "attrition": attrition,
+        "dose": results.get("dose", []),
+        "mde": results.get("mde", []),
+        "costs": costs,
+        "cost_domains": by_domain,
+        "changes": changes,
+        "previous": previous,
+        "baseline": costs.get("baseline"),
+        "n_families_shown": suppress_count(int(results.get("n_families") or 0)),
+    }
+
+
+def _changes_since(previous, results) -> list[dict]:
+    before = {o["code"]: o for q in previous.results.get("questions", []) for o in q["outcomes"]}
+    changes = []
+    for q in results.get("questions", []):
+        for o in q["outcomes"]:
+            old = before.get(o["code"])
+            if old and old.get("verdict") != o.get("verdict"):
+                changes.append(
+                    {"label": o["label"], "before": old.get("verdict"), "now": o.get("verdict")}
+                )
+    return changes
+
+
+def report_html(*, run, version: int, previous=None) -> str:
+    return render_to_string(
+        "analysis/report_body.html", report_context(run=run, version=version, previous=previous)
+    )
+
+
+def _typst_escape(text: str) -> str:
+    return "".join("\\" + ch if ch in "#$*_@<>`[]\\" else ch for ch in str(text))
+
+
+def report_pdf(*, run, version: int) -> bytes | None:
+    """A PDF of the verdict table and the plots, compiled with Typst (pip package, no system libs)."""
+    try:
+        import typst
+    except ImportError:  # pragma: no cover - typst is a pinned dependency
+        return None
+    context = report_context(run=run, version=version)
+    with tempfile.TemporaryDirectory() as tmp:
+        lines = [
+            '#set page(paper: "a4", margin: 2cm)',
+            '#set text(lang: "nl", size: 10pt)',
+            f"= Effectrapportage {_typst_escape(run.study.name)}",
+            f"Versie {version} · run {run.pk} · {run.finished_at:%d-%m-%Y} · {context['n_families_shown']} gezinnen",
+            "",
+            "Aantallen 1-9 staan als \\*; gemiddelden op minder dan 10 gezinnen zijn weggelaten.",
+            "",
+        ]
+        counter = 0
+        for q in context["questions"]:
+            lines.append(f"== {_typst_escape(q['code'])}: {_typst_escape(q['text'])}")
+            if q.get("not_answered_reason"):
+                lines.append(_typst_escape(q["not_answered_reason"]))
+            for o in q["outcomes"]:
+                verdict = o.get("verdict") or "niet geschat"
+                detail = (
+                    (
+                        f"effect {_typst_escape(o['effect_txt'])} ({_typst_escape(o.get('scale', ''))}), "
+                        f"95%-interval {_typst_escape(o['ci_txt'])}, gecorrigeerde p {_typst_escape(o['p_txt'])}, "
+                        f"gezinnen {_typst_escape(o['n_families_shown'])}"
+                    )
+                    if o.get("effect") is not None
+                    else _typst_escape(o.get("error", ""))
+                )
+                lines.append(f"- *{_typst_escape(o['label'])}*: {_typst_escape(verdict)}. {detail}")
+                png = means_plot(o) if o.get("means") else None
+                if png:
+                    counter += 1
+                    name = f"plot{counter}.png"
+                    Path(tmp, name).write_bytes(png)
+                    lines.append(f'#image("{name}", width: 70%)')
+        Path(tmp, "report.typ").write_text("\n".join(lines), encoding="utf-8")
+        return typst.compile(str(Path(tmp, "report.typ")))

@@ -1,0 +1,250 @@
+"""Analysis runs: request, claim-and-execute, publish. The database row is the record of truth."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from analysis import derive, runner
+from analysis.costs import engine as cost_engine
+from analysis.costs import pricing
+from analysis.costs.selectors import cpi_series
+from analysis.costs.study_costs import costs_for_families
+from analysis.models import AnalysisRun, Report
+from analysis.questions import question_list
+from study import panels
+from study.models import Family, Study
+from study.roles import is_data_manager, is_researcher
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PARAMS = {"inference": "cr2", "draws": 0, "seed": 2016, "estimator": "twfe"}
+
+
+def _code_version() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).resolve().parent.parent,
+            timeout=5,
+        )
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def analysis_run_request(*, study: Study, user, params: dict | None = None) -> AnalysisRun:
+    """Queue a run; the task is sent only after the transaction commits."""
+    if not (is_researcher(user) or is_data_manager(user) or user is None):
+        raise PermissionDenied
+    merged = {**DEFAULT_PARAMS, **(params or {}), "price_year": study.price_year}
+    if merged["inference"] not in {"cr2", "cr1", "cv3", "wild"}:
+        raise ValidationError({"inference": f"unknown inference method '{merged['inference']}'"})
+    with transaction.atomic():
+        run = AnalysisRun.objects.create(study=study, params=merged, started_by=user)
+        from analysis.tasks import analysis_run_task
+
+        transaction.on_commit(lambda: analysis_run_task.delay(run.pk))
+    return run
+
+
+def build_frames(study: Study) -> dict[str, pd.DataFrame]:
+    """Everything a run reads from the database, in a fixed handful of queries."""
+    families = Family.objects.alive().filter(study=study)
+    frames = {
+        "families": panels.family_frame(families),
+        "wide": panels.indicator_wide_frame(families),
+        "surveys": panels.survey_frame(families),
+        "involvements": panels.involvement_frame(families),
+        "contacts": panels.contact_frame(families),
+        "professionals": panels.professional_survey_frame(study),
+    }
+    try:
+        # Years after the last published CPI year cannot be indexed yet: they are left out.
+        last_cpi_year = max(cpi_series(), default=study.price_year)
+        costs = costs_for_families(families, price_year=study.price_year, max_year=last_cpi_year)
+        frames["costs"] = cost_engine.family_totals(costs)
+        frames["cost_domains"] = cost_engine.domain_totals(costs)
+    except pricing.MissingCpiYearError as exc:
+        log.warning("costs not computed: %s", exc)
+        frames["costs"] = pd.DataFrame()
+        frames["cost_domains"] = pd.DataFrame()
+    return frames
+
+
+def fingerprint(frames: dict[str, pd.DataFrame]) -> str:
+    """SHA-256 of the input frames: an unchanged rerun has the same fingerprint and numbers."""
+    digest = hashlib.sha256()
+    for name in sorted(frames):
+        frame = frames[name]
+        digest.update(name.encode())
+        digest.update(pd.util.hash_pandas_object(frame.astype(str), index=False).values.tobytes())
+    return digest.hexdigest()
+
+
+def _progress(run_id: int):
+    def report(percent: int, note: str) -> None:
+        AnalysisRun.objects.filter(pk=run_id).update(progress=percent, progress_note=note[:200])
+
+    return report
+
+
+def _cost_summary(frames, family_panel, study) -> dict:
+    domains = frames.get("cost_domains")
+    summary: dict = {"price_year": study.price_year}
+    try:
+        base = cost_engine.baseline_per_family(cpi_series(), study.price_year)
+        summary["baseline"] = {
+            "point": float(base.point),
+            "low": float(base.low),
+            "high": float(base.high),
+        }
+    except pricing.MissingCpiYearError:
+        summary["baseline"] = None
+    if domains is None or domains.empty:
+        return summary
+    arms = frames["families"][["family_id", "arm"]].rename(columns={"family_id": "family"})
+    d = domains.merge(arms, on="family").rename(columns={"period": "year"})
+    d = d.loc[d["complete"]]
+    grouped = d.groupby(["arm", "domain"]).agg(
+        mean_eur=("total_eur", "mean"), n=("family", "nunique")
+    )
+    summary["by_domain"] = [
+        {"arm": a, "domain": dom, "mean_eur": float(r.mean_eur), "n": int(r.n)}
+        for (a, dom), r in grouped.iterrows()
+    ]
+    return summary
+
+
+def analysis_compute(*, study: Study, params: dict, progress=None) -> tuple[dict, str]:
+    """Build panels, answer every question; returns (results, fingerprint)."""
+    frames = build_frames(study)
+    family_panel = derive.family_year_panel(
+        frames["families"],
+        frames["wide"],
+        frames["surveys"],
+        frames["involvements"],
+        frames["contacts"],
+        frames["costs"],
+    )
+    professional_panel = derive.professional_panel(
+        frames["professionals"], start_year=study.start_date.year
+    )
+    results = runner.answer_questions(
+        family_panel,
+        professional_panel,
+        question_list(),
+        inference=params.get("inference", "cr2"),
+        draws=int(params.get("draws") or 0),
+        seed=params.get("seed"),
+        progress=progress,
+    )
+    results["attrition"] = runner.attrition_summary(frames["families"])
+    results["dose"] = runner.dose_summary(family_panel)
+    results["mde"] = [
+        m
+        for m in (
+            runner.mde_for(family_panel, c)
+            for c in ("cost_per_family", "satisfaction", "receives_bijstand")
+        )
+        if m
+    ]
+    results["costs"] = _cost_summary(frames, family_panel, study)
+    results["n_families"] = int(frames["families"]["family_id"].nunique())
+    return results, fingerprint(frames)
+
+
+def analysis_run_execute(*, run_id: int) -> AnalysisRun | None:
+    """Claim the run (only one worker gets it), compute, store results and render the report."""
+    claimed = AnalysisRun.objects.filter(pk=run_id, status=AnalysisRun.Status.QUEUED).update(
+        status=AnalysisRun.Status.RUNNING, started_at=timezone.now(), progress=1
+    )
+    if not claimed:
+        return None  # another worker has it, or it already finished
+    run = AnalysisRun.objects.select_related("study").get(pk=run_id)
+    AnalysisRun.objects.filter(pk=run_id).update(attempts=run.attempts + 1)
+    started = time.monotonic()
+    try:
+        results, fp = analysis_compute(
+            study=run.study, params=run.params, progress=_progress(run_id)
+        )
+    except Exception as exc:  # a statistics or data error fails the run with readable words
+        log.exception("analysis run %s failed", run_id)
+        run.status, run.error, run.finished_at = (
+            AnalysisRun.Status.FAILED,
+            f"{exc.__class__.__name__}: {exc}",
+            timezone.now(),
+        )
+        run.save(update_fields=["status", "error", "finished_at"])
+        return run
+    results["seconds"] = round(time.monotonic() - started, 2)
+    with transaction.atomic():
+        run.results, run.fingerprint, run.code_version = results, fp, _code_version()
+        run.status, run.progress, run.finished_at = (
+            AnalysisRun.Status.SUCCEEDED,
+            100,
+            timezone.now(),
+        )
+        run.save(
+            update_fields=[
+                "results",
+                "fingerprint",
+                "code_version",
+                "status",
+                "progress",
+                "finished_at",
+            ]
+        )
+        report_render(run=run)
+    return run
+
+
+def report_render(*, run: AnalysisRun) -> Report:
+    """Render (or re-render) the draft report of a successful run."""
+    from analysis.reporting import render
+
+    existing = Report.objects.filter(run=run).first()
+    if existing and existing.published:
+        return existing
+    version = (
+        existing.version
+        if existing
+        else (Report.objects.filter(study=run.study).aggregate(v=Max("version"))["v"] or 0) + 1
+    )
+    previous = (
+        Report.objects.filter(study=run.study, published=True)
+        .exclude(run=run)
+        .select_related("run")
+        .order_by("-version")
+        .first()
+    )
+    html = render.report_html(run=run, version=version, previous=previous.run if previous else None)
+    pdf = render.report_pdf(run=run, version=version)
+    report = existing or Report(run=run, study=run.study, version=version)
+    report.html, report.pdf = html, pdf
+    report.save()
+    return report
+
+
+@transaction.atomic
+def report_publish(*, report: Report, user) -> Report:
+    if not (is_researcher(user) or is_data_manager(user)):
+        raise PermissionDenied
+    if report.published:
+        return report
+    report.published, report.published_at, report.published_by = True, timezone.now(), user
+    Report.objects.filter(pk=report.pk).update(
+        published=True, published_at=report.published_at, published_by=user
+    )
+    return report

@@ -1,0 +1,21 @@
+"""Thin Celery tasks of the analysis app: load ids, call one service."""
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from analysis import services
+
+
+# acks_late + reject_on_worker_lost (settings): a killed worker's run is redelivered; the claim in
+# analysis_run_execute makes redelivery harmless. time_limit bounds a runaway run; retries only for
+# a database that is briefly unreachable — a statistics error fails the run instead.
+@shared_task(
+    acks_late=True,
+    time_limit=30 * 60,
+    soft_time_limit=29 * 60,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=3,
+)
+def analysis_run_task(run_id: int) -> None:
+    services.analysis_run_execute(run_id=run_id)

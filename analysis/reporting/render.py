@@ -124,7 +124,8 @@ def report_context(*, run, version: int, previous=None) -> dict:
                 if o.get("ci_low") is not None
                 else "—"
             )
-            shown["p_txt"] = _fmt(o.get("p_adjusted"), 3)
+            p_adj = o.get("p_adjusted")
+            shown["p_txt"] = "< 0,001" if p_adj is not None and p_adj < 0.001 else _fmt(p_adj, 3)
             shown["means_png"] = _data_uri(means_plot(o)) if o.get("means") else None
             shown["event_png"] = _data_uri(event_plot(o)) if o.get("event_study") else None
             shown["pretrend_txt"] = _fmt((o.get("event_study") or {}).get("pretrend_p"), 3)

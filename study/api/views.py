@@ -1,0 +1,183 @@
+"""API views: thin; every queryset starts from the access selectors, writes go through services."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.response import Response
+
+from study import selectors, services
+from study.access_log import access_event_record
+from study.api import serializers as s
+from study.models import CareInvolvement, Contact, IndicatorValue, Wave
+from study.roles import is_data_manager, is_researcher
+
+
+def _drf_error(exc: DjangoValidationError) -> ValidationError:
+    return ValidationError(
+        exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+    )
+
+
+class StudyViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.StudySerializer
+
+    def get_queryset(self):
+        return selectors.study_list(self.request.user).order_by("pk")
+
+
+class FamilyViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.FamilySerializer
+    filterset_fields = ["study", "status", "wijk"]
+
+    def get_queryset(self):
+        return selectors.family_list(self.request.user).order_by("pk")
+
+    def retrieve(self, request, *args, **kwargs):
+        response = super().retrieve(request, *args, **kwargs)
+        access_event_record(
+            user=request.user, action="api.family.retrieve", family=self.get_object()
+        )
+        return response
+
+
+class WaveViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.WaveSerializer
+    filterset_fields = ["family", "index", "status"]
+
+    def get_queryset(self):
+        families = selectors.family_list(self.request.user)
+        return (
+            Wave.objects.alive().filter(family__in=families).select_related("family").order_by("pk")
+        )
+
+
+class IndicatorValueViewSet(viewsets.ReadOnlyModelViewSet):
+    """Registry values: researchers and data managers only (a coach never receives them)."""
+
+    serializer_class = s.IndicatorValueSerializer
+    filterset_fields = ["wave"]
+
+    def get_queryset(self):
+        user = self.request.user
+        if not (is_researcher(user) or is_data_manager(user)):
+            return IndicatorValue.objects.none()
+        families = selectors.family_list(user)
+        return (
+            IndicatorValue.objects.alive()
+            .filter(wave__family__in=families)
+            .select_related("indicator")
+            .order_by("pk")
+        )
+
+    @extend_schema(request=s.IndicatorValuesWriteSerializer, responses={200: dict})
+    @action(detail=False, methods=["post"])
+    def record(self, request):
+        """Record values of one wave: {"wave": id, "values": {code: number or missing code}}."""
+        return Response(self._record_many(request, [request.data]))
+
+    @extend_schema(request=s.IndicatorValuesWriteSerializer(many=True), responses={200: dict})
+    @action(detail=False, methods=["post"])
+    def bulk(self, request):
+        """Several waves at once, all-or-nothing; errors keyed by item index and field."""
+        if not isinstance(request.data, list):
+            raise ValidationError({"detail": "send a list of {wave, values} objects"})
+        return Response(self._record_many(request, request.data))
+
+    def _record_many(self, request, items) -> dict:
+        user = request.user
+        if not (is_researcher(user) or is_data_manager(user)):
+            raise PermissionDenied
+        errors, created, updated, unchanged = {}, 0, 0, 0
+        with transaction.atomic():
+            for i, item in enumerate(items):
+                ser = s.IndicatorValuesWriteSerializer(data=item)
+                if not ser.is_valid():
+                    errors[str(i)] = ser.errors
+                    continue
+                try:
+                    wave = selectors.wave_get(user, ser.validated_data["wave"])
+                    outcome = services.indicator_values_record(
+                        wave=wave, values=ser.validated_data["values"], user=user, source="api"
+                    )
+                except Http404:
+                    errors[str(i)] = {"wave": ["not found"]}
+                    continue
+                except DjangoValidationError as exc:
+                    errors[str(i)] = _drf_error(exc).detail
+                    continue
+                created, updated, unchanged = (
+                    created + outcome.created,
+                    updated + outcome.updated,
+                    unchanged + outcome.unchanged,
+                )
+            if errors:
+                transaction.set_rollback(True)
+        if errors:
+            raise ValidationError({"errors": errors, "saved": 0})
+        return {"created": created, "updated": updated, "unchanged": unchanged}
+
+
+class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.ContactSerializer
+    filterset_fields = ["family", "kind"]
+
+    def get_queryset(self):
+        families = selectors.family_list(self.request.user)
+        return Contact.objects.alive().filter(family__in=families).order_by("-occurred_at")
+
+    @extend_schema(request=s.ContactWriteSerializer, responses={201: s.ContactSerializer})
+    def create(self, request):
+        contact = self._log(request.user, request.data)
+        return Response(
+            s.ContactSerializer(contact, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(request=s.ContactWriteSerializer(many=True), responses={201: dict})
+    @action(detail=False, methods=["post"])
+    def bulk(self, request):
+        """Log several contacts at once, all-or-nothing; errors keyed by item index."""
+        if not isinstance(request.data, list):
+            raise ValidationError({"detail": "send a list of contacts"})
+        errors, ids = {}, []
+        with transaction.atomic():
+            for i, item in enumerate(request.data):
+                try:
+                    ids.append(self._log(request.user, item).pk)
+                except ValidationError as exc:
+                    errors[str(i)] = exc.detail
+            if errors:
+                transaction.set_rollback(True)
+        if errors:
+            raise ValidationError({"errors": errors, "saved": 0})
+        return Response({"created": len(ids), "ids": ids}, status=status.HTTP_201_CREATED)
+
+    def _log(self, user, data):
+        ser = s.ContactWriteSerializer(data=data)
+        ser.is_valid(raise_exception=True)
+        values = dict(ser.validated_data)
+        try:
+            family = selectors.family_get(user, values.pop("family"))
+            return services.contact_log(family=family, coach=user, **values)
+        except Http404:
+            raise ValidationError({"family": ["not found"]}) from None
+        except DjangoPermissionDenied as exc:
+            raise ValidationError({"family": [str(exc)]}) from None
+        except DjangoValidationError as exc:
+            raise _drf_error(exc) from None
+
+
+class CareInvolvementViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.CareInvolvementSerializer
+    filterset_fields = ["family"]
+
+    def get_queryset(self):
+        families = selectors.family_list(self.request.user)
+        return CareInvolvement.objects.alive().filter(family__in=families).order_by("pk")

@@ -1,3 +1,11 @@
-"""API routes of this app."""
+"""API routes of the analysis app (mounted at /api/)."""
 
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from analysis import api
+
+router = SimpleRouter()
+router.register("analysis-runs", api.RunViewSet, basename="analysis-run")
+router.register("reports", api.ReportViewSet, basename="report")
+
+urlpatterns = router.urls

@@ -1,0 +1,74 @@
+"""API of analyses: runs (researchers) and reports (the gemeente: published only)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from analysis import selectors, services
+from analysis.models import AnalysisRun, Report
+from study import selectors as study_selectors
+
+
+class RunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AnalysisRun
+        fields = [
+            "id",
+            "study",
+            "status",
+            "progress",
+            "progress_note",
+            "params",
+            "created_at",
+            "finished_at",
+            "fingerprint",
+            "code_version",
+            "error",
+        ]
+
+
+class RunRequestSerializer(serializers.Serializer):
+    study = serializers.IntegerField()
+    inference = serializers.ChoiceField(choices=["cr2", "cr1", "cv3", "wild"], default="cr2")
+    draws = serializers.IntegerField(min_value=0, max_value=99999, default=0)
+    seed = serializers.IntegerField(required=False, default=2016)
+
+
+class ReportSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Report
+        fields = ["id", "study", "version", "run", "created_at", "published", "published_at"]
+
+
+class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = RunSerializer
+
+    def get_queryset(self):
+        studies = [
+            s
+            for s in study_selectors.study_list(self.request.user)
+            if selectors.may_run_analyses(self.request.user, s)
+        ]
+        return AnalysisRun.objects.filter(study__in=studies).defer("results").order_by("-pk")
+
+    @extend_schema(request=RunRequestSerializer, responses={201: RunSerializer})
+    def create(self, request):
+        ser = RunRequestSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        data = dict(ser.validated_data)
+        studies = study_selectors.study_list(request.user).filter(pk=data.pop("study"))
+        study = studies.first()
+        if study is None or not selectors.may_run_analyses(request.user, study):
+            raise NotFound
+        run = services.analysis_run_request(study=study, user=request.user, params=data)
+        return Response(RunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+
+class ReportViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = ReportSerializer
+
+    def get_queryset(self):
+        return selectors.report_list(self.request.user).order_by("-pk")

@@ -17,7 +17,7 @@ from django.utils import timezone
 from analysis import derive, runner
 from analysis.costs import engine as cost_engine
 from analysis.costs import pricing
-from analysis.costs.selectors import cpi_series
+from analysis.costs.selectors import CatalogueNotFound, cpi_series
 from analysis.costs.study_costs import costs_for_families
 from analysis.models import AnalysisRun, Report
 from analysis.questions import question_list
@@ -76,7 +76,7 @@ def build_frames(study: Study) -> dict[str, pd.DataFrame]:
         costs = costs_for_families(families, price_year=study.price_year, max_year=last_cpi_year)
         frames["costs"] = cost_engine.family_totals(costs)
         frames["cost_domains"] = cost_engine.domain_totals(costs)
-    except pricing.MissingCpiYearError as exc:
+    except (pricing.MissingCpiYearError, CatalogueNotFound) as exc:
         log.warning("costs not computed: %s", exc)
         frames["costs"] = pd.DataFrame()
         frames["cost_domains"] = pd.DataFrame()

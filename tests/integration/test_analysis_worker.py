@@ -1,15 +1,14 @@
 """An analysis run through a real Celery worker on Redis and PostgreSQL, delivered twice."""
 
 import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import pytest
 from django.db import connection
+
+from tests.integration.conftest import celery_worker
 
 BROKER = os.environ.get("CELERY_BROKER_URL", "")
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,65 +27,24 @@ pytestmark = [
 def worker(transactional_db):
     queue = f"analysis-test-{uuid.uuid4().hex[:8]}"
     db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tracker.settings",  # test_settings would force eager mode
-        "DEBUG": "1",
-        "CELERY_BROKER_URL": BROKER,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-    }
-    celery = Path(sys.executable).with_name("celery")
-    process = subprocess.Popen(
-        [
-            str(celery),
-            "-A",
-            "tracker",
-            "worker",
-            "-Q",
-            queue,
-            "--pool",
-            "solo",
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "-n",
-            f"{queue}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    with celery_worker(
+        queue, extra_env={"CELERY_BROKER_URL": BROKER, "DATABASE_URL": url}, pool=("--pool", "solo")
+    ):
         yield queue
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
 
 
-def test_a_run_delivered_twice_through_a_real_worker_gives_one_result(worker):
+def test_a_run_delivered_twice_through_a_real_worker_gives_one_result(worker, real_broker):
     from analysis.models import AnalysisRun, Report
     from analysis.tasks import analysis_run_task
     from study.demo import seed_demo
-    from tracker.celery import app
 
     study, _ = seed_demo()
     run = AnalysisRun.objects.create(
         study=study, params={"inference": "cr2", "draws": 0, "seed": 1}
     )
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = False
-    try:
-        for _ in range(2):  # duplicate delivery
-            analysis_run_task.apply_async((run.pk,), queue=worker)
-    finally:
-        app.conf.task_always_eager = eager
+    for _ in range(2):  # duplicate delivery
+        analysis_run_task.apply_async((run.pk,), queue=worker)
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         run.refresh_from_db()

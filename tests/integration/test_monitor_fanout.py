@@ -1,13 +1,12 @@
 """The monitor's Celery chord through a real worker on Redis gives the in-process totals."""
 
 import os
-import signal
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
+
+from tests.integration.conftest import celery_worker
 
 BROKER = os.environ.get("CELERY_BROKER_URL", "")
 
@@ -34,60 +33,9 @@ def extract(tmp_path):
 
 @pytest.fixture
 def worker_queue():
-    """A real `celery -A tracker worker` on its own queue, killed at the end."""
     queue = f"monitor-test-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tracker.settings",  # test_settings would force eager mode
-        "DEBUG": "1",
-        "CELERY_BROKER_URL": BROKER,
-    }
-    celery = Path(sys.executable).with_name("celery")
-    process = subprocess.Popen(
-        [
-            str(celery),
-            "-A",
-            "tracker",
-            "worker",
-            "-Q",
-            queue,
-            "--concurrency",
-            "2",
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "-n",
-            f"{queue}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
+    with celery_worker(queue, extra_env={"CELERY_BROKER_URL": BROKER}):
         yield queue
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-
-
-@pytest.fixture
-def real_broker():
-    """Switch off the eager mode test_settings force, for this test only."""
-    from tracker.celery import app
-
-    saved = app.conf.task_always_eager
-    app.conf.task_always_eager = False
-    try:
-        yield app
-    finally:
-        app.conf.task_always_eager = saved
 
 
 def test_chord_through_a_worker_matches_the_in_process_run(extract, worker_queue, real_broker):

@@ -10,12 +10,15 @@ import sys
 
 result = subprocess.run(
     [sys.executable, "-m", "pip_audit", "-f", "json", "--progress-spinner", "off"],
-    capture_output=True, text=True,
+    capture_output=True,
+    text=True,
 )
 try:
     report = json.loads(result.stdout or "{}")
 except json.JSONDecodeError:
-    print(f"dependency audit: pip-audit gave no report (exit {result.returncode}): {result.stderr.strip()[:300]}")
+    print(
+        f"dependency audit: pip-audit gave no report (exit {result.returncode}): {result.stderr.strip()[:300]}"
+    )
     sys.exit(0 if "ConnectionError" in result.stderr or "Max retries" in result.stderr else 1)
 
 fixable, unfixable, skipped = [], [], []
@@ -28,7 +31,9 @@ for dep in report.get("dependencies", []):
         (fixable if vuln["fix_versions"] else unfixable).append(line)
 
 audited = len(report.get("dependencies", [])) - len(skipped)
-print(f"dependency audit: {audited} packages audited, {len(skipped)} not known to PyPI at their pinned version")
+print(
+    f"dependency audit: {audited} packages audited, {len(skipped)} not known to PyPI at their pinned version"
+)
 for line in unfixable:
     print("  known vulnerability without a fix yet:", line)
 for line in fixable:

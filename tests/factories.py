@@ -45,7 +45,9 @@ def make_study(name: str | None = None, **options) -> Study:
     )
 
 
-def make_family(study: Study, arm: str = "intervention", *, intake=date(2021, 3, 1), user=None, **kw) -> Family:
+def make_family(
+    study: Study, arm: str = "intervention", *, intake=date(2021, 3, 1), user=None, **kw
+) -> Family:
     return services.family_enrol(
         study=study,
         arm_kind=arm,

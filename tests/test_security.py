@@ -125,7 +125,9 @@ def test_deploy_check_is_clean_with_production_settings():
         "LINKAGE_KEY": "a-production-linkage-key",
         "ALLOWED_HOSTS": "tracker.example.nl",
     }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests' conftest, never in production
+    env.pop(
+        "DJANGO_ALLOW_ASYNC_UNSAFE", None
+    )  # set by the browser tests' conftest, never in production
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         env=env,

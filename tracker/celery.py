@@ -22,7 +22,9 @@ def redis_eviction_warning(broker_url: str) -> str | None:
     import redis
 
     try:
-        policy = redis.Redis.from_url(broker_url).config_get("maxmemory-policy").get("maxmemory-policy")
+        policy = (
+            redis.Redis.from_url(broker_url).config_get("maxmemory-policy").get("maxmemory-policy")
+        )
     except redis.RedisError as exc:  # CONFIG may be disabled on managed Redis
         return f"could not read Redis maxmemory-policy ({exc.__class__.__name__}); make sure it is noeviction"
     if policy != "noeviction":

@@ -17,7 +17,10 @@ from study.catalogue import catalogue_specs
 def indicator_catalogue_frame() -> pd.DataFrame:
     """The study's indicator catalogue in the shape the cost engine reads."""
     return pd.DataFrame(
-        [{"code": s.code, "level": s.level, "kind": s.kind, "cost_items": s.cost_items} for s in catalogue_specs()]
+        [
+            {"code": s.code, "level": s.level, "kind": s.kind, "cost_items": s.cost_items}
+            for s in catalogue_specs()
+        ]
     )
 
 

@@ -11,7 +11,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--seed", type=int, default=DEMO_SEED, help=f"random seed (default {DEMO_SEED})")
+        parser.add_argument(
+            "--seed", type=int, default=DEMO_SEED, help=f"random seed (default {DEMO_SEED})"
+        )
 
     def handle(self, *args, seed: int, **options):
         study, created = seed_demo(seed=seed)

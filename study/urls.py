@@ -25,6 +25,8 @@ urlpatterns = [
     path("waves/<int:wave_id>/lock/", views_entry.wave_lock, name="wave_lock"),
     path("waves/<int:wave_id>/unlock/", views_entry.wave_unlock, name="wave_unlock"),
     path("caseload/", views.caseload, name="caseload"),
+    path("studies/<int:study_id>/export/<str:fmt>/", views.study_export, name="study_export"),
+    path("studies/<int:study_id>/codebook/", views.study_codebook, name="study_codebook"),
     path("due/", views_entry.waves_due, name="waves_due"),
     path("survey/", views_entry.professional_survey, name="professional_survey"),
 ]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 
-from study import selectors
+from study import exporting, selectors
 from study.access_log import access_event_record
 from study.roles import Role, is_data_manager, is_researcher, user_roles
 
@@ -66,3 +67,31 @@ def family_audit(request, family_id: int):
 def caseload(request):
     families = selectors.coach_caseload(request.user).order_by("pseudonym")
     return render(request, "study/caseload.html", {"families": families})
+
+
+@login_required
+def study_export(request, study_id: int, fmt: str):
+    """The analysis-ready panel of the families the user may see (researchers, data managers)."""
+    study = selectors.study_get(request.user, study_id)
+    if not selectors.study_role(request.user, study) & {Role.RESEARCHER, Role.DATA_MANAGER}:
+        raise Http404
+    if fmt not in exporting.FORMATS:
+        raise Http404
+    families = selectors.family_list(request.user, study=study)
+    payload, rows = exporting.export_bytes(study, families, fmt)
+    access_event_record(user=request.user, action=f"export.{fmt}", study=study, row_count=rows)
+    response = HttpResponse(payload, content_type=exporting.FORMATS[fmt])
+    response["Content-Disposition"] = f'attachment; filename="panel-study{study.pk}.{fmt}"'
+    return response
+
+
+@login_required
+def study_codebook(request, study_id: int):
+    study = selectors.study_get(request.user, study_id)
+    if not selectors.study_role(request.user, study) & {Role.RESEARCHER, Role.DATA_MANAGER}:
+        raise Http404
+    response = HttpResponse(
+        exporting.codebook_frame(study).to_csv(index=False), content_type="text/csv"
+    )
+    response["Content-Disposition"] = f'attachment; filename="codebook-study{study.pk}.csv"'
+    return response

@@ -1,0 +1,210 @@
+"""Exports for the researchers' own analysis: an analysis-ready panel and its codebook.
+
+One row per family per wave (pre-intake registry years included), aligned both by calendar year
+and by years since intake. Numeric columns stay numeric: a missing-data code becomes an empty
+value with the reason in a companion column `<code>_missing`. Pseudonymised (never a linkage key)
+and only for the families the user may see.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+from django.db.models import QuerySet
+
+from study import panels
+from study.catalogue import indicators_for
+from study.models import MissingCode, Study
+
+FORMATS = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "sav": "application/x-spss-sav",
+    "dta": "application/x-stata-dta",
+}
+BASE_LABELS = {
+    "pseudonym": ("pseudoniem van het gezin", "family pseudonym"),
+    "arm": ("groep (interventie/vergelijking)", "arm (intervention/comparison)"),
+    "wijk": ("wijk", "district"),
+    "intake_year": ("jaar van intake", "year of intake"),
+    "status": ("status van het gezin", "family status"),
+    "wave": (
+        "meting (T-2 ... T5; negatief = registerjaar voor intake)",
+        "wave (negative = pre-intake registry year)",
+    ),
+    "year": ("kalenderjaar", "calendar year"),
+    "years_since_intake": ("jaren sinds intake", "years since intake"),
+}
+SURVEY_LABELS = {
+    "satisfaction": (
+        "tevredenheid gemeentelijke ondersteuning (0-10)",
+        "satisfaction with support (0-10)",
+    ),
+    "qol_score": ("score instrument kwaliteit van leven", "quality-of-life instrument score"),
+    "qol_rating": ("kwaliteit van leven algemeen (0-10)", "quality of life overall (0-10)"),
+    "participation_step": ("trede participatieladder (1-6)", "participation ladder step (1-6)"),
+    "reachability": ("bereikbaarheid hulpverleners (0-10)", "reachability of care workers (0-10)"),
+}
+ARM_CODES = {"comparison": 0, "intervention": 1}
+
+
+def panel_frame(study: Study, families: QuerySet) -> pd.DataFrame:
+    """The analysis-ready panel of the given (already access-filtered) families of a study."""
+    fam = panels.family_frame(families)[
+        ["family_id", "pseudonym", "arm", "wijk", "intake_year", "status"]
+    ]
+    waves = panels.wave_frame(families)[["family_id", "wave", "year"]]
+    frame = fam.merge(waves, on="family_id")
+    frame["years_since_intake"] = frame["year"] - frame["intake_year"]
+    long = panels.indicator_long_frame(families)
+    codes = [i.code for i in indicators_for(study)]
+    if not long.empty:
+        values = long.pivot(index=["family_id", "wave"], columns="indicator", values="value")  # noqa: PD010
+        reasons = long.loc[long["missing_code"] != ""].pivot(
+            index=["family_id", "wave"], columns="indicator", values="missing_code"
+        )  # noqa: PD010
+        reasons.columns = [f"{c}_missing" for c in reasons.columns]
+        frame = frame.merge(values.reset_index(), on=["family_id", "wave"], how="left")
+        frame = frame.merge(reasons.reset_index(), on=["family_id", "wave"], how="left")
+    for code in codes:
+        if code not in frame:
+            frame[code] = float("nan")
+        frame[f"{code}_missing"] = frame.get(
+            f"{code}_missing", pd.Series("", index=frame.index)
+        ).fillna("")
+    surveys = panels.survey_frame(families)
+    frame = frame.merge(
+        surveys.drop(columns=["year", "qol_instrument"]), on=["family_id", "wave"], how="left"
+    )
+    ordered = (
+        list(BASE_LABELS)
+        + [c for code in codes for c in (code, f"{code}_missing")]
+        + list(SURVEY_LABELS)
+    )
+    return frame.sort_values(["pseudonym", "wave"])[ordered].reset_index(drop=True)
+
+
+def codebook_frame(study: Study) -> pd.DataFrame:
+    """Variable, Dutch and English label, type, unit, range and source — from the catalogue."""
+    rows = [
+        {
+            "variable": k,
+            "label_nl": nl,
+            "label_en": en,
+            "type": "text" if k in {"pseudonym", "arm", "wijk", "status"} else "integer",
+            "unit": "",
+            "range": "",
+            "source": "study",
+        }
+        for k, (nl, en) in BASE_LABELS.items()
+    ]
+    for ind in indicators_for(study):
+        rows.append(
+            {
+                "variable": ind.code,
+                "label_nl": ind.label_nl,
+                "label_en": ind.label_en,
+                "type": "number",
+                "unit": ind.kind,
+                "range": f"{ind.min_value:f}-{ind.max_value:f}",
+                "source": "registry",
+            }
+        )
+        rows.append(
+            {
+                "variable": f"{ind.code}_missing",
+                "label_nl": f"reden ontbreken: {ind.label_nl}",
+                "label_en": f"why missing: {ind.label_en}",
+                "type": "text",
+                "unit": "",
+                "range": ", ".join(MissingCode.values),
+                "source": "registry",
+            }
+        )
+    for field, (nl, en) in SURVEY_LABELS.items():
+        rows.append(
+            {
+                "variable": field,
+                "label_nl": nl,
+                "label_en": en,
+                "type": "number",
+                "unit": "score",
+                "range": "",
+                "source": "survey",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _labels(study: Study) -> dict[str, str]:
+    book = codebook_frame(study)
+    return dict(zip(book["variable"], book["label_nl"], strict=True))
+
+
+def export_bytes(study: Study, families: QuerySet, fmt: str) -> tuple[bytes, int]:
+    """The panel in one format (csv, xlsx with a codebook sheet, sav, dta); returns (bytes, rows)."""
+    frame = panel_frame(study, families)
+    if fmt == "csv":
+        return frame.to_csv(index=False).encode("utf-8"), len(frame)
+    if fmt == "xlsx":
+        buffer = io.BytesIO()
+        with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+            frame.to_excel(writer, sheet_name="panel", index=False)
+            codebook_frame(study).to_excel(writer, sheet_name="codebook", index=False)
+        return buffer.getvalue(), len(frame)
+    if fmt in {"sav", "dta"}:
+        return _readstat_bytes(study, frame, fmt), len(frame)
+    raise ValueError(f"unknown export format '{fmt}'; use one of {', '.join(FORMATS)}")
+
+
+def _readstat_bytes(study: Study, frame: pd.DataFrame, fmt: str) -> bytes:
+    import pyreadstat
+
+    data = frame.copy()
+    data["arm"] = data["arm"].map(ARM_CODES).astype(float)
+    labels = _labels(study)
+    names = list(data.columns)
+    value_labels = {"arm": {0.0: "vergelijkingsgroep", 1.0: "interventiegroep"}}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"export.{fmt}"
+        if fmt == "sav":
+            pyreadstat.write_sav(
+                data,
+                str(path),
+                column_labels=[labels.get(n, n) for n in names],
+                variable_value_labels=value_labels,
+            )
+        else:
+            # Stata allows 32-character names and 80-character labels; a shortened name keeps
+            # its full name at the start of its label.
+            short = stata_names(names)
+            data.columns = [short[n] for n in names]
+            column_labels = [
+                (labels.get(n, n) if short[n] == n else f"{n}: {labels.get(n, n)}")[:80]
+                for n in names
+            ]
+            pyreadstat.write_dta(
+                data,
+                str(path),
+                column_labels=column_labels,
+                variable_value_labels=value_labels,
+                version=15,
+            )
+        return path.read_bytes()
+
+
+def stata_names(names: list[str]) -> dict[str, str]:
+    """Unique names of at most 32 characters ('_missing' becomes '_m' first)."""
+    out, used = {}, set()
+    for name in names:
+        short = name if len(name) <= 32 else name.replace("_missing", "_m")[:32]
+        candidate, i = short, 1
+        while candidate in used:
+            suffix = f"_{i}"
+            candidate, i = short[: 32 - len(suffix)] + suffix, i + 1
+        used.add(candidate)
+        out[name] = candidate
+    return out

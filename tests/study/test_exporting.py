@@ -1,0 +1,89 @@
+"""Exports: an analysis-ready panel whose SPSS and Stata files read back with values and labels."""
+
+import io
+
+import pandas as pd
+import pyreadstat
+import pytest
+
+from study import services
+from study.exporting import codebook_frame, export_bytes, panel_frame
+from study.models import Family
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def recorded(family, researcher):
+    services.indicator_values_record(
+        wave=family.waves.get(index=0), values={"bijstand": 1, "ww": "refused"}, user=researcher
+    )
+    services.wave_survey_record(
+        wave=family.waves.get(index=0), data={"satisfaction": 7}, user=researcher
+    )
+    return family
+
+
+def _readback(study, fmt, tmp_path):
+    payload, _ = export_bytes(study, Family.objects.filter(study=study), fmt)
+    path = tmp_path / f"x.{fmt}"
+    path.write_bytes(payload)
+    reader = pyreadstat.read_sav if fmt == "sav" else pyreadstat.read_dta
+    return reader(str(path))
+
+
+def test_panel_keeps_numbers_numeric_with_the_missing_reason_beside(recorded):
+    frame = panel_frame(recorded.study, Family.objects.filter(pk=recorded.pk))
+    t0 = frame.loc[frame["wave"] == 0].iloc[0]
+    assert t0["bijstand"] == 1 and pd.isna(t0["ww"]) and t0["ww_missing"] == "refused"
+    assert t0["satisfaction"] == 7 and t0["years_since_intake"] == 0
+    assert sorted(frame["wave"]) == [-2, -1, 0, 1, 2, 3, 4]
+    assert "linkage_key" not in frame.columns
+
+
+@pytest.mark.parametrize("fmt", ["sav", "dta"])
+def test_spss_and_stata_read_back_with_values_and_labels(recorded, fmt, tmp_path):
+    data, meta = _readback(recorded.study, fmt, tmp_path)
+    t0 = data.loc[data["wave"] == 0].iloc[0]
+    assert t0["bijstand"] == 1 and pd.isna(t0["ww"]) and t0["ww_missing"] == "refused"
+    labels = dict(zip(meta.column_names, meta.column_labels, strict=True))
+    assert labels["bijstand"] == "gezinsleden met bijstandsuitkering"
+    assert meta.variable_value_labels["arm"] == {
+        0.0: "vergelijkingsgroep",
+        1.0: "interventiegroep",
+    } or meta.variable_value_labels["arm"] == {0: "vergelijkingsgroep", 1: "interventiegroep"}
+
+
+def test_codebook_comes_from_the_catalogue(study):
+    book = codebook_frame(study)
+    row = book.set_index("variable").loc["child_foster_care_days"]
+    assert row["range"] == "0.00-366.00" and row["source"] == "registry"
+
+
+def test_researcher_downloads_an_xlsx_with_a_codebook_sheet(client, researcher, recorded):
+    client.force_login(researcher)
+    response = client.get(f"/studies/{recorded.study_id}/export/xlsx/")
+    assert response.status_code == 200
+    sheets = pd.read_excel(io.BytesIO(response.content), sheet_name=None)
+    assert set(sheets) == {"panel", "codebook"}
+
+
+def test_coach_and_gemeente_cannot_export(client, coach, gemeente_user, recorded):
+    for user in (coach, gemeente_user):
+        client.force_login(user)
+        assert client.get(f"/studies/{recorded.study_id}/export/csv/").status_code == 404
+
+
+def test_export_contains_no_other_study_and_is_logged(client, researcher, recorded, other_family):
+    from study.models import AccessEvent
+    from tests.factories import make_family, make_study
+
+    foreign = make_family(make_study())
+    client.force_login(researcher)
+    body = client.get(f"/studies/{recorded.study_id}/export/csv/").content.decode()
+    assert (
+        recorded.pseudonym in body
+        and other_family.pseudonym in body
+        and foreign.pseudonym not in body
+    )
+    assert AccessEvent.objects.filter(action="export.csv", row_count=14).exists()

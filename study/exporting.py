@@ -62,10 +62,10 @@ def panel_frame(study: Study, families: QuerySet) -> pd.DataFrame:
     long = panels.indicator_long_frame(families)
     codes = [i.code for i in indicators_for(study)]
     if not long.empty:
-        values = long.pivot(index=["family_id", "wave"], columns="indicator", values="value")  # noqa: PD010
-        reasons = long.loc[long["missing_code"] != ""].pivot(
-            index=["family_id", "wave"], columns="indicator", values="missing_code"
-        )  # noqa: PD010
+        keys = ["family_id", "wave"]
+        values = long.pivot(index=keys, columns="indicator", values="value")  # noqa: PD010
+        coded = long.loc[long["missing_code"] != ""]
+        reasons = coded.pivot(index=keys, columns="indicator", values="missing_code")  # noqa: PD010
         reasons.columns = [f"{c}_missing" for c in reasons.columns]
         frame = frame.merge(values.reset_index(), on=["family_id", "wave"], how="left")
         frame = frame.merge(reasons.reset_index(), on=["family_id", "wave"], how="left")

@@ -34,7 +34,7 @@ class SoftDeleteAdmin(SimpleHistoryAdmin):
 class FamilyAdmin(SoftDeleteAdmin):
     list_display = ("pseudonym", "study", "arm", "wijk", "intake_date", "status", "is_deleted")
     list_filter = ("study", "arm__kind", "status", "is_deleted")
-    search_fields = ("pseudonym",)
+    # No search box: a pseudonym in ?q= would end up in the server's access logs.
     exclude = ("linkage_key",)
 
 

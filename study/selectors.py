@@ -22,6 +22,8 @@ from study.models import (
     Family,
     IndicatorValue,
     Member,
+    Professional,
+    ProfessionalSurvey,
     Study,
     StudyMembership,
     Wave,
@@ -289,3 +291,78 @@ def wave_entry_values(wave: Wave) -> dict:
 def _number_text(value: IndicatorValue) -> str:
     number = value.value.normalize()
     return f"{number:f}"
+
+
+# --- research data: researchers (of the study) and data managers only ----------------------
+
+
+def research_study_list(user) -> QuerySet[Study]:
+    """Studies whose research data (members, surveys, professionals) a user may read: every
+    study for data managers, the studies a researcher holds an active researcher role in."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Study.objects.none()
+    if is_data_manager(user):
+        return Study.objects.all()
+    if Role.RESEARCHER not in user_roles(user):
+        return Study.objects.none()
+    member_of = StudyMembership.objects.filter(user=user, role=Role.RESEARCHER, active=True)
+    return Study.objects.filter(pk__in=member_of.values("study_id"))
+
+
+def research_family_list(user) -> QuerySet[Family]:
+    """Families whose research data a user may read (a wijkcoach's caseload does not count)."""
+    return family_list(user).filter(study__in=research_study_list(user))
+
+
+def member_list(user) -> QuerySet[Member]:
+    return Member.objects.alive().filter(family__in=research_family_list(user)).order_by("pk")
+
+
+def wave_survey_list(user) -> QuerySet[WaveSurvey]:
+    return (
+        WaveSurvey.objects.alive()
+        .filter(wave__family__in=research_family_list(user), wave__is_deleted=False)
+        .select_related("wave")
+        .order_by("pk")
+    )
+
+
+def research_wave_get(user, pk: int) -> Wave:
+    """A wave whose research data the user may write, or 404."""
+    try:
+        return (
+            Wave.objects.alive()
+            .select_related("family__study")
+            .get(pk=pk, family__in=research_family_list(user))
+        )
+    except (Wave.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def professional_list(user) -> QuerySet[Professional]:
+    return Professional.objects.alive().filter(study__in=research_study_list(user)).order_by("pk")
+
+
+def professional_get(user, pk: int) -> Professional:
+    try:
+        return professional_list(user).get(pk=pk)
+    except (Professional.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def professional_survey_list(user) -> QuerySet[ProfessionalSurvey]:
+    return (
+        ProfessionalSurvey.objects.alive()
+        .filter(professional__in=professional_list(user))
+        .order_by("pk")
+    )
+
+
+def import_batch_get(user, pk: int):
+    """An import batch of a study the user may see (the caller checks the import permission)."""
+    from study.models import ImportBatch
+
+    batch = ImportBatch.objects.select_related("study").filter(pk=pk).first()
+    if batch is None or not study_list(user).filter(pk=batch.study_id).exists():
+        raise Http404
+    return batch

@@ -182,10 +182,13 @@ CONTENT_SECURITY_POLICY = {
     "frame-ancestors": "'none'",
 }
 
+# API tokens expire this many seconds after login (re-login rotates, DELETE /api/auth/token/
+# revokes). Token auth comes first so a missing or expired token answers 401, not 403.
+API_TOKEN_TTL = env_int("API_TOKEN_TTL", 8 * 3600)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "study.api.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

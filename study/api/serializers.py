@@ -2,7 +2,19 @@
 
 from rest_framework import serializers
 
-from study.models import CareInvolvement, Contact, Family, IndicatorValue, Study, Wave
+from study.models import (
+    CareInvolvement,
+    Contact,
+    Family,
+    IndicatorValue,
+    Member,
+    MissingCode,
+    Professional,
+    ProfessionalSurvey,
+    Study,
+    Wave,
+    WaveSurvey,
+)
 
 
 class StudySerializer(serializers.ModelSerializer):
@@ -100,3 +112,84 @@ class CareInvolvementSerializer(serializers.ModelSerializer):
     class Meta:
         model = CareInvolvement
         fields = ["id", "family", "organisation", "discipline", "start_date", "end_date"]
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    """Pseudonymous fields only: the role in the household and the birth year, never identity."""
+
+    class Meta:
+        model = Member
+        fields = ["id", "family", "role", "relation", "birth_year"]
+
+
+class WaveSurveySerializer(serializers.ModelSerializer):
+    family = serializers.IntegerField(source="wave.family_id", read_only=True)
+
+    class Meta:
+        model = WaveSurvey
+        fields = [
+            "id",
+            "wave",
+            "family",
+            "satisfaction",
+            "qol_instrument",
+            "qol_score",
+            "qol_rating",
+            "participation_step",
+            "reachability",
+            "missing_codes",
+            "source",
+        ]
+
+
+def _score(low: int, high: int) -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=low, max_value=high, required=False, allow_null=True)
+
+
+class WaveSurveyWriteSerializer(serializers.Serializer):
+    """A family's survey answers at a wave; fields left out keep their recorded value."""
+
+    wave = serializers.IntegerField()
+    satisfaction = _score(0, 10)
+    qol_instrument = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    qol_score = serializers.DecimalField(
+        max_digits=7, decimal_places=2, required=False, allow_null=True
+    )
+    qol_rating = _score(0, 10)
+    participation_step = _score(1, 6)
+    reachability = _score(0, 10)
+    missing_codes = serializers.DictField(
+        child=serializers.ChoiceField(choices=MissingCode.choices), required=False
+    )
+
+    def validate_missing_codes(self, value):
+        unknown = sorted(set(value) - set(WaveSurvey.SCORE_FIELDS))
+        if unknown:
+            raise serializers.ValidationError(f"unknown survey field: {', '.join(unknown)}")
+        return value
+
+
+class ProfessionalSerializer(serializers.ModelSerializer):
+    """A professional by code and organisation; the linked login account is never shown."""
+
+    class Meta:
+        model = Professional
+        fields = ["id", "study", "code", "organisation", "approach"]
+
+
+class ProfessionalSurveySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ProfessionalSurvey
+        fields = ["id", "professional", "year", *ProfessionalSurvey.SCALES]
+
+
+class ProfessionalSurveyWriteSerializer(serializers.Serializer):
+    """A professional's yearly survey; recording the same year again changes that survey."""
+
+    professional = serializers.IntegerField()
+    year = serializers.IntegerField(min_value=1900, max_value=2100)
+    job_satisfaction = _score(0, 10)
+    autonomy = _score(1, 5)
+    pride = _score(1, 5)
+    competence = _score(1, 5)
+    cooperation = _score(1, 5)

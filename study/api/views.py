@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -15,7 +16,14 @@ from rest_framework.response import Response
 from study import selectors, services
 from study.access_log import access_event_record
 from study.api import serializers as s
-from study.models import CareInvolvement, Contact, IndicatorValue, Wave
+from study.models import (
+    CareInvolvement,
+    Contact,
+    IndicatorValue,
+    ProfessionalSurvey,
+    Wave,
+    WaveSurvey,
+)
 from study.roles import is_data_manager, is_researcher
 
 
@@ -23,6 +31,11 @@ def _drf_error(exc: DjangoValidationError) -> ValidationError:
     return ValidationError(
         exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
     )
+
+
+def _research_roles_only(user) -> None:
+    if not (is_researcher(user) or is_data_manager(user)):
+        raise PermissionDenied(_("Only researchers and data managers may record research data."))
 
 
 class StudyViewSet(viewsets.ReadOnlyModelViewSet):
@@ -181,3 +194,103 @@ class CareInvolvementViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         families = selectors.family_list(self.request.user)
         return CareInvolvement.objects.alive().filter(family__in=families).order_by("pk")
+
+
+class MemberViewSet(viewsets.ReadOnlyModelViewSet):
+    """Household members of the families a researcher or data manager may see: role in the
+    household, relation and birth year only (never identity)."""
+
+    serializer_class = s.MemberSerializer
+    filterset_fields = ["family", "role"]
+
+    def get_queryset(self):
+        return selectors.member_list(self.request.user)
+
+
+class WaveSurveyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Families' survey answers per wave (researchers and data managers)."""
+
+    serializer_class = s.WaveSurveySerializer
+    filterset_fields = ["wave", "wave__family"]
+
+    def get_queryset(self):
+        return selectors.wave_survey_list(self.request.user)
+
+    @extend_schema(
+        request=s.WaveSurveyWriteSerializer,
+        responses={200: s.WaveSurveySerializer, 201: s.WaveSurveySerializer},
+    )
+    def create(self, request):
+        """Record (or change) the survey of one wave: {"wave": id, field: answer, ...}."""
+        _research_roles_only(request.user)
+        ser = s.WaveSurveyWriteSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        data = dict(ser.validated_data)
+        try:
+            wave = selectors.research_wave_get(request.user, data.pop("wave"))
+        except Http404:
+            raise ValidationError({"wave": ["not found"]}) from None
+        existed = WaveSurvey.objects.alive().filter(wave=wave).exists()
+        try:
+            with transaction.atomic():
+                survey = services.wave_survey_record(
+                    wave=wave, data=data, user=request.user, source="api"
+                )
+        except DjangoValidationError as exc:
+            raise _drf_error(exc) from None
+        return Response(
+            s.WaveSurveySerializer(survey).data,
+            status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
+        )
+
+
+class ProfessionalViewSet(viewsets.ReadOnlyModelViewSet):
+    """Professionals of the studies a researcher or data manager works on."""
+
+    serializer_class = s.ProfessionalSerializer
+    filterset_fields = ["study", "approach"]
+
+    def get_queryset(self):
+        return selectors.professional_list(self.request.user)
+
+
+class ProfessionalSurveyViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Professionals' yearly surveys (researchers and data managers)."""
+
+    serializer_class = s.ProfessionalSurveySerializer
+    filterset_fields = ["professional", "year"]
+
+    def get_queryset(self):
+        return selectors.professional_survey_list(self.request.user)
+
+    @extend_schema(
+        request=s.ProfessionalSurveyWriteSerializer,
+        responses={200: s.ProfessionalSurveySerializer, 201: s.ProfessionalSurveySerializer},
+    )
+    def create(self, request):
+        """Record a professional's survey of one year (recording the year again changes it)."""
+        _research_roles_only(request.user)
+        ser = s.ProfessionalSurveyWriteSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        answers = dict(ser.validated_data)
+        try:
+            professional = selectors.professional_get(request.user, answers.pop("professional"))
+        except Http404:
+            raise ValidationError({"professional": ["not found"]}) from None
+        year = answers.pop("year")
+        existed = (
+            ProfessionalSurvey.objects.alive().filter(professional=professional, year=year).exists()
+        )
+        try:
+            with transaction.atomic():
+                survey = services.professional_survey_record(
+                    professional=professional, year=year, answers=answers, user=request.user
+                )
+        except DjangoValidationError as exc:
+            raise _drf_error(exc) from None
+        return Response(
+            s.ProfessionalSurveySerializer(survey).data,
+            status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
+        )

@@ -12,7 +12,16 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from study.models import Arm, Contact, Family, Indicator, Member, MissingCode, ProfessionalSurvey
+from study.models import (
+    Arm,
+    Contact,
+    Family,
+    ImportBatch,
+    Indicator,
+    Member,
+    MissingCode,
+    ProfessionalSurvey,
+)
 
 LEVEL_ORDER = (Indicator.Level.HOUSEHOLD, Indicator.Level.ADULT, Indicator.Level.CHILD)
 MISSING_CHOICES = [("", _("— value given —"))] + list(MissingCode.choices)
@@ -369,3 +378,18 @@ class ProfessionalSurveyForm(forms.Form):
 
     def answers(self) -> dict[str, int | None]:
         return {name: self.cleaned_data.get(name) for name in ProfessionalSurvey.SCALES}
+
+
+class ImportUploadForm(forms.Form):
+    """Upload of a registry extract; what is in the file is checked by the dry run, not here."""
+
+    file = forms.FileField(
+        label=_("Registry extract (CSV or Excel .xlsx)"),
+        help_text=_(
+            "Keyed by linkage_key or pseudonym, with a column year; long (indicator, value) or "
+            "wide (one column per indicator code of the codebook)."
+        ),
+    )
+    layout = forms.ChoiceField(
+        label=_("Layout"), choices=ImportBatch.Layout.choices, initial=ImportBatch.Layout.AUTO
+    )

@@ -349,9 +349,19 @@ def _problems_json(problems: list[Problem]) -> list[dict]:
 
 
 def registry_import_upload(
-    *, study: Study, user, filename: str, content: bytes, layout: str = "auto", enqueue: bool = True
+    *,
+    study: Study,
+    user,
+    filename: str,
+    content: bytes,
+    layout: str = "auto",
+    enqueue: bool = True,
+    size: int | None = None,
 ) -> ImportBatch:
-    """Store an uploaded extract and queue its dry run (after the transaction commits)."""
+    """Store an uploaded extract and queue its dry run (after the transaction commits).
+
+    ``size`` lets a caller refuse an upload by its size without reading it (content then b"").
+    """
     if user is not None and not may_import(user, study):
         raise PermissionDenied
     if layout not in ImportBatch.Layout.values:
@@ -360,18 +370,18 @@ def registry_import_upload(
         study=study,
         filename=filename[:255],
         sha256=hashlib.sha256(content).hexdigest(),
-        size=len(content),
+        size=len(content) if size is None else size,
         layout=layout,
         created_by=user,
     )
-    if len(content) > max_import_bytes():
+    if batch.size > max_import_bytes():
         # Refused before it is stored: an enormous file never reaches the database.
         problem = ImportFileError(
             _(
                 "The file is %(size).1f MB; the limit is %(limit).0f MB. Split it, for example by "
                 "year, and import the parts one after another."
             )
-            % {"size": len(content) / 1e6, "limit": max_import_bytes() / 1e6}
+            % {"size": batch.size / 1e6, "limit": max_import_bytes() / 1e6}
         ).as_problem()
         batch.status, batch.errors, batch.error_count = (
             ImportBatch.Status.FAILED,

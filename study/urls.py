@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from study import views, views_entry
+from study import views, views_entry, views_import
 
 app_name = "study"
 
@@ -27,6 +27,13 @@ urlpatterns = [
     path("caseload/", views.caseload, name="caseload"),
     path("studies/<int:study_id>/export/<str:fmt>/", views.study_export, name="study_export"),
     path("studies/<int:study_id>/codebook/", views.study_codebook, name="study_codebook"),
+    path("studies/<int:study_id>/imports/", views_import.import_list, name="import_list"),
+    path("imports/<int:batch_id>/", views_import.import_detail, name="import_detail"),
+    path("imports/<int:batch_id>/status/", views_import.import_status, name="import_status"),
+    path("imports/<int:batch_id>/apply/", views_import.import_apply, name="import_apply"),
+    path(
+        "imports/<int:batch_id>/problems.csv", views_import.import_errors_csv, name="import_errors"
+    ),
     path("due/", views_entry.waves_due, name="waves_due"),
     path("survey/", views_entry.professional_survey, name="professional_survey"),
 ]

@@ -1,0 +1,98 @@
+"""Pages of the registry import: upload, watch the dry run, read every problem, import."""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from study import import_services, selectors
+from study.forms import ImportUploadForm
+from study.models import ImportBatch
+
+
+def _study_for_import(user, study_id: int):
+    study = selectors.study_get(user, study_id)
+    if not import_services.may_import(user, study):
+        raise Http404
+    return study
+
+
+def _batch(user, batch_id: int) -> ImportBatch:
+    batch = selectors.import_batch_get(user, batch_id)
+    if not import_services.may_import(user, batch.study):
+        raise Http404
+    return batch
+
+
+@login_required
+def import_list(request, study_id: int):
+    study = _study_for_import(request.user, study_id)
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        too_big = upload.size > import_services.max_import_bytes()
+        batch = import_services.registry_import_upload(
+            study=study,
+            user=request.user,
+            filename=upload.name,
+            content=b"" if too_big else upload.read(),  # an enormous file is never read
+            size=upload.size,
+            layout=form.cleaned_data["layout"],
+        )
+        return redirect("study:import_detail", batch_id=batch.pk)
+    batches = ImportBatch.objects.filter(study=study).select_related("created_by")[:30]
+    return render(
+        request, "study/import_list.html", {"study": study, "form": form, "batches": batches}
+    )
+
+
+@login_required
+def import_detail(request, batch_id: int):
+    batch = _batch(request.user, batch_id)
+    return render(request, "study/import_detail.html", {"batch": batch, "study": batch.study})
+
+
+@login_required
+def import_status(request, batch_id: int):
+    batch = _batch(request.user, batch_id)
+    return JsonResponse(
+        {
+            "id": batch.pk,
+            "status": batch.status,
+            "finished": batch.is_finished,
+            "progress": batch.progress,
+            "note": batch.progress_note,
+        }
+    )
+
+
+@login_required
+@require_POST
+def import_apply(request, batch_id: int):
+    batch = _batch(request.user, batch_id)
+    try:
+        import_services.registry_import_apply_request(batch=batch, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("study:import_detail", batch_id=batch.pk)
+
+
+@login_required
+def import_errors_csv(request, batch_id: int):
+    batch = _batch(request.user, batch_id)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-{batch.pk}-problems.csv"'
+    writer = csv.writer(response)
+    writer.writerow([_("row"), _("column"), _("cell"), _("problem")])
+    for error in batch.errors:
+        writer.writerow(
+            [error.get("row", ""), error.get("column", ""), error.get("cell", ""), error["message"]]
+        )
+    return response

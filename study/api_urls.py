@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from study.api import auth, views
+from study.api import auth, imports, views
 
 router = DefaultRouter()
 router.register("studies", views.StudyViewSet, basename="study")
@@ -18,6 +18,8 @@ router.register("professionals", views.ProfessionalViewSet, basename="profession
 router.register(
     "professional-surveys", views.ProfessionalSurveyViewSet, basename="professional-survey"
 )
+
+router.register("imports", imports.ImportBatchViewSet, basename="import-batch")
 
 urlpatterns = [
     path("auth/token/", auth.TokenView.as_view(), name="api-token"),

@@ -358,11 +358,26 @@ def professional_survey_list(user) -> QuerySet[ProfessionalSurvey]:
     )
 
 
-def import_batch_get(user, pk: int):
-    """An import batch of a study the user may see (the caller checks the import permission)."""
+def import_batch_list(user):
+    """Import batches of the studies where the user may import (researchers of the study, data
+    managers); the one access rule for import pages and the import API."""
     from study.models import ImportBatch
 
-    batch = ImportBatch.objects.select_related("study").filter(pk=pk).first()
-    if batch is None or not study_list(user).filter(pk=batch.study_id).exists():
+    if user is None or not user.is_authenticated or not user.is_active:
+        return ImportBatch.objects.none()
+    qs = ImportBatch.objects.select_related("study", "created_by")
+    if is_data_manager(user):
+        return qs
+    if Role.RESEARCHER not in user_roles(user):
+        return qs.none()
+    studies = StudyMembership.objects.filter(user=user, role=Role.RESEARCHER, active=True).values(
+        "study_id"
+    )
+    return qs.filter(study_id__in=studies)
+
+
+def import_batch_get(user, pk: int):
+    batch = import_batch_list(user).filter(pk=pk).first()
+    if batch is None:
         raise Http404
     return batch

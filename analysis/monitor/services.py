@@ -33,7 +33,6 @@ from analysis.monitor.tables import (
     report_table,
     wijk_counts,
 )
-from analysis.monitor.trend import mpg_cost, mpg_trend
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -82,12 +81,32 @@ def monitor_combine(*, results: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _run_pieces(path: str, year: int, pieces: range | None, min_rows: int) -> list[dict[str, Any]]:
-    """Validate, classify and count the whole municipalities in a range of row groups."""
+def _run_pieces(
+    path: str, year: int, pieces: range | None, min_rows: int, fast: bool = True
+) -> list[dict[str, Any]]:
+    """Validate, classify and count the whole municipalities in a range of row groups.
+
+    A Parquet file goes through the Arrow/NumPy fast path (analysis.monitor.fast) unless
+    ``fast`` is False; both give the same counts and errors, chunk by chunk.
+    """
     catalogue = load_catalogue()
     kind = Path(path).suffix.lower().lstrip(".")
     years = [year - 2, year - 1, year]
     results = []
+    if fast and kind == "parquet":
+        from analysis.monitor.fast import iter_chunk_counts
+
+        for part in iter_chunk_counts(path, year, catalogue, min_rows, pieces):
+            counts = part["counts"]
+            results.append(
+                {
+                    "municipality": None,
+                    "rows": part["rows"],
+                    "counts": [] if counts is None else _records(counts),
+                    "errors": part["errors"],
+                }
+            )
+        return results
     for chunk in iter_municipality_chunks(path, years, catalogue, min_rows, pieces):
         try:
             frame = validate_extract(chunk, year, catalogue, kind=kind)
@@ -103,7 +122,12 @@ def _run_pieces(path: str, year: int, pieces: range | None, min_rows: int) -> li
 
 
 def monitor_run(
-    *, path: str | Path, year: int, workers: int = 1, min_rows: int = 1_000_000
+    *,
+    path: str | Path,
+    year: int,
+    workers: int = 1,
+    min_rows: int = 1_000_000,
+    fast: bool = True,
 ) -> dict[str, Any]:
     """The whole extract in-process: whole municipalities per chunk, so memory stays bounded.
 
@@ -115,12 +139,13 @@ def monitor_run(
     try:
         pieces = split_pieces(path, workers)
         if len(pieces) <= 1:
-            results = _run_pieces(str(path), year, None, min_rows)
+            results = _run_pieces(str(path), year, None, min_rows, fast)
         else:
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(max_workers=len(pieces), mp_context=context) as pool:
                 futures = [
-                    pool.submit(_run_pieces, str(path), year, piece, min_rows) for piece in pieces
+                    pool.submit(_run_pieces, str(path), year, piece, min_rows, fast)
+                    for piece in pieces
                 ]
                 results = [r for future in futures for r in future.result()]
     except ExtractError as exc:
@@ -151,6 +176,8 @@ def monitor_summary(
     holds the report's tables ("tables": per wijk and per municipality, every indicator, the
     domain overlaps and support in the preceding years, with shares of households with a child).
     """
+    from analysis.monitor.trend import mpg_cost  # scipy: imported only when reporting
+
     by_municipality = report_table(counts, by="municipality", suppress=suppress)
     by_wijk = report_table(counts, by="wijk", suppress=suppress)
     raw_municipality = report_table(counts, by="municipality", suppress=False)
@@ -192,6 +219,8 @@ def monitor_trend(
     municipality and for all together. One pass over the file per year. With ``suppress`` a
     municipality with an MPG count of 1-9 in any year shows "*" instead of its trend.
     """
+    from analysis.monitor.trend import mpg_trend  # scipy: imported only when reporting
+
     per_year: dict[int, pd.Series] = {}
     for year in years:
         combined = monitor_run(path=path, year=year)

@@ -1,0 +1,114 @@
+"""The Arrow/NumPy fast path gives exactly the straightforward (pandas) path's counts and errors."""
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from analysis.monitor import services
+from analysis.monitor.catalogue import load_catalogue
+
+YEAR = 2014
+
+
+def random_extract(seed: int, households: int = 3000, text_ids: bool = False) -> pd.DataFrame:
+    """Several municipalities and wijken, sparse random indicators, households missing in some
+    years, other years mixed in, rows shuffled within each municipality."""
+    rng = np.random.default_rng(seed)
+    catalogue = load_catalogue()
+    municipalities = ["Almelo", "Borne", "Hengelo", "Delden", "Enschede"]
+    home = rng.integers(0, len(municipalities), households)
+    frames = []
+    for year in (YEAR - 3, YEAR - 2, YEAR - 1, YEAR):
+        present = rng.random(households) < 0.9
+        n = int(present.sum())
+        ids = np.flatnonzero(present)
+        frame = {
+            "household_id": [f"hh{i:05d}" for i in ids] if text_ids else ids * 7 + 11,
+            "year": np.full(n, year),
+            "municipality": np.asarray(municipalities, dtype=object)[home[ids]],
+            "wijk": np.asarray([f"W{k}" for k in range(6)], dtype=object)[
+                (ids * 13 + rng.integers(0, 2, n)) % 6
+            ],
+            "n_adults": rng.integers(0, 3, n),
+            "n_children": rng.choice([0, 1, 2], n, p=[0.3, 0.4, 0.3]),
+        }
+        for indicator in catalogue.indicators:
+            hit = rng.random(n) < 0.25
+            top = int(min(indicator.max, 4))
+            frame[indicator.code] = np.where(hit, rng.integers(1, top + 1, n), 0)
+        frames.append(pd.DataFrame(frame))
+    data = pd.concat(frames, ignore_index=True)
+    order = np.lexsort((rng.random(len(data)), data["municipality"].to_numpy()))
+    return data.iloc[order].reset_index(drop=True)
+
+
+def write(frame: pd.DataFrame, path, row_group_size: int) -> None:
+    pq.write_table(
+        pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=row_group_size
+    )
+
+
+def both(path, **options):
+    fast = services.monitor_run(path=path, year=YEAR, fast=True, **options)
+    slow = services.monitor_run(path=path, year=YEAR, fast=False, **options)
+    return fast, slow
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("min_rows", [1, 5000, 1_000_000])
+def test_fast_path_equals_straightforward_path_on_random_extracts(tmp_path, seed, min_rows):
+    path = tmp_path / "extract.parquet"
+    # Row groups of 1,700 rows: municipalities span several groups and groups hold several.
+    write(random_extract(seed), path, row_group_size=1700)
+    fast, slow = both(path, min_rows=min_rows)
+    assert not slow["errors"]
+    assert fast == slow
+    assert sum(row["mpg"] for row in fast["counts"]) > 0
+
+
+def test_fast_path_handles_text_household_ids(tmp_path):
+    path = tmp_path / "extract.parquet"
+    write(random_extract(4, text_ids=True), path, row_group_size=2500)
+    fast, slow = both(path, min_rows=4000)
+    assert not slow["errors"]
+    assert fast == slow
+
+
+def test_fast_path_handles_float_and_narrow_integer_columns(tmp_path):
+    frame = random_extract(5)
+    frame["adult_ggz_basic_eur"] = frame["adult_ggz_basic_eur"] * 0.75  # 0.75 is no problem
+    frame["n_children"] = frame["n_children"].astype(np.int8)
+    frame["bijstand"] = frame["bijstand"].astype(np.uint16)
+    path = tmp_path / "extract.parquet"
+    write(frame, path, row_group_size=3000)
+    fast, slow = both(path)
+    assert fast == slow
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["negative", "above_max", "missing_value", "duplicate", "no_preceding_year", "blank_wijk"],
+)
+def test_fast_path_reports_the_same_errors(tmp_path, damage):
+    frame = random_extract(6, households=800)
+    rows = frame.index[frame["year"] == YEAR - 1]  # a year the monitor reads
+    if damage == "negative":
+        frame.loc[rows[17], "ww"] = -1
+    elif damage == "above_max":
+        frame.loc[rows[23], "low_income"] = 3
+    elif damage == "missing_value":
+        frame["moves"] = frame["moves"].astype("float64")
+        frame.loc[rows[5], "moves"] = np.nan
+    elif damage == "duplicate":
+        frame = pd.concat([frame, frame.loc[[rows[40]]]], ignore_index=True)
+    elif damage == "no_preceding_year":
+        frame = frame[~((frame["municipality"] == "Borne") & (frame["year"] == YEAR - 2))]
+    elif damage == "blank_wijk":
+        frame.loc[rows[3], "wijk"] = "  "
+    path = tmp_path / "extract.parquet"
+    write(frame, path, row_group_size=900)
+    fast, slow = both(path, min_rows=1500)
+    assert slow["errors"]
+    assert fast == slow

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from analysis import selectors, services
-from analysis.models import AnalysisRun, Report
+from analysis.models import AnalysisPlan, AnalysisRun, Report
 from study import selectors as study_selectors
 
 
@@ -32,9 +33,10 @@ class RunSerializer(serializers.ModelSerializer):
 
 class RunRequestSerializer(serializers.Serializer):
     study = serializers.IntegerField()
-    inference = serializers.ChoiceField(choices=["cr2", "cr1", "cv3", "wild"], default="cr2")
-    draws = serializers.IntegerField(min_value=0, max_value=99999, default=0)
-    seed = serializers.IntegerField(required=False, default=2016)
+    # Left out, these follow the study's frozen analysis plan (or the defaults without a plan).
+    inference = serializers.ChoiceField(choices=["cr2", "cr1", "cv3", "wild"], required=False)
+    draws = serializers.IntegerField(min_value=0, max_value=99999, required=False)
+    seed = serializers.IntegerField(required=False)
 
 
 class ReportSerializer(serializers.ModelSerializer):
@@ -63,7 +65,10 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         study = studies.first()
         if study is None or not selectors.may_run_analyses(request.user, study):
             raise NotFound
-        run = services.analysis_run_request(study=study, user=request.user, params=data)
+        try:
+            run = services.analysis_run_request(study=study, user=request.user, params=data)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
         return Response(RunSerializer(run).data, status=status.HTTP_201_CREATED)
 
 
@@ -72,3 +77,25 @@ class ReportViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return selectors.report_list(self.request.user).order_by("-pk")
+
+
+class PlanSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AnalysisPlan
+        fields = ["id", "study", "version", "frozen_at", "reason", "sha256", "content"]
+
+
+class PlanViewSet(viewsets.ReadOnlyModelViewSet):
+    """Frozen analysis plans (read-only; researchers and data managers of the study)."""
+
+    serializer_class = PlanSerializer
+
+    def get_queryset(self):
+        studies = [
+            s
+            for s in study_selectors.study_list(self.request.user)
+            if selectors.may_run_analyses(self.request.user, s)
+        ]
+        qs = AnalysisPlan.objects.filter(study__in=studies).order_by("study_id", "-version")
+        study = self.request.query_params.get("study")
+        return qs.filter(study_id=study) if study and study.isdigit() else qs

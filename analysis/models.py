@@ -31,6 +31,14 @@ class AnalysisRun(models.Model):
     code_version = models.CharField(max_length=64, blank=True)
     results = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
+    plan = models.ForeignKey(
+        "analysis.AnalysisPlan",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="runs",
+        verbose_name=_("analysis plan followed"),
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -78,3 +86,106 @@ class Report(models.Model):
         if self.published:
             raise ValidationError(_("A published report cannot be deleted."))
         return super().delete(*args, **kwargs)
+
+
+class StudyQuestion(models.Model):
+    """A research question of one study, seeded from the code registry (analysis/questions.py)
+    and editable by the study's researchers. ``outcomes`` is a list of objects
+    ``{code, label, kind, better, primary}`` naming derived panel columns (analysis/derive.py)."""
+
+    class Unit(models.TextChoices):
+        FAMILY = "family", _("family")
+        PROFESSIONAL = "professional", _("professional")
+        MUNICIPALITY = "municipality", _("municipality")
+        PROCESS = "process", _("process")
+
+    class Estimator(models.TextChoices):
+        AUTO = "auto", _("by outcome type (TWFE; Poisson PML for counts)")
+        TWFE = "twfe", _("TWFE difference-in-differences (linear)")
+        PPML = "ppml", _("Poisson PML difference-in-differences")
+
+    study = models.ForeignKey("study.Study", on_delete=models.CASCADE, related_name="questions")
+    code = models.CharField(_("code"), max_length=20)
+    title = models.CharField(_("question"), max_length=300)
+    unit = models.CharField(_("unit of analysis"), max_length=20, choices=Unit.choices)
+    outcomes = models.JSONField(_("outcomes"), default=list, blank=True)
+    expected_direction = models.CharField(
+        _("expected direction"),
+        max_length=10,
+        choices=[("decrease", _("decrease")), ("increase", _("increase"))],
+        default="decrease",
+    )
+    estimator = models.CharField(
+        _("estimator"), max_length=10, choices=Estimator.choices, default=Estimator.AUTO
+    )
+    primary = models.BooleanField(_("primary question"), default=True)
+    active = models.BooleanField(_("active"), default=True)
+    not_answered_reason = models.CharField(_("why not answered"), max_length=300, blank=True)
+    order = models.PositiveSmallIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["study", "order", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "code"], name="unique_question_code")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.title}"
+
+
+class AnalysisPlan(models.Model):
+    """A frozen (pre-registered) analysis plan version; immutable once written."""
+
+    study = models.ForeignKey("study.Study", on_delete=models.PROTECT, related_name="plans")
+    version = models.PositiveIntegerField()
+    frozen_at = models.DateTimeField(auto_now_add=True)
+    frozen_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    content = models.JSONField()
+    reason = models.TextField(_("reason for this version"), blank=True)
+    sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["study", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "version"], name="unique_plan_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"plan v{self.version} ({self.sha256[:12]})"
+
+    def save(self, *args, **kwargs):
+        if self.pk and AnalysisPlan.objects.filter(pk=self.pk).exists():
+            raise ValidationError(
+                _("A frozen analysis plan cannot be changed; revise it as a new version.")
+            )
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("A frozen analysis plan cannot be deleted."))
+
+
+class ReportSchedule(models.Model):
+    """A periodic draft report: a due schedule starts a run and e-mails the researchers."""
+
+    class Frequency(models.TextChoices):
+        QUARTERLY = "quarterly", _("quarterly")
+        YEARLY_AFTER_WAVE = "yearly_after_wave", _("yearly, after the wave round closes")
+
+    study = models.ForeignKey("study.Study", on_delete=models.CASCADE, related_name="schedules")
+    frequency = models.CharField(_("frequency"), max_length=20, choices=Frequency.choices)
+    next_due = models.DateField(_("next due"))
+    active = models.BooleanField(_("active"), default=True)
+    last_run = models.ForeignKey(
+        AnalysisRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["next_due"]
+
+    def __str__(self) -> str:
+        return f"{self.study} {self.frequency} (next {self.next_due})"

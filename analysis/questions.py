@@ -27,6 +27,7 @@ class Question:
     text_nl: str
     outcomes: tuple[Outcome, ...] = field(default_factory=tuple)
     not_answered_reason: str = ""
+    estimator: str = "auto"  # auto (by outcome kind) | twfe | ppml
 
 
 def _o(code, label, kind, better, primary=True, unit="family"):
@@ -201,3 +202,131 @@ def improved(verdict_text: str, better: str) -> bool | None:
     if verdict_text == "niet aangetoond":
         return None
     return (verdict_text == "afgenomen") == (better == "decrease")
+
+
+# --- questions as data (per study, in the database) --------------------------------------------
+
+#: Derived panel columns (analysis/derive.py) a question may name as an outcome.
+FAMILY_OUTCOMES = (
+    "receives_bijstand",
+    "below_low_income",
+    "police_offences",
+    "any_police",
+    "parent_mental_health_care",
+    "youth_care_ambulant",
+    "child_youth_care",
+    "child_protection",
+    "repeated_care",
+    "satisfaction",
+    "quality_of_life",
+    "participation_step",
+    "reachability",
+    "n_care_workers",
+    "contacts",
+    "contact_hours",
+    "response_hours",
+    "cost_per_family",
+)
+PROFESSIONAL_OUTCOMES = ("job_satisfaction", "autonomy", "pride", "competence", "cooperation")
+KINDS = ("binary", "count", "continuous", "score")
+DIRECTIONS = ("decrease", "increase")
+ESTIMATORS = ("auto", "twfe", "ppml")
+UNITS = ("family", "professional", "municipality", "process")
+
+
+def question_to_dict(question: Question, order: int = 0) -> dict:
+    """A registry question as the plain dict stored per study (StudyQuestion / plan content)."""
+    directions = {o.better for o in question.outcomes}
+    return {
+        "code": question.code,
+        "title": question.text_nl,
+        "unit": question.group,
+        "expected_direction": directions.pop() if len(directions) == 1 else "decrease",
+        "estimator": "auto",
+        "primary": any(o.primary for o in question.outcomes) or not question.outcomes,
+        "active": True,
+        "not_answered_reason": question.not_answered_reason,
+        "order": order,
+        "outcomes": [
+            {
+                "code": o.code,
+                "label": o.label_nl,
+                "kind": o.kind,
+                "better": o.better,
+                "primary": o.primary,
+            }
+            for o in question.outcomes
+        ],
+    }
+
+
+def registry_dicts() -> list[dict]:
+    """The code registry as plain dicts: the seed of every new study's questions."""
+    return [question_to_dict(q, order=i) for i, q in enumerate(QUESTIONS)]
+
+
+def _outcome_unit(code: str) -> str:
+    return "professional" if code in PROFESSIONAL_OUTCOMES else "family"
+
+
+def validate_outcomes(outcomes: object) -> list[dict]:
+    """Check an edited outcome list; raises ValueError naming the outcome and field at fault."""
+    if not isinstance(outcomes, list):
+        raise ValueError("outcomes must be a list of objects")
+    clean, seen = [], set()
+    for i, item in enumerate(outcomes, start=1):
+        if not isinstance(item, dict):
+            raise ValueError(f"outcome {i}: must be an object with code, label, kind, better")
+        code = str(item.get("code", "")).strip()
+        if code not in FAMILY_OUTCOMES + PROFESSIONAL_OUTCOMES:
+            known = ", ".join(FAMILY_OUTCOMES + PROFESSIONAL_OUTCOMES)
+            raise ValueError(f"outcome {i}: code '{code}' is not a derived outcome ({known})")
+        if code in seen:
+            raise ValueError(f"outcome {i}: code '{code}' appears twice")
+        seen.add(code)
+        kind = item.get("kind", "continuous")
+        if kind not in KINDS:
+            raise ValueError(
+                f"outcome {i} ({code}): kind '{kind}' must be one of {', '.join(KINDS)}"
+            )
+        better = item.get("better", "decrease")
+        if better not in DIRECTIONS:
+            raise ValueError(
+                f"outcome {i} ({code}): better '{better}' must be decrease or increase"
+            )
+        primary = item.get("primary", True)
+        if not isinstance(primary, bool):
+            raise ValueError(f"outcome {i} ({code}): primary must be true or false")
+        clean.append(
+            {
+                "code": code,
+                "label": str(item.get("label") or code),
+                "kind": kind,
+                "better": better,
+                "primary": primary,
+            }
+        )
+    return clean
+
+
+def question_from_dict(data: dict) -> Question:
+    """A stored question dict as the runner's Question (inactive questions are the caller's job)."""
+    outcomes = tuple(
+        Outcome(
+            o["code"],
+            o.get("label") or o["code"],
+            o.get("kind", "continuous"),
+            o.get("better", data.get("expected_direction", "decrease")),
+            bool(o.get("primary", True)),
+            _outcome_unit(o["code"]),
+        )
+        for o in data.get("outcomes") or []
+    )
+    return Question(
+        data["code"],
+        data.get("unit", "family"),
+        data.get("title", ""),
+        outcomes,
+        data.get("not_answered_reason", ""),
+        data.get("estimator", "auto"),
+    )

@@ -39,8 +39,13 @@ def estimate_outcome(
     inference: str,
     draws: int,
     seed: int | None,
+    estimator: str = "auto",
 ) -> dict:
-    """One outcome's DiD effect, or the reason it could not be estimated."""
+    """One outcome's DiD effect, or the reason it could not be estimated.
+
+    ``estimator`` "auto" picks by outcome kind (Poisson PML for counts, TWFE otherwise);
+    "twfe" or "ppml" force one (a question's estimator as registered per study).
+    """
     data = panel[[unit, "year", "cohort", outcome.code]].dropna(subset=[outcome.code])
     row: dict[str, Any] = {
         "code": outcome.code,
@@ -50,7 +55,8 @@ def estimate_outcome(
         "primary": outcome.primary,
     }
     try:
-        if outcome.kind == "count":
+        use_ppml = estimator == "ppml" or (estimator == "auto" and outcome.kind == "count")
+        if use_ppml:
             res = did.ppml_twfe(data, unit=unit, time="year", cohort="cohort", outcome=outcome.code)
             row.update(
                 estimator="Poisson PML (unit + year effects)",
@@ -195,7 +201,13 @@ def answer_questions(
                 }
             else:
                 row = estimate_outcome(
-                    panel, outcome, unit=unit, inference=inference, draws=draws, seed=seed
+                    panel,
+                    outcome,
+                    unit=unit,
+                    inference=inference,
+                    draws=draws,
+                    seed=seed,
+                    estimator=question.estimator,
                 )
                 row["means"] = arm_means(
                     panel, outcome.code, unit=unit, arm_col=arm_col, rel_col=rel_col

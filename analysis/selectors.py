@@ -44,3 +44,25 @@ def run_get(user, pk: int) -> AnalysisRun:
     if run is None or not may_run_analyses(user, run.study):
         raise Http404
     return run
+
+
+def may_edit_questions(user, study) -> bool:
+    """Research questions and the analysis plan belong to the study's researchers (and the data
+    manager, who holds every role)."""
+    return Role.RESEARCHER in study_selectors.study_role(user, study)
+
+
+def question_list(user, *, study):
+    from analysis.models import StudyQuestion
+
+    if not may_run_analyses(user, study):
+        return StudyQuestion.objects.none()
+    return StudyQuestion.objects.filter(study=study).order_by("order", "code")
+
+
+def plan_list(user, *, study):
+    from analysis.models import AnalysisPlan
+
+    if not may_run_analyses(user, study):
+        return AnalysisPlan.objects.none()
+    return AnalysisPlan.objects.filter(study=study).order_by("-version")

@@ -14,13 +14,12 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from analysis import derive, runner
+from analysis import derive, plan_services, question_services, runner
 from analysis.costs import engine as cost_engine
 from analysis.costs import pricing
 from analysis.costs.selectors import CatalogueNotFound, cpi_series
 from analysis.costs.study_costs import costs_for_families
 from analysis.models import AnalysisRun, Report
-from analysis.questions import question_list
 from study import panels
 from study.models import Family, Study
 from study.roles import is_data_manager, is_researcher
@@ -48,11 +47,15 @@ def analysis_run_request(*, study: Study, user, params: dict | None = None) -> A
     """Queue a run; the task is sent only after the transaction commits."""
     if not (is_researcher(user) or is_data_manager(user) or user is None):
         raise PermissionDenied
-    merged = {**DEFAULT_PARAMS, **(params or {}), "price_year": study.price_year}
+    plan = plan_services.plan_check_for_run(study)  # refuses post-intake data without a plan
+    planned = plan_services.plan_params(plan) if plan else {}
+    merged = {**DEFAULT_PARAMS, **planned, **(params or {}), "price_year": study.price_year}
+    if plan:
+        merged["plan_version"] = plan.version
     if merged["inference"] not in {"cr2", "cr1", "cv3", "wild"}:
         raise ValidationError({"inference": f"unknown inference method '{merged['inference']}'"})
     with transaction.atomic():
-        run = AnalysisRun.objects.create(study=study, params=merged, started_by=user)
+        run = AnalysisRun.objects.create(study=study, params=merged, started_by=user, plan=plan)
         from analysis.tasks import analysis_run_task
 
         transaction.on_commit(lambda: analysis_run_task.delay(run.pk))
@@ -144,11 +147,14 @@ def analysis_compute(*, study: Study, params: dict, progress=None) -> tuple[dict
     results = runner.answer_questions(
         family_panel,
         professional_panel,
-        question_list(),
+        question_services.questions_for_run(study=study),
         inference=params.get("inference", "cr2"),
         draws=int(params.get("draws") or 0),
         seed=params.get("seed"),
         progress=progress,
+    )
+    results["plan"] = plan_services.plan_record(
+        study=study, params=params, version=params.get("plan_version")
     )
     results["attrition"] = runner.attrition_summary(frames["families"])
     results["dose"] = runner.dose_summary(family_panel)

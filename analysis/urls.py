@@ -2,13 +2,23 @@
 
 from django.urls import path
 
-from analysis import views
+from analysis import plan_views, views
 
 app_name = "analysis"
 
 urlpatterns = [
     path("studies/<int:study_id>/", views.study_analyses, name="study"),
     path("studies/<int:study_id>/run/", views.run_start, name="run_start"),
+    path("studies/<int:study_id>/questions/", plan_views.question_list, name="questions"),
+    path("studies/<int:study_id>/questions/new/", plan_views.question_edit, name="question_new"),
+    path(
+        "studies/<int:study_id>/questions/<int:question_id>/",
+        plan_views.question_edit,
+        name="question_edit",
+    ),
+    path("studies/<int:study_id>/plan/", plan_views.plan_detail, name="plan"),
+    path("studies/<int:study_id>/plan/freeze/", plan_views.plan_freeze, name="plan_freeze"),
+    path("studies/<int:study_id>/plan/revise/", plan_views.plan_revise, name="plan_revise"),
     path("runs/<int:run_id>/status/", views.run_status, name="run_status"),
     path("reports/<int:report_id>/", views.report_detail, name="report"),
     path("reports/<int:report_id>/pdf/", views.report_pdf, name="report_pdf"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -34,7 +35,12 @@ def run_start(request, study_id: int):
     study = study_selectors.study_get(request.user, study_id)
     if not selectors.may_run_analyses(request.user, study):
         raise Http404
-    services.analysis_run_request(study=study, user=request.user)
+    try:
+        services.analysis_run_request(study=study, user=request.user)
+    except ValidationError as exc:
+        for text in exc.messages:
+            messages.error(request, text)
+        return redirect("analysis:study", study_id=study.pk)
     messages.success(request, _("The analysis was started."))
     return redirect("analysis:study", study_id=study.pk)
 

@@ -152,6 +152,20 @@ def report_context(*, run, version: int, previous=None) -> dict:
         "previous": previous,
         "baseline": costs.get("baseline"),
         "n_families_shown": suppress_count(int(results.get("n_families") or 0)),
+        "plan": _plan_context(results.get("plan")),
+    }
+
+
+def _plan_context(plan: dict | None) -> dict | None:
+    """The registered plan a run followed, with its deviations, for the methods section."""
+    if not plan:
+        return None
+    from datetime import datetime
+
+    frozen = plan.get("frozen_at")
+    return {
+        **plan,
+        "frozen_date": datetime.fromisoformat(frozen).strftime("%d-%m-%Y") if frozen else "—",
     }
 
 

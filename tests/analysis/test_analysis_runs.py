@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.db import transaction
 
 from analysis.models import AnalysisRun, Report
+from analysis.plan_services import analysis_plan_freeze
 from analysis.services import analysis_run_execute, analysis_run_request, report_publish
 from study.demo import DEMO_NULL_OUTCOMES, DEMO_SEED, DEMO_TRUE_EFFECTS, seed_demo
 from study.models import Family
@@ -22,8 +23,10 @@ def demo_run(django_db_setup, django_db_blocker):
     """One demo study and one finished run for the module, rolled back afterwards."""
     with django_db_blocker.unblock(), transaction.atomic():
         study, _ = seed_demo(seed=DEMO_SEED)
+        researcher = study.memberships.get(role="researcher").user
+        plan = analysis_plan_freeze(study=study, user=researcher)
         run = AnalysisRun.objects.create(
-            study=study, params={"inference": "cr2", "draws": 0, "seed": 1}
+            study=study, params={"inference": "cr2", "draws": 0, "seed": 1}, plan=plan
         )
         run = analysis_run_execute(run_id=run.pk)
         yield run

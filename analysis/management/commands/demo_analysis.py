@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from analysis.models import AnalysisRun, Report
+from analysis.plan_services import analysis_plan_freeze, plan_current, plan_params
 from analysis.services import analysis_run_execute, report_publish
 from study.demo import DEMO_STUDY_NAME
 from study.models import Study
@@ -20,15 +21,18 @@ class Command(BaseCommand):
             self.stdout.write("The demo study already has a published report.")
             return
         researcher = get_user_model().objects.filter(username="onderzoeker").first()
+        # The demo registers its analysis plan first, as a study must before analysing
+        # post-intake waves; the run follows it.
+        plan = plan_current(study) or analysis_plan_freeze(study=study, user=researcher)
         run = AnalysisRun.objects.create(
             study=study,
             started_by=researcher,
+            plan=plan,
             params={
-                "inference": "cr2",
-                "draws": 0,
-                "seed": 2016,
                 "estimator": "twfe",
+                **plan_params(plan),
                 "price_year": study.price_year,
+                "plan_version": plan.version,
             },
         )
         self.stdout.write("Analysing the demo study (a minute or so)…")

@@ -1,0 +1,123 @@
+"""The pre-registered analysis plan as data (pure: no Django).
+
+A plan's content holds the questions with their outcomes, which outcomes are primary, the
+covariates, estimator, inference, clustering, multiplicity correction, bootstrap draws and seed.
+Its SHA-256 is taken over canonical JSON, so the same content always has the same hash. A run's
+deviations are the differences between the plan it followed and what it actually used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+#: Run parameters a plan fixes; any other run parameter is bookkeeping (price year, plan version).
+PLAN_PARAMS = ("estimator", "inference", "draws", "seed")
+# Deviations are printed in the (Dutch) report: the names below are its words.
+PARAM_NAMES = {
+    "estimator": "schatter",
+    "inference": "inferentie",
+    "draws": "bootstrap-trekkingen",
+    "seed": "seed",
+}
+QUESTION_FIELDS = {
+    "title": "vraagtekst",
+    "unit": "eenheid",
+    "expected_direction": "verwachte richting",
+    "estimator": "schatter",
+    "primary": "primair",
+}
+OUTCOME_FIELDS = {"kind": "type", "better": "gunstige richting", "primary": "primair"}
+IN_PLAN, LEFT_OUT, NOT_IN_PLAN, ADDED = (
+    "in het plan",
+    "weggelaten",
+    "niet in het plan",
+    "toegevoegd",
+)
+
+
+def _question(q: dict) -> dict:
+    return {
+        "code": q["code"],
+        "title": q.get("title", ""),
+        "unit": q.get("unit", "family"),
+        "expected_direction": q.get("expected_direction", "decrease"),
+        "estimator": q.get("estimator", "auto"),
+        "primary": bool(q.get("primary", True)),
+        "outcomes": [
+            {
+                "code": o["code"],
+                "label": o.get("label", o["code"]),
+                "kind": o.get("kind", "continuous"),
+                "better": o.get("better", "decrease"),
+                "primary": bool(o.get("primary", True)),
+            }
+            for o in q.get("outcomes") or []
+        ],
+    }
+
+
+def plan_content(questions: list[dict], params: dict) -> dict:
+    """The content of a plan from the study's active questions and the analysis parameters."""
+    qs = [_question(q) for q in questions]
+    outcomes = [o for q in qs for o in q["outcomes"]]
+    return {
+        "questions": qs,
+        "primary_outcomes": sorted({o["code"] for o in outcomes if o["primary"]}),
+        "secondary_outcomes": sorted({o["code"] for o in outcomes if not o["primary"]}),
+        "covariates": list(params.get("covariates") or []),
+        "estimator": params.get("estimator", "twfe"),
+        "inference": params.get("inference", "cr2"),
+        "clustering": params.get("clustering", "family"),
+        "multiplicity": "Holm within a question's primary outcomes; Benjamini-Hochberg across "
+        "secondary outcomes",
+        "alpha": float(params.get("alpha", 0.05)),
+        "draws": int(params.get("draws") or 0),
+        "seed": params.get("seed"),
+    }
+
+
+def content_hash(content: dict) -> str:
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def plan_params(content: dict) -> dict:
+    """The run parameters a plan fixes (the defaults of a run that follows it)."""
+    return {k: content[k] for k in PLAN_PARAMS if k in content}
+
+
+def deviations(content: dict, questions: list[dict], params: dict) -> list[dict]:
+    """What a run used that differs from the plan: one row {what, planned, used} per difference."""
+    rows: list[dict] = []
+    for key in PLAN_PARAMS:
+        if key in content and key in params and params[key] != content[key]:
+            rows.append({"what": PARAM_NAMES[key], "planned": content[key], "used": params[key]})
+    planned = {q["code"]: _question(q) for q in content.get("questions", [])}
+    used = {q["code"]: _question(q) for q in questions}
+    for code in sorted(planned.keys() - used.keys()):
+        rows.append({"what": f"vraag {code}", "planned": IN_PLAN, "used": LEFT_OUT})
+    for code in sorted(used.keys() - planned.keys()):
+        rows.append({"what": f"vraag {code}", "planned": NOT_IN_PLAN, "used": ADDED})
+    for code in sorted(planned.keys() & used.keys()):
+        rows += _question_deviations(code, planned[code], used[code])
+    return rows
+
+
+def _question_deviations(code: str, p: dict, u: dict) -> list[dict]:
+    rows: list[dict] = []
+    for f, name in QUESTION_FIELDS.items():
+        if p[f] != u[f]:
+            rows.append({"what": f"vraag {code}: {name}", "planned": p[f], "used": u[f]})
+    p_out = {o["code"]: o for o in p["outcomes"]}
+    u_out = {o["code"]: o for o in u["outcomes"]}
+    for oc in sorted(p_out.keys() - u_out.keys()):
+        rows.append({"what": f"vraag {code}: uitkomst {oc}", "planned": IN_PLAN, "used": LEFT_OUT})
+    for oc in sorted(u_out.keys() - p_out.keys()):
+        rows.append({"what": f"vraag {code}: uitkomst {oc}", "planned": NOT_IN_PLAN, "used": ADDED})
+    for oc in sorted(p_out.keys() & u_out.keys()):
+        for f, name in OUTCOME_FIELDS.items():
+            if p_out[oc][f] != u_out[oc][f]:
+                what = f"vraag {code}: uitkomst {oc}, {name}"
+                rows.append({"what": what, "planned": p_out[oc][f], "used": u_out[oc][f]})
+    return rows

@@ -1,0 +1,111 @@
+"""Research questions per study: seeded from the code registry, edited by the researchers."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+
+from analysis import selectors
+from analysis.models import StudyQuestion
+from analysis.questions import (
+    DIRECTIONS,
+    ESTIMATORS,
+    UNITS,
+    Question,
+    question_from_dict,
+    registry_dicts,
+    validate_outcomes,
+)
+
+EDITABLE = (
+    "title",
+    "unit",
+    "outcomes",
+    "expected_direction",
+    "estimator",
+    "primary",
+    "active",
+    "not_answered_reason",
+    "order",
+)
+
+
+def questions_seed(*, study) -> int:
+    """Give a study the registry's questions when it has none yet; returns how many were added."""
+    if StudyQuestion.objects.filter(study=study).exists():
+        return 0
+    rows = [StudyQuestion(study=study, **q) for q in registry_dicts()]
+    try:
+        with transaction.atomic():
+            StudyQuestion.objects.bulk_create(rows, ignore_conflicts=True)
+    except IntegrityError:  # seeded at the same moment by another request
+        return 0
+    return len(rows)
+
+
+def question_dicts(*, study, active_only: bool = True) -> list[dict]:
+    """The study's questions as plain dicts (seeded on first use), in their order."""
+    questions_seed(study=study)
+    qs = StudyQuestion.objects.filter(study=study)
+    if active_only:
+        qs = qs.filter(active=True)
+    return [
+        {"code": q.code, **{f: getattr(q, f) for f in EDITABLE}}
+        for q in qs.order_by("order", "code")
+    ]
+
+
+def questions_for_run(*, study) -> tuple[Question, ...]:
+    """The active questions of a study as the runner's (pure) Question objects."""
+    return tuple(question_from_dict(q) for q in question_dicts(study=study))
+
+
+def _clean(data: dict) -> dict:
+    errors: dict[str, str] = {}
+    clean = {k: v for k, v in data.items() if k in EDITABLE}
+    if "title" in clean and not str(clean["title"]).strip():
+        errors["title"] = "the question text is empty"
+    if "unit" in clean and clean["unit"] not in UNITS:
+        errors["unit"] = f"unit '{clean['unit']}' must be one of {', '.join(UNITS)}"
+    if "expected_direction" in clean and clean["expected_direction"] not in DIRECTIONS:
+        errors["expected_direction"] = "expected direction must be decrease or increase"
+    if "estimator" in clean and clean["estimator"] not in ESTIMATORS:
+        errors["estimator"] = f"estimator must be one of {', '.join(ESTIMATORS)}"
+    if "outcomes" in clean:
+        try:
+            clean["outcomes"] = validate_outcomes(clean["outcomes"])
+        except ValueError as exc:
+            errors["outcomes"] = str(exc)
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def _check_may_edit(user, study) -> None:
+    if user is None or not selectors.may_edit_questions(user, study):
+        raise PermissionDenied
+
+
+@transaction.atomic
+def question_update(*, question: StudyQuestion, user, data: dict) -> StudyQuestion:
+    """Change a study's question (a frozen plan is not changed: runs report the deviation)."""
+    _check_may_edit(user, question.study)
+    for field, value in _clean(data).items():
+        setattr(question, field, value)
+    question.save()
+    return question
+
+
+@transaction.atomic
+def question_create(*, study, user, code: str, data: dict) -> StudyQuestion:
+    _check_may_edit(user, study)
+    code = (code or "").strip()
+    if not code:
+        raise ValidationError({"code": "a question needs a code"})
+    questions_seed(study=study)
+    if StudyQuestion.objects.filter(study=study, code=code).exists():
+        raise ValidationError({"code": f"the study already has a question '{code}'"})
+    clean = _clean({"unit": "family", **data})
+    if not str(clean.get("title", "")).strip():
+        raise ValidationError({"title": "the question text is empty"})
+    return StudyQuestion.objects.create(study=study, code=code, **clean)

@@ -15,9 +15,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 from django.template.loader import render_to_string  # noqa: E402
 
-from analysis.disclosure import suppress_count  # noqa: E402
+from analysis.disclosure import SUPPRESSED, suppress_count, suppression_mask  # noqa: E402
 
 MIN_FAMILIES_FOR_MEAN = 10
 ARM_LABELS = {
@@ -116,8 +117,7 @@ def report_context(*, run, version: int, previous=None) -> dict:
         outcomes = []
         for o in q["outcomes"]:
             shown = dict(o)
-            shown["n_families_shown"] = suppress_count(int(o.get("n_units") or 0))
-            shown["n_treated_shown"] = suppress_count(int(o.get("n_treated") or 0))
+            shown["n_families_shown"], shown["n_treated_shown"] = _unit_counts(o)
             shown["effect_txt"] = _fmt(o.get("effect"))
             shown["ci_txt"] = (
                 f"{_fmt(o.get('ci_low'))} tot {_fmt(o.get('ci_high'))}"
@@ -131,7 +131,7 @@ def report_context(*, run, version: int, previous=None) -> dict:
             shown["pretrend_txt"] = _fmt((o.get("event_study") or {}).get("pretrend_p"), 3)
             outcomes.append(shown)
         questions.append({**q, "outcomes": outcomes})
-    attrition = [{**r, "n_shown": suppress_count(r["n"])} for r in results.get("attrition", [])]
+    attrition = attrition_table(results.get("attrition", []))
     changes = _changes_since(previous, results) if previous is not None else []
     costs = results.get("costs") or {}
     by_domain = [
@@ -144,15 +144,89 @@ def report_context(*, run, version: int, previous=None) -> dict:
         "version": version,
         "questions": questions,
         "attrition": attrition,
-        "dose": results.get("dose", []),
+        "dose": [
+            {
+                **d,
+                "contacts_per_year": d["contacts_per_year"]
+                if d.get("families", 0) >= MIN_FAMILIES_FOR_MEAN
+                else None,
+                "hours_per_year": d["hours_per_year"]
+                if d.get("families", 0) >= MIN_FAMILIES_FOR_MEAN
+                else None,
+            }
+            for d in results.get("dose", [])
+        ],
         "mde": results.get("mde", []),
         "costs": costs,
         "cost_domains": by_domain,
         "changes": changes,
         "previous": previous,
         "baseline": costs.get("baseline"),
-        "n_families_shown": suppress_count(int(results.get("n_families") or 0)),
+        "n_families_shown": attrition["grand"]
+        if attrition["rows"]
+        else suppress_count(int(results.get("n_families") or 0)),
         "plan": _plan_context(results.get("plan")),
+    }
+
+
+STATUS_LABELS = {
+    "active": "in onderzoek",
+    "completed": "follow-up afgerond",
+    "dropped_out": "uitgevallen",
+    "moved_away": "verhuisd",
+    "deceased": "overleden",
+    "withdrawn": "toestemming ingetrokken",
+}
+
+
+def _shown(values: np.ndarray, mask: np.ndarray) -> list:
+    return [SUPPRESSED if hidden else int(v) for v, hidden in zip(values, mask, strict=True)]
+
+
+def _unit_counts(outcome: dict) -> tuple:
+    """Units and treated units of an outcome as printed. The comparison count is their difference,
+    so the line (treated, comparison, total) is suppressed as a whole: one hidden cell never
+    stands alone next to the total (secondary suppression)."""
+    total = int(outcome.get("n_units") or 0)
+    treated = int(outcome.get("n_treated") or 0)
+    line = np.array([[treated, max(total - treated, 0), total]])
+    mask = suppression_mask(line, totals="rows")[0]
+    shown = _shown(line[0], mask)
+    return shown[2], shown[0]
+
+
+def attrition_table(rows: list[dict]) -> dict:
+    """Families per arm (rows) and status (columns) with row, column and grand totals, primary
+    and secondary suppression applied to the table with its margins: no hidden cell can be
+    recomputed from a shown total and the shown cells of its row or column."""
+    arms = sorted({r["arm"] for r in rows})
+    statuses = [s for s in STATUS_LABELS if any(r["status"] == s for r in rows)]
+    statuses += sorted({r["status"] for r in rows} - set(statuses))
+    if not arms:
+        return {"statuses": [], "rows": [], "totals": [], "grand": 0}
+    counts = np.zeros((len(arms), len(statuses)), dtype=np.int64)
+    for r in rows:
+        counts[arms.index(r["arm"]), statuses.index(r["status"])] += int(r["n"])
+    full = np.zeros((len(arms) + 1, len(statuses) + 1), dtype=np.int64)
+    full[:-1, :-1] = counts
+    full[:-1, -1] = counts.sum(axis=1)
+    full[-1, :-1] = counts.sum(axis=0)
+    full[-1, -1] = counts.sum()
+    mask = suppression_mask(full, totals="both")
+    shown = [_shown(full[i], mask[i]) for i in range(full.shape[0])]
+    return {
+        "statuses": [{"code": s, "label": STATUS_LABELS.get(s, s)} for s in statuses],
+        "rows": [
+            {
+                "arm": arm,
+                "label": ARM_LABELS.get(arm, arm),
+                "cells": shown[i][:-1],
+                "total": shown[i][-1],
+            }
+            for i, arm in enumerate(arms)
+        ],
+        "totals": shown[-1][:-1],
+        "grand": shown[-1][-1],
     }
 
 

@@ -22,6 +22,7 @@ import re
 import zipfile
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time
+from functools import lru_cache
 
 from django.utils.translation import gettext as _
 
@@ -300,6 +301,7 @@ def _parse_year(value) -> int | None:
     return int(text) if re.fullmatch(r"(19|20)\d\d", text) else None
 
 
+@lru_cache(maxsize=65536)
 def _looks_like_bsn(text: str) -> bool:
     digits = re.sub(r"[\s.\-]", "", text)
     return digits.isdigit() and 8 <= len(digits) <= 9 and bsn_is_valid(digits.zfill(9))

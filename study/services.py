@@ -299,6 +299,9 @@ def wave_mark_missed(*, wave: Wave, reason: str, user=None) -> Wave:
 # --- indicator values ----------------------------------------------------------------------
 
 
+_MISSING_CODES = frozenset(MissingCode.values)
+
+
 @dataclass(frozen=True)
 class Entry:
     """One value to record: a number, or a missing-data code (never both)."""
@@ -313,7 +316,7 @@ def parse_entry(raw, *, indicator: Indicator) -> Entry:
         entry = raw
     elif raw is None or (isinstance(raw, str) and raw.strip() == ""):
         return Entry()
-    elif isinstance(raw, str) and raw.strip() in MissingCode.values:
+    elif isinstance(raw, str) and raw.strip() in _MISSING_CODES:
         return Entry(missing_code=raw.strip())
     else:
         text = str(raw).strip().replace(",", ".")
@@ -322,7 +325,7 @@ def parse_entry(raw, *, indicator: Indicator) -> Entry:
         except InvalidOperation:
             raise ValidationError(_("'%(raw)s' is not a number.") % {"raw": raw}) from None
     if entry.value is None:
-        if entry.missing_code and entry.missing_code not in MissingCode.values:
+        if entry.missing_code and entry.missing_code not in _MISSING_CODES:
             raise ValidationError(
                 _("Unknown missing-data code '%(code)s'.") % {"code": entry.missing_code}
             )

@@ -105,6 +105,11 @@ def test_wide_semicolon_file_with_decimal_commas_updates_values(fams, researcher
     assert batch.preview[0]["old"] == "10.5" and batch.preview[0]["new"] == "1250.75"
     apply(batch, researcher)
     assert values_of(a)[(2020, "adult_ggz_basic_eur")] == (Decimal("1250.75"), "")
+    value = IndicatorValue.objects.get(wave__family=a, indicator__code="adult_ggz_basic_eur")
+    newest, oldest = value.history.all()[:2]
+    assert (newest.history_type, oldest.history_type) == ("~", "+")
+    assert (oldest.value, newest.value) == (Decimal("10.50"), Decimal("1250.75"))
+    assert newest.history_user == researcher and "batch" in newest.history_change_reason
 
 
 def problems(batch):

@@ -1,0 +1,226 @@
+"""Speed of the registry import: validate (dry run) and import a 100,000-row extract.
+
+Builds a throw-away database (SQLite file by default; PostgreSQL with --database-url), enrols
+enough families for the extract (40 intervention + the rest comparison, 7 registry years each),
+writes a long CSV extract of 100,000 rows (family x year x indicator) and times, side by side:
+
+* ours: read + check the whole file (dry run), then the all-or-nothing import (bulk writes with
+  history), then a second import of the same file (idempotent: nothing changes);
+* a naive baseline: one ``indicator_values_record`` service call per row (a query or three per
+  value and one history row each), timed on a sample of rows and extrapolated to the file.
+
+Goal: validate + import under 20 s. Ends with one line of JSON.
+
+    python benchmarks/import_speed.py                 # 100,000 rows
+    python benchmarks/import_speed.py --quick         # 10,000 rows (CI)
+    python benchmarks/import_speed.py --database-url postgres://postgres@127.0.0.1:5432/postgres
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def progress(message: str) -> None:
+    print(f"  ... {message}", file=sys.stderr, flush=True)
+
+
+def setup_django(database_url: str | None) -> tuple[str, callable]:
+    """Point Django at a fresh database; returns its URL and a clean-up function."""
+    cleanup = lambda: None  # noqa: E731
+    if database_url:
+        import psycopg
+
+        name = f"bench_import_{uuid.uuid4().hex[:8]}"
+        admin = database_url.rsplit("/", 1)[0] + "/postgres"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = database_url.rsplit("/", 1)[0] + f"/{name}"
+
+        def cleanup() -> None:
+            from django.db import connections
+
+            connections.close_all()
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    else:
+        path = Path(tempfile.mkdtemp()) / "bench.sqlite3"
+        url = f"sqlite:///{path}"
+        cleanup = lambda: path.unlink(missing_ok=True)  # noqa: E731
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="tracker.settings",
+        DEBUG="1",
+        DATABASE_URL=url,
+        CELERY_BROKER_URL="",
+    )
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return url, cleanup
+
+
+def build_study(n_families: int):
+    from study import services
+    from study.catalogue import indicators_for
+    from study.models import Study
+
+    study = services.study_create(
+        name="Import benchmark",
+        municipality="Almelo",
+        start_date=date(2020, 1, 1),
+    )
+    Study.objects.filter(pk=study.pk).update(comparison_cap=None)
+    eligibility = {
+        "elig_socio_economic": True,
+        "elig_adult_psychosocial": True,
+        "elig_child_psychosocial": True,
+        "elig_chronic": True,
+    }
+    families = []
+    for n in range(n_families):
+        families.append(
+            services.family_enrol(
+                study=study,
+                arm_kind="intervention" if n < 40 else "comparison",
+                intake_date=date(2021, 3, 1),
+                allocation="matched",
+                eligibility=eligibility,
+                members=[services.MemberSpec("adult", 1985), services.MemberSpec("child", 2012)],
+            )
+        )
+    return study, families, [i.code for i in indicators_for(study)]
+
+
+def extract_csv(families, codes: list[str], years: list[int], rows: int) -> bytes:
+    import random
+
+    rng = random.Random(7)
+    buffer = io.StringIO()
+    buffer.write("pseudonym,year,indicator,value\n")
+    written = 0
+    for family in families:
+        for year in years:
+            for code in codes:
+                if written >= rows:
+                    return buffer.getvalue().encode()
+                value = rng.choice(["0", "0", "1"]) if "eur" not in code else "125.50"
+                buffer.write(f"{family.pseudonym},{year},{code},{value}\n")
+                written += 1
+    return buffer.getvalue().encode()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--rows", type=int)
+    parser.add_argument("--naive-sample", type=int)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+    rows = args.rows or (10_000 if args.quick else 100_000)
+    sample = args.naive_sample or (100 if args.quick else 300)
+
+    url, cleanup = setup_django(args.database_url)
+    try:
+        from study import import_services, services
+        from study.models import IndicatorValue, Wave
+
+        years = list(range(2019, 2026))  # T-2 .. T4 of an intake in 2021
+        per_family = len(years) * 37
+        n_families = max(rows // per_family + 1, 2)
+        progress(f"enrolling {n_families} families on {url.split('://')[0]}")
+        study, families, codes = build_study(n_families)
+        content = extract_csv(families, codes, years, rows)
+        progress(f"extract: {rows:,} rows, {len(content) / 1e6:.1f} MB")
+
+        start = time.perf_counter()
+        batch = import_services.registry_import_upload(
+            study=study, user=None, filename="bench.csv", content=content, enqueue=False
+        )
+        batch = import_services.registry_import_validate(batch_id=batch.pk)
+        validate_s = time.perf_counter() - start
+        assert batch.status == "validated", batch.errors[:3]
+        progress(f"dry run {validate_s:.2f} s")
+
+        start = time.perf_counter()
+        import_services.registry_import_apply_request(batch=batch, user=None, enqueue=False)
+        batch = import_services.registry_import_apply(batch_id=batch.pk)
+        apply_s = time.perf_counter() - start
+        assert batch.status == "applied" and batch.created == rows, (batch.status, batch.created)
+        progress(f"import {apply_s:.2f} s")
+
+        start = time.perf_counter()
+        again = import_services.registry_import_upload(
+            study=study, user=None, filename="bench.csv", content=content, enqueue=False
+        )
+        import_services.registry_import_validate(batch_id=again.pk)
+        import_services.registry_import_apply_request(batch=again, user=None, enqueue=False)
+        again = import_services.registry_import_apply(batch_id=again.pk)
+        reimport_s = time.perf_counter() - start
+        assert again.unchanged == rows and again.created == again.updated == 0
+        progress(f"re-import (no changes) {reimport_s:.2f} s")
+
+        # Naive baseline: one service call per value (each value flipped, so every call writes).
+        lines = content.decode().splitlines()[1 : sample + 1]
+        waves = {
+            (w.family.pseudonym, w.year): w
+            for w in Wave.objects.filter(family__study=study).select_related("family")
+        }
+        start = time.perf_counter()
+        for line in lines:
+            pseudonym, year, code, value = line.split(",")
+            flipped = "0" if value == "1" else ("1" if value == "0" else "99.5")
+            services.indicator_values_record(
+                wave=waves[(pseudonym, int(year))], values={code: flipped}, source="import"
+            )
+        naive_s = (time.perf_counter() - start) / len(lines) * rows
+        progress(f"naive row-by-row: {naive_s:.1f} s extrapolated from {len(lines)} rows")
+        assert IndicatorValue.objects.filter(wave__family__study=study).count() == rows
+    finally:
+        cleanup()
+
+    total = validate_s + apply_s
+    print()
+    print(f"registry import, {rows:,} rows ({url.split('://')[0]})")
+    print(f"  {'step':<34}{'seconds':>10}")
+    print(f"  {'dry run (read + check)':<34}{validate_s:>10.2f}")
+    print(f"  {'import (one transaction)':<34}{apply_s:>10.2f}")
+    print(
+        f"  {'validate + import':<34}{total:>10.2f}   goal < 20 s: {'met' if total < 20 else 'NOT met'}"
+    )
+    print(f"  {'re-import of the same file':<34}{reimport_s:>10.2f}")
+    print(
+        f"  {'naive row-by-row (extrapolated)':<34}{naive_s:>10.1f}   ({naive_s / total:.0f}x slower)"
+    )
+    figures = {
+        "benchmark": "import_speed",
+        "database": url.split("://")[0],
+        "rows": rows,
+        "validate_s": round(validate_s, 3),
+        "import_s": round(apply_s, 3),
+        "validate_plus_import_s": round(total, 3),
+        "reimport_s": round(reimport_s, 3),
+        "naive_row_by_row_s": round(naive_s, 1),
+        "goal_s": 20,
+        "goal_met": total < 20,
+    }
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

@@ -28,3 +28,7 @@ urlpatterns = [
     path("monitor/", include("analysis.monitor.urls")),
     path("", include("study.urls")),
 ]
+
+# Under /api/ an unknown address or a server error answers in JSON; pages keep Django's.
+handler404 = "study.api.errors.not_found"
+handler500 = "study.api.errors.server_error"

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import io
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import pandas as pd
 from django.db.models import QuerySet
 
 from study import panels
 from study.catalogue import indicators_for
-from study.models import MissingCode, Study
+from study.models import MissingCode, Study, Wave
 
 FORMATS = {
     "csv": "text/csv",
@@ -146,18 +148,45 @@ def _labels(study: Study) -> dict[str, str]:
 
 def export_bytes(study: Study, families: QuerySet, fmt: str) -> tuple[bytes, int]:
     """The panel in one format (csv, xlsx with a codebook sheet, sav, dta); returns (bytes, rows)."""
-    frame = panel_frame(study, families)
+    buffer = io.BytesIO()
+    rows = export_write(study, families, fmt, buffer)
+    return buffer.getvalue(), rows
+
+
+def export_rows(families: QuerySet) -> int:
+    """How many panel rows an export of these families has (one per live wave), without building it."""
+    return Wave.objects.alive().filter(family__in=families).count()
+
+
+def export_csv_stream(study: Study, families: QuerySet, *, chunk: int = 250) -> Iterator[bytes]:
+    """The CSV panel in pieces of `chunk` families (in pseudonym order), so a large study streams
+    to the browser from the first family on instead of being built in memory first."""
+    ids = list(families.order_by("pseudonym").values_list("pk", flat=True))
+    header = True
+    for start in range(0, max(len(ids), 1), chunk):
+        part = panel_frame(study, families.model.objects.filter(pk__in=ids[start : start + chunk]))
+        yield part.to_csv(index=False, header=header).encode("utf-8")
+        header = False
+
+
+def export_write(study: Study, families: QuerySet, fmt: str, out: BinaryIO) -> int:
+    """Write the panel in one format to a binary file object; returns the number of rows."""
     if fmt == "csv":
-        return frame.to_csv(index=False).encode("utf-8"), len(frame)
+        rows = 0
+        for piece in export_csv_stream(study, families):
+            out.write(piece)
+            rows += piece.count(b"\n")
+        return rows - 1
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format '{fmt}'; use one of {', '.join(FORMATS)}")
+    frame = panel_frame(study, families)
     if fmt == "xlsx":
-        buffer = io.BytesIO()
-        with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        with pd.ExcelWriter(out, engine="openpyxl") as writer:
             frame.to_excel(writer, sheet_name="panel", index=False)
             codebook_frame(study).to_excel(writer, sheet_name="codebook", index=False)
-        return buffer.getvalue(), len(frame)
-    if fmt in {"sav", "dta"}:
-        return _readstat_bytes(study, frame, fmt), len(frame)
-    raise ValueError(f"unknown export format '{fmt}'; use one of {', '.join(FORMATS)}")
+    else:
+        out.write(_readstat_bytes(study, frame, fmt))
+    return len(frame)
 
 
 def _readstat_bytes(study: Study, frame: pd.DataFrame, fmt: str) -> bytes:

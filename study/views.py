@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import tempfile
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 
 from study import exporting, selectors
@@ -78,11 +80,24 @@ def study_export(request, study_id: int, fmt: str):
     if fmt not in exporting.FORMATS:
         raise Http404
     families = selectors.family_list(request.user, study=study)
-    payload, rows = exporting.export_bytes(study, families, fmt)
+    rows = exporting.export_rows(families)
     access_event_record(user=request.user, action=f"export.{fmt}", study=study, row_count=rows)
-    response = HttpResponse(payload, content_type=exporting.FORMATS[fmt])
-    response["Content-Disposition"] = f'attachment; filename="panel-study{study.pk}.{fmt}"'
-    return response
+    filename = f"panel-study{study.pk}.{fmt}"
+    if fmt == "csv":
+        # Streamed family by family: the first bytes leave before the whole panel is built.
+        response = StreamingHttpResponse(
+            exporting.export_csv_stream(study, families), content_type=exporting.FORMATS[fmt]
+        )
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+    # Binary formats are written whole (their headers need it) to a temporary file on disk,
+    # then streamed from there, so a large study does not sit in memory.
+    spool = tempfile.TemporaryFile()
+    exporting.export_write(study, families, fmt, spool)
+    spool.seek(0)
+    return FileResponse(
+        spool, as_attachment=True, filename=filename, content_type=exporting.FORMATS[fmt]
+    )
 
 
 @login_required

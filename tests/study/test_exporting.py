@@ -64,7 +64,7 @@ def test_researcher_downloads_an_xlsx_with_a_codebook_sheet(client, researcher, 
     client.force_login(researcher)
     response = client.get(f"/studies/{recorded.study_id}/export/xlsx/")
     assert response.status_code == 200
-    sheets = pd.read_excel(io.BytesIO(response.content), sheet_name=None)
+    sheets = pd.read_excel(io.BytesIO(b"".join(response.streaming_content)), sheet_name=None)
     assert set(sheets) == {"panel", "codebook"}
 
 
@@ -80,10 +80,75 @@ def test_export_contains_no_other_study_and_is_logged(client, researcher, record
 
     foreign = make_family(make_study())
     client.force_login(researcher)
-    body = client.get(f"/studies/{recorded.study_id}/export/csv/").content.decode()
+    body = b"".join(
+        client.get(f"/studies/{recorded.study_id}/export/csv/").streaming_content
+    ).decode()
     assert (
         recorded.pseudonym in body
         and other_family.pseudonym in body
         and foreign.pseudonym not in body
     )
     assert AccessEvent.objects.filter(action="export.csv", row_count=14).exists()
+
+
+def test_csv_streams_in_pieces_that_add_up_to_the_whole_panel(recorded, other_family):
+    from study.exporting import export_csv_stream
+
+    families = Family.objects.filter(study=recorded.study)
+    pieces = list(export_csv_stream(recorded.study, families, chunk=1))
+    assert len(pieces) == 2 and pieces[1].count(b"pseudonym") == 0  # one header
+    streamed = pd.read_csv(io.BytesIO(b"".join(pieces)))
+    whole = pd.read_csv(io.BytesIO(export_bytes(recorded.study, families, "csv")[0]))
+    pd.testing.assert_frame_equal(streamed, whole)
+    assert len(streamed) == 14
+
+
+def test_export_page_streams_csv_and_logs_the_row_count(client, researcher, recorded):
+    from study.models import AccessEvent
+
+    client.force_login(researcher)
+    response = client.get(f"/studies/{recorded.study_id}/export/csv/")
+    assert response.status_code == 200 and response.streaming
+    body = b"".join(response.streaming_content)
+    assert recorded.pseudonym.encode() in body
+    event = AccessEvent.objects.filter(action="export.csv").get()
+    assert event.row_count == 7 and event.actor == researcher
+    response = client.get(f"/studies/{recorded.study_id}/export/sav/")
+    assert response.status_code == 200 and response.streaming
+    assert b"".join(response.streaming_content)[:4] == b"$FL2"
+
+
+def test_export_command_writes_files_and_refuses_outsiders(recorded, researcher, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    from study.roles import Role
+    from tests.factories import make_user
+
+    out = tmp_path / "panel.dta"
+    call_command(
+        "export_panel",
+        "--study-id",
+        recorded.study_id,
+        "--format",
+        "dta",
+        "--output",
+        str(out),
+        "--codebook",
+        str(tmp_path / "cb.csv"),
+        "--user",
+        researcher.username,
+    )
+    data, _ = pyreadstat.read_dta(str(out))
+    assert len(data) == 7 and "linkage_key" not in data.columns
+    assert "child_foster_care_days" in (tmp_path / "cb.csv").read_text()
+    outsider = make_user(Role.RESEARCHER)
+    with pytest.raises(CommandError):
+        call_command(
+            "export_panel",
+            "--study-id",
+            recorded.study_id,
+            "--output",
+            str(out),
+            "--user",
+            outsider.username,
+        )

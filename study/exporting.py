@@ -200,11 +200,13 @@ def _readstat_bytes(study: Study, frame: pd.DataFrame, fmt: str) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"export.{fmt}"
         if fmt == "sav":
+            missing_ranges = _spss_user_missing(data, value_labels)
             pyreadstat.write_sav(
                 data,
                 str(path),
                 column_labels=[labels.get(n, n) for n in names],
                 variable_value_labels=value_labels,
+                missing_ranges=missing_ranges,
             )
         else:
             # Stata allows 32-character names and 80-character labels; a shortened name keeps
@@ -223,6 +225,32 @@ def _readstat_bytes(study: Study, frame: pd.DataFrame, fmt: str) -> bytes:
                 version=15,
             )
         return path.read_bytes()
+
+
+# SPSS user-missing codes for the missing-data reasons (registry values are never negative).
+SPSS_MISSING = {
+    "unknown": -1.0,
+    "refused": -2.0,
+    "not_applicable": -3.0,
+    "not_delivered": -4.0,
+}
+
+
+def _spss_user_missing(data: pd.DataFrame, value_labels: dict) -> dict:
+    """Put each missing-data reason into its numeric column as a negative code with a value label
+    and declare the codes user-missing, as SPSS users expect (`MISSING VALUES x (-4 THRU -1)`).
+    The reason column stays beside it for other tools."""
+    labels = {code: str(MissingCode(reason).label) for reason, code in SPSS_MISSING.items()}
+    ranges = {}
+    for column in list(data.columns):
+        reasons = f"{column}_missing"
+        if reasons not in data.columns:
+            continue
+        coded = data[reasons].map(SPSS_MISSING)
+        data[column] = data[column].astype(float).where(coded.isna(), coded)
+        value_labels[column] = labels
+        ranges[column] = [{"lo": -4.0, "hi": -1.0}]
+    return ranges
 
 
 def stata_names(names: list[str]) -> dict[str, str]:

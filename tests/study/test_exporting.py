@@ -152,3 +152,16 @@ def test_export_command_writes_files_and_refuses_outsiders(recorded, researcher,
             "--user",
             outsider.username,
         )
+
+
+def test_spss_declares_missing_codes_as_user_missing(recorded, tmp_path):
+    payload, _ = export_bytes(recorded.study, Family.objects.filter(study=recorded.study), "sav")
+    path = tmp_path / "x.sav"
+    path.write_bytes(payload)
+    data, meta = pyreadstat.read_sav(str(path))  # user-missing read as missing
+    t0 = data.loc[data["wave"] == 0].iloc[0]
+    assert pd.isna(t0["ww"]) and t0["bijstand"] == 1
+    raw, meta = pyreadstat.read_sav(str(path), user_missing=True)
+    t0 = raw.loc[raw["wave"] == 0].iloc[0]
+    assert t0["ww"] == -2 and meta.variable_value_labels["ww"][-2.0] == "refused"
+    assert meta.missing_ranges["ww"] == [{"lo": -4.0, "hi": -1.0}]

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from analysis import derive, plan_services, question_services, runner
+from analysis import derive, dose, plan_services, question_services, runner
 from analysis.costs import engine as cost_engine
 from analysis.costs import pricing
 from analysis.costs.selectors import CatalogueNotFound, cpi_series
@@ -158,6 +158,9 @@ def analysis_compute(*, study: Study, params: dict, progress=None) -> tuple[dict
     )
     results["attrition"] = runner.attrition_summary(frames["families"])
     results["dose"] = runner.dose_summary(family_panel)
+    results["dose_response"] = dose.dose_response(
+        family_panel, dose.primary_family_outcomes(results["questions"])
+    )
     results["mde"] = [
         m
         for m in (

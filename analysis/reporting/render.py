@@ -166,7 +166,31 @@ def report_context(*, run, version: int, previous=None) -> dict:
         if attrition["rows"]
         else suppress_count(int(results.get("n_families") or 0)),
         "plan": _plan_context(results.get("plan")),
+        "dose_response": _dose_response_context(results.get("dose_response")),
     }
+
+
+def _dose_response_context(dr: dict | None) -> dict | None:
+    """Dose slopes as printed: rows resting on fewer than 10 families show no numbers."""
+    if not dr:
+        return None
+    rows = []
+    for r in dr.get("outcomes", []):
+        enough = int(r.get("n_families") or 0) >= MIN_FAMILIES_FOR_MEAN
+        p = r.get("p")
+        rows.append(
+            {
+                "label": r.get("label", r["outcome"]),
+                "unit": r.get("unit", ""),
+                "shown": enough and r.get("slope") is not None,
+                "slope_txt": _fmt(r.get("slope")),
+                "ci_txt": f"{_fmt(r.get('ci_low'))} tot {_fmt(r.get('ci_high'))}",
+                "p_txt": "< 0,001" if p is not None and p < 0.001 else _fmt(p, 3),
+                "n_shown": suppress_count(int(r.get("n_families") or 0)),
+                "note": r.get("note", ""),
+            }
+        )
+    return {"per_hours": _fmt(dr.get("per_hours"), 0), "caveat": dr.get("caveat", ""), "rows": rows}
 
 
 STATUS_LABELS = {

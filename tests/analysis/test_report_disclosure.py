@@ -108,3 +108,11 @@ def test_unit_counts_hide_the_treated_count_when_the_comparison_count_is_small()
     assert _unit_counts({"n_units": 45, "n_treated": 40}) == (45, "*")
     assert _unit_counts({"n_units": 45, "n_treated": 25}) == (45, 25)
     assert _unit_counts({"n_units": 7, "n_treated": 4}) == ("*", "*")
+
+
+def test_the_process_section_shows_dose_response_with_the_caveat(demo_html):
+    section = demo_html[demo_html.index('id="dose-response"') :]
+    assert "niet door loting bepaald" in section
+    assert re.search(
+        r'<table class="dose-response">.*?<td class="num">-?[\d.]+,\d\d</td>', section, re.S
+    )

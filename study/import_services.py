@@ -12,6 +12,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -467,7 +468,12 @@ def _set(batch_id: int, **fields) -> None:
 
 def _progress(batch_id: int) -> Progress:
     def report(percent: int, note: str) -> None:
-        _set(batch_id, progress=max(0, min(percent, 99)), progress_note=note[:200])
+        _set(
+            batch_id,
+            progress=max(0, min(percent, 99)),
+            progress_note=note[:200],
+            heartbeat_at=timezone.now(),
+        )
 
     return report
 
@@ -497,7 +503,12 @@ def registry_import_validate(*, batch_id: int) -> ImportBatch | None:
     """The dry run: read and check the whole file, store the problems or the preview."""
     claimed = ImportBatch.objects.filter(
         pk=batch_id, status__in=[ImportBatch.Status.QUEUED, ImportBatch.Status.VALIDATING]
-    ).update(status=ImportBatch.Status.VALIDATING, progress=1, progress_note=_("reading the file"))
+    ).update(
+        status=ImportBatch.Status.VALIDATING,
+        progress=1,
+        progress_note=_("reading the file"),
+        heartbeat_at=timezone.now(),
+    )
     if not claimed:
         return None
     batch = ImportBatch.objects.select_related("study").get(pk=batch_id)
@@ -554,6 +565,7 @@ def registry_import_apply_request(*, batch: ImportBatch, user, enqueue: bool = T
         attempts=0,
         progress=1,
         progress_note=_("waiting for the import job"),
+        heartbeat_at=timezone.now(),
     )
     if not claimed:
         raise ValidationError(
@@ -583,7 +595,12 @@ def registry_import_apply(*, batch_id: int) -> ImportBatch | None:
     )
     if batch is None or _given_up(batch):
         return None
-    _set(batch_id, attempts=batch.attempts + 1, progress_note=_("importing"))
+    _set(
+        batch_id,
+        attempts=batch.attempts + 1,
+        progress_note=_("importing"),
+        heartbeat_at=timezone.now(),
+    )
     reason = f"registry import {batch.filename} (batch {batch.pk})"
     problems: list[Problem] = []
     try:
@@ -636,3 +653,43 @@ def registry_import_apply(*, batch_id: int) -> ImportBatch | None:
 
 class _Refused(Exception):
     """Raised inside the apply transaction to roll it back when the re-check finds problems."""
+
+
+def _enqueue(batch: ImportBatch) -> None:
+    from study.tasks import registry_import_apply_task, registry_import_validate_task
+
+    task = (
+        registry_import_apply_task
+        if batch.status == ImportBatch.Status.APPLYING
+        else registry_import_validate_task
+    )
+    task.delay(batch.pk)
+
+
+def import_reconcile(*, now=None) -> dict[str, int]:
+    """Requeue the import jobs the broker lost or whose worker died (the database is the record of
+    truth): a batch still waiting after IMPORT_REQUEUE_QUEUED_SECONDS, or one being checked or
+    imported without a sign of life for IMPORT_STALE_SECONDS (longer than the task time limit).
+    Requeueing is harmless: every job claims its batch first. After IMPORT_MAX_ATTEMPTS the batch
+    is failed instead (see _given_up)."""
+    now = now or timezone.now()
+    queued_after = int(getattr(settings, "IMPORT_REQUEUE_QUEUED_SECONDS", 600))
+    stale_after = int(getattr(settings, "IMPORT_STALE_SECONDS", 35 * 60))
+    waiting = ImportBatch.objects.filter(
+        status=ImportBatch.Status.QUEUED,
+        heartbeat_at__lt=now - timedelta(seconds=queued_after),
+    )
+    stale = ImportBatch.objects.filter(
+        status__in=[ImportBatch.Status.VALIDATING, ImportBatch.Status.APPLYING],
+        heartbeat_at__lt=now - timedelta(seconds=stale_after),
+    )
+    outcome = {"requeued": 0, "failed": 0}
+    for batch in [*waiting, *stale]:
+        if _given_up(batch):
+            outcome["failed"] += 1
+            continue
+        _set(batch.pk, heartbeat_at=now)
+        transaction.on_commit(lambda b=batch: _enqueue(b))
+        outcome["requeued"] += 1
+        log.warning("import batch %s (%s) requeued by the reconciler", batch.pk, batch.status)
+    return outcome

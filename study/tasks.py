@@ -30,3 +30,9 @@ def registry_import_validate_task(batch_id: int) -> None:
 )
 def registry_import_apply_task(batch_id: int) -> None:
     import_services.registry_import_apply(batch_id=batch_id)
+
+
+# Periodic (beat): requeue import jobs that Redis lost or whose worker died.
+@shared_task(acks_late=True, time_limit=300)
+def import_reconcile_task() -> dict:
+    return import_services.import_reconcile()

@@ -229,6 +229,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_IMPORTS = ["study.audit_tasks"]
 CELERY_BEAT_SCHEDULE = {
     "seal-audit-history": {"task": "study.audit_tasks.audit_seal_task", "schedule": 300.0},
+    "reconcile-imports": {"task": "study.tasks.import_reconcile_task", "schedule": 300.0},
 }
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -335,3 +335,44 @@ def test_a_job_that_keeps_killing_its_worker_is_failed_after_n_attempts(fams, re
     batch.refresh_from_db()
     assert batch.status == ImportBatch.Status.FAILED
     assert "Stopped after 3 attempts" in batch.errors[0]["message"]
+
+
+def test_reconciler_requeues_lost_and_dead_jobs_and_gives_up_after_n(
+    fams, researcher, settings, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    a, _ = fams
+    settings.IMPORT_MAX_ATTEMPTS = 3
+    content = f"pseudonym,year,bijstand\n{a.pseudonym},2020,1\n".encode()
+    lost = import_services.registry_import_upload(
+        study=a.study, user=researcher, filename="lost.csv", content=content, enqueue=False
+    )
+    dead = import_services.registry_import_upload(
+        study=a.study, user=researcher, filename="dead.csv", content=content, enqueue=False
+    )
+    poison = import_services.registry_import_upload(
+        study=a.study, user=researcher, filename="poison.csv", content=content, enqueue=False
+    )
+    import_services.registry_import_upload(
+        study=a.study, user=researcher, filename="fresh.csv", content=content, enqueue=False
+    )
+    old = timezone.now() - timedelta(hours=1)
+    ImportBatch.objects.filter(pk=lost.pk).update(heartbeat_at=old)  # Redis lost the message
+    ImportBatch.objects.filter(pk=dead.pk).update(status="validating", attempts=1, heartbeat_at=old)
+    ImportBatch.objects.filter(pk=poison.pk).update(
+        status="validating", attempts=3, heartbeat_at=old
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = import_services.import_reconcile()
+    assert outcome == {"requeued": 2, "failed": 1}
+    statuses = dict(ImportBatch.objects.values_list("filename", "status"))
+    assert statuses == {
+        "lost.csv": "validated",
+        "dead.csv": "validated",
+        "poison.csv": "failed",
+        "fresh.csv": "queued",  # recent: not touched
+    }
+    assert ImportBatch.objects.get(pk=dead.pk).attempts == 2

@@ -264,3 +264,76 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.floating):
         return float(value)
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def mpg_volumes(
+    *, path: str | Path, year: int, municipalities: list[str] | None = None
+) -> pd.DataFrame:
+    """The indicator values in ``year`` of the MPG households, long, for the cost engine.
+
+    Columns: municipality, family (the household id), period (the year), indicator, value. Only
+    MPG households (a few per thousand) are kept, so the frame stays small for any extract.
+    """
+    catalogue = load_catalogue()
+    path = Path(path)
+    kind = path.suffix.lower().lstrip(".")
+    parts = []
+    for chunk in iter_municipality_chunks(path, [year - 2, year - 1, year], catalogue):
+        frame = validate_extract(chunk, year, catalogue, kind=kind)
+        classified = classify_households(frame, year, catalogue)
+        chosen = classified["mpg"].to_numpy()
+        if municipalities is not None:
+            names = classified["municipality"].astype(str).isin(municipalities).to_numpy()
+            chosen &= names
+        ids = set(classified.loc[chosen, "household_id"].tolist())
+        rows = frame[(frame["year"].to_numpy() == year) & frame["household_id"].isin(ids)]
+        if not len(rows):
+            continue
+        long = rows.melt(
+            id_vars=["municipality", "household_id", "year"],
+            value_vars=catalogue.codes,
+            var_name="indicator",
+            value_name="value",
+        )
+        parts.append(long.rename(columns={"household_id": "family", "year": "period"}))
+    columns = ["municipality", "family", "period", "indicator", "value"]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    out = pd.concat(parts, ignore_index=True)[columns]
+    out["municipality"] = out["municipality"].astype(str)
+    out["value"] = out["value"].astype(float)
+    return out
+
+
+def municipality_reports(
+    *,
+    counts: pd.DataFrame,
+    year: int,
+    cost_per_family: dict[str, float | None] | None = None,
+    trend: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """One suppressed report per municipality: headline figures per wijk, the full tables, and
+    the municipality's trend entry (from ``monitor_trend``) when given.
+
+    Each municipality is suppressed on its own (its wijken against its own total), so a stored
+    report never depends on which other municipalities were in the extract.
+    """
+    cost_per_family = cost_per_family or {}
+    trends = {e["municipality"]: e for e in (trend or {}).get("municipalities", [])}
+    out = []
+    names = sorted(counts["municipality"].astype(str).unique()) if len(counts) else []
+    for name in names:
+        own = counts[counts["municipality"].astype(str) == name]
+        summary = monitor_summary(
+            counts=own, year=year, cost_per_family=cost_per_family.get(name), full=True
+        )
+        out.append(
+            {
+                "municipality": name,
+                "year": year,
+                "summary": summary["municipalities"][0],
+                "tables": summary["tables"],
+                "trend": trends.get(name),
+            }
+        )
+    return out

@@ -1,3 +1,13 @@
 """URL routes of this app (pages)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from analysis.monitor import views
+
+app_name = "monitor"
+
+urlpatterns = [
+    path("", views.report_list, name="list"),
+    path("<int:pk>/", views.report_detail, name="detail"),
+    path("<int:pk>/publish/", views.report_publish, name="publish"),
+]

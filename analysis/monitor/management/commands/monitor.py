@@ -47,6 +47,11 @@ class Command(BaseCommand):
             "--workers", type=int, default=1, help="processes for a Parquet file (in-process run)"
         )
         parser.add_argument(
+            "--save",
+            action="store_true",
+            help="store one unpublished, suppressed report per municipality (the monitor pages)",
+        )
+        parser.add_argument(
             "--fan-out",
             action="store_true",
             help="one Celery task per municipality (a chord); in-process when no broker is set",
@@ -95,6 +100,32 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2))
         else:
             self._print_table(summary)
+        if options["save"]:
+            self._save(path, year, combined)
+
+    def _save(self, path: Path, year: int, combined: dict) -> None:
+        from django.core.exceptions import ValidationError
+
+        from analysis.monitor.report_services import monitor_reports_save
+
+        try:
+            reports = monitor_reports_save(path=path, year=year, combined=combined)
+        except ValidationError as exc:
+            raise CommandError(
+                _("The extract cannot be used:") + "\n" + "\n".join(exc.messages)
+            ) from exc
+        for report in reports:
+            self.stderr.write(
+                _(
+                    "Stored monitor report %(id)s: %(municipality)s %(year)s (cost per MPG: %(source)s)"
+                )
+                % {
+                    "id": report.pk,
+                    "municipality": report.municipality,
+                    "year": report.year,
+                    "source": report.cost.get("source"),
+                }
+            )
 
     def _run(self, path: Path, year: int, fan_out: bool, workers: int) -> dict:
         if not fan_out:

@@ -1,0 +1,169 @@
+"""Read side of stored monitor reports: which reports a user may see (page and API alike).
+
+- researchers and data managers: every report, published or not;
+- a gemeente user: the published reports of the municipalities of the studies they are an
+  active gemeente member of (``Study.municipality``), the same membership that decides which
+  published effect reports they see;
+- anyone else (wijkcoaches, anonymous users): none.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from analysis.monitor.models import MonitorReport
+from analysis.monitor.report_services import may_manage_monitor
+from study.models import StudyMembership
+from study.roles import Role, is_gemeente
+
+
+def gemeente_municipalities(user) -> set[str]:
+    """Municipalities a gemeente user represents (through active gemeente study memberships)."""
+    if user is None or not user.is_authenticated or not is_gemeente(user):
+        return set()
+    names = StudyMembership.objects.filter(user=user, role=Role.GEMEENTE, active=True).values_list(
+        "study__municipality", flat=True
+    )
+    return {n for n in names if n}
+
+
+def monitor_report_list(user, *, municipality: str | None = None) -> QuerySet[MonitorReport]:
+    """The reports a user may see, newest year first per municipality."""
+    qs = MonitorReport.objects.select_related("created_by", "published_by")
+    if municipality is not None:
+        qs = qs.filter(municipality=municipality)
+    if may_manage_monitor(user):
+        return qs
+    names = gemeente_municipalities(user)
+    if not names:
+        return qs.none()
+    return qs.filter(published_at__isnull=False, municipality__in=names)
+
+
+def monitor_report_get(user, pk: int) -> MonitorReport:
+    """One report the user may see, or 404 (never 403: do not confirm it exists)."""
+    try:
+        return monitor_report_list(user).get(pk=pk)
+    except MonitorReport.DoesNotExist:
+        raise Http404 from None
+
+
+def latest_published(municipality: str) -> MonitorReport | None:
+    """The newest published report of a municipality (for the effect report's section)."""
+    return (
+        MonitorReport.objects.filter(municipality=municipality, published_at__isnull=False)
+        .order_by("-year", "-published_at")
+        .first()
+    )
+
+
+def _label_of_columns() -> dict[str, str]:
+    from django.utils.translation import gettext as _
+
+    from analysis.monitor.catalogue import load_catalogue
+    from analysis.monitor.report_columns import indicator_columns
+
+    labels = {
+        "households_with_child": _("households with a child"),
+        "se_any_socio_economic": _("domain 1: socio-economic problems"),
+        "adult_any_psychosocial_adult": _("domain 2: psychosocial problems of adults"),
+        "child_any_psychosocial_child": _("domain 3: psychosocial problems of children"),
+        "domain12": _("domains 1 and 2"),
+        "domain13": _("domains 1 and 3"),
+        "domain23": _("domains 2 and 3"),
+        "mvp": _("all three domains (multiple problems)"),
+        "support_y1": _("support in the year before"),
+        "support_y2": _("support two years before"),
+        "support_both": _("support in both years before"),
+        "mvp_support_y1": _("multiple problems and support the year before"),
+        "mvp_support_y2": _("multiple problems and support two years before"),
+        "mpg": _("multi-problem families (MPG)"),
+    }
+    catalogue = load_catalogue()
+    for name, (_domain, codes) in indicator_columns(catalogue).items():
+        labels[name] = " / ".join(catalogue.get(c).label_en for c in codes[:2]) + (
+            " …" if len(codes) > 2 else ""
+        )
+    return labels
+
+
+def _indicator_names() -> list[str]:
+    from analysis.monitor.catalogue import load_catalogue
+    from analysis.monitor.report_columns import indicator_columns
+
+    return list(indicator_columns(load_catalogue()))
+
+
+HEADLINE = [
+    "households_with_child",
+    "se_any_socio_economic",
+    "adult_any_psychosocial_adult",
+    "child_any_psychosocial_child",
+    "mvp",
+    "mpg",
+]
+OVERLAP_AND_SUPPORT = [
+    "domain12",
+    "domain13",
+    "domain23",
+    "mvp",
+    "support_y1",
+    "support_y2",
+    "support_both",
+    "mvp_support_y1",
+    "mvp_support_y2",
+    "mpg",
+]
+
+
+def _cell(row: dict, column: str) -> str:
+    value = row.get(column)
+    if value is None:
+        return ""
+    share = row.get(f"pct_{column}")
+    if column == "households_with_child" or share is None or value == "*":
+        return str(value)
+    return f"{value} ({share:.1f}%)"
+
+
+def _table(tables: dict, columns: list[str], labels: dict[str, str]) -> dict:
+    rows = [
+        {"name": w.get("wijk", ""), "cells": [_cell(w, c) for c in columns]}
+        for w in tables.get("wijken", [])
+    ]
+    total = [
+        {"name": m.get("municipality", ""), "cells": [_cell(m, c) for c in columns], "total": True}
+        for m in tables.get("municipalities", [])
+    ]
+    return {"headers": [labels.get(c, c) for c in columns], "rows": rows + total}
+
+
+def monitor_report_display(report: MonitorReport) -> dict:
+    """What the report page shows: tables per wijk (counts with shares of households with a
+    child; '*' for 1-9), the trend plot and the cost. Everything comes from the stored,
+    already suppressed report."""
+    from django.utils.translation import gettext as _
+
+    from analysis.monitor.plot import trend_svg
+
+    labels = _label_of_columns()
+    tables = report.tables or {}
+    first = (tables.get("municipalities") or [{}])[0]
+    indicator_names = [c for c in _indicator_names() if c in first]
+    trend = report.trend or {}
+    per_year = trend.get("per_year") or []
+    svg = trend_svg(per_year, title=_("MPG per year, with 95% interval"), ylabel=_("MPG"))
+    summary = report.summary or {}
+    return {
+        "headline": _table(tables, HEADLINE, labels),
+        "overlap": _table(tables, OVERLAP_AND_SUPPORT, labels),
+        "indicators": _table(tables, indicator_names, labels),
+        "trend": trend,
+        "trend_hidden": trend.get("trend") == "*",
+        "per_year": per_year,
+        "trend_svg": svg,
+        "cost": report.cost or {},
+        "mpg": summary.get("mpg"),
+        "mpg_total_cost_eur": summary.get("mpg_total_cost_eur"),
+    }

@@ -1,0 +1,56 @@
+"""Pages of the monitor: the reports a user may see, one report, publishing (thin views)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from analysis.monitor import report_services, selectors
+
+
+@login_required
+def report_list(request):
+    reports = selectors.monitor_report_list(request.user)
+    return render(
+        request,
+        "monitor/report_list.html",
+        {
+            "reports": reports,
+            "may_manage": report_services.may_manage_monitor(request.user),
+        },
+    )
+
+
+@login_required
+def report_detail(request, pk: int):
+    report = selectors.monitor_report_get(request.user, pk)
+    return render(
+        request,
+        "monitor/report_detail.html",
+        {
+            "report": report,
+            "may_manage": report_services.may_manage_monitor(request.user),
+            **selectors.monitor_report_display(report),
+        },
+    )
+
+
+@login_required
+@require_POST
+def report_publish(request, pk: int):
+    report = selectors.monitor_report_get(request.user, pk)
+    try:
+        if request.POST.get("action") == "withdraw":
+            report_services.monitor_report_withdraw(report=report, user=request.user)
+            messages.success(request, _("The monitor report is no longer published."))
+        else:
+            report_services.monitor_report_publish(report=report, user=request.user)
+            messages.success(request, _("The monitor report is published for the municipality."))
+    except PermissionDenied:
+        raise Http404 from None
+    return redirect("monitor:detail", pk=report.pk)

@@ -27,6 +27,11 @@ class AnalysisRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Sign of life: set when the run is (re)queued or claimed and with every progress step. A run
+    # "running" without one for longer than the time limit has lost its worker (analysis.reconcile).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # host:pid:start-time of the worker process executing the run (empty while queued).
+    claimed_by = models.CharField(max_length=200, blank=True)
     fingerprint = models.CharField(_("data fingerprint"), max_length=64, blank=True)
     code_version = models.CharField(max_length=64, blank=True)
     results = models.JSONField(default=dict, blank=True)

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from analysis import plan_services, question_services, selectors
+from analysis import plan_services, question_services, schedule_services, selectors
 from analysis.models import StudyQuestion
 from study import selectors as study_selectors
 
@@ -171,3 +171,39 @@ def plan_revise(request, study_id: int):
     else:
         messages.success(request, _("Analysis plan version %(v)s is frozen.") % {"v": plan.version})
     return redirect("analysis:plan", study_id=study.pk)
+
+
+@login_required
+@require_POST
+def schedule_add(request, study_id: int):
+    study = _study_for_researchers(request.user, study_id)
+    if not selectors.may_edit_questions(request.user, study):
+        raise Http404
+    try:
+        schedule = schedule_services.schedule_create(
+            study=study, user=request.user, frequency=request.POST.get("frequency", "")
+        )
+    except ValidationError as exc:
+        for e in _errors(exc):
+            messages.error(request, e)
+    else:
+        messages.success(
+            request,
+            _("Periodic reports are scheduled; the first is due on %(date)s.")
+            % {"date": schedule.next_due.isoformat()},
+        )
+    return redirect("analysis:study", study_id=study.pk)
+
+
+@login_required
+@require_POST
+def schedule_stop(request, study_id: int, schedule_id: int):
+    study = _study_for_researchers(request.user, study_id)
+    if not selectors.may_edit_questions(request.user, study):
+        raise Http404
+    schedule = selectors.schedule_list(request.user, study=study).filter(pk=schedule_id).first()
+    if schedule is None:
+        raise Http404
+    schedule_services.schedule_deactivate(schedule=schedule, user=request.user)
+    messages.success(request, _("The periodic reports are stopped."))
+    return redirect("analysis:study", study_id=study.pk)

@@ -66,3 +66,11 @@ def plan_list(user, *, study):
     if not may_run_analyses(user, study):
         return AnalysisPlan.objects.none()
     return AnalysisPlan.objects.filter(study=study).order_by("-version")
+
+
+def schedule_list(user, *, study):
+    from analysis.models import ReportSchedule
+
+    if not may_run_analyses(user, study):
+        return ReportSchedule.objects.none()
+    return ReportSchedule.objects.filter(study=study).order_by("-active", "next_due")

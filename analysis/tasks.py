@@ -19,3 +19,12 @@ from analysis import services
 )
 def analysis_run_task(run_id: int) -> None:
     services.analysis_run_execute(run_id=run_id)
+
+
+# Celery beat (CELERY_BEAT_SCHEDULE): due report schedules start a draft run and e-mail the
+# researchers; the claim in schedule_run makes a repeated beat harmless.
+@shared_task(acks_late=True, time_limit=60 * 60)
+def report_schedules_task() -> None:
+    from analysis.schedule_services import schedules_run_due
+
+    schedules_run_due()

@@ -19,6 +19,12 @@ urlpatterns = [
     path("studies/<int:study_id>/plan/", plan_views.plan_detail, name="plan"),
     path("studies/<int:study_id>/plan/freeze/", plan_views.plan_freeze, name="plan_freeze"),
     path("studies/<int:study_id>/plan/revise/", plan_views.plan_revise, name="plan_revise"),
+    path("studies/<int:study_id>/schedules/", plan_views.schedule_add, name="schedule_add"),
+    path(
+        "studies/<int:study_id>/schedules/<int:schedule_id>/stop/",
+        plan_views.schedule_stop,
+        name="schedule_stop",
+    ),
     path("runs/<int:run_id>/status/", views.run_status, name="run_status"),
     path("reports/<int:report_id>/", views.report_detail, name="report"),
     path("reports/<int:report_id>/pdf/", views.report_pdf, name="report_pdf"),

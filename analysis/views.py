@@ -25,6 +25,8 @@ def study_analyses(request, study_id: int):
             "may_run": selectors.may_run_analyses(request.user, study),
             "runs": selectors.run_list(request.user, study=study)[:20],
             "reports": selectors.report_list(request.user, study=study),
+            "schedules": selectors.schedule_list(request.user, study=study),
+            "may_schedule": selectors.may_edit_questions(request.user, study),
         },
     )
 

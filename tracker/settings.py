@@ -230,6 +230,11 @@ CELERY_IMPORTS = ["study.audit_tasks"]
 CELERY_BEAT_SCHEDULE = {
     "seal-audit-history": {"task": "study.audit_tasks.audit_seal_task", "schedule": 300.0},
     "reconcile-imports": {"task": "study.tasks.import_reconcile_task", "schedule": 300.0},
+    # Hourly check for due periodic effect reports (a due schedule moves on once it has run).
+    "analysis-report-schedules": {
+        "task": "analysis.tasks.report_schedules_task",
+        "schedule": 3600.0,
+    },
 }
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -320,6 +320,18 @@ def _all_within(df: pd.DataFrame, checks: list[tuple[str, float, float | None]])
     return True
 
 
+def _with_columns_checked(df: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
+    """A shallow copy of the frame (columns are replaced, never changed in place), with row
+    numbers; raises ExtractError naming every required column it lacks."""
+    missing = [c for c in HOUSEHOLD_COLUMNS + catalogue.codes if c not in df.columns]
+    if missing:
+        raise ExtractError([f"extract: missing column '{c}'" for c in missing])
+    out = df.copy(deep=False)
+    if ROW not in out.columns:  # a frame from elsewhere: number data rows from 1
+        out[ROW] = np.arange(1, len(out) + 1)
+    return out
+
+
 def validate_extract(
     df: pd.DataFrame, year: int, catalogue: Catalogue | None = None, kind: str = "csv"
 ) -> pd.DataFrame:
@@ -332,7 +344,7 @@ def validate_extract(
     catalogue = catalogue or load_catalogue()
     label = _row_label(kind)
     errors: list[str] = []
-    out = df.copy(deep=False)  # columns are replaced, never changed in place
+    out = _with_columns_checked(df, catalogue)
     for col in TEXT_COLUMNS:
         empty = out[col].isna().to_numpy() | _blank(out[col])
         for i in np.flatnonzero(empty)[:MAX_ERRORS]:

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,7 +35,7 @@ from study.models import (
     Wave,
 )
 from study.roles import Role
-from study.services import Entry, parse_entry
+from study.services import Entry, parse_entry, values_apply_bulk
 
 log = logging.getLogger(__name__)
 
@@ -286,120 +286,6 @@ def _read(batch: ImportBatch) -> Extract:
 
 
 # --- writing -----------------------------------------------------------------------------------
-
-
-_VALUE_COLUMNS = (
-    "is_deleted",
-    "deleted_at",
-    "deleted_reason",
-    "wave_id",
-    "indicator_id",
-    "value",
-    "missing_code",
-    "source",
-    "import_batch_id",
-    "updated_at",
-)
-_HISTORY_COLUMNS = (
-    "id",
-    *_VALUE_COLUMNS,
-    "history_date",
-    "history_change_reason",
-    "history_type",
-    "history_user_id",
-)
-_CHUNK = 5000
-
-
-def _insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """Many rows at once: COPY on PostgreSQL, executemany elsewhere (no per-object ORM cost)."""
-    if not rows:
-        return
-    qn = connection.ops.quote_name
-    names = ", ".join(qn(c) for c in columns)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {qn(table)} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        sql = f"INSERT INTO {qn(table)} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"
-        for start in range(0, len(rows), _CHUNK):
-            cursor.executemany(sql, rows[start : start + _CHUNK])
-
-
-def values_apply_bulk(
-    entries: dict[tuple[int, int], Entry], *, user, source: str, import_batch, reason: str
-) -> tuple[int, int, int]:
-    """Create or update live values for (wave id, indicator id) pairs and write one history row
-    per change (who, when, why: the same rows django-simple-history writes); returns (created,
-    updated, unchanged). Callers hold a transaction and have checked every entry.
-
-    Written with COPY / executemany instead of the ORM's bulk helpers: a 100,000-value extract
-    spends most of its time in per-field ORM preparation otherwise.
-    """
-    wave_ids = sorted({w for w, _ in entries})
-    current: dict[tuple[int, int], tuple[int, Decimal | None, str]] = {}
-    for start in range(0, len(wave_ids), 2000):
-        for pk, wave_id, indicator_id, value, missing_code in (
-            IndicatorValue.objects.alive()
-            .filter(wave_id__in=wave_ids[start : start + 2000])
-            .values_list("pk", "wave_id", "indicator_id", "value", "missing_code")
-        ):
-            current[(wave_id, indicator_id)] = (pk, value, missing_code)
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    batch_id = import_batch.pk if import_batch is not None else None
-    user_id = user.pk if user is not None else None
-    created: list[tuple] = []
-    updated: list[tuple[int, tuple]] = []
-    unchanged = 0
-    for (wave_id, indicator_id), entry in entries.items():
-        row = (
-            False,
-            None,
-            "",
-            wave_id,
-            indicator_id,
-            entry.value,
-            entry.missing_code,
-            source,
-            batch_id,
-            now,
-        )
-        existing = current.get((wave_id, indicator_id))
-        if existing is None:
-            created.append(row)
-        elif (existing[1], existing[2]) != (entry.value, entry.missing_code):
-            updated.append((existing[0], row))
-        else:
-            unchanged += 1
-    table = IndicatorValue._meta.db_table
-    _insert_rows(table, _VALUE_COLUMNS, created)
-    if updated:
-        qn = connection.ops.quote_name
-        sql = (
-            f"UPDATE {qn(table)} SET {qn('value')} = %s, {qn('missing_code')} = %s, "
-            f"{qn('source')} = %s, {qn('import_batch_id')} = %s, {qn('updated_at')} = %s "
-            f"WHERE {qn('id')} = %s"
-        )
-        params = [(r[5], r[6], r[7], r[8], r[9], pk) for pk, r in updated]
-        with connection.cursor() as cursor:
-            for start in range(0, len(params), _CHUNK):
-                cursor.executemany(sql, params[start : start + _CHUNK])
-    history: list[tuple] = []
-    if created:
-        # One live row per (wave, indicator) (a unique constraint), so these are the new ones.
-        new_ids = {
-            (w, i): pk
-            for start in range(0, len(wave_ids), 2000)
-            for pk, w, i in IndicatorValue.objects.alive()
-            .filter(wave_id__in=wave_ids[start : start + 2000])
-            .values_list("pk", "wave_id", "indicator_id")
-        }
-        history += [(new_ids[(r[3], r[4])], *r, now, reason, "+", user_id) for r in created]
-    history += [(pk, *r, now, reason, "~", user_id) for pk, r in updated]
-    _insert_rows(IndicatorValue.history.model._meta.db_table, _HISTORY_COLUMNS, history)
-    return len(created), len(updated), unchanged
 
 
 # --- the workflow ----------------------------------------------------------------------------

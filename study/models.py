@@ -11,7 +11,7 @@ from datetime import date
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -41,7 +41,32 @@ def scale_1_5(verbose_name):
     )
 
 
-class SoftDeleteQuerySet(models.QuerySet):
+class AuditedQuerySet(models.QuerySet):
+    """`update()` on a model with a change history records one history row per updated row
+    (type '~', the request's user when there is one, reason "bulk update"), so bulk changes made
+    with `QuerySet.update()` or `bulk_update()` are audited like every other change."""
+
+    def update(self, **kwargs):
+        history = getattr(self.model, "history", None)
+        if history is None:
+            return super().update(**kwargs)
+        with transaction.atomic(using=self.db):
+            pks = list(self.values_list("pk", flat=True))
+            count = super().update(**kwargs)
+            if pks:
+                rows = list(self.model._base_manager.using(self.db).filter(pk__in=pks))
+                request = getattr(HistoricalRecords.context, "request", None)
+                user = getattr(request, "user", None)
+                history.bulk_history_create(
+                    rows,
+                    update=True,
+                    default_user=user if getattr(user, "is_authenticated", False) else None,
+                    default_change_reason="bulk update",
+                )
+        return count
+
+
+class SoftDeleteQuerySet(AuditedQuerySet):
     def alive(self):
         return self.filter(is_deleted=False)
 
@@ -84,6 +109,7 @@ class Study(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("study")
@@ -108,6 +134,7 @@ class StudyMembership(models.Model):
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
     active = models.BooleanField(default=True)
     history = HistoricalRecords()
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -127,6 +154,7 @@ class Arm(models.Model):
     kind = models.CharField(_("arm"), max_length=20, choices=Kind.choices)
     description = models.CharField(_("description"), max_length=300, blank=True)
     history = HistoricalRecords()
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["study", "kind"], name="unique_arm_kind")]
@@ -165,6 +193,7 @@ class Indicator(models.Model):
     label_nl = models.CharField(max_length=200)
     order = models.PositiveSmallIntegerField(default=0)
     history = HistoricalRecords()
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         ordering = ["order", "code"]
@@ -472,7 +501,7 @@ class CareInvolvement(SoftDeleteModel):
         return self.start_date <= end and (self.end_date is None or self.end_date >= start)
 
 
-class CaseloadQuerySet(models.QuerySet):
+class CaseloadQuerySet(AuditedQuerySet):
     def active_on(self, day: date):
         return self.filter(start_date__lte=day).filter(
             Q(end_date__isnull=True) | Q(end_date__gte=day)

@@ -55,3 +55,20 @@ def test_data_manager_reads_the_family_audit_trail(client, family, researcher, d
 def test_wijkcoach_cannot_read_the_audit_trail(client, family, coach):
     client.force_login(coach)
     assert client.get(reverse("study:family_audit", args=[family.pk])).status_code == 403
+
+
+def test_queryset_update_and_bulk_update_are_audited_too(family, researcher):
+    from study.models import Family, Wave
+
+    before = Wave.history.filter(family_id=family.pk).count()
+    Wave.objects.filter(family=family).update(missed_reason="bulk change")
+    waves = Wave.objects.filter(family=family)
+    assert Wave.history.filter(family_id=family.pk).count() == before + waves.count()
+    newest = Wave.history.filter(family_id=family.pk).first()
+    assert newest.history_type == "~" and newest.history_change_reason == "bulk update"
+    assert newest.missed_reason == "bulk change"
+
+    family.wijk = "Centrum"
+    Family.objects.bulk_update([family], ["wijk"])
+    latest = family.history.first()
+    assert latest.wijk == "Centrum" and latest.history_change_reason == "bulk update"

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from analysis import derive, dose, plan_services, question_services, runner
+from analysis import derive, dose, plan_services, question_services, reconcile, runner
 from analysis.costs import engine as cost_engine
 from analysis.costs import pricing
 from analysis.costs.selectors import CatalogueNotFound, cpi_series
@@ -96,9 +96,14 @@ def fingerprint(frames: dict[str, pd.DataFrame]) -> str:
     return digest.hexdigest()
 
 
-def _progress(run_id: int):
+def _progress(run_id: int, attempt: int | None = None):
+    """Progress is also the heartbeat; only the attempt that holds the claim writes it."""
+
     def report(percent: int, note: str) -> None:
-        AnalysisRun.objects.filter(pk=run_id).update(progress=percent, progress_note=note[:200])
+        rows = AnalysisRun.objects.filter(pk=run_id)
+        if attempt is not None:
+            rows = rows.filter(status=AnalysisRun.Status.RUNNING, attempts=attempt)
+        rows.update(progress=percent, progress_note=note[:200], heartbeat_at=timezone.now())
 
     return report
 
@@ -175,18 +180,46 @@ def analysis_compute(*, study: Study, params: dict, progress=None) -> tuple[dict
 
 
 def analysis_run_execute(*, run_id: int) -> AnalysisRun | None:
-    """Claim the run (only one worker gets it), compute, store results and render the report."""
-    claimed = AnalysisRun.objects.filter(pk=run_id, status=AnalysisRun.Status.QUEUED).update(
-        status=AnalysisRun.Status.RUNNING, started_at=timezone.now(), progress=1
-    )
-    if not claimed:
-        return None  # another worker has it, or it already finished
+    """Claim the run (only one worker gets it), compute, store results and render the report.
+
+    A queued run is claimed; so is a "running" run whose worker is gone (a redelivered task after
+    SIGKILL). Each claim counts an attempt; a run that has used up ANALYSIS_MAX_ATTEMPTS is marked
+    failed instead of being tried again. Results are stored only by the attempt that still holds
+    the claim, so a run completes once however often its task is delivered."""
+    run = AnalysisRun.objects.filter(pk=run_id).first()
+    if run is None or run.is_finished:
+        return None
+    if run.status == AnalysisRun.Status.RUNNING and not reconcile.worker_gone(run):
+        return None  # a live worker has it
+    as_read = AnalysisRun.objects.filter(pk=run_id, status=run.status, attempts=run.attempts)
+    if run.attempts >= reconcile.max_attempts():
+        if as_read.update(
+            status=AnalysisRun.Status.FAILED,
+            error=reconcile.gave_up_message(run.attempts),
+            finished_at=timezone.now(),
+            claimed_by="",
+        ):
+            log.error("analysis run %s given up after %s attempts", run_id, run.attempts)
+        return AnalysisRun.objects.get(pk=run_id)
+    attempt = run.attempts + 1
+    now = timezone.now()
+    if not as_read.update(
+        status=AnalysisRun.Status.RUNNING,
+        attempts=attempt,
+        started_at=now,
+        heartbeat_at=now,
+        progress=1,
+        claimed_by=reconcile.worker_identity(),
+    ):
+        return None  # another worker claimed it first
     run = AnalysisRun.objects.select_related("study").get(pk=run_id)
-    AnalysisRun.objects.filter(pk=run_id).update(attempts=run.attempts + 1)
+    mine = AnalysisRun.objects.filter(
+        pk=run_id, status=AnalysisRun.Status.RUNNING, attempts=attempt
+    )
     started = time.monotonic()
     try:
         results, fp = analysis_compute(
-            study=run.study, params=run.params, progress=_progress(run_id)
+            study=run.study, params=run.params, progress=_progress(run_id, attempt)
         )
     except Exception as exc:  # a statistics or data error fails the run with readable words
         log.exception("analysis run %s failed", run_id)
@@ -195,7 +228,7 @@ def analysis_run_execute(*, run_id: int) -> AnalysisRun | None:
             f"{exc.__class__.__name__}: {exc}",
             timezone.now(),
         )
-        run.save(update_fields=["status", "error", "finished_at"])
+        mine.update(status=run.status, error=run.error, finished_at=run.finished_at)
         return run
     results["seconds"] = round(time.monotonic() - started, 2)
     with transaction.atomic():
@@ -205,16 +238,19 @@ def analysis_run_execute(*, run_id: int) -> AnalysisRun | None:
             100,
             timezone.now(),
         )
-        run.save(
-            update_fields=[
-                "results",
-                "fingerprint",
-                "code_version",
-                "status",
-                "progress",
-                "finished_at",
-            ]
-        )
+        if not mine.update(
+            results=run.results,
+            fingerprint=run.fingerprint,
+            code_version=run.code_version,
+            status=run.status,
+            progress=run.progress,
+            finished_at=run.finished_at,
+            heartbeat_at=run.finished_at,
+        ):
+            log.warning(
+                "analysis run %s: attempt %s lost its claim, result dropped", run_id, attempt
+            )
+            return None
         report_render(run=run)
     return run
 

@@ -21,6 +21,15 @@ def analysis_run_task(run_id: int) -> None:
     services.analysis_run_execute(run_id=run_id)
 
 
+# Celery beat (CELERY_BEAT_SCHEDULE, every 5 minutes): runs left "running" by a dead worker are
+# queued again (or failed after ANALYSIS_MAX_ATTEMPTS); queued runs Redis lost are sent again.
+@shared_task(acks_late=True, time_limit=10 * 60)
+def reconcile_runs_task() -> dict:
+    from analysis.reconcile import reconcile_runs
+
+    return reconcile_runs().as_dict()
+
+
 # Celery beat (CELERY_BEAT_SCHEDULE): due report schedules start a draft run and e-mail the
 # researchers; the claim in schedule_run makes a repeated beat harmless.
 @shared_task(acks_late=True, time_limit=60 * 60)

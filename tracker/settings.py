@@ -230,6 +230,7 @@ CELERY_IMPORTS = ["study.audit_tasks"]
 CELERY_BEAT_SCHEDULE = {
     "seal-audit-history": {"task": "study.audit_tasks.audit_seal_task", "schedule": 300.0},
     "reconcile-imports": {"task": "study.tasks.import_reconcile_task", "schedule": 300.0},
+    "reconcile-analysis-runs": {"task": "analysis.tasks.reconcile_runs_task", "schedule": 300.0},
     # Hourly check for due periodic effect reports (a due schedule moves on once it has run).
     "analysis-report-schedules": {
         "task": "analysis.tasks.report_schedules_task",
@@ -249,3 +250,5 @@ LOGGING = {
 
 # Long-running work
 ANALYSIS_TIME_LIMIT = timedelta(minutes=30)
+# A run whose task keeps ending its worker is marked failed after this many attempts.
+ANALYSIS_MAX_ATTEMPTS = env_int("ANALYSIS_MAX_ATTEMPTS", 3)

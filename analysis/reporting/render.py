@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 from django.template.loader import render_to_string  # noqa: E402
 
 from analysis.disclosure import SUPPRESSED, suppress_count, suppression_mask  # noqa: E402
+from analysis.monitor.report_section import answer_question, monitor_section  # noqa: E402
 
 MIN_FAMILIES_FOR_MEAN = 10
 ARM_LABELS = {
@@ -99,6 +100,15 @@ def event_plot(outcome: dict) -> bytes | None:
     return _png(fig)
 
 
+def _plot(run, kind: str, question: dict, outcome: dict, draw) -> bytes | None:
+    """A plot of a run drawn once: the HTML and the PDF of one rendering share the PNG bytes."""
+    cache = run.__dict__.setdefault("_report_pngs", {})
+    key = (kind, question["code"], outcome["code"])
+    if key not in cache:
+        cache[key] = draw(outcome)
+    return cache[key]
+
+
 def _data_uri(png: bytes | None) -> str | None:
     return None if png is None else "data:image/png;base64," + base64.b64encode(png).decode()
 
@@ -126,11 +136,17 @@ def report_context(*, run, version: int, previous=None) -> dict:
             )
             p_adj = o.get("p_adjusted")
             shown["p_txt"] = "< 0,001" if p_adj is not None and p_adj < 0.001 else _fmt(p_adj, 3)
-            shown["means_png"] = _data_uri(means_plot(o)) if o.get("means") else None
-            shown["event_png"] = _data_uri(event_plot(o)) if o.get("event_study") else None
+            shown["means_png"] = (
+                _data_uri(_plot(run, "means", q, o, means_plot)) if o.get("means") else None
+            )
+            shown["event_png"] = (
+                _data_uri(_plot(run, "event", q, o, event_plot)) if o.get("event_study") else None
+            )
             shown["pretrend_txt"] = _fmt((o.get("event_study") or {}).get("pretrend_p"), 3)
             outcomes.append(shown)
         questions.append({**q, "outcomes": outcomes})
+    monitor = monitor_section(run.study)  # published municipal monitor figures, or None
+    questions = [answer_question(q, monitor) for q in questions]
     attrition = attrition_table(results.get("attrition", []))
     changes = _changes_since(previous, results) if previous is not None else []
     costs = results.get("costs") or {}
@@ -167,6 +183,7 @@ def report_context(*, run, version: int, previous=None) -> dict:
         else suppress_count(int(results.get("n_families") or 0)),
         "plan": _plan_context(results.get("plan")),
         "dose_response": _dose_response_context(results.get("dose_response")),
+        "monitor": monitor,
     }
 
 
@@ -324,7 +341,7 @@ def report_pdf(*, run, version: int) -> bytes | None:
                     else _typst_escape(o.get("error", ""))
                 )
                 lines.append(f"- *{_typst_escape(o['label'])}*: {_typst_escape(verdict)}. {detail}")
-                png = means_plot(o) if o.get("means") else None
+                png = _plot(run, "means", q, o, means_plot) if o.get("means") else None
                 if png:
                     counter += 1
                     name = f"plot{counter}.png"

@@ -1,0 +1,194 @@
+"""Speed of a full analysis run on the demo study: our bootstrap next to a naive one.
+
+Sets up its own SQLite database in a temporary directory (migrate, seed the demo study, freeze
+its analysis plan), then times, side by side:
+
+  ours   one full run (panels from the database, every research question, the wild cluster
+         bootstrap with B draws per linear outcome, the HTML and PDF report), in-process
+  naive  the same run without the bootstrap, plus a refit-per-draw bootstrap loop (statsmodels
+         OLS with unit and year dummies and clustered SEs, one refit per draw) for every
+         bootstrapped outcome, timed on a sample of draws and extrapolated to B
+
+Goal (issue 6): the full run with B = 9,999 under 60 s on 2 cores.
+
+    python benchmarks/report_speed.py            # B = 9,999; 100 naive draws per outcome
+    python benchmarks/report_speed.py --quick    # B = 999; 10 naive draws per outcome (CI)
+
+Progress goes to stderr; the last line of output is one line of JSON with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+GOAL_SECONDS = 60.0
+
+
+def progress(message: str) -> None:
+    print(f"  ... {message}", file=sys.stderr, flush=True)
+
+
+def setup_django(db_path: str) -> None:
+    os.environ["DJANGO_SETTINGS_MODULE"] = "tracker.test_settings"
+    os.environ["DATABASE_URL"] = f"sqlite:///{db_path}"
+    os.environ.pop("CELERY_BROKER_URL", None)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    progress("migrating a fresh SQLite database")
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def seed():
+    from analysis.plan_services import analysis_plan_freeze
+    from study.demo import DEMO_SEED, seed_demo
+
+    progress("seeding the demo study")
+    study, _ = seed_demo(seed=DEMO_SEED)
+    researcher = study.memberships.get(role="researcher").user
+    return study, analysis_plan_freeze(study=study, user=researcher)
+
+
+def full_run(study, plan, draws: int):
+    from analysis.models import AnalysisRun
+    from analysis.services import analysis_run_execute
+
+    run = AnalysisRun.objects.create(
+        study=study,
+        plan=plan,
+        params={"estimator": "twfe", "inference": "cr2", "draws": draws, "seed": 2016},
+    )
+    start = time.perf_counter()
+    run = analysis_run_execute(run_id=run.pk)
+    seconds = time.perf_counter() - start
+    if run.status != AnalysisRun.Status.SUCCEEDED:
+        raise SystemExit(f"run failed: {run.error}")
+    return run, seconds
+
+
+def bootstrapped_outcomes(run) -> list[tuple[str, str]]:
+    """(outcome code, unit) of every outcome whose result holds a wild-bootstrap row."""
+    from analysis.questions import PROFESSIONAL_OUTCOMES
+
+    return [
+        (o["code"], "professional" if o["code"] in PROFESSIONAL_OUTCOMES else "family")
+        for q in run.results["questions"]
+        for o in q["outcomes"]
+        if (o.get("robustness") or {}).get("wild")
+    ]
+
+
+def naive_seconds_per_draw(data, unit: str, outcome: str, n_draws: int) -> float:
+    """A refit-per-draw wild cluster bootstrap (restricted residuals, Rademacher weights)."""
+    import numpy as np
+    import pandas as pd
+    import statsmodels.api as sm
+
+    df = data[[unit, "year", "cohort", outcome]].dropna()
+    d = ((df["cohort"] > 0) & (df["year"] >= df["cohort"])).astype(float)
+    X = pd.concat(
+        [
+            d.rename("d"),
+            pd.get_dummies(df[unit], prefix="u", dtype=float),
+            pd.get_dummies(df["year"], prefix="t", dtype=float).iloc[:, 1:],
+        ],
+        axis=1,
+    ).to_numpy()
+    y = df[outcome].to_numpy(dtype=float)
+    clusters = pd.factorize(df[unit])[0]
+    restricted = sm.OLS(y, X[:, 1:]).fit()
+    rng = np.random.default_rng(0)
+    start = time.perf_counter()
+    for _ in range(n_draws):
+        v = rng.choice([-1.0, 1.0], size=clusters.max() + 1)[clusters]
+        ystar = restricted.fittedvalues + restricted.resid * v
+        sm.OLS(ystar, X).fit(cov_type="cluster", cov_kwds={"groups": clusters}).tvalues[0]
+    return (time.perf_counter() - start) / n_draws
+
+
+def panels(study):
+    from analysis import derive, services
+
+    frames = services.build_frames(study)
+    family = derive.family_year_panel(
+        frames["families"],
+        frames["wide"],
+        frames["surveys"],
+        frames["involvements"],
+        frames["contacts"],
+        frames["costs"],
+    )
+    professional = derive.professional_panel(
+        frames["professionals"], start_year=study.start_date.year
+    )
+    return {"family": (family, "family_id"), "professional": (professional, "unit")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="B = 999, 10 naive draws (CI)")
+    parser.add_argument("--draws", type=int, help="bootstrap draws per outcome (default 9999)")
+    parser.add_argument("--naive-draws", type=int, help="naive draws timed per outcome")
+    args = parser.parse_args()
+    draws = args.draws or (999 if args.quick else 9999)
+    naive_draws = args.naive_draws or (10 if args.quick else 100)
+    warnings.filterwarnings("ignore")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        setup_django(str(Path(tmp, "bench.sqlite3")))
+        study, plan = seed()
+        progress("warm-up run without bootstrap (imports, caches)")
+        base_run, base_s = full_run(study, plan, 0)
+        progress(f"full run with {draws} bootstrap draws per outcome")
+        run, ours_s = full_run(study, plan, draws)
+        outcomes = bootstrapped_outcomes(run)
+        progress(f"naive refit loop: {naive_draws} draws on each of {len(outcomes)} outcomes")
+        data = panels(study)
+        per_draw = {
+            code: naive_seconds_per_draw(data[u][0], data[u][1], code, naive_draws)
+            for code, u in outcomes
+        }
+        naive_s = base_s + sum(per_draw.values()) * draws
+        figures = {
+            "benchmark": "report_speed",
+            "quick": bool(args.quick),
+            "draws_per_outcome": draws,
+            "bootstrapped_outcomes": len(outcomes),
+            "families": run.results.get("n_families"),
+            "run_without_bootstrap_s": round(base_s, 2),
+            "ours_full_run_s": round(ours_s, 2),
+            "naive_full_run_extrapolated_s": round(naive_s, 1),
+            "naive_draws_timed_per_outcome": naive_draws,
+            "naive_ms_per_draw_mean": round(
+                1000 * sum(per_draw.values()) / max(len(per_draw), 1), 2
+            ),
+            "speedup_vs_naive": round(naive_s / ours_s, 1) if ours_s else None,
+            "goal_s": GOAL_SECONDS,
+            "meets_goal": ours_s < GOAL_SECONDS if draws >= 9999 else None,
+            "cpu_count": os.cpu_count(),
+        }
+    print(f"Full analysis run on the demo study ({figures['families']} families), B = {draws}:")
+    print(
+        f"  ours, full run incl. report        {ours_s:8.2f} s  (goal < {GOAL_SECONDS:.0f} s at B = 9,999)"
+    )
+    print(f"  same run without bootstrap         {base_s:8.2f} s")
+    print(
+        f"  naive refit loop, extrapolated     {naive_s:8.1f} s  ({figures['speedup_vs_naive']}x slower)"
+    )
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

@@ -97,3 +97,56 @@ def test_municipal_questions_take_the_monitor_answer(study):
 
 def test_partial_renders_nothing_without_a_section():
     assert render_to_string("analysis/report/_monitor.html", {"monitor": None}).strip() == ""
+
+
+def test_effect_report_shows_the_section_and_answers_g1_g2(study):
+    from types import SimpleNamespace
+
+    from analysis.reporting.render import report_context, report_html
+
+    report()
+    questions = [
+        {
+            "code": code,
+            "group": "municipality",
+            "text": text,
+            "not_answered_reason": "Nog niet beantwoord: vraagt de gemeentelijke monitor.",
+            "outcomes": [],
+        }
+        for code, text in (("G1", "Neemt het aantal MPG af?"), ("G2", "Nemen de kosten af?"))
+    ]
+    run = SimpleNamespace(
+        pk=1,
+        study=study,
+        results={"questions": questions, "attrition": [], "n_families": 0},
+        finished_at=timezone.now(),
+        fingerprint="0" * 64,
+        code_version="test",
+    )
+    context = report_context(run=run, version=1)
+    assert context["monitor"]["mpg"] == 176
+    answered = {q["code"]: q["not_answered_reason"] for q in context["questions"]}
+    assert "176 multiprobleemgezinnen" in answered["G1"]
+    assert "EUR 98.000 per multiprobleemgezin" in answered["G2"]
+    html = report_html(run=run, version=1)
+    assert 'id="gemeentelijke-monitor"' in html
+    assert "Nog niet beantwoord" not in html
+
+
+def test_effect_report_without_published_monitor_keeps_not_answered(study):
+    from types import SimpleNamespace
+
+    from analysis.reporting.render import report_context
+
+    report(published=False)
+    question = {
+        "code": "G1",
+        "group": "municipality",
+        "text": "Neemt het aantal MPG af?",
+        "not_answered_reason": "Nog niet beantwoord.",
+        "outcomes": [],
+    }
+    run = SimpleNamespace(pk=1, study=study, results={"questions": [question], "attrition": []})
+    context = report_context(run=run, version=1)
+    assert context["monitor"] is None
+    assert context["questions"][0]["not_answered_reason"] == "Nog niet beantwoord."

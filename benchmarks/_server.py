@@ -1,7 +1,7 @@
 """Shared by benchmarks/api_load.py and benchmarks/load.py: a throw-away PostgreSQL database, a
 seeded study, a real gunicorn server on a free port, and threaded keep-alive HTTP clients.
 
-The server runs the production settings with DEBUG off (benchmarks/bench_settings.py changes
+The server runs the production settings with DEBUG off (benchmarks/_bench_settings.py changes
 only what plain HTTP on 127.0.0.1 needs: no HTTPS redirect or secure-only cookies, no TOTP
 prompt for the simulated researchers, and a URL configuration with one extra bare endpoint).
 
@@ -75,7 +75,7 @@ def count_rows(db_url: str, table: str) -> int:
 def server_env(db_url: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
-        DJANGO_SETTINGS_MODULE="benchmarks.bench_settings",
+        DJANGO_SETTINGS_MODULE="benchmarks._bench_settings",
         PYTHONPATH=str(ROOT),
         DATABASE_URL=db_url,
         DEBUG="0",

@@ -3,7 +3,7 @@ on 127.0.0.1 needs changed, and a URL configuration with one extra bare endpoint
 
 from tracker.settings import *  # noqa: F403
 
-ROOT_URLCONF = "benchmarks.bare_urls"
+ROOT_URLCONF = "benchmarks._bare_urls"
 SECURE_SSL_REDIRECT = False  # plain HTTP on localhost
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False

@@ -307,6 +307,26 @@ def _typst_escape(text: str) -> str:
     return "".join("\\" + ch if ch in "#$*_@<>`[]\\" else ch for ch in str(text))
 
 
+def _pdf_plan_lines(plan: dict | None) -> list[str]:
+    """The registered analysis plan and the deviations from it, for the PDF's methods part."""
+    lines = ["", "== Analyseplan"]
+    if not plan:
+        return [*lines, "Voor deze analyse is geen vooraf geregistreerd analyseplan vastgelegd."]
+    lines.append(
+        f"Analyseplan versie {plan['version']}, vastgelegd op {_typst_escape(plan['frozen_date'])}"
+        f" (SHA-256 {_typst_escape(plan['sha256'])})."
+    )
+    if not plan.get("deviations"):
+        return [*lines, "Er zijn geen afwijkingen van het geregistreerde plan."]
+    lines.append("Afwijkingen van het geregistreerde plan:")
+    lines += [
+        f"- {_typst_escape(d['what'])}: gepland {_typst_escape(d['planned'])}, "
+        f"gebruikt {_typst_escape(d['used'])}"
+        for d in plan["deviations"]
+    ]
+    return lines
+
+
 def report_pdf(*, run, version: int) -> bytes | None:
     """A PDF of the verdict table and the plots, compiled with Typst (pip package, no system libs)."""
     try:
@@ -347,5 +367,6 @@ def report_pdf(*, run, version: int) -> bytes | None:
                     name = f"plot{counter}.png"
                     Path(tmp, name).write_bytes(png)
                     lines.append(f'#image("{name}", width: 70%)')
+        lines += _pdf_plan_lines(context.get("plan"))
         Path(tmp, "report.typ").write_text("\n".join(lines), encoding="utf-8")
         return typst.compile(str(Path(tmp, "report.typ")))

@@ -190,3 +190,29 @@ def test_api_run_request_without_plan_after_intake_is_a_400(study, family, resea
     response = api.post("/api/analysis-runs/", {"study": study.pk}, format="json")
     assert response.status_code == 400
     assert "no frozen analysis plan" in response.content.decode()
+
+
+def test_pdf_names_the_plan_and_its_deviations(study):
+    import pypdfium2
+    from django.utils import timezone
+
+    from analysis.reporting.render import report_pdf
+
+    run = AnalysisRun(
+        pk=1,
+        study=study,
+        finished_at=timezone.now(),
+        results={
+            "questions": [],
+            "plan": {
+                "version": 2,
+                "sha256": "cd" * 32,
+                "frozen_at": "2026-01-05T10:00:00+00:00",
+                "deviations": [{"what": "bootstrap-trekkingen", "planned": 0, "used": 999}],
+            },
+        },
+    )
+    pdf = pypdfium2.PdfDocument(report_pdf(run=run, version=1))
+    text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+    assert "Analyseplan versie 2" in text
+    assert "bootstrap-trekkingen: gepland 0, gebruikt 999" in text

@@ -401,7 +401,7 @@ def iter_chunk_counts(
     check_columns(path, catalogue)
     columns = HOUSEHOLD_COLUMNS + catalogue.codes
     spans, sizes = piece_spans(path)
-    handle = pq.ParquetFile(path, read_dictionary=list(TEXT_COLUMNS[1:]))
+    handle = pq.ParquetFile(path, read_dictionary=list(TEXT_COLUMNS[1:]), memory_map=True)
     plan = make_plan(year, catalogue)
     groups = pieces if pieces is not None else range(len(sizes))
     chunk = _Chunk()

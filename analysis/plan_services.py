@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.utils.translation import gettext as _
 
 from analysis import plan as plan_core
 from analysis import selectors
@@ -50,7 +51,7 @@ def _write(*, study, user, content: dict, reason: str) -> AnalysisPlan:
             )
     except IntegrityError:
         raise ValidationError(
-            "another researcher changed the plan at the same moment; reload and try again"
+            _("another researcher changed the plan at the same moment; reload and try again")
         ) from None
 
 
@@ -60,7 +61,7 @@ def analysis_plan_freeze(*, study, user, params: dict | None = None) -> Analysis
     _check(user, study)
     if plan_current(study) is not None:
         raise ValidationError(
-            "the analysis plan is already frozen; a change is a new version with a reason"
+            _("the analysis plan is already frozen; a change is a new version with a reason")
         )
     content = plan_core.plan_content(
         question_dicts(study=study), {**PLAN_DEFAULTS, **(params or {})}
@@ -75,25 +76,28 @@ def analysis_plan_revise(*, study, user, changes: dict, reason: str) -> Analysis
     _check(user, study)
     current = plan_current(study)
     if current is None:
-        raise ValidationError("there is no frozen plan to revise yet; freeze it first")
+        raise ValidationError(_("there is no frozen plan to revise yet; freeze it first"))
     if not (reason or "").strip():
-        raise ValidationError({"reason": "a new plan version needs a reason"})
+        raise ValidationError({"reason": _("a new plan version needs a reason")})
     allowed = {"estimator", "inference", "draws", "seed", "covariates", "clustering", "alpha"}
     unknown = sorted(set(changes) - allowed)
     if unknown:
         raise ValidationError(
             {
-                "changes": f"cannot change {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
+                "changes": _("cannot change %(keys)s; allowed: %(allowed)s")
+                % {"keys": ", ".join(unknown), "allowed": ", ".join(sorted(allowed))}
             }
         )
     if "inference" in changes and changes["inference"] not in {"cr2", "cr1", "cv3", "wild"}:
-        raise ValidationError({"inference": f"unknown inference method '{changes['inference']}'"})
+        raise ValidationError(
+            {"inference": _("unknown inference method '%(m)s'") % {"m": changes["inference"]}}
+        )
     if "draws" in changes and (not isinstance(changes["draws"], int) or changes["draws"] < 0):
-        raise ValidationError({"draws": "bootstrap draws must be a whole number, 0 or more"})
+        raise ValidationError({"draws": _("bootstrap draws must be a whole number, 0 or more")})
     params = {**current.content, **changes}
     content = plan_core.plan_content(question_dicts(study=study), params)
     if plan_core.content_hash(content) == current.sha256:
-        raise ValidationError("nothing differs from the current plan version")
+        raise ValidationError(_("nothing differs from the current plan version"))
     return _write(study=study, user=user, content=content, reason=reason.strip())
 
 
@@ -102,9 +106,11 @@ def plan_check_for_run(study) -> AnalysisPlan | None:
     plan = plan_current(study)
     if plan is None and study_has_post_intake_data(study):
         raise ValidationError(
-            "This study has data after intake but no frozen analysis plan: a researcher must "
-            "freeze the analysis plan (Analyses → Analysis plan) before the first post-intake "
-            "wave is analysed."
+            _(
+                "This study has data after intake but no frozen analysis plan: a researcher must "
+                "freeze the analysis plan (Analyses → Analysis plan) before the first "
+                "post-intake wave is analysed."
+            )
         )
     return plan
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from analysis import selectors
 from analysis.models import StudyQuestion
@@ -64,13 +65,18 @@ def _clean(data: dict) -> dict:
     errors: dict[str, str] = {}
     clean = {k: v for k, v in data.items() if k in EDITABLE}
     if "title" in clean and not str(clean["title"]).strip():
-        errors["title"] = "the question text is empty"
+        errors["title"] = _("the question text is empty")
     if "unit" in clean and clean["unit"] not in UNITS:
-        errors["unit"] = f"unit '{clean['unit']}' must be one of {', '.join(UNITS)}"
+        errors["unit"] = _("unit '%(unit)s' must be one of %(units)s") % {
+            "unit": clean["unit"],
+            "units": ", ".join(UNITS),
+        }
     if "expected_direction" in clean and clean["expected_direction"] not in DIRECTIONS:
-        errors["expected_direction"] = "expected direction must be decrease or increase"
+        errors["expected_direction"] = _("expected direction must be decrease or increase")
     if "estimator" in clean and clean["estimator"] not in ESTIMATORS:
-        errors["estimator"] = f"estimator must be one of {', '.join(ESTIMATORS)}"
+        errors["estimator"] = _("estimator must be one of %(names)s") % {
+            "names": ", ".join(ESTIMATORS)
+        }
     if "outcomes" in clean:
         try:
             clean["outcomes"] = validate_outcomes(clean["outcomes"])
@@ -101,11 +107,13 @@ def question_create(*, study, user, code: str, data: dict) -> StudyQuestion:
     _check_may_edit(user, study)
     code = (code or "").strip()
     if not code:
-        raise ValidationError({"code": "a question needs a code"})
+        raise ValidationError({"code": _("a question needs a code")})
     questions_seed(study=study)
     if StudyQuestion.objects.filter(study=study, code=code).exists():
-        raise ValidationError({"code": f"the study already has a question '{code}'"})
+        raise ValidationError(
+            {"code": _("the study already has a question '%(code)s'") % {"code": code}}
+        )
     clean = _clean({"unit": "family", **data})
     if not str(clean.get("title", "")).strip():
-        raise ValidationError({"title": "the question text is empty"})
+        raise ValidationError({"title": _("the question text is empty")})
     return StudyQuestion.objects.create(study=study, code=code, **clean)

@@ -15,6 +15,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from analysis import selectors
 from analysis.models import ReportSchedule
@@ -53,7 +54,9 @@ def schedule_create(*, study, user, frequency: str, first_due: date | None = Non
     if user is None or not selectors.may_edit_questions(user, study):
         raise PermissionDenied
     if frequency not in ReportSchedule.Frequency.values:
-        raise ValidationError({"frequency": f"unknown report frequency '{frequency}'"})
+        raise ValidationError(
+            {"frequency": _("unknown report frequency '%(f)s'") % {"f": frequency}}
+        )
     due = first_due or next_due_after(frequency=frequency, study=study, after=timezone.localdate())
     return ReportSchedule.objects.create(study=study, frequency=frequency, next_due=due)
 
@@ -85,18 +88,23 @@ def _notify(schedule: ReportSchedule, run, error: str) -> int:
     link = _link(reverse("analysis:study", kwargs={"study_id": schedule.study_id}))
     study = schedule.study.name
     if run is not None:
-        subject = f"Draft effect report started: {study}"
-        body = (
-            f"The periodic effect report of {study} is due ({schedule.get_frequency_display()}).\n"
-            f"A draft analysis (run {run.pk}) was started. Review the draft report and publish "
-            f"it when it is right:\n{link}\n"
-        )
+        subject = _("Draft effect report started: %(study)s") % {"study": study}
+        body = _(
+            "The periodic effect report of %(study)s is due (%(frequency)s).\n"
+            "A draft analysis (run %(run)s) was started. Review the draft report and publish "
+            "it when it is right:\n%(link)s\n"
+        ) % {
+            "study": study,
+            "frequency": schedule.get_frequency_display(),
+            "run": run.pk,
+            "link": link,
+        }
     else:
-        subject = f"Periodic effect report could not start: {study}"
-        body = (
-            f"The periodic effect report of {study} is due, but the analysis could not start:\n"
-            f"{error}\n\n{link}\n"
-        )
+        subject = _("Periodic effect report could not start: %(study)s") % {"study": study}
+        body = _(
+            "The periodic effect report of %(study)s is due, but the analysis could not "
+            "start:\n%(error)s\n\n%(link)s\n"
+        ) % {"study": study, "error": error, "link": link}
     return send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
 
 

@@ -1,5 +1,6 @@
 """Allow-list serializers: never a linkage key, never another coach's private note."""
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from study.models import (
@@ -165,7 +166,9 @@ class WaveSurveyWriteSerializer(serializers.Serializer):
     def validate_missing_codes(self, value):
         unknown = sorted(set(value) - set(WaveSurvey.SCORE_FIELDS))
         if unknown:
-            raise serializers.ValidationError(f"unknown survey field: {', '.join(unknown)}")
+            raise serializers.ValidationError(
+                _("Unknown survey field: %(fields)s.") % {"fields": ", ".join(unknown)}
+            )
         return value
 
 

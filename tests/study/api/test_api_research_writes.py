@@ -155,3 +155,21 @@ def test_filters_and_pagination(researcher, family, other_family):
     assert len(page["results"]) == 1 and page["next"]
     response = client.get("/api/members/", {"role": "nonsense"})
     assert response.status_code == 400 and "role" in response.json()
+
+
+def test_missing_codes_only_for_survey_fields(researcher, family):
+    wave = family.waves.get(index=0)
+    response = api(researcher).post(
+        "/api/wave-surveys/",
+        {"wave": wave.pk, "missing_codes": {"shoe_size": "refused"}},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "shoe_size" in response.json()["missing_codes"][0]
+    response = api(researcher).post(
+        "/api/wave-surveys/",
+        {"wave": wave.pk, "missing_codes": {"participation_step": "refused"}},
+        format="json",
+    )
+    assert response.status_code == 201
+    assert response.json()["missing_codes"] == {"participation_step": "refused"}

@@ -492,3 +492,30 @@ def _result(
         except _Unusual:
             pass
     return _straightforward(path, chunk.groups, plan.year, catalogue)
+
+
+def municipality_groups(path: str | Path, municipality: str) -> range | None:
+    """The row groups of one municipality when the file's statistics pin them to it alone.
+
+    Returns the contiguous range of row groups whose statistics say "only this municipality,
+    no missing names" and outside which no group can hold it; None when that cannot be told
+    from the statistics (then the caller reads the municipality the straightforward way).
+    """
+    import pyarrow.parquet as pq
+
+    handle = pq.ParquetFile(path)
+    index = handle.schema_arrow.get_field_index("municipality")
+    if index < 0:
+        return None
+    hits = []
+    for group in range(handle.num_row_groups):
+        stats = handle.metadata.row_group(group).column(index).statistics
+        if stats is None or not stats.has_min_max or stats.null_count is None:
+            return None
+        if stats.min <= municipality <= stats.max:
+            if stats.min != stats.max or stats.null_count:
+                return None
+            hits.append(group)
+    if not hits or hits != list(range(hits[0], hits[-1] + 1)):
+        return None
+    return range(hits[0], hits[-1] + 1)

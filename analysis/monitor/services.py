@@ -44,14 +44,22 @@ def monitor_municipalities(*, path: str | Path) -> list[str]:
     return municipalities(path)
 
 
-def monitor_chunk(*, path: str | Path, municipality: str | None, year: int) -> dict[str, Any]:
+def monitor_chunk(
+    *, path: str | Path, municipality: str | None, year: int, fast: bool = True
+) -> dict[str, Any]:
     """Validate, classify and count one municipality (None: the whole file) of the extract.
 
     Returns {"municipality", "rows", "counts": [per-wijk raw counts], "errors": [...]}; a file
     problem is returned as errors rather than raised so that a fan-out can report all of them.
+    A Parquet file whose statistics pin the municipality to its own row groups (as the
+    generator writes it) goes through the fast path, with the same result.
     """
     path = Path(path)
     catalogue = load_catalogue()
+    if fast and municipality is not None and path.suffix.lower() == ".parquet":
+        result = _fast_chunk(path, municipality, year, catalogue)
+        if result is not None:
+            return result
     try:
         raw = read_municipality(path, municipality, [year - 2, year - 1, year], catalogue)
         kind = path.suffix.lower().lstrip(".")
@@ -64,6 +72,30 @@ def monitor_chunk(*, path: str | Path, municipality: str | None, year: int) -> d
         "municipality": municipality,
         "rows": len(frame),
         "counts": _records(counts),
+        "errors": [],
+    }
+
+
+def _fast_chunk(path: Path, municipality: str, year: int, catalogue) -> dict[str, Any] | None:
+    import sys
+
+    from analysis.monitor.fast import iter_chunk_counts, municipality_groups
+
+    try:
+        groups = municipality_groups(path, municipality)
+        if groups is None:
+            return None
+        parts = list(iter_chunk_counts(path, year, catalogue, sys.maxsize, groups))
+    except ExtractError as exc:
+        return {"municipality": municipality, "rows": 0, "counts": [], "errors": exc.errors}
+    errors = [e for part in parts for e in part["errors"]]
+    if errors:
+        return {"municipality": municipality, "rows": 0, "counts": [], "errors": errors}
+    frames = [part["counts"] for part in parts if part["counts"] is not None]
+    return {
+        "municipality": municipality,
+        "rows": sum(int(part["rows"]) for part in parts),
+        "counts": [r for frame in frames for r in _records(frame)],
         "errors": [],
     }
 

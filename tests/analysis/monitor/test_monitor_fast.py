@@ -81,3 +81,48 @@ def test_fast_path_reports_the_same_errors(tmp_path, damage):
     fast, slow = both(path, min_rows=1500)
     assert slow["errors"]
     assert fast == slow
+
+
+def write_per_municipality(frame: pd.DataFrame, path) -> None:
+    """One or two row groups per municipality, as the generator writes (statistics pin them)."""
+    import pyarrow as pa
+
+    writer = None
+    for _, own in frame.groupby("municipality", sort=True):
+        table = pa.Table.from_pandas(own.reset_index(drop=True), preserve_index=False)
+        if writer is None:
+            writer = pq.ParquetWriter(path, table.schema)
+        writer.write_table(table, row_group_size=max(1, len(own) // 2 + 1))
+    writer.close()
+
+
+@pytest.mark.parametrize("damage", [None, "negative", "no_preceding_year"])
+def test_fan_out_chunks_agree_with_the_straightforward_path(tmp_path, damage):
+    from analysis.monitor.fast import municipality_groups
+
+    frame = random_extract(21, households=1500)
+    if damage == "negative":
+        frame.loc[
+            frame.index[(frame["municipality"] == "Delden") & (frame["year"] == YEAR)][0], "ww"
+        ] = -1
+    elif damage == "no_preceding_year":
+        frame = frame[~((frame["municipality"] == "Borne") & (frame["year"] == YEAR - 1))]
+    path = tmp_path / "extract.parquet"
+    write_per_municipality(frame, path)
+    for name in sorted(frame["municipality"].unique()):
+        assert municipality_groups(path, name) is not None  # the fast path is taken
+        fast = services.monitor_chunk(path=path, municipality=name, year=YEAR, fast=True)
+        slow = services.monitor_chunk(path=path, municipality=name, year=YEAR, fast=False)
+        assert fast == slow, name
+    assert municipality_groups(path, "Nowhere") is None
+
+
+def test_fan_out_chunk_of_a_mixed_file_takes_the_straightforward_path(tmp_path):
+    from analysis.monitor.fast import municipality_groups
+
+    path = tmp_path / "extract.parquet"
+    write(random_extract(22, households=600), path, row_group_size=700)
+    assert municipality_groups(path, "Borne") is None
+    fast = services.monitor_chunk(path=path, municipality="Borne", year=YEAR, fast=True)
+    slow = services.monitor_chunk(path=path, municipality="Borne", year=YEAR, fast=False)
+    assert fast == slow and fast["counts"]

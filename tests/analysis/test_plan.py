@@ -216,3 +216,12 @@ def test_pdf_names_the_plan_and_its_deviations(study):
     text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
     assert "Analyseplan versie 2" in text
     assert "bootstrap-trekkingen: gepland 0, gebruikt 999" in text
+
+
+def test_run_analysis_command_refuses_without_a_plan_after_intake(study, family):
+    from django.core.management import CommandError, call_command
+
+    _complete_first_post_intake_wave(family)
+    with pytest.raises(CommandError, match="no frozen analysis plan"):
+        call_command("run_analysis", study_id=study.pk, json=True)
+    assert not AnalysisRun.objects.filter(study=study).exists()

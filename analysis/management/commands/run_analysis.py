@@ -1,9 +1,11 @@
 """Run a study's analysis to the end and print its results (for scripts)."""
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from analysis.models import AnalysisRun
-from analysis.services import analysis_run_execute
+from analysis.plan_services import plan_check_for_run, plan_params
+from analysis.services import DEFAULT_PARAMS, analysis_run_execute
 from study.models import Study
 
 
@@ -12,11 +14,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--study-id", type=int, required=True)
+        # Left out, draws, seed and inference follow the study's frozen analysis plan.
         parser.add_argument(
-            "--draws", type=int, default=0, help="wild-bootstrap draws as robustness (0 = off)"
+            "--draws", type=int, help="wild-bootstrap draws as robustness (0 = off)"
         )
-        parser.add_argument("--seed", type=int, default=2016)
-        parser.add_argument("--inference", default="cr2", choices=["cr2", "cr1", "cv3", "wild"])
+        parser.add_argument("--seed", type=int)
+        parser.add_argument("--inference", choices=["cr2", "cr1", "cv3", "wild"])
         parser.add_argument("--pdf", help="write the report's PDF to this path")
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -24,16 +27,20 @@ class Command(BaseCommand):
         study = Study.objects.filter(pk=study_id).first()
         if study is None:
             raise CommandError(f"no study with id {study_id}")
-        run = AnalysisRun.objects.create(
-            study=study,
-            params={
-                "inference": inference,
-                "draws": draws,
-                "seed": seed,
-                "estimator": "twfe",
-                "price_year": study.price_year,
-            },
-        )
+        try:
+            plan = plan_check_for_run(study)
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from None
+        given = {"inference": inference, "draws": draws, "seed": seed}
+        params = {
+            **DEFAULT_PARAMS,
+            **(plan_params(plan) if plan else {}),
+            **{k: v for k, v in given.items() if v is not None},
+            "price_year": study.price_year,
+        }
+        if plan:
+            params["plan_version"] = plan.version
+        run = AnalysisRun.objects.create(study=study, params=params, plan=plan)
         run = analysis_run_execute(run_id=run.pk)
         if run.status != AnalysisRun.Status.SUCCEEDED:
             raise CommandError(f"analysis run {run.pk} failed: {run.error}")

@@ -147,3 +147,11 @@ def test_gemeente_cannot_open_the_question_pages(client, study, gemeente_user):
     client.force_login(gemeente_user)
     assert client.get(f"/analysis/studies/{study.pk}/questions/").status_code == 404
     assert client.get(f"/analysis/studies/{study.pk}/plan/").status_code == 404
+
+
+def test_the_edit_page_shows_the_outcomes_as_json(client, study, researcher):
+    client.force_login(researcher)
+    q = StudyQuestion.objects.get(study=study, code="F1-PS")
+    page = client.get(f"/analysis/studies/{study.pk}/questions/{q.pk}/").content.decode()
+    assert "any_police" in page and "police_offences" in page
+    assert client.get(f"/analysis/studies/{study.pk}/questions/new/").status_code == 200

@@ -6,6 +6,8 @@ from html import unescape
 
 import pytest
 from django.db import transaction
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analysis.models import AnalysisRun
 from analysis.plan_services import analysis_plan_freeze
@@ -116,3 +118,25 @@ def test_the_process_section_shows_dose_response_with_the_caveat(demo_html):
     assert re.search(
         r'<table class="dose-response">.*?<td class="num">-?[\d.]+,\d\d</td>', section, re.S
     )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["intervention", "comparison"]),
+            st.sampled_from(["active", "completed", "dropped_out", "moved_away", "withdrawn"]),
+            st.integers(min_value=0, max_value=60),
+        ),
+        min_size=1,
+        max_size=10,
+    )
+)
+def test_attrition_table_never_prints_a_small_or_recomputable_count(cells):
+    table = attrition_table([{"arm": a, "status": s, "n": n} for a, s, n in cells])
+    lines = [[*r["cells"], r["total"]] for r in table["rows"]]
+    lines.append([*table["totals"], table["grand"]])
+    for line in lines + [list(col) for col in zip(*lines, strict=True)]:
+        for value in line:
+            assert value == "*" or value == 0 or value >= 10
+        assert sum(v == "*" for v in line) != 1

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis.did import pyfixest_order
 from analysis.did.panel import PanelError, treatment_indicator
 from analysis.did.twfe import TwfeResult, json_safe, prepare, twfe
 
@@ -96,6 +97,7 @@ def ppml_twfe(
     """Poisson PML DiD with unit and period effects; effect = exp(b) - 1 (a proportion)."""
     import pyfixest as pf  # local: heavy import, only needed here
 
+    pyfixest_order.install()  # the same digits in every process (see the module)
     prep = prepare(df, unit=unit, time=time, cohort=cohort, outcome=outcome, covariates=covariates)
     data = prep.data
     if (data[outcome] < 0).any():

@@ -149,8 +149,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         setup_django(str(Path(tmp, "bench.sqlite3")))
         study, plan = seed()
-        progress("warm-up run without bootstrap (imports, caches)")
-        base_run, base_s = full_run(study, plan, 0)
+        progress("warm-up run (imports, font and Typst caches; not timed)")
+        full_run(study, plan, 0)
+        progress("full run without bootstrap")
+        _, base_s = full_run(study, plan, 0)
         progress(f"full run with {draws} bootstrap draws per outcome")
         run, ours_s = full_run(study, plan, draws)
         outcomes = bootstrapped_outcomes(run)

@@ -24,6 +24,16 @@ def _number(value: Any, digits: int = 0) -> str:
     return text.replace(",", "_").replace(".", ",").replace("_", ".")
 
 
+def _dutch_note(cost: dict[str, Any]) -> str:
+    """The cost note in Dutch, the effect report's language, whatever language is active."""
+    from django.utils import translation
+
+    from analysis.monitor.report_services import cost_note
+
+    with translation.override("nl"):
+        return cost_note(cost)
+
+
 def monitor_section(study) -> dict[str, Any] | None:
     """The latest published monitor figures of the study's municipality, or None."""
     municipality = getattr(study, "municipality", "") or ""
@@ -46,7 +56,7 @@ def monitor_section(study) -> dict[str, Any] | None:
         "mpg_total_cost_eur": summary.get("mpg_total_cost_eur"),
         "cost_per_mpg_eur": cost.get("cost_per_mpg_eur"),
         "cost_source": cost.get("source"),
-        "cost_note": cost.get("note", ""),
+        "cost_note": _dutch_note(cost),
         "cost_price_year": cost.get("price_year"),
         "per_year": per_year,
         "mpg_trend": None if hidden else trend.get("mpg_trend"),

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from analysis.monitor import services
@@ -27,6 +27,11 @@ from study.roles import is_data_manager, is_researcher
 MIN_FAMILIES_FOR_OWN_COST = 10
 SOURCE_ENGINE = "cost_engine"
 SOURCE_DEFAULT = "default"
+REASON_ENGINE = "cost_engine"
+REASON_NO_CATALOGUE = "no_catalogue"
+REASON_FEW = "fewer_than_10_mpg"
+REASON_FAILED = "pricing_failed"
+REASON_NO_MPG = "no_mpg"
 
 
 def may_manage_monitor(user) -> bool:
@@ -38,15 +43,52 @@ def may_manage_monitor(user) -> bool:
     )
 
 
-def _default_cost(reason: str) -> dict[str, Any]:
-    return {
+def cost_note(cost: dict[str, Any]) -> str:
+    """Where the cost per MPG comes from, in the active language (from the stored reason)."""
+    reason = cost.get("reason")
+    if reason == REASON_ENGINE:
+        return _(
+            "average cost of the municipality's MPG households in %(year)s from the cost "
+            "model (price catalogue version %(version)s, prices of %(price_year)s)"
+        ) % {
+            "year": cost.get("year"),
+            "version": cost.get("catalogue_version"),
+            "price_year": cost.get("price_year"),
+        }
+    if reason == REASON_NO_CATALOGUE:
+        return _("no published price catalogue; the baseline report's EUR 114,291 is used")
+    if reason == REASON_FEW:
+        return _(
+            "fewer than 10 MPG households: an average of so few families is not "
+            "shown; the baseline report's EUR 114,291 (2014 prices) is used"
+        )
+    if reason == REASON_FAILED:
+        return _("the cost model could not price the extract (%(error)s); the default is used") % {
+            "error": cost.get("error", "")
+        }
+    if reason == REASON_NO_MPG:
+        return _("no MPG households to price; the baseline report's default is used")
+    return str(cost.get("note", ""))
+
+
+def _default_cost(reason: str, **extra: Any) -> dict[str, Any]:
+    cost = {
         "cost_per_mpg_eur": DEFAULT_COST_PER_MPG_EUR,
         "source": SOURCE_DEFAULT,
         "price_year": 2014,
         "catalogue_version": None,
         "families": None,
-        "note": reason,
+        "reason": reason,
+        **extra,
     }
+    return _with_note(cost)
+
+
+def _with_note(cost: dict[str, Any]) -> dict[str, Any]:
+    """Store the note in English (the API's language); pages translate it from ``reason``."""
+    with translation.override("en"):
+        cost["note"] = cost_note(cost)
+    return cost
 
 
 def mpg_cost_per_family(volumes: pd.DataFrame, *, year: int) -> dict[str, dict[str, Any]]:
@@ -67,8 +109,7 @@ def mpg_cost_per_family(volumes: pd.DataFrame, *, year: int) -> dict[str, dict[s
     try:
         catalogue = cost_selectors.catalogue_current()
     except cost_selectors.CatalogueNotFound:
-        reason = _("no published price catalogue; the baseline report's EUR 114,291 is used")
-        return {name: _default_cost(reason) for name in names}
+        return {name: _default_cost(REASON_NO_CATALOGUE) for name in names}
     out: dict[str, dict[str, Any]] = {}
     priced = volumes[["family", "period", "indicator", "value"]]
     try:
@@ -91,34 +132,27 @@ def mpg_cost_per_family(volumes: pd.DataFrame, *, year: int) -> dict[str, dict[s
                 ggz_year_of=int,
             )
     except ValueError as exc:
-        reason = _("the cost model could not price the extract (%(error)s); the default is used")
-        return {name: _default_cost(reason % {"error": exc}) for name in names}
+        return {name: _default_cost(REASON_FAILED, error=str(exc)) for name in names}
     totals = engine.family_totals(costs)
     home = volumes.drop_duplicates("family").set_index("family")["municipality"]
     totals["municipality"] = totals["family"].map(home)
     for name in names:
         own = totals[totals["municipality"] == name]
         if len(own) < MIN_FAMILIES_FOR_OWN_COST:
-            out[name] = _default_cost(
-                _(
-                    "fewer than 10 MPG households: an average of so few families is not "
-                    "shown; the baseline report's EUR 114,291 (2014 prices) is used"
-                )
-            )
+            out[name] = _default_cost(REASON_FEW)
             continue
-        out[name] = {
-            "cost_per_mpg_eur": round(float(own["total_eur"].mean()), 2),
-            "source": SOURCE_ENGINE,
-            "price_year": price_year,
-            "catalogue_version": catalogue.version,
-            "families": int(len(own)),
-            "complete_families": int(own["complete"].sum()),
-            "note": _(
-                "average cost of the municipality's MPG households in %(year)s from the cost "
-                "model (price catalogue version %(version)s, prices of %(price_year)s)"
-            )
-            % {"year": year, "version": catalogue.version, "price_year": price_year},
-        }
+        out[name] = _with_note(
+            {
+                "cost_per_mpg_eur": round(float(own["total_eur"].mean()), 2),
+                "source": SOURCE_ENGINE,
+                "reason": REASON_ENGINE,
+                "year": int(year),
+                "price_year": price_year,
+                "catalogue_version": catalogue.version,
+                "families": int(len(own)),
+                "complete_families": int(own["complete"].sum()),
+            }
+        )
     return out
 
 
@@ -170,7 +204,7 @@ def monitor_reports_save(
     for name in counts["municipality"].astype(str).unique():
         costs.setdefault(
             name,
-            _default_cost(_("no MPG households to price; the baseline report's default is used")),
+            _default_cost(REASON_NO_MPG),
         )
     years = trend_years(path, year)
     trend = None

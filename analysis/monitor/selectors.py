@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from analysis.monitor.models import MonitorReport
-from analysis.monitor.report_services import may_manage_monitor
+from analysis.monitor.report_services import cost_note, may_manage_monitor
 from study.models import StudyMembership
 from study.roles import Role, is_gemeente
 
@@ -164,6 +164,7 @@ def monitor_report_display(report: MonitorReport) -> dict:
         "per_year": per_year,
         "trend_svg": svg,
         "cost": report.cost or {},
+        "cost_note": cost_note(report.cost or {}),
         "mpg": summary.get("mpg"),
         "mpg_total_cost_eur": summary.get("mpg_total_cost_eur"),
     }

@@ -108,3 +108,16 @@ def test_command_save_refuses_a_broken_extract(tmp_path):
             "monitor", "--input", str(path), "--year", "2014", "--save", stdout=io.StringIO()
         )
     assert not MonitorReport.objects.exists()
+
+
+def test_cost_reason_is_stored_and_the_note_kept_in_english(almelo_csv):
+    from django.utils import translation
+
+    from analysis.monitor.report_services import REASON_ENGINE, cost_note
+
+    with translation.override("nl"):
+        (report,) = monitor_reports_save(path=almelo_csv, year=2014)
+    assert report.cost["reason"] == REASON_ENGINE
+    assert report.cost["note"].startswith("average cost of the municipality's MPG households")
+    with translation.override("en"):
+        assert cost_note(report.cost) == report.cost["note"]

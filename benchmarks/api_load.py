@@ -5,7 +5,9 @@ gunicorn server.
 The script creates a temporary PostgreSQL database (server from DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432), migrates and seeds it (one wijkcoach with a family and a
 token per client), starts gunicorn on a free port, runs the bare endpoint and then contact
-logging for the same duration each with keep-alive client threads, stops the server and drops
+logging for the same duration each with keep-alive client threads (closed loop: each client
+sends its next request when the previous one is answered, so latency includes queueing), then
+each endpoint with one client alone (service time without queueing), stops the server and drops
 the database. Clients and server share this machine, so the figures include the clients' cost.
 
 Usage:  python benchmarks/api_load.py [--quick] [--duration S] [--clients N]
@@ -77,7 +79,13 @@ def main() -> None:
             srv.log(f"bare:     {bare}")
             contacts = _phase(base, "contacts", clients, duration)
             srv.log(f"contacts: {contacts}")
-        stored = srv.count_rows(db_url, "study_contact") - warm
+            stored = srv.count_rows(db_url, "study_contact") - warm
+            # One client alone: the service time without queueing, for context.
+            single = {
+                kind: _phase(base, kind, clients[:1], max(2.0, duration / 2))
+                for kind in ("bare", "contacts")
+            }
+            srv.log(f"one client: {single}")
 
     ratio = round(contacts["rps"] / bare["rps"], 3) if bare["rps"] else None
     figures = {
@@ -88,6 +96,9 @@ def main() -> None:
         "contacts": contacts,
         "bare": bare,
         "throughput_ratio": ratio,
+        "one_client": {
+            kind: {k: v[k] for k in ("p50_ms", "p95_ms", "rps")} for kind, v in single.items()
+        },
         "contacts_stored": stored,
         "contacts_stored_match": stored == contacts["ok"],
         "goal_p95_ms": GOAL_P95_MS,

@@ -36,7 +36,7 @@ def report_get(user, pk: int) -> Report:
 def run_list(user, *, study) -> QuerySet[AnalysisRun]:
     if not may_run_analyses(user, study):
         return AnalysisRun.objects.none()
-    return AnalysisRun.objects.filter(study=study).defer("results")
+    return AnalysisRun.objects.filter(study=study).select_related("plan").defer("results")
 
 
 def run_get(user, pk: int) -> AnalysisRun:

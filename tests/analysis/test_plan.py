@@ -225,3 +225,14 @@ def test_run_analysis_command_refuses_without_a_plan_after_intake(study, family)
     with pytest.raises(CommandError, match="no frozen analysis plan"):
         call_command("run_analysis", study_id=study.pk, json=True)
     assert not AnalysisRun.objects.filter(study=study).exists()
+
+
+def test_the_runs_table_names_the_plan_version(client, study, researcher, monkeypatch):
+    from analysis import tasks
+
+    monkeypatch.setattr(tasks.analysis_run_task, "delay", lambda run_id: None)
+    analysis_plan_freeze(study=study, user=researcher)
+    analysis_run_request(study=study, user=researcher)
+    client.force_login(researcher)
+    page = client.get(f"/analysis/studies/{study.pk}/").content.decode()
+    assert "Version 1" in page

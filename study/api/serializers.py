@@ -116,11 +116,12 @@ class CareInvolvementSerializer(serializers.ModelSerializer):
 
 
 class MemberSerializer(serializers.ModelSerializer):
-    """Pseudonymous fields only: the role in the household and the birth year, never identity."""
+    """Pseudonymous fields only: the role in the household (adult/child) and the birth year.
+    The free-text relation is left out: it may hold a name."""
 
     class Meta:
         model = Member
-        fields = ["id", "family", "role", "relation", "birth_year"]
+        fields = ["id", "family", "role", "birth_year"]
 
 
 class WaveSurveySerializer(serializers.ModelSerializer):

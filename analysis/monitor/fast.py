@@ -284,13 +284,16 @@ def _length(rows: slice | np.ndarray, total: int) -> int:
     return rows.stop - rows.start if isinstance(rows, slice) else len(rows)
 
 
-def _joined(parts: list) -> np.ndarray | object:
+def _joined(parts: list, text: bool) -> np.ndarray | object:
+    """Concatenated ids: int64 NumPy, or (``text``) one Arrow large_string array."""
     import pyarrow as pa
 
-    if all(isinstance(p, np.ndarray) for p in parts):
+    if not text:
+        if not all(isinstance(p, np.ndarray) for p in parts):
+            raise _Unusual  # integer ids in one row group, text in another
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
     if any(isinstance(p, np.ndarray) for p in parts):
-        raise _Unusual  # integer ids in one row group, text in another
+        raise _Unusual
     return pa.chunked_array(parts, type=pa.large_string()).combine_chunks()
 
 
@@ -320,10 +323,12 @@ def _finish(chunk: _Chunk, plan: _Plan, catalogue: Catalogue) -> pd.DataFrame:
     current = chunk.municipalities[2]
     if current - chunk.municipalities[1] or current - chunk.municipalities[0]:
         raise _Unusual  # a municipality without rows in Y-1 or Y-2: reported by validate_extract
-    per_year = [_joined(parts) for parts in chunk.ids]
-    scope_ids = _joined(chunk.scope_ids)
-    supported = [_joined(parts) for parts in chunk.supported]
-    if not isinstance(scope_ids, np.ndarray):  # text ids: one integer code per distinct id
+    every_part = [p for parts in (*chunk.ids, chunk.scope_ids, *chunk.supported) for p in parts]
+    text = any(not isinstance(p, np.ndarray) for p in every_part)
+    per_year = [_joined(parts, text) for parts in chunk.ids]
+    scope_ids = _joined(chunk.scope_ids, text)
+    supported = [_joined(parts, text) for parts in chunk.supported]
+    if text:  # text ids: one integer code per distinct id
         every = pa.chunked_array(per_year, type=pa.large_string())
         dictionary = pc.unique(every)
 

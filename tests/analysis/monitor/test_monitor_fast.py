@@ -126,3 +126,17 @@ def test_fan_out_chunk_of_a_mixed_file_takes_the_straightforward_path(tmp_path):
     fast = services.monitor_chunk(path=path, municipality="Borne", year=YEAR, fast=True)
     slow = services.monitor_chunk(path=path, municipality="Borne", year=YEAR, fast=False)
     assert fast == slow and fast["counts"]
+
+
+@pytest.mark.parametrize("text_ids", [False, True])
+def test_a_chunk_without_households_in_the_reporting_year(tmp_path, text_ids):
+    frame = random_extract(23, households=900, text_ids=text_ids)
+    only_before = frame[frame["year"].isin([YEAR - 2, YEAR - 1])].head(50).copy()
+    only_before["municipality"] = "Rijssen"  # rows in Y-2 and Y-1 only: nothing to count
+    frame = pd.concat([frame, only_before], ignore_index=True)
+    path = tmp_path / "extract.parquet"
+    write_per_municipality(frame, path)
+    fast, slow = both(path, min_rows=1)
+    assert not slow["errors"]
+    assert fast == slow
+    assert "Rijssen" not in {row["municipality"] for row in fast["counts"]}

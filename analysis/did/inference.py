@@ -217,7 +217,8 @@ def _adjustments(fit: LinearFit, blocks: _Blocks, power: float) -> np.ndarray:
     ih = ih + np.where(~blocks.mask[:, :, None] & np.eye(blocks.m, dtype=bool), 1.0, 0.0)
     vals, vecs = np.linalg.eigh(ih)
     good = vals > EIG_TOL
-    powered = np.where(good, np.abs(vals) ** power, 0.0)
+    powered = np.zeros_like(vals)
+    powered[good] = vals[good] ** power  # Moore-Penrose: zero eigenvalues stay zero
     A = np.einsum("gik,gk,gjk->gij", vecs, powered, vecs)
     return A * (blocks.mask[:, :, None] & blocks.mask[:, None, :])
 

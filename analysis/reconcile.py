@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from analysis.models import AnalysisRun
 
@@ -51,11 +52,11 @@ def queued_seconds() -> int:
 
 
 def gave_up_message(attempts: int) -> str:
-    return (
-        f"Stopped after {attempts} attempts: the worker running this analysis stopped each time "
+    return _(
+        "Stopped after %(n)s attempts: the worker running this analysis stopped each time "
         "(for example killed, out of memory or over the time limit). Ask the administrator to "
         "check the worker logs, then start a new run."
-    )
+    ) % {"n": attempts}
 
 
 # --- who runs a run ---------------------------------------------------------------------------
@@ -223,7 +224,7 @@ def reconcile_runs(
                 status=AnalysisRun.Status.QUEUED,
                 heartbeat_at=now,
                 claimed_by="",
-                progress_note="worker stopped; queued again",
+                progress_note=_("worker stopped; queued again"),
             ):
                 _send(run.pk, queue)
                 done.resumed.append(run.pk)

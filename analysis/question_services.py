@@ -79,7 +79,9 @@ def _clean(data: dict) -> dict:
         }
     if "outcomes" in clean:
         try:
-            clean["outcomes"] = validate_outcomes(clean["outcomes"])
+            clean["outcomes"] = validate_outcomes(
+                clean["outcomes"], clean.get("expected_direction", "decrease")
+            )
         except ValueError as exc:
             errors["outcomes"] = str(exc)
     if errors:

@@ -269,8 +269,9 @@ def _outcome_unit(code: str) -> str:
     return "professional" if code in PROFESSIONAL_OUTCOMES else "family"
 
 
-def validate_outcomes(outcomes: object) -> list[dict]:
-    """Check an edited outcome list; raises ValueError naming the outcome and field at fault."""
+def validate_outcomes(outcomes: object, default_better: str = "decrease") -> list[dict]:
+    """Check an edited outcome list; raises ValueError naming the outcome and field at fault.
+    An outcome without ``better`` takes the question's expected direction (``default_better``)."""
     if not isinstance(outcomes, list):
         raise ValueError("outcomes must be a list of objects")
     clean, seen = [], set()
@@ -289,7 +290,7 @@ def validate_outcomes(outcomes: object) -> list[dict]:
             raise ValueError(
                 f"outcome {i} ({code}): kind '{kind}' must be one of {', '.join(KINDS)}"
             )
-        better = item.get("better", "decrease")
+        better = item.get("better", default_better)
         if better not in DIRECTIONS:
             raise ValueError(
                 f"outcome {i} ({code}): better '{better}' must be decrease or increase"

@@ -136,11 +136,13 @@ def test_researcher_adds_a_question(client, study, researcher):
             "estimator": "auto",
             "primary": "on",
             "active": "on",
-            "outcomes": json.dumps([{"code": "contact_hours", "better": "increase"}]),
+            "outcomes": json.dumps([{"code": "contact_hours"}]),
         },
     )
     assert response.status_code == 302
-    assert StudyQuestion.objects.get(study=study, code="X1").outcomes[0]["kind"] == "continuous"
+    outcome = StudyQuestion.objects.get(study=study, code="X1").outcomes[0]
+    assert outcome["kind"] == "continuous"
+    assert outcome["better"] == "increase"  # the question's expected direction
 
 
 def test_gemeente_cannot_open_the_question_pages(client, study, gemeente_user):

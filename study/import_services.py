@@ -291,6 +291,23 @@ def _read(batch: ImportBatch) -> Extract:
 # --- the workflow ----------------------------------------------------------------------------
 
 
+def template_write(study: Study, families, out) -> None:
+    """Write the wide import template (pseudonym, year, indicator codes) for these families."""
+    import csv
+
+    codes = [i.code for i in indicators_for(study)]
+    writer = csv.writer(out)
+    writer.writerow(["pseudonym", "year", *codes])
+    rows = (
+        Wave.objects.alive()
+        .filter(family__in=families)
+        .order_by("family__pseudonym", "year")
+        .values_list("family__pseudonym", "year")
+    )
+    for pseudonym, year in rows:
+        writer.writerow([pseudonym, year, *[""] * len(codes)])
+
+
 def _problems_json(problems: list[Problem]) -> list[dict]:
     return [p.as_dict() for p in problems[:STORED_PROBLEMS]]
 

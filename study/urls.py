@@ -28,6 +28,11 @@ urlpatterns = [
     path("studies/<int:study_id>/export/<str:fmt>/", views.study_export, name="study_export"),
     path("studies/<int:study_id>/codebook/", views.study_codebook, name="study_codebook"),
     path("studies/<int:study_id>/imports/", views_import.import_list, name="import_list"),
+    path(
+        "studies/<int:study_id>/imports/template.csv",
+        views_import.import_template,
+        name="import_template",
+    ),
     path("imports/<int:batch_id>/", views_import.import_detail, name="import_detail"),
     path("imports/<int:batch_id>/status/", views_import.import_status, name="import_status"),
     path("imports/<int:batch_id>/apply/", views_import.import_apply, name="import_apply"),

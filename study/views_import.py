@@ -96,3 +96,16 @@ def import_errors_csv(request, batch_id: int):
             [error.get("row", ""), error.get("column", ""), error.get("cell", ""), error["message"]]
         )
     return response
+
+
+@login_required
+def import_template(request, study_id: int):
+    """A wide CSV to fill in: one row per family (pseudonym) and wave year, one column per
+    indicator code of the study's catalogue (what REDCap users know as the import template)."""
+    study = _study_for_import(request.user, study_id)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-template-study{study.pk}.csv"'
+    import_services.template_write(
+        study, selectors.family_list(request.user, study=study), response
+    )
+    return response

@@ -106,3 +106,21 @@ def test_other_roles_cannot_see_or_use_imports(client, study, fam, researcher, r
             assert "/accounts/login/" in response.url
     response = client.post(reverse("study:import_apply", args=[batch.pk]))
     assert response.status_code in (302, 403, 404)
+
+
+def test_template_has_a_row_per_family_and_wave_year_and_imports_cleanly(
+    client, researcher, fam, django_capture_on_commit_callbacks
+):
+    client.force_login(researcher)
+    response = client.get(reverse("study:import_template", args=[fam.study.pk]))
+    lines = response.content.decode().splitlines()
+    header = lines[0].split(",")
+    assert header[:3] == ["pseudonym", "year", "bijstand"] and "linkage_key" not in header
+    assert len(lines) == 1 + fam.waves.count()
+    filled = [lines[0]] + [line.replace(",,", ",1,", 1) for line in lines[1:]]
+    response = post_file(
+        client, fam.study, "\n".join(filled) + "\n", capture=django_capture_on_commit_callbacks
+    )
+    batch = ImportBatch.objects.get()
+    assert batch.status == "validated", batch.errors
+    assert batch.summary["new"] == fam.waves.count()

@@ -169,11 +169,15 @@ def test_suppressed_tables_never_show_a_count_from_one_to_nine(frame, by_wijk):
 
 
 @PROPERTY_SETTINGS
-@given(valid_frames(), st.integers(1, 4))
-def test_fast_parquet_path_agrees_with_the_pandas_path(frame, groups):
+@given(valid_frames(), st.integers(1, 4), st.booleans(), st.booleans())
+def test_fast_parquet_path_agrees_with_the_pandas_path(frame, groups, text_ids, shuffled):
     from analysis.monitor import services
 
-    data = frame.drop(columns=[ROW]).sort_values("municipality", kind="stable")
+    data = frame.drop(columns=[ROW])
+    if text_ids:
+        data["household_id"] = "hh-" + data["household_id"].astype(str)
+    if not shuffled:
+        data = data.sort_values("municipality", kind="stable")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "extract.parquet"
         data.to_parquet(path, index=False, row_group_size=max(1, len(data) // groups))

@@ -126,3 +126,11 @@ def test_gemeente_cannot_publish(client, study, gemeente_user, reports):
     assert response.status_code == 404
     reports["almelo"].refresh_from_db()
     assert reports["almelo"].published_at is not None
+
+
+def test_admin_lists_reports_read_only(client, data_manager, reports):
+    data_manager.is_superuser = True
+    data_manager.save(update_fields=["is_superuser"])
+    client.force_login(data_manager)
+    assert client.get("/admin/monitor/monitorreport/").status_code == 200
+    assert client.get("/admin/monitor/monitorreport/add/").status_code == 403

@@ -57,7 +57,15 @@ def _audited_save(obj, *, user, reason: str, update_fields: list[str] | None = N
 
 def _clean_exclusions(obj) -> list[str]:
     # Unique checks on soft-deletable rows are enforced by partial DB constraints instead.
-    return ["pseudonym"] if isinstance(obj, Family) else []
+    excluded = ["pseudonym"] if isinstance(obj, Family) else []
+    # A foreign key given as a saved object needs no existence query (the database's foreign
+    # key constraint still guards it); this saves a query per relation on every write.
+    for field in obj._meta.concrete_fields:
+        if field.is_relation and field.is_cached(obj):
+            related = field.get_cached_value(obj)
+            if related is not None and related.pk is not None:
+                excluded.append(field.name)
+    return excluded
 
 
 # --- studies -------------------------------------------------------------------------------
@@ -583,7 +591,7 @@ def wave_survey_record(
 
 def _coach_may_touch(*, user, family: Family) -> None:
     if not Family.objects.visible_to(user).filter(pk=family.pk).exists():
-        raise PermissionDenied(_("This family is not on your caseload."))
+        raise PermissionDenied(_("No family with this id on your caseload."))
 
 
 @transaction.atomic

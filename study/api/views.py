@@ -19,6 +19,7 @@ from study.api import serializers as s
 from study.models import (
     CareInvolvement,
     Contact,
+    Family,
     IndicatorValue,
     ProfessionalSurvey,
     Wave,
@@ -176,13 +177,17 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         ser = s.ContactWriteSerializer(data=data)
         ser.is_valid(raise_exception=True)
         values = dict(ser.validated_data)
+        # contact_log checks the caseload itself (one query); an unknown family and a family
+        # outside the caseload get the same answer, so the API does not reveal which ids exist.
+        family = Family.objects.alive().filter(pk=values.pop("family")).first()
         try:
-            family = selectors.family_get(user, values.pop("family"))
+            if family is None:
+                raise DjangoPermissionDenied
             return services.contact_log(family=family, coach=user, **values)
-        except Http404:
-            raise ValidationError({"family": ["not found"]}) from None
-        except DjangoPermissionDenied as exc:
-            raise ValidationError({"family": [str(exc)]}) from None
+        except DjangoPermissionDenied:
+            raise ValidationError(
+                {"family": [_("No family with this id on your caseload.")]}
+            ) from None
         except DjangoValidationError as exc:
             raise _drf_error(exc) from None
 

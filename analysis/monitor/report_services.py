@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from analysis.disclosure import suppress_count
 from analysis.monitor import services
 from analysis.monitor.extract import ExtractError
 from analysis.monitor.models import MonitorReport
@@ -150,7 +151,8 @@ def mpg_cost_per_family(volumes: pd.DataFrame, *, year: int) -> dict[str, dict[s
                 "price_year": price_year,
                 "catalogue_version": catalogue.version,
                 "families": int(len(own)),
-                "complete_families": int(own["complete"].sum()),
+                # Stored for the gemeente too: a count of 1-9 is "*" like every other count.
+                "complete_families": suppress_count(int(own["complete"].sum())),
             }
         )
     return out

@@ -88,6 +88,17 @@ def test_absolute_session_lifetime_is_enforced(client, settings):
 
 
 @pytest.mark.django_db
+def test_an_expired_session_on_the_api_gets_a_readable_401(client, settings):
+    make_user("researcher", username="fien", password=PASSWORD)
+    _login(client, "fien", PASSWORD)
+    session = client.session
+    session["_login_at"] = time.time() - settings.SESSION_ABSOLUTE_SECONDS - 1
+    session.save()
+    response = client.get("/api/families/")
+    assert response.status_code == 401 and "expired" in response.json()["detail"]
+
+
+@pytest.mark.django_db
 def test_disabling_a_user_ends_their_session(client):
     user = make_user("researcher", username="gert", password=PASSWORD)
     _login(client, "gert", PASSWORD)

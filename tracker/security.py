@@ -9,9 +9,10 @@ from axes.backends import AxesStandaloneBackend
 from django.conf import settings
 from django.contrib.auth import logout
 from django.db import InterfaceError, OperationalError, connections
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, resolve_url
 from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,9 @@ class SessionTimeoutMiddleware:
             elif now - started > settings.SESSION_ABSOLUTE_SECONDS:
                 logout(request)
                 if request.path.startswith("/api/"):
-                    return HttpResponse(status=401)
+                    return JsonResponse(
+                        {"detail": _("Your session has expired. Log in again.")}, status=401
+                    )
                 return redirect(f"{resolve_url(settings.LOGIN_URL)}?next={request.path}")
         return self.get_response(request)
 

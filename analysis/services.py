@@ -146,6 +146,9 @@ def analysis_compute(*, study: Study, params: dict, progress=None) -> tuple[dict
         frames["contacts"],
         frames["costs"],
     )
+    if params.get("last_wave") is not None:
+        # An interim report: only the waves up to T<last_wave> (and the pre-intake years).
+        family_panel = family_panel.loc[family_panel["wave"] <= int(params["last_wave"])]
     professional_panel = derive.professional_panel(
         frames["professionals"], start_year=study.start_date.year
     )

@@ -20,10 +20,15 @@ class Command(BaseCommand):
         )
         parser.add_argument("--seed", type=int)
         parser.add_argument("--inference", choices=["cr2", "cr1", "cv3", "wild"])
+        parser.add_argument(
+            "--last-wave", type=int, help="interim analysis: waves up to T<N> only (default: all)"
+        )
         parser.add_argument("--pdf", help="write the report's PDF to this path")
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
-    def handle(self, *args, study_id, draws, seed, inference, pdf, json: bool, **options):
+    def handle(
+        self, *args, study_id, draws, seed, inference, pdf, json: bool, last_wave=None, **options
+    ):
         study = Study.objects.filter(pk=study_id).first()
         if study is None:
             raise CommandError(f"no study with id {study_id}")
@@ -31,7 +36,7 @@ class Command(BaseCommand):
             plan = plan_check_for_run(study)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
-        given = {"inference": inference, "draws": draws, "seed": seed}
+        given = {"inference": inference, "draws": draws, "seed": seed, "last_wave": last_wave}
         params = {
             **DEFAULT_PARAMS,
             **(plan_params(plan) if plan else {}),

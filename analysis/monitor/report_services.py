@@ -217,6 +217,7 @@ def monitor_reports_save(
             trend = None
         else:
             _price_trend(trend, per_family)
+    trend = _with_stored_years(trend, counts, year, costs)
     reports = []
     for entry in services.municipality_reports(
         counts=counts,
@@ -237,6 +238,53 @@ def monitor_reports_save(
             )
         )
     return reports
+
+
+def _with_stored_years(
+    trend: dict[str, Any] | None,
+    counts: pd.DataFrame,
+    year: int,
+    costs: dict[str, dict[str, Any]],
+) -> dict[str, Any] | None:
+    """The trend per municipality, with earlier reporting years taken from stored reports.
+
+    A municipality usually gets one extract a year (Y-2..Y), which answers only year Y; its
+    earlier years come from the reports stored before (the newest report per year). Years the
+    extract answers itself take precedence. Stored counts are suppressed: a "*" in any year
+    hides the trend, as it would have been hidden anyway.
+    """
+    by_name = {e["municipality"]: e for e in (trend or {}).get("municipalities", [])}
+    raw_mpg = counts.groupby(counts["municipality"].astype(str))["mpg"].sum()
+    out = []
+    for name, mpg_now in raw_mpg.items():
+        entry = by_name.get(name)
+        if entry is not None and entry.get("trend") == "*":
+            out.append(entry)
+            continue
+        own_cost = float(costs[name]["cost_per_mpg_eur"])
+        mpg_by_year: dict[int, int | str] = {}
+        cost_by_year: dict[int, float] = {}
+        for report in MonitorReport.objects.filter(municipality=name, year__lt=year).order_by(
+            "year", "created_at"
+        ):  # the newest report of a year wins
+            mpg_by_year[report.year] = report.summary.get("mpg", "*")
+            cost_by_year[report.year] = float((report.cost or {}).get("cost_per_mpg_eur", own_cost))
+        if not mpg_by_year:
+            if entry is not None:
+                out.append(entry)
+            continue
+        for row in (entry or {}).get("per_year", []):
+            mpg_by_year[int(row["year"])] = int(row["mpg"])
+            cost_by_year[int(row["year"])] = own_cost
+        mpg_by_year[year] = int(mpg_now)
+        cost_by_year[year] = own_cost
+        combined = services.trend_entry(
+            municipality=name, mpg_by_year=mpg_by_year, cost_by_year=cost_by_year
+        )
+        if combined is not None:
+            combined["source"] = "extract and stored reports"
+            out.append(combined)
+    return {"municipalities": out} if out else trend
 
 
 def _price_trend(trend: dict[str, Any], per_family: dict[str, float]) -> None:

@@ -369,3 +369,32 @@ def municipality_reports(
             }
         )
     return out
+
+
+def trend_entry(
+    *, municipality: str, mpg_by_year: dict[int, int | str], cost_by_year: dict[int, float]
+) -> dict[str, Any] | None:
+    """One municipality's trend in the stored (suppressed) form, from MPG counts per year.
+
+    Any year with a count of 1-9 (or already shown as "*") hides the whole trend, as in
+    ``monitor_trend``; fewer than two years give None.
+    """
+    from analysis.monitor.trend import mpg_trend
+
+    years = sorted(mpg_by_year)
+    if len(years) < 2:
+        return None
+    values = [mpg_by_year[y] for y in years]
+    if any(v == "*" or (isinstance(v, int) and 1 <= v <= 9) for v in values):
+        return {"municipality": municipality, "mpg": dict.fromkeys(years, "*"), "trend": "*"}
+    result = mpg_trend(
+        {y: int(mpg_by_year[y]) for y in years},
+        cost_per_family={y: float(cost_by_year[y]) for y in years},
+    )
+    entry = {
+        "municipality": municipality,
+        "per_year": _records(result["years"]),
+        "mpg_trend": result["mpg_trend"].as_dict(),
+        "cost_trend": result["cost_trend"].as_dict(),
+    }
+    return json.loads(json.dumps(entry, default=_plain))

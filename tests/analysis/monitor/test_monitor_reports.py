@@ -121,3 +121,32 @@ def test_cost_reason_is_stored_and_the_note_kept_in_english(almelo_csv):
     assert report.cost["note"].startswith("average cost of the municipality's MPG households")
     with translation.override("en"):
         assert cost_note(report.cost) == report.cost["note"]
+
+
+def test_yearly_extracts_build_the_trend_from_stored_reports(tmp_path):
+    frame = random_extract(16, households=2500)  # years 2011-2014
+    first, second = tmp_path / "2013.csv", tmp_path / "2014.csv"
+    frame[frame["year"] <= 2013].to_csv(first, index=False)
+    frame[frame["year"] >= 2012].to_csv(second, index=False)
+    assert trend_years(second, 2014) == [2014]  # this extract alone answers only 2014
+    earlier = {r.municipality: r for r in monitor_reports_save(path=first, year=2013)}
+    later = {r.municipality: r for r in monitor_reports_save(path=second, year=2014)}
+    trend = later["Almelo"].trend
+    assert trend["source"] == "extract and stored reports"
+    assert [(r["year"], r["mpg"]) for r in trend["per_year"]] == [
+        (2013, earlier["Almelo"].summary["mpg"]),
+        (2014, later["Almelo"].summary["mpg"]),
+    ]
+    assert "mpg_trend" in trend and "cost_trend" in trend
+
+
+def test_a_stored_year_with_a_hidden_count_hides_the_trend(tmp_path):
+    MonitorReport.objects.create(
+        municipality="Almelo", year=2013, summary={"mpg": "*"}, cost={"cost_per_mpg_eur": 1.0}
+    )
+    frame = random_extract(17, households=1500)
+    path = tmp_path / "2014.csv"
+    frame[frame["year"] >= 2012].to_csv(path, index=False)
+    reports = {r.municipality: r for r in monitor_reports_save(path=path, year=2014)}
+    assert reports["Almelo"].trend["trend"] == "*"
+    assert reports["Borne"].trend is None  # nothing stored before: one year is no trend

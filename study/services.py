@@ -652,7 +652,7 @@ def care_involvement_end(
 @transaction.atomic
 def contact_log(
     *,
-    family: Family,
+    family: Family | int,
     coach,
     occurred_at: datetime,
     kind: str,
@@ -662,8 +662,12 @@ def contact_log(
     note: str = "",
     note_private: bool = False,
 ) -> Contact:
-    """A wijkcoach logs a contact with a family on their own caseload."""
-    _coach_may_touch(user=coach, family=family)
+    """A wijkcoach logs a contact with a family on their own caseload (a Family or its id; one
+    query both finds it and checks the caseload)."""
+    family_id = family if isinstance(family, int) else family.pk
+    family = Family.objects.visible_to(coach).filter(pk=family_id).first()
+    if family is None:
+        raise PermissionDenied(_("No family with this id on your caseload."))
     errors = {}
     if occurred_at > timezone.now() + relativedelta(minutes=5):
         errors["occurred_at"] = _("A contact cannot lie in the future.")

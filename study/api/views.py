@@ -19,7 +19,6 @@ from study.api import serializers as s
 from study.models import (
     CareInvolvement,
     Contact,
-    Family,
     IndicatorValue,
     ProfessionalSurvey,
     Wave,
@@ -179,11 +178,8 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         values = dict(ser.validated_data)
         # contact_log checks the caseload itself (one query); an unknown family and a family
         # outside the caseload get the same answer, so the API does not reveal which ids exist.
-        family = Family.objects.alive().filter(pk=values.pop("family")).first()
         try:
-            if family is None:
-                raise DjangoPermissionDenied
-            return services.contact_log(family=family, coach=user, **values)
+            return services.contact_log(family=values.pop("family"), coach=user, **values)
         except DjangoPermissionDenied:
             raise ValidationError(
                 {"family": [_("No family with this id on your caseload.")]}

@@ -177,7 +177,6 @@ def trend_years(path: str | Path, year: int) -> list[int]:
     return [y for y in sorted(present) if y <= year and {y - 1, y - 2} <= present]
 
 
-@transaction.atomic
 def monitor_reports_save(
     *,
     path: str | Path,
@@ -204,10 +203,7 @@ def monitor_reports_save(
         raise ValidationError(exc.errors[:50]) from exc
     costs = mpg_cost_per_family(volumes, year=year)
     for name in counts["municipality"].astype(str).unique():
-        costs.setdefault(
-            name,
-            _default_cost(REASON_NO_MPG),
-        )
+        costs.setdefault(name, _default_cost(REASON_NO_MPG))
     years = trend_years(path, year)
     trend = None
     if len(years) >= 2:
@@ -218,14 +214,15 @@ def monitor_reports_save(
         else:
             _price_trend(trend, per_family)
     trend = _with_stored_years(trend, counts, year, costs)
-    reports = []
-    for entry in services.municipality_reports(
+    entries = services.municipality_reports(
         counts=counts,
         year=year,
         cost_per_family={n: c["cost_per_mpg_eur"] for n, c in costs.items()},
         trend=trend,
-    ):
-        reports.append(
+    )
+    # Everything is computed before the first write: all reports are stored, or none.
+    with transaction.atomic():
+        return [
             MonitorReport.objects.create(
                 municipality=entry["municipality"],
                 year=year,
@@ -236,8 +233,8 @@ def monitor_reports_save(
                 source_name=(source_name or path.name)[:255],
                 created_by=user if user is not None and user.is_authenticated else None,
             )
-        )
-    return reports
+            for entry in entries
+        ]
 
 
 def _with_stored_years(

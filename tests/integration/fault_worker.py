@@ -6,6 +6,8 @@ FAULT_MODE=pause_once   the first attempt stops at its first progress step for F
                         later attempts run through.
 FAULT_MODE=kill_always  every attempt kills its own worker process (SIGKILL) as it starts
                         computing: the poison task.
+FAULT_VISIBILITY_TIMEOUT=N  Redis hands unacknowledged tasks out again after N seconds, swept
+                        every second (production: an hour, longer than any task).
 Production code carries no test hook; the patch lives here.
 """
 
@@ -46,6 +48,14 @@ def _killing_compute(**kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
     return _compute(**kwargs)
 
+
+if os.environ.get("FAULT_VISIBILITY_TIMEOUT"):
+    app.conf.broker_transport_options = {
+        **(app.conf.broker_transport_options or {}),
+        "visibility_timeout": int(os.environ["FAULT_VISIBILITY_TIMEOUT"]),
+        "unacked_restore_interval": 1,
+        "unacked_restore_throttle": 1,
+    }
 
 if MODE == "pause_once":
     services._progress = _paused_progress

@@ -111,12 +111,12 @@ def claimant_alive(claimed_by: str) -> bool | None:
 
 def worker_gone(run: AnalysisRun, *, now: datetime | None = None, stale_after=None) -> bool:
     """A "running" run whose worker has stopped: its process is gone from this machine, or (any
-    machine) it gave no sign of life for longer than a run may take."""
+    machine) it gave no sign of life for longer than a run may take. The second rule also
+    catches a live process that no longer works on the run."""
     if run.status != AnalysisRun.Status.RUNNING:
         return False
-    alive = claimant_alive(run.claimed_by)
-    if alive is not None:
-        return not alive
+    if claimant_alive(run.claimed_by) is False:
+        return True
     now = now or timezone.now()
     seconds = stale_seconds() if stale_after is None else stale_after
     last = run.heartbeat_at or run.started_at or run.created_at

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -215,46 +215,71 @@ def analysis_run_execute(*, run_id: int) -> AnalysisRun | None:
         claimed_by=reconcile.worker_identity(),
     ):
         return None  # another worker claimed it first
-    run = AnalysisRun.objects.select_related("study").get(pk=run_id)
     mine = AnalysisRun.objects.filter(
         pk=run_id, status=AnalysisRun.Status.RUNNING, attempts=attempt
     )
+    try:
+        return _execute_claimed(run_id, attempt, mine)
+    except BaseException:
+        # Ended without an outcome (database unreachable, worker shutdown, a bug): give the claim
+        # back, so the task's retry or the reconciler picks the run up at once rather than after
+        # the heartbeat has aged out.
+        try:
+            mine.update(
+                status=AnalysisRun.Status.QUEUED, claimed_by="", heartbeat_at=timezone.now()
+            )
+        except Exception:
+            log.exception("analysis run %s: claim not given back; the reconciler will", run_id)
+        raise
+
+
+def _execute_claimed(run_id: int, attempt: int, mine) -> AnalysisRun | None:
+    run = AnalysisRun.objects.select_related("study").get(pk=run_id)
     started = time.monotonic()
     try:
         results, fp = analysis_compute(
             study=run.study, params=run.params, progress=_progress(run_id, attempt)
         )
+    except (OperationalError, InterfaceError):
+        raise  # the database, not the run: the task retries
     except Exception as exc:  # a statistics or data error fails the run with readable words
         log.exception("analysis run %s failed", run_id)
-        run.status, run.error, run.finished_at = (
-            AnalysisRun.Status.FAILED,
-            f"{exc.__class__.__name__}: {exc}",
-            timezone.now(),
-        )
-        mine.update(status=run.status, error=run.error, finished_at=run.finished_at)
-        return run
+        return _fail(run, mine, f"{exc.__class__.__name__}: {exc}")
     results["seconds"] = round(time.monotonic() - started, 2)
-    with transaction.atomic():
-        run.results, run.fingerprint, run.code_version = results, fp, _code_version()
-        run.status, run.progress, run.finished_at = (
-            AnalysisRun.Status.SUCCEEDED,
-            100,
-            timezone.now(),
-        )
-        if not mine.update(
-            results=run.results,
-            fingerprint=run.fingerprint,
-            code_version=run.code_version,
-            status=run.status,
-            progress=run.progress,
-            finished_at=run.finished_at,
-            heartbeat_at=run.finished_at,
-        ):
-            log.warning(
-                "analysis run %s: attempt %s lost its claim, result dropped", run_id, attempt
-            )
-            return None
-        report_render(run=run)
+    run.results, run.fingerprint, run.code_version = results, fp, _code_version()
+    run.status, run.progress, run.finished_at = (
+        AnalysisRun.Status.SUCCEEDED,
+        100,
+        timezone.now(),
+    )
+    try:
+        with transaction.atomic():
+            if not mine.update(
+                results=run.results,
+                fingerprint=run.fingerprint,
+                code_version=run.code_version,
+                status=run.status,
+                progress=run.progress,
+                finished_at=run.finished_at,
+                heartbeat_at=run.finished_at,
+            ):
+                log.warning(
+                    "analysis run %s: attempt %s lost its claim, result dropped", run_id, attempt
+                )
+                return None
+            report_render(run=run)
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception as exc:  # the numbers are fine but the report could not be made
+        log.exception("analysis run %s: report not rendered", run_id)
+        return _fail(run, mine, f"report not rendered: {exc.__class__.__name__}: {exc}")
+    return run
+
+
+def _fail(run: AnalysisRun, mine, error: str) -> AnalysisRun:
+    run.status, run.error, run.finished_at = AnalysisRun.Status.FAILED, error, timezone.now()
+    run.results, run.fingerprint = {}, ""
+    mine.update(status=run.status, error=run.error, finished_at=run.finished_at)
     return run
 
 

@@ -90,12 +90,57 @@ def test_redelivery_leaves_a_run_with_a_live_worker_alone(study, quick_compute):
         status=AnalysisRun.Status.RUNNING,
         attempts=1,
         claimed_by=worker_identity(),
-        heartbeat_at=timezone.now() - timedelta(days=1),  # the process check wins on this host
+        heartbeat_at=timezone.now(),
     )
     assert services.analysis_run_execute(run_id=run.pk) is None
     run.refresh_from_db()
     assert run.status == AnalysisRun.Status.RUNNING and run.attempts == 1
     assert quick_compute == []
+
+
+def test_a_live_process_silent_for_longer_than_a_run_may_take_has_left_the_run(
+    study, quick_compute
+):
+    run = _run(
+        study,
+        status=AnalysisRun.Status.RUNNING,
+        attempts=1,
+        claimed_by=worker_identity(),
+        heartbeat_at=timezone.now() - timedelta(seconds=reconcile.stale_seconds() + 60),
+    )
+    services.analysis_run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == AnalysisRun.Status.SUCCEEDED and run.attempts == 2
+
+
+def test_a_database_error_gives_the_claim_back_and_is_raised_for_the_retry(study, monkeypatch):
+    from django.db import OperationalError
+
+    def compute(**kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(services, "analysis_compute", compute)
+    run = _run(study)
+    with pytest.raises(OperationalError):
+        services.analysis_run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == AnalysisRun.Status.QUEUED and run.claimed_by == ""
+    assert run.attempts == 1 and run.error == ""
+
+
+def test_a_report_that_cannot_be_rendered_fails_the_run_in_plain_words(
+    study, quick_compute, monkeypatch
+):
+    def render(run):
+        raise RuntimeError("typst is not installed")
+
+    monkeypatch.setattr(services, "report_render", render)
+    run = _run(study)
+    services.analysis_run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == AnalysisRun.Status.FAILED
+    assert run.error == "report not rendered: RuntimeError: typst is not installed"
+    assert run.results == {}  # the stored result was rolled back with the report
 
 
 def test_a_reused_pid_is_not_taken_for_the_worker(study):

@@ -20,6 +20,7 @@ install: $(STAMP)
 run: install
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py seed_demo
+	DEBUG=1 $(PY) manage.py demo_monitor
 	DEBUG=1 $(PY) manage.py demo_analysis
 	DEBUG=1 $(PY) manage.py demo_logins
 	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)

@@ -69,10 +69,13 @@ def monitor_section(study) -> dict[str, Any] | None:
     return section
 
 
-def _trend_text(result: dict | None, what: str) -> str:
+def _trend_text(result: dict | None, what: str, *, plural: bool = False) -> str:
     if not result:
         return "Een trend vraagt ten minste twee jaren in de monitor."
-    verdict = "neemt af" if result.get("decreasing") else "is niet aantoonbaar afgenomen"
+    if result.get("decreasing"):
+        verdict = "nemen af" if plural else "neemt af"
+    else:
+        verdict = "zijn niet aantoonbaar afgenomen" if plural else "is niet aantoonbaar afgenomen"
     return (
         f"Verandering per jaar: factor {_number(result['rate_ratio_per_year'], 3)} "
         f"(95%-interval {_number(result['ci_low'], 3)} tot {_number(result['ci_high'], 3)}, "
@@ -87,7 +90,7 @@ def _answer(figure: str, section: dict[str, Any]) -> str:
     elif figure == "mpg":
         trend = _trend_text(section["mpg_trend"], "het aantal MPG")
     else:
-        trend = _trend_text(section["cost_trend"], "de totale kosten van MPG")
+        trend = _trend_text(section["cost_trend"], "de totale kosten van MPG", plural=True)
     if figure == "mpg":
         years = ", ".join(f"{r['year']}: {_number(r['mpg'])}" for r in section["per_year"])
         return (

@@ -1,9 +1,13 @@
 """Thin Celery tasks of the analysis app: load ids, call one service."""
 
 from celery import shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from analysis import services
+
+# One setting bounds a run; the reconciler's stale threshold is derived from the same setting.
+_LIMIT = int(settings.ANALYSIS_TIME_LIMIT.total_seconds())
 
 
 # acks_late + reject_on_worker_lost (settings): a killed worker's run is redelivered; the claim in
@@ -11,8 +15,8 @@ from analysis import services
 # a database that is briefly unreachable — a statistics error fails the run instead.
 @shared_task(
     acks_late=True,
-    time_limit=30 * 60,
-    soft_time_limit=29 * 60,
+    time_limit=_LIMIT,
+    soft_time_limit=_LIMIT - 60,
     autoretry_for=(OperationalError, InterfaceError),
     retry_backoff=True,
     max_retries=3,

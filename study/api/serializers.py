@@ -72,24 +72,19 @@ class IndicatorValuesWriteSerializer(serializers.Serializer):
     values = serializers.DictField(child=serializers.CharField(allow_blank=True, allow_null=True))
 
 
-class ContactSerializer(serializers.ModelSerializer):
-    family = serializers.PrimaryKeyRelatedField(read_only=True)
-    note = serializers.SerializerMethodField()
+class ContactSerializer(serializers.Serializer):
+    """A contact as the API returns it (a plain serializer: contact logging is the hot path, and a
+    ModelSerializer rebuilds its fields from the model on every request)."""
 
-    class Meta:
-        model = Contact
-        fields = [
-            "id",
-            "family",
-            "occurred_at",
-            "kind",
-            "duration_minutes",
-            "initiated_by",
-            "requested_at",
-            "note",
-            "note_private",
-        ]
-        read_only_fields = ["id", "note"]
+    id = serializers.IntegerField(read_only=True)
+    family = serializers.IntegerField(source="family_id", read_only=True)
+    occurred_at = serializers.DateTimeField(read_only=True)
+    kind = serializers.ChoiceField(choices=Contact.Kind.choices, read_only=True)
+    duration_minutes = serializers.IntegerField(read_only=True)
+    initiated_by = serializers.ChoiceField(choices=Contact.Initiator.choices, read_only=True)
+    requested_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    note = serializers.SerializerMethodField()
+    note_private = serializers.BooleanField(read_only=True)
 
     def get_note(self, contact) -> str:
         request = self.context.get("request")

@@ -216,6 +216,18 @@ class Indicator(models.Model):
 
 
 class FamilyQuerySet(SoftDeleteQuerySet):
+    def on_caseload_of(self, user, *, on: date | None = None):
+        """Families on a wijkcoach's own caseload today: the ones they may log contacts and care
+        workers for (a subset of visible_to for that coach)."""
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if not is_wijkcoach(user):
+            return self.none()
+        caseload = CaseloadAssignment.objects.active_on(on or timezone.localdate()).filter(
+            coach=user
+        )
+        return self.alive().filter(pk__in=caseload.values("family_id"))
+
     def visible_to(self, user, *, on: date | None = None):
         """The one access rule for families, used by every page, endpoint and export.
 

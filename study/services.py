@@ -665,7 +665,7 @@ def contact_log(
     """A wijkcoach logs a contact with a family on their own caseload (a Family or its id; one
     query both finds it and checks the caseload)."""
     family_id = family if isinstance(family, int) else family.pk
-    family = Family.objects.visible_to(coach).filter(pk=family_id).first()
+    family = Family.objects.on_caseload_of(coach).filter(pk=family_id).first()
     if family is None:
         raise PermissionDenied(_("No family with this id on your caseload."))
     errors = {}

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 from pathlib import Path
@@ -104,8 +105,14 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=1.0, help="coach think time, mean s")
     parser.add_argument("--researcher-think", type=float, default=2.0, help="mean s")
     parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds first")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
+    # gunicorn's own advice: 2 x cores + 1 worker processes (5 on this 2-core machine).
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2 * (os.cpu_count() or 1) + 1,
+        help="gunicorn worker processes (default 2 x cores + 1)",
+    )
+    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
     args = parser.parse_args()
     duration = args.duration or (10.0 if args.quick else 60.0)
 

@@ -211,6 +211,7 @@ def _readstat_bytes(study: Study, frame: pd.DataFrame, fmt: str) -> bytes:
         else:
             # Stata allows 32-character names and 80-character labels; a shortened name keeps
             # its full name at the start of its label.
+            missing_values = _stata_extended_missing(data, value_labels)
             short = stata_names(names)
             data.columns = [short[n] for n in names]
             column_labels = [
@@ -221,7 +222,11 @@ def _readstat_bytes(study: Study, frame: pd.DataFrame, fmt: str) -> bytes:
                 data,
                 str(path),
                 column_labels=column_labels,
-                variable_value_labels=value_labels,
+                # A label set takes its variable's name, and Stata allows 31 characters there.
+                variable_value_labels={
+                    short[k]: v for k, v in value_labels.items() if len(short[k]) < 32
+                },
+                missing_user_values={short[k]: v for k, v in missing_values.items()},
                 version=15,
             )
         return path.read_bytes()
@@ -251,6 +256,28 @@ def _spss_user_missing(data: pd.DataFrame, value_labels: dict) -> dict:
         value_labels[column] = labels
         ranges[column] = [{"lo": -4.0, "hi": -1.0}]
     return ranges
+
+
+# Stata extended missing values for the missing-data reasons (.a … .d).
+STATA_MISSING = {"unknown": "a", "refused": "b", "not_applicable": "c", "not_delivered": "d"}
+
+
+def _stata_extended_missing(data: pd.DataFrame, value_labels: dict) -> dict:
+    """Put each missing-data reason into its numeric column as Stata's extended missing value
+    (.a unknown, .b refused, .c not applicable, .d not delivered) with a value label; Stata then
+    treats them as missing while `tab x, missing` still shows why."""
+    labels = {letter: str(MissingCode(reason).label) for reason, letter in STATA_MISSING.items()}
+    declared = {}
+    for column in list(data.columns):
+        reasons = f"{column}_missing"
+        if reasons not in data.columns:
+            continue
+        coded = data[reasons].map(STATA_MISSING)
+        values = data[column].astype(float).astype(object)
+        data[column] = values.where(coded.isna(), coded)
+        value_labels[column] = labels
+        declared[column] = sorted(STATA_MISSING.values())
+    return declared
 
 
 def stata_names(names: list[str]) -> dict[str, str]:

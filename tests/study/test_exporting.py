@@ -165,3 +165,15 @@ def test_spss_declares_missing_codes_as_user_missing(recorded, tmp_path):
     t0 = raw.loc[raw["wave"] == 0].iloc[0]
     assert t0["ww"] == -2 and meta.variable_value_labels["ww"][-2.0] == "refused"
     assert meta.missing_ranges["ww"] == [{"lo": -4.0, "hi": -1.0}]
+
+
+def test_stata_gets_the_reasons_as_extended_missing_values(recorded, tmp_path):
+    payload, _ = export_bytes(recorded.study, Family.objects.filter(study=recorded.study), "dta")
+    path = tmp_path / "x.dta"
+    path.write_bytes(payload)
+    data, _ = pyreadstat.read_dta(str(path))  # extended missing read as missing
+    t0 = data.loc[data["wave"] == 0].iloc[0]
+    assert pd.isna(t0["ww"]) and t0["bijstand"] == 1
+    raw, meta = pyreadstat.read_dta(str(path), user_missing=True)
+    t0 = raw.loc[raw["wave"] == 0].iloc[0]
+    assert t0["ww"] == "b" and meta.variable_value_labels["ww"]["b"] == "refused"

@@ -228,6 +228,19 @@ class FamilyQuerySet(SoftDeleteQuerySet):
         )
         return self.alive().filter(pk__in=caseload.values("family_id"))
 
+    def caseload_has(self, user, family_id: int, *, on: date | None = None) -> bool:
+        """Whether a live family is on the wijkcoach's own caseload today: the same rule as
+        on_caseload_of, asked as one cheap EXISTS (contact logging is the API's hot path)."""
+        if user is None or not user.is_authenticated or not user.is_active:
+            return False
+        if not is_wijkcoach(user):
+            return False
+        return (
+            CaseloadAssignment.objects.active_on(on or timezone.localdate())
+            .filter(coach=user, family_id=family_id, family__is_deleted=False)
+            .exists()
+        )
+
     def visible_to(self, user, *, on: date | None = None):
         """The one access rule for families, used by every page, endpoint and export.
 

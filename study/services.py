@@ -48,10 +48,14 @@ class WaveLockedError(ValidationError):
     """Raised when a change would touch a locked wave."""
 
 
-def _audited_save(obj, *, user, reason: str, update_fields: list[str] | None = None) -> None:
+def _audited_save(
+    obj, *, user, reason: str, update_fields: list[str] | None = None, checked: tuple = ()
+) -> None:
+    """Validate, save and record who and why. `checked` names foreign keys the caller has just
+    verified in the database (no second existence query for them)."""
     obj._history_user = user
     obj._change_reason = reason
-    obj.full_clean(exclude=_clean_exclusions(obj))
+    obj.full_clean(exclude=_clean_exclusions(obj) + list(checked))
     obj.save(update_fields=update_fields)
 
 
@@ -663,10 +667,9 @@ def contact_log(
     note_private: bool = False,
 ) -> Contact:
     """A wijkcoach logs a contact with a family on their own caseload (a Family or its id; one
-    query both finds it and checks the caseload)."""
+    EXISTS query checks the caseload)."""
     family_id = family if isinstance(family, int) else family.pk
-    family = Family.objects.on_caseload_of(coach).filter(pk=family_id).first()
-    if family is None:
+    if not Family.objects.caseload_has(coach, family_id):
         raise PermissionDenied(_("No family with this id on your caseload."))
     errors = {}
     if occurred_at > timezone.now() + relativedelta(minutes=5):
@@ -681,7 +684,7 @@ def contact_log(
     if errors:
         raise ValidationError(errors)
     contact = Contact(
-        family=family,
+        family_id=family_id,
         coach=coach,
         occurred_at=occurred_at,
         kind=kind,
@@ -691,7 +694,9 @@ def contact_log(
         note=note,
         note_private=note_private,
     )
-    _audited_save(contact, user=coach, reason="contact logged")
+    if isinstance(family, Family):
+        contact.family = family  # the caller's object, so nothing loads it again
+    _audited_save(contact, user=coach, reason="contact logged", checked=("family",))
     return contact
 
 

@@ -72,3 +72,39 @@ def test_queryset_update_and_bulk_update_are_audited_too(family, researcher):
     Family.objects.bulk_update([family], ["wijk"])
     latest = family.history.first()
     assert latest.wijk == "Centrum" and latest.history_change_reason == "bulk update"
+
+
+def test_a_logged_contact_has_its_history_row_on_every_database(family, coach):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from study.models import Contact
+
+    when = timezone.now() - timedelta(hours=2)
+    contact = services.contact_log(
+        family=family,
+        coach=coach,
+        occurred_at=when,
+        kind="home_visit",
+        duration_minutes=45,
+        initiated_by="family",
+        requested_at=when - timedelta(hours=5),
+        note="private words",
+        note_private=True,
+    )
+    stored = Contact.objects.get(pk=contact.pk)
+    (row,) = stored.history.all()
+    assert (row.history_type, row.history_user, row.history_change_reason) == (
+        "+",
+        coach,
+        "contact logged",
+    )
+    for field in ("family_id", "coach_id", "occurred_at", "kind", "duration_minutes"):
+        assert getattr(row, field) == getattr(stored, field), field
+    assert (row.requested_at, row.note, row.note_private) == (
+        stored.requested_at,
+        "private words",
+        True,
+    )
+    assert stored.created_at is not None and row.created_at == stored.created_at

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from study import selectors
 from study.catalogue import indicators_for
-from study.importing import Cell, Extract, ImportFileError, Problem, read_extract
+from study.importing import Cell, Extract, ImportFileError, Problem, read_extract, too_large
 from study.models import (
     Family,
     ImportBatch,
@@ -340,13 +340,7 @@ def registry_import_upload(
     )
     if batch.size > max_import_bytes():
         # Refused before it is stored: an enormous file never reaches the database.
-        problem = ImportFileError(
-            _(
-                "The file is %(size).1f MB; the limit is %(limit).0f MB. Split it, for example by "
-                "year, and import the parts one after another."
-            )
-            % {"size": batch.size / 1e6, "limit": max_import_bytes() / 1e6}
-        ).as_problem()
+        problem = too_large(batch.size, max_import_bytes()).as_problem()
         batch.status, batch.errors, batch.error_count = (
             ImportBatch.Status.FAILED,
             [problem.as_dict()],
@@ -363,6 +357,22 @@ def registry_import_upload(
 
             transaction.on_commit(lambda: registry_import_validate_task.delay(batch.pk))
     return batch
+
+
+def registry_import_upload_file(*, study: Study, user, upload, layout: str = "auto") -> ImportBatch:
+    """The same for an uploaded file (page or API): an enormous file is refused unread."""
+    too_big = upload.size > max_import_bytes()
+    return registry_import_upload(
+        study=study,
+        user=user,
+        filename=upload.name,
+        content=b"" if too_big else upload.read(),
+        size=upload.size,
+        layout=layout,
+    )
+
+
+_WITHOUT_CONTENT = [f.attname for f in ImportBatch._meta.concrete_fields if f.name != "content"]
 
 
 def _set(batch_id: int, **fields) -> None:
@@ -416,7 +426,7 @@ def registry_import_validate(*, batch_id: int) -> ImportBatch | None:
         return None
     batch = ImportBatch.objects.select_related("study").get(pk=batch_id)
     if _given_up(batch):
-        return ImportBatch.objects.get(pk=batch_id)
+        return ImportBatch.objects.defer("content").get(pk=batch_id)
     _set(batch_id, attempts=batch.attempts + 1)
     progress = _progress(batch_id)
     forget_content = False
@@ -430,17 +440,25 @@ def registry_import_validate(*, batch_id: int) -> ImportBatch | None:
     else:
         progress(10, _("checking the values"))
         check = extract_check(batch.study, extract, progress=progress)
-    batch.refresh_from_db()
+    outcome = {
+        "summary": check.summary,
+        "preview": check.preview,
+        "created": check.created,
+        "updated": check.updated,
+        "unchanged": check.unchanged,
+        "errors": _problems_json(check.problems),
+        "error_count": len(check.problems),
+        "status": ImportBatch.Status.FAILED if check.problems else ImportBatch.Status.VALIDATED,
+        "progress": 100,
+        "progress_note": "",
+        "validated_at": timezone.now(),
+    }
     if extract is not None:
-        batch.fmt, batch.key_kind, batch.rows = extract.fmt, extract.key_kind, extract.rows
-        batch.layout = extract.layout
-    batch.summary, batch.preview = check.summary, check.preview
-    batch.created, batch.updated, batch.unchanged = check.created, check.updated, check.unchanged
-    batch.errors, batch.error_count = _problems_json(check.problems), len(check.problems)
-    batch.status = ImportBatch.Status.FAILED if check.problems else ImportBatch.Status.VALIDATED
-    batch.progress, batch.progress_note, batch.validated_at = 100, "", timezone.now()
+        outcome.update(
+            fmt=extract.fmt, key_kind=extract.key_kind, rows=extract.rows, layout=extract.layout
+        )
     if forget_content:
-        batch.content = b""
+        outcome["content"] = b""
     previous = (
         ImportBatch.objects.filter(
             study=batch.study, sha256=batch.sha256, status=ImportBatch.Status.APPLIED
@@ -450,12 +468,13 @@ def registry_import_validate(*, batch_id: int) -> ImportBatch | None:
         .first()
     )
     if previous:
-        batch.summary["imported_before"] = {
+        outcome["summary"]["imported_before"] = {
             "batch": previous.pk,
             "at": previous.applied_at.isoformat() if previous.applied_at else "",
         }
-    batch.save()
-    return batch
+    # One UPDATE of the outcome: the stored file (up to IMPORT_MAX_BYTES) is not written again.
+    _set(batch_id, **outcome)
+    return ImportBatch.objects.select_related("study").defer("content").get(pk=batch_id)
 
 
 def registry_import_apply_request(*, batch: ImportBatch, user, enqueue: bool = True) -> ImportBatch:
@@ -477,7 +496,7 @@ def registry_import_apply_request(*, batch: ImportBatch, user, enqueue: bool = T
             )
             % {"status": batch.get_status_display()}
         )
-    batch.refresh_from_db()
+    batch.refresh_from_db(fields=_WITHOUT_CONTENT)
     if enqueue:
         from study.tasks import registry_import_apply_task
 
@@ -508,7 +527,7 @@ def registry_import_apply(*, batch_id: int) -> ImportBatch | None:
     problems: list[Problem] = []
     try:
         with transaction.atomic():
-            locked = ImportBatch.objects.select_for_update().get(pk=batch_id)
+            locked = ImportBatch.objects.select_for_update().only("status").get(pk=batch_id)
             if locked.status != ImportBatch.Status.APPLYING:
                 return None  # another delivery finished it meanwhile
             extract = _read(batch)
@@ -551,7 +570,7 @@ def registry_import_apply(*, batch_id: int) -> ImportBatch | None:
             progress=100,
             progress_note="",
         )
-    return ImportBatch.objects.get(pk=batch_id)
+    return ImportBatch.objects.defer("content").get(pk=batch_id)
 
 
 class _Refused(Exception):
@@ -578,11 +597,11 @@ def import_reconcile(*, now=None) -> dict[str, int]:
     now = now or timezone.now()
     queued_after = int(getattr(settings, "IMPORT_REQUEUE_QUEUED_SECONDS", 600))
     stale_after = int(getattr(settings, "IMPORT_STALE_SECONDS", 35 * 60))
-    waiting = ImportBatch.objects.filter(
+    waiting = ImportBatch.objects.defer("content").filter(
         status=ImportBatch.Status.QUEUED,
         heartbeat_at__lt=now - timedelta(seconds=queued_after),
     )
-    stale = ImportBatch.objects.filter(
+    stale = ImportBatch.objects.defer("content").filter(
         status__in=[ImportBatch.Status.VALIDATING, ImportBatch.Status.APPLYING],
         heartbeat_at__lt=now - timedelta(seconds=stale_after),
     )

@@ -262,6 +262,16 @@ def _read_xlsx(content: bytes) -> _Table:
     return table
 
 
+def too_large(size: int, limit: int) -> ImportFileError:
+    return ImportFileError(
+        _(
+            "The file is %(size).1f MB; the limit is %(limit).0f MB. Split it, for example by "
+            "year, and import the parts one after another."
+        )
+        % {"size": size / 1e6, "limit": limit / 1e6}
+    )
+
+
 def detect_format(filename: str, content: bytes) -> str:
     name = filename.lower()
     if content[:4] == b"PK\x03\x04" or name.endswith(".xlsx"):
@@ -408,13 +418,7 @@ def read_extract(
 ) -> Extract:
     """Read and check a registry extract. Raises ImportFileError for an unreadable file."""
     if max_bytes is not None and len(content) > max_bytes:
-        raise ImportFileError(
-            _(
-                "The file is %(size).1f MB; the limit is %(limit).0f MB. Split it, for example by "
-                "year, and import the parts one after another."
-            )
-            % {"size": len(content) / 1e6, "limit": max_bytes / 1e6}
-        )
+        raise too_large(len(content), max_bytes)
     if not content.strip():
         raise ImportFileError(_("The file is empty."))
     fmt = detect_format(filename, content)

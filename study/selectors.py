@@ -365,7 +365,8 @@ def import_batch_list(user):
 
     if user is None or not user.is_authenticated or not user.is_active:
         return ImportBatch.objects.none()
-    qs = ImportBatch.objects.select_related("study", "created_by")
+    # The stored file can be tens of MB: lists and status pages never load it.
+    qs = ImportBatch.objects.select_related("study", "created_by").defer("content")
     if is_data_manager(user):
         return qs
     if Role.RESEARCHER not in user_roles(user):

@@ -76,15 +76,11 @@ class ImportBatchViewSet(
         study = selectors.study_list(request.user).filter(pk=upload.validated_data["study"]).first()
         if study is None or not import_services.may_import(request.user, study):
             raise NotFound(_("No study with this id that you may import into."))
-        file = upload.validated_data["file"]
-        too_big = file.size > import_services.max_import_bytes()
         try:
-            batch = import_services.registry_import_upload(
+            batch = import_services.registry_import_upload_file(
                 study=study,
                 user=request.user,
-                filename=file.name,
-                content=b"" if too_big else file.read(),
-                size=file.size,
+                upload=upload.validated_data["file"],
                 layout=upload.validated_data["layout"],
             )
         except DjangoPermissionDenied:

@@ -241,21 +241,31 @@ SPSS_MISSING = {
 }
 
 
-def _spss_user_missing(data: pd.DataFrame, value_labels: dict) -> dict:
-    """Put each missing-data reason into its numeric column as a negative code with a value label
-    and declare the codes user-missing, as SPSS users expect (`MISSING VALUES x (-4 THRU -1)`).
+def _reasons_as_codes(data: pd.DataFrame, value_labels: dict, codes: dict) -> list[str]:
+    """Put each missing-data reason into its numeric column as the format's own missing code
+    (`codes`: reason -> code), with a value label naming the reason; returns the columns coded.
     The reason column stays beside it for other tools."""
-    labels = {code: str(MissingCode(reason).label) for reason, code in SPSS_MISSING.items()}
-    ranges = {}
+    labels = {code: str(MissingCode(reason).label) for reason, code in codes.items()}
+    coded_columns = []
     for column in list(data.columns):
         reasons = f"{column}_missing"
         if reasons not in data.columns:
             continue
-        coded = data[reasons].map(SPSS_MISSING)
-        data[column] = data[column].astype(float).where(coded.isna(), coded)
+        coded = data[reasons].map(codes)
+        values = data[column].astype(float).astype(object)
+        data[column] = values.where(coded.isna(), coded)
         value_labels[column] = labels
-        ranges[column] = [{"lo": -4.0, "hi": -1.0}]
-    return ranges
+        coded_columns.append(column)
+    return coded_columns
+
+
+def _spss_user_missing(data: pd.DataFrame, value_labels: dict) -> dict:
+    """Negative codes declared user-missing, as SPSS users expect (`MISSING VALUES x (-4 THRU
+    -1)`)."""
+    columns = _reasons_as_codes(data, value_labels, SPSS_MISSING)
+    for column in columns:
+        data[column] = data[column].astype(float)
+    return {column: [{"lo": -4.0, "hi": -1.0}] for column in columns}
 
 
 # Stata extended missing values for the missing-data reasons (.a … .d).
@@ -263,21 +273,10 @@ STATA_MISSING = {"unknown": "a", "refused": "b", "not_applicable": "c", "not_del
 
 
 def _stata_extended_missing(data: pd.DataFrame, value_labels: dict) -> dict:
-    """Put each missing-data reason into its numeric column as Stata's extended missing value
-    (.a unknown, .b refused, .c not applicable, .d not delivered) with a value label; Stata then
-    treats them as missing while `tab x, missing` still shows why."""
-    labels = {letter: str(MissingCode(reason).label) for reason, letter in STATA_MISSING.items()}
-    declared = {}
-    for column in list(data.columns):
-        reasons = f"{column}_missing"
-        if reasons not in data.columns:
-            continue
-        coded = data[reasons].map(STATA_MISSING)
-        values = data[column].astype(float).astype(object)
-        data[column] = values.where(coded.isna(), coded)
-        value_labels[column] = labels
-        declared[column] = sorted(STATA_MISSING.values())
-    return declared
+    """Stata's extended missing values (.a unknown, .b refused, .c not applicable, .d not
+    delivered): Stata treats them as missing while `tab x, missing` still shows why."""
+    columns = _reasons_as_codes(data, value_labels, STATA_MISSING)
+    return {column: sorted(STATA_MISSING.values()) for column in columns}
 
 
 def stata_names(names: list[str]) -> dict[str, str]:

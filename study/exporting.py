@@ -158,25 +158,30 @@ def export_rows(families: QuerySet) -> int:
     return Wave.objects.alive().filter(family__in=families).count()
 
 
-def export_csv_stream(study: Study, families: QuerySet, *, chunk: int = 250) -> Iterator[bytes]:
-    """The CSV panel in pieces of `chunk` families (in pseudonym order), so a large study streams
-    to the browser from the first family on instead of being built in memory first."""
+def _csv_pieces(study: Study, families: QuerySet, chunk: int) -> Iterator[tuple[bytes, int]]:
     ids = list(families.order_by("pseudonym").values_list("pk", flat=True))
     header = True
     for start in range(0, max(len(ids), 1), chunk):
         part = panel_frame(study, families.model.objects.filter(pk__in=ids[start : start + chunk]))
-        yield part.to_csv(index=False, header=header).encode("utf-8")
+        yield part.to_csv(index=False, header=header).encode("utf-8"), len(part)
         header = False
+
+
+def export_csv_stream(study: Study, families: QuerySet, *, chunk: int = 250) -> Iterator[bytes]:
+    """The CSV panel in pieces of `chunk` families (in pseudonym order), so a large study streams
+    to the browser from the first family on instead of being built in memory first."""
+    for piece, _rows in _csv_pieces(study, families, chunk):
+        yield piece
 
 
 def export_write(study: Study, families: QuerySet, fmt: str, out: BinaryIO) -> int:
     """Write the panel in one format to a binary file object; returns the number of rows."""
     if fmt == "csv":
         rows = 0
-        for piece in export_csv_stream(study, families):
+        for piece, n in _csv_pieces(study, families, 250):
             out.write(piece)
-            rows += piece.count(b"\n")
-        return rows - 1
+            rows += n
+        return rows
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format '{fmt}'; use one of {', '.join(FORMATS)}")
     frame = panel_frame(study, families)

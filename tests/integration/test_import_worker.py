@@ -113,10 +113,14 @@ def test_import_survives_a_killed_worker_in_dry_run_and_in_apply(worker, real_br
         study=study, user=data_manager, filename="big.csv", content=content, enqueue=False
     )
 
-    # Dry run: kill the pool child as soon as it has claimed the batch.
+    # Dry run: kill the pool child as soon as it has claimed the batch
     registry_import_validate_task.apply_async((batch.pk,), queue=queue)
+    # (once the attempt is counted: a kill between the claim and the count is not counted)
     wait_for(
-        lambda: ImportBatch.objects.filter(pk=batch.pk, status="validating").exists(), timeout=60
+        lambda: ImportBatch.objects.filter(
+            pk=batch.pk, status="validating", attempts__gte=1
+        ).exists(),
+        timeout=60,
     )
     for pid in pool_children(process):
         os.kill(pid, signal.SIGKILL)

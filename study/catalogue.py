@@ -21,6 +21,7 @@ class IndicatorSpec:
     kind: str
     min_value: Decimal
     max_value: Decimal
+    group: str  # what kind of care or problem (police, youth_care, child_protection, ggz, ...)
     mpg_domain: int | None
     chronic_support: bool
     cost_items: str
@@ -42,6 +43,7 @@ def catalogue_specs() -> tuple[IndicatorSpec, ...]:
             kind=row["kind"],
             min_value=Decimal(row["min"]),
             max_value=Decimal(row["max"]),
+            group=row["group"],
             mpg_domain=int(row["mpg_domain"]) if row["mpg_domain"] else None,
             chronic_support=row["chronic_support"].strip().lower() == "yes",
             cost_items=row["cost_items"],
@@ -52,6 +54,22 @@ def catalogue_specs() -> tuple[IndicatorSpec, ...]:
         )
         for i, row in enumerate(rows)
     )
+
+
+def codes_in_group(group: str, *, level: str | None = None) -> list[str]:
+    """The catalogue codes of one group (optionally one level: household, adult, child), in
+    catalogue order. The police, youth-care and child-protection lists are built from this, so
+    an indicator added to the file joins every derived outcome and monitor column of its group."""
+    codes = [
+        s.code
+        for s in catalogue_specs()
+        if s.group == group and (level is None or s.level == level)
+    ]
+    if not codes:
+        raise KeyError(
+            f"no indicator of group {group!r} (level {level!r}) in {CATALOGUE_PATH.name}"
+        )
+    return codes
 
 
 def sync_global_indicators(indicator_model) -> int:

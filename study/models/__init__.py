@@ -1,0 +1,59 @@
+"""What is recorded in a study: the REDCap-like longitudinal design of arms, families and waves.
+
+Every model that holds study data keeps a full change history (django-simple-history), is soft
+deleted with a reason, and is written through `study.services` only. One module per aggregate;
+this package exports them all, as Django expects of an app's `models`.
+"""
+
+from study.models.audit import AccessEvent, AuditSeal
+from study.models.base import (
+    PSEUDONYM_ALPHABET,
+    AuditedQuerySet,
+    MissingCode,
+    SoftDeleteModel,
+    SoftDeleteQuerySet,
+    Source,
+    new_pseudonym,
+)
+from study.models.care import CareInvolvement, Contact
+from study.models.family import (
+    CaseloadAssignment,
+    CaseloadQuerySet,
+    Family,
+    FamilyQuerySet,
+    Member,
+)
+from study.models.imports import ImportBatch
+from study.models.indicator import Indicator
+from study.models.professional import Professional, ProfessionalSurvey
+from study.models.study import Arm, Study, StudyMembership
+from study.models.wave import IndicatorValue, Wave, WaveSurvey
+
+__all__ = [
+    "PSEUDONYM_ALPHABET",
+    "AccessEvent",
+    "Arm",
+    "AuditSeal",
+    "AuditedQuerySet",
+    "CareInvolvement",
+    "CaseloadAssignment",
+    "CaseloadQuerySet",
+    "Contact",
+    "Family",
+    "FamilyQuerySet",
+    "ImportBatch",
+    "Indicator",
+    "IndicatorValue",
+    "Member",
+    "MissingCode",
+    "Professional",
+    "ProfessionalSurvey",
+    "SoftDeleteModel",
+    "SoftDeleteQuerySet",
+    "Source",
+    "Study",
+    "StudyMembership",
+    "Wave",
+    "WaveSurvey",
+    "new_pseudonym",
+]

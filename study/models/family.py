@@ -1,0 +1,209 @@
+"""Families, their members and the wijkcoach caseloads, with the one access rule for families
+(`Family.objects.visible_to`)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import connection, models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from study.models.base import AuditedQuerySet, SoftDeleteModel, SoftDeleteQuerySet, new_pseudonym
+from study.models.study import Arm, Study
+from study.roles import Role, is_data_manager, is_researcher, is_wijkcoach
+
+
+class FamilyQuerySet(SoftDeleteQuerySet):
+    def on_caseload_of(self, user, *, on: date | None = None):
+        """Families on a wijkcoach's own caseload today: the ones they may log contacts and care
+        workers for (a subset of visible_to for that coach)."""
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if not is_wijkcoach(user):
+            return self.none()
+        caseload = CaseloadAssignment.objects.active_on(on or timezone.localdate()).filter(
+            coach=user
+        )
+        return self.alive().filter(pk__in=caseload.values("family_id"))
+
+    def caseload_has(self, user, family_id: int, *, on: date | None = None) -> bool:
+        """Whether a live family is on the wijkcoach's own caseload today: the same rule as
+        on_caseload_of, asked as one cheap EXISTS (contact logging is the API's hot path)."""
+        if user is None or not user.is_authenticated or not user.is_active:
+            return False
+        if not is_wijkcoach(user):
+            return False
+        # Plain SQL: the ORM spends longer compiling this than the database answering it.
+        qn = connection.ops.quote_name
+        day = connection.ops.adapt_datefield_value(on or timezone.localdate())
+        sql = (
+            f"SELECT 1 FROM {qn(CaseloadAssignment._meta.db_table)} a "
+            f"JOIN {qn(Family._meta.db_table)} f ON f.{qn('id')} = a.{qn('family_id')} "
+            f"WHERE a.{qn('coach_id')} = %s AND a.{qn('family_id')} = %s "
+            f"AND NOT f.{qn('is_deleted')} AND a.{qn('start_date')} <= %s "
+            f"AND (a.{qn('end_date')} IS NULL OR a.{qn('end_date')} >= %s) LIMIT 1"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [user.pk, int(family_id), day, day])
+            return cursor.fetchone() is not None
+
+    def visible_to(self, user, *, on: date | None = None):
+        """The one access rule for families, used by every page, endpoint and export.
+
+        data manager: every family; researcher: families of their studies; wijkcoach: families on
+        their caseload today; gemeente and anonymous users: none (they read aggregates only).
+        """
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        qs = self.alive()
+        if is_data_manager(user):
+            return qs
+        on = on or timezone.localdate()
+        conditions: list[Q] = []
+        if is_researcher(user):
+            conditions.append(
+                Q(
+                    study__memberships__user=user,
+                    study__memberships__role=Role.RESEARCHER,
+                    study__memberships__active=True,
+                )
+            )
+        if is_wijkcoach(user):
+            caseload = CaseloadAssignment.objects.active_on(on).filter(coach=user)
+            conditions.append(Q(pk__in=caseload.values("family_id")))
+        if not conditions:
+            return self.none()
+        condition = conditions[0]
+        for extra in conditions[1:]:
+            condition |= extra
+        return qs.filter(condition).distinct()
+
+
+class Family(SoftDeleteModel):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("active")
+        COMPLETED = "completed", _("completed follow-up")
+        DROPPED_OUT = "dropped_out", _("dropped out")
+        MOVED_AWAY = "moved_away", _("moved away")
+        DECEASED = "deceased", _("deceased")
+        WITHDRAWN = "withdrawn", _("withdrew consent")
+
+    class Allocation(models.TextChoices):
+        MATCHED = "matched", _("matched on baseline characteristics")
+        RANDOMISED = "randomised", _("randomised")
+        ASSIGNED = "assigned", _("assigned")
+
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="families")
+    pseudonym = models.CharField(_("pseudonym"), max_length=20, unique=True, default=new_pseudonym)
+    arm = models.ForeignKey(Arm, on_delete=models.PROTECT, related_name="families")
+    wijk = models.CharField(_("district (wijk)"), max_length=100, blank=True)
+    intake_date = models.DateField(_("intake date"))
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE
+    )
+    status_date = models.DateField(_("status date"), null=True, blank=True)
+    status_reason = models.CharField(_("status reason"), max_length=300, blank=True)
+    allocation = models.CharField(_("allocation"), max_length=20, choices=Allocation.choices)
+    allocation_date = models.DateField(_("allocation date"))
+    allocated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    linkage_key = models.CharField(
+        _("linkage key"), max_length=64, blank=True, help_text=_("keyed hash; never a BSN")
+    )
+    # Eligibility at intake: the three MPG core domains and chronicity (domain brief).
+    elig_socio_economic = models.BooleanField(_("socio-economic problems"), default=False)
+    elig_adult_psychosocial = models.BooleanField(
+        _("psychosocial problems of an adult"), default=False
+    )
+    elig_child_psychosocial = models.BooleanField(
+        _("psychosocial problems of a child"), default=False
+    )
+    elig_chronic = models.BooleanField(
+        _("support in each of the two preceding years"), default=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    objects = FamilyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("family")
+        verbose_name_plural = _("families")
+        ordering = ["study", "pseudonym"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "linkage_key"],
+                condition=~Q(linkage_key=""),
+                name="unique_linkage_key_per_study",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.pseudonym
+
+    @property
+    def is_mvp(self) -> bool:
+        return (
+            self.elig_socio_economic
+            and self.elig_adult_psychosocial
+            and self.elig_child_psychosocial
+        )
+
+    @property
+    def is_mpg(self) -> bool:
+        return self.is_mvp and self.elig_chronic
+
+    @property
+    def intake_year(self) -> int:
+        return self.intake_date.year
+
+
+class Member(SoftDeleteModel):
+    class Role(models.TextChoices):
+        ADULT = "adult", _("adult")
+        CHILD = "child", _("child")
+
+    family = models.ForeignKey(Family, on_delete=models.PROTECT, related_name="members")
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices)
+    relation = models.CharField(_("relation"), max_length=40, blank=True)
+    birth_year = models.PositiveSmallIntegerField(
+        _("birth year"), validators=[MinValueValidator(1900), MaxValueValidator(2100)]
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["family", "role", "birth_year"]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()} ({self.birth_year})"
+
+
+class CaseloadQuerySet(AuditedQuerySet):
+    def active_on(self, day: date):
+        return self.filter(start_date__lte=day).filter(
+            Q(end_date__isnull=True) | Q(end_date__gte=day)
+        )
+
+
+class CaseloadAssignment(models.Model):
+    family = models.ForeignKey(Family, on_delete=models.PROTECT, related_name="assignments")
+    coach = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="caseload"
+    )
+    start_date = models.DateField(_("start"))
+    end_date = models.DateField(_("end"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    objects = CaseloadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["family", "start_date"]
+
+    def __str__(self) -> str:
+        return f"{self.coach} → {self.family_id}"

@@ -1,0 +1,72 @@
+"""A registry import batch: the record of truth of one file's upload, dry run and apply."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from study.models.study import Study
+
+
+class ImportBatch(models.Model):
+    """One registry file import: upload, dry run (every problem by row and column), then an
+    all-or-nothing apply. The row is the record of truth for the Celery jobs that do the work."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("waiting to be checked")
+        VALIDATING = "validating", _("checking")
+        VALIDATED = "validated", _("checked (dry run)")
+        FAILED = "failed", _("refused")
+        APPLYING = "applying", _("importing")
+        APPLIED = "applied", _("imported")
+
+    class Layout(models.TextChoices):
+        AUTO = "auto", _("detect from the header")
+        LONG = "long", _("long: one row per family, year and indicator")
+        WIDE = "wide", _("wide: one column per indicator")
+
+    FINISHED = {Status.VALIDATED, Status.FAILED, Status.APPLIED}
+
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="imports")
+    filename = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField(default=0)
+    content = models.BinaryField(editable=False, default=bytes)
+    layout = models.CharField(max_length=10, choices=Layout.choices, default=Layout.AUTO)
+    fmt = models.CharField(max_length=10, blank=True)
+    key_kind = models.CharField(max_length=20, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    rows = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    progress = models.PositiveSmallIntegerField(default=0)
+    progress_note = models.CharField(max_length=200, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    error_count = models.PositiveIntegerField(default=0)
+    summary = models.JSONField(default=dict, blank=True)
+    preview = models.JSONField(default=list, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Last sign of life of the job working on it (see import_services.import_reconcile).
+    heartbeat_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    validated_at = models.DateTimeField(null=True, blank=True)
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED

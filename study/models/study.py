@@ -1,0 +1,98 @@
+"""A study, who works on it (memberships) and its two arms."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from study.models.base import AuditedQuerySet
+from study.roles import Role
+
+
+class Study(models.Model):
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    municipality = models.CharField(_("municipality"), max_length=100)
+    description = models.TextField(_("description"), blank=True)
+    start_date = models.DateField(_("start date"))
+    n_waves = models.PositiveSmallIntegerField(
+        _("number of waves after T0"),
+        default=4,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+        help_text=_("T0 at intake plus this many yearly waves (at most T5)."),
+    )
+    wave_interval_months = models.PositiveSmallIntegerField(_("months between waves"), default=12)
+    wave_window_days = models.PositiveSmallIntegerField(
+        _("wave window (days either side of the due date)"), default=60
+    )
+    pre_intake_years = models.PositiveSmallIntegerField(
+        _("registry years before intake"), default=2, validators=[MaxValueValidator(5)]
+    )
+    price_year = models.PositiveSmallIntegerField(_("price year for costs"), default=2014)
+    intervention_cap = models.PositiveSmallIntegerField(
+        _("enrolment cap intervention arm"), default=40
+    )
+    comparison_cap = models.PositiveSmallIntegerField(
+        _("enrolment cap comparison arm"), null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+    objects = AuditedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("study")
+        verbose_name_plural = _("studies")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def wave_indices(self) -> list[int]:
+        return list(range(-self.pre_intake_years, self.n_waves + 1))
+
+
+class StudyMembership(models.Model):
+    """Per-study access: which users work on (or read) which study, in which role."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="study_memberships"
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+    objects = AuditedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["study", "user", "role"], name="unique_membership")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.study} · {self.role}"
+
+
+class Arm(models.Model):
+    class Kind(models.TextChoices):
+        INTERVENTION = "intervention", _("intervention group")
+        COMPARISON = "comparison", _("comparison group (care as usual)")
+
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="arms")
+    kind = models.CharField(_("arm"), max_length=20, choices=Kind.choices)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    history = HistoricalRecords()
+    objects = AuditedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["study", "kind"], name="unique_arm_kind")]
+        ordering = ["study", "kind"]
+
+    def __str__(self) -> str:
+        return str(self.get_kind_display())
+
+    @property
+    def is_intervention(self) -> bool:
+        return self.kind == self.Kind.INTERVENTION

@@ -82,6 +82,7 @@ def server_env(db_url: str) -> dict[str, str]:
         SECRET_KEY=env.get("BENCH_SECRET_KEY", "benchmark-secret-key-" + "x" * 40),
         LINKAGE_KEY="benchmark-linkage-key",
         ALLOWED_HOSTS="127.0.0.1,localhost",
+        SITE_URL="http://127.0.0.1",
         DB_CONN_MAX_AGE="600",
     )
     env.pop("CELERY_BROKER_URL", None)  # contact logging enqueues nothing; keep Celery eager
@@ -130,9 +131,11 @@ def _seed(coaches: int, researchers: int) -> dict:
     from django.contrib.sessions.backends.db import SessionStore
     from rest_framework.authtoken.models import Token
 
-    from study import services
     from study.catalogue import ensure_global_catalogue
     from study.roles import Role
+    from study.services.care import caseload_assign
+    from study.services.families import MemberSpec, family_enrol
+    from study.services.studies import membership_grant, study_create
 
     ensure_global_catalogue()
     user_model = get_user_model()
@@ -143,7 +146,7 @@ def _seed(coaches: int, researchers: int) -> dict:
         return u
 
     n_intervention = (coaches + 1) // 2
-    study = services.study_create(
+    study = study_create(
         name="Benchmark study",
         municipality="Almelo",
         start_date=date(2020, 1, 1),
@@ -158,22 +161,22 @@ def _seed(coaches: int, researchers: int) -> dict:
     coach_rows, family_ids = [], []
     for i in range(coaches):
         coach = user(Role.WIJKCOACH, f"coach{i:03d}")
-        family = services.family_enrol(
+        family = family_enrol(
             study=study,
             arm_kind="intervention" if i < n_intervention else "comparison",
             intake_date=date(2021, 3, 1),
             allocation="matched",
             eligibility=eligible,
-            members=[services.MemberSpec("adult", 1985), services.MemberSpec("child", 2012)],
+            members=[MemberSpec("adult", 1985), MemberSpec("child", 2012)],
             wijk=f"Wijk {i % 5}",
         )
-        services.caseload_assign(family=family, coach=coach, start_date=date(2021, 3, 1))
+        caseload_assign(family=family, coach=coach, start_date=date(2021, 3, 1))
         coach_rows.append({"token": Token.objects.create(user=coach).key, "family": family.pk})
         family_ids.append(family.pk)
     sessions = []
     for i in range(researchers):
         researcher = user(Role.RESEARCHER, f"researcher{i:02d}")
-        services.membership_grant(study=study, user=researcher, role=Role.RESEARCHER)
+        membership_grant(study=study, user=researcher, role=Role.RESEARCHER)
         session = SessionStore()
         session["_auth_user_id"] = str(researcher.pk)
         session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"

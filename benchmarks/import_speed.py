@@ -76,11 +76,12 @@ def setup_django(database_url: str | None) -> tuple[str, callable]:
 
 
 def build_study(n_families: int):
-    from study import services
     from study.catalogue import indicators_for
     from study.models import Study
+    from study.services.families import MemberSpec, family_enrol
+    from study.services.studies import study_create
 
-    study = services.study_create(
+    study = study_create(
         name="Import benchmark",
         municipality="Almelo",
         start_date=date(2020, 1, 1),
@@ -95,13 +96,13 @@ def build_study(n_families: int):
     families = []
     for n in range(n_families):
         families.append(
-            services.family_enrol(
+            family_enrol(
                 study=study,
                 arm_kind="intervention" if n < 40 else "comparison",
                 intake_date=date(2021, 3, 1),
                 allocation="matched",
                 eligibility=eligibility,
-                members=[services.MemberSpec("adult", 1985), services.MemberSpec("child", 2012)],
+                members=[MemberSpec("adult", 1985), MemberSpec("child", 2012)],
             )
         )
     return study, families, [i.code for i in indicators_for(study)]
@@ -137,8 +138,9 @@ def main() -> None:
 
     url, cleanup = setup_django(args.database_url)
     try:
-        from study import import_services, services
+        from study.imports import workflow
         from study.models import IndicatorValue, Wave
+        from study.services.values import indicator_values_record
 
         years = list(range(2019, 2026))  # T-2 .. T4 of an intake in 2021
         per_family = len(years) * 37
@@ -149,28 +151,28 @@ def main() -> None:
         progress(f"extract: {rows:,} rows, {len(content) / 1e6:.1f} MB")
 
         start = time.perf_counter()
-        batch = import_services.registry_import_upload(
+        batch = workflow.registry_import_upload(
             study=study, user=None, filename="bench.csv", content=content, enqueue=False
         )
-        batch = import_services.registry_import_validate(batch_id=batch.pk)
+        batch = workflow.registry_import_validate(batch_id=batch.pk)
         validate_s = time.perf_counter() - start
         assert batch.status == "validated", batch.errors[:3]
         progress(f"dry run {validate_s:.2f} s")
 
         start = time.perf_counter()
-        import_services.registry_import_apply_request(batch=batch, user=None, enqueue=False)
-        batch = import_services.registry_import_apply(batch_id=batch.pk)
+        workflow.registry_import_apply_request(batch=batch, user=None, enqueue=False)
+        batch = workflow.registry_import_apply(batch_id=batch.pk)
         apply_s = time.perf_counter() - start
         assert batch.status == "applied" and batch.created == rows, (batch.status, batch.created)
         progress(f"import {apply_s:.2f} s")
 
         start = time.perf_counter()
-        again = import_services.registry_import_upload(
+        again = workflow.registry_import_upload(
             study=study, user=None, filename="bench.csv", content=content, enqueue=False
         )
-        import_services.registry_import_validate(batch_id=again.pk)
-        import_services.registry_import_apply_request(batch=again, user=None, enqueue=False)
-        again = import_services.registry_import_apply(batch_id=again.pk)
+        workflow.registry_import_validate(batch_id=again.pk)
+        workflow.registry_import_apply_request(batch=again, user=None, enqueue=False)
+        again = workflow.registry_import_apply(batch_id=again.pk)
         reimport_s = time.perf_counter() - start
         assert again.unchanged == rows and again.created == again.updated == 0
         progress(f"re-import (no changes) {reimport_s:.2f} s")
@@ -185,7 +187,7 @@ def main() -> None:
         for line in lines:
             pseudonym, year, code, value = line.split(",")
             flipped = "0" if value == "1" else ("1" if value == "0" else "99.5")
-            services.indicator_values_record(
+            indicator_values_record(
                 wave=waves[(pseudonym, int(year))], values={code: flipped}, source="import"
             )
         naive_s = (time.perf_counter() - start) / len(lines) * rows

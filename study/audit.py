@@ -15,7 +15,10 @@ import json
 from dataclasses import dataclass
 
 from django.apps import apps
-from django.db import connection, transaction
+from django.db import transaction
+
+from study import bulk_sql
+from study.models import AccessEvent, AuditSeal
 
 GENESIS = "0" * 64
 ADVISORY_LOCK_ID = 7513
@@ -31,9 +34,7 @@ def chain_hash(previous: str, values: dict) -> str:
 
 def _lock() -> None:
     """Serialise writers of a chain (PostgreSQL: transaction-scoped advisory lock)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_ID])
+    bulk_sql.advisory_xact_lock(ADVISORY_LOCK_ID)
 
 
 ACCESS_FIELDS = ("at", "actor_id", "role", "action", "study_id", "pseudonym", "row_count", "detail")
@@ -45,8 +46,6 @@ def access_event_values(event) -> dict:
 
 @transaction.atomic
 def access_event_append(**fields):
-    from study.models import AccessEvent
-
     _lock()
     last = AccessEvent.objects.order_by("-id").values_list("hash", flat=True).first()
     event = AccessEvent(**fields)
@@ -84,8 +83,6 @@ def _rows(model, first_id: int, last_id: int):
 @transaction.atomic
 def audit_seal() -> int:
     """Seal every history row written since the last seal; returns how many rows were sealed."""
-    from study.models import AuditSeal
-
     _lock()
     sealed = 0
     for model in history_models():
@@ -126,8 +123,6 @@ class AuditProblem:
 
 
 def verify_access_log() -> list[AuditProblem]:
-    from study.models import AccessEvent
-
     problems, previous = [], GENESIS
     for event in AccessEvent.objects.order_by("id").iterator(chunk_size=2000):
         expected = chain_hash(previous, access_event_values(event))
@@ -138,8 +133,6 @@ def verify_access_log() -> list[AuditProblem]:
 
 
 def verify_history() -> list[AuditProblem]:
-    from study.models import AuditSeal
-
     problems = []
     models = {m._meta.db_table: m for m in history_models()}
     for seal in AuditSeal.objects.order_by("table", "first_history_id"):

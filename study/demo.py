@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from study import services
+from study import services  # LAYOUT-MERGE: remove (study creation: H1a's set-up service)
 from study.catalogue import catalogue_specs, ensure_global_catalogue
 from study.models import (
     CareInvolvement,
@@ -39,6 +39,8 @@ from study.models import (
     WaveSurvey,
 )
 from study.roles import Role
+from study.services.care import caseload_assign
+from study.services.families import MemberSpec, family_enrol
 
 DEMO_STUDY_NAME = "Andere werkwijze multiprobleemgezinnen Almelo"
 # The default seed. With 40+40 families each null outcome still has a 5 % chance of a false
@@ -319,12 +321,12 @@ def _contacts(rng, plan: FamilyPlan, family: Family, coach, last_day: date) -> l
     return rows
 
 
-def _members(rng, intake_year: int) -> list[services.MemberSpec]:
-    adults = [services.MemberSpec("adult", int(rng.integers(1975, 1996)), "parent")]
+def _members(rng, intake_year: int) -> list[MemberSpec]:
+    adults = [MemberSpec("adult", int(rng.integers(1975, 1996)), "parent")]
     if rng.random() < 0.45:
-        adults.append(services.MemberSpec("adult", int(rng.integers(1972, 1998)), "partner"))
+        adults.append(MemberSpec("adult", int(rng.integers(1972, 1998)), "partner"))
     children = [
-        services.MemberSpec("child", int(rng.integers(intake_year - 16, intake_year)), "child")
+        MemberSpec("child", int(rng.integers(intake_year - 16, intake_year)), "child")
         for _ in range(int(rng.integers(1, 5)))
     ]
     return adults + children
@@ -456,7 +458,7 @@ def seed_demo(*, seed: int = DEMO_SEED, today: date | None = None) -> tuple[Stud
     all_values, all_surveys, all_involvements, all_contacts, touched_waves = [], [], [], [], []
     coach_counter = {"intervention": 0, "comparison": 0}
     for plan in _plans(rng):
-        family = services.family_enrol(
+        family = family_enrol(
             study=study,
             arm_kind=plan.arm,
             intake_date=plan.intake,
@@ -470,16 +472,13 @@ def seed_demo(*, seed: int = DEMO_SEED, today: date | None = None) -> tuple[Stud
             },
             members=_members(rng, plan.intake.year),
             user=users["onderzoeker"],
-            source=Source.DEMO,
         )
         k = coach_counter[plan.arm]
         coach_counter[plan.arm] += 1
         coach = (
             users[f"coach{k % 4 + 1}"] if plan.arm == "intervention" else users[f"coach{5 + k % 2}"]
         )
-        services.caseload_assign(
-            family=family, coach=coach, start_date=plan.intake, user=users["beheerder"]
-        )
+        caseload_assign(family=family, coach=coach, start_date=plan.intake, user=users["beheerder"])
         last_day = today
         if plan.dropout_after is not None:
             last_day = min(today, plan.intake + timedelta(days=365 * plan.dropout_after + 180))

@@ -7,7 +7,8 @@ from `Family.objects.all()`.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 from itertools import chain
 
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -15,11 +16,13 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import get_language
 
+from study import bulk_sql
 from study.catalogue import indicators_for
 from study.models import (
     CareInvolvement,
     Contact,
     Family,
+    ImportBatch,
     IndicatorValue,
     Member,
     Professional,
@@ -29,7 +32,7 @@ from study.models import (
     Wave,
     WaveSurvey,
 )
-from study.roles import Role, is_data_manager, user_roles
+from study.roles import Role, is_data_manager, is_wijkcoach, user_roles
 
 
 def study_list(user) -> QuerySet[Study]:
@@ -65,6 +68,19 @@ def study_role(user, study: Study) -> set[str]:
     ):
         roles.add(Role.WIJKCOACH)
     return roles
+
+
+def caseload_has(user, family_id: int, *, on: date | None = None) -> bool:
+    """Whether a live family is on the wijkcoach's own caseload today: the same rule as
+    `Family.objects.on_caseload_of`, asked as one cheap EXISTS (contact logging is the API's hot
+    path)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if not is_wijkcoach(user):
+        return False
+    return bulk_sql.caseload_exists(
+        coach_id=user.pk, family_id=int(family_id), day=on or timezone.localdate()
+    )
 
 
 def family_list(user, *, study: Study | None = None) -> QuerySet[Family]:
@@ -135,11 +151,6 @@ def _value_display(value: IndicatorValue | None) -> str:
     return f"{value.value.normalize():f}"
 
 
-def care_workers_per_period(family: Family, start: date, end: date) -> int:
-    """The number of care workers involved with a family in a period (derived, not typed)."""
-    return sum(1 for inv in family.care_involvements.alive() if inv.overlaps(start, end))
-
-
 def study_dashboard(study: Study, families: QuerySet[Family], *, today: date | None = None) -> dict:
     """Families per arm and status, wave completion, what is due next, enrolment vs cap."""
     today = today or timezone.localdate()
@@ -182,6 +193,29 @@ def study_dashboard(study: Study, families: QuerySet[Family], *, today: date | N
         "by_index": [(index, dict(counts)) for index, counts in sorted(by_index.items())],
         "n_families": sum(a["total"] for a in arms.values()),
     }
+
+
+def family_wave_list(family: Family) -> list[Wave]:
+    """The family's live waves, T-2 first."""
+    return list(family.waves.alive().order_by("index"))
+
+
+def care_involvement_list(family: Family) -> list[CareInvolvement]:
+    """The care workers involved with the family, the latest first."""
+    return list(family.care_involvements.alive().order_by("-start_date"))
+
+
+def care_involvement_get(user, pk: int) -> CareInvolvement:
+    """A live involvement with a family the user may see, or 404."""
+    involvement = (
+        CareInvolvement.objects.alive()
+        .filter(family__in=family_list(user), pk=pk)
+        .select_related("family")
+        .first()
+    )
+    if involvement is None:
+        raise Http404
+    return involvement
 
 
 def coach_caseload(user) -> QuerySet[Family]:
@@ -235,8 +269,6 @@ def _audit_row(record) -> dict:
 def waves_due_list(user, *, today: date | None = None, horizon_days: int = 60) -> list[Wave]:
     """Open waves (T0 and later) of the families a user may see that are overdue, due, or due
     within `horizon_days`, soonest first; each carries `display_status`."""
-    from datetime import timedelta
-
     today = today or timezone.localdate()
     waves = (
         Wave.objects.alive()
@@ -350,6 +382,38 @@ def professional_get(user, pk: int) -> Professional:
         raise Http404 from None
 
 
+@dataclass
+class ProfessionalSurveyStart:
+    """What the professional survey page starts from: the user's professional records (one per
+    study), the one chosen, the answers already given this year and the years done."""
+
+    professionals: list[Professional]
+    professional: Professional
+    initial: dict
+    years_done: list[int]
+
+
+def professional_survey_start(
+    user, *, chosen: str | None, year: int
+) -> ProfessionalSurveyStart | None:
+    """None when the user is no professional of any study."""
+    professionals = list(Professional.objects.alive().filter(user=user).select_related("study"))
+    if not professionals:
+        return None
+    professional = next((p for p in professionals if str(p.pk) == chosen), professionals[0])
+    done = ProfessionalSurvey.objects.alive().filter(professional=professional)
+    existing = done.filter(year=year).first()
+    initial: dict = {"year": year}
+    if existing is not None:
+        initial.update({name: getattr(existing, name) for name in ProfessionalSurvey.SCALES})
+    return ProfessionalSurveyStart(
+        professionals=professionals,
+        professional=professional,
+        initial=initial,
+        years_done=sorted(done.values_list("year", flat=True)),
+    )
+
+
 def professional_survey_list(user) -> QuerySet[ProfessionalSurvey]:
     return (
         ProfessionalSurvey.objects.alive()
@@ -358,11 +422,23 @@ def professional_survey_list(user) -> QuerySet[ProfessionalSurvey]:
     )
 
 
-def import_batch_list(user):
+def may_import(user, study: Study) -> bool:
+    """Whether the user may import registry extracts into the study (its researchers, data
+    managers)."""
+    return bool(study_role(user, study) & {Role.RESEARCHER, Role.DATA_MANAGER})
+
+
+def import_study_get(user, pk: int) -> Study:
+    """A study the user may import into, or 404."""
+    study = study_list(user).filter(pk=pk).first()
+    if study is None or not may_import(user, study):
+        raise Http404
+    return study
+
+
+def import_batch_list(user) -> QuerySet[ImportBatch]:
     """Import batches of the studies where the user may import (researchers of the study, data
     managers); the one access rule for import pages and the import API."""
-    from study.models import ImportBatch
-
     if user is None or not user.is_authenticated or not user.is_active:
         return ImportBatch.objects.none()
     # The stored file can be tens of MB: lists and status pages never load it.
@@ -377,7 +453,7 @@ def import_batch_list(user):
     return qs.filter(study_id__in=studies)
 
 
-def import_batch_get(user, pk: int):
+def import_batch_get(user, pk: int) -> ImportBatch:
     batch = import_batch_list(user).filter(pk=pk).first()
     if batch is None:
         raise Http404

@@ -1,13 +1,18 @@
-"""Thin Celery tasks of the study app: registry imports (dry run, then apply)."""
+"""Thin Celery tasks of the study app: ids in, one service call. Registry imports (dry run, then
+apply, and the reconciler) and the periodic audit seal. Nothing imports this module: services
+enqueue these tasks by name (`tracker.jobs.enqueue_on_commit`)."""
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from study import import_services
+from study.audit import audit_seal
+from study.imports import workflow
 
 
 # acks_late + reject_on_worker_lost (settings): a killed worker's job is delivered again; both
 # services claim the batch first, and applying twice changes nothing, so redelivery is harmless.
+# The time limits bound a stuck job (the reconciler's IMPORT_STALE_SECONDS is longer); database
+# hiccups are retried with backoff, a file's problems are not (they are stored on the batch).
 @shared_task(
     acks_late=True,
     time_limit=30 * 60,
@@ -17,7 +22,7 @@ from study import import_services
     max_retries=3,
 )
 def registry_import_validate_task(batch_id: int) -> None:
-    import_services.registry_import_validate(batch_id=batch_id)
+    workflow.registry_import_validate(batch_id=batch_id)
 
 
 @shared_task(
@@ -29,10 +34,16 @@ def registry_import_validate_task(batch_id: int) -> None:
     max_retries=3,
 )
 def registry_import_apply_task(batch_id: int) -> None:
-    import_services.registry_import_apply(batch_id=batch_id)
+    workflow.registry_import_apply(batch_id=batch_id)
 
 
 # Periodic (beat): requeue import jobs that Redis lost or whose worker died.
 @shared_task(acks_late=True, time_limit=300)
 def import_reconcile_task() -> dict:
-    return import_services.import_reconcile()
+    return workflow.import_reconcile()
+
+
+# Periodic (beat). No retries: the next beat run seals whatever this one did not.
+@shared_task(acks_late=True, time_limit=600)
+def audit_seal_task() -> int:
+    return audit_seal()

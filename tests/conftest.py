@@ -4,8 +4,9 @@ from datetime import date
 
 import pytest
 
-from study import services
 from study.roles import Role
+from study.services.care import caseload_assign
+from study.services.studies import membership_grant
 from tests.factories import make_family, make_study, make_user
 
 
@@ -37,20 +38,20 @@ def other_coach(db):
 @pytest.fixture
 def study(db, researcher, gemeente_user):
     s = make_study()
-    services.membership_grant(study=s, user=researcher, role=Role.RESEARCHER)
-    services.membership_grant(study=s, user=gemeente_user, role=Role.GEMEENTE)
+    membership_grant(study=s, user=researcher, role=Role.RESEARCHER)
+    membership_grant(study=s, user=gemeente_user, role=Role.GEMEENTE)
     return s
 
 
 @pytest.fixture
 def family(study, coach, researcher):
     f = make_family(study, user=researcher)
-    services.caseload_assign(family=f, coach=coach, start_date=date(2021, 3, 1))
+    caseload_assign(family=f, coach=coach, start_date=date(2021, 3, 1))
     return f
 
 
 @pytest.fixture
 def other_family(study, other_coach, researcher):
     f = make_family(study, "comparison", user=researcher)
-    services.caseload_assign(family=f, coach=other_coach, start_date=date(2021, 3, 1))
+    caseload_assign(family=f, coach=other_coach, start_date=date(2021, 3, 1))
     return f

@@ -8,10 +8,11 @@ from datetime import date
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from study import services
 from study.catalogue import ensure_global_catalogue
 from study.models import Family, Study
 from study.roles import Role
+from study.services.families import MemberSpec, family_enrol
+from study.services.studies import study_create
 
 _counter = itertools.count(1)
 
@@ -37,7 +38,7 @@ def make_user(role: str | None, username: str | None = None, password: str = "pw
 
 def make_study(name: str | None = None, **options) -> Study:
     ensure_global_catalogue()  # a transactional test elsewhere may have flushed the seed rows
-    return services.study_create(
+    return study_create(
         name=name or f"Study {next(_counter)}",
         municipality=options.pop("municipality", "Almelo"),
         start_date=options.pop("start_date", date(2020, 1, 1)),
@@ -48,7 +49,7 @@ def make_study(name: str | None = None, **options) -> Study:
 def make_family(
     study: Study, arm: str = "intervention", *, intake=date(2021, 3, 1), user=None, **kw
 ) -> Family:
-    return services.family_enrol(
+    return family_enrol(
         study=study,
         arm_kind=arm,
         intake_date=intake,
@@ -56,7 +57,7 @@ def make_family(
         eligibility=kw.pop("eligibility", ELIGIBLE),
         members=kw.pop(
             "members",
-            [services.MemberSpec("adult", 1985), services.MemberSpec("child", intake.year - 8)],
+            [MemberSpec("adult", 1985), MemberSpec("child", intake.year - 8)],
         ),
         user=user,
         **kw,

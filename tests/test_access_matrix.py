@@ -15,8 +15,12 @@ from datetime import UTC, date, datetime
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from study import services
 from study.models import Contact
+from study.services.care import care_involvement_add, caseload_assign
+from study.services.contacts import contact_log
+from study.services.studies import membership_grant
+from study.services.surveys import wave_survey_record
+from study.services.values import indicator_values_record
 from tests.factories import make_family, make_study, make_user
 
 SKIP_PREFIXES = ("admin/", "accounts/", "i18n/", "static/")
@@ -45,14 +49,14 @@ def _all_routes() -> list[str]:
 def victim(db):
     researcher = make_user("researcher")
     study = make_study()
-    services.membership_grant(study=study, user=researcher, role="researcher")
+    membership_grant(study=study, user=researcher, role="researcher")
     coach = make_user("wijkcoach")
     family = make_family(study, user=researcher, identifier="111222333")
-    services.caseload_assign(family=family, coach=coach, start_date=date(2021, 1, 1))
+    caseload_assign(family=family, coach=coach, start_date=date(2021, 1, 1))
     wave = family.waves.get(index=0)
-    services.indicator_values_record(wave=wave, values={"bijstand": 1}, user=researcher)
-    services.wave_survey_record(wave=wave, data={"satisfaction": 7}, user=researcher)
-    contact = services.contact_log(
+    indicator_values_record(wave=wave, values={"bijstand": 1}, user=researcher)
+    wave_survey_record(wave=wave, data={"satisfaction": 7}, user=researcher)
+    contact = contact_log(
         family=family,
         coach=coach,
         occurred_at=datetime(2022, 5, 1, 10, tzinfo=UTC),
@@ -60,7 +64,7 @@ def victim(db):
         duration_minutes=15,
         initiated_by=Contact.Initiator.COACH,
     )
-    involvement = services.care_involvement_add(
+    involvement = care_involvement_add(
         family=family,
         organisation="GGZ",
         discipline="behandelaar",
@@ -94,11 +98,11 @@ def victim(db):
 def outsiders(db, victim):
     other_coach = make_user("wijkcoach")
     own = make_family(victim["study"], "comparison")
-    services.caseload_assign(family=own, coach=other_coach, start_date=date(2021, 1, 1))
+    caseload_assign(family=own, coach=other_coach, start_date=date(2021, 1, 1))
     gemeente = make_user("gemeente")
-    services.membership_grant(study=victim["study"], user=gemeente, role="gemeente")
+    membership_grant(study=victim["study"], user=gemeente, role="gemeente")
     stranger = make_user("researcher")
-    services.membership_grant(study=make_study(), user=stranger, role="researcher")
+    membership_grant(study=make_study(), user=stranger, role="researcher")
     return {
         "anonymous": None,
         "other_coach": other_coach,

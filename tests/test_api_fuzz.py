@@ -21,9 +21,10 @@ from hypothesis import HealthCheck, Phase, settings
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 
-from study import services
 from study.models import Professional
 from study.roles import Role
+from study.services.care import caseload_assign
+from study.services.studies import membership_grant
 from tests.factories import make_family, make_study, make_user
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
@@ -64,10 +65,10 @@ def fuzz_world(db, wsgi_keeps_the_test_connection):
     researcher = make_user(Role.RESEARCHER)
     coach = make_user(Role.WIJKCOACH)
     study = make_study()
-    services.membership_grant(study=study, user=researcher, role=Role.RESEARCHER)
+    membership_grant(study=study, user=researcher, role=Role.RESEARCHER)
     for arm in ("intervention", "comparison"):
         family = make_family(study, arm, user=researcher)
-        services.caseload_assign(family=family, coach=coach, start_date=date(2021, 3, 1))
+        caseload_assign(family=family, coach=coach, start_date=date(2021, 3, 1))
     Professional.objects.create(study=study, organisation="Wijkteam", approach="new")
     return {"researcher": researcher, "coach": coach}
 

@@ -135,6 +135,7 @@ def test_deploy_check_is_clean_with_production_settings():
         "SECRET_KEY": "Zq8!pW3#vL9@tR6^mN2&kB5*yH7(cF4)xD1-sG0=jU8+aE3_oI6~",
         "LINKAGE_KEY": "a-production-linkage-key",
         "ALLOWED_HOSTS": "tracker.example.nl",
+        "SITE_URL": "https://tracker.example.nl",
     }
     env.pop(
         "DJANGO_ALLOW_ASYNC_UNSAFE", None
@@ -157,6 +158,31 @@ def test_production_settings_refuse_to_start_without_keys():
     )
     assert result.returncode != 0
     assert "SECRET_KEY and LINKAGE_KEY must be set" in result.stderr
+
+
+def test_production_settings_refuse_to_start_without_a_site_url():
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tracker.settings",
+        "DEBUG": "0",
+        "SECRET_KEY": "Zq8!pW3#vL9@tR6^mN2&kB5*yH7(cF4)xD1-sG0=jU8+aE3_oI6~",
+        "LINKAGE_KEY": "a-production-linkage-key",
+        "ALLOWED_HOSTS": "tracker.example.nl",
+    }
+    env.pop("SITE_URL", None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], env=env, capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert "SITE_URL must be set when DEBUG is off" in result.stderr
+    env["SITE_URL"] = "https://tracker.example.nl/"
+    result = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; print(settings.SITE_URL)"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.stdout.strip() == "https://tracker.example.nl", result.stderr
 
 
 @pytest.mark.django_db

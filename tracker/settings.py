@@ -29,6 +29,17 @@ if DEBUG:
     SECRET_KEY = SECRET_KEY or "dev-insecure-secret-key-do-not-use-in-production"
     LINKAGE_KEY = LINKAGE_KEY or "dev-insecure-linkage-key-do-not-use-in-production"
 
+# --- study (layout-study) ---
+# The address of the site, for links that leave it (e-mails). A production site has a name of its
+# own: refused when unset with DEBUG off, so e-mails never point at localhost.
+SITE_URL = env_str("SITE_URL", "http://localhost:8000" if DEBUG else "").rstrip("/")
+if not DEBUG and not SITE_URL:
+    raise ImproperlyConfigured(
+        "SITE_URL must be set when DEBUG is off: the address of the site, such as "
+        "https://effectstudie.example.nl, for the links in e-mails."
+    )
+# --- end study (layout-study) ---
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -226,9 +237,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBIL
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_IMPORTS = ["study.audit_tasks"]
 CELERY_BEAT_SCHEDULE = {
-    "seal-audit-history": {"task": "study.audit_tasks.audit_seal_task", "schedule": 300.0},
+    "seal-audit-history": {"task": "study.tasks.audit_seal_task", "schedule": 300.0},
     "reconcile-imports": {"task": "study.tasks.import_reconcile_task", "schedule": 300.0},
     "reconcile-analysis-runs": {"task": "analysis.tasks.reconcile_runs_task", "schedule": 300.0},
     # Hourly check for due periodic effect reports (a due schedule moves on once it has run).
@@ -252,3 +262,14 @@ LOGGING = {
 ANALYSIS_TIME_LIMIT = timedelta(minutes=30)
 # A run whose task keeps ending its worker is marked failed after this many attempts.
 ANALYSIS_MAX_ATTEMPTS = env_int("ANALYSIS_MAX_ATTEMPTS", 3)
+
+# --- study (layout-study) ---
+# Registry imports: the largest file accepted (refused unread above it), how many deliveries a
+# job that keeps ending its worker gets, and when the reconciler requeues a job: one still
+# waiting after IMPORT_REQUEUE_QUEUED_SECONDS, or one working without a sign of life for
+# IMPORT_STALE_SECONDS (longer than the tasks' 30-minute time limit).
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024)
+IMPORT_MAX_ATTEMPTS = env_int("IMPORT_MAX_ATTEMPTS", 3)
+IMPORT_STALE_SECONDS = env_int("IMPORT_STALE_SECONDS", 35 * 60)
+IMPORT_REQUEUE_QUEUED_SECONDS = env_int("IMPORT_REQUEUE_QUEUED_SECONDS", 10 * 60)
+# --- end study (layout-study) ---

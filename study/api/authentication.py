@@ -16,7 +16,7 @@ from study.roles import Role
 
 
 def token_ttl() -> timedelta:
-    return timedelta(seconds=int(getattr(settings, "API_TOKEN_TTL", 8 * 3600)))
+    return timedelta(seconds=settings.API_TOKEN_TTL)
 
 
 def token_expires(token):

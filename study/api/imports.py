@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -13,7 +14,8 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from study import import_services, selectors
+from study import selectors
+from study.imports import workflow
 from study.models import ImportBatch
 
 
@@ -73,11 +75,12 @@ class ImportBatchViewSet(
     def create(self, request, *args, **kwargs):
         upload = ImportUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
-        study = selectors.study_list(request.user).filter(pk=upload.validated_data["study"]).first()
-        if study is None or not import_services.may_import(request.user, study):
-            raise NotFound(_("No study with this id that you may import into."))
         try:
-            batch = import_services.registry_import_upload_file(
+            study = selectors.import_study_get(request.user, upload.validated_data["study"])
+        except Http404:
+            raise NotFound(_("No study with this id that you may import into.")) from None
+        try:
+            batch = workflow.registry_import_upload_file(
                 study=study,
                 user=request.user,
                 upload=upload.validated_data["file"],
@@ -94,7 +97,7 @@ class ImportBatchViewSet(
     def apply(self, request, pk=None):
         batch = self.get_object()
         try:
-            batch = import_services.registry_import_apply_request(batch=batch, user=request.user)
+            batch = workflow.registry_import_apply_request(batch=batch, user=request.user)
         except DjangoValidationError as exc:
             raise ValidationError({"detail": exc.messages}) from None
         return Response(ImportBatchSerializer(batch).data, status=status.HTTP_202_ACCEPTED)

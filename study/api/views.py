@@ -13,7 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from study import selectors, services
+from study import selectors
 from study.access_log import access_event_record
 from study.api import serializers as s
 from study.models import (
@@ -25,6 +25,10 @@ from study.models import (
     WaveSurvey,
 )
 from study.roles import is_data_manager, is_researcher
+from study.services.contacts import contact_log
+from study.services.professionals import professional_survey_record
+from study.services.surveys import wave_survey_record
+from study.services.values import indicator_values_record
 
 
 def _drf_error(exc: DjangoValidationError) -> ValidationError:
@@ -53,11 +57,9 @@ class FamilyViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.family_list(self.request.user).order_by("pk")
 
     def retrieve(self, request, *args, **kwargs):
-        response = super().retrieve(request, *args, **kwargs)
-        access_event_record(
-            user=request.user, action="api.family.retrieve", family=self.get_object()
-        )
-        return response
+        family = self.get_object()
+        access_event_record(user=request.user, action="api.family.retrieve", family=family)
+        return Response(self.get_serializer(family).data)
 
 
 class WaveViewSet(viewsets.ReadOnlyModelViewSet):
@@ -116,7 +118,7 @@ class IndicatorValueViewSet(viewsets.ReadOnlyModelViewSet):
                     continue
                 try:
                     wave = selectors.wave_get(user, ser.validated_data["wave"])
-                    outcome = services.indicator_values_record(
+                    outcome = indicator_values_record(
                         wave=wave, values=ser.validated_data["values"], user=user, source="api"
                     )
                 except Http404:
@@ -179,7 +181,7 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         # contact_log checks the caseload itself (one query); an unknown family and a family
         # outside the caseload get the same answer, so the API does not reveal which ids exist.
         try:
-            return services.contact_log(family=values.pop("family"), coach=user, **values)
+            return contact_log(family=values.pop("family"), coach=user, **values)
         except DjangoPermissionDenied:
             raise ValidationError(
                 {"family": [_("No family with this id on your caseload.")]}
@@ -234,9 +236,7 @@ class WaveSurveyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         existed = WaveSurvey.objects.alive().filter(wave=wave).exists()
         try:
             with transaction.atomic():
-                survey = services.wave_survey_record(
-                    wave=wave, data=data, user=request.user, source="api"
-                )
+                survey = wave_survey_record(wave=wave, data=data, user=request.user, source="api")
         except DjangoValidationError as exc:
             raise _drf_error(exc) from None
         return Response(
@@ -286,7 +286,7 @@ class ProfessionalSurveyViewSet(
         )
         try:
             with transaction.atomic():
-                survey = services.professional_survey_record(
+                survey = professional_survey_record(
                     professional=professional, year=year, answers=answers, user=request.user
                 )
         except DjangoValidationError as exc:

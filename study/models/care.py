@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -32,9 +30,6 @@ class CareInvolvement(SoftDeleteModel):
 
     def __str__(self) -> str:
         return f"{self.organisation} ({self.discipline})"
-
-    def overlaps(self, start: date, end: date) -> bool:
-        return self.start_date <= end and (self.end_date is None or self.end_date >= start)
 
 
 class Contact(SoftDeleteModel):

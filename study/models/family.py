@@ -7,7 +7,7 @@ from datetime import date
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import connection, models
+from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -30,27 +30,6 @@ class FamilyQuerySet(SoftDeleteQuerySet):
             coach=user
         )
         return self.alive().filter(pk__in=caseload.values("family_id"))
-
-    def caseload_has(self, user, family_id: int, *, on: date | None = None) -> bool:
-        """Whether a live family is on the wijkcoach's own caseload today: the same rule as
-        on_caseload_of, asked as one cheap EXISTS (contact logging is the API's hot path)."""
-        if user is None or not user.is_authenticated or not user.is_active:
-            return False
-        if not is_wijkcoach(user):
-            return False
-        # Plain SQL: the ORM spends longer compiling this than the database answering it.
-        qn = connection.ops.quote_name
-        day = connection.ops.adapt_datefield_value(on or timezone.localdate())
-        sql = (
-            f"SELECT 1 FROM {qn(CaseloadAssignment._meta.db_table)} a "
-            f"JOIN {qn(Family._meta.db_table)} f ON f.{qn('id')} = a.{qn('family_id')} "
-            f"WHERE a.{qn('coach_id')} = %s AND a.{qn('family_id')} = %s "
-            f"AND NOT f.{qn('is_deleted')} AND a.{qn('start_date')} <= %s "
-            f"AND (a.{qn('end_date')} IS NULL OR a.{qn('end_date')} >= %s) LIMIT 1"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [user.pk, int(family_id), day, day])
-            return cursor.fetchone() is not None
 
     def visible_to(self, user, *, on: date | None = None):
         """The one access rule for families, used by every page, endpoint and export.

@@ -18,14 +18,14 @@ from analysis.plan_services import (
 )
 from analysis.reporting.render import report_html
 from analysis.services import analysis_run_request
-from study import services as study_services
+from study.services.waves import wave_complete
 
 pytestmark = pytest.mark.django_db
 
 
 def _complete_first_post_intake_wave(family):
     wave = family.waves.get(index=1)
-    study_services.wave_complete(wave=wave, on=date(2022, 3, 10))
+    wave_complete(wave=wave, on=date(2022, 3, 10))
 
 
 def test_freeze_writes_version_one_with_the_hash_of_its_content(study, researcher):

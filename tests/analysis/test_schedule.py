@@ -14,7 +14,7 @@ from analysis.schedule_services import (
     schedule_create,
     schedules_run_due,
 )
-from study import services as study_services
+from study.services.waves import wave_complete
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +78,7 @@ def test_schedules_not_yet_due_or_stopped_do_nothing(study, mailable):
 
 
 def test_a_refused_run_is_mailed_in_plain_words(study, family, mailable):
-    study_services.wave_complete(wave=family.waves.get(index=1), on=date(2022, 3, 10))
+    wave_complete(wave=family.waves.get(index=1), on=date(2022, 3, 10))
     schedule = schedule_create(
         study=study, user=mailable, frequency="quarterly", first_due=date(2026, 1, 1)
     )

@@ -60,14 +60,13 @@ def wait_for(predicate, timeout: float, interval: float = 0.02):
 
 
 def build(rows: int):
-    from study import services
     from study.catalogue import ensure_global_catalogue, indicators_for
     from study.models import Study
+    from study.services.families import MemberSpec, family_enrol
+    from study.services.studies import study_create
 
     ensure_global_catalogue()
-    study = services.study_create(
-        name="Kill test", municipality="Almelo", start_date=date(2020, 1, 1)
-    )
+    study = study_create(name="Kill test", municipality="Almelo", start_date=date(2020, 1, 1))
     Study.objects.filter(pk=study.pk).update(comparison_cap=None)
     codes = [i.code for i in indicators_for(study) if "eur" not in i.code]
     years = range(2019, 2026)
@@ -84,13 +83,13 @@ def build(rows: int):
     buffer.seek(0, io.SEEK_END)
     written, n = 0, 0
     while written < rows:
-        family = services.family_enrol(
+        family = family_enrol(
             study=study,
             arm_kind="intervention" if n < 40 else "comparison",
             intake_date=date(2021, 3, 1),
             allocation="matched",
             eligibility=eligibility,
-            members=[services.MemberSpec("adult", 1985), services.MemberSpec("child", 2012)],
+            members=[MemberSpec("adult", 1985), MemberSpec("child", 2012)],
         )
         n += 1
         for year in years:
@@ -102,14 +101,14 @@ def build(rows: int):
 
 
 def test_import_survives_a_killed_worker_in_dry_run_and_in_apply(worker, real_broker, data_manager):
-    from study import import_services
+    from study.imports import workflow
     from study.models import ImportBatch, IndicatorValue
     from study.tasks import registry_import_apply_task, registry_import_validate_task
 
     queue, process = worker
     wait_for(lambda: pool_children(process), timeout=60, interval=0.2)
     study, content = build(ROWS)
-    batch = import_services.registry_import_upload(
+    batch = workflow.registry_import_upload(
         study=study, user=data_manager, filename="big.csv", content=content, enqueue=False
     )
 
@@ -134,7 +133,7 @@ def test_import_survives_a_killed_worker_in_dry_run_and_in_apply(worker, real_br
     assert batch.summary["new"] == ROWS
 
     # Import: kill the pool child once it has started writing (attempt counted).
-    import_services.registry_import_apply_request(batch=batch, user=data_manager, enqueue=False)
+    workflow.registry_import_apply_request(batch=batch, user=data_manager, enqueue=False)
     registry_import_apply_task.apply_async((batch.pk,), queue=queue)
     wait_for(lambda: ImportBatch.objects.filter(pk=batch.pk, attempts__gte=1).exists(), timeout=60)
     time.sleep(0.3)

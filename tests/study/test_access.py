@@ -4,8 +4,10 @@ from datetime import date
 
 import pytest
 
-from study import selectors, services
+from study import selectors
 from study.models import Family
+from study.services.care import care_involvement_add, caseload_end
+from study.services.families import family_soft_delete
 from tests.factories import make_family, make_study, make_user
 
 
@@ -21,7 +23,7 @@ def test_wijkcoach_cannot_open_other_coachs_family_page(client, coach, family, o
 
 def test_wijkcoach_cannot_change_other_coachs_family(coach, other_family):
     with pytest.raises(Exception) as excinfo:
-        services.care_involvement_add(
+        care_involvement_add(
             family=other_family,
             organisation="X",
             discipline="Y",
@@ -34,7 +36,7 @@ def test_wijkcoach_cannot_change_other_coachs_family(coach, other_family):
 
 def test_ended_caseload_assignment_hides_the_family(coach, family):
     assignment = family.assignments.get()
-    services.caseload_end(assignment=assignment, end_date=date(2022, 1, 1))
+    caseload_end(assignment=assignment, end_date=date(2022, 1, 1))
     assert not Family.objects.visible_to(coach, on=date(2023, 1, 1)).exists()
     assert Family.objects.visible_to(coach, on=date(2021, 6, 1)).exists()
 
@@ -71,14 +73,14 @@ def test_anonymous_user_is_sent_to_login(client, family):
 
 
 def test_soft_deleted_family_disappears_but_is_kept(researcher, family, data_manager):
-    services.family_soft_delete(family=family, reason="enrolled twice", user=data_manager)
+    family_soft_delete(family=family, reason="enrolled twice", user=data_manager)
     assert not Family.objects.visible_to(researcher).filter(pk=family.pk).exists()
     assert Family.objects.filter(pk=family.pk, is_deleted=True).exists()
 
 
 def test_soft_delete_needs_a_reason(family, data_manager):
     with pytest.raises(Exception, match="reason"):
-        services.family_soft_delete(family=family, reason=" ", user=data_manager)
+        family_soft_delete(family=family, reason=" ", user=data_manager)
 
 
 def test_family_page_read_is_logged(client, researcher, family):

@@ -2,14 +2,16 @@
 
 from django.urls import reverse
 
-from study import services
 from study.models import IndicatorValue
+from study.services.contacts import contact_log
+from study.services.families import family_set_status
+from study.services.values import indicator_values_record
 
 
 def test_every_edit_leaves_an_audit_record(family, researcher):
     wave = family.waves.get(index=0)
-    services.indicator_values_record(wave=wave, values={"bijstand": 1}, user=researcher)
-    services.indicator_values_record(wave=wave, values={"bijstand": 2}, user=researcher)
+    indicator_values_record(wave=wave, values={"bijstand": 1}, user=researcher)
+    indicator_values_record(wave=wave, values={"bijstand": 2}, user=researcher)
     value = IndicatorValue.objects.get(wave=wave, indicator__code="bijstand")
     history = list(value.history.order_by("history_date"))
     assert [h.value for h in history] == [1, 2]
@@ -22,16 +24,14 @@ def test_every_edit_leaves_an_audit_record(family, researcher):
 
 def test_bulk_recording_is_audited_per_row(family, researcher):
     wave = family.waves.get(index=1)
-    services.indicator_values_record(
-        wave=wave, values={"bijstand": 1, "ww": 1, "moves": 3}, user=researcher
-    )
+    indicator_values_record(wave=wave, values={"bijstand": 1, "ww": 1, "moves": 3}, user=researcher)
     assert IndicatorValue.history.filter(wave=wave).count() == 3
 
 
 def test_status_change_is_audited_with_reason(family, researcher):
     from datetime import date
 
-    services.family_set_status(
+    family_set_status(
         family=family,
         status="moved_away",
         on=date(2023, 1, 1),
@@ -43,9 +43,7 @@ def test_status_change_is_audited_with_reason(family, researcher):
 
 
 def test_data_manager_reads_the_family_audit_trail(client, family, researcher, data_manager):
-    services.indicator_values_record(
-        wave=family.waves.get(index=0), values={"ww": 1}, user=researcher
-    )
+    indicator_values_record(wave=family.waves.get(index=0), values={"ww": 1}, user=researcher)
     client.force_login(data_manager)
     response = client.get(reverse("study:family_audit", args=[family.pk]))
     assert response.status_code == 200
@@ -82,7 +80,7 @@ def test_a_logged_contact_has_its_history_row_on_every_database(family, coach):
     from study.models import Contact
 
     when = timezone.now() - timedelta(hours=2)
-    contact = services.contact_log(
+    contact = contact_log(
         family=family,
         coach=coach,
         occurred_at=when,

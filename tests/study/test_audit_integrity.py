@@ -4,10 +4,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
-from study import services
 from study.access_log import access_event_record
 from study.audit import audit_seal, verify_access_log, verify_history
 from study.models import AccessEvent, IndicatorValue
+from study.services.values import indicator_values_record
 
 
 def _tamper(sql: str, params: list) -> None:
@@ -30,7 +30,7 @@ def test_access_log_chain_verifies_and_detects_an_altered_entry(family, research
 
 def test_sealed_history_detects_an_altered_row(family, researcher):
     wave = family.waves.get(index=0)
-    services.indicator_values_record(wave=wave, values={"bijstand": 1, "ww": 0}, user=researcher)
+    indicator_values_record(wave=wave, values={"bijstand": 1, "ww": 0}, user=researcher)
     assert audit_seal() > 0
     assert verify_history() == []
     record = IndicatorValue.history.filter(wave=wave).order_by("history_id").first()
@@ -47,9 +47,7 @@ def test_sealed_history_detects_an_altered_row(family, researcher):
 def test_sealing_twice_seals_only_new_rows(family, researcher):
     audit_seal()
     assert audit_seal() == 0
-    services.indicator_values_record(
-        wave=family.waves.get(index=1), values={"ww": 1}, user=researcher
-    )
+    indicator_values_record(wave=family.waves.get(index=1), values={"ww": 1}, user=researcher)
     assert audit_seal() == 1
     assert verify_history() == []
 

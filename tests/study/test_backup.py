@@ -5,8 +5,8 @@ import json
 import pytest
 from django.core.management import call_command
 
-from study import services
 from study.models import Family, IndicatorValue, Study
+from study.services.values import indicator_values_record
 
 
 # Transactional: flush (TRUNCATE on PostgreSQL) cannot run inside the test's transaction.
@@ -14,8 +14,8 @@ from study.models import Family, IndicatorValue, Study
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_study_round_trips_with_its_audit_history(family, researcher, tmp_path):
     wave = family.waves.get(index=0)
-    services.indicator_values_record(wave=wave, values={"bijstand": 1}, user=researcher)
-    services.indicator_values_record(wave=wave, values={"bijstand": 2}, user=researcher)
+    indicator_values_record(wave=wave, values={"bijstand": 1}, user=researcher)
+    indicator_values_record(wave=wave, values={"bijstand": 2}, user=researcher)
     before = {
         "families": Family.objects.filter(study=family.study).count(),
         "values": list(IndicatorValue.objects.values_list("indicator__code", "value")),

@@ -6,21 +6,20 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from study import services
 from study.exporting import codebook_frame, export_bytes, panel_frame
 from study.models import Family
+from study.services.surveys import wave_survey_record
+from study.services.values import indicator_values_record
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def recorded(family, researcher):
-    services.indicator_values_record(
+    indicator_values_record(
         wave=family.waves.get(index=0), values={"bijstand": 1, "ww": "refused"}, user=researcher
     )
-    services.wave_survey_record(
-        wave=family.waves.get(index=0), data={"satisfaction": 7}, user=researcher
-    )
+    wave_survey_record(wave=family.waves.get(index=0), data={"satisfaction": 7}, user=researcher)
     return family
 
 

@@ -11,9 +11,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 from openpyxl import Workbook
 
-from study import import_services, services
+from study.imports import workflow
 from study.models import ImportBatch, IndicatorValue, Member, Wave
 from study.roles import Role
+from study.services.waves import wave_lock
 from tests.factories import make_family, make_study, make_user
 
 pytestmark = pytest.mark.django_db
@@ -33,15 +34,15 @@ def fams(study, researcher):
 
 def upload(study, user, text: str | bytes, filename="extract.csv", layout="auto"):
     content = text.encode() if isinstance(text, str) else text
-    batch = import_services.registry_import_upload(
+    batch = workflow.registry_import_upload(
         study=study, user=user, filename=filename, content=content, layout=layout, enqueue=False
     )
-    return import_services.registry_import_validate(batch_id=batch.pk) or batch
+    return workflow.registry_import_validate(batch_id=batch.pk) or batch
 
 
 def apply(batch, user):
-    import_services.registry_import_apply_request(batch=batch, user=user, enqueue=False)
-    return import_services.registry_import_apply(batch_id=batch.pk)
+    workflow.registry_import_apply_request(batch=batch, user=user, enqueue=False)
+    return workflow.registry_import_apply(batch_id=batch.pk)
 
 
 def values_of(family):
@@ -119,7 +120,7 @@ def problems(batch):
 def test_every_problem_is_listed_with_row_and_column_and_nothing_is_saved(fams, researcher):
     a, b = fams
     wave = Wave.objects.get(family=a, year=2022)
-    services.wave_lock(wave=wave, user=researcher)
+    wave_lock(wave=wave, user=researcher)
     text = (
         "linkage_key,year,indicator,value\n"
         f"{KEY_A},2020,bijstand,1\n"  # fine
@@ -151,7 +152,7 @@ def test_every_problem_is_listed_with_row_and_column_and_nothing_is_saved(fams, 
     assert batch.error_count == 10
     # A failed dry run cannot be applied, and nothing was saved.
     with pytest.raises(ValidationError):
-        import_services.registry_import_apply_request(batch=batch, user=researcher, enqueue=False)
+        workflow.registry_import_apply_request(batch=batch, user=researcher, enqueue=False)
     assert not values_of(a) and not values_of(b)
 
 
@@ -160,7 +161,7 @@ def test_a_wave_locked_after_the_dry_run_refuses_the_whole_import(fams, research
     text = f"linkage_key,year,bijstand\n{KEY_A},2020,1\n{KEY_A},2022,1\n"
     batch = upload(a.study, researcher, text)
     assert batch.status == ImportBatch.Status.VALIDATED
-    services.wave_lock(wave=Wave.objects.get(family=a, year=2022), user=researcher)
+    wave_lock(wave=Wave.objects.get(family=a, year=2022), user=researcher)
     batch = apply(batch, researcher)
     assert batch.status == ImportBatch.Status.FAILED
     assert "locked" in batch.errors[0]["message"] and batch.errors[0]["row"] == 3
@@ -271,9 +272,9 @@ def test_only_researchers_and_data_managers_of_the_study_may_import(fams, coach,
 def test_validate_and_apply_claim_the_batch_once(fams, researcher):
     a, _ = fams
     batch = upload(a.study, researcher, f"pseudonym,year,bijstand\n{a.pseudonym},2020,1\n")
-    assert import_services.registry_import_validate(batch_id=batch.pk) is None  # already done
+    assert workflow.registry_import_validate(batch_id=batch.pk) is None  # already done
     apply(batch, researcher)
-    assert import_services.registry_import_apply(batch_id=batch.pk) is None
+    assert workflow.registry_import_apply(batch_id=batch.pk) is None
     assert ImportBatch.objects.get(pk=batch.pk).attempts == 1
 
 
@@ -282,7 +283,7 @@ def test_upload_runs_the_dry_run_as_a_task_after_commit(
 ):
     a, _ = fams
     with django_capture_on_commit_callbacks(execute=True):
-        batch = import_services.registry_import_upload(
+        batch = workflow.registry_import_upload(
             study=a.study,
             user=researcher,
             filename="x.csv",
@@ -291,7 +292,7 @@ def test_upload_runs_the_dry_run_as_a_task_after_commit(
     batch.refresh_from_db()
     assert batch.status == ImportBatch.Status.VALIDATED and batch.progress == 100
     with django_capture_on_commit_callbacks(execute=True):
-        import_services.registry_import_apply_request(batch=batch, user=researcher)
+        workflow.registry_import_apply_request(batch=batch, user=researcher)
     batch.refresh_from_db()
     assert batch.status == ImportBatch.Status.APPLIED
 
@@ -324,7 +325,7 @@ def test_management_command_dry_run_and_apply(fams, researcher, tmp_path, capsys
 def test_a_job_that_keeps_killing_its_worker_is_failed_after_n_attempts(fams, researcher, settings):
     a, _ = fams
     settings.IMPORT_MAX_ATTEMPTS = 3
-    batch = import_services.registry_import_upload(
+    batch = workflow.registry_import_upload(
         study=a.study,
         user=researcher,
         filename="x.csv",
@@ -333,7 +334,7 @@ def test_a_job_that_keeps_killing_its_worker_is_failed_after_n_attempts(fams, re
     )
     # Three deliveries that died mid-way (claimed, attempt counted, never finished).
     ImportBatch.objects.filter(pk=batch.pk).update(status="validating", attempts=3)
-    import_services.registry_import_validate(batch_id=batch.pk)
+    workflow.registry_import_validate(batch_id=batch.pk)
     batch.refresh_from_db()
     assert batch.status == ImportBatch.Status.FAILED
     assert "Stopped after 3 attempts" in batch.errors[0]["message"]
@@ -349,16 +350,16 @@ def test_reconciler_requeues_lost_and_dead_jobs_and_gives_up_after_n(
     a, _ = fams
     settings.IMPORT_MAX_ATTEMPTS = 3
     content = f"pseudonym,year,bijstand\n{a.pseudonym},2020,1\n".encode()
-    lost = import_services.registry_import_upload(
+    lost = workflow.registry_import_upload(
         study=a.study, user=researcher, filename="lost.csv", content=content, enqueue=False
     )
-    dead = import_services.registry_import_upload(
+    dead = workflow.registry_import_upload(
         study=a.study, user=researcher, filename="dead.csv", content=content, enqueue=False
     )
-    poison = import_services.registry_import_upload(
+    poison = workflow.registry_import_upload(
         study=a.study, user=researcher, filename="poison.csv", content=content, enqueue=False
     )
-    import_services.registry_import_upload(
+    workflow.registry_import_upload(
         study=a.study, user=researcher, filename="fresh.csv", content=content, enqueue=False
     )
     old = timezone.now() - timedelta(hours=1)
@@ -368,7 +369,7 @@ def test_reconciler_requeues_lost_and_dead_jobs_and_gives_up_after_n(
         status="validating", attempts=3, heartbeat_at=old
     )
     with django_capture_on_commit_callbacks(execute=True):
-        outcome = import_services.import_reconcile()
+        outcome = workflow.import_reconcile()
     assert outcome == {"requeued": 2, "failed": 1}
     statuses = dict(ImportBatch.objects.values_list("filename", "status"))
     assert statuses == {

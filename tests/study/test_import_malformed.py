@@ -11,7 +11,7 @@ from django.apps import apps
 from django.core.exceptions import ValidationError
 from openpyxl import Workbook
 
-from study import import_services
+from study.imports import workflow
 from study.models import ImportBatch
 from tests.factories import make_family, make_study
 
@@ -132,10 +132,10 @@ def test_malformed_extract_is_refused_clearly_and_changes_nothing(fam, researche
     stranger = make_family(make_study(), user=researcher)
     content, filename, row, column = cases(fam, stranger)[case]
     before = counts()
-    batch = import_services.registry_import_upload(
+    batch = workflow.registry_import_upload(
         study=fam.study, user=researcher, filename=filename, content=content, enqueue=False
     )
-    batch = import_services.registry_import_validate(batch_id=batch.pk)
+    batch = workflow.registry_import_validate(batch_id=batch.pk)
     assert batch.status == ImportBatch.Status.FAILED, case
     messages = [e["message"] for e in batch.errors]
     assert all(len(m) > 20 for m in messages), messages  # sentences, not codes
@@ -144,7 +144,7 @@ def test_malformed_extract_is_refused_clearly_and_changes_nothing(fam, researche
     if column:
         assert any(e.get("column") == column for e in batch.errors), batch.errors
     with pytest.raises(ValidationError):
-        import_services.registry_import_apply_request(batch=batch, user=researcher, enqueue=False)
+        workflow.registry_import_apply_request(batch=batch, user=researcher, enqueue=False)
     assert counts() == before, case
 
 
@@ -152,7 +152,7 @@ def test_enormous_file_is_refused_and_changes_nothing(fam, researcher, settings)
     settings.IMPORT_MAX_BYTES = 10_000
     before = counts()
     content = ("pseudonym,year,bijstand\n" + f"{fam.pseudonym},2020,1\n" * 2000).encode()
-    batch = import_services.registry_import_upload(
+    batch = workflow.registry_import_upload(
         study=fam.study, user=researcher, filename="big.csv", content=content, enqueue=False
     )
     assert batch.status == ImportBatch.Status.FAILED and "limit" in batch.errors[0]["message"]

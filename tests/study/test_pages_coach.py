@@ -9,8 +9,9 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from study import services
 from study.models import CareInvolvement, Contact, Professional, ProfessionalSurvey
+from study.services.care import care_involvement_add
+from study.services.values import indicator_values_record
 from tests.factories import make_user
 
 
@@ -126,7 +127,7 @@ def test_coach_adds_and_ends_a_care_worker(client, coach, family):
 
 
 def test_other_coach_cannot_see_or_end_a_care_worker(client, coach, other_coach, family):
-    involvement = services.care_involvement_add(
+    involvement = care_involvement_add(
         family=family, organisation="GGZ", discipline="x", start_date=date(2022, 1, 1), user=coach
     )
     client.force_login(other_coach)
@@ -161,7 +162,7 @@ def test_gemeente_sees_no_due_waves(client, gemeente_user, family):
 
 
 def test_coach_family_page_hides_registry_values_but_offers_contact(client, coach, family):
-    services.indicator_values_record(wave=family.waves.get(index=0), values={"bijstand": 1})
+    indicator_values_record(wave=family.waves.get(index=0), values={"bijstand": 1})
     client.force_login(coach)
     html = client.get(reverse("study:family_detail", args=[family.pk])).content.decode()
     assert "/entry/" not in html

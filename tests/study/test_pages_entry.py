@@ -5,10 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from study import services
+from study.catalogue import indicators_for
 from study.models import IndicatorValue, Wave, WaveSurvey
+from study.services.families import MemberSpec
+from study.services.values import indicator_values_record
+from study.services.waves import wave_entry_record, wave_lock
 from tests.factories import make_family, make_user
 
 
@@ -87,8 +91,8 @@ def test_a_bad_survey_answer_keeps_the_good_values_unsaved(client, researcher, t
 
 def test_service_rolls_back_values_when_the_survey_fails(researcher, family):
     wave = family.waves.get(index=0)
-    with pytest.raises(services.ValidationError) as caught:
-        services.wave_entry_record(
+    with pytest.raises(ValidationError) as caught:
+        wave_entry_record(
             wave=wave, values={"bijstand": "1"}, survey={"satisfaction": 12}, user=researcher
         )
     assert "satisfaction" in caught.value.message_dict
@@ -99,12 +103,12 @@ def test_child_indicator_on_a_family_without_children_is_refused(client, researc
     family = make_family(
         study,
         user=researcher,
-        members=[services.MemberSpec("adult", 1980), services.MemberSpec("child", 2013)],
+        members=[MemberSpec("adult", 1980), MemberSpec("child", 2013)],
     )
     for member in family.members.filter(role="child"):
         member.is_deleted = True
         member.save()
-    child_code = next(i.code for i in services.indicators_for(study) if i.level == "child")
+    child_code = next(i.code for i in indicators_for(study) if i.level == "child")
     wave = family.waves.get(index=1)
     client.force_login(researcher)
     response = _post(client, wave, **{f"v_{child_code}": "1"})
@@ -116,7 +120,7 @@ def test_previous_wave_values_are_suggested_marked_and_saved_only_on_submit(
     client, researcher, family
 ):
     t0, t1 = family.waves.get(index=0), family.waves.get(index=1)
-    services.indicator_values_record(wave=t0, values={"bijstand": 2, "ww": "unknown"})
+    indicator_values_record(wave=t0, values={"bijstand": 2, "ww": "unknown"})
     client.force_login(researcher)
     html = client.get(_url(t1)).content.decode()
     assert 'id="row-bijstand"' in html
@@ -136,7 +140,7 @@ def test_save_and_close_returns_to_the_family(client, researcher, t1):
 
 
 def test_locked_wave_is_read_only_with_a_clear_message(client, researcher, t1):
-    services.wave_lock(wave=t1, user=researcher)
+    wave_lock(wave=t1, user=researcher)
     client.force_login(researcher)
     html = client.get(_url(t1)).content.decode()
     assert 'id="locked-notice"' in html

@@ -89,9 +89,9 @@ def test_other_roles_cannot_see_or_use_imports(client, study, fam, researcher, r
     else:
         user = make_user(role)
         if role == Role.GEMEENTE:
-            from study import services
+            from study.services.studies import membership_grant
 
-            services.membership_grant(study=study, user=user, role=Role.GEMEENTE)
+            membership_grant(study=study, user=user, role=Role.GEMEENTE)
     if user:
         client.force_login(user)
     for url in (

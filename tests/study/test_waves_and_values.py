@@ -6,8 +6,10 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from study import services
 from study.models import IndicatorValue, Wave
+from study.services.common import WaveLockedError
+from study.services.values import indicator_values_record
+from study.services.waves import wave_lock, wave_unlock
 from tests.factories import make_family
 
 
@@ -32,20 +34,20 @@ def test_wave_status_is_derived_from_the_window(family):
 
 def test_locked_wave_refuses_an_edit(family, researcher):
     wave = t(family, 0)
-    services.indicator_values_record(wave=wave, values={"bijstand": 1}, user=researcher)
-    services.wave_lock(wave=wave, user=researcher)
-    with pytest.raises(services.WaveLockedError, match="locked"):
-        services.indicator_values_record(wave=wave, values={"bijstand": 0}, user=researcher)
+    indicator_values_record(wave=wave, values={"bijstand": 1}, user=researcher)
+    wave_lock(wave=wave, user=researcher)
+    with pytest.raises(WaveLockedError, match="locked"):
+        indicator_values_record(wave=wave, values={"bijstand": 0}, user=researcher)
     assert IndicatorValue.objects.get(wave=wave).value == Decimal("1.00")
 
 
 def test_only_a_data_manager_unlocks_with_a_reason(family, researcher, data_manager):
-    wave = services.wave_lock(wave=t(family, 0), user=researcher)
+    wave = wave_lock(wave=t(family, 0), user=researcher)
     with pytest.raises(PermissionDenied):
-        services.wave_unlock(wave=wave, user=researcher, reason="typo")
+        wave_unlock(wave=wave, user=researcher, reason="typo")
     with pytest.raises(ValidationError):
-        services.wave_unlock(wave=wave, user=data_manager, reason="")
-    services.wave_unlock(wave=wave, user=data_manager, reason="registry correction")
+        wave_unlock(wave=wave, user=data_manager, reason="")
+    wave_unlock(wave=wave, user=data_manager, reason="registry correction")
     wave.refresh_from_db()
     assert not wave.locked
     assert wave.history.first().history_change_reason == "wave unlocked: registry correction"
@@ -53,9 +55,7 @@ def test_only_a_data_manager_unlocks_with_a_reason(family, researcher, data_mana
 
 def test_missing_code_is_not_zero(family, researcher):
     wave = t(family, 0)
-    services.indicator_values_record(
-        wave=wave, values={"bijstand": "refused", "ww": 0}, user=researcher
-    )
+    indicator_values_record(wave=wave, values={"bijstand": "refused", "ww": 0}, user=researcher)
     refused = IndicatorValue.objects.get(wave=wave, indicator__code="bijstand")
     zero = IndicatorValue.objects.get(wave=wave, indicator__code="ww")
     assert refused.value is None and refused.missing_code == "refused"
@@ -65,7 +65,7 @@ def test_missing_code_is_not_zero(family, researcher):
 def test_out_of_range_value_saves_nothing(family, researcher):
     wave = t(family, 0)
     with pytest.raises(ValidationError) as excinfo:
-        services.indicator_values_record(
+        indicator_values_record(
             wave=wave, values={"bijstand": 1, "child_foster_care_days": 400}, user=researcher
         )
     assert "child_foster_care_days" in excinfo.value.message_dict
@@ -75,26 +75,22 @@ def test_out_of_range_value_saves_nothing(family, researcher):
 
 def test_fractional_count_is_refused(family, researcher):
     with pytest.raises(ValidationError, match="whole number"):
-        services.indicator_values_record(wave=t(family, 0), values={"ww": "1.5"}, user=researcher)
+        indicator_values_record(wave=t(family, 0), values={"ww": "1.5"}, user=researcher)
 
 
 def test_child_indicator_on_family_without_children_is_refused(study, researcher):
-    from study.services import MemberSpec
+    from study.services.families import MemberSpec
 
     family = make_family(study, members=[MemberSpec("adult", 1980), MemberSpec("child", 2015)])
     family.members.filter(role="child").update(is_deleted=True)
     with pytest.raises(ValidationError, match="no child"):
-        services.indicator_values_record(
-            wave=t(family, 0), values={"child_ots": 1}, user=researcher
-        )
+        indicator_values_record(wave=t(family, 0), values={"child_ots": 1}, user=researcher)
 
 
 def test_recording_the_same_values_twice_changes_nothing(family, researcher):
     wave = t(family, 0)
-    services.indicator_values_record(wave=wave, values={"bijstand": 1, "ww": 0}, user=researcher)
-    outcome = services.indicator_values_record(
-        wave=wave, values={"bijstand": 1, "ww": 0}, user=researcher
-    )
+    indicator_values_record(wave=wave, values={"bijstand": 1, "ww": 0}, user=researcher)
+    outcome = indicator_values_record(wave=wave, values={"bijstand": 1, "ww": 0}, user=researcher)
     assert (outcome.created, outcome.updated, outcome.unchanged) == (0, 0, 2)
 
 

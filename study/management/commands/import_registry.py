@@ -14,7 +14,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from study import import_services
+from study.imports.workflow import registry_import_in_process
 from study.models import ImportBatch, Study
 
 
@@ -43,18 +43,9 @@ class Command(BaseCommand):
             content = path.read_bytes()
         except OSError as exc:
             raise CommandError(f"cannot read {file}: {exc}") from None
-        batch = import_services.registry_import_upload(
-            study=study,
-            user=actor,
-            filename=path.name,
-            content=content,
-            layout=layout,
-            enqueue=False,
+        batch = registry_import_in_process(
+            study=study, user=actor, filename=path.name, content=content, layout=layout, apply=apply
         )
-        batch = import_services.registry_import_validate(batch_id=batch.pk) or batch
-        if apply and batch.status == ImportBatch.Status.VALIDATED:
-            import_services.registry_import_apply_request(batch=batch, user=actor, enqueue=False)
-            batch = import_services.registry_import_apply(batch_id=batch.pk) or batch
         self._report(batch, as_json=json)
         if batch.status == ImportBatch.Status.FAILED:
             sys.exit(1)

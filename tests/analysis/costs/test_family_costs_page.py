@@ -6,17 +6,15 @@ import pytest
 
 from analysis.costs.engine import family_totals
 from analysis.costs.study_costs import costs_for_families
-from study import services
 from study.models import Family
+from study.services.values import indicator_values_record
 
 pytestmark = pytest.mark.django_db
 
 
 def test_recorded_values_are_priced_in_the_study_price_year(family, researcher):
     wave = family.waves.get(index=0)  # calendar year 2021
-    services.indicator_values_record(
-        wave=wave, values={"bijstand": 1, "child_ots": 1}, user=researcher
-    )
+    indicator_values_record(wave=wave, values={"bijstand": 1, "child_ots": 1}, user=researcher)
     costs = costs_for_families(Family.objects.filter(pk=family.pk), price_year=2014)
     totals = family_totals(costs).set_index("period")
     # 2014 prices of the report: bijstand 16,372.17 + admin 2,597.72; OTS 8,120.91
@@ -26,9 +24,7 @@ def test_recorded_values_are_priced_in_the_study_price_year(family, researcher):
 
 
 def test_researcher_sees_the_cost_page_and_a_coach_does_not(client, family, researcher, coach):
-    services.indicator_values_record(
-        wave=family.waves.get(index=0), values={"bijstand": 1}, user=researcher
-    )
+    indicator_values_record(wave=family.waves.get(index=0), values={"bijstand": 1}, user=researcher)
     client.force_login(researcher)
     response = client.get(f"/costs/families/{family.pk}/")
     assert response.status_code == 200 and "bijstand_benefit" in response.content.decode()

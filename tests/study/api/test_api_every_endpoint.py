@@ -12,9 +12,14 @@ from datetime import UTC, date, datetime
 import pytest
 from rest_framework.test import APIClient
 
-from study import services
 from study.models import Professional
 from study.roles import Role
+from study.services.care import care_involvement_add, caseload_assign
+from study.services.contacts import contact_log
+from study.services.professionals import professional_survey_record
+from study.services.studies import membership_grant
+from study.services.surveys import wave_survey_record
+from study.services.values import indicator_values_record
 from tests.factories import make_family, make_study, make_user
 
 pytestmark = pytest.mark.django_db
@@ -65,10 +70,10 @@ VISIBLE = {
 
 def _family_objects(family, coach, researcher) -> dict[str, int]:
     wave = family.waves.get(index=0)
-    value = services.indicator_values_record(wave=wave, values={"bijstand": 1}, user=researcher)
+    value = indicator_values_record(wave=wave, values={"bijstand": 1}, user=researcher)
     assert value.created == 1
-    survey = services.wave_survey_record(wave=wave, data={"satisfaction": 7}, user=researcher)
-    contact = services.contact_log(
+    survey = wave_survey_record(wave=wave, data={"satisfaction": 7}, user=researcher)
+    contact = contact_log(
         family=family,
         coach=coach,
         occurred_at=datetime(2022, 5, 1, 10, tzinfo=UTC),
@@ -76,7 +81,7 @@ def _family_objects(family, coach, researcher) -> dict[str, int]:
         duration_minutes=15,
         initiated_by="coach",
     )
-    involvement = services.care_involvement_add(
+    involvement = care_involvement_add(
         family=family,
         organisation="GGZ",
         discipline="therapist",
@@ -98,7 +103,7 @@ def _professional_objects(study, researcher) -> dict[str, int]:
     professional = Professional.objects.create(
         study=study, organisation="Wijkteam", approach=Professional.Approach.NEW
     )
-    survey = services.professional_survey_record(
+    survey = professional_survey_record(
         professional=professional, year=2022, answers={"job_satisfaction": 8}, user=researcher
     )
     return {"professionals": professional.pk, "professional-surveys": survey.pk}
@@ -109,11 +114,9 @@ def world(study, family, other_family, researcher, coach, other_coach):
     foreign_researcher = make_user(Role.RESEARCHER)
     foreign_coach = make_user(Role.WIJKCOACH)
     foreign_study = make_study()
-    services.membership_grant(study=foreign_study, user=foreign_researcher, role=Role.RESEARCHER)
+    membership_grant(study=foreign_study, user=foreign_researcher, role=Role.RESEARCHER)
     foreign_family = make_family(foreign_study, user=foreign_researcher)
-    services.caseload_assign(
-        family=foreign_family, coach=foreign_coach, start_date=date(2021, 3, 1)
-    )
+    caseload_assign(family=foreign_family, coach=foreign_coach, start_date=date(2021, 3, 1))
     objects = {
         "own": _family_objects(family, coach, researcher),
         "other": _family_objects(other_family, other_coach, researcher),
@@ -177,7 +180,7 @@ def test_anonymous_gets_401_everywhere(world, endpoint):
 
 def test_outsider_researcher_sees_nothing_of_the_study(world):
     stranger = make_user(Role.RESEARCHER)
-    services.membership_grant(study=make_study(), user=stranger, role=Role.RESEARCHER)
+    membership_grant(study=make_study(), user=stranger, role=Role.RESEARCHER)
     client = _client(stranger)
     for endpoint in VISIBLE:
         for label in ("own", "other"):

@@ -6,9 +6,12 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from study import services
 from study.models import Professional, ProfessionalSurvey, WaveSurvey
 from study.roles import Role
+from study.services.families import MemberSpec
+from study.services.studies import membership_grant
+from study.services.surveys import wave_survey_record
+from study.services.waves import wave_lock
 from tests.factories import make_family, make_study, make_user
 
 pytestmark = pytest.mark.django_db
@@ -61,7 +64,7 @@ def test_wave_survey_refused_on_a_pre_intake_year_and_a_locked_wave(researcher, 
             "/api/wave-surveys/", {"wave": pre.pk, "satisfaction": 5}, format="json"
         )
         assert response.status_code == 400 and response.json()
-    locked = services.wave_lock(wave=family.waves.get(index=0), user=researcher)
+    locked = wave_lock(wave=family.waves.get(index=0), user=researcher)
     response = api(researcher).post(
         "/api/wave-surveys/", {"wave": locked.pk, "satisfaction": 5}, format="json"
     )
@@ -72,7 +75,7 @@ def test_wave_survey_refused_on_a_pre_intake_year_and_a_locked_wave(researcher, 
 def test_wave_survey_of_another_study_is_not_found(researcher):
     stranger = make_user(Role.RESEARCHER)
     other = make_study()
-    services.membership_grant(study=other, user=stranger, role=Role.RESEARCHER)
+    membership_grant(study=other, user=stranger, role=Role.RESEARCHER)
     wave = make_family(other, user=stranger).waves.get(index=0)
     response = api(researcher).post(
         "/api/wave-surveys/", {"wave": wave.pk, "satisfaction": 5}, format="json"
@@ -136,8 +139,8 @@ def test_members_show_no_identity(researcher, study):
         study,
         user=researcher,
         members=[
-            services.MemberSpec("adult", 1980, "mother Fatima"),
-            services.MemberSpec("child", 2013),
+            MemberSpec("adult", 1980, "mother Fatima"),
+            MemberSpec("child", 2013),
         ],
     )
     response = api(researcher).get("/api/members/", {"family": family.pk})
@@ -157,7 +160,7 @@ def test_professionals_do_not_show_the_login_account(researcher, professional):
 def test_filters_and_pagination(researcher, family, other_family):
     client = api(researcher)
     for f in (family, other_family):
-        services.wave_survey_record(wave=f.waves.get(index=0), data={"satisfaction": 5})
+        wave_survey_record(wave=f.waves.get(index=0), data={"satisfaction": 5})
     rows = client.get("/api/wave-surveys/", {"wave__family": family.pk}).json()["results"]
     assert [r["family"] for r in rows] == [family.pk]
     page = client.get("/api/members/", {"limit": 1}).json()

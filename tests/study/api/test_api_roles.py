@@ -5,8 +5,10 @@ from datetime import UTC, datetime
 import pytest
 from rest_framework.test import APIClient
 
-from study import services
 from study.models import Contact
+from study.services.contacts import contact_log
+from study.services.values import indicator_values_record
+from study.services.waves import wave_lock
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -57,9 +59,7 @@ def test_gemeente_sees_no_family(gemeente_user, family):
 
 
 def test_coach_never_receives_registry_values(coach, researcher, family):
-    services.indicator_values_record(
-        wave=family.waves.get(index=0), values={"bijstand": 1}, user=researcher
-    )
+    indicator_values_record(wave=family.waves.get(index=0), values={"bijstand": 1}, user=researcher)
     assert api(coach).get("/api/indicator-values/").json()["results"] == []
     assert len(api(researcher).get("/api/indicator-values/").json()["results"]) == 1
 
@@ -96,7 +96,7 @@ def test_bulk_contacts_are_all_or_nothing(coach, family):
 
 
 def test_private_note_is_hidden_from_others(coach, researcher, family):
-    services.contact_log(
+    contact_log(
         family=family,
         coach=coach,
         occurred_at=datetime(2024, 5, 1, 10, tzinfo=UTC),
@@ -123,7 +123,7 @@ def test_values_bulk_reports_errors_by_item_and_field_and_saves_nothing(research
 
 
 def test_locked_wave_refuses_api_writes(researcher, family):
-    wave = services.wave_lock(wave=family.waves.get(index=0), user=researcher)
+    wave = wave_lock(wave=family.waves.get(index=0), user=researcher)
     response = api(researcher).post(
         "/api/indicator-values/record/", {"wave": wave.pk, "values": {"ww": "1"}}, format="json"
     )

@@ -21,10 +21,10 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 @pytest.fixture
 def rita(study):
-    from study import services
+    from study.services.studies import membership_grant
 
     user = make_user("researcher", username="rita", password=PASSWORD)
-    services.membership_grant(study=study, user=user, role="researcher")
+    membership_grant(study=study, user=user, role="researcher")
     return user
 
 

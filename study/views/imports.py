@@ -7,34 +7,22 @@ import csv
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from study import import_services, selectors
+from study import selectors
 from study.forms import ImportUploadForm
-from study.models import ImportBatch
-
-
-def _study_for_import(user, study_id: int):
-    study = selectors.study_get(user, study_id)
-    if not import_services.may_import(user, study):
-        raise Http404
-    return study
-
-
-def _batch(user, batch_id: int) -> ImportBatch:
-    # The selector holds the rule: batches of studies where the user may import.
-    return selectors.import_batch_get(user, batch_id)
+from study.imports import workflow
 
 
 @login_required
 def import_list(request, study_id: int):
-    study = _study_for_import(request.user, study_id)
+    study = selectors.import_study_get(request.user, study_id)
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        batch = import_services.registry_import_upload_file(
+        batch = workflow.registry_import_upload_file(
             study=study,
             user=request.user,
             upload=form.cleaned_data["file"],
@@ -49,13 +37,14 @@ def import_list(request, study_id: int):
 
 @login_required
 def import_detail(request, batch_id: int):
-    batch = _batch(request.user, batch_id)
+    # The selector holds the rule: batches of studies where the user may import.
+    batch = selectors.import_batch_get(request.user, batch_id)
     return render(request, "study/import_detail.html", {"batch": batch, "study": batch.study})
 
 
 @login_required
 def import_status(request, batch_id: int):
-    batch = _batch(request.user, batch_id)
+    batch = selectors.import_batch_get(request.user, batch_id)
     return JsonResponse(
         {
             "id": batch.pk,
@@ -70,9 +59,9 @@ def import_status(request, batch_id: int):
 @login_required
 @require_POST
 def import_apply(request, batch_id: int):
-    batch = _batch(request.user, batch_id)
+    batch = selectors.import_batch_get(request.user, batch_id)
     try:
-        import_services.registry_import_apply_request(batch=batch, user=request.user)
+        workflow.registry_import_apply_request(batch=batch, user=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect("study:import_detail", batch_id=batch.pk)
@@ -80,7 +69,7 @@ def import_apply(request, batch_id: int):
 
 @login_required
 def import_errors_csv(request, batch_id: int):
-    batch = _batch(request.user, batch_id)
+    batch = selectors.import_batch_get(request.user, batch_id)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-{batch.pk}-problems.csv"'
     writer = csv.writer(response)
@@ -96,10 +85,8 @@ def import_errors_csv(request, batch_id: int):
 def import_template(request, study_id: int):
     """A wide CSV to fill in: one row per family (pseudonym) and wave year, one column per
     indicator code of the study's catalogue (what REDCap users know as the import template)."""
-    study = _study_for_import(request.user, study_id)
+    study = selectors.import_study_get(request.user, study_id)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-template-study{study.pk}.csv"'
-    import_services.template_write(
-        study, selectors.family_list(request.user, study=study), response
-    )
+    workflow.template_write(study, selectors.family_list(request.user, study=study), response)
     return response

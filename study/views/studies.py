@@ -1,17 +1,16 @@
-"""Pages of the study app: thin views that call selectors and render."""
+"""Study pages: home, the study dashboard, the panel export and the codebook."""
 
 from __future__ import annotations
 
 import tempfile
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 
 from study import exporting, selectors
 from study.access_log import access_event_record
-from study.roles import Role, is_data_manager, is_researcher, user_roles
+from study.roles import Role, user_roles
 
 
 @login_required
@@ -45,38 +44,18 @@ def study_detail(request, study_id: int):
     )
 
 
-@login_required
-def family_detail(request, family_id: int):
-    family = selectors.family_get(request.user, family_id)
-    context = selectors.family_detail(family)
-    context["may_see_registry"] = is_researcher(request.user) or is_data_manager(request.user)
-    context["may_log_contact"] = Role.WIJKCOACH in user_roles(request.user)
-    access_event_record(user=request.user, action="family.view", family=family)
-    return render(request, "study/family_detail.html", context)
-
-
-@login_required
-def family_audit(request, family_id: int):
-    if not (is_data_manager(request.user) or is_researcher(request.user)):
-        raise PermissionDenied
-    family = selectors.family_get(request.user, family_id)
-    access_event_record(user=request.user, action="family.audit", family=family)
-    trail = selectors.family_audit_trail(family)
-    return render(request, "study/family_audit.html", {"family": family, "trail": trail})
-
-
-@login_required
-def caseload(request):
-    families = selectors.coach_caseload(request.user).order_by("pseudonym")
-    return render(request, "study/caseload.html", {"families": families})
+def _research_study(user, study_id: int):
+    """A study whose panel the user may export (researchers, data managers), or 404."""
+    study = selectors.study_get(user, study_id)
+    if not selectors.study_role(user, study) & {Role.RESEARCHER, Role.DATA_MANAGER}:
+        raise Http404
+    return study
 
 
 @login_required
 def study_export(request, study_id: int, fmt: str):
     """The analysis-ready panel of the families the user may see (researchers, data managers)."""
-    study = selectors.study_get(request.user, study_id)
-    if not selectors.study_role(request.user, study) & {Role.RESEARCHER, Role.DATA_MANAGER}:
-        raise Http404
+    study = _research_study(request.user, study_id)
     if fmt not in exporting.FORMATS:
         raise Http404
     families = selectors.family_list(request.user, study=study)
@@ -102,9 +81,7 @@ def study_export(request, study_id: int, fmt: str):
 
 @login_required
 def study_codebook(request, study_id: int):
-    study = selectors.study_get(request.user, study_id)
-    if not selectors.study_role(request.user, study) & {Role.RESEARCHER, Role.DATA_MANAGER}:
-        raise Http404
+    study = _research_study(request.user, study_id)
     response = HttpResponse(
         exporting.codebook_frame(study).to_csv(index=False), content_type="text/csv"
     )

@@ -1,0 +1,201 @@
+"""The single raw-SQL door of the study app, beside the single pandas door (`study/panels.py`).
+
+Every statement the ORM does not write for us is here, for speed where the ORM's per-object cost
+dominates: COPY / executemany writers of indicator values and their history rows (a 100,000-value
+registry extract), a contact and its history row in one data-modifying CTE (the API's hot path),
+the caseload EXISTS, and the audit chain's advisory lock.
+
+The history rows written here are the rows django-simple-history writes (same columns, same
+values: who, when, why, '+' or '~'); tests/study/test_bulk_sql.py compares them row by row with
+history rows made through the ORM, on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection, models
+from django.utils import timezone
+
+from study.models import CaseloadAssignment, Family, IndicatorValue
+
+CHUNK = 5000
+WAVES_PER_QUERY = 2000
+
+VALUE_COLUMNS = (
+    "is_deleted",
+    "deleted_at",
+    "deleted_reason",
+    "wave_id",
+    "indicator_id",
+    "value",
+    "missing_code",
+    "source",
+    "import_batch_id",
+    "updated_at",
+)
+HISTORY_COLUMNS = (
+    "id",
+    *VALUE_COLUMNS,
+    "history_date",
+    "history_change_reason",
+    "history_type",
+    "history_user_id",
+)
+
+
+@dataclass(frozen=True)
+class ValueRow:
+    """One live indicator value to write: a number or a missing-data code."""
+
+    wave_id: int
+    indicator_id: int
+    value: Decimal | None
+    missing_code: str
+
+
+def _qn(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def rows_insert(table: str, columns: Sequence[str], rows: Sequence[tuple]) -> None:
+    """Many rows at once: COPY on PostgreSQL, executemany elsewhere (no per-object ORM cost)."""
+    if not rows:
+        return
+    names = ", ".join(_qn(c) for c in columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {_qn(table)} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        sql = f"INSERT INTO {_qn(table)} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"
+        for start in range(0, len(rows), CHUNK):
+            cursor.executemany(sql, rows[start : start + CHUNK])
+
+
+def _values_update(table: str, updated: Sequence[tuple[int, tuple]]) -> None:
+    if not updated:
+        return
+    sql = (
+        f"UPDATE {_qn(table)} SET {_qn('value')} = %s, {_qn('missing_code')} = %s, "
+        f"{_qn('source')} = %s, {_qn('import_batch_id')} = %s, {_qn('updated_at')} = %s "
+        f"WHERE {_qn('id')} = %s"
+    )
+    params = [(r[5], r[6], r[7], r[8], r[9], pk) for pk, r in updated]
+    with connection.cursor() as cursor:
+        for start in range(0, len(params), CHUNK):
+            cursor.executemany(sql, params[start : start + CHUNK])
+
+
+def _live_value_ids(wave_ids: Sequence[int]) -> dict[tuple[int, int], int]:
+    """(wave id, indicator id) -> id of the live value (one per pair: a unique constraint)."""
+    found: dict[tuple[int, int], int] = {}
+    for start in range(0, len(wave_ids), WAVES_PER_QUERY):
+        rows = (
+            IndicatorValue.objects.alive()
+            .filter(wave_id__in=wave_ids[start : start + WAVES_PER_QUERY])
+            .values_list("pk", "wave_id", "indicator_id")
+        )
+        for pk, wave_id, indicator_id in rows:
+            found[(wave_id, indicator_id)] = pk
+    return found
+
+
+def indicator_values_write(
+    *,
+    created: Sequence[ValueRow],
+    updated: Sequence[tuple[int, ValueRow]],
+    source: str,
+    import_batch_id: int | None,
+    user_id: int | None,
+    reason: str,
+) -> None:
+    """Insert the new live values, update the changed ones (by id) and write one history row per
+    change ('+' for new, '~' for changed; who, when, why). The caller holds a transaction and has
+    checked every value."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+
+    def as_row(v: ValueRow) -> tuple:
+        return (
+            False,
+            None,
+            "",
+            v.wave_id,
+            v.indicator_id,
+            v.value,
+            v.missing_code,
+            source,
+            import_batch_id,
+            now,
+        )
+
+    new_rows = [as_row(v) for v in created]
+    changed_rows = [(pk, as_row(v)) for pk, v in updated]
+    table = IndicatorValue._meta.db_table
+    rows_insert(table, VALUE_COLUMNS, new_rows)
+    _values_update(table, changed_rows)
+    history: list[tuple] = []
+    if new_rows:
+        new_ids = _live_value_ids(sorted({v.wave_id for v in created}))
+        history += [(new_ids[(r[3], r[4])], *r, now, reason, "+", user_id) for r in new_rows]
+    history += [(pk, *r, now, reason, "~", user_id) for pk, r in changed_rows]
+    rows_insert(IndicatorValue.history.model._meta.db_table, HISTORY_COLUMNS, history)
+
+
+def insert_with_history(obj: models.Model, *, user: Any, reason: str) -> None:
+    """PostgreSQL: write a new row and its history row ('+', who, why: the row
+    django-simple-history writes) in one statement, a data-modifying CTE, and give `obj` its id.
+    Contact logging is the API's hot path; one atomic statement saves the transaction's round
+    trips."""
+    if connection.vendor != "postgresql":
+        raise NotImplementedError("a data-modifying CTE needs PostgreSQL; save through the ORM")
+    model = type(obj)
+    history = model.history.model  # type: ignore[attr-defined]
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    values = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
+    names = [_qn(f.column) for f in fields]
+    columns = {"id", *(f.column for f in fields)}
+    copied = [_qn(f.column) for f in history._meta.concrete_fields if f.column in columns]
+    sql = (
+        f"WITH new AS (INSERT INTO {_qn(model._meta.db_table)} ({', '.join(names)}) "
+        f"VALUES ({', '.join(['%s'] * len(names))}) RETURNING *) "
+        f"INSERT INTO {_qn(history._meta.db_table)} ({', '.join(copied)}, {_qn('history_date')}, "
+        f"{_qn('history_change_reason')}, {_qn('history_type')}, {_qn('history_user_id')}) "
+        f"SELECT {', '.join('new.' + c for c in copied)}, %s, %s, '+', %s FROM new "
+        f"RETURNING {_qn('id')}"
+    )
+    stamp = connection.ops.adapt_datetimefield_value(timezone.now())
+    user_id = user.pk if getattr(user, "is_authenticated", False) else None
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*values, stamp, reason, user_id])
+        obj.pk = cursor.fetchone()[0]
+    obj._state.adding, obj._state.db = False, connection.alias
+
+
+def caseload_exists(*, coach_id: int, family_id: int, day: date) -> bool:
+    """Whether a live family is on the coach's caseload on `day`, as one EXISTS. Plain SQL: the
+    ORM spends longer compiling this than the database answering it."""
+    adapted = connection.ops.adapt_datefield_value(day)
+    sql = (
+        f"SELECT 1 FROM {_qn(CaseloadAssignment._meta.db_table)} a "
+        f"JOIN {_qn(Family._meta.db_table)} f ON f.{_qn('id')} = a.{_qn('family_id')} "
+        f"WHERE a.{_qn('coach_id')} = %s AND a.{_qn('family_id')} = %s "
+        f"AND NOT f.{_qn('is_deleted')} AND a.{_qn('start_date')} <= %s "
+        f"AND (a.{_qn('end_date')} IS NULL OR a.{_qn('end_date')} >= %s) LIMIT 1"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [coach_id, family_id, adapted, adapted])
+        return cursor.fetchone() is not None
+
+
+def advisory_xact_lock(lock_id: int) -> None:
+    """PostgreSQL: serialise the writers of one chain until the transaction ends (elsewhere the
+    database serialises writers itself)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id])

@@ -1,0 +1,409 @@
+"""Registry import: upload -> dry run (every problem by row and column) -> all-or-nothing apply,
+and the reconciler that requeues jobs a broker lost.
+
+The ImportBatch row is the record of truth. The Celery tasks (study/tasks.py) only call
+``registry_import_validate`` and ``registry_import_apply``; both claim the batch first, so a task
+delivered twice does the work once, and applying the same file again changes nothing (values equal
+to what is stored count as *unchanged*). Services here never import the tasks: they enqueue them
+by name after the transaction commits (`tracker.jobs.enqueue_on_commit`).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from study.catalogue import indicators_for
+from study.imports.checking import Check, Progress, extract_check
+from study.imports.problems import ImportFileError, Problem, too_large
+from study.imports.reading import Extract, read_extract
+from study.models import Family, ImportBatch, Source, Study, Wave
+from study.selectors import may_import
+from study.services.values import values_apply_bulk
+from tracker.jobs import enqueue_on_commit
+
+log = logging.getLogger(__name__)
+
+STORED_PROBLEMS = 500
+VALIDATE_TASK = "study.tasks.registry_import_validate_task"
+APPLY_TASK = "study.tasks.registry_import_apply_task"
+
+_WITHOUT_CONTENT = [f.attname for f in ImportBatch._meta.concrete_fields if f.name != "content"]
+
+
+def _read(batch: ImportBatch) -> Extract:
+    codes = {i.code for i in indicators_for(batch.study)}
+    return read_extract(
+        bytes(batch.content),
+        batch.filename,
+        indicator_codes=codes,
+        layout=batch.layout,
+        max_bytes=settings.IMPORT_MAX_BYTES,
+    )
+
+
+def template_write(study: Study, families: QuerySet[Family], out: Any) -> None:
+    """Write the wide import template (pseudonym, year, indicator codes) for these families."""
+    codes = [i.code for i in indicators_for(study)]
+    writer = csv.writer(out)
+    writer.writerow(["pseudonym", "year", *codes])
+    rows = (
+        Wave.objects.alive()
+        .filter(family__in=families)
+        .order_by("family__pseudonym", "year")
+        .values_list("family__pseudonym", "year")
+    )
+    for pseudonym, year in rows:
+        writer.writerow([pseudonym, year, *[""] * len(codes)])
+
+
+def _problems_json(problems: list[Problem]) -> list[dict]:
+    return [p.as_dict() for p in problems[:STORED_PROBLEMS]]
+
+
+# --- upload ------------------------------------------------------------------------------------
+
+
+def registry_import_upload(
+    *,
+    study: Study,
+    user,
+    filename: str,
+    content: bytes,
+    layout: str = "auto",
+    enqueue: bool = True,
+    size: int | None = None,
+) -> ImportBatch:
+    """Store an uploaded extract and queue its dry run (after the transaction commits).
+
+    ``size`` lets a caller refuse an upload by its size without reading it (content then b"").
+    """
+    if user is not None and not may_import(user, study):
+        raise PermissionDenied
+    if layout not in ImportBatch.Layout.values:
+        raise ValidationError({"layout": _("Unknown layout '%(layout)s'.") % {"layout": layout}})
+    batch = ImportBatch(
+        study=study,
+        filename=filename[:255],
+        sha256=hashlib.sha256(content).hexdigest(),
+        size=len(content) if size is None else size,
+        layout=layout,
+        created_by=user,
+    )
+    if batch.size > settings.IMPORT_MAX_BYTES:
+        # Refused before it is stored: an enormous file never reaches the database.
+        problem = too_large(batch.size, settings.IMPORT_MAX_BYTES).as_problem()
+        batch.status, batch.errors, batch.error_count = (
+            ImportBatch.Status.FAILED,
+            [problem.as_dict()],
+            1,
+        )
+        batch.validated_at = timezone.now()
+        batch.save()
+        return batch
+    batch.content = content
+    with transaction.atomic():
+        batch.save()
+        if enqueue:
+            enqueue_on_commit(VALIDATE_TASK, batch.pk)
+    return batch
+
+
+def registry_import_upload_file(*, study: Study, user, upload, layout: str = "auto") -> ImportBatch:
+    """The same for an uploaded file (page or API): an enormous file is refused unread."""
+    too_big = upload.size > settings.IMPORT_MAX_BYTES
+    return registry_import_upload(
+        study=study,
+        user=user,
+        filename=upload.name,
+        content=b"" if too_big else upload.read(),
+        size=upload.size,
+        layout=layout,
+    )
+
+
+# --- the jobs' bookkeeping ---------------------------------------------------------------------
+
+
+def _set(batch_id: int, **fields) -> None:
+    ImportBatch.objects.filter(pk=batch_id).update(**fields)
+
+
+def _progress(batch_id: int) -> Progress:
+    def report(percent: int, note: str) -> None:
+        _set(
+            batch_id,
+            progress=max(0, min(percent, 99)),
+            progress_note=note[:200],
+            heartbeat_at=timezone.now(),
+        )
+
+    return report
+
+
+def _given_up(batch: ImportBatch) -> bool:
+    """A job that keeps killing its worker is stopped after IMPORT_MAX_ATTEMPTS deliveries."""
+    if batch.attempts < settings.IMPORT_MAX_ATTEMPTS:
+        return False
+    message = _(
+        "Stopped after %(n)s attempts: the job ended the worker each time (for example out of "
+        "memory). Nothing was imported. Split the file and try again, or ask the data manager."
+    ) % {"n": batch.attempts}
+    _set(
+        batch.pk,
+        status=ImportBatch.Status.FAILED,
+        errors=[{"message": message}],
+        error_count=1,
+        progress=100,
+        progress_note="",
+    )
+    log.error("import batch %s given up after %s attempts", batch.pk, batch.attempts)
+    return True
+
+
+def _failed(batch_id: int, problems: list[Problem]) -> None:
+    _set(
+        batch_id,
+        status=ImportBatch.Status.FAILED,
+        errors=_problems_json(problems),
+        error_count=len(problems),
+        progress=100,
+        progress_note="",
+    )
+
+
+# --- dry run -------------------------------------------------------------------------------------
+
+
+def _dry_run_outcome(check: Check, extract: Extract | None, *, forget_content: bool) -> dict:
+    """The fields of the batch the dry run sets (one UPDATE)."""
+    outcome: dict[str, Any] = {
+        "summary": check.summary,
+        "preview": check.preview,
+        "created": check.created,
+        "updated": check.updated,
+        "unchanged": check.unchanged,
+        "errors": _problems_json(check.problems),
+        "error_count": len(check.problems),
+        "status": ImportBatch.Status.FAILED if check.problems else ImportBatch.Status.VALIDATED,
+        "progress": 100,
+        "progress_note": "",
+        "validated_at": timezone.now(),
+    }
+    if extract is not None:
+        outcome.update(
+            fmt=extract.fmt, key_kind=extract.key_kind, rows=extract.rows, layout=extract.layout
+        )
+    if forget_content:
+        outcome["content"] = b""
+    return outcome
+
+
+def _imported_before(batch: ImportBatch) -> dict | None:
+    """The last applied batch of the same file in the study, if any."""
+    previous = (
+        ImportBatch.objects.filter(
+            study=batch.study, sha256=batch.sha256, status=ImportBatch.Status.APPLIED
+        )
+        .exclude(pk=batch.pk)
+        .order_by("-applied_at")
+        .first()
+    )
+    if previous is None:
+        return None
+    return {
+        "batch": previous.pk,
+        "at": previous.applied_at.isoformat() if previous.applied_at else "",
+    }
+
+
+def _claim_for_dry_run(batch_id: int) -> bool:
+    return bool(
+        ImportBatch.objects.filter(
+            pk=batch_id, status__in=[ImportBatch.Status.QUEUED, ImportBatch.Status.VALIDATING]
+        ).update(
+            status=ImportBatch.Status.VALIDATING,
+            progress=1,
+            progress_note=_("reading the file"),
+            heartbeat_at=timezone.now(),
+        )
+    )
+
+
+def registry_import_validate(*, batch_id: int) -> ImportBatch | None:
+    """The dry run: read and check the whole file, store the problems or the preview."""
+    if not _claim_for_dry_run(batch_id):
+        return None
+    batch = ImportBatch.objects.select_related("study").get(pk=batch_id)
+    if _given_up(batch):
+        return ImportBatch.objects.defer("content").get(pk=batch_id)
+    _set(batch_id, attempts=batch.attempts + 1)
+    progress = _progress(batch_id)
+    extract: Extract | None = None
+    forget_content = False
+    try:
+        extract = _read(batch)
+    except ImportFileError as exc:
+        check = Check(problems=[exc.as_problem()])
+        forget_content = exc.discard
+    else:
+        progress(10, _("checking the values"))
+        check = extract_check(batch.study, extract, progress=progress)
+    outcome = _dry_run_outcome(check, extract, forget_content=forget_content)
+    previous = _imported_before(batch)
+    if previous:
+        outcome["summary"]["imported_before"] = previous
+    # One UPDATE of the outcome: the stored file (up to IMPORT_MAX_BYTES) is not written again.
+    _set(batch_id, **outcome)
+    return ImportBatch.objects.select_related("study").defer("content").get(pk=batch_id)
+
+
+# --- apply ---------------------------------------------------------------------------------------
+
+
+def registry_import_apply_request(*, batch: ImportBatch, user, enqueue: bool = True) -> ImportBatch:
+    """Queue the import of a checked file; refuses a file that was not checked or had problems."""
+    if user is not None and not may_import(user, batch.study):
+        raise PermissionDenied
+    claimed = ImportBatch.objects.filter(pk=batch.pk, status=ImportBatch.Status.VALIDATED).update(
+        status=ImportBatch.Status.APPLYING,
+        applied_by=user,
+        attempts=0,
+        progress=1,
+        progress_note=_("waiting for the import job"),
+        heartbeat_at=timezone.now(),
+    )
+    if not claimed:
+        raise ValidationError(
+            _(
+                "Only a file whose dry run found no problems can be imported (this one is %(status)s)."
+            )
+            % {"status": batch.get_status_display()}
+        )
+    batch.refresh_from_db(fields=_WITHOUT_CONTENT)
+    if enqueue:
+        enqueue_on_commit(APPLY_TASK, batch.pk)
+    return batch
+
+
+class _Refused(Exception):
+    """Raised inside the apply transaction to roll it back when the re-check finds problems."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("the re-check found problems")
+        self.problems = problems
+
+
+def _apply_checked(batch: ImportBatch) -> bool:
+    """Inside the apply transaction: re-check the file and write it; False when another delivery
+    finished the batch meanwhile. Raises _Refused (rolling back) when the re-check finds problems."""
+    locked = ImportBatch.objects.select_for_update().only("status").get(pk=batch.pk)
+    if locked.status != ImportBatch.Status.APPLYING:
+        return False
+    check = extract_check(batch.study, _read(batch))
+    if check.problems:
+        raise _Refused(check.problems)
+    created, updated, unchanged = values_apply_bulk(
+        check.entries,
+        user=batch.applied_by,
+        source=Source.IMPORT,
+        import_batch=batch,
+        reason=f"registry import {batch.filename} (batch {batch.pk})",
+    )
+    _set(
+        batch.pk,
+        status=ImportBatch.Status.APPLIED,
+        created=created,
+        updated=updated,
+        unchanged=unchanged,
+        progress=100,
+        progress_note="",
+        applied_at=timezone.now(),
+    )
+    return True
+
+
+def registry_import_apply(*, batch_id: int) -> ImportBatch | None:
+    """Import a checked file in one transaction: everything, or (on any problem) nothing.
+
+    The file is checked again inside the transaction, so a wave locked after the dry run refuses
+    the whole import instead of being skipped. Running it twice changes nothing the second time.
+    """
+    batch = (
+        ImportBatch.objects.select_related("study", "applied_by")
+        .filter(pk=batch_id, status=ImportBatch.Status.APPLYING)
+        .first()
+    )
+    if batch is None or _given_up(batch):
+        return None
+    _set(
+        batch_id,
+        attempts=batch.attempts + 1,
+        progress_note=_("importing"),
+        heartbeat_at=timezone.now(),
+    )
+    try:
+        with transaction.atomic():
+            if not _apply_checked(batch):
+                return None  # another delivery finished it meanwhile
+    except _Refused as refused:
+        _failed(batch_id, refused.problems)
+    except ImportFileError as exc:
+        _failed(batch_id, [exc.as_problem()])
+    return ImportBatch.objects.defer("content").get(pk=batch_id)
+
+
+def registry_import_in_process(
+    *, study: Study, user, filename: str, content: bytes, layout: str = "auto", apply: bool
+) -> ImportBatch:
+    """Upload, dry run and (with ``apply``, when the dry run is clean) import, here and now
+    rather than in a worker (the ``import_registry`` command)."""
+    batch = registry_import_upload(
+        study=study, user=user, filename=filename, content=content, layout=layout, enqueue=False
+    )
+    batch = registry_import_validate(batch_id=batch.pk) or batch
+    if apply and batch.status == ImportBatch.Status.VALIDATED:
+        registry_import_apply_request(batch=batch, user=user, enqueue=False)
+        batch = registry_import_apply(batch_id=batch.pk) or batch
+    return batch
+
+
+# --- reconcile -----------------------------------------------------------------------------------
+
+
+def import_reconcile(*, now: datetime | None = None) -> dict[str, int]:
+    """Requeue the import jobs the broker lost or whose worker died (the database is the record of
+    truth): a batch still waiting after IMPORT_REQUEUE_QUEUED_SECONDS, or one being checked or
+    imported without a sign of life for IMPORT_STALE_SECONDS (longer than the task time limit).
+    Requeueing is harmless: every job claims its batch first. After IMPORT_MAX_ATTEMPTS the batch
+    is failed instead (see _given_up)."""
+    now = now or timezone.now()
+    waiting = ImportBatch.objects.defer("content").filter(
+        status=ImportBatch.Status.QUEUED,
+        heartbeat_at__lt=now - timedelta(seconds=settings.IMPORT_REQUEUE_QUEUED_SECONDS),
+    )
+    stale = ImportBatch.objects.defer("content").filter(
+        status__in=[ImportBatch.Status.VALIDATING, ImportBatch.Status.APPLYING],
+        heartbeat_at__lt=now - timedelta(seconds=settings.IMPORT_STALE_SECONDS),
+    )
+    outcome = {"requeued": 0, "failed": 0}
+    for batch in [*waiting, *stale]:
+        if _given_up(batch):
+            outcome["failed"] += 1
+            continue
+        _set(batch.pk, heartbeat_at=now)
+        task = APPLY_TASK if batch.status == ImportBatch.Status.APPLYING else VALIDATE_TASK
+        enqueue_on_commit(task, batch.pk)
+        outcome["requeued"] += 1
+        log.warning("import batch %s (%s) requeued by the reconciler", batch.pk, batch.status)
+    return outcome

@@ -1,0 +1,177 @@
+"""Families: enrolment (eligibility, caps, members, the wave schedule), status, soft deletion."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
+
+from study import linkage
+from study.models import Arm, Family, Member, Study, Wave
+from study.services.common import audited_save
+
+
+@dataclass(frozen=True)
+class MemberSpec:
+    role: str
+    birth_year: int
+    relation: str = ""
+
+
+def wave_schedule(*, study: Study, intake_date: date) -> list[dict]:
+    """The waves that follow from an intake date: pre-intake registry years, T0, T1 … Tn."""
+    rows = []
+    window = relativedelta(days=study.wave_window_days)
+    for index in study.wave_indices:
+        row: dict = {"index": index, "year": intake_date.year + index}
+        if index < 0:
+            row["status"] = Wave.Status.REGISTRY
+        else:
+            due = intake_date + relativedelta(months=study.wave_interval_months * index)
+            row.update(
+                status=Wave.Status.PLANNED,
+                due_date=due,
+                window_start=due - window if index else intake_date,
+                window_end=due + window,
+            )
+        rows.append(row)
+    return rows
+
+
+def _check_cap(*, study: Study, arm: Arm) -> None:
+    cap = study.intervention_cap if arm.is_intervention else study.comparison_cap
+    if cap is None:
+        return
+    enrolled = Family.objects.alive().filter(study=study, arm=arm).count()
+    if enrolled >= cap:
+        raise ValidationError(
+            {
+                "arm": _("The %(arm)s is full: %(cap)d families are enrolled (the study's cap).")
+                % {"arm": arm.get_kind_display(), "cap": cap}
+            }
+        )
+
+
+def _check_eligibility(eligibility: Mapping[str, bool]) -> None:
+    missing = [
+        label
+        for key, label in (
+            ("elig_socio_economic", _("socio-economic problems")),
+            ("elig_adult_psychosocial", _("psychosocial problems of an adult")),
+            ("elig_child_psychosocial", _("psychosocial problems of a child")),
+            ("elig_chronic", _("support in each of the two preceding years")),
+        )
+        if not eligibility.get(key)
+    ]
+    if missing:
+        raise ValidationError(
+            {
+                "__all__": _("Not eligible as a multi-problem family: missing %(what)s.")
+                % {"what": ", ".join(missing)}
+            }
+        )
+
+
+def _check_members(members: list[MemberSpec], intake_year: int) -> None:
+    adults = [m for m in members if m.role == Member.Role.ADULT]
+    children = [
+        m for m in members if m.role == Member.Role.CHILD and intake_year - m.birth_year <= 17
+    ]
+    if not adults or not children:
+        raise ValidationError(
+            {"members": _("A family needs at least one adult and one child aged 0-17 at intake.")}
+        )
+
+
+def _linkage_key_of(*, study: Study, identifier: str | None, linkage_key: str) -> str:
+    """The family's linkage key (from the BSN when one is given), refused when already enrolled."""
+    if identifier:
+        try:
+            linkage_key = linkage.bsn_linkage_key(identifier, key=settings.LINKAGE_KEY)
+        except linkage.IdentifierError as exc:
+            raise ValidationError({"identifier": str(exc)}) from None
+    if linkage_key and Family.objects.filter(study=study, linkage_key=linkage_key).exists():
+        raise ValidationError({"identifier": _("This family is already enrolled in the study.")})
+    return linkage_key
+
+
+@transaction.atomic
+def family_enrol(
+    *,
+    study: Study,
+    arm_kind: str,
+    intake_date: date,
+    allocation: str,
+    eligibility: Mapping[str, bool],
+    members: Iterable[MemberSpec],
+    wijk: str = "",
+    identifier: str | None = None,
+    linkage_key: str = "",
+    allocation_date: date | None = None,
+    user=None,
+) -> Family:
+    """Enrol an eligible family in an arm, with its members and its wave schedule.
+
+    `identifier` (a BSN) is turned into the linkage key on the spot and never stored.
+    """
+    arm = Arm.objects.get(study=study, kind=arm_kind)
+    _check_cap(study=study, arm=arm)
+    _check_eligibility(eligibility)
+    specs = list(members)
+    _check_members(specs, intake_date.year)
+    family = Family(
+        study=study,
+        arm=arm,
+        wijk=wijk,
+        intake_date=intake_date,
+        allocation=allocation,
+        allocation_date=allocation_date or intake_date,
+        allocated_by=user,
+        linkage_key=_linkage_key_of(study=study, identifier=identifier, linkage_key=linkage_key),
+        **{k: bool(v) for k, v in eligibility.items()},
+    )
+    audited_save(family, user=user, reason="family enrolled")
+    bulk_create_with_history(
+        [
+            Member(family=family, role=m.role, birth_year=m.birth_year, relation=m.relation)
+            for m in specs
+        ],
+        Member,
+        default_user=user,
+        default_change_reason="family enrolled",
+    )
+    bulk_create_with_history(
+        [Wave(family=family, **row) for row in wave_schedule(study=study, intake_date=intake_date)],
+        Wave,
+        default_user=user,
+        default_change_reason="wave schedule",
+    )
+    return family
+
+
+@transaction.atomic
+def family_set_status(
+    *, family: Family, status: str, on: date, reason: str = "", user=None
+) -> Family:
+    if status != Family.Status.ACTIVE and not reason:
+        raise ValidationError({"status_reason": _("Give a reason for this status.")})
+    family.status, family.status_date, family.status_reason = status, on, reason
+    audited_save(family, user=user, reason=f"status: {status}")
+    return family
+
+
+@transaction.atomic
+def family_soft_delete(*, family: Family, reason: str, user) -> Family:
+    if not reason.strip():
+        raise ValidationError({"deleted_reason": _("Give a reason for removing this family.")})
+    family.is_deleted, family.deleted_at, family.deleted_reason = True, timezone.now(), reason
+    audited_save(family, user=user, reason=f"deleted: {reason}")
+    return family

@@ -1,0 +1,88 @@
+"""The wijkcoach's pages: the caseload, logging a contact, the care workers of a family."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from study import forms, selectors
+from study.access_log import access_event_record
+from study.services import care as care_services
+from study.services.contacts import contact_log
+from study.views.helpers import add_service_errors, cleaned_or_error, require_coach
+
+
+@login_required
+def caseload(request):
+    families = selectors.coach_caseload(request.user).order_by("pseudonym")
+    return render(request, "study/caseload.html", {"families": families})
+
+
+@login_required
+def contact_new(request: HttpRequest, family_id: int) -> HttpResponse:
+    family = selectors.family_get(request.user, family_id)
+    require_coach(request.user)
+    form = forms.ContactForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            contact_log(family=family, coach=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request, _("Contact with %(pseudonym)s logged.") % {"pseudonym": family.pseudonym}
+            )
+            return redirect("study:caseload")
+    status = 400 if form.is_bound and form.errors else 200
+    return render(
+        request, "study/contact_form.html", {"family": family, "form": form}, status=status
+    )
+
+
+@login_required
+def care_workers(request: HttpRequest, family_id: int) -> HttpResponse:
+    family = selectors.family_get(request.user, family_id)
+    access_event_record(user=request.user, action="family.care_workers", family=family)
+    form = forms.InvolvementForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            care_services.care_involvement_add(
+                family=family, user=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Care worker added."))
+            return redirect("study:care_workers", family.pk)
+    context = {
+        "family": family,
+        "form": form,
+        "involvements": selectors.care_involvement_list(family),
+        "end_form": forms.InvolvementEndForm(initial={"end_date": timezone.localdate()}),
+    }
+    status = 400 if form.is_bound and form.errors else 200
+    return render(request, "study/care_workers.html", context, status=status)
+
+
+@login_required
+@require_POST
+def care_involvement_end(request: HttpRequest, involvement_id: int) -> HttpResponse:
+    involvement = selectors.care_involvement_get(request.user, involvement_id)
+    form = forms.InvolvementEndForm(request.POST)
+    try:
+        data = cleaned_or_error(form)
+        care_services.care_involvement_end(
+            involvement=involvement, end_date=data["end_date"], user=request.user
+        )
+    except ValidationError as exc:
+        for text in exc.messages:
+            messages.error(request, text)
+    else:
+        messages.success(request, _("Involvement of %(org)s ended.") % {"org": involvement})
+    return redirect("study:care_workers", involvement.family_id)

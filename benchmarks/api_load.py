@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _server as srv  # noqa: E402
+import _server as srv
 
 GOAL_P95_MS = 50.0
 GOAL_RATIO = 0.5

@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _server as srv  # noqa: E402
+import _server as srv
 
 GOAL_P95_MS = 200.0
 

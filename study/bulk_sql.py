@@ -62,6 +62,12 @@ def _qn(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
+def _column(field: models.Field) -> str:
+    if field.column is None:  # only fields without a column of their own, never concrete ones
+        raise ValueError(f"{field} has no column")
+    return field.column
+
+
 def rows_insert(table: str, columns: Sequence[str], rows: Sequence[tuple]) -> None:
     """Many rows at once: COPY on PostgreSQL, executemany elsewhere (no per-object ORM cost)."""
     if not rows:
@@ -158,9 +164,9 @@ def insert_with_history(obj: models.Model, *, user: Any, reason: str) -> None:
     history = model.history.model  # type: ignore[attr-defined]
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     values = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
-    names = [_qn(f.column) for f in fields]
-    columns = {"id", *(f.column for f in fields)}
-    copied = [_qn(f.column) for f in history._meta.concrete_fields if f.column in columns]
+    names = [_qn(_column(f)) for f in fields]
+    columns = {"id", *(_column(f) for f in fields)}
+    copied = [_qn(_column(f)) for f in history._meta.concrete_fields if _column(f) in columns]
     sql = (
         f"WITH new AS (INSERT INTO {_qn(model._meta.db_table)} ({', '.join(names)}) "
         f"VALUES ({', '.join(['%s'] * len(names))}) RETURNING *) "

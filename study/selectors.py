@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from itertools import chain
 
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -182,7 +183,7 @@ def study_dashboard(study: Study, families: QuerySet[Family], *, today: date | N
     upcoming = [w for w in waves if w.status_on(today) in (Wave.Status.DUE, Wave.Status.OVERDUE)][
         :25
     ]
-    by_index = {}
+    by_index: dict[int, Counter] = {}
     for w in waves:
         row = by_index.setdefault(w.index, Counter())
         row[w.status_on(today)] += 1
@@ -296,7 +297,7 @@ def wave_entry_values(wave: Wave) -> dict:
     def values_of(w: Wave) -> dict[str, tuple[str, str]]:
         rows = IndicatorValue.objects.alive().filter(wave=w).select_related("indicator")
         return {
-            v.indicator.code: ("" if v.value is None else _number_text(v), v.missing_code)
+            v.indicator.code: ("" if v.value is None else _number_text(v.value), v.missing_code)
             for v in rows
         }
 
@@ -320,8 +321,8 @@ def wave_entry_values(wave: Wave) -> dict:
     return {"current": current, "suggestions": suggestions, "survey": survey_initial}
 
 
-def _number_text(value: IndicatorValue) -> str:
-    number = value.value.normalize()
+def _number_text(value: Decimal) -> str:
+    number = value.normalize()
     return f"{number:f}"
 
 

@@ -199,7 +199,7 @@ def test_linkage_key_secret_is_nowhere_in_the_database_or_logs(settings, caplog)
     found = []
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names():
-            cursor.execute(f'SELECT * FROM "{table}"')  # noqa: S608 - test-only dump
+            cursor.execute(f'SELECT * FROM "{table}"')
             if any(settings.LINKAGE_KEY in str(cell) for row in cursor.fetchall() for cell in row):
                 found.append(table)
     assert found == []

@@ -144,10 +144,11 @@ def _check_cell(ctx: _Context, cell: Cell, seen: dict[tuple[int, int, str], int]
     seen[(family_id, cell.year, cell.code)] = cell.row
     wave = ctx.waves.get((family_id, cell.year))
     if wave is None:
-        span = sorted(ctx.years.get(family_id, [])) or ["-"]
+        span = sorted(ctx.years.get(family_id, []))
+        first, last = (span[0], span[-1]) if span else ("-", "-")
         raise _CellProblem(
             _("Family %(family)s has no wave in %(year)s (its waves cover %(first)s–%(last)s).")
-            % {"family": pseudonym, "year": cell.year, "first": span[0], "last": span[-1]}
+            % {"family": pseudonym, "year": cell.year, "first": first, "last": last}
         )
     wave_id, wave_index, locked = wave
     if locked:

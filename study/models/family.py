@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import ClassVar
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -109,7 +110,7 @@ class Family(SoftDeleteModel):
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
-    objects = FamilyQuerySet.as_manager()
+    objects: ClassVar[models.Manager[Family]] = FamilyQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("family")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.fields.related import RelatedField
 from django.utils.translation import gettext as _
 
 from study.models import Family, Wave
@@ -36,7 +37,7 @@ def clean_exclusions(obj: models.Model) -> list[str]:
     # A foreign key given as a saved object needs no existence query (the database's foreign
     # key constraint still guards it); this saves a query per relation on every write.
     for field in obj._meta.concrete_fields:
-        if field.is_relation and field.is_cached(obj):
+        if isinstance(field, RelatedField) and field.is_cached(obj):
             related = field.get_cached_value(obj)
             if related is not None and related.pk is not None:
                 excluded.append(field.name)

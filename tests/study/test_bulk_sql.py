@@ -23,7 +23,7 @@ def _stored(table: str, where: str, value) -> list[dict]:
     """The rows as the database holds them (no ORM conversion), oldest first."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT * FROM {connection.ops.quote_name(table)} "  # noqa: S608 - test-only
+            f"SELECT * FROM {connection.ops.quote_name(table)} "
             f"WHERE {connection.ops.quote_name(where)} = %s ORDER BY 1",
             [value],
         )

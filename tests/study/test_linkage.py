@@ -53,7 +53,7 @@ def test_no_identifier_is_stored_anywhere_in_the_database(study):
     hits = []
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names():
-            cursor.execute(f'SELECT * FROM "{table}"')  # noqa: S608 - test-only dump of every table
+            cursor.execute(f'SELECT * FROM "{table}"')
             for row in cursor.fetchall():
                 if any(VALID_BSN in str(cell) for cell in row):
                     hits.append(table)

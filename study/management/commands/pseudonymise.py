@@ -33,7 +33,7 @@ class Command(BaseCommand):
         if o["postcode_column"] and not o["house_number_column"]:
             raise CommandError("--postcode-column needs --house-number-column.")
         try:
-            src = open(o["input"], newline="", encoding="utf-8-sig")  # noqa: SIM115
+            src = open(o["input"], newline="", encoding="utf-8-sig")
         except OSError as exc:
             raise CommandError(f"Cannot read {o['input']}: {exc.strerror}") from None
         with src:

@@ -51,21 +51,30 @@ def query_fields_of(view_class) -> set[str]:
     return names
 
 
+def _route_violations(route: str, pattern) -> list[str]:
+    found = []
+    for name in re.findall(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>", route):
+        name = "".join(name)
+        if _is_forbidden(name):
+            found.append(f"route {route} has parameter {name}")
+    view_class = _view_class(pattern)
+    if view_class is None:
+        return found
+    lookup = getattr(view_class, "lookup_field", "pk")
+    if _is_forbidden(lookup):
+        found.append(f"{route}: objects are looked up by {lookup}")
+    found += [
+        f"{route}: query parameter/filter {name}"
+        for name in query_fields_of(view_class)
+        if _is_forbidden(name)
+    ]
+    return found
+
+
 def violations() -> list[str]:
     found = []
     for route, pattern in _patterns(get_resolver().url_patterns):
-        for name in re.findall(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>", route):
-            name = "".join(name)
-            if _is_forbidden(name):
-                found.append(f"route {route} has parameter {name}")
-        view_class = _view_class(pattern)
-        if view_class is not None:
-            lookup = getattr(view_class, "lookup_field", "pk")
-            if _is_forbidden(lookup):
-                found.append(f"{route}: objects are looked up by {lookup}")
-            for name in query_fields_of(view_class):
-                if _is_forbidden(name):
-                    found.append(f"{route}: query parameter/filter {name}")
+        found += _route_violations(route, pattern)
     for model, model_admin in admin.site._registry.items():
         for name in model_admin.search_fields or ():
             if _is_forbidden(name):

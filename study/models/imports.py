@@ -49,7 +49,7 @@ class ImportBatch(models.Model):
     summary = models.JSONField(default=dict, blank=True)
     preview = models.JSONField(default=list, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
-    # Last sign of life of the job working on it (see import_services.import_reconcile).
+    # Last sign of life of the job working on it (see study.imports.workflow.import_reconcile).
     heartbeat_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

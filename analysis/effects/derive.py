@@ -8,43 +8,40 @@ never zero.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
-POLICE_CODES = [
-    "adult_police_murder",
-    "adult_police_sexual",
-    "adult_police_property",
-    "adult_police_assault",
-    "adult_police_threat",
-    "adult_police_vandalism",
-    "adult_police_traffic",
-    "adult_police_economic",
-    "adult_police_drugs",
-    "adult_police_other",
-    "child_police_offences",
-]
-YOUTH_CARE_CODES = [
-    "child_youth_care_ambulant",
-    "child_youth_care_day_treatment",
-    "child_youth_care_residential_days",
-    "child_youth_probation",
-]
-PROTECTION_CODES = ["child_ots", "child_guardianship", "child_foster_care_days"]
+from study.catalogue import codes_in_group
+
+# The code lists come from the indicator catalogue's group column: an indicator added to a group
+# joins every outcome derived from that group.
+POLICE_CODES = codes_in_group("police")
+YOUTH_CARE_CODES = codes_in_group("youth_care")
+PROTECTION_CODES = codes_in_group("child_protection")
+ADULT_GGZ_CODES = codes_in_group("ggz", level="adult")
+ADDICTION_CODES = codes_in_group("addiction_care")
 # Care types whose renewed start after a year without counts as a repeated call on care (F2).
 CARE_TYPES = {
     "youth_care": YOUTH_CARE_CODES,
     "child_protection": PROTECTION_CODES,
-    "adult_ggz": ["adult_ggz_basic_eur", "adult_ggz_specialised_eur"],
-    "child_ggz": ["child_ggz_basic_eur", "child_ggz_specialised_eur"],
-    "addiction": ["adult_addiction_care"],
+    "adult_ggz": ADULT_GGZ_CODES,
+    "child_ggz": codes_in_group("ggz", level="child"),
+    "addiction": ADDICTION_CODES,
 }
+#: Outcome column -> the survey column it is read from (WaveSurvey, study/panels.py).
 SURVEY_OUTCOMES = {
     "satisfaction": "satisfaction",
     "quality_of_life": "qol_rating",
     "participation_step": "participation_step",
     "reachability": "reachability",
 }
+CONTACT_OUTCOMES = ("contacts", "contact_hours", "response_hours")
+CARE_WORKERS_OUTCOME = "n_care_workers"
+COST_OUTCOME = "cost_per_family"
+#: Columns of the professional-year panel (the professionals' survey, study/panels.py).
+PROFESSIONAL_OUTCOMES = ("job_satisfaction", "autonomy", "pride", "competence", "cooperation")
 
 
 def _col(frame: pd.DataFrame, code: str) -> pd.Series:
@@ -58,22 +55,6 @@ def _sum_strict(frame: pd.DataFrame, codes: list[str]) -> pd.Series:
 
 def _flag(series: pd.Series) -> pd.Series:
     return (series > 0).astype(float).where(series.notna())
-
-
-def registry_outcomes(wide: pd.DataFrame) -> pd.DataFrame:
-    """Outcomes derived from the registry indicators, one row per family and year."""
-    out = wide[["family_id", "year", "wave"]].copy()
-    out["receives_bijstand"] = _flag(_col(wide, "bijstand"))
-    out["below_low_income"] = _flag(_col(wide, "low_income"))
-    out["police_offences"] = _sum_strict(wide, POLICE_CODES)
-    out["any_police"] = _flag(out["police_offences"])
-    ggz = _sum_strict(wide, ["adult_ggz_basic_eur", "adult_ggz_specialised_eur"])
-    out["parent_mental_health_care"] = _flag(ggz + _col(wide, "adult_addiction_care"))
-    out["youth_care_ambulant"] = _col(wide, "child_youth_care_ambulant")
-    out["child_youth_care"] = _flag(_sum_strict(wide, YOUTH_CARE_CODES))
-    out["child_protection"] = _flag(_sum_strict(wide, PROTECTION_CODES))
-    out["repeated_care"] = repeated_care(wide)
-    return out
 
 
 def repeated_care(wide: pd.DataFrame) -> pd.Series:
@@ -93,6 +74,45 @@ def repeated_care(wide: pd.DataFrame) -> pd.Series:
     return result
 
 
+def _police_offences(wide: pd.DataFrame) -> pd.Series:
+    return _sum_strict(wide, POLICE_CODES)
+
+
+def _parent_mental_health_care(wide: pd.DataFrame) -> pd.Series:
+    return _flag(_sum_strict(wide, ADULT_GGZ_CODES) + _sum_strict(wide, ADDICTION_CODES))
+
+
+#: Outcome column -> how it is derived from the registry indicators (one row per family and year).
+REGISTRY_DERIVATIONS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
+    "receives_bijstand": lambda wide: _flag(_col(wide, "bijstand")),
+    "below_low_income": lambda wide: _flag(_col(wide, "low_income")),
+    "police_offences": _police_offences,
+    "any_police": lambda wide: _flag(_police_offences(wide)),
+    "parent_mental_health_care": _parent_mental_health_care,
+    "youth_care_ambulant": lambda wide: _col(wide, "child_youth_care_ambulant"),
+    "child_youth_care": lambda wide: _flag(_sum_strict(wide, YOUTH_CARE_CODES)),
+    "child_protection": lambda wide: _flag(_sum_strict(wide, PROTECTION_CODES)),
+    "repeated_care": repeated_care,
+}
+#: Every outcome column of the family-year panel, in the order the registry lists them: the one
+#: list questions may name (analysis/effects/questions.py validates against it).
+FAMILY_OUTCOMES: tuple[str, ...] = (
+    *REGISTRY_DERIVATIONS,
+    *SURVEY_OUTCOMES,
+    CARE_WORKERS_OUTCOME,
+    *CONTACT_OUTCOMES,
+    COST_OUTCOME,
+)
+
+
+def registry_outcomes(wide: pd.DataFrame) -> pd.DataFrame:
+    """Outcomes derived from the registry indicators, one row per family and year."""
+    out = wide[["family_id", "year", "wave"]].copy()
+    for column, derive in REGISTRY_DERIVATIONS.items():
+        out[column] = derive(wide)
+    return out
+
+
 def care_workers_per_year(involvements: pd.DataFrame, family_years: pd.DataFrame) -> pd.Series:
     """Care workers involved with the family during each calendar year (derived, not typed)."""
     if involvements.empty:
@@ -110,7 +130,7 @@ def care_workers_per_year(involvements: pd.DataFrame, family_years: pd.DataFrame
 
 def contact_outcomes(contacts: pd.DataFrame) -> pd.DataFrame:
     """Per family and year: contacts, hours of contact (dose) and median response time."""
-    columns = ["family_id", "year", "contacts", "contact_hours", "response_hours"]
+    columns = ["family_id", "year", *CONTACT_OUTCOMES]
     if contacts.empty:
         return pd.DataFrame(columns=columns)
     c = contacts.copy()
@@ -148,17 +168,17 @@ def family_year_panel(
         if not surveys.empty
         else panel.assign(**dict.fromkeys(SURVEY_OUTCOMES, np.nan))
     )
-    panel["n_care_workers"] = care_workers_per_year(involvements, panel)
+    panel[CARE_WORKERS_OUTCOME] = care_workers_per_year(involvements, panel)
     panel = panel.merge(contact_outcomes(contacts), on=["family_id", "year"], how="left")
     panel[["contacts", "contact_hours"]] = panel[["contacts", "contact_hours"]].fillna(0.0)
     if costs is not None and not costs.empty:
         totals = costs.rename(columns={"family": "family_id", "period": "year"})
-        totals = totals.assign(cost_per_family=totals["total_eur"].where(totals["complete"]))
+        totals = totals.assign(**{COST_OUTCOME: totals["total_eur"].where(totals["complete"])})
         panel = panel.merge(
-            totals[["family_id", "year", "cost_per_family"]], on=["family_id", "year"], how="left"
+            totals[["family_id", "year", COST_OUTCOME]], on=["family_id", "year"], how="left"
         )
     else:
-        panel["cost_per_family"] = np.nan
+        panel[COST_OUTCOME] = np.nan
     return panel.sort_values(["family_id", "year"]).reset_index(drop=True)
 
 

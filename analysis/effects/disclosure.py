@@ -31,11 +31,6 @@ def _check_count(n: object) -> int:
     return int(n)
 
 
-def is_suppressed_count(n: int) -> bool:
-    """True when the output rule hides this count (1 to 9)."""
-    return 1 <= _check_count(n) <= MAX_SUPPRESSED
-
-
 def suppress_count(n: int) -> int | str:
     """Return the count as it may be printed: ``"*"`` for 1-9, otherwise the count itself."""
     n = _check_count(n)

@@ -1,7 +1,7 @@
 """Dose-response within the intervention arm: do effects grow with the dose of the approach?
 
 Pure pandas/statsmodels (no Django). The dose of a family is its mean contact hours per year
-from the intake year on (contact logs, analysis/derive.py). For every post-intake year of an
+from the intake year on (contact logs, analysis/effects/derive.py). For every post-intake year of an
 intervention family the outcome's change from the family's own baseline (mean of the years up
 to and including intake) is regressed on the family's dose with calendar-year effects; standard
 errors are clustered by family (CR1, t with G - 1 degrees of freedom).

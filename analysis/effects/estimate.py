@@ -18,17 +18,12 @@ import numpy as np
 import pandas as pd
 
 from analysis import did
-from analysis.questions import Outcome, Question, improved, verdict
+from analysis.did.inference import DEFAULT_METHODS, VARIANCE_METHODS
+from analysis.did.panel import json_safe
+from analysis.effects.adjustment import adjust
+from analysis.effects.questions import Outcome, Question
 
 ProgressFn = Callable[[int, str], None]
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    if isinstance(value, np.generic):
-        return _clean(value.item())
-    return value
 
 
 def estimate_outcome(
@@ -72,7 +67,7 @@ def estimate_outcome(
                 methods=did.methods_paragraph(res),
             )
         else:
-            robust = ("cr2", "cr1", "cv3", "wild") if draws else ("cr2", "cr1", "cv3")
+            robust = DEFAULT_METHODS if draws else VARIANCE_METHODS
             res = did.twfe(
                 data,
                 unit=unit,
@@ -98,37 +93,11 @@ def estimate_outcome(
                 n_treated=res.n_treated_units,
                 warnings=list(res.warnings),
                 methods=did.methods_paragraph(res),
-                robustness={
-                    k: {kk: _clean(vv) for kk, vv in v.items()} for k, v in res.robustness.items()
-                },
+                robustness=json_safe(res.robustness),
             )
     except (did.PanelError, did.InferenceError, ValueError, np.linalg.LinAlgError) as exc:
         row.update(error=str(exc), effect=None, p=None)
-    return {k: _clean(v) for k, v in row.items()}
-
-
-def adjust(questions: list[dict]) -> None:
-    """Holm within each question's primary outcomes, BH across all secondary outcomes."""
-    secondary = [
-        o for q in questions for o in q["outcomes"] if not o["primary"] and o.get("p") is not None
-    ]
-    for question in questions:
-        primary = [o for o in question["outcomes"] if o["primary"] and o.get("p") is not None]
-        for o, p_adj in zip(
-            primary, did.holm([o["p"] for o in primary]) if primary else [], strict=True
-        ):
-            o["p_adjusted"], o["adjustment"] = p_adj, "Holm (primair)"
-    for o, p_adj in zip(
-        secondary,
-        did.benjamini_hochberg([o["p"] for o in secondary]) if secondary else [],
-        strict=True,
-    ):
-        o["p_adjusted"], o["adjustment"] = p_adj, "Benjamini-Hochberg (secundair)"
-    for question in questions:
-        for o in question["outcomes"]:
-            o.setdefault("p_adjusted", None)
-            o["verdict"] = verdict(o.get("effect"), o.get("p_adjusted"), o["better"])
-            o["improved"] = improved(o["verdict"], o["better"])
+    return json_safe(row)
 
 
 def arm_means(
@@ -147,9 +116,9 @@ def arm_means(
                 "arm": arm,
                 "rel": int(rel),
                 "n": int(n),
-                "mean": _clean(mean),
-                "ci_low": _clean(mean - half),
-                "ci_high": _clean(mean + half),
+                "mean": json_safe(mean),
+                "ci_low": json_safe(mean - half),
+                "ci_high": json_safe(mean + half),
             }
         )
     return rows
@@ -165,6 +134,48 @@ def event_for(panel: pd.DataFrame, code: str, *, unit: str) -> dict | None:
         return None
     out = res.to_dict()
     return {"event": out.get("event", []), "pretrend_p": out.get("pretrend_p")}
+
+
+def _answer_outcome(
+    question: Question,
+    outcome: Outcome,
+    family_panel: pd.DataFrame,
+    professional_panel: pd.DataFrame,
+    *,
+    inference: str,
+    draws: int,
+    seed: int | None,
+) -> dict:
+    """One outcome of a question: its effect, arm means and (primary family outcomes) event study,
+    or the reason there is nothing to estimate."""
+    if outcome.unit == "professional":
+        panel, unit, arm_col, rel_col = professional_panel, "unit", "approach", "year"
+    else:
+        panel, unit, arm_col, rel_col = family_panel, "family_id", "arm", "rel"
+    if outcome.code not in panel or panel[outcome.code].notna().sum() == 0:
+        return {
+            "code": outcome.code,
+            "label": outcome.label_nl,
+            "kind": outcome.kind,
+            "better": outcome.better,
+            "primary": outcome.primary,
+            "effect": None,
+            "p": None,
+            "error": "geen gegevens vastgelegd voor deze uitkomst",
+        }
+    row = estimate_outcome(
+        panel,
+        outcome,
+        unit=unit,
+        inference=inference,
+        draws=draws,
+        seed=seed,
+        estimator=question.estimator,
+    )
+    row["means"] = arm_means(panel, outcome.code, unit=unit, arm_col=arm_col, rel_col=rel_col)
+    if outcome.primary and outcome.kind != "count" and outcome.unit == "family":
+        row["event_study"] = event_for(panel, outcome.code, unit=unit)
+    return row
 
 
 def answer_questions(
@@ -184,37 +195,17 @@ def answer_questions(
     for question in questions:
         outcomes = []
         for outcome in question.outcomes:
-            if outcome.unit == "professional":
-                panel, unit, arm_col, rel_col = professional_panel, "unit", "approach", "year"
-            else:
-                panel, unit, arm_col, rel_col = family_panel, "family_id", "arm", "rel"
-            if outcome.code not in panel or panel[outcome.code].notna().sum() == 0:
-                row = {
-                    "code": outcome.code,
-                    "label": outcome.label_nl,
-                    "kind": outcome.kind,
-                    "better": outcome.better,
-                    "primary": outcome.primary,
-                    "effect": None,
-                    "p": None,
-                    "error": "geen gegevens vastgelegd voor deze uitkomst",
-                }
-            else:
-                row = estimate_outcome(
-                    panel,
+            outcomes.append(
+                _answer_outcome(
+                    question,
                     outcome,
-                    unit=unit,
+                    family_panel,
+                    professional_panel,
                     inference=inference,
                     draws=draws,
                     seed=seed,
-                    estimator=question.estimator,
                 )
-                row["means"] = arm_means(
-                    panel, outcome.code, unit=unit, arm_col=arm_col, rel_col=rel_col
-                )
-                if outcome.primary and outcome.kind != "count" and outcome.unit == "family":
-                    row["event_study"] = event_for(panel, outcome.code, unit=unit)
-            outcomes.append(row)
+            )
             done += 1
             if progress:
                 progress(int(90 * done / total), f"{question.code} {outcome.code}")
@@ -229,58 +220,3 @@ def answer_questions(
         )
     adjust(answered)
     return {"questions": answered}
-
-
-def attrition_summary(families: pd.DataFrame) -> list[dict]:
-    """Families per arm and status (the flow table of the methods section)."""
-    table = families.groupby(["arm", "status"]).size().rename("n").reset_index()
-    return [{"arm": r.arm, "status": r.status, "n": int(r.n)} for r in table.itertuples()]
-
-
-def dose_summary(panel: pd.DataFrame) -> list[dict]:
-    """Contacts and hours per family per year after intake, by arm (the dose of the approach)."""
-    post = panel.loc[panel["year"] >= panel["intake_year"]]
-    grouped = post.groupby("arm")
-    return [
-        {
-            "arm": arm,
-            "families": int(g["family_id"].nunique()),
-            "contacts_per_year": _clean(float(g["contacts"].mean())),
-            "hours_per_year": _clean(float(g["contact_hours"].mean())),
-        }
-        for arm, g in grouped
-    ]
-
-
-def mde_for(panel: pd.DataFrame, code: str) -> dict | None:
-    """Minimum detectable effect (80% power, 5%) from the observed spread of an outcome."""
-    data = panel[["family_id", "arm", "year", "intake_year", code]].dropna()
-    if data.empty:
-        return None
-    sd = float(data[code].std(ddof=1))
-    if not sd or math.isnan(sd):
-        return None
-    fam_means = data.groupby("family_id")[code].mean()
-    icc = (
-        float(min(max(fam_means.var(ddof=1) / (sd * sd), 0.0), 0.95)) if len(fam_means) > 2 else 0.3
-    )
-    n_t = int(data.loc[data["arm"] == "intervention", "family_id"].nunique())
-    n_c = int(data.loc[data["arm"] != "intervention", "family_id"].nunique())
-    n_pre = max(
-        1, int((data["year"] <= data["intake_year"]).groupby(data["family_id"]).sum().median())
-    )
-    n_post = max(
-        1, int((data["year"] > data["intake_year"]).groupby(data["family_id"]).sum().median())
-    )
-    try:
-        res = did.mde_analytic(n_t, n_c, n_pre, n_post, icc, sd)
-    except (ValueError, did.PanelError):
-        return None
-    return {
-        "outcome": code,
-        "mde": _clean(float(res.mde)),
-        "sd": _clean(sd),
-        "icc": _clean(icc),
-        "n_treated": n_t,
-        "n_control": n_c,
-    }

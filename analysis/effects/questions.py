@@ -1,13 +1,17 @@
 """The research-question registry: each question of the domain brief as data (no if-chains).
 
-An outcome names the derived panel column (analysis/derive.py), its type (which picks the
-estimator), the direction that counts as improvement, and whether it is primary within its
-question (Holm) or secondary (Benjamini-Hochberg across the run).
+An outcome names the derived panel column (analysis/effects/derive.py, the one list of them),
+its type (which picks the estimator), the direction that counts as improvement, and whether it
+is primary within its question (Holm) or secondary (Benjamini-Hochberg across the run). The
+registry seeds every new study's questions; a study's researchers edit them as data.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from analysis.effects.derive import FAMILY_OUTCOMES, PROFESSIONAL_OUTCOMES
 
 
 @dataclass(frozen=True)
@@ -185,49 +189,8 @@ QUESTIONS: tuple[Question, ...] = (
 )
 
 
-def question_list() -> tuple[Question, ...]:
-    return QUESTIONS
-
-
-def verdict(
-    effect: float | None, p_adjusted: float | None, better: str, alpha: float = 0.05
-) -> str:
-    """Plain-language verdict: 'afgenomen', 'toegenomen' or 'niet aangetoond'."""
-    if effect is None or p_adjusted is None or p_adjusted != p_adjusted or p_adjusted >= alpha:
-        return "niet aangetoond"
-    return "afgenomen" if effect < 0 else "toegenomen"
-
-
-def improved(verdict_text: str, better: str) -> bool | None:
-    if verdict_text == "niet aangetoond":
-        return None
-    return (verdict_text == "afgenomen") == (better == "decrease")
-
-
 # --- questions as data (per study, in the database) --------------------------------------------
 
-#: Derived panel columns (analysis/derive.py) a question may name as an outcome.
-FAMILY_OUTCOMES = (
-    "receives_bijstand",
-    "below_low_income",
-    "police_offences",
-    "any_police",
-    "parent_mental_health_care",
-    "youth_care_ambulant",
-    "child_youth_care",
-    "child_protection",
-    "repeated_care",
-    "satisfaction",
-    "quality_of_life",
-    "participation_step",
-    "reachability",
-    "n_care_workers",
-    "contacts",
-    "contact_hours",
-    "response_hours",
-    "cost_per_family",
-)
-PROFESSIONAL_OUTCOMES = ("job_satisfaction", "autonomy", "pride", "competence", "cooperation")
 KINDS = ("binary", "count", "continuous", "score")
 DIRECTIONS = ("decrease", "increase")
 ESTIMATORS = ("auto", "twfe", "ppml")
@@ -263,6 +226,16 @@ def question_to_dict(question: Question, order: int = 0) -> dict:
 def registry_dicts() -> list[dict]:
     """The code registry as plain dicts: the seed of every new study's questions."""
     return [question_to_dict(q, order=i) for i, q in enumerate(QUESTIONS)]
+
+
+def indicators_by_question(indicators: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """Question code -> the registry indicators that feed it, from (indicator code, its
+    catalogue ``research_questions``, e.g. "F1-PS F3") pairs, in the order given."""
+    feeds: dict[str, list[str]] = {}
+    for code, questions in indicators:
+        for question in (questions or "").split():
+            feeds.setdefault(question, []).append(code)
+    return feeds
 
 
 def _outcome_unit(code: str) -> str:

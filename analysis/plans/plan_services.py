@@ -7,18 +7,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
-from analysis import plan as plan_core
-from analysis import selectors
+from analysis.did.inference import DEFAULT_METHODS
+from analysis.effects import plan as plan_core
 from analysis.models import AnalysisPlan
-from analysis.question_services import question_dicts
+from analysis.plans.question_services import question_dicts
+from analysis.plans.selectors import may_edit_questions, plan_current
 from study.models import Wave
 
 #: The analysis parameters a plan starts from when a researcher freezes it.
 PLAN_DEFAULTS = {"estimator": "twfe", "inference": "cr2", "draws": 0, "seed": 2016}
-
-
-def plan_current(study) -> AnalysisPlan | None:
-    return AnalysisPlan.objects.filter(study=study).order_by("-version").first()
 
 
 def study_has_post_intake_data(study) -> bool:
@@ -33,7 +30,7 @@ def study_has_post_intake_data(study) -> bool:
 
 
 def _check(user, study) -> None:
-    if user is None or not selectors.may_edit_questions(user, study):
+    if user is None or not may_edit_questions(user, study):
         raise PermissionDenied
 
 
@@ -88,7 +85,7 @@ def analysis_plan_revise(*, study, user, changes: dict, reason: str) -> Analysis
                 % {"keys": ", ".join(unknown), "allowed": ", ".join(sorted(allowed))}
             }
         )
-    if "inference" in changes and changes["inference"] not in {"cr2", "cr1", "cv3", "wild"}:
+    if "inference" in changes and changes["inference"] not in DEFAULT_METHODS:
         raise ValidationError(
             {"inference": _("unknown inference method '%(m)s'") % {"m": changes["inference"]}}
         )

@@ -1,4 +1,5 @@
-"""Research questions per study: seeded from the code registry, edited by the researchers."""
+"""Research questions per study: seeded from the code registry when a study is set up
+(tracker/setup.py), edited by the researchers, read by the runs and the plan."""
 
 from __future__ import annotations
 
@@ -6,9 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from analysis import selectors
-from analysis.models import StudyQuestion
-from analysis.questions import (
+from analysis.effects.questions import (
     DIRECTIONS,
     ESTIMATORS,
     UNITS,
@@ -17,6 +16,8 @@ from analysis.questions import (
     registry_dicts,
     validate_outcomes,
 )
+from analysis.models import StudyQuestion
+from analysis.plans.selectors import may_edit_questions
 
 EDITABLE = (
     "title",
@@ -32,7 +33,9 @@ EDITABLE = (
 
 
 def questions_seed(*, study) -> int:
-    """Give a study the registry's questions when it has none yet; returns how many were added."""
+    """Give a study the registry's questions when it has none yet; returns how many were added.
+    Called when a study is set up (tracker.setup) and from the questions page of a study that has
+    none (restored from a backup, or created in the admin)."""
     if StudyQuestion.objects.filter(study=study).exists():
         return 0
     rows = [StudyQuestion(study=study, **q) for q in registry_dicts()]
@@ -45,8 +48,7 @@ def questions_seed(*, study) -> int:
 
 
 def question_dicts(*, study, active_only: bool = True) -> list[dict]:
-    """The study's questions as plain dicts (seeded on first use), in their order."""
-    questions_seed(study=study)
+    """The study's questions as plain dicts, in their order."""
     qs = StudyQuestion.objects.filter(study=study)
     if active_only:
         qs = qs.filter(active=True)
@@ -90,7 +92,7 @@ def _clean(data: dict) -> dict:
 
 
 def _check_may_edit(user, study) -> None:
-    if user is None or not selectors.may_edit_questions(user, study):
+    if user is None or not may_edit_questions(user, study):
         raise PermissionDenied
 
 
@@ -110,7 +112,6 @@ def question_create(*, study, user, code: str, data: dict) -> StudyQuestion:
     code = (code or "").strip()
     if not code:
         raise ValidationError({"code": _("a question needs a code")})
-    questions_seed(study=study)
     if StudyQuestion.objects.filter(study=study, code=code).exists():
         raise ValidationError(
             {"code": _("the study already has a question '%(code)s'") % {"code": code}}

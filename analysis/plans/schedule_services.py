@@ -17,8 +17,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from analysis import selectors
 from analysis.models import ReportSchedule
+from analysis.plans.selectors import may_edit_questions
+from analysis.runs.services import analysis_run_request
 from study.models import StudyMembership
 from study.roles import Role
 
@@ -51,7 +52,7 @@ def next_due_after(*, frequency: str, study, after: date) -> date:
 
 
 def schedule_create(*, study, user, frequency: str, first_due: date | None = None):
-    if user is None or not selectors.may_edit_questions(user, study):
+    if user is None or not may_edit_questions(user, study):
         raise PermissionDenied
     if frequency not in ReportSchedule.Frequency.values:
         raise ValidationError(
@@ -62,7 +63,7 @@ def schedule_create(*, study, user, frequency: str, first_due: date | None = Non
 
 
 def schedule_deactivate(*, schedule: ReportSchedule, user) -> ReportSchedule:
-    if user is None or not selectors.may_edit_questions(user, schedule.study):
+    if user is None or not may_edit_questions(user, schedule.study):
         raise PermissionDenied
     schedule.active = False
     schedule.save(update_fields=["active"])
@@ -77,7 +78,7 @@ def _researcher_emails(study) -> list[str]:
 
 
 def _link(path: str) -> str:
-    return getattr(settings, "SITE_URL", "http://localhost:8000").rstrip("/") + path
+    return settings.SITE_URL.rstrip("/") + path
 
 
 def _notify(schedule: ReportSchedule, run, error: str) -> int:
@@ -110,8 +111,6 @@ def _notify(schedule: ReportSchedule, run, error: str) -> int:
 
 def schedule_run(*, schedule: ReportSchedule, today: date) -> dict:
     """Claim one due schedule, request its draft run, notify the researchers."""
-    from analysis.services import analysis_run_request
-
     new_due = next_due_after(frequency=schedule.frequency, study=schedule.study, after=today)
     claimed = ReportSchedule.objects.filter(
         pk=schedule.pk, active=True, next_due=schedule.next_due

@@ -8,8 +8,9 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from analysis import selectors, services
-from analysis.models import AnalysisPlan, AnalysisRun, Report
+from analysis.did.inference import DEFAULT_METHODS
+from analysis.models import AnalysisRun, Report
+from analysis.runs import selectors, services
 from study import selectors as study_selectors
 
 
@@ -34,7 +35,7 @@ class RunSerializer(serializers.ModelSerializer):
 class RunRequestSerializer(serializers.Serializer):
     study = serializers.IntegerField()
     # Left out, these follow the study's frozen analysis plan (or the defaults without a plan).
-    inference = serializers.ChoiceField(choices=["cr2", "cr1", "cv3", "wild"], required=False)
+    inference = serializers.ChoiceField(choices=list(DEFAULT_METHODS), required=False)
     draws = serializers.IntegerField(min_value=0, max_value=99999, required=False)
     seed = serializers.IntegerField(required=False)
 
@@ -49,11 +50,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     serializer_class = RunSerializer
 
     def get_queryset(self):
-        studies = [
-            s
-            for s in study_selectors.study_list(self.request.user)
-            if selectors.may_run_analyses(self.request.user, s)
-        ]
+        studies = selectors.runnable_studies(self.request.user)
         return AnalysisRun.objects.filter(study__in=studies).defer("results").order_by("-pk")
 
     @extend_schema(request=RunRequestSerializer, responses={201: RunSerializer})
@@ -77,25 +74,3 @@ class ReportViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return selectors.report_list(self.request.user).order_by("-pk")
-
-
-class PlanSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = AnalysisPlan
-        fields = ["id", "study", "version", "frozen_at", "reason", "sha256", "content"]
-
-
-class PlanViewSet(viewsets.ReadOnlyModelViewSet):
-    """Frozen analysis plans (read-only; researchers and data managers of the study)."""
-
-    serializer_class = PlanSerializer
-
-    def get_queryset(self):
-        studies = [
-            s
-            for s in study_selectors.study_list(self.request.user)
-            if selectors.may_run_analyses(self.request.user, s)
-        ]
-        qs = AnalysisPlan.objects.filter(study__in=studies).order_by("study_id", "-version")
-        study = self.request.query_params.get("study")
-        return qs.filter(study_id=study) if study and study.isdigit() else qs

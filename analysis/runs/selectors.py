@@ -46,31 +46,6 @@ def run_get(user, pk: int) -> AnalysisRun:
     return run
 
 
-def may_edit_questions(user, study) -> bool:
-    """Research questions and the analysis plan belong to the study's researchers (and the data
-    manager, who holds every role)."""
-    return Role.RESEARCHER in study_selectors.study_role(user, study)
-
-
-def question_list(user, *, study):
-    from analysis.models import StudyQuestion
-
-    if not may_run_analyses(user, study):
-        return StudyQuestion.objects.none()
-    return StudyQuestion.objects.filter(study=study).order_by("order", "code")
-
-
-def plan_list(user, *, study):
-    from analysis.models import AnalysisPlan
-
-    if not may_run_analyses(user, study):
-        return AnalysisPlan.objects.none()
-    return AnalysisPlan.objects.filter(study=study).order_by("-version")
-
-
-def schedule_list(user, *, study):
-    from analysis.models import ReportSchedule
-
-    if not may_run_analyses(user, study):
-        return ReportSchedule.objects.none()
-    return ReportSchedule.objects.filter(study=study).order_by("-active", "next_due")
+def runnable_studies(user) -> list:
+    """The studies whose runs and plans a user may see (researchers and data managers)."""
+    return [s for s in study_selectors.study_list(user) if may_run_analyses(user, s)]

@@ -10,7 +10,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from analysis import selectors, services
+from analysis.plans import selectors as plan_selectors
+from analysis.runs import report_services, selectors, services
 from study import selectors as study_selectors
 
 
@@ -25,8 +26,8 @@ def study_analyses(request, study_id: int):
             "may_run": selectors.may_run_analyses(request.user, study),
             "runs": selectors.run_list(request.user, study=study)[:20],
             "reports": selectors.report_list(request.user, study=study),
-            "schedules": selectors.schedule_list(request.user, study=study),
-            "may_schedule": selectors.may_edit_questions(request.user, study),
+            "schedules": plan_selectors.schedule_list(request.user, study=study),
+            "may_schedule": plan_selectors.may_edit_questions(request.user, study),
         },
     )
 
@@ -87,6 +88,6 @@ def report_publish(request, report_id: int):
     report = selectors.report_get(request.user, report_id)
     if not selectors.may_run_analyses(request.user, report.study):
         raise Http404
-    services.report_publish(report=report, user=request.user)
+    report_services.report_publish(report=report, user=request.user)
     messages.success(request, _("The report is published; the municipality can read it now."))
     return redirect("analysis:report", report_id=report.pk)

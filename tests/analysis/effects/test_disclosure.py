@@ -1,4 +1,4 @@
-"""Tests of the statistics office's output rule (analysis.disclosure)."""
+"""Tests of the statistics office's output rule (analysis.effects.disclosure)."""
 
 import subprocess
 import sys
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from analysis.disclosure import (
+from analysis.effects.disclosure import (
     percentage,
     suppress_count,
     suppress_mean,
@@ -106,5 +106,5 @@ def test_no_hidden_cell_is_recoverable_from_a_shown_total(values, totals):
 
 
 def test_disclosure_does_not_import_django():
-    code = "import sys, analysis.disclosure; assert 'django' not in sys.modules"
+    code = "import sys, analysis.effects.disclosure; assert 'django' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)

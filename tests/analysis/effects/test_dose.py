@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.dose import PER_HOURS, dose_response, dose_slope, primary_family_outcomes
+from analysis.effects.dose import PER_HOURS, dose_response, dose_slope, primary_family_outcomes
 
 
 def _panel(n_families=40, slope_per_hour=-0.05, seed=3, comparison=20):

@@ -7,17 +7,17 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from rest_framework.test import APIClient
 
-from analysis import plan as plan_core
-from analysis import question_services
+from analysis.effects import plan as plan_core
 from analysis.models import AnalysisPlan, AnalysisRun, StudyQuestion
-from analysis.plan_services import (
+from analysis.plans import question_services
+from analysis.plans.plan_services import (
     analysis_plan_freeze,
     analysis_plan_revise,
     plan_record,
     study_has_post_intake_data,
 )
-from analysis.reporting.render import report_html
-from analysis.services import analysis_run_request
+from analysis.reporting.html import report_html
+from analysis.runs.services import analysis_run_request
 from study import services as study_services
 
 pytestmark = pytest.mark.django_db
@@ -97,9 +97,9 @@ def test_a_run_is_refused_after_intake_data_without_a_frozen_plan(study, family,
 
 
 def test_runs_follow_the_plan_and_record_its_version(study, family, researcher, monkeypatch):
-    from analysis import tasks
+    from tracker import jobs
 
-    monkeypatch.setattr(tasks.analysis_run_task, "delay", lambda run_id: None)
+    monkeypatch.setattr(jobs, "send_now", lambda task_name, *args, **options: None)
     analysis_plan_freeze(study=study, user=researcher, params={"draws": 499, "seed": 7})
     run = analysis_run_request(study=study, user=researcher)
     assert run.plan.version == 1
@@ -112,7 +112,7 @@ def test_runs_follow_the_plan_and_record_its_version(study, family, researcher, 
 
 
 def test_deviations_name_question_and_outcome_changes():
-    from analysis.questions import registry_dicts
+    from analysis.effects.questions import registry_dicts
 
     questions = registry_dicts()
     content = plan_core.plan_content(questions, {"draws": 0, "seed": 1})
@@ -196,7 +196,7 @@ def test_pdf_names_the_plan_and_its_deviations(study):
     import pypdfium2
     from django.utils import timezone
 
-    from analysis.reporting.render import report_pdf
+    from analysis.reporting.pdf import report_pdf
 
     run = AnalysisRun(
         pk=1,
@@ -228,9 +228,9 @@ def test_run_analysis_command_refuses_without_a_plan_after_intake(study, family)
 
 
 def test_the_runs_table_names_the_plan_version(client, study, researcher, monkeypatch):
-    from analysis import tasks
+    from tracker import jobs
 
-    monkeypatch.setattr(tasks.analysis_run_task, "delay", lambda run_id: None)
+    monkeypatch.setattr(jobs, "send_now", lambda task_name, *args, **options: None)
     analysis_plan_freeze(study=study, user=researcher)
     analysis_run_request(study=study, user=researcher)
     client.force_login(researcher)

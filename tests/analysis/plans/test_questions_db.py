@@ -6,9 +6,10 @@ import json
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from analysis import question_services, services
+from analysis.effects.questions import QUESTIONS, question_from_dict, registry_dicts
 from analysis.models import StudyQuestion
-from analysis.questions import QUESTIONS, question_from_dict, registry_dicts
+from analysis.plans import question_services
+from analysis.runs import services
 from tests.factories import make_study
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +57,7 @@ def test_runs_read_the_study_questions_from_the_database(study, researcher, monk
         seen["questions"] = questions
         raise RuntimeError("stop after the questions are read")
 
-    monkeypatch.setattr(services.runner, "answer_questions", capture)
+    monkeypatch.setattr(services.estimate, "answer_questions", capture)
     with pytest.raises(RuntimeError, match="stop after"):
         services.analysis_compute(study=study, params={})
     by_code = {q.code: q for q in seen["questions"]}

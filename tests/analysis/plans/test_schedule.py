@@ -8,13 +8,14 @@ from django.core.exceptions import PermissionDenied
 
 from analysis import tasks
 from analysis.models import AnalysisRun, ReportSchedule
-from analysis.plan_services import analysis_plan_freeze
-from analysis.schedule_services import (
+from analysis.plans.plan_services import analysis_plan_freeze
+from analysis.plans.schedule_services import (
     next_due_after,
     schedule_create,
     schedules_run_due,
 )
 from study import services as study_services
+from tracker import jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +30,7 @@ def mailable(researcher):
 @pytest.fixture(autouse=True)
 def no_worker(monkeypatch):
     """The run itself is the analysis tests' business: here only the request counts."""
-    monkeypatch.setattr(tasks.analysis_run_task, "delay", lambda run_id: None)
+    monkeypatch.setattr(jobs, "send_now", lambda task_name, *args, **options: None)
 
 
 def test_quarterly_is_due_on_the_first_day_of_the_next_quarter(study):

@@ -24,7 +24,7 @@ def _report(study, published):
 def test_researcher_starts_a_run(
     researcher, study, django_capture_on_commit_callbacks, monkeypatch
 ):
-    from analysis import services
+    from analysis.runs import services
 
     monkeypatch.setattr(services, "analysis_compute", lambda **kw: ({"questions": []}, "0" * 64))
     with django_capture_on_commit_callbacks(execute=True):

@@ -10,10 +10,12 @@ from django.core.management import call_command
 from django.db import transaction
 
 from analysis.models import AnalysisRun, Report
-from analysis.plan_services import analysis_plan_freeze
-from analysis.services import analysis_run_execute, analysis_run_request, report_publish
-from study.demo import DEMO_NULL_OUTCOMES, DEMO_SEED, DEMO_TRUE_EFFECTS, seed_demo
+from analysis.plans.plan_services import analysis_plan_freeze
+from analysis.runs.report_services import report_publish
+from analysis.runs.services import analysis_run_execute, analysis_run_request
+from study.demo import DEMO_NULL_OUTCOMES, DEMO_SEED, DEMO_TRUE_EFFECTS
 from study.models import Family
+from tracker.setup import demo_set_up
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +24,7 @@ pytestmark = pytest.mark.django_db
 def demo_run(django_db_setup, django_db_blocker):
     """One demo study and one finished run for the module, rolled back afterwards."""
     with django_db_blocker.unblock(), transaction.atomic():
-        study, _ = seed_demo(seed=DEMO_SEED)
+        study, _ = demo_set_up(seed=DEMO_SEED)
         researcher = study.memberships.get(role="researcher").user
         plan = analysis_plan_freeze(study=study, user=researcher)
         run = AnalysisRun.objects.create(
@@ -134,7 +136,7 @@ def test_published_report_is_immutable(demo_run):
 
 
 def test_failed_run_keeps_a_readable_error(demo_run, monkeypatch):
-    from analysis import services
+    from analysis.runs import services
 
     def broken(**kwargs):
         raise ValueError("outcome 'x' has no variation")
@@ -149,7 +151,7 @@ def test_failed_run_keeps_a_readable_error(demo_run, monkeypatch):
 def test_researcher_starts_a_run_from_the_page(
     client, demo_run, django_capture_on_commit_callbacks, monkeypatch
 ):
-    from analysis import services
+    from analysis.runs import services
 
     monkeypatch.setattr(services, "analysis_compute", lambda **kw: ({"questions": []}, "f" * 64))
     client.login(username="onderzoeker", password="demo")

@@ -2,16 +2,16 @@
 
 import pytest
 
-from analysis import services
 from analysis.models import AnalysisRun
-from analysis.plan_services import analysis_plan_freeze
-from study.demo import seed_demo
+from analysis.plans.plan_services import analysis_plan_freeze
+from analysis.runs import services
+from tracker.setup import demo_set_up
 
 pytestmark = pytest.mark.django_db
 
 
 def test_last_wave_limits_the_panel_and_is_named_in_the_report():
-    study, _ = seed_demo(seed=1)
+    study, _ = demo_set_up(seed=1)
     researcher = study.memberships.get(role="researcher").user
     analysis_plan_freeze(study=study, user=researcher)
     full, _ = services.analysis_compute(study=study, params={"inference": "cr1", "draws": 0})

@@ -13,9 +13,12 @@ from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 
-from analysis import reconcile, services
 from analysis.models import AnalysisRun
-from analysis.reconcile import reconcile_runs, worker_gone, worker_identity
+from analysis.runs import services
+from analysis.runs.job import RUN_JOB
+from analysis.runs.reconcile import reconcile_runs
+from tracker import broker, jobs
+from tracker.jobs import worker_identity
 
 pytestmark = pytest.mark.django_db
 
@@ -106,7 +109,7 @@ def test_a_live_process_silent_for_longer_than_a_run_may_take_has_left_the_run(
         status=AnalysisRun.Status.RUNNING,
         attempts=1,
         claimed_by=worker_identity(),
-        heartbeat_at=timezone.now() - timedelta(seconds=reconcile.stale_seconds() + 60),
+        heartbeat_at=timezone.now() - timedelta(seconds=settings.ANALYSIS_STALE_SECONDS + 60),
     )
     services.analysis_run_execute(run_id=run.pk)
     run.refresh_from_db()
@@ -151,7 +154,7 @@ def test_a_reused_pid_is_not_taken_for_the_worker(study):
         status=AnalysisRun.Status.RUNNING,
         claimed_by=f"{host}:{pid}:{int(start) + 1}",
     )
-    assert worker_gone(run)
+    assert jobs.worker_gone(RUN_JOB, run)
 
 
 def test_a_worker_on_another_machine_is_gone_only_after_the_heartbeat_stops(study):
@@ -160,15 +163,15 @@ def test_a_worker_on_another_machine_is_gone_only_after_the_heartbeat_stops(stud
         study,
         status=AnalysisRun.Status.RUNNING,
         claimed_by="another-host:123:456",
-        heartbeat_at=now - timedelta(seconds=reconcile.stale_seconds() - 60),
+        heartbeat_at=now - timedelta(seconds=settings.ANALYSIS_STALE_SECONDS - 60),
     )
-    assert not worker_gone(run, now=now)
-    run.heartbeat_at = now - timedelta(seconds=reconcile.stale_seconds() + 60)
-    assert worker_gone(run, now=now)
+    assert not jobs.worker_gone(RUN_JOB, run, now=now)
+    run.heartbeat_at = now - timedelta(seconds=settings.ANALYSIS_STALE_SECONDS + 60)
+    assert jobs.worker_gone(RUN_JOB, run, now=now)
 
 
 def test_the_stale_threshold_is_longer_than_the_task_time_limit():
-    assert reconcile.stale_seconds() > settings.ANALYSIS_TIME_LIMIT.total_seconds()
+    assert settings.ANALYSIS_STALE_SECONDS > settings.ANALYSIS_TIME_LIMIT.total_seconds()
 
 
 def test_an_attempt_that_lost_its_claim_stores_nothing(study, monkeypatch):
@@ -244,11 +247,11 @@ def test_reconciler_leaves_live_and_finished_runs_alone(study):
 def test_reconciler_resends_a_queued_run_the_broker_lost(
     study, monkeypatch, django_capture_on_commit_callbacks
 ):
-    old = timezone.now() - timedelta(seconds=reconcile.queued_seconds() + 60)
+    old = timezone.now() - timedelta(seconds=settings.ANALYSIS_QUEUED_SECONDS + 60)
     lost = _run(study)
     held = _run(study)
     AnalysisRun.objects.filter(pk__in=[lost.pk, held.pk]).update(created_at=old)
-    monkeypatch.setattr(reconcile, "broker_run_ids", lambda queue=None: {held.pk})
+    monkeypatch.setattr(broker, "held_task_args", lambda task_name, queue=None: {held.pk})
     with django_capture_on_commit_callbacks(execute=False) as sent:
         done = reconcile_runs()
     assert done.requeued == [lost.pk] and len(sent) == 1
@@ -263,24 +266,9 @@ def test_reconciler_resends_every_old_queued_run_when_the_broker_cannot_be_read(
 ):
     run = _run(study)
     AnalysisRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(hours=1))
-    monkeypatch.setattr(reconcile, "broker_run_ids", lambda queue=None: None)
+    monkeypatch.setattr(broker, "held_task_args", lambda task_name, queue=None: None)
     with django_capture_on_commit_callbacks(execute=False):
         assert reconcile_runs().requeued == [run.pk]
-
-
-def test_broker_messages_are_read_for_their_run_id():
-    import base64
-
-    body = base64.b64encode(json.dumps([[42], {}, {}]).encode()).decode()
-    message = {
-        "body": body,
-        "headers": {"task": reconcile.TASK_NAME},
-        "properties": {"body_encoding": "base64"},
-    }
-    assert reconcile._message_run_id(json.dumps(message)) == 42
-    assert reconcile._message_run_id(json.dumps([message, "", "celery"])) == 42  # unacked
-    other = {**message, "headers": {"task": "study.tasks.import_reconcile_task"}}
-    assert reconcile._message_run_id(json.dumps(other)) is None
 
 
 def test_management_command_and_beat_schedule(study, dead_claimant, capsys):
@@ -316,6 +304,6 @@ def test_beat_task_runs_the_reconciler(study, dead_claimant):
 
 def test_progress_is_the_heartbeat(study):
     run = _run(study, status=AnalysisRun.Status.RUNNING, attempts=1)
-    services._progress(run.pk, 1)(40, "F1 cost")
+    services._progress(jobs.Claim(spec=RUN_JOB, job_id=run.pk, attempt=1))(40, "F1 cost")
     run.refresh_from_db()
     assert run.progress == 40 and run.heartbeat_at is not None

@@ -10,10 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis.models import AnalysisRun
-from analysis.plan_services import analysis_plan_freeze
-from analysis.reporting.render import _unit_counts, attrition_table
-from analysis.services import analysis_run_execute
-from study.demo import DEMO_SEED, seed_demo
+from analysis.plans.plan_services import analysis_plan_freeze
+from analysis.reporting.context import attrition_table, unit_counts
+from analysis.runs.services import analysis_run_execute
+from study.demo import DEMO_SEED
+from tracker.setup import demo_set_up
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(scope="module")
 def demo_html(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock(), transaction.atomic():
-        study, _ = seed_demo(seed=DEMO_SEED)
+        study, _ = demo_set_up(seed=DEMO_SEED)
         plan = analysis_plan_freeze(study=study, user=study.memberships.get(role="researcher").user)
         run = AnalysisRun.objects.create(study=study, params={"seed": 1}, plan=plan)
         run = analysis_run_execute(run_id=run.pk)
@@ -107,9 +108,9 @@ def test_attrition_table_shows_everything_without_small_counts():
 
 
 def test_unit_counts_hide_the_treated_count_when_the_comparison_count_is_small():
-    assert _unit_counts({"n_units": 45, "n_treated": 40}) == (45, "*")
-    assert _unit_counts({"n_units": 45, "n_treated": 25}) == (45, 25)
-    assert _unit_counts({"n_units": 7, "n_treated": 4}) == ("*", "*")
+    assert unit_counts({"n_units": 45, "n_treated": 40}) == (45, "*")
+    assert unit_counts({"n_units": 45, "n_treated": 25}) == (45, 25)
+    assert unit_counts({"n_units": 7, "n_treated": 4}) == ("*", "*")
 
 
 def test_the_process_section_shows_dose_response_with_the_caveat(demo_html):

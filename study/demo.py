@@ -11,6 +11,7 @@ effect on some outcomes from the first year after intake (T1 on) and none on the
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -425,8 +426,14 @@ def _professionals(rng, study: Study, users: dict, today: date) -> None:
 
 
 @transaction.atomic
-def seed_demo(*, seed: int = DEMO_SEED, today: date | None = None) -> tuple[Study, bool]:
-    """Create the demo study unless it exists; returns (study, created)."""
+def seed_demo(
+    *,
+    seed: int = DEMO_SEED,
+    today: date | None = None,
+    create_study: Callable[..., Study] = services.study_create,
+) -> tuple[Study, bool]:
+    """Create the demo study unless it exists; returns (study, created). ``create_study`` makes
+    the study (tracker.setup passes its set-up service, which also seeds the research questions)."""
     ensure_global_catalogue()
     users = _users()
     existing = Study.objects.filter(name=DEMO_STUDY_NAME).first()
@@ -434,7 +441,7 @@ def seed_demo(*, seed: int = DEMO_SEED, today: date | None = None) -> tuple[Stud
         return existing, False
     today = today or DEMO_AS_OF
     rng = np.random.default_rng(seed)
-    study = services.study_create(
+    study = create_study(
         name=DEMO_STUDY_NAME,
         municipality="Almelo",
         start_date=date(2020, 1, 1),

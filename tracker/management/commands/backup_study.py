@@ -1,11 +1,16 @@
-"""Write one study with its audit history to a JSON bundle, or restore such a bundle."""
+"""Write one study with its audit history to a JSON bundle, or restore such a bundle.
+
+Here, not in study/: a restored study is set up like any study (tracker.setup), with the
+registry's research questions.
+"""
 
 import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from study.backup import study_backup, study_restore
+from study.backup import study_backup
 from study.models import Study
+from tracker.setup import study_restore_set_up
 
 
 class Command(BaseCommand):
@@ -21,7 +26,7 @@ class Command(BaseCommand):
             try:
                 with open(restore, encoding="utf-8") as fh:
                     bundle = json.load(fh)
-                study = study_restore(bundle=bundle)
+                study = study_restore_set_up(bundle=bundle)
             except (OSError, ValueError) as exc:
                 raise CommandError(f"restore refused: {exc}") from None
             self.stdout.write(f"restored study #{study.pk} '{study.name}'")

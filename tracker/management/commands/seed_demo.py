@@ -1,8 +1,12 @@
-"""Create the demo Almelo study and the demo users (idempotent)."""
+"""Create the demo Almelo study, its research questions and the demo users (idempotent).
+
+Here, not in study/: the demo is set up like any study (tracker.setup), with its questions.
+"""
 
 from django.core.management.base import BaseCommand
 
-from study.demo import DEMO_SEED, seed_demo
+from study.demo import DEMO_SEED
+from tracker.setup import demo_set_up
 
 
 class Command(BaseCommand):
@@ -16,7 +20,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, seed: int, **options):
-        study, created = seed_demo(seed=seed)
+        study, created = demo_set_up(seed=seed)
         families = study.families.alive().count()
         verb = "Created" if created else "Already present:"
         self.stdout.write(f"{verb} demo study #{study.pk} '{study.name}' with {families} families.")

@@ -135,11 +135,6 @@ def _value_display(value: IndicatorValue | None) -> str:
     return f"{value.value.normalize():f}"
 
 
-def care_workers_per_period(family: Family, start: date, end: date) -> int:
-    """The number of care workers involved with a family in a period (derived, not typed)."""
-    return sum(1 for inv in family.care_involvements.alive() if inv.overlaps(start, end))
-
-
 def study_dashboard(study: Study, families: QuerySet[Family], *, today: date | None = None) -> dict:
     """Families per arm and status, wave completion, what is due next, enrolment vs cap."""
     today = today or timezone.localdate()

@@ -31,7 +31,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import connections, models, transaction
@@ -42,9 +42,6 @@ from tracker import broker
 from tracker.celery import app
 
 log = logging.getLogger(__name__)
-
-RUNNERS = ("celery", "thread")
-
 
 # --- sending a task ------------------------------------------------------------------------------
 
@@ -165,6 +162,23 @@ def claimant_alive(claimed_by: str) -> bool | None:
 # --- a kind of job -------------------------------------------------------------------------------
 
 
+class JobRow(Protocol):
+    """The fields every job row has (read here; written through conditional updates)."""
+
+    @property
+    def pk(self) -> Any: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def claimed_by(self) -> str: ...
+    @property
+    def heartbeat_at(self) -> datetime | None: ...
+    @property
+    def created_at(self) -> datetime | None: ...
+
+
 def _no_fields(*args: Any) -> dict[str, Any]:
     return {}
 
@@ -201,7 +215,7 @@ class JobSpec:
 
 
 def worker_gone(
-    spec: JobSpec, job: models.Model, *, now: datetime | None = None, stale_after: int | None = None
+    spec: JobSpec, job: JobRow, *, now: datetime | None = None, stale_after: int | None = None
 ) -> bool:
     """A running job whose worker has stopped: its process is gone from this machine, or (any
     machine) it gave no sign of life for longer than a job may take. The second rule also
@@ -216,7 +230,9 @@ def worker_gone(
     return last is None or last < now - timedelta(seconds=seconds)
 
 
-def _give_up(spec: JobSpec, as_read: models.QuerySet, *, job_id: int, attempts: int, now) -> bool:
+def _give_up(
+    spec: JobSpec, as_read: models.QuerySet, *, job_id: int, attempts: int, now: datetime
+) -> bool:
     """Fail the job (as it was read) after ``attempts``; True when this call failed it."""
     given_up = as_read.update(
         status=spec.failed, claimed_by="", **spec.gave_up_fields(attempts, now)
@@ -311,7 +327,9 @@ class Reconciled:
         return {"resumed": self.resumed, "failed": self.failed, "requeued": self.requeued}
 
 
-def _resume_or_fail(spec: JobSpec, job, *, now, queue: str | None, done: Reconciled) -> None:
+def _resume_or_fail(
+    spec: JobSpec, job: JobRow, *, now: datetime, queue: str | None, done: Reconciled
+) -> None:
     same = spec.rows.filter(pk=job.pk, status=spec.running, attempts=job.attempts)
     if job.attempts >= spec.max_attempts():
         if _give_up(spec, same, job_id=job.pk, attempts=job.attempts, now=now):
@@ -326,7 +344,9 @@ def _resume_or_fail(spec: JobSpec, job, *, now, queue: str | None, done: Reconci
             log.warning("%s %s: worker gone, queued again", spec.label, job.pk)
 
 
-def _resend_lost(spec: JobSpec, *, now, queued_after: int, queue: str | None, done) -> None:
+def _resend_lost(
+    spec: JobSpec, *, now: datetime, queued_after: int, queue: str | None, done: Reconciled
+) -> None:
     cutoff = now - timedelta(seconds=queued_after)
     waiting = spec.rows.filter(status=spec.queued).filter(
         Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)

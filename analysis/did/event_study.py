@@ -114,7 +114,7 @@ def event_study(
     )
     robust = Robust(fit)
     warnings = list(prep.notes)
-    events = []
+    events: list[dict[str, Any]] = []
     unit_ids = data[unit].to_numpy()
     for j, e in enumerate(times):
         r = robust.coef(j, inference, level)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +29,7 @@ def randomization_inference(
     time: str,
     cohort: str,
     outcome: str,
-    covariates: tuple[str, ...] | list[str] = (),
+    covariates: Sequence[str] = (),
     weights: str | None = None,
     draws: int = 999,
     seed: int | None = None,

@@ -26,6 +26,63 @@ from analysis.effects.questions import Outcome, Question
 ProgressFn = Callable[[int, str], None]
 
 
+def _ppml(data: pd.DataFrame, code: str, *, unit: str) -> dict[str, Any]:
+    res = did.ppml_twfe(data, unit=unit, time="year", cohort="cohort", outcome=code)
+    return {
+        "estimator": "Poisson PML (unit + year effects)",
+        "effect": res.effect,
+        "ci_low": res.ci_low,
+        "ci_high": res.ci_high,
+        "p": res.p_value,
+        "df": res.df,
+        "scale": "relatieve verandering (exp(b) - 1)",
+        "n_units": res.n_units,
+        "n_treated": res.n_treated_units,
+        "warnings": list(res.warnings),
+        "methods": did.methods_paragraph(res),
+    }
+
+
+def _twfe(
+    data: pd.DataFrame,
+    outcome: Outcome,
+    *,
+    unit: str,
+    inference: str,
+    draws: int,
+    seed: int | None,
+) -> dict[str, Any]:
+    """TWFE with the run's inference; binary outcomes (a linear probability model) in
+    percentage points. Without bootstrap draws the wild bootstrap is left out of the checks."""
+    res = did.twfe(
+        data,
+        unit=unit,
+        time="year",
+        cohort="cohort",
+        outcome=outcome.code,
+        inference=inference,
+        draws=draws or 999,
+        seed=seed,
+        robustness=DEFAULT_METHODS if draws else VARIANCE_METHODS,
+    )
+    binary = outcome.kind == "binary"
+    factor = 100.0 if binary else 1.0
+    return {
+        "estimator": "TWFE DiD (gezin + jaar vaste effecten)",
+        "effect": res.att * factor,
+        "ci_low": res.ci_low * factor,
+        "ci_high": res.ci_high * factor,
+        "p": res.p_value,
+        "df": res.df,
+        "scale": "procentpunten" if binary else "eenheden van de uitkomst",
+        "n_units": res.n_units,
+        "n_treated": res.n_treated_units,
+        "warnings": list(res.warnings),
+        "methods": did.methods_paragraph(res),
+        "robustness": json_safe(res.robustness),
+    }
+
+
 def estimate_outcome(
     panel: pd.DataFrame,
     outcome: Outcome,
@@ -50,51 +107,10 @@ def estimate_outcome(
         "primary": outcome.primary,
     }
     try:
-        use_ppml = estimator == "ppml" or (estimator == "auto" and outcome.kind == "count")
-        if use_ppml:
-            res = did.ppml_twfe(data, unit=unit, time="year", cohort="cohort", outcome=outcome.code)
-            row.update(
-                estimator="Poisson PML (unit + year effects)",
-                effect=res.effect,
-                ci_low=res.ci_low,
-                ci_high=res.ci_high,
-                p=res.p_value,
-                df=res.df,
-                scale="relatieve verandering (exp(b) - 1)",
-                n_units=res.n_units,
-                n_treated=res.n_treated_units,
-                warnings=list(res.warnings),
-                methods=did.methods_paragraph(res),
-            )
+        if estimator == "ppml" or (estimator == "auto" and outcome.kind == "count"):
+            row.update(_ppml(data, outcome.code, unit=unit))
         else:
-            robust = DEFAULT_METHODS if draws else VARIANCE_METHODS
-            res = did.twfe(
-                data,
-                unit=unit,
-                time="year",
-                cohort="cohort",
-                outcome=outcome.code,
-                inference=inference,
-                draws=draws or 999,
-                seed=seed,
-                robustness=robust,
-            )
-            scale = "procentpunten" if outcome.kind == "binary" else "eenheden van de uitkomst"
-            factor = 100.0 if outcome.kind == "binary" else 1.0
-            row.update(
-                estimator="TWFE DiD (gezin + jaar vaste effecten)",
-                effect=res.att * factor,
-                ci_low=res.ci_low * factor,
-                ci_high=res.ci_high * factor,
-                p=res.p_value,
-                df=res.df,
-                scale=scale,
-                n_units=res.n_units,
-                n_treated=res.n_treated_units,
-                warnings=list(res.warnings),
-                methods=did.methods_paragraph(res),
-                robustness=json_safe(res.robustness),
-            )
+            row.update(_twfe(data, outcome, unit=unit, inference=inference, draws=draws, seed=seed))
     except (did.PanelError, did.InferenceError, ValueError, np.linalg.LinAlgError) as exc:
         row.update(error=str(exc), effect=None, p=None)
     return json_safe(row)

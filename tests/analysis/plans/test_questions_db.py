@@ -23,7 +23,7 @@ def test_a_new_study_gets_the_registry_questions(study):
     assert [o["primary"] for o in f1.outcomes] == [True, False]
 
 
-def test_seeding_is_lazy_and_idempotent_for_older_studies():
+def test_seeding_fills_a_study_without_questions_and_is_idempotent():
     study = make_study()
     StudyQuestion.objects.filter(study=study).delete()
     assert question_services.questions_seed(study=study) == len(QUESTIONS)
@@ -158,3 +158,32 @@ def test_the_edit_page_shows_the_outcomes_as_json(client, study, researcher):
     page = client.get(f"/analysis/studies/{study.pk}/questions/{q.pk}/").content.decode()
     assert "any_police" in page and "police_offences" in page
     assert client.get(f"/analysis/studies/{study.pk}/questions/new/").status_code == 200
+
+
+def test_the_questions_page_does_not_seed_on_a_read(client, study, researcher):
+    StudyQuestion.objects.filter(study=study).delete()
+    client.force_login(researcher)
+    page = client.get(f"/analysis/studies/{study.pk}/questions/").content.decode()
+    assert not StudyQuestion.objects.filter(study=study).exists()
+    assert f"/analysis/studies/{study.pk}/questions/seed/" in page  # offered, as a POST
+    response = client.post(f"/analysis/studies/{study.pk}/questions/seed/")
+    assert response.status_code == 302
+    assert StudyQuestion.objects.filter(study=study).count() == len(QUESTIONS)
+
+
+def test_only_editors_seed_questions(client, study, gemeente_user):
+    StudyQuestion.objects.filter(study=study).delete()
+    client.force_login(gemeente_user)
+    assert client.post(f"/analysis/studies/{study.pk}/questions/seed/").status_code == 404
+    assert client.get(f"/analysis/studies/{study.pk}/questions/seed/").status_code == 405
+    assert not StudyQuestion.objects.filter(study=study).exists()
+
+
+def test_the_questions_page_names_the_registry_indicators_of_each_question(
+    client, study, researcher
+):
+    client.force_login(researcher)
+    page = client.get(f"/analysis/studies/{study.pk}/questions/").content.decode()
+    row = page[page.index('data-question="F1-UP"') :].split("</tr>")[0]
+    assert "child_ots" in row and "child_foster_care_days" in row  # catalogue: F1-UP
+    assert "bijstand" not in row

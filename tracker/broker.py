@@ -29,11 +29,13 @@ def message_first_arg(raw: bytes | str, task_name: str) -> Any | None:
     return args[0] if args else None
 
 
-def held_task_args(task_name: str, queue: str | None = None) -> set[Any] | None:
+def held_task_args(
+    task_name: str, queue: str | None = None, *, broker_url: str | None = None
+) -> set[Any] | None:
     """First arguments (job ids) of the messages of ``task_name`` in ``queue`` (default: the
-    default queue) or delivered but unacknowledged; None when the broker cannot be read this way
-    (not Redis, unreachable)."""
-    url = app.conf.broker_url or ""
+    default queue) or delivered but unacknowledged, on the app's broker (or ``broker_url``);
+    None when the broker cannot be read this way (not Redis, unreachable)."""
+    url = (app.conf.broker_url if broker_url is None else broker_url) or ""
     if not url.startswith(("redis://", "rediss://")):
         return None
     import redis  # only with a Redis broker

@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin
 
 from analysis import models
-from analysis.questions import validate_outcomes
+from analysis.effects.questions import validate_outcomes
 
 
 class StudyQuestionForm(forms.ModelForm):

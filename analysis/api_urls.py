@@ -2,11 +2,12 @@
 
 from rest_framework.routers import SimpleRouter
 
-from analysis import api
+from analysis.plans.api import PlanViewSet
+from analysis.runs.api import ReportViewSet, RunViewSet
 
 router = SimpleRouter()
-router.register("analysis-runs", api.RunViewSet, basename="analysis-run")
-router.register("reports", api.ReportViewSet, basename="report")
-router.register("analysis-plans", api.PlanViewSet, basename="analysis-plan")
+router.register("analysis-runs", RunViewSet, basename="analysis-run")
+router.register("reports", ReportViewSet, basename="report")
+router.register("analysis-plans", PlanViewSet, basename="analysis-plan")
 
 urlpatterns = router.urls

@@ -1,10 +1,12 @@
-"""Thin Celery tasks of the analysis app: load ids, call one service."""
+"""Every Celery task of the analysis app, thin: load ids, call one service. Nothing imports this
+module; services enqueue the tasks by name (tracker/jobs.py)."""
 
 from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from analysis import services
+from analysis.plans import schedule_services
+from analysis.runs import reconcile, services
 
 # One setting bounds a run; the reconciler's stale threshold is derived from the same setting.
 _LIMIT = int(settings.ANALYSIS_TIME_LIMIT.total_seconds())
@@ -29,15 +31,11 @@ def analysis_run_task(run_id: int) -> None:
 # queued again (or failed after ANALYSIS_MAX_ATTEMPTS); queued runs Redis lost are sent again.
 @shared_task(acks_late=True, time_limit=10 * 60)
 def reconcile_runs_task() -> dict:
-    from analysis.reconcile import reconcile_runs
-
-    return reconcile_runs().as_dict()
+    return reconcile.reconcile_runs().as_dict()
 
 
 # Celery beat (CELERY_BEAT_SCHEDULE): due report schedules start a draft run and e-mail the
 # researchers; the claim in schedule_run makes a repeated beat harmless.
 @shared_task(acks_late=True, time_limit=60 * 60)
 def report_schedules_task() -> None:
-    from analysis.schedule_services import schedules_run_due
-
-    schedules_run_due()
+    schedule_services.schedules_run_due()

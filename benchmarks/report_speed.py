@@ -52,18 +52,19 @@ def setup_django(db_path: str) -> None:
 
 
 def seed():
-    from analysis.plan_services import analysis_plan_freeze
-    from study.demo import DEMO_SEED, seed_demo
+    from analysis.plans.plan_services import analysis_plan_freeze
+    from study.demo import DEMO_SEED
+    from tracker.setup import demo_set_up
 
     progress("seeding the demo study")
-    study, _ = seed_demo(seed=DEMO_SEED)
+    study, _ = demo_set_up(seed=DEMO_SEED)
     researcher = study.memberships.get(role="researcher").user
     return study, analysis_plan_freeze(study=study, user=researcher)
 
 
 def full_run(study, plan, draws: int):
     from analysis.models import AnalysisRun
-    from analysis.services import analysis_run_execute
+    from analysis.runs.services import analysis_run_execute
 
     run = AnalysisRun.objects.create(
         study=study,
@@ -80,7 +81,7 @@ def full_run(study, plan, draws: int):
 
 def bootstrapped_outcomes(run) -> list[tuple[str, str]]:
     """(outcome code, unit) of every outcome whose result holds a wild-bootstrap row."""
-    from analysis.questions import PROFESSIONAL_OUTCOMES
+    from analysis.effects.derive import PROFESSIONAL_OUTCOMES
 
     return [
         (o["code"], "professional" if o["code"] in PROFESSIONAL_OUTCOMES else "family")
@@ -119,9 +120,10 @@ def naive_seconds_per_draw(data, unit: str, outcome: str, n_draws: int) -> float
 
 
 def panels(study):
-    from analysis import derive, services
+    from analysis.effects import derive
+    from analysis.runs.frames import build_frames
 
-    frames = services.build_frames(study)
+    frames = build_frames(study)
     family = derive.family_year_panel(
         frames["families"],
         frames["wide"],

@@ -11,6 +11,7 @@ effect on some outcomes from the first year after intake (T1 on) and none on the
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -22,7 +23,6 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from study import services  # LAYOUT-MERGE: remove (study creation: H1a's set-up service)
 from study.catalogue import catalogue_specs, ensure_global_catalogue
 from study.models import (
     CareInvolvement,
@@ -41,6 +41,7 @@ from study.models import (
 from study.roles import Role
 from study.services.care import caseload_assign
 from study.services.families import MemberSpec, family_enrol
+from study.services.studies import membership_grant, study_create
 
 DEMO_STUDY_NAME = "Andere werkwijze multiprobleemgezinnen Almelo"
 # The default seed. With 40+40 families each null outcome still has a 5 % chance of a false
@@ -427,8 +428,14 @@ def _professionals(rng, study: Study, users: dict, today: date) -> None:
 
 
 @transaction.atomic
-def seed_demo(*, seed: int = DEMO_SEED, today: date | None = None) -> tuple[Study, bool]:
-    """Create the demo study unless it exists; returns (study, created)."""
+def seed_demo(
+    *,
+    seed: int = DEMO_SEED,
+    today: date | None = None,
+    create_study: Callable[..., Study] = study_create,
+) -> tuple[Study, bool]:
+    """Create the demo study unless it exists; returns (study, created). ``create_study`` makes
+    the study (tracker.setup passes its set-up service, which also seeds the research questions)."""
     ensure_global_catalogue()
     users = _users()
     existing = Study.objects.filter(name=DEMO_STUDY_NAME).first()
@@ -436,7 +443,7 @@ def seed_demo(*, seed: int = DEMO_SEED, today: date | None = None) -> tuple[Stud
         return existing, False
     today = today or DEMO_AS_OF
     rng = np.random.default_rng(seed)
-    study = services.study_create(
+    study = create_study(
         name=DEMO_STUDY_NAME,
         municipality="Almelo",
         start_date=date(2020, 1, 1),
@@ -449,8 +456,8 @@ def seed_demo(*, seed: int = DEMO_SEED, today: date | None = None) -> tuple[Stud
         price_year=2024,
         user=users["beheerder"],
     )
-    services.membership_grant(study=study, user=users["onderzoeker"], role=Role.RESEARCHER)
-    services.membership_grant(study=study, user=users["gemeente"], role=Role.GEMEENTE)
+    membership_grant(study=study, user=users["onderzoeker"], role=Role.RESEARCHER)
+    membership_grant(study=study, user=users["gemeente"], role=Role.GEMEENTE)
     catalogue = {i.code: i for i in Indicator.objects.filter(study__isnull=True)}
     assert set(catalogue) == {s.code for s in catalogue_specs()}
     wijken, weights = zip(*ALMELO_WIJKEN.items(), strict=True)

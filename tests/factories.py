@@ -12,7 +12,7 @@ from study.catalogue import ensure_global_catalogue
 from study.models import Family, Study
 from study.roles import Role
 from study.services.families import MemberSpec, family_enrol
-from study.services.studies import study_create
+from tracker.setup import study_set_up
 
 _counter = itertools.count(1)
 
@@ -38,7 +38,7 @@ def make_user(role: str | None, username: str | None = None, password: str = "pw
 
 def make_study(name: str | None = None, **options) -> Study:
     ensure_global_catalogue()  # a transactional test elsewhere may have flushed the seed rows
-    return study_create(
+    return study_set_up(
         name=name or f"Study {next(_counter)}",
         municipality=options.pop("municipality", "Almelo"),
         start_date=options.pop("start_date", date(2020, 1, 1)),

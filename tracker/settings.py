@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "analysis",
     "analysis.costs",
     "analysis.monitor",
+    "tracker",  # management commands that set up studies across study and analysis
 ]
 
 MIDDLEWARE = [
@@ -258,10 +259,32 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }
 
-# Long-running work
-ANALYSIS_TIME_LIMIT = timedelta(minutes=30)
+# --- analysis runs and jobs (layout-analysis) ---
+# Who runs background jobs (tracker/jobs.py): "celery" hands them to Celery (a worker through the
+# broker; in-process and synchronous when Celery is eager, as in the tests), "thread" runs them in
+# background threads of the web process, so that starting a run on the embedded default (no
+# broker) answers at once.
+JOBS_RUNNER = env_str("JOBS_RUNNER", "celery" if CELERY_BROKER_URL else "thread")
+if JOBS_RUNNER not in ("celery", "thread"):
+    raise ImproperlyConfigured(f"JOBS_RUNNER must be 'celery' or 'thread', got {JOBS_RUNNER!r}")
+JOBS_THREADS = env_int("JOBS_THREADS", 2)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Background threads write while the web process reads and writes: WAL lets readers and one
+    # writer work at once, a write waits up to 20 s for the lock, and IMMEDIATE transactions take
+    # the write lock at their start (no deadlock when a reading transaction starts to write).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"}
+    )
+# One setting bounds a run (the task's time limit); the stale threshold is derived from it.
+ANALYSIS_TIME_LIMIT = timedelta(minutes=env_int("ANALYSIS_TIME_LIMIT_MINUTES", 30))
 # A run whose task keeps ending its worker is marked failed after this many attempts.
 ANALYSIS_MAX_ATTEMPTS = env_int("ANALYSIS_MAX_ATTEMPTS", 3)
+# A running run without a heartbeat for this long has lost its worker (longer than any run).
+ANALYSIS_STALE_SECONDS = env_int(
+    "ANALYSIS_STALE_SECONDS", int(ANALYSIS_TIME_LIMIT.total_seconds()) + 5 * 60
+)
+# A run queued this long whose message is not in the broker is sent again by the reconciler.
+ANALYSIS_QUEUED_SECONDS = env_int("ANALYSIS_QUEUED_SECONDS", 10 * 60)
 
 # --- study (layout-study) ---
 # Registry imports: the largest file accepted (refused unread above it), how many deliveries a

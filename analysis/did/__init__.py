@@ -5,10 +5,12 @@ from analysis.did.cs import CsError, CsResult, callaway_santanna
 from analysis.did.event_study import EventStudyResult, event_study
 from analysis.did.honest import HonestBounds, relative_magnitude_bounds
 from analysis.did.inference import (
+    DEFAULT_METHODS,
+    INFERENCE_METHODS,
+    VARIANCE_METHODS,
     InferenceError,
     Robust,
     fit_linear,
-    randomization_inference,
     wild_cluster_bootstrap,
 )
 from analysis.did.methods_text import methods_paragraph
@@ -16,9 +18,13 @@ from analysis.did.multiplicity import benjamini_hochberg, holm
 from analysis.did.outcomes import RatioResult, logit_twfe, lpm_twfe, ppml_twfe
 from analysis.did.panel import PanelError, treatment_indicator, validate_panel
 from analysis.did.power import MdeResult, mde_analytic, mde_simulated, power_simulated
+from analysis.did.randomization import RiResult, randomization_inference
 from analysis.did.twfe import TwfeResult, did_2x2, twfe
 
 __all__ = [
+    "DEFAULT_METHODS",
+    "INFERENCE_METHODS",
+    "VARIANCE_METHODS",
     "CsError",
     "CsResult",
     "EventStudyResult",
@@ -27,6 +33,7 @@ __all__ = [
     "MdeResult",
     "PanelError",
     "RatioResult",
+    "RiResult",
     "Robust",
     "TwfeResult",
     "attrition_table",

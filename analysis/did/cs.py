@@ -30,324 +30,29 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.did.panel import PanelError, show, validate_panel
+from analysis.did.cs_cells import Cell, CsPanel, cs_panel, group_time_cells, period_label
+from analysis.did.cs_result import (
+    Aggregation,
+    CsError,
+    CsResult,
+    Estimate,
+    GroupTime,
+    LevelEstimate,
+    Pretest,
+)
+from analysis.did.panel import PanelError
 
 SMALL_CELL_MIN_TREATED = 5
 
 Control = Literal["never", "notyet"]
 BasePeriod = Literal["varying", "universal"]
 Method = Literal["dr", "ipw", "reg"]
-
-
-class CsError(ValueError):
-    """The data or options cannot be used for a Callaway & Sant'Anna analysis."""
-
-
-@dataclass(frozen=True)
-class GroupTime:
-    """One group-time average treatment effect ATT(g,t)."""
-
-    group: int
-    time: int
-    att: float
-    se: float
-    ci_low: float
-    ci_high: float
-    base_period: int
-    n_treated: int
-    n_control: int
-    small_cell: bool
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A point estimate with its standard error and confidence interval."""
-
-    att: float
-    se: float
-    ci_low: float
-    ci_high: float
-
-
-@dataclass(frozen=True)
-class LevelEstimate:
-    """One level of an aggregation: an event time, a cohort or a calendar period."""
-
-    level: int
-    att: float
-    se: float
-    ci_low: float
-    ci_high: float
-
-
-@dataclass(frozen=True)
-class Aggregation:
-    """An aggregation of the ATT(g,t): the overall estimate and one estimate per level."""
-
-    kind: str
-    overall: Estimate
-    levels: tuple[LevelEstimate, ...]
-    critical_value: float
-
-
-@dataclass(frozen=True)
-class Pretest:
-    """Wald test that every pre-treatment ATT(g,t) is zero."""
-
-    W: float  # noqa: N815 (the statistic's conventional name)
-    p: float
-    df: int
-
-
-_LEVEL_KEY = {
-    "dynamic": ("event", "e"),
-    "group": ("groups", "group"),
-    "calendar": ("periods", "time"),
-}
-
-
-@dataclass(frozen=True)
-class CsResult:
-    """Everything a Callaway & Sant'Anna run produces."""
-
-    group_time: tuple[GroupTime, ...]
-    simple: Estimate
-    dynamic: Aggregation
-    group: Aggregation
-    calendar: Aggregation
-    pretest: Pretest | None
-    control: str
-    base_period: str
-    method: str
-    covariates: tuple[str, ...]
-    n_units: int
-    n_obs: int
-    n_clusters: int
-    alpha: float
-    inference: str
-    bootstrap: int | None
-    seed: int | None
-    warnings: tuple[str, ...] = field(default_factory=tuple)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict (NaN becomes None)."""
-        out: dict[str, Any] = {
-            "group_time": [_clean(asdict(gt)) for gt in self.group_time],
-            "simple": _clean(asdict(self.simple)),
-        }
-        for agg in (self.dynamic, self.group, self.calendar):
-            list_key, level_key = _LEVEL_KEY[agg.kind]
-            rows = []
-            for lev in agg.levels:
-                row = asdict(lev)
-                row[level_key] = row.pop("level")
-                rows.append(_clean({level_key: row.pop(level_key), **row}))
-            out[agg.kind] = {
-                "overall": _clean(asdict(agg.overall)),
-                list_key: rows,
-                "critical_value": _num(agg.critical_value),
-            }
-        out["pretest"] = None if self.pretest is None else _clean(asdict(self.pretest))
-        out["settings"] = {
-            "control": self.control,
-            "base_period": self.base_period,
-            "method": self.method,
-            "covariates": list(self.covariates),
-            "alpha": self.alpha,
-            "inference": self.inference,
-            "bootstrap": self.bootstrap,
-            "seed": self.seed,
-        }
-        out["n_units"] = self.n_units
-        out["n_obs"] = self.n_obs
-        out["n_clusters"] = self.n_clusters
-        out["warnings"] = list(self.warnings)
-        return out
-
-
-def _num(x: float) -> float | None:
-    return None if x is None or not math.isfinite(float(x)) else float(x)
-
-
-def _clean(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: (_num(v) if isinstance(v, float) else v) for k, v in d.items()}
-
-
-# --------------------------------------------------------------------------- input
-
-
-@dataclass
-class _Panel:
-    units: np.ndarray  # unit ids, length n
-    periods: np.ndarray  # sorted periods, length T
-    cohort: np.ndarray  # float, inf = comparison (never treated)
-    y: np.ndarray  # n x T, NaN = not observed
-    x: np.ndarray  # n x T x k (k >= 1, first column the intercept), NaN = missing
-    cluster: np.ndarray  # integer cluster code per unit
-    n_obs: int
-
-
-def _prepare(
-    df: pd.DataFrame,
-    *,
-    unit: str,
-    time: str,
-    cohort: str,
-    outcome: str,
-    covariates: Sequence[str],
-    cluster: str | None,
-    control: str,
-) -> tuple[_Panel, list[str]]:
-    """Unit-by-period arrays; cohorts 0, empty or after the last period become comparison units."""
-    notes: list[str] = []
-    if cluster is not None and cluster not in df.columns:
-        raise PanelError(f"column(s) not found in the panel: {cluster}")
-    checked = validate_panel(
-        df,
-        unit=unit,
-        time=time,
-        cohort=cohort,
-        outcomes=(outcome,),
-        covariates=covariates,
-        control=control,
-    )
-    data = pd.DataFrame(
-        {
-            "_u": checked[unit].to_numpy(),
-            "_t": checked[time].to_numpy(dtype=float),
-            "_g": checked[cohort].to_numpy(dtype=float),
-            "_y": checked[outcome].to_numpy(dtype=float),
-        }
-    )
-    for j, c in enumerate(covariates):
-        data[f"_x{j}"] = checked[c].to_numpy(dtype=float)
-    if cluster:
-        data["_c"] = checked[cluster].to_numpy()
-        per_unit = data.groupby("_u", sort=False)["_c"].nunique(dropna=False)
-        if (per_unit > 1).any():
-            bad_unit = per_unit.index[per_unit > 1][0]
-            raise PanelError(f"unit {show(bad_unit)} lies in more than one '{cluster}' cluster")
-
-    periods = np.sort(data["_t"].unique())
-    last = periods[-1]
-    g = data["_g"].to_numpy()
-    g = np.where((g == 0) | (g > last), np.inf, g)
-    if np.any((data["_g"].to_numpy() > last) & np.isfinite(data["_g"].to_numpy())):
-        notes.append(
-            "cohorts starting after the last period are used as not (yet) treated comparison units"
-        )
-    data["_g"] = g
-
-    units = np.sort(data["_u"].unique())
-    u_idx = np.searchsorted(units, data["_u"].to_numpy())
-    t_idx = np.searchsorted(periods, data["_t"].to_numpy())
-    n, T = len(units), len(periods)
-    y = np.full((n, T), np.nan)
-    y[u_idx, t_idx] = data["_y"].to_numpy()
-    x = np.ones((n, T, 1 + len(covariates)))
-    x[:, :, 1:] = np.nan
-    for j in range(len(covariates)):
-        x[u_idx, t_idx, 1 + j] = data[f"_x{j}"].to_numpy()
-    cohort_u = np.full(n, np.nan)
-    cohort_u[u_idx] = data["_g"].to_numpy()
-    if cluster:
-        codes = np.zeros(n, dtype=int)
-        codes[u_idx] = pd.factorize(data["_c"])[0]
-    else:
-        codes = np.arange(n)
-    return _Panel(units, periods, cohort_u, y, x, codes, int(len(data))), notes
-
-
-# --------------------------------------------------------------------------- 2x2 cells
-
-
-@dataclass
-class _Cell:
-    group: float
-    time: float
-    base: float
-    att: float
-    inf: np.ndarray  # length n, rescaled to the full sample
-    n_treated: int
-    n_control: int
-
-
-def _two_by_two(method: str, y1: np.ndarray, y0: np.ndarray, d: np.ndarray, x: np.ndarray):
-    from moderndid import drdid_panel, reg_did_panel, std_ipw_did_panel
-
-    fn = {"dr": drdid_panel, "ipw": std_ipw_did_panel, "reg": reg_did_panel}[method]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = fn(y1=y1, y0=y0, d=d, covariates=x, i_weights=None, influence_func=True)
-    return float(res.att), np.asarray(res.att_inf_func, dtype=float)
-
-
-def _cells(
-    panel: _Panel, *, control: str, base_period: str, method: str, notes: list[str]
-) -> list[_Cell]:
-    periods, cohort = panel.periods, panel.cohort
-    n, T = panel.y.shape
-    groups = np.unique(cohort[np.isfinite(cohort)])
-    universal = base_period == "universal"
-    cells: list[_Cell] = []
-    for g in groups:
-        pre = np.flatnonzero(periods < g)
-        g_base = pre[-1]
-        for t_i in range(T) if universal else range(1, T):
-            if universal:
-                b_i = g_base
-            else:
-                b_i = g_base if periods[t_i] >= g else t_i - 1
-            t, b = periods[t_i], periods[b_i]
-            if universal and t_i == b_i:
-                cells.append(_Cell(g, t, b, 0.0, np.zeros(n), 0, 0))
-                continue
-            treated = cohort == g
-            if control == "never":
-                comp = np.isinf(cohort)
-            else:
-                comp = (cohort > max(t, b)) & ~treated
-            x_cell = panel.x[:, min(t_i, b_i), :]
-            seen = (
-                ~np.isnan(panel.y[:, t_i])
-                & ~np.isnan(panel.y[:, b_i])
-                & ~np.isnan(x_cell).any(axis=1)
-            )
-            keep = (treated | comp) & seen
-            n_t, n_c = int((treated & keep).sum()), int((comp & keep).sum())
-            label = f"ATT({_fmt(g)},{_fmt(t)})"
-            if n_t == 0 or n_c == 0:
-                notes.append(f"{label}: no treated or no comparison units observed: not estimated")
-                cells.append(_Cell(g, t, b, math.nan, np.full(n, math.nan), n_t, n_c))
-                continue
-            try:
-                att, inf = _two_by_two(
-                    method,
-                    panel.y[keep, t_i],
-                    panel.y[keep, b_i],
-                    treated[keep].astype(float),
-                    x_cell[keep],
-                )
-            except (ValueError, np.linalg.LinAlgError, RuntimeError) as exc:
-                notes.append(f"{label}: the 2x2 estimator failed ({exc}): not estimated")
-                att, inf = math.nan, None
-            full = np.full(n, math.nan) if inf is None else np.zeros(n)
-            if inf is not None:
-                full[keep] = (n / keep.sum()) * inf
-            cells.append(_Cell(g, t, b, att, full, n_t, n_c))
-    return cells
-
-
-def _fmt(v: float) -> str:
-    return str(int(v)) if float(v).is_integer() else str(v)
-
 
 # --------------------------------------------------------------------------- inference
 
@@ -407,7 +112,7 @@ class _Inference:
 # --------------------------------------------------------------------------- aggregation
 
 
-def _aggregate(cells: list[_Cell], panel: _Panel, inference: _Inference, notes: list[str]):
+def _aggregate(cells: list[Cell], panel: CsPanel, inference: _Inference, notes: list[str]):
     from moderndid.did.compute_aggte import compute_aggte
     from moderndid.did.container import mp
 
@@ -469,7 +174,7 @@ def _aggregation(kind: str, res: Any, inference: _Inference) -> Aggregation:
     return Aggregation(kind, overall, levels, float(crit))
 
 
-def _pretest(cells: list[_Cell], inference: _Inference, notes: list[str]) -> Pretest | None:
+def _pretest(cells: list[Cell], inference: _Inference, notes: list[str]) -> Pretest | None:
     pre = [c for c in cells if c.group > c.time and np.isfinite(c.att) and np.any(c.inf != 0)]
     if not pre:
         notes.append("no pre-treatment group-time effects: no pre-test")
@@ -510,18 +215,9 @@ def callaway_santanna(
     Standard errors come from influence functions clustered by ``unit`` (or by ``cluster``);
     ``bootstrap=B`` switches to the seeded multiplier bootstrap with uniform bands.
     """
-    if control not in ("never", "notyet"):
-        raise CsError(f"control must be 'never' or 'notyet', not {control!r}")
-    if base_period not in ("varying", "universal"):
-        raise CsError(f"base_period must be 'varying' or 'universal', not {base_period!r}")
-    if method not in ("dr", "ipw", "reg"):
-        raise CsError(f"method must be 'dr', 'ipw' or 'reg', not {method!r}")
-    if not 0 < alpha < 1:
-        raise CsError(f"alpha must lie between 0 and 1, not {alpha!r}")
-    if bootstrap is not None and (int(bootstrap) != bootstrap or bootstrap < 2):
-        raise CsError(f"bootstrap must be a number of draws of at least 2, not {bootstrap!r}")
+    _check_options(control, base_period, method, alpha, bootstrap)
     covariates = tuple(covariates)
-    panel, notes = _prepare(
+    panel, notes = cs_panel(
         df,
         unit=unit,
         time=time,
@@ -531,27 +227,11 @@ def callaway_santanna(
         cluster=cluster,
         control=control,
     )
-    n_treated_units = int(np.isfinite(panel.cohort).sum())
-    if n_treated_units == 0:
-        raise PanelError(f"no treated units: every value of '{cohort}' marks the comparison arm")
-    if not np.isinf(panel.cohort).any():
-        if control == "never":
-            raise PanelError(
-                "no never-treated units for the comparison; use control 'notyet' instead"
-            )
-        # As R did: without never-treated units the last cohort only serves as comparison,
-        # so periods from its start on cannot be used.
-        last_g = panel.cohort.max()
-        keep_t = panel.periods < last_g
-        panel.periods, panel.y, panel.x = (
-            panel.periods[keep_t],
-            panel.y[:, keep_t],
-            panel.x[:, keep_t],
-        )
-        panel.cohort = np.where(panel.cohort == last_g, np.inf, panel.cohort)
-        notes.append(f"no never-treated units: cohort {_fmt(last_g)} serves as comparison only")
+    _check_comparison(panel, cohort=cohort, control=control, notes=notes)
 
-    cells = _cells(panel, control=control, base_period=base_period, method=method, notes=notes)
+    cells = group_time_cells(
+        panel, control=control, base_period=base_period, method=method, notes=notes
+    )
     if not any(np.isfinite(c.att) and c.group <= c.time for c in cells):
         raise CsError("no post-treatment group-time effect could be estimated")
     n = panel.y.shape[0]
@@ -559,28 +239,7 @@ def callaway_santanna(
 
     inf_gt = np.column_stack([c.inf for c in cells])
     se_gt, crit_gt = inference.se(inf_gt)
-    group_time = []
-    for c, s in zip(cells, se_gt, strict=True):
-        small = c.n_treated < SMALL_CELL_MIN_TREATED and not (c.time == c.base)
-        if small and np.isfinite(c.att):
-            notes.append(
-                f"ATT({_fmt(c.group)},{_fmt(c.time)}) rests on {c.n_treated} treated units"
-                f" (fewer than {SMALL_CELL_MIN_TREATED})"
-            )
-        group_time.append(
-            GroupTime(
-                group=_int(c.group),
-                time=_int(c.time),
-                att=float(c.att),
-                se=float(s),
-                ci_low=float(c.att - crit_gt * s),
-                ci_high=float(c.att + crit_gt * s),
-                base_period=_int(c.base),
-                n_treated=c.n_treated,
-                n_control=c.n_control,
-                small_cell=bool(small),
-            )
-        )
+    group_time = [_group_time(c, se, crit_gt, notes) for c, se in zip(cells, se_gt, strict=True)]
 
     agg = _aggregate(cells, panel, inference, notes)
     simple = _estimate(float(agg["simple"].overall_att), agg["simple"].influence_func, inference)
@@ -604,6 +263,65 @@ def callaway_santanna(
         bootstrap=int(bootstrap) if bootstrap else None,
         seed=seed,
         warnings=tuple(notes),
+    )
+
+
+def _check_options(
+    control: str, base_period: str, method: str, alpha: float, bootstrap: int | None
+) -> None:
+    if control not in ("never", "notyet"):
+        raise CsError(f"control must be 'never' or 'notyet', not {control!r}")
+    if base_period not in ("varying", "universal"):
+        raise CsError(f"base_period must be 'varying' or 'universal', not {base_period!r}")
+    if method not in ("dr", "ipw", "reg"):
+        raise CsError(f"method must be 'dr', 'ipw' or 'reg', not {method!r}")
+    if not 0 < alpha < 1:
+        raise CsError(f"alpha must lie between 0 and 1, not {alpha!r}")
+    if bootstrap is not None and (int(bootstrap) != bootstrap or bootstrap < 2):
+        raise CsError(f"bootstrap must be a number of draws of at least 2, not {bootstrap!r}")
+
+
+def _check_comparison(panel: CsPanel, *, cohort: str, control: str, notes: list[str]) -> None:
+    """Refuse a panel without treated units; without never-treated units (control "notyet")
+    the last cohort becomes the comparison, as R did does."""
+    n_treated_units = int(np.isfinite(panel.cohort).sum())
+    if n_treated_units == 0:
+        raise PanelError(f"no treated units: every value of '{cohort}' marks the comparison arm")
+    if np.isinf(panel.cohort).any():
+        return
+    if control == "never":
+        raise PanelError("no never-treated units for the comparison; use control 'notyet' instead")
+    # As R did: without never-treated units the last cohort only serves as comparison,
+    # so periods from its start on cannot be used.
+    last_g = panel.cohort.max()
+    keep_t = panel.periods < last_g
+    panel.periods, panel.y, panel.x = (
+        panel.periods[keep_t],
+        panel.y[:, keep_t],
+        panel.x[:, keep_t],
+    )
+    panel.cohort = np.where(panel.cohort == last_g, np.inf, panel.cohort)
+    notes.append(f"no never-treated units: cohort {period_label(last_g)} serves as comparison only")
+
+
+def _group_time(c: Cell, se: float, crit: float, notes: list[str]) -> GroupTime:
+    small = c.n_treated < SMALL_CELL_MIN_TREATED and not (c.time == c.base)
+    if small and np.isfinite(c.att):
+        notes.append(
+            f"ATT({period_label(c.group)},{period_label(c.time)}) rests on {c.n_treated} treated"
+            f" units (fewer than {SMALL_CELL_MIN_TREATED})"
+        )
+    return GroupTime(
+        group=_int(c.group),
+        time=_int(c.time),
+        att=float(c.att),
+        se=float(se),
+        ci_low=float(c.att - crit * se),
+        ci_high=float(c.att + crit * se),
+        base_period=_int(c.base),
+        n_treated=c.n_treated,
+        n_control=c.n_control,
+        small_cell=bool(small),
     )
 
 

@@ -21,11 +21,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.did.inference import InferenceError, Robust, fit_linear
-from analysis.did.panel import PanelError
-from analysis.did.twfe import LOW_DF, json_safe, prepare
+from analysis.did.inference import LOW_DF, VARIANCE_METHODS, InferenceError, Robust, fit_linear
+from analysis.did.panel import PanelError, json_safe, prepare
 
-EVENT_INFERENCES = ("cr2", "cr1", "cv3")
+EVENT_INFERENCES = VARIANCE_METHODS
 
 
 @dataclass(frozen=True)
@@ -115,7 +114,7 @@ def event_study(
     )
     robust = Robust(fit)
     warnings = list(prep.notes)
-    events = []
+    events: list[dict[str, Any]] = []
     unit_ids = data[unit].to_numpy()
     for j, e in enumerate(times):
         r = robust.coef(j, inference, level)

@@ -105,8 +105,8 @@ def _rm_accept(
     from moderndid.didhonest import compute_arp_ci, compute_arp_nuisance_ci
 
     l_vec = np.full(n_post, 1.0 / n_post)
-    accept = None
-    thetas = None
+    accept: np.ndarray | None = None
+    thetas: np.ndarray | None = None
     for change in range(n_pre):
         for positive in (True, False):
             A = rm_constraints(n_pre, n_post, mbar, change, positive)
@@ -150,6 +150,8 @@ def _rm_accept(
             thetas = g[:, 0]
             acc = g[:, 1] > 0
             accept = acc if accept is None else accept | acc
+    if thetas is None or accept is None:
+        raise ValueError("relative-magnitude bounds need at least one pre-treatment period")
     return thetas, accept
 
 

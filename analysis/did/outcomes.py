@@ -26,8 +26,8 @@ import pandas as pd
 from scipy import stats
 
 from analysis.did import pyfixest_order
-from analysis.did.panel import PanelError, treatment_indicator
-from analysis.did.twfe import TwfeResult, json_safe, prepare, twfe
+from analysis.did.panel import PanelError, json_safe, prepare, treatment_indicator
+from analysis.did.twfe import TwfeResult, twfe
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,17 @@
-"""Checks and cleaning of a long panel (one row per unit and period) before any DiD estimator runs."""
+"""Checks and cleaning of a long panel (one row per unit and period) before any DiD estimator runs,
+and the preparation every regression-based estimator shares: the estimation sample of one outcome
+as arrays (:func:`prepare`). Results leave the package through :func:`json_safe`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from analysis.did.linear import codes
 
 MIN_TREATED_UNITS = 2
 MIN_CONTROL_UNITS = 2
@@ -193,3 +198,78 @@ def treatment_indicator(df: pd.DataFrame, time: str, cohort: str) -> pd.Series:
     g = pd.to_numeric(df[cohort], errors="coerce").fillna(0.0)
     t = pd.to_numeric(df[time], errors="coerce")
     return ((g > 0) & (t >= g)).astype(int).rename("treated")
+
+
+def json_safe(value: Any) -> Any:
+    """Replace NaN/inf by None and numpy scalars by Python ones, recursively."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+@dataclass
+class PreparedPanel:
+    """The estimation sample of one outcome: arrays plus the cleaned frame."""
+
+    data: pd.DataFrame
+    y: np.ndarray
+    unit_codes: np.ndarray
+    time_codes: np.ndarray
+    cohort_by_unit: np.ndarray
+    weights: np.ndarray | None
+    notes: list[str]
+
+
+def prepare(
+    df: pd.DataFrame,
+    *,
+    unit: str,
+    time: str,
+    cohort: str,
+    outcome: str,
+    covariates: Sequence[str] = (),
+    weights: str | None = None,
+) -> PreparedPanel:
+    """Validate, drop rows with an empty outcome/covariate/weight, and code units and periods."""
+    clean = validate_panel(
+        df, unit=unit, time=time, cohort=cohort, outcomes=[outcome], covariates=covariates
+    )
+    notes: list[str] = []
+    needed = [outcome, *covariates]
+    if weights is not None:
+        if weights not in clean.columns:
+            raise PanelError(f"column(s) not found in the panel: {weights}")
+        w = pd.to_numeric(clean[weights], errors="coerce")
+        if (w < 0).any():
+            raise PanelError(f"column '{weights}' has negative weights")
+        clean[weights] = w
+        needed.append(weights)
+    keep = clean[needed].notna().all(axis=1)
+    if weights is not None:
+        keep &= clean[weights] > 0
+    dropped = int((~keep).sum())
+    if dropped:
+        notes.append(f"{dropped} row(s) without {', '.join(needed)} left out")
+    data = clean.loc[keep].reset_index(drop=True)
+    # re-check group sizes on the estimation sample
+    validate_panel(
+        data, unit=unit, time=time, cohort=cohort, outcomes=[outcome], covariates=covariates
+    )
+    u = codes(data[unit])
+    g = np.zeros(u.max() + 1)
+    g[u] = data[cohort].to_numpy()
+    return PreparedPanel(
+        data=data,
+        y=data[outcome].to_numpy(dtype=float),
+        unit_codes=u,
+        time_codes=codes(data[time]),
+        cohort_by_unit=g,
+        weights=None if weights is None else data[weights].to_numpy(dtype=float),
+        notes=notes,
+    )

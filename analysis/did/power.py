@@ -27,7 +27,7 @@ import numpy as np
 from scipy import stats
 
 from analysis.did.inference import Robust, fit_linear
-from analysis.did.twfe import json_safe
+from analysis.did.panel import json_safe
 
 
 @dataclass(frozen=True)

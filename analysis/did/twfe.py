@@ -21,31 +21,22 @@ import numpy as np
 import pandas as pd
 
 from analysis.did.inference import (
-    InferenceError,
+    DEFAULT_METHODS,
+    LOW_DF,
+    VARIANCE_METHODS,
     LinearFit,
-    Robust,
-    codes,
+    check_method,
     fit_linear,
-    wild_cluster_bootstrap,
+    method_summaries,
 )
-from analysis.did.panel import PanelError, treatment_indicator, validate_panel
-
-INFERENCES = ("cr2", "cr1", "cv3", "wild", "ri")
-LOW_DF = 10.0
-DEFAULT_ROBUSTNESS = ("cr2", "cr1", "cv3", "wild")
-
-
-def json_safe(value: Any) -> Any:
-    """Replace NaN/inf by None and numpy scalars by Python ones, recursively."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
+from analysis.did.panel import (
+    PanelError,
+    PreparedPanel,
+    json_safe,
+    prepare,
+    treatment_indicator,
+)
+from analysis.did.randomization import randomization_inference
 
 
 @dataclass(frozen=True)
@@ -77,68 +68,6 @@ class TwfeResult:
         return json_safe(asdict(self))
 
 
-@dataclass
-class PreparedPanel:
-    """The estimation sample of one outcome: arrays plus the cleaned frame."""
-
-    data: pd.DataFrame
-    y: np.ndarray
-    unit_codes: np.ndarray
-    time_codes: np.ndarray
-    cohort_by_unit: np.ndarray
-    weights: np.ndarray | None
-    notes: list[str]
-
-
-def prepare(
-    df: pd.DataFrame,
-    *,
-    unit: str,
-    time: str,
-    cohort: str,
-    outcome: str,
-    covariates: Sequence[str] = (),
-    weights: str | None = None,
-) -> PreparedPanel:
-    """Validate, drop rows with an empty outcome/covariate/weight, and code units and periods."""
-    clean = validate_panel(
-        df, unit=unit, time=time, cohort=cohort, outcomes=[outcome], covariates=covariates
-    )
-    notes: list[str] = []
-    needed = [outcome, *covariates]
-    if weights is not None:
-        if weights not in clean.columns:
-            raise PanelError(f"column(s) not found in the panel: {weights}")
-        w = pd.to_numeric(clean[weights], errors="coerce")
-        if (w < 0).any():
-            raise PanelError(f"column '{weights}' has negative weights")
-        clean[weights] = w
-        needed.append(weights)
-    keep = clean[needed].notna().all(axis=1)
-    if weights is not None:
-        keep &= clean[weights] > 0
-    dropped = int((~keep).sum())
-    if dropped:
-        notes.append(f"{dropped} row(s) without {', '.join(needed)} left out")
-    data = clean.loc[keep].reset_index(drop=True)
-    # re-check group sizes on the estimation sample
-    validate_panel(
-        data, unit=unit, time=time, cohort=cohort, outcomes=[outcome], covariates=covariates
-    )
-    u = codes(data[unit])
-    g = np.zeros(u.max() + 1)
-    g[u] = data[cohort].to_numpy()
-    return PreparedPanel(
-        data=data,
-        y=data[outcome].to_numpy(dtype=float),
-        unit_codes=u,
-        time_codes=codes(data[time]),
-        cohort_by_unit=g,
-        weights=None if weights is None else data[weights].to_numpy(dtype=float),
-        notes=notes,
-    )
-
-
 def _counts(prep: PreparedPanel) -> dict[str, Any]:
     g = prep.cohort_by_unit
     by_cohort = {
@@ -151,47 +80,6 @@ def _counts(prep: PreparedPanel) -> dict[str, Any]:
         "n_treated_units": int((g > 0).sum()),
         "n_treated_by_cohort": by_cohort,
     }
-
-
-def _summaries(
-    fit: LinearFit,
-    *,
-    methods: Sequence[str],
-    draws: int,
-    seed: int | None,
-    ri_fn: Any = None,
-    level: float = 0.95,
-) -> dict[str, dict[str, Any]]:
-    robust = Robust(fit)
-    out: dict[str, dict[str, Any]] = {}
-    for m in methods:
-        if m in ("cr2", "cr1", "cv3"):
-            r = robust.coef(0, m, level)
-            out[m] = {
-                "se": r.se,
-                "df": r.df,
-                "p_value": r.p_value,
-                "ci_low": r.ci_low,
-                "ci_high": r.ci_high,
-            }
-        elif m == "wild":
-            w = wild_cluster_bootstrap(fit, 0, draws=draws, seed=seed, level=level)
-            cr1 = robust.coef(0, "cr1", level)
-            out[m] = {
-                "se": cr1.se,
-                "df": float(fit.n_clusters - 1),
-                "p_value": w.p_value,
-                "ci_low": w.ci_low,
-                "ci_high": w.ci_high,
-                "draws": w.draws,
-                "weights": w.weights,
-                "enumerated": w.enumerated,
-            }
-        elif m == "ri" and ri_fn is not None:
-            out[m] = ri_fn()
-        elif m != "ri":
-            raise InferenceError(f"unknown inference '{m}'; use one of {', '.join(INFERENCES)}")
-    return out
 
 
 def _disagreement(primary: str, table: dict[str, dict[str, Any]], alpha: float = 0.05) -> list[str]:
@@ -224,7 +112,7 @@ def twfe(
     inference: str = "cr2",
     draws: int = 9999,
     seed: int | None = None,
-    robustness: Sequence[str] = DEFAULT_ROBUSTNESS,
+    robustness: Sequence[str] = DEFAULT_METHODS,
     level: float = 0.95,
 ) -> TwfeResult:
     """Two-way fixed-effects DiD: ``y ~ D + covariates + unit FE + period FE``, clustered by unit.
@@ -233,8 +121,7 @@ def twfe(
     weights). ``inference`` is the primary method (cr2, cr1, cv3, wild, ri); ``robustness`` lists
     methods shown next to it (``ri`` runs ``draws`` permutations, so it is opt-in).
     """
-    if inference not in INFERENCES:
-        raise InferenceError(f"unknown inference '{inference}'; use one of {', '.join(INFERENCES)}")
+    check_method(inference)
     prep = prepare(
         df,
         unit=unit,
@@ -257,8 +144,6 @@ def twfe(
     )
 
     def ri() -> dict[str, Any]:
-        from analysis.did.inference import randomization_inference
-
         r = randomization_inference(
             df,
             unit=unit,
@@ -273,7 +158,7 @@ def twfe(
         return {"p_value": r.p_value, "draws": r.draws, "statistic": r.statistic}
 
     methods = list(dict.fromkeys([inference, *robustness]))
-    table = _summaries(fit, methods=methods, draws=draws, seed=seed, ri_fn=ri, level=level)
+    table = method_summaries(fit, methods=methods, draws=draws, seed=seed, ri_fn=ri, level=level)
     return _result(fit, prep, table, inference, outcome, covariates, "twfe", level)
 
 
@@ -294,7 +179,7 @@ def _result(
         # RI gives a p-value only; the interval shown with it is the CR2 one.
         cr2 = (
             table.get("cr2")
-            or _summaries(fit, methods=["cr2"], draws=0, seed=None, level=level)["cr2"]
+            or method_summaries(fit, methods=["cr2"], draws=0, seed=None, level=level)["cr2"]
         )
         main = {**cr2, "p_value": main["p_value"]}
         warnings.append("randomisation inference gives a p-value; the interval shown is CR2")
@@ -337,7 +222,7 @@ def did_2x2(
     inference: str = "cr2",
     draws: int = 9999,
     seed: int | None = None,
-    robustness: Sequence[str] = ("cr2", "cr1", "cv3"),
+    robustness: Sequence[str] = VARIANCE_METHODS,
     level: float = 0.95,
 ) -> TwfeResult:
     """The classic 2x2 regression ``y ~ 1 + treated_group + post + treated_group:post``.
@@ -364,5 +249,5 @@ def did_2x2(
         names=["treated", "const", "group", "post"],
     )
     methods = list(dict.fromkeys([inference, *robustness]))
-    table = _summaries(fit, methods=methods, draws=draws, seed=seed, level=level)
+    table = method_summaries(fit, methods=methods, draws=draws, seed=seed, level=level)
     return _result(fit, prep, table, inference, outcome, (), "did_2x2", level)

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from analysis.disclosure import suppress_count
+from analysis.effects.disclosure import suppress_count
 from analysis.monitor import services
 from analysis.monitor.extract import ExtractError
 from analysis.monitor.models import MonitorReport

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.disclosure import suppression_mask
+from analysis.effects.disclosure import suppression_mask
 from analysis.monitor.catalogue import load_catalogue
 from analysis.monitor.classify import classify_households
 from analysis.monitor.extract import (

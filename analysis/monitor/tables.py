@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.disclosure import percentage, suppress_table
+from analysis.effects.disclosure import percentage, suppress_table
 from analysis.monitor.catalogue import Catalogue, load_catalogue
 from analysis.monitor.report_columns import DOMAIN_COLUMNS, indicator_columns
 

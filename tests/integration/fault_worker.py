@@ -22,7 +22,7 @@ from tracker.celery import app
 
 django.setup()
 
-from analysis import services  # noqa: E402
+from analysis.runs import services  # noqa: E402
 
 MODE = os.environ.get("FAULT_MODE", "")
 MARKER = Path(os.environ.get("FAULT_MARKER", "/nonexistent/fault-marker"))
@@ -32,8 +32,8 @@ _compute = services.analysis_compute
 _progress = services._progress
 
 
-def _paused_progress(run_id, attempt=None):
-    report = _progress(run_id, attempt)
+def _paused_progress(claim):
+    report = _progress(claim)
 
     def pausing(percent, note):
         report(percent, note)

@@ -37,9 +37,9 @@ def worker(transactional_db):
 def test_a_run_delivered_twice_through_a_real_worker_gives_one_result(worker, real_broker):
     from analysis.models import AnalysisRun, Report
     from analysis.tasks import analysis_run_task
-    from study.demo import seed_demo
+    from tracker.setup import demo_set_up
 
-    study, _ = seed_demo()
+    study, _ = demo_set_up()
     run = AnalysisRun.objects.create(
         study=study, params={"inference": "cr2", "draws": 0, "seed": 1}
     )

@@ -128,9 +128,9 @@ def env(transactional_db, real_broker, tmp_path):
 
 @pytest.fixture
 def demo_study(transactional_db):
-    from study.demo import seed_demo
+    from tracker.setup import demo_set_up
 
-    study, _ = seed_demo()
+    study, _ = demo_set_up()
     return study
 
 
@@ -148,7 +148,7 @@ def _differences(a, b, path=""):
 
 def assert_same_as_uninterrupted(run, study) -> None:
     """The run's results and fingerprint equal those of a run computed here in one go."""
-    from analysis.services import analysis_compute
+    from analysis.runs.services import analysis_compute
 
     results, fp = analysis_compute(study=study, params=PARAMS)
     results = json.loads(json.dumps(results))  # as stored: through JSON
@@ -202,7 +202,7 @@ def test_whole_worker_killed_mid_run_is_finished_by_a_new_worker(env, demo_study
     (shortened here); reconciler: the database row shows the dead worker and the run is queued
     again at once. Either way the run completes once, with the uninterrupted hash."""
     from analysis.models import AnalysisRun, Report
-    from analysis.reconcile import reconcile_runs
+    from analysis.runs.reconcile import reconcile_runs
 
     fault = {"FAULT_MODE": "pause_once", "FAULT_MARKER": str(env["tmp"] / "paused")}
     with fault_worker(env["queue"], env["log"], **fault) as worker:
@@ -225,8 +225,13 @@ def test_runs_queued_when_redis_is_flushed_are_sent_again_and_complete(env, demo
     import redis
 
     from analysis.models import AnalysisRun
-    from analysis.reconcile import broker_run_ids, reconcile_runs
+    from analysis.runs.job import RUN_TASK
+    from analysis.runs.reconcile import reconcile_runs
     from analysis.tasks import analysis_run_task
+    from tracker.broker import held_task_args
+
+    def broker_run_ids(queue=None):
+        return held_task_args(RUN_TASK, queue)
 
     run = AnalysisRun.objects.create(study=demo_study, params=PARAMS)
     analysis_run_task.delay(run.pk)  # to the default queue; no worker is running yet

@@ -4,8 +4,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from analysis.models import AnalysisRun, Report
-from analysis.plan_services import analysis_plan_freeze, plan_current, plan_params
-from analysis.services import analysis_run_execute, report_publish
+from analysis.plans.plan_services import analysis_plan_freeze, plan_params
+from analysis.plans.selectors import plan_current
+from analysis.runs.report_services import report_publish
+from analysis.runs.services import analysis_run_execute
 from study.demo import DEMO_STUDY_NAME
 from study.models import Study
 

@@ -4,7 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from analysis.reconcile import reconcile_runs
+from analysis.runs.reconcile import reconcile_runs
 
 
 class Command(BaseCommand):

@@ -3,9 +3,10 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from analysis.did.inference import DEFAULT_METHODS
 from analysis.models import AnalysisRun
-from analysis.plan_services import plan_check_for_run, plan_params
-from analysis.services import DEFAULT_PARAMS, analysis_run_execute
+from analysis.plans.plan_services import plan_check_for_run, plan_params
+from analysis.runs.services import DEFAULT_PARAMS, analysis_run_execute
 from study.models import Study
 
 
@@ -19,7 +20,7 @@ class Command(BaseCommand):
             "--draws", type=int, help="wild-bootstrap draws as robustness (0 = off)"
         )
         parser.add_argument("--seed", type=int)
-        parser.add_argument("--inference", choices=["cr2", "cr1", "cv3", "wild"])
+        parser.add_argument("--inference", choices=DEFAULT_METHODS)
         parser.add_argument(
             "--last-wave", type=int, help="interim analysis: waves up to T<N> only (default: all)"
         )

@@ -25,9 +25,9 @@ from analysis.did.inference import (
     Robust,
     codes,
     fit_linear,
-    randomization_inference,
     wild_cluster_bootstrap,
 )
+from analysis.did.randomization import randomization_inference
 from analysis.did.twfe import twfe
 
 

@@ -128,7 +128,7 @@ def test_pure_monitor_modules_do_not_import_django():
         "import sys; import analysis.monitor.classify, analysis.monitor.tables, "
         "analysis.monitor.synthetic, analysis.monitor.trend, analysis.monitor.services, "
         "analysis.monitor.extract, analysis.monitor.fast, analysis.monitor.plot, "
-        "analysis.disclosure; assert 'django' not in sys.modules, "
+        "analysis.effects.disclosure; assert 'django' not in sys.modules, "
         "[m for m in sys.modules if m.startswith('django')]"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -102,7 +102,8 @@ def test_partial_renders_nothing_without_a_section():
 def test_effect_report_shows_the_section_and_answers_g1_g2(study):
     from types import SimpleNamespace
 
-    from analysis.reporting.render import report_context, report_html
+    from analysis.reporting.context import report_context
+    from analysis.reporting.html import report_html
 
     report()
     questions = [
@@ -136,7 +137,7 @@ def test_effect_report_shows_the_section_and_answers_g1_g2(study):
 def test_effect_report_without_published_monitor_keeps_not_answered(study):
     from types import SimpleNamespace
 
-    from analysis.reporting.render import report_context
+    from analysis.reporting.context import report_context
 
     report(published=False)
     question = {

@@ -1,0 +1,189 @@
+"""Outcome derivation: from recorded frames to the family-year and professional-year panels.
+
+Pure pandas (no Django). Unit = family, time = calendar year (the wave's registry year), cohort =
+the first treated year of an intervention family (intake year + 1; T0, the intake year, is the
+baseline) and 0 for the comparison arm. Missing stays missing: a missing-data code is NaN here,
+never zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from study.catalogue import codes_in_group
+
+# The code lists come from the indicator catalogue's group column: an indicator added to a group
+# joins every outcome derived from that group.
+POLICE_CODES = codes_in_group("police")
+YOUTH_CARE_CODES = codes_in_group("youth_care")
+PROTECTION_CODES = codes_in_group("child_protection")
+ADULT_GGZ_CODES = codes_in_group("ggz", level="adult")
+ADDICTION_CODES = codes_in_group("addiction_care")
+# Care types whose renewed start after a year without counts as a repeated call on care (F2).
+CARE_TYPES = {
+    "youth_care": YOUTH_CARE_CODES,
+    "child_protection": PROTECTION_CODES,
+    "adult_ggz": ADULT_GGZ_CODES,
+    "child_ggz": codes_in_group("ggz", level="child"),
+    "addiction": ADDICTION_CODES,
+}
+#: Outcome column -> the survey column it is read from (WaveSurvey, study/panels.py).
+SURVEY_OUTCOMES = {
+    "satisfaction": "satisfaction",
+    "quality_of_life": "qol_rating",
+    "participation_step": "participation_step",
+    "reachability": "reachability",
+}
+CONTACT_OUTCOMES = ("contacts", "contact_hours", "response_hours")
+CARE_WORKERS_OUTCOME = "n_care_workers"
+COST_OUTCOME = "cost_per_family"
+#: Columns of the professional-year panel (the professionals' survey, study/panels.py).
+PROFESSIONAL_OUTCOMES = ("job_satisfaction", "autonomy", "pride", "competence", "cooperation")
+
+
+def _col(frame: pd.DataFrame, code: str) -> pd.Series:
+    return frame[code] if code in frame else pd.Series(np.nan, index=frame.index)
+
+
+def _sum_strict(frame: pd.DataFrame, codes: list[str]) -> pd.Series:
+    """Sum that is NaN when any part is missing (an unknown part could be anything)."""
+    return pd.concat([_col(frame, c) for c in codes], axis=1).sum(axis=1, min_count=len(codes))
+
+
+def _flag(series: pd.Series) -> pd.Series:
+    return (series > 0).astype(float).where(series.notna())
+
+
+def repeated_care(wide: pd.DataFrame) -> pd.Series:
+    """1 when a care type starts again this year after at least one year without it (F2)."""
+    result = pd.Series(np.nan, index=wide.index)
+    ordered = wide.sort_values(["family_id", "year"])
+    any_known = pd.Series(False, index=wide.index)
+    restarted = pd.Series(False, index=wide.index)
+    for codes in CARE_TYPES.values():
+        active = _flag(_sum_strict(ordered, codes))
+        grouped = active.groupby(ordered["family_id"])
+        seen_before = grouped.transform(lambda s: s.fillna(0).cummax().shift(1, fill_value=0)) > 0
+        gap_before = grouped.transform(lambda s: (s == 0).astype(int).shift(1, fill_value=0)) > 0
+        restarted |= (active == 1) & seen_before & gap_before
+        any_known |= active.notna()
+    result.loc[ordered.index] = restarted.astype(float).where(any_known)
+    return result
+
+
+def _police_offences(wide: pd.DataFrame) -> pd.Series:
+    return _sum_strict(wide, POLICE_CODES)
+
+
+def _parent_mental_health_care(wide: pd.DataFrame) -> pd.Series:
+    return _flag(_sum_strict(wide, ADULT_GGZ_CODES) + _sum_strict(wide, ADDICTION_CODES))
+
+
+#: Outcome column -> how it is derived from the registry indicators (one row per family and year).
+REGISTRY_DERIVATIONS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
+    "receives_bijstand": lambda wide: _flag(_col(wide, "bijstand")),
+    "below_low_income": lambda wide: _flag(_col(wide, "low_income")),
+    "police_offences": _police_offences,
+    "any_police": lambda wide: _flag(_police_offences(wide)),
+    "parent_mental_health_care": _parent_mental_health_care,
+    "youth_care_ambulant": lambda wide: _col(wide, "child_youth_care_ambulant"),
+    "child_youth_care": lambda wide: _flag(_sum_strict(wide, YOUTH_CARE_CODES)),
+    "child_protection": lambda wide: _flag(_sum_strict(wide, PROTECTION_CODES)),
+    "repeated_care": repeated_care,
+}
+#: Every outcome column of the family-year panel, in the order the registry lists them: the one
+#: list questions may name (analysis/effects/questions.py validates against it).
+FAMILY_OUTCOMES: tuple[str, ...] = (
+    *REGISTRY_DERIVATIONS,
+    *SURVEY_OUTCOMES,
+    CARE_WORKERS_OUTCOME,
+    *CONTACT_OUTCOMES,
+    COST_OUTCOME,
+)
+
+
+def registry_outcomes(wide: pd.DataFrame) -> pd.DataFrame:
+    """Outcomes derived from the registry indicators, one row per family and year."""
+    out = wide[["family_id", "year", "wave"]].copy()
+    for column, derive in REGISTRY_DERIVATIONS.items():
+        out[column] = derive(wide)
+    return out
+
+
+def care_workers_per_year(involvements: pd.DataFrame, family_years: pd.DataFrame) -> pd.Series:
+    """Care workers involved with the family during each calendar year (derived, not typed)."""
+    if involvements.empty:
+        return pd.Series(0.0, index=family_years.index)
+    inv = involvements.copy()
+    inv["start_year"] = pd.to_datetime(inv["start_date"]).dt.year
+    inv["end_year"] = pd.to_datetime(inv["end_date"]).dt.year.fillna(9999)
+    merged = (
+        family_years[["family_id", "year"]].reset_index().merge(inv, on="family_id", how="left")
+    )
+    active = (merged["start_year"] <= merged["year"]) & (merged["end_year"] >= merged["year"])
+    counts = active.groupby(merged["index"]).sum()
+    return counts.reindex(family_years.index, fill_value=0).astype(float)
+
+
+def contact_outcomes(contacts: pd.DataFrame) -> pd.DataFrame:
+    """Per family and year: contacts, hours of contact (dose) and median response time."""
+    columns = ["family_id", "year", *CONTACT_OUTCOMES]
+    if contacts.empty:
+        return pd.DataFrame(columns=columns)
+    c = contacts.copy()
+    occurred = pd.to_datetime(c["occurred_at"], utc=True)
+    c["year"] = occurred.dt.year
+    requested = pd.to_datetime(c["requested_at"], utc=True)
+    c["response"] = (occurred - requested).dt.total_seconds() / 3600
+    grouped = c.groupby(["family_id", "year"])
+    return pd.DataFrame(
+        {
+            "contacts": grouped.size(),
+            "contact_hours": grouped["duration_minutes"].sum() / 60,
+            "response_hours": grouped["response"].median(),
+        }
+    ).reset_index()[columns]
+
+
+def family_year_panel(
+    families: pd.DataFrame,
+    wide: pd.DataFrame,
+    surveys: pd.DataFrame,
+    involvements: pd.DataFrame,
+    contacts: pd.DataFrame,
+    costs: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The analysis panel: one row per family and year with every derived outcome."""
+    panel = registry_outcomes(wide)
+    fam = families[["family_id", "arm", "intake_year", "status"]]
+    panel = panel.merge(fam, on="family_id", how="inner")
+    panel["cohort"] = np.where(panel["arm"] == "intervention", panel["intake_year"] + 1, 0)
+    survey = surveys.rename(columns={v: k for k, v in SURVEY_OUTCOMES.items()})
+    keep = ["family_id", "year", *SURVEY_OUTCOMES]
+    panel = (
+        panel.merge(survey[keep], on=["family_id", "year"], how="left")
+        if not surveys.empty
+        else panel.assign(**dict.fromkeys(SURVEY_OUTCOMES, np.nan))
+    )
+    panel[CARE_WORKERS_OUTCOME] = care_workers_per_year(involvements, panel)
+    panel = panel.merge(contact_outcomes(contacts), on=["family_id", "year"], how="left")
+    panel[["contacts", "contact_hours"]] = panel[["contacts", "contact_hours"]].fillna(0.0)
+    if costs is not None and not costs.empty:
+        totals = costs.rename(columns={"family": "family_id", "period": "year"})
+        totals = totals.assign(**{COST_OUTCOME: totals["total_eur"].where(totals["complete"])})
+        panel = panel.merge(
+            totals[["family_id", "year", COST_OUTCOME]], on=["family_id", "year"], how="left"
+        )
+    else:
+        panel[COST_OUTCOME] = np.nan
+    return panel.sort_values(["family_id", "year"]).reset_index(drop=True)
+
+
+def professional_panel(surveys: pd.DataFrame, *, start_year: int) -> pd.DataFrame:
+    """Professional-year panel; the new approach is 'treated' from the year after the study start."""
+    panel = surveys.rename(columns={"professional_id": "unit"}).copy()
+    panel["cohort"] = np.where(panel["approach"] == "new", start_year + 1, 0)
+    return panel

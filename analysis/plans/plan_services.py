@@ -1,0 +1,134 @@
+"""The pre-registered analysis plan: freeze once, revise as a new version with a reason."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils.translation import gettext as _
+
+from analysis.did.inference import DEFAULT_METHODS
+from analysis.effects import plan as plan_core
+from analysis.models import AnalysisPlan
+from analysis.plans.question_services import question_dicts
+from analysis.plans.selectors import may_edit_questions, plan_current
+from study.models import Wave
+
+#: The analysis parameters a plan starts from when a researcher freezes it.
+PLAN_DEFAULTS = {"estimator": "twfe", "inference": "cr2", "draws": 0, "seed": 2016}
+
+
+def study_has_post_intake_data(study) -> bool:
+    """True once any family of the study has a completed wave after intake (T1 or later)."""
+    return Wave.objects.filter(
+        family__study=study,
+        family__is_deleted=False,
+        is_deleted=False,
+        index__gte=1,
+        status=Wave.Status.COMPLETED,
+    ).exists()
+
+
+def _check(user, study) -> None:
+    if user is None or not may_edit_questions(user, study):
+        raise PermissionDenied
+
+
+def _write(*, study, user, content: dict, reason: str) -> AnalysisPlan:
+    version = (AnalysisPlan.objects.filter(study=study).aggregate(v=Max("version"))["v"] or 0) + 1
+    try:
+        with transaction.atomic():
+            return AnalysisPlan.objects.create(
+                study=study,
+                version=version,
+                frozen_by=user,
+                content=content,
+                reason=reason,
+                sha256=plan_core.content_hash(content),
+            )
+    except IntegrityError:
+        raise ValidationError(
+            _("another researcher changed the plan at the same moment; reload and try again")
+        ) from None
+
+
+@transaction.atomic
+def analysis_plan_freeze(*, study, user, params: dict | None = None) -> AnalysisPlan:
+    """Freeze version 1 of the study's plan from its active questions and the parameters."""
+    _check(user, study)
+    if plan_current(study) is not None:
+        raise ValidationError(
+            _("the analysis plan is already frozen; a change is a new version with a reason")
+        )
+    content = plan_core.plan_content(
+        question_dicts(study=study), {**PLAN_DEFAULTS, **(params or {})}
+    )
+    return _write(study=study, user=user, content=content, reason="")
+
+
+@transaction.atomic
+def analysis_plan_revise(*, study, user, changes: dict, reason: str) -> AnalysisPlan:
+    """A new plan version: the study's current questions plus ``changes`` to the parameters
+    (estimator, inference, draws, seed, covariates, clustering, alpha). The old version stays."""
+    _check(user, study)
+    current = plan_current(study)
+    if current is None:
+        raise ValidationError(_("there is no frozen plan to revise yet; freeze it first"))
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("a new plan version needs a reason")})
+    allowed = {"estimator", "inference", "draws", "seed", "covariates", "clustering", "alpha"}
+    unknown = sorted(set(changes) - allowed)
+    if unknown:
+        raise ValidationError(
+            {
+                "changes": _("cannot change %(keys)s; allowed: %(allowed)s")
+                % {"keys": ", ".join(unknown), "allowed": ", ".join(sorted(allowed))}
+            }
+        )
+    if "inference" in changes and changes["inference"] not in DEFAULT_METHODS:
+        raise ValidationError(
+            {"inference": _("unknown inference method '%(m)s'") % {"m": changes["inference"]}}
+        )
+    if "draws" in changes and (not isinstance(changes["draws"], int) or changes["draws"] < 0):
+        raise ValidationError({"draws": _("bootstrap draws must be a whole number, 0 or more")})
+    params = {**current.content, **changes}
+    content = plan_core.plan_content(question_dicts(study=study), params)
+    if plan_core.content_hash(content) == current.sha256:
+        raise ValidationError(_("nothing differs from the current plan version"))
+    return _write(study=study, user=user, content=content, reason=reason.strip())
+
+
+def plan_check_for_run(study) -> AnalysisPlan | None:
+    """The plan a new run follows; refuses when post-intake data exist and no plan is frozen."""
+    plan = plan_current(study)
+    if plan is None and study_has_post_intake_data(study):
+        raise ValidationError(
+            _(
+                "This study has data after intake but no frozen analysis plan: a researcher must "
+                "freeze the analysis plan (Analyses → Analysis plan) before the first "
+                "post-intake wave is analysed."
+            )
+        )
+    return plan
+
+
+def plan_params(plan: AnalysisPlan) -> dict:
+    return plan_core.plan_params(plan.content)
+
+
+def plan_record(*, study, params: dict, version: int | None = None) -> dict | None:
+    """What a run stores about its plan: version, hash, date and the deviations from it. A run
+    without a recorded version (started from a script) follows the latest frozen version."""
+    plan = (
+        AnalysisPlan.objects.filter(study=study, version=version).first() if version else None
+    ) or plan_current(study)
+    if plan is None:
+        return None
+    return {
+        "id": plan.pk,
+        "version": plan.version,
+        "sha256": plan.sha256,
+        "frozen_at": plan.frozen_at.isoformat(),
+        "reason": plan.reason,
+        "deviations": plan_core.deviations(plan.content, question_dicts(study=study), params),
+    }

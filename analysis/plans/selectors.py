@@ -1,0 +1,64 @@
+"""Read side of questions, plans and schedules: which a user may see and edit."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from analysis.effects.questions import indicators_by_question
+from analysis.models import AnalysisPlan, ReportSchedule, StudyQuestion
+from analysis.runs.selectors import may_run_analyses
+from study import selectors as study_selectors
+from study.catalogue import indicators_for
+from study.roles import Role
+
+
+def may_edit_questions(user, study) -> bool:
+    """Research questions and the analysis plan belong to the study's researchers (and the data
+    manager, who holds every role)."""
+    return Role.RESEARCHER in study_selectors.study_role(user, study)
+
+
+def question_list(user, *, study) -> QuerySet[StudyQuestion]:
+    if not may_run_analyses(user, study):
+        return StudyQuestion.objects.none()
+    return StudyQuestion.objects.filter(study=study).order_by("order", "code")
+
+
+def question_indicators(study) -> dict[str, list[str]]:
+    """Question code -> the study's registry indicators that feed it (the catalogue's
+    ``research_questions`` column, global and study-specific indicators)."""
+    return indicators_by_question(indicators_for(study).values_list("code", "research_questions"))
+
+
+def plan_list(user, *, study) -> QuerySet[AnalysisPlan]:
+    if not may_run_analyses(user, study):
+        return AnalysisPlan.objects.none()
+    return AnalysisPlan.objects.filter(study=study).order_by("-version")
+
+
+def plan_current(study) -> AnalysisPlan | None:
+    """The latest frozen version of the study's analysis plan (None before the first freeze)."""
+    return AnalysisPlan.objects.filter(study=study).order_by("-version").first()
+
+
+def schedule_list(user, *, study) -> QuerySet[ReportSchedule]:
+    if not may_run_analyses(user, study):
+        return ReportSchedule.objects.none()
+    return ReportSchedule.objects.filter(study=study).order_by("-active", "next_due")
+
+
+def study_for_analysts(user, study_id: int):
+    """The study, for its researchers and data managers; 404 for anyone else."""
+    study = study_selectors.study_get(user, study_id)
+    if not may_run_analyses(user, study):
+        raise Http404
+    return study
+
+
+def study_for_editors(user, study_id: int):
+    """The study, for those who may edit its questions, plan and schedules; 404 otherwise."""
+    study = study_for_analysts(user, study_id)
+    if not may_edit_questions(user, study):
+        raise Http404
+    return study

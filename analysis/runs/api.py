@@ -1,0 +1,76 @@
+"""API of analyses: runs (researchers) and reports (the gemeente: published only)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from analysis.did.inference import DEFAULT_METHODS
+from analysis.models import AnalysisRun, Report
+from analysis.runs import selectors, services
+from study import selectors as study_selectors
+
+
+class RunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AnalysisRun
+        fields = [
+            "id",
+            "study",
+            "status",
+            "progress",
+            "progress_note",
+            "params",
+            "created_at",
+            "finished_at",
+            "fingerprint",
+            "code_version",
+            "error",
+        ]
+
+
+class RunRequestSerializer(serializers.Serializer):
+    study = serializers.IntegerField()
+    # Left out, these follow the study's frozen analysis plan (or the defaults without a plan).
+    inference = serializers.ChoiceField(choices=list(DEFAULT_METHODS), required=False)
+    draws = serializers.IntegerField(min_value=0, max_value=99999, required=False)
+    seed = serializers.IntegerField(required=False)
+
+
+class ReportSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Report
+        fields = ["id", "study", "version", "run", "created_at", "published", "published_at"]
+
+
+class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = RunSerializer
+
+    def get_queryset(self):
+        studies = selectors.runnable_studies(self.request.user)
+        return AnalysisRun.objects.filter(study__in=studies).defer("results").order_by("-pk")
+
+    @extend_schema(request=RunRequestSerializer, responses={201: RunSerializer})
+    def create(self, request):
+        ser = RunRequestSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        data = dict(ser.validated_data)
+        studies = study_selectors.study_list(request.user).filter(pk=data.pop("study"))
+        study = studies.first()
+        if study is None or not selectors.may_run_analyses(request.user, study):
+            raise NotFound
+        try:
+            run = services.analysis_run_request(study=study, user=request.user, params=data)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+        return Response(RunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+
+class ReportViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = ReportSerializer
+
+    def get_queryset(self):
+        return selectors.report_list(self.request.user).order_by("-pk")

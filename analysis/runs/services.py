@@ -1,0 +1,206 @@
+"""Analysis runs: request, claim-and-execute, compute. The database row is the record of truth.
+
+A run is a job of tracker/jobs.py (see analysis/runs/job.py): requesting it enqueues its task by
+name after the transaction commits; executing it claims the row first, so however often the task
+is delivered, the run completes once.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import time
+from pathlib import Path
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import InterfaceError, OperationalError, transaction
+from django.utils import timezone
+
+from analysis.costs import engine as cost_engine
+from analysis.costs import pricing
+from analysis.costs.selectors import cpi_series
+from analysis.did.inference import DEFAULT_METHODS
+from analysis.effects import derive, dose, estimate, summaries
+from analysis.models import AnalysisRun
+from analysis.plans import plan_services, question_services
+from analysis.runs.frames import build_frames, fingerprint
+from analysis.runs.job import RUN_JOB
+from analysis.runs.report_services import report_render
+from study.models import Study
+from study.roles import is_data_manager, is_researcher
+from tracker import jobs
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PARAMS = {"inference": "cr2", "draws": 0, "seed": 2016, "estimator": "twfe"}
+
+
+def _code_version() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).resolve().parents[2],
+            timeout=5,
+        )
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def analysis_run_request(*, study: Study, user, params: dict | None = None) -> AnalysisRun:
+    """Queue a run; the task is sent only after the transaction commits."""
+    if not (is_researcher(user) or is_data_manager(user) or user is None):
+        raise PermissionDenied
+    plan = plan_services.plan_check_for_run(study)  # refuses post-intake data without a plan
+    planned = plan_services.plan_params(plan) if plan else {}
+    merged = {**DEFAULT_PARAMS, **planned, **(params or {}), "price_year": study.price_year}
+    if plan:
+        merged["plan_version"] = plan.version
+    if merged["inference"] not in DEFAULT_METHODS:
+        raise ValidationError({"inference": f"unknown inference method '{merged['inference']}'"})
+    with transaction.atomic():
+        run = AnalysisRun.objects.create(study=study, params=merged, started_by=user, plan=plan)
+        jobs.enqueue_on_commit(RUN_JOB.task_name, run.pk)
+    return run
+
+
+def _cost_baseline(price_year: int) -> dict | None:
+    """The baseline report's cost per family, indexed to the study's price year (None when the
+    CPI series does not reach it)."""
+    try:
+        base = cost_engine.baseline_per_family(cpi_series(), price_year)
+    except pricing.MissingCpiYearError:
+        return None
+    return {"point": float(base.point), "low": float(base.low), "high": float(base.high)}
+
+
+def analysis_compute(*, study: Study, params: dict, progress=None) -> tuple[dict, str]:
+    """Build panels, answer every question; returns (results, fingerprint)."""
+    frames = build_frames(study)
+    family_panel = derive.family_year_panel(
+        frames["families"],
+        frames["wide"],
+        frames["surveys"],
+        frames["involvements"],
+        frames["contacts"],
+        frames["costs"],
+    )
+    if params.get("last_wave") is not None:
+        # An interim report: only the waves up to T<last_wave> (and the pre-intake years).
+        family_panel = family_panel.loc[family_panel["wave"] <= int(params["last_wave"])]
+    professional_panel = derive.professional_panel(
+        frames["professionals"], start_year=study.start_date.year
+    )
+    results = estimate.answer_questions(
+        family_panel,
+        professional_panel,
+        question_services.questions_for_run(study=study),
+        inference=params.get("inference", "cr2"),
+        draws=int(params.get("draws") or 0),
+        seed=params.get("seed"),
+        progress=progress,
+    )
+    results["plan"] = plan_services.plan_record(
+        study=study, params=params, version=params.get("plan_version")
+    )
+    primary = dose.primary_family_outcomes(results["questions"])
+    results["attrition"] = summaries.attrition_summary(frames["families"])
+    results["dose"] = summaries.dose_summary(family_panel)
+    results["dose_response"] = dose.dose_response(family_panel, primary)
+    results["mde"] = summaries.mde_summary(family_panel, primary)
+    results["costs"] = summaries.cost_summary(
+        frames.get("cost_domains"),
+        frames["families"],
+        price_year=study.price_year,
+        baseline=_cost_baseline(study.price_year),
+    )
+    results["n_families"] = int(frames["families"]["family_id"].nunique())
+    return results, fingerprint(frames)
+
+
+def _progress(claim: jobs.Claim):
+    """Progress is also the heartbeat; only the attempt that holds the claim writes it."""
+
+    def report(percent: int, note: str) -> None:
+        claim.heartbeat(progress=percent, progress_note=note[:200])
+
+    return report
+
+
+def analysis_run_execute(*, run_id: int) -> AnalysisRun | None:
+    """Claim the run (only one worker gets it), compute, store results and render the report.
+
+    A queued run is claimed; so is a "running" run whose worker is gone (a redelivered task after
+    SIGKILL). Each claim counts an attempt; a run that has used up ANALYSIS_MAX_ATTEMPTS is marked
+    failed instead of being tried again. Results are stored only by the attempt that still holds
+    the claim, so a run completes once however often its task is delivered."""
+    claim = jobs.job_claim(RUN_JOB, job_id=run_id)
+    if isinstance(claim, jobs.GaveUp):
+        return AnalysisRun.objects.get(pk=run_id)
+    if claim is None:
+        return None  # finished, held by a live worker, or claimed by another first
+    try:
+        return _execute_claimed(claim)
+    except BaseException:
+        # Ended without an outcome (database unreachable, worker shutdown, a bug): give the claim
+        # back, so the task's retry or the reconciler picks the run up at once rather than after
+        # the heartbeat has aged out.
+        try:
+            claim.release()
+        except Exception:
+            log.exception("analysis run %s: claim not given back; the reconciler will", run_id)
+        raise
+
+
+def _execute_claimed(claim: jobs.Claim) -> AnalysisRun | None:
+    run = AnalysisRun.objects.select_related("study").get(pk=claim.job_id)
+    started = time.monotonic()
+    try:
+        results, fp = analysis_compute(
+            study=run.study, params=run.params, progress=_progress(claim)
+        )
+    except (OperationalError, InterfaceError):
+        raise  # the database, not the run: the task retries
+    except Exception as exc:  # a statistics or data error fails the run with readable words
+        log.exception("analysis run %s failed", run.pk)
+        return _fail(run, claim, f"{exc.__class__.__name__}: {exc}")
+    results["seconds"] = round(time.monotonic() - started, 2)
+    run.results, run.fingerprint, run.code_version = results, fp, _code_version()
+    run.status, run.progress, run.finished_at = (
+        AnalysisRun.Status.SUCCEEDED,
+        100,
+        timezone.now(),
+    )
+    try:
+        with transaction.atomic():
+            if not claim.finish(
+                results=run.results,
+                fingerprint=run.fingerprint,
+                code_version=run.code_version,
+                status=run.status,
+                progress=run.progress,
+                finished_at=run.finished_at,
+                heartbeat_at=run.finished_at,
+            ):
+                log.warning(
+                    "analysis run %s: attempt %s lost its claim, result dropped",
+                    run.pk,
+                    claim.attempt,
+                )
+                return None
+            report_render(run=run)
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception as exc:  # the numbers are fine but the report could not be made
+        log.exception("analysis run %s: report not rendered", run.pk)
+        return _fail(run, claim, f"report not rendered: {exc.__class__.__name__}: {exc}")
+    return run
+
+
+def _fail(run: AnalysisRun, claim: jobs.Claim, error: str) -> AnalysisRun:
+    run.status, run.error, run.finished_at = AnalysisRun.Status.FAILED, error, timezone.now()
+    run.results, run.fingerprint = {}, ""
+    claim.finish(status=run.status, error=run.error, finished_at=run.finished_at)
+    return run

@@ -1,0 +1,93 @@
+"""Pages of the analysis app: start a run, watch its progress, read and publish reports."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from analysis.plans import selectors as plan_selectors
+from analysis.runs import report_services, selectors, services
+from study import selectors as study_selectors
+
+
+@login_required
+def study_analyses(request, study_id: int):
+    study = study_selectors.study_get(request.user, study_id)
+    return render(
+        request,
+        "analysis/study_analyses.html",
+        {
+            "study": study,
+            "may_run": selectors.may_run_analyses(request.user, study),
+            "runs": selectors.run_list(request.user, study=study)[:20],
+            "reports": selectors.report_list(request.user, study=study),
+            "schedules": plan_selectors.schedule_list(request.user, study=study),
+            "may_schedule": plan_selectors.may_edit_questions(request.user, study),
+        },
+    )
+
+
+@login_required
+@require_POST
+def run_start(request, study_id: int):
+    study = study_selectors.study_get(request.user, study_id)
+    if not selectors.may_run_analyses(request.user, study):
+        raise Http404
+    try:
+        services.analysis_run_request(study=study, user=request.user)
+    except ValidationError as exc:
+        for text in exc.messages:
+            messages.error(request, text)
+        return redirect("analysis:study", study_id=study.pk)
+    messages.success(request, _("The analysis was started."))
+    return redirect("analysis:study", study_id=study.pk)
+
+
+@login_required
+def run_status(request, run_id: int):
+    run = selectors.run_get(request.user, run_id)
+    return JsonResponse(
+        {
+            "id": run.pk,
+            "status": run.status,
+            "progress": run.progress,
+            "note": run.progress_note,
+            "error": run.error,
+        }
+    )
+
+
+@login_required
+def report_detail(request, report_id: int):
+    report = selectors.report_get(request.user, report_id)
+    return render(
+        request,
+        "analysis/report.html",
+        {"report": report, "may_publish": selectors.may_run_analyses(request.user, report.study)},
+    )
+
+
+@login_required
+def report_pdf(request, report_id: int):
+    report = selectors.report_get(request.user, report_id)
+    if not report.pdf:
+        raise Http404
+    response = HttpResponse(bytes(report.pdf), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="effectrapportage-v{report.version}.pdf"'
+    return response
+
+
+@login_required
+@require_POST
+def report_publish(request, report_id: int):
+    report = selectors.report_get(request.user, report_id)
+    if not selectors.may_run_analyses(request.user, report.study):
+        raise Http404
+    report_services.report_publish(report=report, user=request.user)
+    messages.success(request, _("The report is published; the municipality can read it now."))
+    return redirect("analysis:report", report_id=report.pk)

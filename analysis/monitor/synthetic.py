@@ -133,7 +133,7 @@ def generate_municipality(
             positions = start + np.flatnonzero(flags[:, d - 1])
             fill_domain_indicators(rng, values, positions, d, unit.indicator_counts, catalogue)
         start += n
-    _mild_moves(rng, values, n_child, n_total)
+    _mild_moves(rng, values, n_total)
     _childless_indicators(rng, values, n_child, n_total)
     if spec.wijk_names:
         wijk[:] = np.asarray(spec.wijk_names, dtype=object)[
@@ -162,7 +162,7 @@ def generate_municipality(
     )
     frames = [pd.concat([base, pd.DataFrame(values)], axis=1)]
     for lag, support in ((1, y1), (2, y2)):
-        frames.append(_preceding_year(rng, base, values, catalogue, year - lag, support, n_child))
+        frames.append(_preceding_year(base, values, catalogue, year - lag, support, n_child))
     return pd.concat(frames[::-1], ignore_index=True)
 
 
@@ -176,7 +176,7 @@ def _with_triple(table: np.ndarray, mvp: int) -> np.ndarray:
     return table
 
 
-def _mild_moves(rng, values, n_child, n_total) -> None:
+def _mild_moves(rng, values, n_total) -> None:
     """One move in the year (not a problem) for some households without high mobility."""
     if "moves" not in values:
         return
@@ -196,7 +196,7 @@ def _childless_indicators(rng, values, n_child, n_total) -> None:
         values["debt_help"][n_child + np.flatnonzero(rng.random(n) < 0.02)] = 1
 
 
-def _preceding_year(rng, base, values, catalogue, year, support, n_child) -> pd.DataFrame:
+def _preceding_year(base, values, catalogue, year, support, n_child) -> pd.DataFrame:
     """A preceding year: the same households and indicators, support as planned."""
     support_codes = catalogue.support_codes
     prior = {code: column.copy() for code, column in values.items()}

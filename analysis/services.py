@@ -17,8 +17,7 @@ from django.utils import timezone
 from analysis import derive, dose, plan_services, question_services, reconcile, runner
 from analysis.costs import engine as cost_engine
 from analysis.costs import pricing
-from analysis.costs.selectors import CatalogueNotFound, cpi_series
-from analysis.costs.study_costs import costs_for_families
+from analysis.costs.selectors import CatalogueNotFound, costs_for_families, cpi_series
 from analysis.models import AnalysisRun, Report
 from study import panels
 from study.models import Family, Study

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from analysis.costs.engine import family_totals
-from analysis.costs.study_costs import costs_for_families
+from analysis.costs.selectors import costs_for_families
 from study import services
 from study.models import Family
 

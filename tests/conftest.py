@@ -3,10 +3,18 @@
 from datetime import date
 
 import pytest
+from django.test import override_settings
 
 from study import services
 from study.roles import Role
 from tests.factories import make_family, make_study, make_user
+
+
+@pytest.fixture(scope="session", autouse=True)
+def monitor_uploads_in_a_temporary_folder(tmp_path_factory):
+    """Extracts uploaded to the monitor API wait in a temporary folder, not in var/."""
+    with override_settings(MONITOR_UPLOAD_DIR=tmp_path_factory.mktemp("monitor-uploads")):
+        yield
 
 
 @pytest.fixture

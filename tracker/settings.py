@@ -252,3 +252,13 @@ LOGGING = {
 ANALYSIS_TIME_LIMIT = timedelta(minutes=30)
 # A run whose task keeps ending its worker is marked failed after this many attempts.
 ANALYSIS_MAX_ATTEMPTS = env_int("ANALYSIS_MAX_ATTEMPTS", 3)
+
+# --- monitor and costs (layout-monitor) ---
+# An extract uploaded to POST /api/monitor/run/ waits here for its job (household-level data:
+# deleted when the job ends). With a broker, every worker must read the same directory.
+MONITOR_UPLOAD_DIR = Path(env_str("MONITOR_UPLOAD_DIR", str(MEDIA_ROOT / "monitor")))
+# Processes that count an extract without a broker (0: one per CPU); with a broker every
+# municipality is a Celery task instead.
+MONITOR_WORKERS = env_int("MONITOR_WORKERS", 0)
+# How long `manage.py monitor` and `demo_monitor` wait for the workers' fan-out.
+MONITOR_FANOUT_TIMEOUT_SECONDS = env_int("MONITOR_FANOUT_TIMEOUT_SECONDS", 3600)

@@ -163,13 +163,16 @@ def piece_spans(path: str | Path) -> tuple[dict[str, tuple[int, int]], list[int]
     return spans, sizes
 
 
-def split_pieces(path: str | Path, parts: int) -> list[range]:
+def split_pieces(path: str | Path, parts: int, rows_per_part: int = 0) -> list[range]:
     """Row-group ranges of a Parquet file for ``parts`` workers, about equal in rows.
 
     Cuts only where no municipality spans the cut, so each range holds whole municipalities.
-    A CSV file is always one range.
+    A CSV file is always one range. With ``rows_per_part`` no range is made smaller than that
+    (a small file stays one range however many workers there are).
     """
     spans, sizes = piece_spans(path)
+    if rows_per_part > 0:
+        parts = min(parts, max(1, sum(sizes) // rows_per_part))
     if parts <= 1 or _kind(Path(path)) == "csv" or len(sizes) <= 1:
         return [range(len(sizes))]
     blocked = np.zeros(len(sizes) + 1, dtype=bool)
@@ -349,6 +352,7 @@ def validate_extract(
         empty = out[col].isna().to_numpy() | _blank(out[col])
         for i in np.flatnonzero(empty)[:MAX_ERRORS]:
             errors.append(f"{label} {out[ROW].iloc[i]}, column '{col}': is empty")
+    checks: list[tuple[str, float, float | None]]
     checks = [(col, 0.0, None) for col in NUMERIC_HOUSEHOLD_COLUMNS]
     checks += [(i.code, max(i.min, 0.0), i.max) for i in catalogue.indicators]
     if not _all_within(out, checks):

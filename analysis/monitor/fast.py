@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -79,6 +80,7 @@ class _Plan:
 
 
 def make_plan(year: int, catalogue: Catalogue) -> _Plan:
+    checks: list[tuple[str, float, float | None]]
     checks = [(c, 0.0, None) for c in ("year", "n_adults", "n_children")]
     checks += [(i.code, max(i.min, 0.0), i.max) for i in catalogue.indicators]
     classifying = [
@@ -267,7 +269,7 @@ def _finish(chunk: _Chunk, plan: _Plan) -> pd.DataFrame:
 
 def _straightforward(
     path: Path, groups: list[int], year: int, catalogue: Catalogue
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """The chunk through the pandas path (exact errors, or counts for unusual data)."""
     years = [year - 2, year - 1, year]
     columns = HOUSEHOLD_COLUMNS + catalogue.codes
@@ -290,7 +292,7 @@ def iter_chunk_counts(
     catalogue: Catalogue,
     min_rows: int = 1_000_000,
     pieces: range | None = None,
-) -> Iterator[dict[str, object]]:
+) -> Iterator[dict[str, Any]]:
     """Per chunk of whole municipalities: {"rows", "counts" (DataFrame or None), "errors"}.
 
     Chunk boundaries are those of ``extract.iter_municipality_chunks`` (same ``min_rows``), so
@@ -338,22 +340,21 @@ def iter_chunk_counts(
         yield _result(path, chunk, plan, catalogue, unusual)
 
 
-def _read_ahead(handle, groups: range, columns: list[str]) -> Iterator[tuple[int, object]]:
+def _read_ahead(handle, groups: range, columns: list[str]) -> Iterator[tuple[int, pa.Table]]:
     """Row groups in order; the next one is read (decompressed, decoded) in a thread meanwhile.
 
     Arrow releases the GIL while reading and NumPy while computing, so reading and classifying
     overlap; at most two row groups are held at once.
     """
     order = list(groups)
+    if not order:
+        return
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(handle.read_row_group, order[0], columns=columns) if order else None
-        for i, group in enumerate(order):
+        pending = pool.submit(handle.read_row_group, order[0], columns=columns)
+        for group, following in zip(order, [*order[1:], None], strict=True):
             table = pending.result()
-            pending = (
-                pool.submit(handle.read_row_group, order[i + 1], columns=columns)
-                if i + 1 < len(order)
-                else None
-            )
+            if following is not None:
+                pending = pool.submit(handle.read_row_group, following, columns=columns)
             yield group, table
 
 
@@ -376,7 +377,7 @@ def _limit_years(table, year: int):
 
 def _result(
     path: Path, chunk: _Chunk, plan: _Plan, catalogue: Catalogue, unusual: bool
-) -> dict[str, object]:
+) -> dict[str, Any]:
     if not unusual:
         try:
             return {"rows": chunk.rows, "counts": _finish(chunk, plan), "errors": []}

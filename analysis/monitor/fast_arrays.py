@@ -7,6 +7,8 @@ fast path then hands the chunk to that path, so results and error messages stay 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -110,7 +112,7 @@ def row_count(rows: slice | np.ndarray) -> int:
     return rows.stop - rows.start if isinstance(rows, slice) else len(rows)
 
 
-def joined_ids(parts: list, text: bool) -> np.ndarray | object:
+def joined_ids(parts: list, text: bool) -> Any:
     """Concatenated ids: int64 NumPy, or (``text``) one Arrow large_string array."""
     if not text:
         if not all(isinstance(p, np.ndarray) for p in parts):

@@ -144,7 +144,7 @@ def generate_municipality(
         wijk[n_child:] = np.asarray(names, dtype=object)[
             rng.integers(0, len(names), n_total - n_child)
         ]
-    mvp = domains.all(axis=1)[:n_child]
+    mvp = np.asarray(domains.all(axis=1))[:n_child]
     weight = np.where(domains[:n_child, 1] | domains[:n_child, 2], 10.0, 1.0)
     y1, y2 = support_plan(rng, mvp, weight, n_child, spec.mpg)
     n_adults = np.where(rng.random(n_total) < 0.25, 1, 2).astype(np.int8)

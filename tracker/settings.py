@@ -262,3 +262,8 @@ MONITOR_UPLOAD_DIR = Path(env_str("MONITOR_UPLOAD_DIR", str(MEDIA_ROOT / "monito
 MONITOR_WORKERS = env_int("MONITOR_WORKERS", 0)
 # How long `manage.py monitor` and `demo_monitor` wait for the workers' fan-out.
 MONITOR_FANOUT_TIMEOUT_SECONDS = env_int("MONITOR_FANOUT_TIMEOUT_SECONDS", 3600)
+# A monitor job's status has an analysis run's choices: the OpenAPI schema keeps one enum for
+# both, under the name it had.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    "RunStatusEnum": "analysis.monitor.models.MonitorJob.Status",
+}

@@ -106,6 +106,7 @@ class MonitorRunView(APIView):
             )
         except ValidationError as exc:
             return Response({"errors": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
+        job.refresh_from_db()  # without a broker the job may have run already
         data = MonitorJobSerializer(job, context={"request": request}).data
         return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
 

@@ -194,3 +194,26 @@ def test_the_errback_of_the_fan_out_fails_the_job(
     assert job.status == MonitorJob.Status.FAILED
     assert job.error == "counting failed: RuntimeError: worker lost"
     assert uploads_left(upload_dir) == []
+
+
+def test_with_a_broker_the_job_fans_out_one_task_per_municipality(tmp_path, run_job, settings):
+    """Eager in tests: the chord of chunk tasks and the job's finishing task run here."""
+    rows = []
+    for municipality in ("Almelo", "Borne"):
+        for i in range(12):
+            rows += three_years(
+                f"{municipality}-{i}",
+                municipality=municipality,
+                y0={"bijstand": 1, "adult_outreach_care": 1, "child_ots": 1},
+                y1={"child_ots": 1},
+                y2={"child_ots": 1},
+            )
+    upload = SimpleUploadedFile(
+        "two.csv", household_rows(rows).to_csv(index=False).encode(), "text/csv"
+    )
+    settings.CELERY_BROKER_URL = "redis://broker.invalid:6379/0"
+    job = run_job(user_with("researcher"), {"file": upload, "year": 2014})
+    assert job["status"] == "succeeded" and job["progress"] == 100
+    assert [m["mpg"] for m in job["result"]["municipalities"]] == [12, 12]
+    stored = MonitorJob.objects.get(pk=job["id"])
+    assert (stored.chunks, stored.chunks_done, stored.attempts) == (2, 2, 1)

@@ -5,6 +5,8 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
+from analysis.monitor import pipeline
+from analysis.monitor import services as monitor_services
 from analysis.plans import schedule_services
 from analysis.runs import reconcile, services
 
@@ -39,3 +41,62 @@ def reconcile_runs_task() -> dict:
 @shared_task(acks_late=True, time_limit=60 * 60)
 def report_schedules_task() -> None:
     schedule_services.schedules_run_due()
+
+
+# --- monitor ---
+# The monitor's fan-out (analysis/monitor/runner.py, through tracker/jobs.py): one task per
+# municipality of an extract, then one task that combines the counts (the command and the demo
+# wait for it) or finishes the job the API queued. Tasks take a path (on storage every worker
+# reads), names, the year and ids, never frames; results travel through the result backend.
+
+
+# acks_late (settings) lets another worker redo a chunk whose worker died; a chunk is pure and
+# idempotent, so counting it twice is harmless. No retries: a file problem is not transient and
+# comes back as errors in the result.
+@shared_task(ignore_result=False, time_limit=1800, soft_time_limit=1700)
+def monitor_chunk_task(
+    path: str, municipality: str, year: int, job_id: int | None = None, chunks: int = 0
+) -> dict:
+    return monitor_services.monitor_chunk_count(
+        path=path, municipality=municipality, year=year, job_id=job_id, chunks=chunks
+    )
+
+
+@shared_task(ignore_result=False, time_limit=600)
+def monitor_combine_task(results: list[dict], source: str, year: int) -> dict:
+    return pipeline.monitor_combine(results=results, source=source, year=year)
+
+
+# The job's task claims the job and starts the fan-out without waiting for it (a task waiting
+# for its own subtasks can hold every worker slot). Without a broker it runs the whole job,
+# counting in a process pool. Retries only for a database that is briefly unreachable.
+@shared_task(
+    acks_late=True,
+    time_limit=3600,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=3,
+)
+def monitor_job_task(job_id: int) -> None:
+    monitor_services.monitor_job_execute(job_id=job_id)
+
+
+# Chord body of a job: the suppressed summary, the cost and trend, the stored reports. The claim
+# in monitor_job_finish makes a redelivered body harmless.
+@shared_task(
+    acks_late=True,
+    time_limit=3600,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=3,
+)
+def monitor_job_finish_task(results: list[dict], job_id: int) -> None:
+    monitor_services.monitor_job_finish(job_id=job_id, results=results)
+
+
+# Errback of the chord body: called in the worker whose chunk task raised (not sent as a task).
+@shared_task
+def monitor_job_fail_task(request, exc, traceback, job_id: int) -> None:
+    monitor_services.monitor_job_fail(
+        job_id=job_id, error=f"counting failed: {exc.__class__.__name__}: {exc}"
+    )

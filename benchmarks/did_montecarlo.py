@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis.did.inference import Robust, fit_linear, wild_cluster_bootstrap  # noqa: E402
+from analysis.did.inference import Robust, fit_linear, wild_cluster_bootstrap
 
 N_TREATED, N_CONTROL, PERIODS, COHORTS = 40, 40, 7, (3, 4, 5)
 METHODS = ("cr2", "cr1", "wild")

@@ -26,8 +26,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis.did.inference import Robust, codes, fit_linear, wild_cluster_bootstrap  # noqa: E402
-from analysis.did.twfe import twfe  # noqa: E402
+from analysis.did.inference import Robust, codes, fit_linear, wild_cluster_bootstrap
+from analysis.did.twfe import twfe
 
 DRAWS = 9999
 

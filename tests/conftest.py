@@ -3,11 +3,19 @@
 from datetime import date
 
 import pytest
+from django.test import override_settings
 
 from study.roles import Role
 from study.services.care import caseload_assign
 from study.services.studies import membership_grant
 from tests.factories import make_family, make_study, make_user
+
+
+@pytest.fixture(scope="session", autouse=True)
+def monitor_uploads_in_a_temporary_folder(tmp_path_factory):
+    """Extracts uploaded to the monitor API wait in a temporary folder, not in var/."""
+    with override_settings(MONITOR_UPLOAD_DIR=tmp_path_factory.mktemp("monitor-uploads")):
+        yield
 
 
 @pytest.fixture

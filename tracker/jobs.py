@@ -28,11 +28,13 @@ import os
 import queue
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from celery import chord
+from celery.result import AsyncResult
 from django.conf import settings
 from django.db import connections, models, transaction
 from django.db.models import Q
@@ -388,3 +390,35 @@ def jobs_reconcile(
     seconds = spec.queued_seconds() if queued_after is None else queued_after
     _resend_lost(spec, now=now, queued_after=seconds, queue=queue, done=done)
     return done
+
+
+# --- fan-out (layout-monitor) ---
+
+
+def _registered(*task_names: str) -> None:
+    if any(name not in app.tasks for name in task_names):
+        app.loader.import_default_modules()  # autodiscovery is lazy: load the apps' tasks modules
+
+
+def fan_out(
+    task_name: str,
+    arg_lists: Iterable[Sequence[Any]],
+    *,
+    then: str,
+    then_args: Sequence[Any] = (),
+    on_error: str | None = None,
+    queue: str | None = None,
+) -> AsyncResult:
+    """One task per argument list, all at once, then ``then(results, *then_args)`` (a chord).
+
+    ``on_error(request, exc, traceback, *then_args)`` runs when one of the tasks fails (``then``
+    does not run then). Results travel through the result backend; without a broker the chord
+    runs in-process, task after task. Returns the AsyncResult of ``then``.
+    """
+    _registered(task_name, then, *([on_error] if on_error else []))
+    options = {"queue": queue} if queue else {}
+    header = [app.tasks[task_name].s(*args).set(**options) for args in arg_lists]
+    body = app.tasks[then].s(*then_args).set(**options)
+    if on_error:
+        body.link_error(app.tasks[on_error].s(*then_args).set(**options))
+    return chord(header)(body)

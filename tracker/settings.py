@@ -296,3 +296,18 @@ IMPORT_MAX_ATTEMPTS = env_int("IMPORT_MAX_ATTEMPTS", 3)
 IMPORT_STALE_SECONDS = env_int("IMPORT_STALE_SECONDS", 35 * 60)
 IMPORT_REQUEUE_QUEUED_SECONDS = env_int("IMPORT_REQUEUE_QUEUED_SECONDS", 10 * 60)
 # --- end study (layout-study) ---
+
+# --- monitor and costs (layout-monitor) ---
+# An extract uploaded to POST /api/monitor/run/ waits here for its job (household-level data:
+# deleted when the job ends). With a broker, every worker must read the same directory.
+MONITOR_UPLOAD_DIR = Path(env_str("MONITOR_UPLOAD_DIR", str(MEDIA_ROOT / "monitor")))
+# Processes that count an extract without a broker (0: one per CPU); with a broker every
+# municipality is a Celery task instead.
+MONITOR_WORKERS = env_int("MONITOR_WORKERS", 0)
+# How long `manage.py monitor` and `demo_monitor` wait for the workers' fan-out.
+MONITOR_FANOUT_TIMEOUT_SECONDS = env_int("MONITOR_FANOUT_TIMEOUT_SECONDS", 3600)
+# A monitor job's status has an analysis run's choices: the OpenAPI schema keeps one enum for
+# both, under the name it had.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    "RunStatusEnum": "analysis.monitor.models.MonitorJob.Status",
+}

@@ -23,18 +23,14 @@ Rules (the baseline report's, see the domain brief "The cost model"):
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping
-from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 
-from analysis.costs.pricing import (
-    UNIT_EUROS_CLAIMED,
-    UNIT_FAMILY_DAY,
-    base_year_price,
-    index_factor,
-    round_cents,
-)
+from analysis.costs.pricing import UNIT_EUROS_CLAIMED, UNIT_FAMILY_DAY, index_factor, round_cents
+from analysis.costs.scenarios import REPORT_SCENARIOS, Scenario, apply_scenario
 
 DAYS_PER_PERIOD = 366
 POINT = "point"
@@ -56,79 +52,6 @@ COST_COLUMNS = [
     "scenario",
 ]
 
-
-@dataclass(frozen=True)
-class Scenario:
-    """A named variant of the catalogue for the sensitivity analysis.
-
-    ``price_overrides``: item code -> price at the item's reference year (then indexed to the
-    base year like the catalogue's own price). ``price_factors``: item code -> factor on the
-    base-year price. ``volume_divisors``: item code -> divisor of the volume.
-    """
-
-    code: str
-    name: str
-    description: str = ""
-    price_overrides: Mapping[str, float] = field(default_factory=dict)
-    price_factors: Mapping[str, float] = field(default_factory=dict)
-    volume_divisors: Mapping[str, float] = field(default_factory=dict)
-
-
-CRIME_ITEMS = (
-    "crime_murder",
-    "crime_sexual",
-    "crime_property",
-    "crime_assault",
-    "crime_threat",
-    "crime_vandalism_public_order",
-    "crime_traffic",
-    "crime_economic",
-    "crime_drugs",
-    "crime_other",
-)
-# The report's crime total for MPG including production loss and suffering, against its
-# direct-cost total; the report gives no per-offence prices with suffering, so every crime
-# item is scaled by the ratio of the totals.
-CRIME_TOTAL_DIRECT = 1_001_975.62
-CRIME_TOTAL_WITH_SUFFERING = 1_811_180.67
-CRIME_SUFFERING_FACTOR = CRIME_TOTAL_WITH_SUFFERING / CRIME_TOTAL_DIRECT
-TRAJECTORIES_PER_PERSON = 1.3
-
-REPORT_SCENARIOS: tuple[Scenario, ...] = (
-    Scenario(
-        "ww_minimum_wage",
-        "WW on minimum wage",
-        "WW benefit at 70% of the minimum wage: 13,624 (2015) instead of 24,850.",
-        price_overrides={"ww_benefit": 13_624.00},
-    ),
-    Scenario(
-        "disability_alternative",
-        "Alternative disability benefit",
-        "Sickness/disability benefit 14,440.80 instead of 13,295.",
-        price_overrides={"disability_benefit": 14_440.80},
-    ),
-    Scenario(
-        "other_benefit_alternative",
-        "Alternative other provision",
-        "Other social provision 11,951.12 instead of 14,900.",
-        price_overrides={"other_benefit": 11_951.12},
-    ),
-    Scenario(
-        "crime_with_suffering",
-        "Crime including suffering",
-        "Crime items scaled by 1,811,180.67 / 1,001,975.62 (production loss and suffering).",
-        price_factors=dict.fromkeys(CRIME_ITEMS, CRIME_SUFFERING_FACTOR),
-    ),
-    Scenario(
-        "youth_care_1_3_trajectories",
-        "1.3 youth-care trajectories per person",
-        "Ambulant and day-treatment volumes divided by 1.3.",
-        volume_divisors={
-            "youth_care_ambulant": TRAJECTORIES_PER_PERSON,
-            "youth_care_day_treatment": TRAJECTORIES_PER_PERSON,
-        },
-    ),
-)
 
 BASELINE_PRICE_YEAR = 2014
 BASELINE_PER_MPG = 114_291.0
@@ -163,67 +86,11 @@ def baseline_per_family(cpi: Mapping[int, float], price_year: int) -> BaselineEs
     )
 
 
-def trajectories_per_person(count: float, per_person: float = TRAJECTORIES_PER_PERSON) -> int:
-    """Persons from a count of trajectories, rounded half up as the report does (34 -> 26).
-
-    For aggregate counts only; the family-level engine divides without rounding, so that the
-    sum over families stays the aggregate divided by ``per_person``.
-    """
-    return int(
-        (Decimal(repr(float(count))) / Decimal(repr(per_person))).quantize(
-            Decimal(1), rounding=ROUND_HALF_UP
-        )
-    )
-
-
 def family_days_from_child_days(child_days: float, days_per_period: int = DAYS_PER_PERIOD) -> float:
     """Foster-family days from foster-care child-days (see the module docstring)."""
     if pd.isna(child_days):
         return float("nan")
     return float(min(child_days, days_per_period))
-
-
-def apply_scenario(
-    catalogue: pd.DataFrame, scenario: Scenario | None, cpi: Mapping[int, float]
-) -> pd.DataFrame:
-    """The indexed catalogue with the scenario's prices (volumes are applied by the engine)."""
-    if scenario is None or not (scenario.price_overrides or scenario.price_factors):
-        return catalogue
-    _require_codes(catalogue, scenario.price_overrides, scenario)
-    _require_codes(catalogue, scenario.price_factors, scenario)
-    frame = catalogue.copy()
-    for position, row in enumerate(frame.itertuples(index=False)):
-        base = row.price_base_year
-        if row.code in scenario.price_overrides:
-            base = base_year_price(
-                price_at_reference_year=scenario.price_overrides[row.code],
-                reference_year=row.reference_year,
-                base_year=row.base_year,
-                index_factor_to_base=getattr(row, "index_factor_to_base", None),
-                cpi=cpi,
-            )
-        if row.code in scenario.price_factors:
-            base = round_cents(Decimal(str(base)) * Decimal(repr(scenario.price_factors[row.code])))
-        if base is pd.NA or pd.isna(base):
-            continue
-        factor = (
-            1.0
-            if row.price_year == row.base_year
-            else index_factor(cpi, row.base_year, row.price_year)
-        )
-        frame.iloc[position, frame.columns.get_loc("price_base_year")] = float(base)
-        frame.iloc[position, frame.columns.get_loc("price")] = float(
-            round_cents(Decimal(str(base)) * Decimal(repr(factor)))
-        )
-    return frame
-
-
-def _require_codes(catalogue: pd.DataFrame, codes: Iterable[str], scenario: Scenario) -> None:
-    unknown = sorted(set(codes) - set(catalogue["code"]))
-    if unknown:
-        raise ValueError(
-            f"scenario {scenario.code!r}: item(s) not in the catalogue: {', '.join(unknown)}"
-        )
 
 
 def indicator_items(indicators: pd.DataFrame, catalogue: pd.DataFrame) -> dict[str, list[str]]:
@@ -272,7 +139,7 @@ def _check_volumes(volumes: pd.DataFrame, indicator_codes: set[str]) -> None:
         )
 
 
-def _claim_year(period: Hashable, ggz_year_of: Callable[[Hashable], int] | None) -> int:
+def _claim_year(period: Hashable, ggz_year_of: Callable[[Any], int] | None) -> int:
     if ggz_year_of is not None:
         return int(ggz_year_of(period))
     try:
@@ -295,7 +162,7 @@ def family_costs(
     *,
     price_year: int,
     cpi: Mapping[int, float],
-    ggz_year_of: Callable[[Hashable], int] | None = None,
+    ggz_year_of: Callable[[Any], int] | None = None,
     scenario: Scenario | None = None,
     required_indicators: Iterable[str] | None = None,
 ) -> pd.DataFrame:
@@ -415,7 +282,7 @@ def cost_range(
     price_year: int,
     cpi: Mapping[int, float],
     scenarios: Iterable[Scenario] = REPORT_SCENARIOS,
-    ggz_year_of: Callable[[Hashable], int] | None = None,
+    ggz_year_of: Callable[[Any], int] | None = None,
     required_indicators: Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """Per family and period: the point estimate, each scenario's total, and low/high.
@@ -423,19 +290,25 @@ def cost_range(
     Columns: family, period, point, one column per scenario code, low, high, complete,
     missing_indicators, catalogue_version, price_year.
     """
-    arguments = {
-        "price_year": price_year,
-        "cpi": cpi,
-        "ggz_year_of": ggz_year_of,
-        "required_indicators": required_indicators,
-    }
-    point = family_totals(family_costs(volumes, catalogue, indicators, **arguments))
+
+    def totals_of(scenario: Scenario | None) -> pd.DataFrame:
+        costs = family_costs(
+            volumes,
+            catalogue,
+            indicators,
+            price_year=price_year,
+            cpi=cpi,
+            ggz_year_of=ggz_year_of,
+            scenario=scenario,
+            required_indicators=required_indicators,
+        )
+        return family_totals(costs)
+
+    point = totals_of(None)
     frame = point.rename(columns={"total_eur": POINT}).drop(columns=["scenario"])
     codes = [POINT]
     for scenario in scenarios:
-        totals = family_totals(
-            family_costs(volumes, catalogue, indicators, scenario=scenario, **arguments)
-        )
+        totals = totals_of(scenario)
         frame[scenario.code] = totals["total_eur"].to_numpy()
         codes.append(scenario.code)
     frame["low"] = frame[codes].min(axis=1)

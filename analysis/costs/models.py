@@ -152,7 +152,7 @@ class CpiYear(models.Model):
 
 
 class SensitivityScenario(models.Model):
-    """A named variant of the catalogue for the sensitivity analysis (see engine.Scenario)."""
+    """A named variant of the catalogue for the sensitivity analysis (see scenarios.Scenario)."""
 
     code = models.SlugField(_("code"), max_length=60, unique=True)
     name = models.CharField(_("name"), max_length=200)

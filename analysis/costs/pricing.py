@@ -199,7 +199,7 @@ def indexed_catalogue(
     if missing:
         raise ValueError(f"catalogue lacks column(s): {', '.join(missing)}")
     frame = items.copy()
-    base_prices = []
+    base_prices: list[Decimal | None] = []
     for row in frame.itertuples(index=False):
         stored = getattr(row, "price_base_year", None)
         if stored is not None and not pd.isna(stored):

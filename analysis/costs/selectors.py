@@ -1,15 +1,24 @@
-"""Read side of the cost model: catalogue versions, the CPI series and scenarios as pure data."""
+"""Read side of the cost model: catalogue versions, the CPI series and scenarios as pure data,
+and the costs of study families (the study's indicator values priced with the cost model).
+
+``costs_for_families`` is the only bridge from recorded data to the cost engine; periods are
+calendar years (the wave's registry year), so GGZ euros are indexed from their own year.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import pandas as pd
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from analysis.costs import engine, pricing
-from analysis.costs.engine import Scenario
 from analysis.costs.models import CpiYear, PriceCatalogue, PriceItem, SensitivityScenario
+from analysis.costs.scenarios import Scenario
+from study import panels
+from study.catalogue import catalogue_specs
 
 ITEM_FIELDS = [
     "code",
@@ -116,7 +125,7 @@ def family_costs_for(
     *,
     price_year: int,
     version: int | None = None,
-    ggz_year_of: Callable[[Hashable], int] | None = None,
+    ggz_year_of: Callable[[Any], int] | None = None,
     required_indicators: Iterable[str] | None = None,
     scenario: Scenario | None = None,
 ) -> pd.DataFrame:
@@ -140,7 +149,7 @@ def cost_range_for(
     *,
     price_year: int,
     version: int | None = None,
-    ggz_year_of: Callable[[Hashable], int] | None = None,
+    ggz_year_of: Callable[[Any], int] | None = None,
     required_indicators: Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """:func:`engine.cost_range` with a stored catalogue version and the stored scenarios."""
@@ -154,4 +163,40 @@ def cost_range_for(
         scenarios=scenario_list(),
         ggz_year_of=ggz_year_of,
         required_indicators=required_indicators,
+    )
+
+
+def indicator_catalogue_frame() -> pd.DataFrame:
+    """The study's indicator catalogue in the shape the cost engine reads."""
+    return pd.DataFrame(
+        [
+            {"code": s.code, "level": s.level, "kind": s.kind, "cost_items": s.cost_items}
+            for s in catalogue_specs()
+        ]
+    )
+
+
+def volumes_frame(families: QuerySet) -> pd.DataFrame:
+    """family, period (calendar year), indicator, value — NaN for a missing-data code."""
+    long = panels.indicator_long_frame(families)
+    volumes = long.rename(columns={"family_id": "family", "year": "period"})
+    return volumes[["family", "period", "indicator", "value"]]
+
+
+def costs_for_families(
+    families: QuerySet, *, price_year: int, version: int | None = None, max_year: int | None = None
+) -> pd.DataFrame:
+    """One row per family, year and cost item (see analysis.costs.engine.family_costs).
+
+    ``max_year`` leaves out later years (e.g. those the published CPI series does not reach yet).
+    """
+    volumes = volumes_frame(families)
+    if max_year is not None:
+        volumes = volumes.loc[volumes["period"] <= max_year]
+    return family_costs_for(
+        volumes,
+        indicator_catalogue_frame(),
+        price_year=price_year,
+        version=version,
+        ggz_year_of=int,
     )

@@ -9,7 +9,6 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from analysis.costs import engine, pricing, selectors
-from analysis.costs.study_costs import costs_for_families
 from study import selectors as study_selectors
 from study.access_log import access_event_record
 from study.models import Family
@@ -27,8 +26,8 @@ def catalogue(request):
         raise PermissionDenied
     try:
         current = selectors.catalogue_get(version=_int_param(request, "version"))
-    except selectors.CatalogueNotFound as error:
-        raise Http404(str(error)) from error
+    except selectors.CatalogueNotFound as not_found:
+        raise Http404(str(not_found)) from not_found
     price_year = _int_param(request, "price_year") or current.base_year
     error = ""
     items, baseline = [], None
@@ -66,7 +65,9 @@ def family_costs(request, family_id: int):
     price_year = _int_param(request, "price_year") or family.study.price_year
     error, breakdown = "", None
     try:
-        costs = costs_for_families(Family.objects.filter(pk=family.pk), price_year=price_year)
+        costs = selectors.costs_for_families(
+            Family.objects.filter(pk=family.pk), price_year=price_year
+        )
         breakdown = engine.breakdown(costs) if len(costs) else None
     except pricing.MissingCpiYearError as missing:
         error = _("No CPI for %(year)s yet: add it to index prices to %(price_year)s.") % {

@@ -1,4 +1,8 @@
-"""The indicator catalogue as the monitor needs it: codes, MPG domain and support flag (pure)."""
+"""The indicator catalogue as the monitor needs it: codes, group, MPG domain, support flag (pure).
+
+The monitor reads study/data/indicators.csv itself (no Django, and a study may point it at its
+own file); study/catalogue.py reads the same file for the recorded data.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,9 @@ from pathlib import Path
 #: The project's one indicator catalogue (shared with study/); read, never copied.
 CATALOGUE_PATH = Path(__file__).resolve().parents[2] / "study" / "data" / "indicators.csv"
 
-#: Indicators whose problem threshold is not "above zero" (domain brief: moves marks high mobility
-#: only at two or more moves in the year).
-PROBLEM_THRESHOLDS: dict[str, int] = {"moves": 2}
+#: Groups whose problem threshold is not "above zero" (domain brief: high mobility is two or more
+#: moves in the year).
+PROBLEM_THRESHOLDS_BY_GROUP: dict[str, int] = {"mobility": 2}
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,7 @@ class Indicator:
     code: str
     level: str
     kind: str
+    group: str  # what kind of care or problem: police, youth_care, child_protection, ggz, ...
     min: float
     max: float
     mpg_domain: int | None
@@ -31,7 +36,7 @@ class Indicator:
     @property
     def problem_threshold(self) -> int:
         """Smallest value that marks a problem in its domain."""
-        return PROBLEM_THRESHOLDS.get(self.code, 1)
+        return PROBLEM_THRESHOLDS_BY_GROUP.get(self.group, 1)
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,17 @@ class Catalogue:
     def support_codes(self) -> list[str]:
         """Codes that count as support for the two-year chronicity rule."""
         return [i.code for i in self.indicators if i.chronic_support]
+
+    def codes_in_group(self, group: str, level: str | None = None) -> list[str]:
+        """Codes of one group (optionally of one level: household, adult, child), in file order."""
+        codes = [
+            i.code
+            for i in self.indicators
+            if i.group == group and (level is None or i.level == level)
+        ]
+        if not codes:
+            raise KeyError(f"no indicator of group {group!r} (level {level!r}) in the catalogue")
+        return codes
 
     def get(self, code: str) -> Indicator:
         for indicator in self.indicators:
@@ -75,6 +91,7 @@ def _parse_row(row: dict[str, str], line: int, path: Path) -> Indicator:
         code=row["code"].strip(),
         level=row["level"].strip(),
         kind=row["kind"].strip(),
+        group=row["group"].strip(),
         min=float(row["min"]),
         max=float(row["max"]),
         mpg_domain=int(domain) if domain else None,

@@ -17,20 +17,6 @@ from analysis.monitor.catalogue import Catalogue, load_catalogue
 #: Columns every household-year extract carries besides the indicators.
 HOUSEHOLD_COLUMNS = ["household_id", "year", "municipality", "wijk", "n_adults", "n_children"]
 DOMAINS = (1, 2, 3)
-#: Columns of the classified frame, in order (indicator flags ``ind_<code>`` follow if asked).
-CLASSIFIED_COLUMNS = [
-    "household_id",
-    "municipality",
-    "wijk",
-    "in_scope",
-    "domain1",
-    "domain2",
-    "domain3",
-    "mvp",
-    "support_y1",
-    "support_y2",
-    "mpg",
-]
 
 
 def _column(df: pd.DataFrame, code: str) -> np.ndarray:

@@ -110,7 +110,7 @@ def _group_may_hold(handle, group: int, index: int, municipality: str) -> bool:
     return bool(pc.any(pc.equal(names, municipality)).as_py())
 
 
-def _parquet_chunks(
+def parquet_chunks(
     path: Path, columns: list[str], municipality: str | None, groups: range | None = None
 ) -> Iterator[tuple[int, pd.DataFrame]]:
     import pyarrow.parquet as pq
@@ -163,13 +163,16 @@ def piece_spans(path: str | Path) -> tuple[dict[str, tuple[int, int]], list[int]
     return spans, sizes
 
 
-def split_pieces(path: str | Path, parts: int) -> list[range]:
+def split_pieces(path: str | Path, parts: int, rows_per_part: int = 0) -> list[range]:
     """Row-group ranges of a Parquet file for ``parts`` workers, about equal in rows.
 
     Cuts only where no municipality spans the cut, so each range holds whole municipalities.
-    A CSV file is always one range.
+    A CSV file is always one range. With ``rows_per_part`` no range is made smaller than that
+    (a small file stays one range however many workers there are).
     """
     spans, sizes = piece_spans(path)
+    if rows_per_part > 0:
+        parts = min(parts, max(1, sum(sizes) // rows_per_part))
     if parts <= 1 or _kind(Path(path)) == "csv" or len(sizes) <= 1:
         return [range(len(sizes))]
     blocked = np.zeros(len(sizes) + 1, dtype=bool)
@@ -189,7 +192,7 @@ def split_pieces(path: str | Path, parts: int) -> list[range]:
     return [r for r in ranges if len(r)]
 
 
-def _keep_years(chunk: pd.DataFrame, years: list[int]) -> pd.DataFrame:
+def keep_years(chunk: pd.DataFrame, years: list[int]) -> pd.DataFrame:
     year_values = pd.to_numeric(chunk["year"], errors="coerce")
     keep = (year_values.isin(years) | year_values.isna()).to_numpy()  # bad years: reported later
     return chunk if keep.all() else chunk[keep]
@@ -216,24 +219,24 @@ def iter_municipality_chunks(
     if _kind(path) == "csv":
         source: Iterator[tuple[int, pd.DataFrame]] = enumerate(_csv_chunks(path, columns))
     else:
-        source = _parquet_chunks(path, columns, None, pieces)
+        source = parquet_chunks(path, columns, None, pieces)
     buffer: list[pd.DataFrame] = []
     open_names: set[str] = set()
     rows = 0
     for i, piece in source:
         open_names |= {str(m) for m in piece["municipality"].dropna().unique()}
-        piece = _keep_years(piece, years)
+        piece = keep_years(piece, years)
         buffer.append(piece)
         rows += len(piece)
         open_names = {m for m in open_names if spans.get(m, (i, i))[1] > i}
         if not open_names and rows >= min_rows:
-            yield _concat(buffer)
+            yield concat_pieces(buffer)
             buffer, rows = [], 0
     if buffer and rows:
-        yield _concat(buffer)
+        yield concat_pieces(buffer)
 
 
-def _concat(pieces: list[pd.DataFrame]) -> pd.DataFrame:
+def concat_pieces(pieces: list[pd.DataFrame]) -> pd.DataFrame:
     """Concatenate pieces keeping text columns categorical (pieces have their own categories)."""
     from pandas.api.types import union_categoricals
 
@@ -260,16 +263,16 @@ def read_municipality(
     if _kind(path) == "csv":
         chunks: Iterator[pd.DataFrame] = _csv_chunks(path, columns)
     else:
-        chunks = (chunk for _, chunk in _parquet_chunks(path, columns, municipality))
+        chunks = (chunk for _, chunk in parquet_chunks(path, columns, municipality))
     parts = []
     for chunk in chunks:
-        chunk = _keep_years(chunk, years)
+        chunk = keep_years(chunk, years)
         if municipality is not None:
             chunk = chunk[(chunk["municipality"] == municipality).to_numpy()]
         parts.append(chunk)
     if not parts:
         return pd.DataFrame(columns=[*columns, ROW])
-    return _concat(parts)
+    return concat_pieces(parts)
 
 
 def _numeric_errors(
@@ -349,6 +352,7 @@ def validate_extract(
         empty = out[col].isna().to_numpy() | _blank(out[col])
         for i in np.flatnonzero(empty)[:MAX_ERRORS]:
             errors.append(f"{label} {out[ROW].iloc[i]}, column '{col}': is empty")
+    checks: list[tuple[str, float, float | None]]
     checks = [(col, 0.0, None) for col in NUMERIC_HOUSEHOLD_COLUMNS]
     checks += [(i.code, max(i.min, 0.0), i.max) for i in catalogue.indicators]
     if not _all_within(out, checks):
@@ -360,21 +364,32 @@ def validate_extract(
     if errors:
         raise ExtractError(errors)
     out["year"] = out["year"].astype(np.int64)
-    duplicated = out.duplicated(["household_id", "year"], keep="first").to_numpy()
-    for i in np.flatnonzero(duplicated)[:MAX_ERRORS]:
-        errors.append(
-            f"{label} {out[ROW].iloc[i]}, column 'household_id': household {out['household_id'].iloc[i]} "
-            f"appears twice in year {out['year'].iloc[i]}"
-        )
-    years = out["year"].to_numpy()
-    names = out["municipality"]
-    current = {str(m) for m in names[years == year].unique()}
-    for lag in (1, 2):
-        present = {str(m) for m in names[years == year - lag].unique()}
-        for name in sorted(current - present):
-            errors.append(
-                f"municipality '{name}': no rows for year {year - lag} (needed for year {year})"
-            )
+    errors = _duplicate_errors(out, label) + _missing_year_errors(out, year)
     if errors:
         raise ExtractError(errors)
     return out
+
+
+def _duplicate_errors(out: pd.DataFrame, label: str) -> list[str]:
+    """A household twice in one year, by row."""
+    duplicated = out.duplicated(["household_id", "year"], keep="first").to_numpy()
+    return [
+        f"{label} {out[ROW].iloc[i]}, column 'household_id': household {out['household_id'].iloc[i]} "
+        f"appears twice in year {out['year'].iloc[i]}"
+        for i in np.flatnonzero(duplicated)[:MAX_ERRORS]
+    ]
+
+
+def _missing_year_errors(out: pd.DataFrame, year: int) -> list[str]:
+    """Municipalities with rows in ``year`` but none in one of the two years before."""
+    years = out["year"].to_numpy()
+    names = out["municipality"]
+    current = {str(m) for m in names[years == year].unique()}
+    errors = []
+    for lag in (1, 2):
+        present = {str(m) for m in names[years == year - lag].unique()}
+        errors += [
+            f"municipality '{name}': no rows for year {year - lag} (needed for year {year})"
+            for name in sorted(current - present)
+        ]
+    return errors

@@ -1,4 +1,4 @@
-"""Stored monitor results: one suppressed report per municipality and reporting year."""
+"""Stored monitor results (one suppressed report per municipality and year) and monitor jobs."""
 
 from __future__ import annotations
 
@@ -50,3 +50,59 @@ class MonitorReport(models.Model):
     @property
     def published(self) -> bool:
         return self.published_at is not None
+
+
+class MonitorJob(models.Model):
+    """One run of the monitor on an uploaded extract, as the API started it.
+
+    The row, not the broker, is the record of truth: a worker claims a queued job with a
+    conditional update, and the outcome (the suppressed summary, the ids of the reports it
+    stored, or a readable error) is written here. The extract itself waits in
+    ``MONITOR_UPLOAD_DIR`` and is deleted when the job ends.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        SUCCEEDED = "succeeded", _("succeeded")
+        FAILED = "failed", _("failed")
+
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.QUEUED
+    )
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    #: year, save, source_name (the uploaded file's name) and path (the stored extract).
+    params = models.JSONField(_("parameters"), default=dict)
+    #: Chunks (municipalities) counted so far and in all, while the job fans out over workers.
+    chunks_done = models.PositiveIntegerField(default=0)
+    chunks = models.PositiveIntegerField(default=0)
+    #: The suppressed summary and, with save, "saved_reports": the ids of the stored reports.
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # host:pid of the worker process that claimed the job (empty while queued).
+    claimed_by = models.CharField(max_length=200, blank=True)
+    # Sign of life: set when the job is claimed and with every chunk counted.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("monitor job")
+        verbose_name_plural = _("monitor jobs")
+
+    def __str__(self) -> str:
+        return f"monitor job {self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)

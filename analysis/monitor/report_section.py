@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import translation
+
+from analysis.monitor.costing import cost_note
 from analysis.monitor.selectors import latest_published
 
 #: Municipal research questions answered by the monitor: question code -> figure.
@@ -26,10 +29,6 @@ def _number(value: Any, digits: int = 0) -> str:
 
 def _dutch_note(cost: dict[str, Any]) -> str:
     """The cost note in Dutch, the effect report's language, whatever language is active."""
-    from django.utils import translation
-
-    from analysis.monitor.report_services import cost_note
-
     with translation.override("nl"):
         return cost_note(cost)
 

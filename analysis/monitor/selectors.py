@@ -1,6 +1,7 @@
-"""Read side of stored monitor reports: which reports a user may see (page and API alike).
+"""Read side of the monitor: which reports and jobs a user may see (page and API alike), what a
+report page shows, and the stored reports an extract's trend builds on.
 
-- researchers and data managers: every report, published or not;
+- researchers and data managers: every report, published or not, and every monitor job;
 - a gemeente user: the published reports of the municipalities of the studies they are an
   active gemeente member of (``Study.municipality``), the same membership that decides which
   published effect reports they see;
@@ -9,13 +10,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
-from analysis.monitor.models import MonitorReport
-from analysis.monitor.report_services import cost_note, may_manage_monitor
+from analysis.monitor.catalogue import load_catalogue
+from analysis.monitor.costing import cost_note
+from analysis.monitor.models import MonitorJob, MonitorReport
+from analysis.monitor.plot import trend_svg
+from analysis.monitor.report_columns import indicator_columns
 from study.models import StudyMembership
-from study.roles import Role, is_gemeente
+from study.roles import Role, is_data_manager, is_gemeente, is_researcher
+
+
+def may_manage_monitor(user) -> bool:
+    """Researchers and data managers run, store and publish monitor reports."""
+    return bool(
+        user is not None
+        and user.is_authenticated
+        and (is_researcher(user) or is_data_manager(user))
+    )
 
 
 def gemeente_municipalities(user) -> set[str]:
@@ -58,12 +74,33 @@ def latest_published(municipality: str) -> MonitorReport | None:
     )
 
 
+def stored_figures(
+    municipality: str, *, before: int, default_cost: float
+) -> tuple[dict[int, int | str], dict[int, float]]:
+    """MPG and cost per MPG by year from a municipality's stored reports of years before
+    ``before``; the newest report of a year wins. Counts are the stored, suppressed ones."""
+    mpg_by_year: dict[int, int | str] = {}
+    cost_by_year: dict[int, float] = {}
+    reports = MonitorReport.objects.filter(municipality=municipality, year__lt=before).order_by(
+        "year", "created_at"
+    )
+    for report in reports:
+        mpg_by_year[report.year] = report.summary.get("mpg", "*")
+        cost_by_year[report.year] = float((report.cost or {}).get("cost_per_mpg_eur", default_cost))
+    return mpg_by_year, cost_by_year
+
+
+def monitor_job_get(user, pk: int) -> MonitorJob:
+    """A monitor job, for those who may run the monitor; 404 for anyone else."""
+    if not may_manage_monitor(user):
+        raise Http404
+    try:
+        return MonitorJob.objects.get(pk=pk)
+    except MonitorJob.DoesNotExist:
+        raise Http404 from None
+
+
 def _label_of_columns() -> dict[str, str]:
-    from django.utils.translation import gettext as _
-
-    from analysis.monitor.catalogue import load_catalogue
-    from analysis.monitor.report_columns import indicator_columns
-
     labels = {
         "households_with_child": _("households with a child"),
         "se_any_socio_economic": _("domain 1: socio-economic problems"),
@@ -89,9 +126,6 @@ def _label_of_columns() -> dict[str, str]:
 
 
 def _indicator_names() -> list[str]:
-    from analysis.monitor.catalogue import load_catalogue
-    from analysis.monitor.report_columns import indicator_columns
-
     return list(indicator_columns(load_catalogue()))
 
 
@@ -139,14 +173,10 @@ def _table(tables: dict, columns: list[str], labels: dict[str, str]) -> dict:
     return {"headers": [labels.get(c, c) for c in columns], "rows": rows + total}
 
 
-def monitor_report_display(report: MonitorReport) -> dict:
+def monitor_report_display(report: MonitorReport) -> dict[str, Any]:
     """What the report page shows: tables per wijk (counts with shares of households with a
     child; '*' for 1-9), the trend plot and the cost. Everything comes from the stored,
     already suppressed report."""
-    from django.utils.translation import gettext as _
-
-    from analysis.monitor.plot import trend_svg
-
     labels = _label_of_columns()
     tables = report.tables or {}
     first = (tables.get("municipalities") or [{}])[0]

@@ -1,400 +1,392 @@
-"""Running the monitor on an extract: per-municipality chunks, combining, the printed summary.
+"""Write side of the monitor: store one suppressed report per municipality, publish, and run
+monitor jobs (the API's way to run the monitor outside the request).
 
-No Django here: the command, the Celery tasks and the benchmark all call these functions.
-Chunk results are JSON-able dicts of raw counts so they can travel through a Celery chord.
+The statistics stay in the pure modules (pipeline, summary, tables, trend); this module adds
+the Django parts: the cost model's price, the models, the user, the job's claim and outcome.
 """
 
 from __future__ import annotations
 
-import json
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+import logging
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import F, PositiveSmallIntegerField, Value
+from django.db.models.functions import Cast, Least
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from analysis.effects.disclosure import suppression_mask
-from analysis.monitor.catalogue import load_catalogue
-from analysis.monitor.classify import classify_households
-from analysis.monitor.extract import (
-    ExtractError,
-    iter_municipality_chunks,
-    municipalities,
-    read_municipality,
-    split_pieces,
-    validate_extract,
-)
-from analysis.monitor.tables import (
-    HEADLINE_COLUMNS,
-    combine_counts,
-    report_columns_renamed,
-    report_table,
-    wijk_counts,
-)
+from analysis.monitor import pipeline, runner, selectors, summary
+from analysis.monitor.costing import REASON_NO_MPG, default_cost, mpg_cost_per_family
+from analysis.monitor.extract import ExtractError
+from analysis.monitor.models import MonitorJob, MonitorReport
+from tracker import jobs
 
+log = logging.getLogger(__name__)
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return json.loads(frame.to_json(orient="records"))
-
-
-def monitor_municipalities(*, path: str | Path) -> list[str]:
-    """The municipalities in the extract: one chunk (and one Celery task) each."""
-    return municipalities(path)
+JOB_TASK = "analysis.tasks.monitor_job_task"
+#: Errors of an extract kept in a job or shown by the command (the rest are counted).
+MAX_ERRORS_SHOWN = 50
+#: Job progress (%): claimed, counted (the rest is pricing, the trend and storing).
+PROGRESS_CLAIMED = 5
+PROGRESS_COUNTED = 60
 
 
-def monitor_chunk(
-    *, path: str | Path, municipality: str | None, year: int, fast: bool = True
-) -> dict[str, Any]:
-    """Validate, classify and count one municipality (None: the whole file) of the extract.
-
-    Returns {"municipality", "rows", "counts": [per-wijk raw counts], "errors": [...]}; a file
-    problem is returned as errors rather than raised so that a fan-out can report all of them.
-    A Parquet file whose statistics pin the municipality to its own row groups (as the
-    generator writes it) goes through the fast path, with the same result.
-    """
-    path = Path(path)
-    catalogue = load_catalogue()
-    if fast and municipality is not None and path.suffix.lower() == ".parquet":
-        result = _fast_chunk(path, municipality, year, catalogue)
-        if result is not None:
-            return result
-    try:
-        raw = read_municipality(path, municipality, [year - 2, year - 1, year], catalogue)
-        kind = path.suffix.lower().lstrip(".")
-        frame = validate_extract(raw, year, catalogue, kind=kind)
-    except ExtractError as exc:
-        return {"municipality": municipality, "rows": 0, "counts": [], "errors": exc.errors}
-    classified = classify_households(frame, year, catalogue, with_indicators=True)
-    counts = wijk_counts(classified, catalogue)
-    return {
-        "municipality": municipality,
-        "rows": len(frame),
-        "counts": _records(counts),
-        "errors": [],
-    }
+# --- stored reports ---------------------------------------------------------------------------
 
 
-def _fast_chunk(path: Path, municipality: str, year: int, catalogue) -> dict[str, Any] | None:
-    import sys
-
-    from analysis.monitor.fast import iter_chunk_counts, municipality_groups
-
-    try:
-        groups = municipality_groups(path, municipality)
-        if groups is None:
-            return None
-        parts = list(iter_chunk_counts(path, year, catalogue, sys.maxsize, groups))
-    except ExtractError as exc:
-        return {"municipality": municipality, "rows": 0, "counts": [], "errors": exc.errors}
-    errors = [e for part in parts for e in part["errors"]]
-    if errors:
-        return {"municipality": municipality, "rows": 0, "counts": [], "errors": errors}
-    frames = [part["counts"] for part in parts if part["counts"] is not None]
-    return {
-        "municipality": municipality,
-        "rows": sum(int(part["rows"]) for part in parts),
-        "counts": [r for frame in frames for r in _records(frame)],
-        "errors": [],
-    }
-
-
-def monitor_combine(*, results: list[dict[str, Any]]) -> dict[str, Any]:
-    """Combine chunk results: counts added up per wijk, errors and row counts collected."""
-    errors = [e for r in results for e in r["errors"]]
-    parts = [pd.DataFrame.from_records(r["counts"]) for r in results if r["counts"]]
-    counts = combine_counts(parts)
-    return {
-        "rows": sum(r["rows"] for r in results),
-        "municipalities": int(counts["municipality"].nunique()) if len(counts) else 0,
-        "counts": _records(counts),
-        "errors": errors,
-    }
-
-
-def _run_pieces(
-    path: str, year: int, pieces: range | None, min_rows: int, fast: bool = True
-) -> list[dict[str, Any]]:
-    """Validate, classify and count the whole municipalities in a range of row groups.
-
-    A Parquet file goes through the Arrow/NumPy fast path (analysis.monitor.fast) unless
-    ``fast`` is False; both give the same counts and errors, chunk by chunk.
-    """
-    catalogue = load_catalogue()
-    kind = Path(path).suffix.lower().lstrip(".")
-    years = [year - 2, year - 1, year]
-    results = []
-    if fast and kind == "parquet":
-        from analysis.monitor.fast import iter_chunk_counts
-
-        for part in iter_chunk_counts(path, year, catalogue, min_rows, pieces):
-            counts = part["counts"]
-            results.append(
-                {
-                    "municipality": None,
-                    "rows": part["rows"],
-                    "counts": [] if counts is None else _records(counts),
-                    "errors": part["errors"],
-                }
-            )
-        return results
-    for chunk in iter_municipality_chunks(path, years, catalogue, min_rows, pieces):
-        try:
-            frame = validate_extract(chunk, year, catalogue, kind=kind)
-        except ExtractError as exc:
-            results.append({"municipality": None, "rows": 0, "counts": [], "errors": exc.errors})
-            continue
-        classified = classify_households(frame, year, catalogue, with_indicators=True)
-        counts = wijk_counts(classified, catalogue)
-        results.append(
-            {"municipality": None, "rows": len(frame), "counts": _records(counts), "errors": []}
-        )
-    return results
-
-
-def monitor_run(
+def monitor_reports_save(
     *,
     path: str | Path,
     year: int,
-    workers: int = 1,
-    min_rows: int = 1_000_000,
-    fast: bool = True,
-) -> dict[str, Any]:
-    """The whole extract in-process: whole municipalities per chunk, so memory stays bounded.
+    combined: dict[str, Any],
+    user=None,
+    source_name: str | None = None,
+) -> list[MonitorReport]:
+    """Store one unpublished report per municipality from the extract's counts for ``year``.
 
-    With ``workers`` > 1 a Parquet file's row groups are split into ranges of whole
-    municipalities, each run in its own process. Every chunk is validated; errors of all chunks
-    are returned together and no counts are reported then.
+    ``combined`` is the finished count of the extract (``runner.monitor_count``); the extract
+    is read again for the MPG households' cost and the trend over the years it holds. Raises
+    ValidationError listing the extract's problems; nothing is stored then.
     """
     path = Path(path)
+    if combined["errors"]:
+        raise ValidationError(combined["errors"][:MAX_ERRORS_SHOWN])
+    counts = pipeline.counts_frame(combined)
     try:
-        pieces = split_pieces(path, workers)
-        if len(pieces) <= 1:
-            results = _run_pieces(str(path), year, None, min_rows, fast)
-        else:
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=len(pieces), mp_context=context) as pool:
-                futures = [
-                    pool.submit(_run_pieces, str(path), year, piece, min_rows, fast)
-                    for piece in pieces
-                ]
-                results = [r for future in futures for r in future.result()]
+        volumes = pipeline.mpg_volumes(path=path, year=year)
     except ExtractError as exc:
-        return {"rows": 0, "municipalities": 0, "counts": [], "errors": exc.errors}
-    combined = monitor_combine(results=results)
-    if not combined["errors"] and not combined["counts"]:
-        combined["errors"].append(f"{path.name}: no rows for year {year}")
+        raise ValidationError(exc.errors[:MAX_ERRORS_SHOWN]) from exc
+    costs = mpg_cost_per_family(volumes, year=year)
+    for name in counts["municipality"].astype(str).unique():
+        costs.setdefault(name, default_cost(REASON_NO_MPG))
+    trend = _with_stored_years(_extract_trend(path, year, costs), counts, year, costs)
+    entries = summary.municipality_reports(
+        counts=counts,
+        year=year,
+        cost_per_family={n: c["cost_per_mpg_eur"] for n, c in costs.items()},
+        trend=trend,
+    )
+    # Everything is computed before the first write: all reports are stored, or none.
+    with transaction.atomic():
+        return [
+            MonitorReport.objects.create(
+                municipality=entry["municipality"],
+                year=year,
+                summary=entry["summary"],
+                tables=entry["tables"],
+                trend=entry["trend"],
+                cost=costs[entry["municipality"]],
+                source_name=(source_name or path.name)[:255],
+                created_by=user if user is not None and user.is_authenticated else None,
+            )
+            for entry in entries
+        ]
+
+
+def _extract_trend(
+    path: Path, year: int, costs: dict[str, dict[str, Any]]
+) -> dict[str, Any] | None:
+    """The trend over the reporting years the extract answers itself (None: fewer than two)."""
+    years = pipeline.trend_years(path, year)
+    if len(years) < 2:
+        return None
+    trend = summary.monitor_trend(path=path, years=years, cost_per_family=None)
+    if trend.get("errors"):
+        return None
+    summary.price_trend(trend, {name: cost["cost_per_mpg_eur"] for name, cost in costs.items()})
+    return trend
+
+
+def _with_stored_years(
+    trend: dict[str, Any] | None,
+    counts: pd.DataFrame,
+    year: int,
+    costs: dict[str, dict[str, Any]],
+) -> dict[str, Any] | None:
+    """The trend per municipality, with earlier reporting years taken from stored reports.
+
+    A municipality usually gets one extract a year (Y-2..Y), which answers only year Y; its
+    earlier years come from the reports stored before (the newest report per year). Years the
+    extract answers itself take precedence. Stored counts are suppressed: a "*" in any year
+    hides the trend, as it would have been hidden anyway.
+    """
+    by_name = {e["municipality"]: e for e in (trend or {}).get("municipalities", [])}
+    raw_mpg = counts.groupby(counts["municipality"].astype(str))["mpg"].sum()
+    out = []
+    for name, mpg_now in raw_mpg.items():
+        entry = by_name.get(name)
+        if entry is None or entry.get("trend") != "*":
+            own_cost = float(costs[name]["cost_per_mpg_eur"])
+            entry = _trend_with_stored(name, entry, int(mpg_now), year, own_cost)
+        if entry is not None:
+            out.append(entry)
+    return {"municipalities": out} if out else trend
+
+
+def _trend_with_stored(
+    name: str, entry: dict[str, Any] | None, mpg_now: int, year: int, own_cost: float
+) -> dict[str, Any] | None:
+    """One municipality's trend entry with its stored years added (the entry itself when there
+    are none)."""
+    mpg_by_year, cost_by_year = selectors.stored_figures(name, before=year, default_cost=own_cost)
+    if not mpg_by_year:
+        return entry
+    for row in (entry or {}).get("per_year", []):
+        mpg_by_year[int(row["year"])] = int(row["mpg"])
+        cost_by_year[int(row["year"])] = own_cost
+    mpg_by_year[year] = mpg_now
+    cost_by_year[year] = own_cost
+    combined = summary.trend_entry(
+        municipality=name, mpg_by_year=mpg_by_year, cost_by_year=cost_by_year
+    )
+    if combined is not None:
+        combined["source"] = "extract and stored reports"
     return combined
 
 
-def counts_frame(combined: dict[str, Any]) -> pd.DataFrame:
-    """The combined counts as a DataFrame (one row per municipality and wijk)."""
-    return pd.DataFrame.from_records(combined["counts"])
+def monitor_report_publish(*, report: MonitorReport, user) -> MonitorReport:
+    """Make a stored report visible to the gemeente of its municipality."""
+    if not selectors.may_manage_monitor(user):
+        raise PermissionDenied(_("Only researchers and data managers publish monitor reports."))
+    if report.published_at is None:
+        report.published_at = timezone.now()
+        report.published_by = user
+        report.save(update_fields=["published_at", "published_by"])
+    return report
 
 
-def monitor_summary(
-    *,
-    counts: pd.DataFrame,
-    year: int,
-    suppress: bool = True,
-    cost_per_family: float | None = None,
-    full: bool = False,
-) -> dict[str, Any]:
-    """Per municipality and per wijk: households with a child, domains 1-3, mvp, mpg (+ cost).
+def monitor_report_withdraw(*, report: MonitorReport, user) -> MonitorReport:
+    """Hide a published report from the gemeente again."""
+    if not selectors.may_manage_monitor(user):
+        raise PermissionDenied(_("Only researchers and data managers publish monitor reports."))
+    report.published_at = None
+    report.published_by = None
+    report.save(update_fields=["published_at", "published_by"])
+    return report
 
-    With ``suppress`` every count 1-9 is "*" and secondary suppression protects the wijk rows
-    against subtraction from the municipality's shown total. With ``full`` the summary also
-    holds the report's tables ("tables": per wijk and per municipality, every indicator, the
-    domain overlaps and support in the preceding years, with shares of households with a child).
+
+# --- monitor jobs -----------------------------------------------------------------------------
+
+
+def monitor_job_request(
+    *, chunks: Iterable[bytes], file_name: str, year: int, save: bool, user
+) -> MonitorJob:
+    """Store an uploaded extract and queue a job that runs the monitor on it.
+
+    The job is sent to its task once the transaction commits; the extract waits in
+    ``MONITOR_UPLOAD_DIR`` (which workers must share) and is deleted when the job ends.
     """
-    from analysis.monitor.trend import mpg_cost  # scipy: imported only when reporting
-
-    by_municipality = report_table(counts, by="municipality", suppress=suppress)
-    by_wijk = report_table(counts, by="wijk", suppress=suppress)
-    raw_municipality = report_table(counts, by="municipality", suppress=False)
-    out: dict[str, Any] = {"year": year, "suppressed": suppress, "municipalities": []}
-    for (_, row), (_, raw) in zip(
-        by_municipality.iterrows(), raw_municipality.iterrows(), strict=True
-    ):
-        name = row["municipality"]
-        entry = {"municipality": name, **{c: row[c] for c in HEADLINE_COLUMNS}}
-        cost = mpg_cost(
-            int(raw["mpg"]), **({"cost_per_family": cost_per_family} if cost_per_family else {})
+    if not selectors.may_manage_monitor(user):
+        raise PermissionDenied(_("Only researchers and data managers run the monitor."))
+    suffix = Path(file_name).suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise ValidationError(_("The file must be .csv or .parquet."))
+    folder = Path(settings.MONITOR_UPLOAD_DIR) / uuid.uuid4().hex
+    folder.mkdir(parents=True, mode=0o700)
+    path = folder / f"extract{suffix}"
+    try:
+        with path.open("wb") as handle:
+            for piece in chunks:
+                handle.write(piece)
+        job = MonitorJob.objects.create(
+            params={
+                "year": int(year),
+                "save": bool(save),
+                "source_name": file_name[:255],
+                "path": str(path),
+            },
+            created_by=user,
         )
-        entry["cost_per_mpg_eur"] = cost.cost_per_family
-        # The total cost would reveal a suppressed MPG count: hide it with the count.
-        entry["mpg_total_cost_eur"] = "*" if row["mpg"] == "*" else round(cost.total, 2)
-        wijken = by_wijk[by_wijk["municipality"] == name]
-        entry["wijken"] = [
-            {"wijk": w["wijk"], **{c: w[c] for c in HEADLINE_COLUMNS}} for _, w in wijken.iterrows()
-        ]
-        out["municipalities"].append(entry)
-    if full:
-        out["tables"] = {
-            "wijken": _records(report_columns_renamed(by_wijk)),
-            "municipalities": _records(report_columns_renamed(by_municipality)),
-        }
-    return json.loads(json.dumps(out, default=int))
+    except BaseException:
+        _extract_delete(str(path))
+        raise
+    jobs.enqueue_on_commit(JOB_TASK, job.pk)
+    return job
 
 
-def monitor_trend(
-    *,
-    path: str | Path,
-    years: list[int],
-    suppress: bool = True,
-    cost_per_family: float | None = None,
-) -> dict[str, Any]:
-    """MPG per municipality over reporting years, exact intervals and the two trend tests.
-
-    Answers "does the number of MPG decrease?" and "do total MPG costs decrease?" per
-    municipality and for all together. One pass over the file per year. With ``suppress`` a
-    municipality with an MPG count of 1-9 in any year shows "*" instead of its trend.
-    """
-    from analysis.monitor.trend import mpg_trend  # scipy: imported only when reporting
-
-    per_year: dict[int, pd.Series] = {}
-    for year in years:
-        combined = monitor_run(path=path, year=year)
-        if combined["errors"]:
-            return {"errors": combined["errors"]}
-        per_year[year] = counts_frame(combined).groupby("municipality")["mpg"].sum()
-    table = pd.DataFrame(per_year).fillna(0).astype(int)
-    # Secondary suppression: the "(all)" row must not give a hidden municipality's count away.
-    mask = suppression_mask(table.to_numpy(), totals="columns") if suppress else None
-    hidden_rows = set(table.index[mask.any(axis=1)]) if mask is not None else set()
-    table.loc["(all)"] = table.sum()
-    cost = {"cost_per_family": cost_per_family} if cost_per_family else {}
-    out: dict[str, Any] = {
-        "years": years,
-        "suppressed": suppress,
-        "municipalities": [],
-        "errors": [],
-    }
-    for name, row in table.iterrows():
-        counts = {int(y): int(v) for y, v in row.items()}
-        small = any(1 <= v <= 9 for v in counts.values())
-        entry: dict[str, Any] = {"municipality": name}
-        if suppress and (small or name in hidden_rows):
-            entry["mpg"] = dict.fromkeys(counts, "*")
-            entry["trend"] = "*"
-        else:
-            result = mpg_trend(counts, **cost)
-            entry["per_year"] = _records(result["years"])
-            if "mpg_trend" in result:
-                entry["mpg_trend"] = result["mpg_trend"].as_dict()
-                entry["cost_trend"] = result["cost_trend"].as_dict()
-        out["municipalities"].append(entry)
-    return json.loads(json.dumps(out, default=_plain))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
-
-
-def mpg_volumes(
-    *, path: str | Path, year: int, municipalities: list[str] | None = None
-) -> pd.DataFrame:
-    """The indicator values in ``year`` of the MPG households, long, for the cost engine.
-
-    Columns: municipality, family (the household id), period (the year), indicator, value. Only
-    MPG households (a few per thousand) are kept, so the frame stays small for any extract.
-    """
-    catalogue = load_catalogue()
-    path = Path(path)
-    kind = path.suffix.lower().lstrip(".")
-    parts = []
-    for chunk in iter_municipality_chunks(path, [year - 2, year - 1, year], catalogue):
-        frame = validate_extract(chunk, year, catalogue, kind=kind)
-        classified = classify_households(frame, year, catalogue)
-        chosen = classified["mpg"].to_numpy()
-        if municipalities is not None:
-            names = classified["municipality"].astype(str).isin(municipalities).to_numpy()
-            chosen &= names
-        ids = set(classified.loc[chosen, "household_id"].tolist())
-        rows = frame[(frame["year"].to_numpy() == year) & frame["household_id"].isin(ids)]
-        if not len(rows):
-            continue
-        long = rows.melt(
-            id_vars=["municipality", "household_id", "year"],
-            value_vars=catalogue.codes,
-            var_name="indicator",
-            value_name="value",
-        )
-        parts.append(long.rename(columns={"household_id": "family", "year": "period"}))
-    columns = ["municipality", "family", "period", "indicator", "value"]
-    if not parts:
-        return pd.DataFrame(columns=columns)
-    out = pd.concat(parts, ignore_index=True)[columns]
-    out["municipality"] = out["municipality"].astype(str)
-    out["value"] = out["value"].astype(float)
-    return out
-
-
-def municipality_reports(
-    *,
-    counts: pd.DataFrame,
-    year: int,
-    cost_per_family: dict[str, float | None] | None = None,
-    trend: dict[str, Any] | None = None,
-) -> list[dict[str, Any]]:
-    """One suppressed report per municipality: headline figures per wijk, the full tables, and
-    the municipality's trend entry (from ``monitor_trend``) when given.
-
-    Each municipality is suppressed on its own (its wijken against its own total), so a stored
-    report never depends on which other municipalities were in the extract.
-    """
-    cost_per_family = cost_per_family or {}
-    trends = {e["municipality"]: e for e in (trend or {}).get("municipalities", [])}
-    out = []
-    names = sorted(counts["municipality"].astype(str).unique()) if len(counts) else []
-    for name in names:
-        own = counts[counts["municipality"].astype(str) == name]
-        summary = monitor_summary(
-            counts=own, year=year, cost_per_family=cost_per_family.get(name), full=True
-        )
-        out.append(
-            {
-                "municipality": name,
-                "year": year,
-                "summary": summary["municipalities"][0],
-                "tables": summary["tables"],
-                "trend": trends.get(name),
-            }
-        )
-    return out
-
-
-def trend_entry(
-    *, municipality: str, mpg_by_year: dict[int, int | str], cost_by_year: dict[int, float]
-) -> dict[str, Any] | None:
-    """One municipality's trend in the stored (suppressed) form, from MPG counts per year.
-
-    Any year with a count of 1-9 (or already shown as "*") hides the whole trend, as in
-    ``monitor_trend``; fewer than two years give None.
-    """
-    from analysis.monitor.trend import mpg_trend
-
-    years = sorted(mpg_by_year)
-    if len(years) < 2:
-        return None
-    values = [mpg_by_year[y] for y in years]
-    if any(v == "*" or (isinstance(v, int) and 1 <= v <= 9) for v in values):
-        return {"municipality": municipality, "mpg": dict.fromkeys(years, "*"), "trend": "*"}
-    result = mpg_trend(
-        {y: int(mpg_by_year[y]) for y in years},
-        cost_per_family={y: float(cost_by_year[y]) for y in years},
+def _claim(job_id: int) -> MonitorJob | None:
+    """The job, now running in this process; None when another worker claimed it first."""
+    # LAYOUT-MERGE: use tracker.jobs claim
+    now = timezone.now()
+    claimed = MonitorJob.objects.filter(pk=job_id, status=MonitorJob.Status.QUEUED).update(
+        status=MonitorJob.Status.RUNNING,
+        attempts=F("attempts") + 1,
+        started_at=now,
+        heartbeat_at=now,
+        progress=PROGRESS_CLAIMED,
+        claimed_by=f"{socket.gethostname()}:{os.getpid()}",
     )
-    entry = {
-        "municipality": municipality,
-        "per_year": _records(result["years"]),
-        "mpg_trend": result["mpg_trend"].as_dict(),
-        "cost_trend": result["cost_trend"].as_dict(),
-    }
-    return json.loads(json.dumps(entry, default=_plain))
+    return MonitorJob.objects.get(pk=job_id) if claimed else None
+
+
+def _mine(job: MonitorJob):
+    """The job's row as long as this attempt holds the claim."""
+    return MonitorJob.objects.filter(
+        pk=job.pk, status=MonitorJob.Status.RUNNING, attempts=job.attempts
+    )
+
+
+def monitor_job_execute(*, job_id: int) -> MonitorJob | None:
+    """Claim the job (only one worker gets it) and start counting its extract.
+
+    Without a broker the whole job runs here; with one, a task per municipality counts and
+    ``monitor_job_finish`` completes the job. A job already claimed is left alone.
+    """
+    job = _claim(job_id)
+    if job is None:
+        return None
+    try:
+        runner.monitor_count(path=job.params["path"], year=job.params["year"], job_id=job.pk)
+    except (OperationalError, InterfaceError):
+        # The database, not the job: give the claim back so that the task's retry can claim it.
+        _mine(job).update(status=MonitorJob.Status.QUEUED, claimed_by="")
+        raise
+    except Exception as exc:  # a bug or an unreadable file: the job fails with readable words
+        log.exception("monitor job %s failed", job_id)
+        monitor_job_fail(job_id=job_id, error=f"{exc.__class__.__name__}: {exc}")
+    return MonitorJob.objects.get(pk=job_id)
+
+
+def monitor_chunk_count(
+    *, path: str, municipality: str, year: int, job_id: int | None = None, chunks: int = 0
+) -> dict[str, Any]:
+    """Count one municipality of an extract (a fan-out's chunk); with ``job_id``, record it in
+    the job's progress (and heartbeat)."""
+    result = pipeline.monitor_chunk(path=path, municipality=municipality, year=year)
+    if job_id is not None:
+        step = (F("chunks_done") + 1) * (PROGRESS_COUNTED - PROGRESS_CLAIMED) / max(chunks, 1)
+        MonitorJob.objects.filter(pk=job_id, status=MonitorJob.Status.RUNNING).update(
+            chunks=chunks,
+            chunks_done=F("chunks_done") + 1,
+            progress=Least(
+                Cast(Value(PROGRESS_CLAIMED) + step, PositiveSmallIntegerField()),
+                Value(PROGRESS_COUNTED),
+            ),
+            heartbeat_at=timezone.now(),
+        )
+    return result
+
+
+def monitor_job_finish(*, job_id: int, results: list[dict[str, Any]]) -> MonitorJob | None:
+    """Complete a running job from its chunk results: the suppressed summary, and with save the
+    stored reports; or failed with the extract's problems. The extract is deleted."""
+    job = MonitorJob.objects.filter(pk=job_id, status=MonitorJob.Status.RUNNING).first()
+    if job is None:
+        return None  # finished already (a redelivered task) or never claimed
+    try:
+        ended = _finish(job, results)
+    except (OperationalError, InterfaceError):
+        raise  # the database: the task retries, the extract stays for it
+    except Exception as exc:
+        log.exception("monitor job %s failed", job_id)
+        monitor_job_fail(job_id=job_id, error=f"{exc.__class__.__name__}: {exc}")
+    else:
+        if ended:  # a lost claim leaves the extract to the attempt that holds the job
+            _extract_delete(job.params.get("path"))
+    return MonitorJob.objects.get(pk=job_id)
+
+
+class _ClaimLost(Exception):
+    """Another attempt holds the job now: this attempt's outcome is dropped."""
+
+
+def _finish(job: MonitorJob, results: list[dict[str, Any]]) -> bool:
+    """Write the job's outcome; False when this attempt no longer holds the job."""
+    params = job.params
+    path = Path(params["path"])
+    year = int(params["year"])
+    combined = pipeline.monitor_combine(results=results, source=path.name, year=year)
+    if combined["errors"]:
+        return _fail_with(job, _named(combined["errors"], path.name, params["source_name"]))
+    _mine(job).update(progress=PROGRESS_COUNTED, heartbeat_at=timezone.now())
+    result = summary.monitor_summary(counts=pipeline.counts_frame(combined), year=year)
+    try:
+        with transaction.atomic():
+            if params.get("save"):
+                reports = monitor_reports_save(
+                    path=path,
+                    year=year,
+                    combined=combined,
+                    user=job.created_by,
+                    source_name=params["source_name"],
+                )
+                result["saved_reports"] = [r.pk for r in reports]
+            now = timezone.now()
+            if not _mine(job).update(
+                status=MonitorJob.Status.SUCCEEDED,
+                progress=100,
+                result=result,
+                finished_at=now,
+                heartbeat_at=now,
+                claimed_by="",
+            ):
+                raise _ClaimLost
+    except ValidationError as exc:
+        return _fail_with(job, _named(exc.messages, path.name, params["source_name"]))
+    except _ClaimLost:
+        log.warning(
+            "monitor job %s: attempt %s lost its claim, result dropped", job.pk, job.attempts
+        )
+        return False
+    return True
+
+
+def _named(errors: list[str], stored: str, uploaded: str) -> list[str]:
+    """Errors naming the file as it was uploaded, not as it was stored."""
+    return [error.replace(stored, uploaded) for error in errors]
+
+
+def _fail_with(job: MonitorJob, errors: list[str]) -> bool:
+    """Fail the job with the extract's problems; False when this attempt lost the claim."""
+    shown = errors[:MAX_ERRORS_SHOWN]
+    more = len(errors) - len(shown)
+    text = "\n".join(shown) + (f"\n... and {more} more" if more > 0 else "")
+    now = timezone.now()
+    return bool(
+        _mine(job).update(
+            status=MonitorJob.Status.FAILED,
+            error=text,
+            finished_at=now,
+            heartbeat_at=now,
+            claimed_by="",
+        )
+    )
+
+
+def monitor_job_fail(*, job_id: int, error: str) -> None:
+    """End an unfinished job as failed with ``error`` (a chunk task or the job's task broke)."""
+    job = MonitorJob.objects.filter(pk=job_id).first()
+    if job is None or job.is_finished:
+        return
+    now = timezone.now()
+    MonitorJob.objects.filter(
+        pk=job_id, status__in=[MonitorJob.Status.QUEUED, MonitorJob.Status.RUNNING]
+    ).update(
+        status=MonitorJob.Status.FAILED,
+        error=error[:10_000],
+        finished_at=now,
+        heartbeat_at=now,
+        claimed_by="",
+    )
+    _extract_delete(job.params.get("path"))
+
+
+def _extract_delete(path: str | None) -> None:
+    """Delete a job's stored extract and its folder (household-level data is not kept)."""
+    if not path:
+        return
+    folder = Path(path).resolve().parent
+    if folder.parent == Path(settings.MONITOR_UPLOAD_DIR).resolve():
+        shutil.rmtree(folder, ignore_errors=True)
+    else:
+        Path(path).unlink(missing_ok=True)

@@ -37,11 +37,6 @@ SUMMARY_COLUMNS = [
 HEADLINE_COLUMNS = ["households_with_child", "domain1", "domain2", "domain3", "mvp", "mpg"]
 
 
-def count_columns(catalogue: Catalogue | None = None) -> list[str]:
-    """All count columns of a counts frame, summary first, then one per indicator column."""
-    return SUMMARY_COLUMNS + list(indicator_columns(catalogue or load_catalogue()))
-
-
 def wijk_counts(classified: pd.DataFrame, catalogue: Catalogue | None = None) -> pd.DataFrame:
     """Raw counts per municipality and wijk from ``classify_households(..., with_indicators=True)``.
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -121,7 +122,7 @@ def mpg_trend(
     mpg_by_year: Mapping[int, int],
     cost_per_family: float | Mapping[int, float] = DEFAULT_COST_PER_MPG_EUR,
     level: float = 0.95,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Per year the MPG count and total cost with exact intervals, and both trend tests.
 
     ``cost_per_family`` is one figure or one per year (e.g. from the cost engine, in constant
@@ -148,7 +149,7 @@ def mpg_trend(
             }
         )
     counts = [int(mpg_by_year[y]) for y in years]
-    result: dict[str, object] = {"years": pd.DataFrame(rows)}
+    result: dict[str, Any] = {"years": pd.DataFrame(rows)}
     if len(years) >= 2:
         result["mpg_trend"] = poisson_trend(years, counts, level=level)
         # log E[cost] = log c + log E[count] = a + b*year  <=>  log E[count] = a + b*year - log c

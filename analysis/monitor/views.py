@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from analysis.monitor import report_services, selectors
+from analysis.monitor import selectors, services
 
 
 @login_required
@@ -21,7 +21,7 @@ def report_list(request):
         "monitor/report_list.html",
         {
             "reports": reports,
-            "may_manage": report_services.may_manage_monitor(request.user),
+            "may_manage": selectors.may_manage_monitor(request.user),
         },
     )
 
@@ -34,7 +34,7 @@ def report_detail(request, pk: int):
         "monitor/report_detail.html",
         {
             "report": report,
-            "may_manage": report_services.may_manage_monitor(request.user),
+            "may_manage": selectors.may_manage_monitor(request.user),
             **selectors.monitor_report_display(report),
         },
     )
@@ -46,10 +46,10 @@ def report_publish(request, pk: int):
     report = selectors.monitor_report_get(request.user, pk)
     try:
         if request.POST.get("action") == "withdraw":
-            report_services.monitor_report_withdraw(report=report, user=request.user)
+            services.monitor_report_withdraw(report=report, user=request.user)
             messages.success(request, _("The monitor report is no longer published."))
         else:
-            report_services.monitor_report_publish(report=report, user=request.user)
+            services.monitor_report_publish(report=report, user=request.user)
             messages.success(request, _("The monitor report is published for the municipality."))
     except PermissionDenied:
         raise Http404 from None

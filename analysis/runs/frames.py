@@ -14,8 +14,7 @@ import pandas as pd
 
 from analysis.costs import engine as cost_engine
 from analysis.costs import pricing
-from analysis.costs.selectors import CatalogueNotFound, cpi_series
-from analysis.costs.study_costs import costs_for_families
+from analysis.costs.selectors import CatalogueNotFound, costs_for_families, cpi_series
 from study import panels
 from study.models import Family, Study
 

@@ -1,4 +1,5 @@
-"""The monitor's Celery chord through a real worker on Redis gives the in-process totals."""
+"""The monitor's fan-out (one Celery task per municipality) through a real worker on Redis gives
+the totals of the run in this process."""
 
 import os
 import uuid
@@ -39,16 +40,15 @@ def worker_queue():
 
 
 def test_chord_through_a_worker_matches_the_in_process_run(extract, worker_queue, real_broker):
-    from analysis.monitor import services
-    from analysis.monitor.tasks import monitor_fanout
+    from analysis.monitor import pipeline, runner
 
-    result = monitor_fanout(path=str(extract), year=2014, queue=worker_queue)
-    fanned = result.get(timeout=300, disable_sync_subtasks=False)
-    local = services.monitor_run(path=extract, year=2014)
+    assert runner.broker_configured()
+    fanned = runner.monitor_count(path=extract, year=2014, queue=worker_queue)
+    local = pipeline.monitor_run(path=extract, year=2014)
     assert fanned["errors"] == [] and local["errors"] == []
     assert fanned["municipalities"] == local["municipalities"] == 3
     assert fanned["rows"] == local["rows"]
-    fanned_counts = services.counts_frame(fanned).set_index(["municipality", "wijk"]).sort_index()
-    local_counts = services.counts_frame(local).set_index(["municipality", "wijk"]).sort_index()
+    fanned_counts = pipeline.counts_frame(fanned).set_index(["municipality", "wijk"]).sort_index()
+    local_counts = pipeline.counts_frame(local).set_index(["municipality", "wijk"]).sort_index()
     assert fanned_counts.equals(local_counts)
     assert fanned_counts["mpg"].sum() > 0

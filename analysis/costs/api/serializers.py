@@ -27,7 +27,9 @@ class PriceItemSerializer(serializers.ModelSerializer):
 
 
 class PriceCatalogueSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
     parent_version = serializers.IntegerField(source="parent.version", read_only=True, default=None)
 
     class Meta:

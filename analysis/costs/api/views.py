@@ -29,7 +29,7 @@ PRICE_YEAR = OpenApiParameter(
 )
 
 
-def _price_year(request, default: int | None) -> int | None:
+def _price_year(request, default: int) -> int:
     text = request.query_params.get("price_year")
     if text in (None, ""):
         return default

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from django.core.exceptions import ValidationError
 
-from analysis.costs import engine, selectors, services
+from analysis.costs import engine, scenarios, selectors, services
 from analysis.costs.models import CatalogueFrozenError, CpiYear, PriceCatalogue, PriceItem
 from analysis.costs.pricing import CATALOGUE_2014_CSV, CPI_CSV, MissingCpiYearError
 
@@ -45,7 +45,7 @@ def test_seeded_cpi_series_is_the_csv():
 
 
 def test_seeded_scenarios_are_the_reports():
-    assert selectors.scenario_list() == list(engine.REPORT_SCENARIOS)
+    assert selectors.scenario_list() == list(scenarios.REPORT_SCENARIOS)
 
 
 def test_published_catalogue_items_cannot_be_saved_or_deleted():

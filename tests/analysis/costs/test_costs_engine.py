@@ -6,9 +6,6 @@ import pandas as pd
 import pytest
 
 from analysis.costs.engine import (
-    REPORT_SCENARIOS,
-    Scenario,
-    apply_scenario,
     baseline_per_family,
     breakdown,
     cost_range,
@@ -16,13 +13,18 @@ from analysis.costs.engine import (
     family_costs,
     family_days_from_child_days,
     family_totals,
-    trajectories_per_person,
 )
 from analysis.costs.pricing import (
     MissingCpiYearError,
     indexed_catalogue,
     load_catalogue_csv,
     load_cpi_csv,
+)
+from analysis.costs.scenarios import (
+    REPORT_SCENARIOS,
+    Scenario,
+    apply_scenario,
+    trajectories_per_person,
 )
 
 INDICATORS_CSV = Path(__file__).resolve().parents[3] / "study" / "data" / "indicators.csv"

@@ -124,7 +124,8 @@ def test_catalogue_with_an_unknown_unit_is_refused(tmp_path):
 
 def test_pure_core_does_not_import_django():
     code = (
-        "import sys, analysis.costs.engine, analysis.costs.pricing; print('django' in sys.modules)"
+        "import sys, analysis.costs.engine, analysis.costs.pricing, analysis.costs.scenarios; "
+        "print('django' in sys.modules)"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from analysis.costs.engine import family_totals
-from analysis.costs.study_costs import costs_for_families
+from analysis.costs.selectors import costs_for_families
 from study.models import Family
 from study.services.values import indicator_values_record
 

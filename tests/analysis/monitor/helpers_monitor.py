@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 
+from analysis.monitor import runner, services
 from analysis.monitor.catalogue import load_catalogue
 
 
@@ -61,14 +62,17 @@ def random_extract(seed: int, households: int = 3000, text_ids: bool = False) ->
     return data.iloc[order].reset_index(drop=True)
 
 
+def reports_saved(*, path, year: int = YEAR, **options):
+    """Count the extract with the monitor's runner and store its reports (as --save does)."""
+    combined = runner.monitor_count(path=path, year=year)
+    return services.monitor_reports_save(path=path, year=year, combined=combined, **options)
+
+
 def stored_reports(tmp_path, households: int = 400, seed: int = 7):
     """Store monitor reports (Almelo, Borne, ...) from a small random extract; none published."""
-    from analysis.monitor.report_services import monitor_reports_save
-
     path = tmp_path / "extract.csv"
     random_extract(seed, households=households).to_csv(path, index=False)
-    reports = monitor_reports_save(path=path, year=YEAR)
-    return {r.municipality: r for r in reports}
+    return {r.municipality: r for r in reports_saved(path=path, year=YEAR)}
 
 
 def shown_counts(table: dict) -> list:

@@ -6,7 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from analysis.monitor.models import MonitorReport
-from analysis.monitor.report_services import monitor_report_publish
+from analysis.monitor.services import monitor_report_publish
 
 from .helpers_monitor import random_extract, stored_reports
 
@@ -71,19 +71,41 @@ def test_wijkcoach_lists_nothing_and_anonymous_is_refused(api, coach, reports):
     assert api.get("/api/monitor/reports/").status_code in (401, 403)
 
 
-def test_run_with_save_stores_unpublished_reports(api, researcher, tmp_path):
+def test_run_with_save_stores_unpublished_reports(
+    api, researcher, tmp_path, django_capture_on_commit_callbacks
+):
     path = tmp_path / "extract.csv"
     random_extract(9, households=300).to_csv(path, index=False)
     api.force_authenticate(researcher)
     upload = SimpleUploadedFile("extract.csv", path.read_bytes(), content_type="text/csv")
-    response = api.post(
-        "/api/monitor/run/", {"file": upload, "year": 2014, "save": "true"}, format="multipart"
-    )
-    assert response.status_code == 200, response.content
-    saved = MonitorReport.objects.filter(pk__in=response.json()["saved_reports"])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(
+            "/api/monitor/run/", {"file": upload, "year": 2014, "save": "true"}, format="multipart"
+        )
+    assert response.status_code == 202, response.content
+    job = api.get(response.json()["url"]).json()
+    assert job["status"] == "succeeded" and job["save"] is True
+    saved = MonitorReport.objects.filter(pk__in=job["result"]["saved_reports"])
     assert saved.count() == 5
     assert all(r.published_at is None and r.created_by == researcher for r in saved)
     assert {r.source_name for r in saved} == {"extract.csv"}
+
+
+def test_a_broken_extract_with_save_stores_nothing(
+    api, researcher, tmp_path, django_capture_on_commit_callbacks
+):
+    frame = random_extract(13, households=200)
+    frame.loc[frame.index[frame["year"] == 2014][0], "ww"] = -3
+    api.force_authenticate(researcher)
+    upload = SimpleUploadedFile("broken.csv", frame.to_csv(index=False).encode(), "text/csv")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(
+            "/api/monitor/run/", {"file": upload, "year": 2014, "save": "true"}, format="multipart"
+        )
+    job = api.get(response.json()["url"]).json()
+    assert job["status"] == "failed"
+    assert any("column 'ww'" in error for error in job["errors"])
+    assert not MonitorReport.objects.exists()
 
 
 def test_publish_through_the_api(api, researcher, study, gemeente_user, reports):

@@ -1,4 +1,5 @@
-"""The monitor API: researchers and data managers only, suppressed aggregates, clear errors."""
+"""The monitor API: researchers and data managers only, a job outside the request, suppressed
+aggregates, clear errors."""
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -6,9 +7,18 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from analysis.monitor import services
+from analysis.monitor.models import MonitorJob
+
 from .helpers_monitor import household_rows, three_years
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def upload_dir(settings, tmp_path):
+    settings.MONITOR_UPLOAD_DIR = tmp_path / "uploads"
+    return settings.MONITOR_UPLOAD_DIR
 
 
 def user_with(role):
@@ -33,20 +43,58 @@ def extract_upload(tmp_path, mutations=None):
     return SimpleUploadedFile("extract.csv", frame.to_csv(index=False).encode(), "text/csv")
 
 
-def post(user, data):
+def client_of(user):
     client = APIClient()
     if user:
         client.force_authenticate(user)
-    return client.post(reverse("monitor_api:run"), data, format="multipart")
+    return client
+
+
+def post(user, data):
+    return client_of(user).post(reverse("monitor_api:run"), data, format="multipart")
+
+
+@pytest.fixture
+def run_job(django_capture_on_commit_callbacks):
+    """POST an extract (202), let the job run (eager in tests, after the commit), poll it."""
+
+    def run(user, data):
+        with django_capture_on_commit_callbacks(execute=True):
+            accepted = post(user, data)
+        assert accepted.status_code == 202, accepted.content
+        poll = client_of(user).get(accepted.json()["url"])
+        assert poll.status_code == 200, poll.content
+        return poll.json()
+
+    return run
+
+
+def uploads_left(folder) -> list:
+    return [p for p in folder.rglob("*") if p.is_file()]
 
 
 @pytest.mark.parametrize("role", ["researcher", "datamanager"])
-def test_researcher_and_data_manager_get_the_counts(role, tmp_path):
-    response = post(user_with(role), {"file": extract_upload(tmp_path), "year": 2014})
-    assert response.status_code == 200, response.content
-    almelo = response.json()["municipalities"][0]
+def test_researcher_and_data_manager_get_the_counts(role, tmp_path, run_job):
+    job = run_job(user_with(role), {"file": extract_upload(tmp_path), "year": 2014})
+    assert job["status"] == "succeeded" and job["progress"] == 100
+    almelo = job["result"]["municipalities"][0]
     assert almelo["households_with_child"] == 12
     assert almelo["mpg"] == 12
+    assert "saved_reports" not in job["result"]
+
+
+def test_the_run_answers_202_with_a_job_to_poll_and_computes_nothing_in_the_request(
+    tmp_path, upload_dir
+):
+    response = post(user_with("researcher"), {"file": extract_upload(tmp_path), "year": 2014})
+    assert response.status_code == 202
+    assert len(uploads_left(upload_dir)) == 1  # the extract waits for the job
+    body = response.json()
+    assert body["status"] == "queued" and body["result"] == {}
+    assert response["Location"] == body["url"]
+    assert body["url"].endswith(reverse("monitor_api:job", kwargs={"pk": body["id"]}))
+    job = MonitorJob.objects.get(pk=body["id"])
+    assert job.status == MonitorJob.Status.QUEUED and job.params["year"] == 2014
 
 
 @pytest.mark.parametrize("role", ["gemeente", "wijkcoach", None])
@@ -54,23 +102,118 @@ def test_other_roles_and_anonymous_are_refused(role, tmp_path):
     user = user_with(role) if role else None
     response = post(user, {"file": extract_upload(tmp_path), "year": 2014})
     assert response.status_code in (401, 403)
+    assert not MonitorJob.objects.exists()
 
 
-def test_small_counts_are_suppressed(tmp_path):
+@pytest.mark.parametrize("role", ["gemeente", "wijkcoach", None])
+def test_other_roles_and_anonymous_cannot_poll_a_job(role, tmp_path, run_job):
+    job = run_job(user_with("researcher"), {"file": extract_upload(tmp_path), "year": 2014})
+    response = client_of(user_with(role) if role else None).get(job["url"])
+    assert response.status_code in (401, 403, 404)
+
+
+def test_small_counts_are_suppressed(tmp_path, run_job):
     upload = extract_upload(
         tmp_path, {(0, "n_children"): 0, (3, "n_children"): 0, (6, "n_children"): 0}
     )
-    response = post(user_with("researcher"), {"file": upload, "year": 2014})
-    assert response.status_code == 200
-    almelo = response.json()["municipalities"][0]
+    job = run_job(user_with("researcher"), {"file": upload, "year": 2014})
+    assert job["status"] == "succeeded"
+    almelo = job["result"]["municipalities"][0]
     # Three of the twelve households have no child in 2014: 9 households, 9 MPG, both hidden.
     assert almelo["households_with_child"] == "*"
     assert almelo["mpg"] == "*"
     assert almelo["mpg_total_cost_eur"] == "*"
+    assert MonitorJob.objects.get(pk=job["id"]).result["municipalities"][0]["mpg"] == "*"
 
 
-def test_invalid_extract_gives_row_and_column(tmp_path):
+def test_invalid_extract_fails_the_job_with_row_and_column(tmp_path, run_job):
     upload = extract_upload(tmp_path, {(1, "ww"): -4})
-    response = post(user_with("researcher"), {"file": upload, "year": 2014})
-    assert response.status_code == 400
-    assert "line 3, column 'ww': -4 is negative" in response.json()["errors"]
+    job = run_job(user_with("researcher"), {"file": upload, "year": 2014})
+    assert job["status"] == "failed"
+    assert "line 3, column 'ww': -4 is negative" in job["errors"]
+    assert job["result"] == {}
+
+
+def test_an_extract_without_the_year_names_the_uploaded_file(tmp_path, run_job):
+    job = run_job(user_with("researcher"), {"file": extract_upload(tmp_path), "year": 2030})
+    assert job["status"] == "failed"
+    assert job["errors"] == ["extract.csv: no rows for year 2030"]
+
+
+def test_the_extract_is_deleted_when_the_job_ends(tmp_path, run_job, upload_dir):
+    ok = run_job(user_with("researcher"), {"file": extract_upload(tmp_path), "year": 2014})
+    broken = extract_upload(tmp_path, {(1, "ww"): -4})
+    failed = run_job(User.objects.get(username="u-researcher"), {"file": broken, "year": 2014})
+    assert (ok["status"], failed["status"]) == ("succeeded", "failed")
+    assert uploads_left(upload_dir) == []
+
+
+def test_a_job_is_claimed_once(tmp_path, django_capture_on_commit_callbacks):
+    researcher = user_with("researcher")
+    with django_capture_on_commit_callbacks(execute=False) as sent:
+        response = post(researcher, {"file": extract_upload(tmp_path), "year": 2014})
+    assert len(sent) == 1  # the job's task is sent once the request's transaction commits
+    job_id = response.json()["id"]
+    first = services.monitor_job_execute(job_id=job_id)
+    assert first.status == MonitorJob.Status.SUCCEEDED and first.attempts == 1
+    assert services.monitor_job_execute(job_id=job_id) is None  # a redelivered task: no claim
+    again = MonitorJob.objects.get(pk=job_id)
+    assert again.attempts == 1 and again.finished_at == first.finished_at
+
+
+def test_a_finished_job_ignores_a_late_finish(tmp_path, run_job):
+    job = run_job(user_with("researcher"), {"file": extract_upload(tmp_path), "year": 2014})
+    assert services.monitor_job_finish(job_id=job["id"], results=[]) is None
+    assert MonitorJob.objects.get(pk=job["id"]).status == MonitorJob.Status.SUCCEEDED
+
+
+def test_a_job_whose_counting_breaks_fails_with_a_readable_error(
+    tmp_path, run_job, monkeypatch, upload_dir
+):
+    def broken(**arguments):
+        raise MemoryError("the worker ran out of memory")
+
+    monkeypatch.setattr(services.pipeline, "monitor_pieces", broken)
+    job = run_job(user_with("researcher"), {"file": extract_upload(tmp_path), "year": 2014})
+    assert job["status"] == "failed"
+    assert job["errors"] == ["MemoryError: the worker ran out of memory"]
+    assert uploads_left(upload_dir) == []
+
+
+def test_the_errback_of_the_fan_out_fails_the_job(
+    tmp_path, django_capture_on_commit_callbacks, upload_dir
+):
+    from analysis.tasks import monitor_job_fail_task
+
+    with django_capture_on_commit_callbacks(execute=False):
+        response = post(user_with("researcher"), {"file": extract_upload(tmp_path), "year": 2014})
+    job_id = response.json()["id"]
+    MonitorJob.objects.filter(pk=job_id).update(status=MonitorJob.Status.RUNNING)
+    monitor_job_fail_task(None, RuntimeError("worker lost"), None, job_id)
+    job = MonitorJob.objects.get(pk=job_id)
+    assert job.status == MonitorJob.Status.FAILED
+    assert job.error == "counting failed: RuntimeError: worker lost"
+    assert uploads_left(upload_dir) == []
+
+
+def test_with_a_broker_the_job_fans_out_one_task_per_municipality(tmp_path, run_job, settings):
+    """Eager in tests: the chord of chunk tasks and the job's finishing task run here."""
+    rows = []
+    for municipality in ("Almelo", "Borne"):
+        for i in range(12):
+            rows += three_years(
+                f"{municipality}-{i}",
+                municipality=municipality,
+                y0={"bijstand": 1, "adult_outreach_care": 1, "child_ots": 1},
+                y1={"child_ots": 1},
+                y2={"child_ots": 1},
+            )
+    upload = SimpleUploadedFile(
+        "two.csv", household_rows(rows).to_csv(index=False).encode(), "text/csv"
+    )
+    settings.CELERY_BROKER_URL = "redis://broker.invalid:6379/0"
+    job = run_job(user_with("researcher"), {"file": upload, "year": 2014})
+    assert job["status"] == "succeeded" and job["progress"] == 100
+    assert [m["mpg"] for m in job["result"]["municipalities"]] == [12, 12]
+    stored = MonitorJob.objects.get(pk=job["id"])
+    assert (stored.chunks, stored.chunks_done, stored.attempts) == (2, 2, 1)

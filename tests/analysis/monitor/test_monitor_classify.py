@@ -125,9 +125,11 @@ def test_indicator_flags_follow_thresholds():
 
 def test_pure_monitor_modules_do_not_import_django():
     code = (
-        "import sys; import analysis.monitor.classify, analysis.monitor.tables, "
-        "analysis.monitor.synthetic, analysis.monitor.trend, analysis.monitor.services, "
-        "analysis.monitor.extract, analysis.monitor.fast, analysis.monitor.plot, "
+        "import sys; import analysis.monitor.catalogue, analysis.monitor.classify, "
+        "analysis.monitor.tables, analysis.monitor.report_columns, analysis.monitor.synthetic, "
+        "analysis.monitor.synthetic_calibration, analysis.monitor.trend, "
+        "analysis.monitor.pipeline, analysis.monitor.summary, analysis.monitor.extract, "
+        "analysis.monitor.fast, analysis.monitor.fast_arrays, analysis.monitor.plot, "
         "analysis.effects.disclosure; assert 'django' not in sys.modules, "
         "[m for m in sys.modules if m.startswith('django')]"
     )

@@ -57,8 +57,34 @@ def test_no_suppress_prints_the_raw_counts(almelo_csv, almelo_counts):
     assert "*" not in list(all_counts(summary))
 
 
-def test_fan_out_runs_in_process_and_gives_the_same_result(almelo_csv):
-    assert run_monitor(almelo_csv, "--json", "--fan-out") == run_monitor(almelo_csv, "--json")
+def test_fan_out_runs_in_process_and_gives_the_same_result(tmp_path, settings, monkeypatch):
+    """With a broker every municipality is a Celery task (eager in tests: the chord runs here);
+    the output is the process pool's."""
+    from analysis.monitor import services
+
+    path = tmp_path / "three.parquet"
+    call_command(
+        "monitor_synthetic",
+        "--scale",
+        "national",
+        "--municipalities",
+        "3",
+        "--output",
+        str(path),
+        stdout=io.StringIO(),
+    )
+    without_broker = run_monitor(path, "--json")
+    counted = []
+    count = services.monitor_chunk_count
+
+    def counting(**arguments):
+        counted.append(arguments["municipality"])
+        return count(**arguments)
+
+    monkeypatch.setattr(services, "monitor_chunk_count", counting)
+    settings.CELERY_BROKER_URL = "redis://broker.invalid:6379/0"
+    assert run_monitor(path, "--json") == without_broker
+    assert sorted(counted) == ["Almelo", "Borne", "Dalfsen"]
 
 
 def test_table_output_names_municipality_and_wijken(almelo_csv):
@@ -197,7 +223,7 @@ def test_monitor_synthetic_writes_a_population_the_monitor_reads(tmp_path):
 
 
 def test_two_worker_processes_give_the_same_counts_as_one(tmp_path):
-    from analysis.monitor import services
+    from analysis.monitor import pipeline
     from analysis.monitor.extract import split_pieces
 
     path = tmp_path / "four.parquet"
@@ -213,8 +239,8 @@ def test_two_worker_processes_give_the_same_counts_as_one(tmp_path):
     )
     pieces = split_pieces(path, 2)
     assert len(pieces) == 2 and pieces[0].stop == pieces[1].start
-    one = services.monitor_run(path=path, year=2014)
-    two = services.monitor_run(path=path, year=2014, workers=2, min_rows=1)
+    one = pipeline.monitor_run(path=path, year=2014)
+    two = pipeline.monitor_run(path=path, year=2014, workers=2, min_rows=1)
     assert one["errors"] == two["errors"] == []
     assert one["counts"] == two["counts"]
     assert run_monitor(path, "--json", "--workers", "2") == run_monitor(path, "--json")

@@ -6,7 +6,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from analysis.monitor import services
+from analysis.monitor import pipeline
 
 from .helpers_monitor import random_extract
 
@@ -20,8 +20,8 @@ def write(frame: pd.DataFrame, path, row_group_size: int) -> None:
 
 
 def both(path, **options):
-    fast = services.monitor_run(path=path, year=YEAR, fast=True, **options)
-    slow = services.monitor_run(path=path, year=YEAR, fast=False, **options)
+    fast = pipeline.monitor_run(path=path, year=YEAR, fast=True, **options)
+    slow = pipeline.monitor_run(path=path, year=YEAR, fast=False, **options)
     return fast, slow
 
 
@@ -111,8 +111,8 @@ def test_fan_out_chunks_agree_with_the_straightforward_path(tmp_path, damage):
     write_per_municipality(frame, path)
     for name in sorted(frame["municipality"].unique()):
         assert municipality_groups(path, name) is not None  # the fast path is taken
-        fast = services.monitor_chunk(path=path, municipality=name, year=YEAR, fast=True)
-        slow = services.monitor_chunk(path=path, municipality=name, year=YEAR, fast=False)
+        fast = pipeline.monitor_chunk(path=path, municipality=name, year=YEAR, fast=True)
+        slow = pipeline.monitor_chunk(path=path, municipality=name, year=YEAR, fast=False)
         assert fast == slow, name
     assert municipality_groups(path, "Nowhere") is None
 
@@ -123,8 +123,8 @@ def test_fan_out_chunk_of_a_mixed_file_takes_the_straightforward_path(tmp_path):
     path = tmp_path / "extract.parquet"
     write(random_extract(22, households=600), path, row_group_size=700)
     assert municipality_groups(path, "Borne") is None
-    fast = services.monitor_chunk(path=path, municipality="Borne", year=YEAR, fast=True)
-    slow = services.monitor_chunk(path=path, municipality="Borne", year=YEAR, fast=False)
+    fast = pipeline.monitor_chunk(path=path, municipality="Borne", year=YEAR, fast=True)
+    slow = pipeline.monitor_chunk(path=path, municipality="Borne", year=YEAR, fast=False)
     assert fast == slow and fast["counts"]
 
 

@@ -171,7 +171,7 @@ def test_suppressed_tables_never_show_a_count_from_one_to_nine(frame, by_wijk):
 @PROPERTY_SETTINGS
 @given(valid_frames(), st.integers(1, 4), st.booleans(), st.booleans())
 def test_fast_parquet_path_agrees_with_the_pandas_path(frame, groups, text_ids, shuffled):
-    from analysis.monitor import services
+    from analysis.monitor import pipeline
 
     data = frame.drop(columns=[ROW])
     if text_ids:
@@ -181,8 +181,8 @@ def test_fast_parquet_path_agrees_with_the_pandas_path(frame, groups, text_ids, 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "extract.parquet"
         data.to_parquet(path, index=False, row_group_size=max(1, len(data) // groups))
-        fast = services.monitor_run(path=path, year=YEAR, fast=True, min_rows=20)
-        slow = services.monitor_run(path=path, year=YEAR, fast=False, min_rows=20)
+        fast = pipeline.monitor_run(path=path, year=YEAR, fast=True, min_rows=20)
+        slow = pipeline.monitor_run(path=path, year=YEAR, fast=False, min_rows=20)
     assert fast == slow
 
 

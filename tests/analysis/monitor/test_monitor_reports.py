@@ -8,16 +8,13 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
 from analysis.costs.models import PriceCatalogue
+from analysis.monitor.costing import REASON_ENGINE, SOURCE_DEFAULT, SOURCE_ENGINE, cost_note
 from analysis.monitor.models import MonitorReport
-from analysis.monitor.report_services import (
-    SOURCE_DEFAULT,
-    SOURCE_ENGINE,
-    monitor_reports_save,
-    trend_years,
-)
+from analysis.monitor.pipeline import trend_years
 from analysis.monitor.trend import DEFAULT_COST_PER_MPG_EUR
 
 from .helpers_monitor import random_extract
+from .helpers_monitor import reports_saved as monitor_reports_save
 
 pytestmark = pytest.mark.django_db
 
@@ -112,8 +109,6 @@ def test_command_save_refuses_a_broken_extract(tmp_path):
 
 def test_cost_reason_is_stored_and_the_note_kept_in_english(almelo_csv):
     from django.utils import translation
-
-    from analysis.monitor.report_services import REASON_ENGINE, cost_note
 
     with translation.override("nl"):
         (report,) = monitor_reports_save(path=almelo_csv, year=2014)

@@ -5,7 +5,7 @@ import pytest
 from django.utils import translation
 
 from analysis.monitor.models import MonitorReport
-from analysis.monitor.report_services import monitor_report_publish
+from analysis.monitor.services import monitor_report_publish
 
 from .helpers_monitor import shown_counts, stored_reports
 

@@ -11,9 +11,8 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from analysis.monitor import synthetic
+from analysis.monitor import runner, services, synthetic
 from analysis.monitor.models import MonitorReport
-from analysis.monitor.report_services import monitor_report_publish, monitor_reports_save
 
 DEMO_MUNICIPALITY = "Almelo"
 DEMO_YEARS = (2023, 2024)  # the last years with published CPI figures (cost indexation)
@@ -34,11 +33,16 @@ class Command(BaseCommand):
                 path = Path(tmp) / f"almelo-{year}.parquet"
                 frames = synthetic.iter_population([synthetic.almelo_spec()], year=year, seed=year)
                 synthetic.write_population(frames, path)
-                for report in monitor_reports_save(
-                    path=path, year=year, user=researcher, source_name=f"synthetisch Almelo {year}"
+                combined = runner.monitor_count(path=path, year=year)
+                for report in services.monitor_reports_save(
+                    path=path,
+                    year=year,
+                    combined=combined,
+                    user=researcher,
+                    source_name=f"synthetisch Almelo {year}",
                 ):
                     if report.municipality == DEMO_MUNICIPALITY and researcher is not None:
-                        monitor_report_publish(report=report, user=researcher)
+                        services.monitor_report_publish(report=report, user=researcher)
                     self.stdout.write(
                         f"Monitor {report.municipality} {report.year}: "
                         f"{report.summary.get('mpg', '?')} MPG households, report {report.pk}"

@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from analysis.monitor import services
+from analysis.monitor import pipeline, runner, services, summary
 from analysis.monitor.tables import HEADLINE_COLUMNS
-
-FANOUT_TIMEOUT_SECONDS = 3600
 
 
 class Command(BaseCommand):
@@ -44,17 +42,16 @@ class Command(BaseCommand):
             help="also report MPG per year from this reporting year to --year, with trend tests",
         )
         parser.add_argument(
-            "--workers", type=int, default=1, help="processes for a Parquet file (in-process run)"
+            "--workers",
+            type=int,
+            default=None,
+            help="processes for a Parquet file without a broker (default: MONITOR_WORKERS, "
+            "as the file's size warrants)",
         )
         parser.add_argument(
             "--save",
             action="store_true",
             help="store one unpublished, suppressed report per municipality (the monitor pages)",
-        )
-        parser.add_argument(
-            "--fan-out",
-            action="store_true",
-            help="one Celery task per municipality (a chord); in-process when no broker is set",
         )
 
     def handle(self, *args, **options) -> None:
@@ -66,17 +63,14 @@ class Command(BaseCommand):
         if not path.exists():
             raise CommandError(_("%(file)s: file not found") % {"file": path})
         year = options["year"]
-        combined = self._run(path, year, options["fan_out"], options["workers"])
+        # One Celery task per municipality with a broker, a process pool without one.
+        combined = runner.monitor_count(path=path, year=year, workers=options["workers"])
         if combined["errors"]:
             raise CommandError(
                 _("The extract cannot be used:") + "\n" + "\n".join(combined["errors"][:50])
             )
-        if not combined["counts"]:
-            raise CommandError(
-                _("%(file)s: no rows for year %(year)s") % {"file": path.name, "year": year}
-            )
-        summary = services.monitor_summary(
-            counts=services.counts_frame(combined),
+        figures = summary.monitor_summary(
+            counts=pipeline.counts_frame(combined),
             year=year,
             suppress=not options["no_suppress"],
             cost_per_family=options["cost_per_family"],
@@ -85,7 +79,7 @@ class Command(BaseCommand):
         if options["trend_from"] is not None:
             if options["trend_from"] >= year:
                 raise CommandError(_("--trend-from must be before --year"))
-            trend = services.monitor_trend(
+            trend = summary.monitor_trend(
                 path=path,
                 years=list(range(options["trend_from"], year + 1)),
                 suppress=not options["no_suppress"],
@@ -95,21 +89,17 @@ class Command(BaseCommand):
                 raise CommandError(
                     _("The extract cannot be used:") + "\n" + "\n".join(trend["errors"][:50])
                 )
-            summary["trend"] = trend
+            figures["trend"] = trend
         if options["json"]:
-            self.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2))
+            self.stdout.write(json.dumps(figures, ensure_ascii=False, indent=2))
         else:
-            self._print_table(summary)
+            self._print_table(figures)
         if options["save"]:
             self._save(path, year, combined)
 
     def _save(self, path: Path, year: int, combined: dict) -> None:
-        from django.core.exceptions import ValidationError
-
-        from analysis.monitor.report_services import monitor_reports_save
-
         try:
-            reports = monitor_reports_save(path=path, year=year, combined=combined)
+            reports = services.monitor_reports_save(path=path, year=year, combined=combined)
         except ValidationError as exc:
             raise CommandError(
                 _("The extract cannot be used:") + "\n" + "\n".join(exc.messages)
@@ -126,16 +116,6 @@ class Command(BaseCommand):
                     "source": report.cost.get("source"),
                 }
             )
-
-    def _run(self, path: Path, year: int, fan_out: bool, workers: int) -> dict:
-        if not fan_out:
-            return services.monitor_run(path=path, year=year, workers=max(workers, 1))
-        from analysis.monitor.tasks import monitor_fanout
-
-        result = monitor_fanout(path=str(path.resolve()), year=year)
-        if settings.CELERY_TASK_ALWAYS_EAGER:
-            return result.get()
-        return result.get(timeout=FANOUT_TIMEOUT_SECONDS, disable_sync_subtasks=False)
 
     def _print_table(self, summary: dict) -> None:
         header = ["municipality / wijk", *HEADLINE_COLUMNS, "mpg_total_cost_eur"]

@@ -11,6 +11,7 @@ from analysis.did.aligned_checks import (
 )
 from analysis.did.aligned_event import AlignedEventStudyResult, aligned_event_study
 from analysis.did.aligned_ppml import AlignedRatioResult, aligned_ppml
+from analysis.did.aligned_summary import AlignedSummary, aligned_summary
 from analysis.did.attrition import attrition_table, stay_weights
 from analysis.did.cs import CsError, CsResult, callaway_santanna
 from analysis.did.design_sim import CrisisDesign, SimulatedStudy, simulate_study
@@ -66,6 +67,7 @@ __all__ = [
     "AlignedEventStudyResult",
     "AlignedRatioResult",
     "AlignedResult",
+    "AlignedSummary",
     "BalanceResult",
     "CrisisDesign",
     "SimulatedStudy",
@@ -73,6 +75,7 @@ __all__ = [
     "aligned_event_study",
     "aligned_lpm",
     "aligned_ppml",
+    "aligned_summary",
     "ancova_t0",
     "bracket_check",
     "imputation_did",

@@ -324,7 +324,7 @@ def _arm_columns(
     e, a = panel.event, panel.arm
     if arm_terms == "post":
         cols, names = [a * (e >= 1)], ["arm_post"]
-        if t0 == "own":
+        if t0 == "own" and ((a == 1) & (e == 0)).any():
             cols.append(a * (e == 0))
             names.append("arm_t0")
         return cols, names
@@ -548,7 +548,7 @@ def sample_counts(panel: AlignedPanel) -> dict[str, Any]:
 def design_warnings(design: AlignedDesign) -> list[str]:
     """Plain-words notes on the dropped dummies and an untestable pre-period."""
     notes = []
-    if not design.kept_event_times:
+    if np.unique(design.panel.intake).size == 1:
         notes.append(
             "every family has the same intake year: the years-since-intake effects equal the"
             " calendar-year effects and are all absorbed"

@@ -33,6 +33,7 @@ from analysis.did.aligned import (
     sample_counts,
 )
 from analysis.did.inference import Robust
+from analysis.did.panel import PanelError
 from analysis.did.twfe import json_safe
 
 BAND_DRAWS = 100_000
@@ -115,12 +116,16 @@ def event_study_from_panel(
     outcome: str = "",
 ) -> AlignedEventStudyResult:
     """The aligned event study on a prepared panel (see the module docstring)."""
+    ref = 0 if t0 == "baseline" else -1
+    if not ((panel.arm == 1) & (panel.event == ref)).any():
+        raise PanelError(
+            f"the reference year T{ref} of the event study is not observed for any intervention family"
+        )
     design = aligned_design(panel, t0=t0, arm_terms="event")
     fit = fit_design(design)
     robust = Robust(fit)
     k = len(design.arm_terms)
     times = [int(name.removeprefix("arm_e")) for name in design.arm_terms]
-    ref = 0 if t0 == "baseline" else -1
     V = robust.vcov("cr2")[:k, :k]
     sd = np.sqrt(np.diag(V))
     crit = sup_t_critical(V / np.outer(sd, sd), level, draws=band_draws, seed=seed)

@@ -127,12 +127,10 @@ def aligned_summary(
         )
     panel = prepare_aligned(df, **columns, weights=weights)
     es = event_study_from_panel(panel, t0=t0, level=level, outcome=outcome)
-    alternatives: dict[str, AlignedResult] = {}
-    if model != "ppml":
-        alternatives["stacked"] = stacked_from_panel(panel, t0=t0, level=level, outcome=outcome)
-        alternatives["imputation"] = imputation_from_panel(
-            panel, t0=t0, level=level, outcome=outcome
-        )
+    alternatives = {
+        "stacked": stacked_from_panel(panel, t0=t0, level=level, outcome=outcome),
+        "imputation": imputation_from_panel(panel, t0=t0, level=level, outcome=outcome),
+    }
     scale = "outcome units"
     if model == "lpm" and isinstance(main, AlignedResult):
         main = main.scaled(PP, "percentage points", "aligned_lpm")
@@ -141,8 +139,8 @@ def aligned_summary(
             k: v.scaled(PP, "percentage points", v.estimator) for k, v in alternatives.items()
         }
         scale = "percentage points"
-    elif model == "ppml":
-        scale = "outcome units (linear event study of the count)"
+    elif model == "ppml":  # linear companions: their signs and intervals are what the verdict reads
+        scale = "outcome units (linear event study and alternatives of the count)"
     return AlignedSummary(
         model=model, main=main, event_study=es, alternatives=alternatives, event_scale=scale
     )

@@ -311,3 +311,17 @@ def test_unknown_t0_mode_is_a_panel_error(panel):
 def test_ppml_refuses_negative_outcomes(panel):
     with pytest.raises(PanelError, match="negative values"):
         aligned_ppml(panel, outcome="registry", **COLS)
+
+
+def test_t0_own_without_t0_rows_estimates_arm_x_post_alone(panel):
+    no_t0 = panel[panel["year"] != panel["intake"]]
+    own = aligned_did(no_t0, outcome="registry", t0="own", **COLS, robustness=())
+    drop = aligned_did(panel, outcome="registry", t0="drop", **COLS, robustness=())
+    assert own.t0_effect is None
+    assert (own.att, own.se) == pytest.approx((drop.att, drop.se), abs=1e-12)
+
+
+def test_event_study_without_the_reference_year_is_a_panel_error(panel):
+    df = panel[panel["year"] - panel["intake"] != -1]
+    with pytest.raises(PanelError, match="reference year T-1 of the event study is not observed"):
+        aligned_event_study(df, outcome="registry", **COLS)

@@ -108,7 +108,8 @@ def test_aligned_ppml_model_reports_the_proportional_change(study):
     r = aligned_ppml(df, outcome="count", **COLS)
     assert out["inference"] == "cr1" and out["df"] == 79
     assert out["att"] == pytest.approx(r.effect, abs=1e-12) and out["coef"] == pytest.approx(r.coef)
-    assert out["alternatives"] == {}
+    assert set(out["alternatives"]) == {"stacked", "imputation"}  # linear, for the sign check
+    assert out["event_study"]["scale"].startswith("outcome units (linear")
 
 
 def test_aligned_readable_table(study):

@@ -135,7 +135,7 @@ def event_study_from_panel(
         c = np.zeros(fit.k)
         c[j] = 1.0
         point = robust.contrast(c, "cr2", level)
-        band = robust.contrast(c, "cr2", band_level)
+        half = float(stats.t.ppf(0.5 + band_level / 2, point.df)) * point.se
         rows.append(
             {
                 "e": e,
@@ -145,8 +145,8 @@ def event_study_from_panel(
                 "p_value": point.p_value,
                 "ci_low": point.ci_low,
                 "ci_high": point.ci_high,
-                "band_low": band.ci_low,
-                "band_high": band.ci_high,
+                "band_low": point.estimate - half if band_level > level else point.ci_low,
+                "band_high": point.estimate + half if band_level > level else point.ci_high,
                 "n_intervention": _n_treated_at(design.panel, e),
                 "reference": False,
                 "t0": e == 0 and t0 == "own",

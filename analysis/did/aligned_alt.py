@@ -42,18 +42,15 @@ from scipy import linalg, stats
 
 from analysis.did.aligned import (
     AlignedDesign,
-    AlignedPanel,
     AlignedResult,
     aligned_design,
-    check_arms,
-    dense_codes,
     design_warnings,
     drop_order,
     identified_columns,
-    prepare_aligned,
     result_from_fit,
     sample_counts,
 )
+from analysis.did.aligned_panel import AlignedPanel, check_arms, dense_codes, prepare_aligned
 from analysis.did.inference import fit_linear
 from analysis.did.panel import PanelError, show
 

@@ -29,15 +29,12 @@ import pandas as pd
 
 from analysis.did.aligned import (
     AlignedDesign,
-    AlignedPanel,
     AlignedResult,
-    check_arms,
-    dense_codes,
     drop_order,
     identified_columns,
-    prepare_aligned,
     result_from_fit,
 )
+from analysis.did.aligned_panel import AlignedPanel, check_arms, dense_codes, prepare_aligned
 from analysis.did.inference import Robust, fit_linear
 from analysis.did.panel import PanelError
 from analysis.did.twfe import json_safe

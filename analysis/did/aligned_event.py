@@ -24,14 +24,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.did.aligned import (
-    AlignedPanel,
-    aligned_design,
-    design_warnings,
-    fit_design,
-    prepare_aligned,
-    sample_counts,
-)
+from analysis.did.aligned import aligned_design, design_warnings, fit_design, sample_counts
+from analysis.did.aligned_panel import AlignedPanel, prepare_aligned
 from analysis.did.inference import Robust
 from analysis.did.panel import PanelError
 from analysis.did.twfe import json_safe

@@ -30,13 +30,12 @@ import pandas as pd
 
 from analysis.did.aligned import (
     AlignedDesign,
-    AlignedPanel,
     aligned_design,
     contrast_row,
     design_warnings,
-    prepare_aligned,
     sample_counts,
 )
+from analysis.did.aligned_panel import AlignedPanel, prepare_aligned
 from analysis.did.inference import LinearFit, Robust, fit_linear
 from analysis.did.panel import PanelError
 from analysis.did.twfe import json_safe

@@ -15,9 +15,10 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.did.aligned import AlignedResult, aligned_did, prepare_aligned
+from analysis.did.aligned import AlignedResult, aligned_did
 from analysis.did.aligned_alt import imputation_from_panel, stacked_from_panel
 from analysis.did.aligned_event import AlignedEventStudyResult, event_study_from_panel
+from analysis.did.aligned_panel import prepare_aligned
 from analysis.did.aligned_ppml import AlignedRatioResult, aligned_ppml
 from analysis.did.panel import PanelError
 from analysis.did.twfe import json_safe

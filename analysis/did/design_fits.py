@@ -22,15 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from analysis.did.aligned import (
-    AlignedPanel,
-    aligned_design,
-    fit_design,
-    panel_from_arrays,
-    refit_outcome,
-)
+from analysis.did.aligned import aligned_design, fit_design, refit_outcome
 from analysis.did.aligned_alt import imputation_fit, stacked_from_panel
 from analysis.did.aligned_checks import ancova_from_panel, balance_from_panel, bracket_check
+from analysis.did.aligned_panel import AlignedPanel, panel_from_arrays
 from analysis.did.aligned_ppml import drop_all_zero_units, fit_ppml_design, poisson_fe, ppml_robust
 from analysis.did.design_sim import SimulatedStudy
 from analysis.did.inference import Robust, fit_linear

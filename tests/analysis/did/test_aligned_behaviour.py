@@ -11,16 +11,11 @@ import statsmodels.api as sm
 from aligned_panels import COLS, crisis_panel, dummies, explicit_design
 from scipy import stats
 
-from analysis.did.aligned import (
-    aligned_design,
-    aligned_did,
-    fit_design,
-    prepare_aligned,
-    refit_outcome,
-)
+from analysis.did.aligned import aligned_design, aligned_did, fit_design, refit_outcome
 from analysis.did.aligned_alt import imputation_did, stacked_did
 from analysis.did.aligned_checks import bracket_check, t0_balance
 from analysis.did.aligned_event import aligned_event_study, sup_t_critical
+from analysis.did.aligned_panel import prepare_aligned
 from analysis.did.aligned_ppml import aligned_ppml
 from analysis.did.inference import Robust, fit_linear
 from analysis.did.panel import PanelError

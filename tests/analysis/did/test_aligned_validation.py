@@ -22,9 +22,10 @@ import statsmodels.api as sm
 from aligned_panels import COLS, crisis_panel, dummies, explicit_design
 
 from analysis.did import pyfixest_order
-from analysis.did.aligned import aligned_did, aligned_lpm, prepare_aligned
+from analysis.did.aligned import aligned_did, aligned_lpm
 from analysis.did.aligned_alt import corrective_weights, imputation_did, stacked_did
 from analysis.did.aligned_checks import ancova_t0, level_comparison
+from analysis.did.aligned_panel import prepare_aligned
 from analysis.did.aligned_ppml import aligned_ppml
 from analysis.did.inference import Robust, fit_linear
 

@@ -1,7 +1,20 @@
 """Difference-in-differences statistics on pandas DataFrames (no Django): the public API."""
 
+from analysis.did.aligned import AlignedResult, aligned_did, aligned_lpm
+from analysis.did.aligned_alt import imputation_did, stacked_did
+from analysis.did.aligned_checks import (
+    BalanceResult,
+    ancova_t0,
+    bracket_check,
+    level_comparison,
+    t0_balance,
+)
+from analysis.did.aligned_event import AlignedEventStudyResult, aligned_event_study
+from analysis.did.aligned_ppml import AlignedRatioResult, aligned_ppml
+from analysis.did.aligned_summary import AlignedSummary, aligned_summary
 from analysis.did.attrition import attrition_table, stay_weights
 from analysis.did.cs import CsError, CsResult, callaway_santanna
+from analysis.did.design_sim import CrisisDesign, SimulatedStudy, simulate_study
 from analysis.did.event_study import EventStudyResult, event_study
 from analysis.did.honest import HonestBounds, relative_magnitude_bounds
 from analysis.did.inference import (
@@ -57,4 +70,24 @@ __all__ = [
     "twfe",
     "validate_panel",
     "wild_cluster_bootstrap",
+    # intake-aligned design (issue 13)
+    "AlignedEventStudyResult",
+    "AlignedRatioResult",
+    "AlignedResult",
+    "AlignedSummary",
+    "BalanceResult",
+    "CrisisDesign",
+    "SimulatedStudy",
+    "aligned_did",
+    "aligned_event_study",
+    "aligned_lpm",
+    "aligned_ppml",
+    "aligned_summary",
+    "ancova_t0",
+    "bracket_check",
+    "imputation_did",
+    "level_comparison",
+    "simulate_study",
+    "stacked_did",
+    "t0_balance",
 ]

@@ -12,8 +12,11 @@ import pandas as pd
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-ESTIMATORS = ("twfe", "event", "cs")
+ESTIMATORS = ("twfe", "event", "cs", "aligned")
 INFERENCE = {"twfe": ("cr2", "wild", "ri"), "event": ("cr2", "wild", "ri")}
+ALIGNED_MODELS = ("linear", "lpm", "ppml")
+ALIGNED_INFERENCE = {"linear": ("cr2", "cr1", "cv3", "wild"), "ppml": ("cr1", "cr2")}
+T0_MODES = ("own", "drop", "baseline")
 CS_INFERENCE = ("analytic", "bootstrap")
 CS_DEFAULT_DRAWS = 999
 
@@ -44,8 +47,8 @@ def _fmt(value: Any, digits: int = 4) -> str:
 class Command(BaseCommand):
     # Plain text: argparse cannot format a lazy translation.
     help = (
-        "Run a difference-in-differences estimator (twfe, event study or Callaway & Sant'Anna)"
-        " on a long panel CSV. Reads no database."
+        "Run a difference-in-differences estimator (twfe, event study, Callaway & Sant'Anna or"
+        " the intake-aligned design) on a long panel CSV. Reads no database."
     )
     requires_system_checks: list[str] = []
     requires_migrations_checks = False
@@ -58,11 +61,30 @@ class Command(BaseCommand):
         parser.add_argument("--time", required=True, help=_("period column"))
         parser.add_argument(
             "--cohort",
-            required=True,
-            help=_("first treated period column; 0 or empty for the comparison arm"),
+            default=None,
+            help=_(
+                "first treated period column; 0 or empty for the comparison arm"
+                " (twfe, event, cs; ignored by aligned)"
+            ),
         )
         parser.add_argument("--outcome", required=True, help=_("outcome column"))
-        parser.add_argument("--estimator", default="twfe", help="twfe | event | cs (default twfe)")
+        parser.add_argument(
+            "--estimator", default="twfe", help="twfe | event | cs | aligned (default twfe)"
+        )
+        parser.add_argument(
+            "--arm", default=None, help=_("aligned: arm column, 1 intervention, 0 comparison")
+        )
+        parser.add_argument(
+            "--intake", default=None, help=_("aligned: column with the calendar year of T0")
+        )
+        parser.add_argument(
+            "--t0",
+            default="own",
+            help=_("aligned: own (T0 its own coefficient, default), drop, baseline (survey)"),
+        )
+        parser.add_argument(
+            "--model", default="linear", help=_("aligned: linear (default), lpm or ppml")
+        )
         parser.add_argument("--control", default="never", help="never | notyet (cs)")
         parser.add_argument("--base-period", default="varying", help="varying | universal (cs)")
         parser.add_argument("--covariates", default="", help=_("comma-separated covariate columns"))
@@ -70,7 +92,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--inference",
             default=None,
-            help=_("twfe/event: cr2 (default), wild, ri; cs: analytic (default), bootstrap"),
+            help=_(
+                "twfe/event: cr2 (default), wild, ri; cs: analytic (default), bootstrap;"
+                " aligned: cr2 (default), cr1, cv3, wild; aligned ppml: cr1 (default), cr2"
+            ),
         )
         parser.add_argument(
             "--bootstrap",
@@ -85,11 +110,18 @@ class Command(BaseCommand):
         estimator = options["estimator"]
         if estimator not in ESTIMATORS:
             raise CommandError(
-                _("unknown --estimator %(value)s; choose twfe, event or cs") % {"value": estimator}
+                _("unknown --estimator %(value)s; choose twfe, event, cs or aligned")
+                % {"value": estimator}
             )
+        self._check_design_columns(estimator, options)
         df = self._read(options["input"])
         covariates = tuple(c.strip() for c in options["covariates"].split(",") if c.strip())
-        runner = {"cs": self._cs, "twfe": self._twfe, "event": self._event}[estimator]
+        runner = {
+            "cs": self._cs,
+            "twfe": self._twfe,
+            "event": self._event,
+            "aligned": self._aligned,
+        }[estimator]
         try:
             result = runner(df, options, covariates)
         except CommandError:
@@ -103,12 +135,42 @@ class Command(BaseCommand):
             # PanelError and CsError are ValueErrors; the message names the column/row.
             raise CommandError(_one_line(exc)) from None
         payload = _plain({"estimator": estimator, **result.to_dict()})
+        if estimator == "aligned":
+            payload = _plain(result.payload())
         if options["json"]:
             self.stdout.write(json.dumps(payload, allow_nan=False))
         else:
             self.stdout.write(_TABLES[estimator](payload))
 
     # ------------------------------------------------------------------ input
+
+    def _check_design_columns(self, estimator: str, options: dict[str, Any]) -> None:
+        if estimator != "aligned":
+            if not options["cohort"]:
+                raise CommandError(
+                    _("--cohort is required for --estimator %(estimator)s")
+                    % {"estimator": estimator}
+                )
+            for name in ("arm", "intake"):
+                if options[name]:
+                    raise CommandError(
+                        _("--%(option)s only applies to --estimator aligned") % {"option": name}
+                    )
+            return
+        missing = [f"--{name}" for name in ("arm", "intake") if not options[name]]
+        if missing:
+            raise CommandError(
+                _("--estimator aligned needs %(options)s") % {"options": " and ".join(missing)}
+            )
+        if options["t0"] not in T0_MODES:
+            raise CommandError(
+                _("unknown --t0 %(value)s; choose own, drop or baseline") % {"value": options["t0"]}
+            )
+        if options["model"] not in ALIGNED_MODELS:
+            raise CommandError(
+                _("unknown --model %(value)s; choose linear, lpm or ppml")
+                % {"value": options["model"]}
+            )
 
     def _read(self, path: str) -> pd.DataFrame:
         file = Path(path)
@@ -206,6 +268,38 @@ class Command(BaseCommand):
             outcome=options["outcome"],
             inference=inference,
             covariates=covariates,
+        )
+
+    def _aligned(
+        self, df: pd.DataFrame, options: dict[str, Any], covariates: tuple[str, ...]
+    ) -> Any:
+        if covariates:
+            raise CommandError(_("--covariates does not apply to --estimator aligned"))
+        self._refuse_cs_options("aligned", options)
+        model = options["model"]
+        choices = ALIGNED_INFERENCE["ppml" if model == "ppml" else "linear"]
+        inference = options["inference"] or choices[0]
+        if inference not in choices:
+            raise CommandError(
+                _(
+                    "--inference %(value)s does not apply to the aligned %(model)s model; use %(choices)s"
+                )
+                % {"value": inference, "model": model, "choices": ", ".join(choices)}
+            )
+        from analysis.did.aligned_summary import aligned_summary
+
+        return aligned_summary(
+            df,
+            unit=options["unit"],
+            time=options["time"],
+            arm=options["arm"],
+            intake=options["intake"],
+            outcome=options["outcome"],
+            t0=options["t0"],
+            model=model,
+            inference=inference,
+            draws=options["bootstrap"] or 9999,
+            seed=options["seed"],
         )
 
 
@@ -329,9 +423,64 @@ def _event_table(out: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _aligned_table(out: dict[str, Any]) -> str:
+    lines = [
+        _("Intake-aligned DiD")
+        + f" ({out['model']}, T0 {out['t0']}, {out['inference']}, {out['scale']})",
+        f"  {'effect':<18}{_fmt(out['att'])}  ({_fmt(out['se'])})"
+        f"  [{_fmt(out['ci_low'])}, {_fmt(out['ci_high'])}]  df = {_fmt(out['df'], 1)}"
+        f"  p = {_fmt(out['p'])}",
+    ]
+    t0 = out.get("t0_effect")
+    if t0:
+        lines.append(
+            f"  {'T0 (own)':<18}{_fmt(t0['estimate'])}  ({_fmt(t0['se'])})  p = {_fmt(t0['p_value'])}"
+        )
+    lines += [
+        f"  {'families':<18}{out['n_intervention']} intervention, {out['n_comparison']} comparison,"
+        f" {out['n_obs']} rows",
+        f"  {'dropped e dummies':<18}"
+        + (", ".join(str(e) for e in out["dropped_event_times"]) or "-"),
+    ]
+    alternatives = out.get("alternatives") or {}
+    if alternatives:
+        lines += ["", _("Alternative estimators")]
+        lines += [_estimate_line(f"  {name}", est) for name, est in alternatives.items()]
+    es = out["event_study"]
+    widths = [4, 9, 8, 9, 9, 9, 9]
+    lines += [
+        "",
+        _("Aligned event study (reference T%(ref)s)") % {"ref": es["ref"]},
+        _row(["e", "att", "se", "ci_low", "ci_high", "band_low", "band_high"], widths),
+    ]
+    for r in es["event"]:
+        cells = [
+            r["e"],
+            r["att"],
+            r["se"],
+            r["ci_low"],
+            r["ci_high"],
+            r["band_low"],
+            r["band_high"],
+        ]
+        lines.append(_row(cells, widths))
+    pre = es.get("pretest")
+    if pre:
+        lines.append(
+            _("Joint pre-test (%(times)s): F = %(F)s, p = %(p)s")
+            % {
+                "times": ", ".join(str(e) for e in pre["event_times"]),
+                "F": _fmt(pre["F"], 3),
+                "p": _fmt(pre["p_value"]),
+            }
+        )
+    lines += _warning_lines(out)
+    return "\n".join(lines)
+
+
 def _warning_lines(out: dict[str, Any]) -> list[str]:
     notes = out.get("warnings") or []
     return ["", _("Warnings:")] + [f"  - {w}" for w in notes] if notes else []
 
 
-_TABLES = {"cs": _cs_table, "twfe": _twfe_table, "event": _event_table}
+_TABLES = {"cs": _cs_table, "twfe": _twfe_table, "event": _event_table, "aligned": _aligned_table}

@@ -1,8 +1,9 @@
 """The one door from services to background jobs: enqueue by task name, claim, heartbeat, give up.
 
 A job is a database row (an analysis run, a registry import's dry run or apply, a monitor job):
-the row, not the broker, is the record of truth. What every kind of job shares lives here, written against a :class:`JobSpec`
-that names the job's model, task, status values and limits:
+the row, not the broker, is the record of truth. What every kind of job shares lives here,
+written against a :class:`JobSpec` that names the job's model, task, status values and limits
+(tracker/job_kinds.py lists every kind):
 
 * **Enqueue by name** once the transaction commits (``enqueue_on_commit``). Services never import
   task modules (that made import cycles: service -> tasks -> service); they name the task, as

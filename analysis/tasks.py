@@ -8,9 +8,10 @@ from django.db import InterfaceError, OperationalError
 from analysis.monitor import pipeline
 from analysis.monitor import services as monitor_services
 from analysis.plans import schedule_services
-from analysis.runs import reconcile, services
+from analysis.runs import services
 
-# One setting bounds a run; the reconciler's stale threshold is derived from the same setting.
+# One setting bounds a run; the reconciler's stale threshold is derived from the same setting
+# (runs left by a dead worker are put right by tracker.tasks.reconcile_jobs_task).
 _LIMIT = int(settings.ANALYSIS_TIME_LIMIT.total_seconds())
 
 
@@ -27,13 +28,6 @@ _LIMIT = int(settings.ANALYSIS_TIME_LIMIT.total_seconds())
 )
 def analysis_run_task(run_id: int) -> None:
     services.analysis_run_execute(run_id=run_id)
-
-
-# Celery beat (CELERY_BEAT_SCHEDULE, every 5 minutes): runs left "running" by a dead worker are
-# queued again (or failed after ANALYSIS_MAX_ATTEMPTS); queued runs Redis lost are sent again.
-@shared_task(acks_late=True, time_limit=10 * 60)
-def reconcile_runs_task() -> dict:
-    return reconcile.reconcile_runs().as_dict()
 
 
 # Celery beat (CELERY_BEAT_SCHEDULE): due report schedules start a draft run and e-mail the
@@ -55,10 +49,20 @@ def report_schedules_task() -> None:
 # comes back as errors in the result.
 @shared_task(ignore_result=False, time_limit=1800, soft_time_limit=1700)
 def monitor_chunk_task(
-    path: str, municipality: str, year: int, job_id: int | None = None, chunks: int = 0
+    path: str,
+    municipality: str,
+    year: int,
+    job_id: int | None = None,
+    chunks: int = 0,
+    attempt: int = 0,
 ) -> dict:
     return monitor_services.monitor_chunk_count(
-        path=path, municipality=municipality, year=year, job_id=job_id, chunks=chunks
+        path=path,
+        municipality=municipality,
+        year=year,
+        job_id=job_id,
+        chunks=chunks,
+        attempt=attempt,
     )
 
 
@@ -81,8 +85,9 @@ def monitor_job_task(job_id: int) -> None:
     monitor_services.monitor_job_execute(job_id=job_id)
 
 
-# Chord body of a job: the suppressed summary, the cost and trend, the stored reports. The claim
-# in monitor_job_finish makes a redelivered body harmless.
+# Chord body of a job: the suppressed summary, the cost and trend, the stored reports. It writes
+# only while the attempt whose chunks it combines holds the job, so a redelivered body, or one of
+# an attempt the reconciler took over, is harmless.
 @shared_task(
     acks_late=True,
     time_limit=3600,
@@ -90,13 +95,13 @@ def monitor_job_task(job_id: int) -> None:
     retry_backoff=True,
     max_retries=3,
 )
-def monitor_job_finish_task(results: list[dict], job_id: int) -> None:
-    monitor_services.monitor_job_finish(job_id=job_id, results=results)
+def monitor_job_finish_task(results: list[dict], job_id: int, attempt: int) -> None:
+    monitor_services.monitor_job_finish(job_id=job_id, attempt=attempt, results=results)
 
 
 # Errback of the chord body: called in the worker whose chunk task raised (not sent as a task).
 @shared_task
-def monitor_job_fail_task(request, exc, traceback, job_id: int) -> None:
+def monitor_job_fail_task(request, exc, traceback, job_id: int, attempt: int) -> None:
     monitor_services.monitor_job_fail(
-        job_id=job_id, error=f"counting failed: {exc.__class__.__name__}: {exc}"
+        job_id=job_id, attempt=attempt, error=f"counting failed: {exc.__class__.__name__}: {exc}"
     )

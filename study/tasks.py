@@ -1,6 +1,7 @@
 """Thin Celery tasks of the study app: ids in, one service call. Registry imports (dry run, then
-apply, and the reconciler) and the periodic audit seal. Nothing imports this module: services
-enqueue these tasks by name (`tracker.jobs.enqueue_on_commit`)."""
+apply) and the periodic audit seal. Nothing imports this module: services enqueue these tasks by
+name (`tracker.jobs.enqueue_on_commit`). Import jobs that a dead worker or a lost message left
+behind are put right by the one reconcile beat task (`tracker.tasks.reconcile_jobs_task`)."""
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
@@ -35,12 +36,6 @@ def registry_import_validate_task(batch_id: int) -> None:
 )
 def registry_import_apply_task(batch_id: int) -> None:
     workflow.registry_import_apply(batch_id=batch_id)
-
-
-# Periodic (beat): requeue import jobs that Redis lost or whose worker died.
-@shared_task(acks_late=True, time_limit=300)
-def import_reconcile_task() -> dict:
-    return workflow.import_reconcile()
 
 
 # Periodic (beat). No retries: the next beat run seals whatever this one did not.

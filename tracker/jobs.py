@@ -1,8 +1,9 @@
 """The one door from services to background jobs: enqueue by task name, claim, heartbeat, give up.
 
-A job is a database row (an analysis run; import batches later): the row, not the broker, is the
-record of truth. What every kind of job shares lives here, written against a :class:`JobSpec`
-that names the job's model, task, status values and limits:
+A job is a database row (an analysis run, a registry import's dry run or apply, a monitor job):
+the row, not the broker, is the record of truth. What every kind of job shares lives here,
+written against a :class:`JobSpec` that names the job's model, task, status values and limits
+(tracker/job_kinds.py lists every kind):
 
 * **Enqueue by name** once the transaction commits (``enqueue_on_commit``). Services never import
   task modules (that made import cycles: service -> tasks -> service); they name the task, as
@@ -31,7 +32,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from celery import chord
 from celery.result import AsyncResult
@@ -44,6 +45,8 @@ from tracker import broker
 from tracker.celery import app
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # --- sending a task ------------------------------------------------------------------------------
 
@@ -190,6 +193,8 @@ class JobSpec:
     """One kind of job. Its model has the fields ``status``, ``attempts``, ``claimed_by`` (host:pid:
     start of the worker, "" when nobody holds it), ``heartbeat_at`` and ``created_at``.
 
+    Only a job in ``queued`` or ``running`` is claimed: every other status is an outcome, or
+    another kind of job on the same row (an import batch's dry run and apply are two kinds).
     The limits are callables read when used, so a changed setting applies at once."""
 
     model: type[models.Model]
@@ -197,7 +202,6 @@ class JobSpec:
     queued: str
     running: str
     failed: str
-    finished: tuple[str, ...]
     max_attempts: Callable[[], int]
     #: No heartbeat for this long means the worker is gone: longer than any job may take.
     stale_seconds: Callable[[], int]
@@ -209,11 +213,23 @@ class JobSpec:
     claim_fields: Callable[[datetime], dict[str, Any]] = _no_fields
     #: Further fields written when the reconciler queues a job again (e.g. a note).
     requeue_fields: Callable[[], dict[str, Any]] = _no_fields
+    #: Called with the job's id once it has been given up (e.g. to delete an uploaded file).
+    on_gave_up: Callable[[Any], None] | None = None
     label: str = "job"
 
     @property
     def rows(self) -> models.QuerySet:
         return self.model._default_manager.all()
+
+    @property
+    def read(self) -> models.QuerySet:
+        """The rows with only the fields a claim or the reconciler reads (not a stored file)."""
+        names = {f.name for f in self.model._meta.concrete_fields}
+        return self.rows.only(*(name for name in _READ_FIELDS if name in names))
+
+
+#: What job_claim and the reconciler read of a row (``started_at`` where the model has it).
+_READ_FIELDS = ("status", "attempts", "claimed_by", "heartbeat_at", "created_at", "started_at")
 
 
 def worker_gone(
@@ -241,6 +257,8 @@ def _give_up(
     )
     if given_up:
         log.error("%s %s given up after %s attempts", spec.label, job_id, attempts)
+        if spec.on_gave_up is not None:
+            spec.on_gave_up(job_id)
     return bool(given_up)
 
 
@@ -278,6 +296,22 @@ class Claim:
         )
 
 
+def run_claimed(claim: Claim, work: Callable[[Claim], T]) -> T:
+    """``work(claim)``; when it ends without an outcome (it raised: the database unreachable, the
+    worker shutting down, a bug) the claim is given back, so the task's retry or the reconciler
+    picks the job up at once rather than after the heartbeat has aged out."""
+    try:
+        return work(claim)
+    except BaseException:
+        try:
+            claim.release()
+        except Exception:
+            log.exception(
+                "%s %s: claim not given back; the reconciler will", claim.spec.label, claim.job_id
+            )
+        raise
+
+
 @dataclass(frozen=True)
 class GaveUp:
     """The job had used up its attempts: it is failed (by this call or an earlier one)."""
@@ -291,10 +325,11 @@ def job_claim(spec: JobSpec, *, job_id: int) -> Claim | GaveUp | None:
 
     A queued job is claimed; so is a running job whose worker is gone (a redelivered task after
     SIGKILL). Each claim counts an attempt; a job that has used up ``spec.max_attempts`` is failed
-    instead (:class:`GaveUp`). None when there is nothing to do: no such job, finished, a live
-    worker holds it, or another worker claimed it first."""
-    job = spec.rows.filter(pk=job_id).first()
-    if job is None or job.status in spec.finished:
+    instead (:class:`GaveUp`). None when there is nothing to do: no such job, not queued or
+    running (finished, or in another kind's hands), a live worker holds it, or another worker
+    claimed it first."""
+    job = spec.read.filter(pk=job_id).first()
+    if job is None or job.status not in (spec.queued, spec.running):
         return None
     if job.status == spec.running and not worker_gone(spec, job):
         return None  # a live worker has it
@@ -350,7 +385,7 @@ def _resend_lost(
     spec: JobSpec, *, now: datetime, queued_after: int, queue: str | None, done: Reconciled
 ) -> None:
     cutoff = now - timedelta(seconds=queued_after)
-    waiting = spec.rows.filter(status=spec.queued).filter(
+    waiting = spec.read.filter(status=spec.queued).filter(
         Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
     )
     waiting = waiting.exclude(pk__in=done.resumed)
@@ -384,7 +419,7 @@ def jobs_reconcile(
     worker that claims the job meanwhile wins and the reconciler leaves it alone."""
     now = now or timezone.now()
     done = Reconciled()
-    for job in spec.rows.filter(status=spec.running):
+    for job in spec.read.filter(status=spec.running):
         if worker_gone(spec, job, now=now, stale_after=stale_after):
             _resume_or_fail(spec, job, now=now, queue=queue, done=done)
     seconds = spec.queued_seconds() if queued_after is None else queued_after

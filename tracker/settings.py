@@ -240,8 +240,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "seal-audit-history": {"task": "study.tasks.audit_seal_task", "schedule": 300.0},
-    "reconcile-imports": {"task": "study.tasks.import_reconcile_task", "schedule": 300.0},
-    "reconcile-analysis-runs": {"task": "analysis.tasks.reconcile_runs_task", "schedule": 300.0},
+    # Every kind of job (analysis runs, import dry runs and applies, monitor jobs) in one pass.
+    "reconcile-jobs": {"task": "tracker.tasks.reconcile_jobs_task", "schedule": 300.0},
     # Hourly check for due periodic effect reports (a due schedule moves on once it has run).
     "analysis-report-schedules": {
         "task": "analysis.tasks.report_schedules_task",
@@ -306,6 +306,12 @@ MONITOR_UPLOAD_DIR = Path(env_str("MONITOR_UPLOAD_DIR", str(MEDIA_ROOT / "monito
 MONITOR_WORKERS = env_int("MONITOR_WORKERS", 0)
 # How long `manage.py monitor` and `demo_monitor` wait for the workers' fan-out.
 MONITOR_FANOUT_TIMEOUT_SECONDS = env_int("MONITOR_FANOUT_TIMEOUT_SECONDS", 3600)
+# Monitor jobs (the API's): a job whose worker keeps stopping is failed after this many attempts;
+# a running job without a sign of life for longer than its finishing task may take (an hour) has
+# lost its worker; a job queued this long whose message is not in the broker is sent again.
+MONITOR_JOB_MAX_ATTEMPTS = env_int("MONITOR_JOB_MAX_ATTEMPTS", 3)
+MONITOR_JOB_STALE_SECONDS = env_int("MONITOR_JOB_STALE_SECONDS", 3600 + 5 * 60)
+MONITOR_JOB_QUEUED_SECONDS = env_int("MONITOR_JOB_QUEUED_SECONDS", 10 * 60)
 # A monitor job's status has an analysis run's choices: the OpenAPI schema keeps one enum for
 # both, under the name it had.
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {

@@ -45,10 +45,11 @@ def _workers(workers: int | None) -> tuple[int, int]:
     return (settings.MONITOR_WORKERS or os.cpu_count() or 1), ROWS_PER_PROCESS
 
 
-def _chunk_args(path: Path, year: int, job_id: int | None) -> list[tuple[Any, ...]]:
+def _chunk_args(path: Path, year: int, claim: jobs.Claim | None) -> list[tuple[Any, ...]]:
     """One argument list per municipality; ExtractError when the file cannot be used at all."""
     names = pipeline.monitor_municipalities(path=path)
-    return [(str(path), name, year, job_id, len(names)) for name in names]
+    job = (claim.job_id, len(names), claim.attempt) if claim else ()
+    return [(str(path), name, year, *job) for name in names]
 
 
 @overload
@@ -58,13 +59,18 @@ def monitor_count(
     year: int,
     workers: int | None = ...,
     queue: str | None = ...,
-    job_id: None = ...,
+    claim: None = ...,
 ) -> dict[str, Any]: ...
 
 
 @overload
 def monitor_count(
-    *, path: str | Path, year: int, workers: int | None = ..., queue: str | None = ..., job_id: int
+    *,
+    path: str | Path,
+    year: int,
+    workers: int | None = ...,
+    queue: str | None = ...,
+    claim: jobs.Claim,
 ) -> None: ...
 
 
@@ -74,14 +80,15 @@ def monitor_count(
     year: int,
     workers: int | None = None,
     queue: str | None = None,
-    job_id: int | None = None,
+    claim: jobs.Claim | None = None,
 ) -> dict[str, Any] | None:
     """Count the extract in parallel: the combined raw counts, or the errors found.
 
-    Without ``job_id`` this waits and returns the combined counts. With ``job_id`` it does not
-    wait: the job's finishing task (``analysis.tasks.monitor_job_finish_task``) gets the chunk
-    results, and ``monitor_job_fail_task`` runs if a chunk task fails; without a broker both
-    run in this process before this returns. ``workers`` (without a broker) asks for that many
+    Without ``claim`` this waits and returns the combined counts. With the ``claim`` of a monitor
+    job it does not wait: the job's finishing task (``analysis.tasks.monitor_job_finish_task``)
+    gets the chunk results, and ``monitor_job_fail_task`` runs if a chunk task fails; both are
+    told the claim's attempt, so they write only while it holds the job. Without a broker the
+    finishing task is sent from this process once the counts are in. ``workers`` (without a broker) asks for that many
     processes whatever the file's size; ``queue`` (with a broker) routes every task.
     """
     path = Path(path).resolve()
@@ -90,14 +97,14 @@ def monitor_count(
         results = pipeline.monitor_pieces(
             path=path, year=year, workers=count, rows_per_process=rows_per_process
         )
-        return _deliver(results, path, year, job_id)
+        return _deliver(results, path, year, claim)
     try:
-        arg_lists = _chunk_args(path, year, job_id)
+        arg_lists = _chunk_args(path, year, claim)
     except ExtractError as exc:
-        return _deliver([{"rows": 0, "counts": [], "errors": exc.errors}], path, year, job_id)
+        return _deliver([{"rows": 0, "counts": [], "errors": exc.errors}], path, year, claim)
     if not arg_lists:
-        return _deliver([], path, year, job_id)
-    if job_id is None:
+        return _deliver([], path, year, claim)
+    if claim is None:
         result = jobs.fan_out(
             CHUNK_TASK, arg_lists, then=COMBINE_TASK, then_args=(path.name, year), queue=queue
         )
@@ -106,7 +113,7 @@ def monitor_count(
         CHUNK_TASK,
         arg_lists,
         then=JOB_FINISH_TASK,
-        then_args=(job_id,),
+        then_args=(claim.job_id, claim.attempt),
         on_error=JOB_FAIL_TASK,
         queue=queue,
     )
@@ -114,10 +121,10 @@ def monitor_count(
 
 
 def _deliver(
-    results: list[dict[str, Any]], path: Path, year: int, job_id: int | None
+    results: list[dict[str, Any]], path: Path, year: int, claim: jobs.Claim | None
 ) -> dict[str, Any] | None:
     """Chunk results counted here: combined for the caller, or handed to the job's task."""
-    if job_id is None:
+    if claim is None:
         return pipeline.monitor_combine(results=results, source=path.name, year=year)
-    jobs.send_now(JOB_FINISH_TASK, results, job_id)
+    jobs.send_now(JOB_FINISH_TASK, results, claim.job_id, claim.attempt)
     return None

@@ -8,9 +8,6 @@ the Django parts: the cost model's price, the models, the user, the job's claim 
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import socket
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
@@ -28,17 +25,19 @@ from django.utils.translation import gettext as _
 from analysis.monitor import pipeline, runner, selectors, summary
 from analysis.monitor.costing import REASON_NO_MPG, default_cost, mpg_cost_per_family
 from analysis.monitor.extract import ExtractError
+from analysis.monitor.job import (
+    MONITOR_JOB,
+    PROGRESS_CLAIMED,
+    PROGRESS_COUNTED,
+    extract_delete,
+)
 from analysis.monitor.models import MonitorJob, MonitorReport
 from tracker import jobs
 
 log = logging.getLogger(__name__)
 
-JOB_TASK = "analysis.tasks.monitor_job_task"
 #: Errors of an extract kept in a job or shown by the command (the rest are counted).
 MAX_ERRORS_SHOWN = 50
-#: Job progress (%): claimed, counted (the rest is pricing, the trend and storing).
-PROGRESS_CLAIMED = 5
-PROGRESS_COUNTED = 60
 
 
 # --- stored reports ---------------------------------------------------------------------------
@@ -208,91 +207,96 @@ def monitor_job_request(
             created_by=user,
         )
     except BaseException:
-        _extract_delete(str(path))
+        extract_delete(str(path))
         raise
-    jobs.enqueue_on_commit(JOB_TASK, job.pk)
+    jobs.enqueue_on_commit(MONITOR_JOB.task_name, job.pk)
     return job
-
-
-def _claim(job_id: int) -> MonitorJob | None:
-    """The job, now running in this process; None when another worker claimed it first."""
-    # LAYOUT-MERGE: use tracker.jobs claim
-    now = timezone.now()
-    claimed = MonitorJob.objects.filter(pk=job_id, status=MonitorJob.Status.QUEUED).update(
-        status=MonitorJob.Status.RUNNING,
-        attempts=F("attempts") + 1,
-        started_at=now,
-        heartbeat_at=now,
-        progress=PROGRESS_CLAIMED,
-        claimed_by=f"{socket.gethostname()}:{os.getpid()}",
-    )
-    return MonitorJob.objects.get(pk=job_id) if claimed else None
-
-
-def _mine(job: MonitorJob):
-    """The job's row as long as this attempt holds the claim."""
-    return MonitorJob.objects.filter(
-        pk=job.pk, status=MonitorJob.Status.RUNNING, attempts=job.attempts
-    )
 
 
 def monitor_job_execute(*, job_id: int) -> MonitorJob | None:
     """Claim the job (only one worker gets it) and start counting its extract.
 
     Without a broker the whole job runs here; with one, a task per municipality counts and
-    ``monitor_job_finish`` completes the job. A job already claimed is left alone.
+    ``monitor_job_finish`` completes the job. A job held by a live worker, or finished, is left
+    alone; one whose worker died is taken over, and one that has used up
+    MONITOR_JOB_MAX_ATTEMPTS is failed (its extract deleted) instead.
     """
-    job = _claim(job_id)
-    if job is None:
+    claim = jobs.job_claim(MONITOR_JOB, job_id=job_id)
+    if isinstance(claim, jobs.GaveUp):
+        return MonitorJob.objects.get(pk=job_id)
+    if claim is None:
         return None
+    return jobs.run_claimed(claim, _count)
+
+
+def _count(claim: jobs.Claim) -> MonitorJob:
+    job = MonitorJob.objects.get(pk=claim.job_id)
     try:
-        runner.monitor_count(path=job.params["path"], year=job.params["year"], job_id=job.pk)
+        runner.monitor_count(path=job.params["path"], year=job.params["year"], claim=claim)
     except (OperationalError, InterfaceError):
-        # The database, not the job: give the claim back so that the task's retry can claim it.
-        _mine(job).update(status=MonitorJob.Status.QUEUED, claimed_by="")
-        raise
+        raise  # the database, not the job: the claim is given back and the task retries
     except Exception as exc:  # a bug or an unreadable file: the job fails with readable words
-        log.exception("monitor job %s failed", job_id)
-        monitor_job_fail(job_id=job_id, error=f"{exc.__class__.__name__}: {exc}")
-    return MonitorJob.objects.get(pk=job_id)
+        log.exception("monitor job %s failed", job.pk)
+        monitor_job_fail(job_id=job.pk, attempt=claim.attempt, error=_error_text(exc))
+    else:
+        # Counting is handed over (to the chunk tasks and the finishing task): no process of its
+        # own holds the job now, the heartbeat tells whether it moves on.
+        claim.heartbeat(claimed_by="")
+    return MonitorJob.objects.get(pk=job.pk)
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{exc.__class__.__name__}: {exc}"
 
 
 def monitor_chunk_count(
-    *, path: str, municipality: str, year: int, job_id: int | None = None, chunks: int = 0
+    *,
+    path: str,
+    municipality: str,
+    year: int,
+    job_id: int | None = None,
+    chunks: int = 0,
+    attempt: int = 0,
 ) -> dict[str, Any]:
     """Count one municipality of an extract (a fan-out's chunk); with ``job_id``, record it in
-    the job's progress (and heartbeat)."""
+    the progress (and heartbeat) of the job, as long as attempt ``attempt`` holds it."""
     result = pipeline.monitor_chunk(path=path, municipality=municipality, year=year)
     if job_id is not None:
         step = (F("chunks_done") + 1) * (PROGRESS_COUNTED - PROGRESS_CLAIMED) / max(chunks, 1)
-        MonitorJob.objects.filter(pk=job_id, status=MonitorJob.Status.RUNNING).update(
+        jobs.Claim(spec=MONITOR_JOB, job_id=job_id, attempt=attempt).heartbeat(
             chunks=chunks,
             chunks_done=F("chunks_done") + 1,
             progress=Least(
                 Cast(Value(PROGRESS_CLAIMED) + step, PositiveSmallIntegerField()),
                 Value(PROGRESS_COUNTED),
             ),
-            heartbeat_at=timezone.now(),
         )
     return result
 
 
-def monitor_job_finish(*, job_id: int, results: list[dict[str, Any]]) -> MonitorJob | None:
+def monitor_job_finish(
+    *, job_id: int, attempt: int, results: list[dict[str, Any]]
+) -> MonitorJob | None:
     """Complete a running job from its chunk results: the suppressed summary, and with save the
-    stored reports; or failed with the extract's problems. The extract is deleted."""
-    job = MonitorJob.objects.filter(pk=job_id, status=MonitorJob.Status.RUNNING).first()
-    if job is None:
-        return None  # finished already (a redelivered task) or never claimed
+    stored reports; or failed with the extract's problems. The extract is deleted.
+
+    Only attempt ``attempt`` (the one whose chunks these are) writes, and only while it still
+    holds the job: a late or redelivered finish of an attempt taken over writes nothing."""
+    claim = jobs.Claim(spec=MONITOR_JOB, job_id=job_id, attempt=attempt)
+    # This process now works on the job: if it dies, its identity shows it.
+    if not claim.heartbeat(claimed_by=jobs.worker_identity(), progress=PROGRESS_COUNTED):
+        return None  # finished already (a redelivered task), or another attempt holds it
+    job = MonitorJob.objects.get(pk=job_id)
     try:
-        ended = _finish(job, results)
+        ended = _finish(job, claim, results)
     except (OperationalError, InterfaceError):
         raise  # the database: the task retries, the extract stays for it
     except Exception as exc:
         log.exception("monitor job %s failed", job_id)
-        monitor_job_fail(job_id=job_id, error=f"{exc.__class__.__name__}: {exc}")
+        monitor_job_fail(job_id=job_id, attempt=attempt, error=_error_text(exc))
     else:
         if ended:  # a lost claim leaves the extract to the attempt that holds the job
-            _extract_delete(job.params.get("path"))
+            extract_delete(job.params.get("path"))
     return MonitorJob.objects.get(pk=job_id)
 
 
@@ -300,15 +304,14 @@ class _ClaimLost(Exception):
     """Another attempt holds the job now: this attempt's outcome is dropped."""
 
 
-def _finish(job: MonitorJob, results: list[dict[str, Any]]) -> bool:
+def _finish(job: MonitorJob, claim: jobs.Claim, results: list[dict[str, Any]]) -> bool:
     """Write the job's outcome; False when this attempt no longer holds the job."""
     params = job.params
     path = Path(params["path"])
     year = int(params["year"])
     combined = pipeline.monitor_combine(results=results, source=path.name, year=year)
     if combined["errors"]:
-        return _fail_with(job, _named(combined["errors"], path.name, params["source_name"]))
-    _mine(job).update(progress=PROGRESS_COUNTED, heartbeat_at=timezone.now())
+        return _fail_with(claim, _named(combined["errors"], path.name, params["source_name"]))
     result = summary.monitor_summary(counts=pipeline.counts_frame(combined), year=year)
     try:
         with transaction.atomic():
@@ -322,7 +325,7 @@ def _finish(job: MonitorJob, results: list[dict[str, Any]]) -> bool:
                 )
                 result["saved_reports"] = [r.pk for r in reports]
             now = timezone.now()
-            if not _mine(job).update(
+            if not claim.finish(
                 status=MonitorJob.Status.SUCCEEDED,
                 progress=100,
                 result=result,
@@ -330,12 +333,12 @@ def _finish(job: MonitorJob, results: list[dict[str, Any]]) -> bool:
                 heartbeat_at=now,
                 claimed_by="",
             ):
-                raise _ClaimLost
+                raise _ClaimLost  # rolls the stored reports back
     except ValidationError as exc:
-        return _fail_with(job, _named(exc.messages, path.name, params["source_name"]))
+        return _fail_with(claim, _named(exc.messages, path.name, params["source_name"]))
     except _ClaimLost:
         log.warning(
-            "monitor job %s: attempt %s lost its claim, result dropped", job.pk, job.attempts
+            "monitor job %s: attempt %s lost its claim, result dropped", job.pk, claim.attempt
         )
         return False
     return True
@@ -346,47 +349,28 @@ def _named(errors: list[str], stored: str, uploaded: str) -> list[str]:
     return [error.replace(stored, uploaded) for error in errors]
 
 
-def _fail_with(job: MonitorJob, errors: list[str]) -> bool:
+def _fail_with(claim: jobs.Claim, errors: list[str]) -> bool:
     """Fail the job with the extract's problems; False when this attempt lost the claim."""
     shown = errors[:MAX_ERRORS_SHOWN]
     more = len(errors) - len(shown)
     text = "\n".join(shown) + (f"\n... and {more} more" if more > 0 else "")
-    now = timezone.now()
-    return bool(
-        _mine(job).update(
-            status=MonitorJob.Status.FAILED,
-            error=text,
-            finished_at=now,
-            heartbeat_at=now,
-            claimed_by="",
-        )
-    )
+    return _failed(claim, text)
 
 
-def monitor_job_fail(*, job_id: int, error: str) -> None:
-    """End an unfinished job as failed with ``error`` (a chunk task or the job's task broke)."""
-    job = MonitorJob.objects.filter(pk=job_id).first()
-    if job is None or job.is_finished:
-        return
+def _failed(claim: jobs.Claim, error: str) -> bool:
     now = timezone.now()
-    MonitorJob.objects.filter(
-        pk=job_id, status__in=[MonitorJob.Status.QUEUED, MonitorJob.Status.RUNNING]
-    ).update(
+    return claim.finish(
         status=MonitorJob.Status.FAILED,
         error=error[:10_000],
         finished_at=now,
         heartbeat_at=now,
         claimed_by="",
     )
-    _extract_delete(job.params.get("path"))
 
 
-def _extract_delete(path: str | None) -> None:
-    """Delete a job's stored extract and its folder (household-level data is not kept)."""
-    if not path:
-        return
-    folder = Path(path).resolve().parent
-    if folder.parent == Path(settings.MONITOR_UPLOAD_DIR).resolve():
-        shutil.rmtree(folder, ignore_errors=True)
-    else:
-        Path(path).unlink(missing_ok=True)
+def monitor_job_fail(*, job_id: int, attempt: int, error: str) -> None:
+    """End attempt ``attempt`` of a job as failed with ``error`` (a chunk task or the job's task
+    broke), and delete its extract; nothing when another attempt holds the job now."""
+    if _failed(jobs.Claim(spec=MONITOR_JOB, job_id=job_id, attempt=attempt), error):
+        params = MonitorJob.objects.filter(pk=job_id).values_list("params", flat=True).first()
+        extract_delete((params or {}).get("path"))

@@ -40,7 +40,6 @@ RUN_JOB = JobSpec(
     queued=AnalysisRun.Status.QUEUED,
     running=AnalysisRun.Status.RUNNING,
     failed=AnalysisRun.Status.FAILED,
-    finished=(AnalysisRun.Status.SUCCEEDED, AnalysisRun.Status.FAILED),
     max_attempts=lambda: settings.ANALYSIS_MAX_ATTEMPTS,
     stale_seconds=lambda: settings.ANALYSIS_STALE_SECONDS,
     queued_seconds=lambda: settings.ANALYSIS_QUEUED_SECONDS,

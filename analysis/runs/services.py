@@ -141,17 +141,9 @@ def analysis_run_execute(*, run_id: int) -> AnalysisRun | None:
         return AnalysisRun.objects.get(pk=run_id)
     if claim is None:
         return None  # finished, held by a live worker, or claimed by another first
-    try:
-        return _execute_claimed(claim)
-    except BaseException:
-        # Ended without an outcome (database unreachable, worker shutdown, a bug): give the claim
-        # back, so the task's retry or the reconciler picks the run up at once rather than after
-        # the heartbeat has aged out.
-        try:
-            claim.release()
-        except Exception:
-            log.exception("analysis run %s: claim not given back; the reconciler will", run_id)
-        raise
+    # Ended without an outcome (database unreachable, worker shutdown, a bug): the claim is given
+    # back, so the task's retry or the reconciler picks the run up at once.
+    return jobs.run_claimed(claim, _execute_claimed)
 
 
 def _execute_claimed(claim: jobs.Claim) -> AnalysisRun | None:

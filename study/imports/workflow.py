@@ -1,11 +1,12 @@
-"""Registry import: upload -> dry run (every problem by row and column) -> all-or-nothing apply,
-and the reconciler that requeues jobs a broker lost.
+"""Registry import: upload -> dry run (every problem by row and column) -> all-or-nothing apply.
 
-The ImportBatch row is the record of truth. The Celery tasks (study/tasks.py) only call
-``registry_import_validate`` and ``registry_import_apply``; both claim the batch first, so a task
-delivered twice does the work once, and applying the same file again changes nothing (values equal
-to what is stored count as *unchanged*). Services here never import the tasks: they enqueue them
-by name after the transaction commits (`tracker.jobs.enqueue_on_commit`).
+The ImportBatch row is the record of truth; the dry run and the apply are jobs of tracker/jobs.py
+(study/imports/job.py). The Celery tasks (study/tasks.py) only call ``registry_import_validate``
+and ``registry_import_apply``; both claim the batch first (compare-and-set), so a task delivered
+twice does the work once, and applying the same file again changes nothing (values equal to what
+is stored count as *unchanged*). Services here never import the tasks: they enqueue them by name
+after the transaction commits (`tracker.jobs.enqueue_on_commit`). Batches a dead worker or a
+lost message left behind are put right by the one reconcile pass (tracker/job_kinds.py).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import logging
-from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -25,18 +25,17 @@ from django.utils.translation import gettext as _
 
 from study.catalogue import indicators_for
 from study.imports.checking import Check, Progress, extract_check
+from study.imports.job import APPLY_JOB, DRY_RUN_JOB
 from study.imports.problems import ImportFileError, Problem, too_large
 from study.imports.reading import Extract, read_extract
 from study.models import Family, ImportBatch, Source, Study, Wave
 from study.selectors import may_import
 from study.services.values import values_apply_bulk
-from tracker.jobs import enqueue_on_commit
+from tracker import jobs
 
 log = logging.getLogger(__name__)
 
 STORED_PROBLEMS = 500
-VALIDATE_TASK = "study.tasks.registry_import_validate_task"
-APPLY_TASK = "study.tasks.registry_import_apply_task"
 
 _WITHOUT_CONTENT = [f.attname for f in ImportBatch._meta.concrete_fields if f.name != "content"]
 
@@ -115,7 +114,7 @@ def registry_import_upload(
     with transaction.atomic():
         batch.save()
         if enqueue:
-            enqueue_on_commit(VALIDATE_TASK, batch.pk)
+            jobs.enqueue_on_commit(DRY_RUN_JOB.task_name, batch.pk)
     return batch
 
 
@@ -135,50 +134,23 @@ def registry_import_upload_file(*, study: Study, user, upload, layout: str = "au
 # --- the jobs' bookkeeping ---------------------------------------------------------------------
 
 
-def _set(batch_id: int, **fields) -> None:
-    ImportBatch.objects.filter(pk=batch_id).update(**fields)
+def _progress(claim: jobs.Claim) -> Progress:
+    """Progress is also the heartbeat; only the attempt that holds the claim writes it."""
 
-
-def _progress(batch_id: int) -> Progress:
     def report(percent: int, note: str) -> None:
-        _set(
-            batch_id,
-            progress=max(0, min(percent, 99)),
-            progress_note=note[:200],
-            heartbeat_at=timezone.now(),
-        )
+        claim.heartbeat(progress=max(0, min(percent, 99)), progress_note=note[:200])
 
     return report
 
 
-def _given_up(batch: ImportBatch) -> bool:
-    """A job that keeps killing its worker is stopped after IMPORT_MAX_ATTEMPTS deliveries."""
-    if batch.attempts < settings.IMPORT_MAX_ATTEMPTS:
-        return False
-    message = _(
-        "Stopped after %(n)s attempts: the job ended the worker each time (for example out of "
-        "memory). Nothing was imported. Split the file and try again, or ask the data manager."
-    ) % {"n": batch.attempts}
-    _set(
-        batch.pk,
-        status=ImportBatch.Status.FAILED,
-        errors=[{"message": message}],
-        error_count=1,
-        progress=100,
-        progress_note="",
-    )
-    log.error("import batch %s given up after %s attempts", batch.pk, batch.attempts)
-    return True
-
-
-def _failed(batch_id: int, problems: list[Problem]) -> None:
-    _set(
-        batch_id,
+def _failed(claim: jobs.Claim, problems: list[Problem]) -> None:
+    claim.finish(
         status=ImportBatch.Status.FAILED,
         errors=_problems_json(problems),
         error_count=len(problems),
         progress=100,
         progress_note="",
+        claimed_by="",
     )
 
 
@@ -227,28 +199,23 @@ def _imported_before(batch: ImportBatch) -> dict | None:
     }
 
 
-def _claim_for_dry_run(batch_id: int) -> bool:
-    return bool(
-        ImportBatch.objects.filter(
-            pk=batch_id, status__in=[ImportBatch.Status.QUEUED, ImportBatch.Status.VALIDATING]
-        ).update(
-            status=ImportBatch.Status.VALIDATING,
-            progress=1,
-            progress_note=_("reading the file"),
-            heartbeat_at=timezone.now(),
-        )
-    )
-
-
 def registry_import_validate(*, batch_id: int) -> ImportBatch | None:
-    """The dry run: read and check the whole file, store the problems or the preview."""
-    if not _claim_for_dry_run(batch_id):
-        return None
-    batch = ImportBatch.objects.select_related("study").get(pk=batch_id)
-    if _given_up(batch):
+    """The dry run: read and check the whole file, store the problems or the preview.
+
+    The batch is claimed first (tracker/jobs.py), so however often the task is delivered, one
+    worker does the dry run; a batch whose worker died is taken over, and one that has used up
+    IMPORT_MAX_ATTEMPTS is failed instead. None when there was nothing to do."""
+    claim = jobs.job_claim(DRY_RUN_JOB, job_id=batch_id)
+    if isinstance(claim, jobs.GaveUp):
         return ImportBatch.objects.defer("content").get(pk=batch_id)
-    _set(batch_id, attempts=batch.attempts + 1)
-    progress = _progress(batch_id)
+    if claim is None:
+        return None  # checked already, held by a live worker, or claimed by another first
+    return jobs.run_claimed(claim, _dry_run)
+
+
+def _dry_run(claim: jobs.Claim) -> ImportBatch:
+    batch = ImportBatch.objects.select_related("study").get(pk=claim.job_id)
+    progress = _progress(claim)
     extract: Extract | None = None
     forget_content = False
     try:
@@ -264,8 +231,9 @@ def registry_import_validate(*, batch_id: int) -> ImportBatch | None:
     if previous:
         outcome["summary"]["imported_before"] = previous
     # One UPDATE of the outcome: the stored file (up to IMPORT_MAX_BYTES) is not written again.
-    _set(batch_id, **outcome)
-    return ImportBatch.objects.select_related("study").defer("content").get(pk=batch_id)
+    if not claim.finish(**outcome, claimed_by="", heartbeat_at=timezone.now()):
+        log.warning("import batch %s: dry run lost its claim, outcome dropped", batch.pk)
+    return ImportBatch.objects.select_related("study").defer("content").get(pk=claim.job_id)
 
 
 # --- apply ---------------------------------------------------------------------------------------
@@ -275,10 +243,12 @@ def registry_import_apply_request(*, batch: ImportBatch, user, enqueue: bool = T
     """Queue the import of a checked file; refuses a file that was not checked or had problems."""
     if user is not None and not may_import(user, batch.study):
         raise PermissionDenied
+    # The apply is a job of its own: queued, its attempts counted from 0.
     claimed = ImportBatch.objects.filter(pk=batch.pk, status=ImportBatch.Status.VALIDATED).update(
-        status=ImportBatch.Status.APPLYING,
+        status=ImportBatch.Status.APPLY_QUEUED,
         applied_by=user,
         attempts=0,
+        claimed_by="",
         progress=1,
         progress_note=_("waiting for the import job"),
         heartbeat_at=timezone.now(),
@@ -292,7 +262,7 @@ def registry_import_apply_request(*, batch: ImportBatch, user, enqueue: bool = T
         )
     batch.refresh_from_db(fields=_WITHOUT_CONTENT)
     if enqueue:
-        enqueue_on_commit(APPLY_TASK, batch.pk)
+        jobs.enqueue_on_commit(APPLY_JOB.task_name, batch.pk)
     return batch
 
 
@@ -304,12 +274,17 @@ class _Refused(Exception):
         self.problems = problems
 
 
-def _apply_checked(batch: ImportBatch) -> bool:
-    """Inside the apply transaction: re-check the file and write it; False when another delivery
-    finished the batch meanwhile. Raises _Refused (rolling back) when the re-check finds problems."""
-    locked = ImportBatch.objects.select_for_update().only("status").get(pk=batch.pk)
-    if locked.status != ImportBatch.Status.APPLYING:
-        return False
+class _ClaimLost(Exception):
+    """Raised inside the apply transaction to roll it back when this attempt no longer holds the
+    batch (another worker took it over, or it was given up)."""
+
+
+def _apply_checked(batch: ImportBatch, claim: jobs.Claim) -> None:
+    """Inside the apply transaction: re-check the file and write it. Raises _Refused when the
+    re-check finds problems and _ClaimLost when the batch is no longer this attempt's (both roll
+    the transaction back)."""
+    if claim.held.select_for_update().only("pk").first() is None:
+        raise _ClaimLost
     check = extract_check(batch.study, _read(batch))
     if check.problems:
         raise _Refused(check.problems)
@@ -320,47 +295,45 @@ def _apply_checked(batch: ImportBatch) -> bool:
         import_batch=batch,
         reason=f"registry import {batch.filename} (batch {batch.pk})",
     )
-    _set(
-        batch.pk,
+    if not claim.finish(
         status=ImportBatch.Status.APPLIED,
         created=created,
         updated=updated,
         unchanged=unchanged,
         progress=100,
         progress_note="",
+        claimed_by="",
         applied_at=timezone.now(),
-    )
-    return True
+    ):
+        raise _ClaimLost
 
 
 def registry_import_apply(*, batch_id: int) -> ImportBatch | None:
     """Import a checked file in one transaction: everything, or (on any problem) nothing.
 
-    The file is checked again inside the transaction, so a wave locked after the dry run refuses
-    the whole import instead of being skipped. Running it twice changes nothing the second time.
+    The batch is claimed first, as the dry run is; the file is checked again inside the
+    transaction, so a wave locked after the dry run refuses the whole import instead of being
+    skipped. Running it twice changes nothing the second time.
     """
-    batch = (
-        ImportBatch.objects.select_related("study", "applied_by")
-        .filter(pk=batch_id, status=ImportBatch.Status.APPLYING)
-        .first()
-    )
-    if batch is None or _given_up(batch):
-        return None
-    _set(
-        batch_id,
-        attempts=batch.attempts + 1,
-        progress_note=_("importing"),
-        heartbeat_at=timezone.now(),
-    )
+    claim = jobs.job_claim(APPLY_JOB, job_id=batch_id)
+    if not isinstance(claim, jobs.Claim):
+        return None  # imported already, held by a live worker, or given up
+    return jobs.run_claimed(claim, _apply)
+
+
+def _apply(claim: jobs.Claim) -> ImportBatch | None:
+    batch = ImportBatch.objects.select_related("study", "applied_by").get(pk=claim.job_id)
     try:
         with transaction.atomic():
-            if not _apply_checked(batch):
-                return None  # another delivery finished it meanwhile
+            _apply_checked(batch, claim)
+    except _ClaimLost:
+        log.warning("import batch %s: apply lost its claim, nothing written", batch.pk)
+        return None
     except _Refused as refused:
-        _failed(batch_id, refused.problems)
+        _failed(claim, refused.problems)
     except ImportFileError as exc:
-        _failed(batch_id, [exc.as_problem()])
-    return ImportBatch.objects.defer("content").get(pk=batch_id)
+        _failed(claim, [exc.as_problem()])
+    return ImportBatch.objects.defer("content").get(pk=claim.job_id)
 
 
 def registry_import_in_process(
@@ -376,34 +349,3 @@ def registry_import_in_process(
         registry_import_apply_request(batch=batch, user=user, enqueue=False)
         batch = registry_import_apply(batch_id=batch.pk) or batch
     return batch
-
-
-# --- reconcile -----------------------------------------------------------------------------------
-
-
-def import_reconcile(*, now: datetime | None = None) -> dict[str, int]:
-    """Requeue the import jobs the broker lost or whose worker died (the database is the record of
-    truth): a batch still waiting after IMPORT_REQUEUE_QUEUED_SECONDS, or one being checked or
-    imported without a sign of life for IMPORT_STALE_SECONDS (longer than the task time limit).
-    Requeueing is harmless: every job claims its batch first. After IMPORT_MAX_ATTEMPTS the batch
-    is failed instead (see _given_up)."""
-    now = now or timezone.now()
-    waiting = ImportBatch.objects.defer("content").filter(
-        status=ImportBatch.Status.QUEUED,
-        heartbeat_at__lt=now - timedelta(seconds=settings.IMPORT_REQUEUE_QUEUED_SECONDS),
-    )
-    stale = ImportBatch.objects.defer("content").filter(
-        status__in=[ImportBatch.Status.VALIDATING, ImportBatch.Status.APPLYING],
-        heartbeat_at__lt=now - timedelta(seconds=settings.IMPORT_STALE_SECONDS),
-    )
-    outcome = {"requeued": 0, "failed": 0}
-    for batch in [*waiting, *stale]:
-        if _given_up(batch):
-            outcome["failed"] += 1
-            continue
-        _set(batch.pk, heartbeat_at=now)
-        task = APPLY_TASK if batch.status == ImportBatch.Status.APPLYING else VALIDATE_TASK
-        enqueue_on_commit(task, batch.pk)
-        outcome["requeued"] += 1
-        log.warning("import batch %s (%s) requeued by the reconciler", batch.pk, batch.status)
-    return outcome

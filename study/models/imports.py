@@ -12,13 +12,16 @@ from study.models.study import Study
 
 class ImportBatch(models.Model):
     """One registry file import: upload, dry run (every problem by row and column), then an
-    all-or-nothing apply. The row is the record of truth for the Celery jobs that do the work."""
+    all-or-nothing apply. The row is the record of truth for the Celery jobs that do the work:
+    the dry run and the apply are two jobs of tracker/jobs.py on this row (study/imports/job.py),
+    each with a queued and a running status."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("waiting to be checked")
         VALIDATING = "validating", _("checking")
         VALIDATED = "validated", _("checked (dry run)")
         FAILED = "failed", _("refused")
+        APPLY_QUEUED = "apply_queued", _("waiting to be imported")
         APPLYING = "applying", _("importing")
         APPLIED = "applied", _("imported")
 
@@ -48,8 +51,11 @@ class ImportBatch(models.Model):
     error_count = models.PositiveIntegerField(default=0)
     summary = models.JSONField(default=dict, blank=True)
     preview = models.JSONField(default=list, blank=True)
+    # Attempts of the current phase (the apply starts counting again from 0).
     attempts = models.PositiveSmallIntegerField(default=0)
-    # Last sign of life of the job working on it (see study.imports.workflow.import_reconcile).
+    # host:pid:start-time of the worker process holding the job (empty while queued or done).
+    claimed_by = models.CharField(max_length=200, blank=True)
+    # Last sign of life of the job working on it, or when it was (re)queued (tracker/jobs.py).
     heartbeat_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -70,3 +76,8 @@ class ImportBatch(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in self.FINISHED
+
+    @property
+    def is_applying(self) -> bool:
+        """Waiting to be imported or being imported."""
+        return self.status in (self.Status.APPLY_QUEUED, self.Status.APPLYING)

@@ -35,11 +35,9 @@ def extract(tmp_path):
     return path
 
 
-@pytest.fixture
-def worker(transactional_db, real_broker):
+def default_queue_worker():
     """A worker on the default queue (the job sends its tasks there): the Redis database is this
     checkout's own, so nothing else consumes it. Same database and upload folder as the test."""
-    real_broker.control.purge()
     db = connection.settings_dict
     url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     env = {
@@ -47,8 +45,24 @@ def worker(transactional_db, real_broker):
         "DATABASE_URL": url,
         "MONITOR_UPLOAD_DIR": str(Path(settings.MONITOR_UPLOAD_DIR).resolve()),
     }
-    with celery_worker("celery", extra_env=env):
+    return celery_worker("celery", extra_env=env)
+
+
+@pytest.fixture
+def worker(transactional_db, real_broker):
+    real_broker.control.purge()
+    with default_queue_worker():
         yield
+
+
+def finished(job, seconds: float = 300):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.is_finished:
+            break
+        time.sleep(0.5)
+    return job
 
 
 def test_a_job_fans_out_over_the_worker_and_stores_the_reports(extract, worker):
@@ -65,12 +79,7 @@ def test_a_job_fans_out_over_the_worker_and_stores_the_reports(extract, worker):
         save=True,
         user=researcher,
     )
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        job.refresh_from_db()
-        if job.is_finished:
-            break
-        time.sleep(0.5)
+    job = finished(job)
     assert job.status == MonitorJob.Status.SUCCEEDED, job.error
     assert (job.chunks, job.chunks_done, job.progress, job.attempts) == (3, 3, 100, 1)
     local = pipeline.monitor_run(path=extract, year=2014)
@@ -81,3 +90,36 @@ def test_a_job_fans_out_over_the_worker_and_stores_the_reports(extract, worker):
     assert sorted(reports.values_list("municipality", flat=True)) == ["Almelo", "Borne", "Dalfsen"]
     assert all(r.created_by == researcher and r.source_name == "three.parquet" for r in reports)
     assert not Path(job.params["path"]).exists()  # the extract is gone with the job
+
+
+def test_a_job_whose_message_redis_lost_is_sent_again_and_completes(
+    extract, transactional_db, real_broker
+):
+    import redis
+
+    from analysis.monitor import services
+    from analysis.monitor.job import MONITOR_JOB
+    from analysis.monitor.models import MonitorJob
+    from study.roles import Role
+    from tests.factories import make_user
+    from tracker.broker import held_task_args
+    from tracker.job_kinds import jobs_reconcile_all
+
+    real_broker.control.purge()
+    job = services.monitor_job_request(
+        chunks=[extract.read_bytes()],
+        file_name="three.parquet",
+        year=2014,
+        save=False,
+        user=make_user(Role.RESEARCHER),
+    )
+    assert job.pk in held_task_args(MONITOR_JOB.task_name)  # no worker yet: the message waits
+    redis.Redis.from_url(BROKER).flushdb()  # ... until Redis loses it
+    done = jobs_reconcile_all(kinds=["monitor-job"], queued_after=0)["monitor-job"]
+    assert done.requeued == [job.pk]
+    assert job.pk in held_task_args(MONITOR_JOB.task_name)
+    with default_queue_worker():
+        job = finished(job)
+    assert job.status == MonitorJob.Status.SUCCEEDED, job.error
+    assert (job.attempts, job.chunks_done) == (1, 3)
+    assert not Path(job.params["path"]).exists()

@@ -17,7 +17,7 @@ def test_broker_messages_are_read_for_their_job_id():
     message = _message(TASK, [42])
     assert broker.message_first_arg(json.dumps(message), TASK) == 42
     assert broker.message_first_arg(json.dumps([message, "", "celery"]), TASK) == 42  # unacked
-    other = _message("study.tasks.import_reconcile_task", [42])
+    other = _message("study.tasks.registry_import_validate_task", [42])
     assert broker.message_first_arg(json.dumps(other), TASK) is None
 
 

@@ -157,6 +157,22 @@ def test_a_job_out_of_attempts_is_given_up_with_a_readable_message(study, settin
 
 
 @pytest.mark.django_db
+def test_claims_and_the_reconciler_do_not_read_a_stored_file(study):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from study.imports.job import DRY_RUN_JOB
+    from study.models import ImportBatch
+
+    batch = ImportBatch.objects.create(study=study, filename="x.csv", content=b"x" * 1000)
+    with CaptureQueriesContext(connection) as queries:
+        assert isinstance(jobs.job_claim(DRY_RUN_JOB, job_id=batch.pk), jobs.Claim)
+        jobs.jobs_reconcile(DRY_RUN_JOB)
+    reads = [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith("SELECT")]
+    assert reads and not any('"content"' in sql for sql in reads)
+
+
+@pytest.mark.django_db
 def test_finished_and_missing_jobs_are_not_claimed(study):
     run = AnalysisRun.objects.create(study=study, status="succeeded")
     assert jobs.job_claim(RUN_JOB, job_id=run.pk) is None

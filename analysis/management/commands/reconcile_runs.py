@@ -1,4 +1,7 @@
-"""Put right analysis runs whose worker died or whose queue message Redis lost (one pass)."""
+"""Put right analysis runs whose worker died or whose queue message Redis lost (one pass).
+
+The analysis runs' part of ``manage.py reconcile_jobs`` (every kind of job), under the name it
+has always had; same options, output and JSON."""
 
 import json
 

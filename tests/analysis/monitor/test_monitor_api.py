@@ -163,14 +163,14 @@ def test_a_job_is_claimed_once(tmp_path, django_capture_on_commit_callbacks):
 
 def test_a_finished_job_ignores_a_late_finish(tmp_path, run_job):
     job = run_job(user_with("researcher"), {"file": extract_upload(tmp_path), "year": 2014})
-    assert services.monitor_job_finish(job_id=job["id"], results=[]) is None
+    assert services.monitor_job_finish(job_id=job["id"], attempt=1, results=[]) is None
     assert MonitorJob.objects.get(pk=job["id"]).status == MonitorJob.Status.SUCCEEDED
 
 
 def test_a_job_whose_counting_breaks_fails_with_a_readable_error(
     tmp_path, run_job, monkeypatch, upload_dir, settings
 ):
-    settings.CELERY_BROKER_URL = ""  # the process-pool path (the errback test covers the broker's)
+    settings.CELERY_BROKER_URL = ""  # the process pool's way (CI sets a broker URL)
 
     def broken(**arguments):
         raise MemoryError("the worker ran out of memory")
@@ -190,8 +190,8 @@ def test_the_errback_of_the_fan_out_fails_the_job(
     with django_capture_on_commit_callbacks(execute=False):
         response = post(user_with("researcher"), {"file": extract_upload(tmp_path), "year": 2014})
     job_id = response.json()["id"]
-    MonitorJob.objects.filter(pk=job_id).update(status=MonitorJob.Status.RUNNING)
-    monitor_job_fail_task(None, RuntimeError("worker lost"), None, job_id)
+    MonitorJob.objects.filter(pk=job_id).update(status=MonitorJob.Status.RUNNING, attempts=1)
+    monitor_job_fail_task(None, RuntimeError("worker lost"), None, job_id, 1)
     job = MonitorJob.objects.get(pk=job_id)
     assert job.status == MonitorJob.Status.FAILED
     assert job.error == "counting failed: RuntimeError: worker lost"

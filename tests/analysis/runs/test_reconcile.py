@@ -287,11 +287,11 @@ def test_management_command_and_beat_schedule(study, dead_claimant, capsys):
     call_command("reconcile_runs")
     assert "failed 0 run(s)" in capsys.readouterr().out
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert "analysis.tasks.reconcile_runs_task" in tasks
+    assert "tracker.tasks.reconcile_jobs_task" in tasks
 
 
 def test_beat_task_runs_the_reconciler(study, dead_claimant):
-    from analysis.tasks import reconcile_runs_task
+    from tracker.tasks import reconcile_jobs_task
 
     run = _run(
         study,
@@ -299,7 +299,7 @@ def test_beat_task_runs_the_reconciler(study, dead_claimant):
         attempts=settings.ANALYSIS_MAX_ATTEMPTS,
         claimed_by=dead_claimant,
     )
-    assert reconcile_runs_task.delay().get()["failed"] == [run.pk]
+    assert reconcile_jobs_task.delay().get()["analysis-run"]["failed"] == [run.pk]
 
 
 def test_progress_is_the_heartbeat(study):

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import io
-from datetime import date
+import socket
+import subprocess
+import sys
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
+from django.utils import timezone
 from openpyxl import Workbook
 
 from study.imports import workflow
@@ -16,6 +20,7 @@ from study.models import ImportBatch, IndicatorValue, Member, Wave
 from study.roles import Role
 from study.services.waves import wave_lock
 from tests.factories import make_family, make_study, make_user
+from tracker.job_kinds import jobs_reconcile_all
 
 pytestmark = pytest.mark.django_db
 
@@ -30,6 +35,14 @@ def fams(study, researcher):
     # b's only child has left the household (soft-deleted): child indicators must then be 0.
     Member.objects.filter(family=b, role="child").update(is_deleted=True)
     return a, b
+
+
+@pytest.fixture
+def dead_claimant():
+    """The identity of a worker process that has ended."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return f"{socket.gethostname()}:{child.pid}:1"
 
 
 def upload(study, user, text: str | bytes, filename="extract.csv", layout="auto"):
@@ -322,7 +335,9 @@ def test_management_command_dry_run_and_apply(fams, researcher, tmp_path, capsys
     assert values_of(a) == {(2020, "bijstand"): (Decimal("1.00"), "")}
 
 
-def test_a_job_that_keeps_killing_its_worker_is_failed_after_n_attempts(fams, researcher, settings):
+def test_a_job_that_keeps_killing_its_worker_is_failed_after_n_attempts(
+    fams, researcher, settings, dead_claimant
+):
     a, _ = fams
     settings.IMPORT_MAX_ATTEMPTS = 3
     batch = workflow.registry_import_upload(
@@ -333,7 +348,9 @@ def test_a_job_that_keeps_killing_its_worker_is_failed_after_n_attempts(fams, re
         enqueue=False,
     )
     # Three deliveries that died mid-way (claimed, attempt counted, never finished).
-    ImportBatch.objects.filter(pk=batch.pk).update(status="validating", attempts=3)
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        status="validating", attempts=3, claimed_by=dead_claimant
+    )
     workflow.registry_import_validate(batch_id=batch.pk)
     batch.refresh_from_db()
     assert batch.status == ImportBatch.Status.FAILED
@@ -343,10 +360,6 @@ def test_a_job_that_keeps_killing_its_worker_is_failed_after_n_attempts(fams, re
 def test_reconciler_requeues_lost_and_dead_jobs_and_gives_up_after_n(
     fams, researcher, settings, django_capture_on_commit_callbacks
 ):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     a, _ = fams
     settings.IMPORT_MAX_ATTEMPTS = 3
     content = f"pseudonym,year,bijstand\n{a.pseudonym},2020,1\n".encode()
@@ -369,8 +382,13 @@ def test_reconciler_requeues_lost_and_dead_jobs_and_gives_up_after_n(
         status="validating", attempts=3, heartbeat_at=old
     )
     with django_capture_on_commit_callbacks(execute=True):
-        outcome = workflow.import_reconcile()
-    assert outcome == {"requeued": 2, "failed": 1}
+        outcome = jobs_reconcile_all(kinds=["import-dry-run", "import-apply"])
+    assert outcome["import-dry-run"].as_dict() == {
+        "resumed": [dead.pk],  # its worker was gone
+        "requeued": [lost.pk],  # its message was lost
+        "failed": [poison.pk],
+    }
+    assert outcome["import-apply"].as_dict() == {"resumed": [], "requeued": [], "failed": []}
     statuses = dict(ImportBatch.objects.values_list("filename", "status"))
     assert statuses == {
         "lost.csv": "validated",

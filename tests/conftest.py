@@ -11,6 +11,24 @@ from study.services.studies import membership_grant
 from tests.factories import make_family, make_study, make_user
 
 
+def _transactional(item: pytest.Item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    marked = marker is not None and bool(
+        marker.kwargs.get("transaction") or marker.args[:1] == (True,)
+    )
+    return marked or bool({"transactional_db", "live_server"} & set(item.fixturenames))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every transactional test restores the migration-seeded rows (catalogue, groups, content
+    types) with serialized rollback. Mixing serialized and plain transactional tests breaks on
+    PostgreSQL: a plain test's flush re-creates the content types under new ids, and the next
+    serialized test's restore then collides with them (duplicate key on django_content_type)."""
+    for item in items:
+        if _transactional(item):
+            item.add_marker(pytest.mark.django_db(transaction=True, serialized_rollback=True))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def monitor_uploads_in_a_temporary_folder(tmp_path_factory):
     """Extracts uploaded to the monitor API wait in a temporary folder, not in var/."""

@@ -24,8 +24,11 @@ def researcher(db):
 
 
 @pytest.fixture
-def data_manager(db):
-    return make_user(Role.DATA_MANAGER)
+def data_manager(study):
+    """The data manager of `study` (roles are per study)."""
+    user = make_user(Role.DATA_MANAGER)
+    membership_grant(study=study, user=user, role=Role.DATA_MANAGER)
+    return user
 
 
 @pytest.fixture

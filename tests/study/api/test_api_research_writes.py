@@ -72,7 +72,7 @@ def test_wave_survey_refused_on_a_pre_intake_year_and_a_locked_wave(researcher, 
     assert not WaveSurvey.objects.filter(wave=locked).exists()
 
 
-def test_wave_survey_of_another_study_is_not_found(researcher):
+def test_wave_survey_of_another_study_is_not_found(researcher, study):
     stranger = make_user(Role.RESEARCHER)
     other = make_study()
     membership_grant(study=other, user=stranger, role=Role.RESEARCHER)

@@ -130,7 +130,8 @@ def test_locked_wave_refuses_api_writes(researcher, family):
     assert response.status_code == 400
 
 
-def test_schema_and_docs_are_served(researcher):
-    client = api(researcher)
-    assert client.get("/api/schema/").status_code == 200
+def test_schema_and_docs_are_served(client, researcher):
+    assert api(researcher).get("/api/schema/").status_code == 200
+    client.force_login(researcher)  # the docs are pages for a signed-in browser
     assert client.get("/api/docs/").status_code == 200
+    assert client.get("/api/redoc/").status_code == 200

@@ -18,6 +18,14 @@ def monitor_uploads_in_a_temporary_folder(tmp_path_factory):
         yield
 
 
+@pytest.fixture(autouse=True)
+def fresh_throttle_counters():
+    """Throttling counts in the cache: every test starts from zero."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def researcher(db):
     return make_user(Role.RESEARCHER)

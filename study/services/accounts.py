@@ -141,11 +141,11 @@ def second_factor_check(*, user, code: str):
     code = (code or "").strip().replace(" ", "")
     if not code:
         return None
+    # Six digits go to the authenticator, anything else to the recovery codes (eight letters
+    # and digits): a failed try slows down (django-otp's throttling) only the device it was for.
+    devices = TOTPDevice if len(code) == 6 and code.isdigit() else StaticDevice
     with transaction.atomic():
-        for device in TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True):
-            if device.verify_token(code):
-                return device
-        for device in StaticDevice.objects.select_for_update().filter(user=user, confirmed=True):
+        for device in devices.objects.select_for_update().filter(user=user, confirmed=True):
             if device.verify_token(code):
                 return device
     return None

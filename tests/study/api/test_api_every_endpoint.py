@@ -22,6 +22,7 @@ from study.services.studies import membership_grant
 from study.services.surveys import wave_survey_record
 from study.services.values import indicator_values_record
 from tests.factories import make_family, make_study, make_user
+from tests.otp import api_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -166,10 +167,7 @@ def world(study, family, other_family, researcher, coach, other_coach):
 
 
 def _client(user) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
+    return api_verified(user) if user is not None else APIClient()
 
 
 def _listed_ids(client, endpoint: str) -> set[int]:

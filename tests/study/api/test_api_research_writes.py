@@ -13,14 +13,13 @@ from study.services.studies import membership_grant
 from study.services.surveys import wave_survey_record
 from study.services.waves import wave_lock
 from tests.factories import make_family, make_study, make_user
+from tests.otp import api_verified
 
 pytestmark = pytest.mark.django_db
 
 
 def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
+    return api_verified(user)
 
 
 @pytest.fixture

@@ -10,21 +10,20 @@ from study.services.contacts import contact_log
 from study.services.values import indicator_values_record
 from study.services.waves import wave_lock
 from tests.factories import make_user
+from tests.otp import api_verified, authenticator, code
 
 pytestmark = pytest.mark.django_db
 
 
 def api(user=None) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
+    return api_verified(user) if user is not None else APIClient()
 
 
 def test_token_login_returns_a_token_that_authenticates(family):
-    make_user("researcher", username="rita", password="a-long-password-1")
+    rita = make_user("researcher", username="rita", password="a-long-password-1")
     response = APIClient().post(
-        "/api/auth/token/", {"username": "rita", "password": "a-long-password-1"}
+        "/api/auth/token/",
+        {"username": "rita", "password": "a-long-password-1", "otp": code(authenticator(rita))},
     )
     assert response.status_code == 200
     token = response.json()["token"]

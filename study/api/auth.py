@@ -95,7 +95,9 @@ class TokenUsernameThrottle(_LoginThrottle):
     scope = "token_username"
 
     def get_cache_key(self, request, view):
-        username = str(request.data.get("username", "") or "").strip().lower()[:150]
+        data = request.data
+        username = str(data.get("username", "") if hasattr(data, "get") else "")
+        username = username.strip().lower()[:150]
         if not username:
             return None
         return self.cache_format % {"scope": self.scope, "ident": username}

@@ -335,7 +335,7 @@ def research_wave_get(user, pk: int) -> Wave:
         return (
             Wave.objects.alive()
             .select_related("family__study")
-            .get(pk=pk, family__in=research_family_list(user))
+            .get(pk=pk, family__in=research_family_list(user, write=True))
         )
     except (Wave.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
@@ -345,9 +345,15 @@ def professional_list(user) -> QuerySet[Professional]:
     return Professional.objects.alive().filter(study__in=research_study_list(user)).order_by("pk")
 
 
-def professional_get(user, pk: int) -> Professional:
+def professional_get(user, pk: int, *, write: bool = False) -> Professional:
+    """A professional whose surveys the user may read (`write`: record), or 404."""
+    if write:
+        studies = access.studies_with(user, access.Right.RESEARCH_WRITE)
+        qs = Professional.objects.alive().filter(study__in=studies)
+    else:
+        qs = professional_list(user)
     try:
-        return professional_list(user).get(pk=pk)
+        return qs.get(pk=pk)
     except (Professional.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
 

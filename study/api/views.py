@@ -274,7 +274,9 @@ class ProfessionalSurveyViewSet(
         ser.is_valid(raise_exception=True)
         answers = dict(ser.validated_data)
         try:
-            professional = selectors.professional_get(request.user, answers.pop("professional"))
+            professional = selectors.professional_get(
+                request.user, answers.pop("professional"), write=True
+            )
         except Http404:
             raise ValidationError({"professional": ["not found"]}) from None
         year = answers.pop("year")

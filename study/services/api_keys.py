@@ -30,7 +30,7 @@ def _hash(secret: str) -> str:
 
 
 def _split(raw: str) -> tuple[str, str] | None:
-    parts = raw.strip().split("_")
+    parts = raw.strip().split("_", 2)  # the secret itself may hold "_"
     if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or not parts[2]:
         return None
     return parts[1], parts[2]

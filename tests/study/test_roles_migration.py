@@ -12,7 +12,8 @@ from django.db.migrations.executor import MigrationExecutor
 BEFORE = [("study", "0008_access_credentials")]
 AFTER = [("study", "0009_roles_per_study")]
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# serialized_rollback: the next transactional tests find the database as they expect it.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def _migrate(targets):

@@ -127,7 +127,6 @@ def _seed(coaches: int, researchers: int) -> dict:
     from datetime import date
 
     from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
     from django.contrib.sessions.backends.db import SessionStore
     from rest_framework.authtoken.models import Token
 
@@ -141,9 +140,8 @@ def _seed(coaches: int, researchers: int) -> dict:
     user_model = get_user_model()
 
     def user(role: str, name: str):
-        u = user_model.objects.create_user(username=name, password=secrets.token_urlsafe(16))
-        u.groups.add(Group.objects.get_or_create(name=role)[0])
-        return u
+        # Roles are per study: the coach's comes with the caseload, the researcher's is granted.
+        return user_model.objects.create_user(username=name, password=secrets.token_urlsafe(16))
 
     n_intervention = (coaches + 1) // 2
     study = study_create(

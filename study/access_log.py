@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from study.access import roles_held
 from study.audit import access_event_append
 from study.models import AccessEvent, Family, Study
-from study.roles import user_roles
 
 
 def access_event_record(
@@ -18,7 +18,7 @@ def access_event_record(
 ) -> AccessEvent:
     return access_event_append(
         actor=user if getattr(user, "is_authenticated", False) else None,
-        role=",".join(sorted(user_roles(user))),
+        role=",".join(sorted(roles_held(user)))[:40],
         action=action,
         study=study or (family.study if family else None),
         pseudonym=family.pseudonym if family else "",

@@ -21,7 +21,8 @@ from typing import Any
 from django.db import connection, models
 from django.utils import timezone
 
-from study.models import CaseloadAssignment, Family, IndicatorValue
+from study.models import CaseloadAssignment, Family, IndicatorValue, StudyMembership
+from study.roles import Role
 
 CHUNK = 5000
 WAVES_PER_QUERY = 2000
@@ -184,18 +185,22 @@ def insert_with_history(obj: models.Model, *, user: Any, reason: str) -> None:
 
 
 def caseload_exists(*, coach_id: int, family_id: int, day: date) -> bool:
-    """Whether a live family is on the coach's caseload on `day`, as one EXISTS. Plain SQL: the
-    ORM spends longer compiling this than the database answering it."""
+    """Whether a live family is on the coach's caseload on `day`, in a study where the coach is
+    an active wijkcoach member (the rule of `study.access.caseload_families`), as one EXISTS.
+    Plain SQL: the ORM spends longer compiling this than the database answering it."""
     adapted = connection.ops.adapt_datefield_value(day)
     sql = (
         f"SELECT 1 FROM {_qn(CaseloadAssignment._meta.db_table)} a "
         f"JOIN {_qn(Family._meta.db_table)} f ON f.{_qn('id')} = a.{_qn('family_id')} "
+        f"JOIN {_qn(StudyMembership._meta.db_table)} m ON m.{_qn('study_id')} = f.{_qn('study_id')} "
+        f"AND m.{_qn('user_id')} = a.{_qn('coach_id')} AND m.{_qn('role')} = %s "
+        f"AND m.{_qn('active')} "
         f"WHERE a.{_qn('coach_id')} = %s AND a.{_qn('family_id')} = %s "
         f"AND NOT f.{_qn('is_deleted')} AND a.{_qn('start_date')} <= %s "
         f"AND (a.{_qn('end_date')} IS NULL OR a.{_qn('end_date')} >= %s) LIMIT 1"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [coach_id, family_id, adapted, adapted])
+        cursor.execute(sql, [Role.WIJKCOACH.value, coach_id, family_id, adapted, adapted])
         return cursor.fetchone() is not None
 
 

@@ -1,12 +1,20 @@
 """Template context: the user's roles, so navigation shows only what a role can use."""
 
-from study.roles import Role, user_roles
+from functools import cache
+
+from django.utils.functional import SimpleLazyObject
+
+from study import access
+from study.roles import Role
 
 
 def roles(request) -> dict:
-    held = user_roles(getattr(request, "user", None))
+    user = getattr(request, "user", None)
+    held = cache(lambda: frozenset(access.roles_held(user)))  # one query, only when shown
     return {
-        "is_researcher": Role.RESEARCHER in held or Role.DATA_MANAGER in held,
-        "is_coach": Role.WIJKCOACH in held,
-        "is_gemeente_only": held == {Role.GEMEENTE},
+        "is_researcher": SimpleLazyObject(
+            lambda: bool(held() & {Role.RESEARCHER, Role.DATA_MANAGER})
+        ),
+        "is_coach": SimpleLazyObject(lambda: Role.WIJKCOACH in held()),
+        "is_gemeente_only": SimpleLazyObject(lambda: held() == {Role.GEMEENTE}),
     }

@@ -1,7 +1,7 @@
 """The read side of the study app: querysets that already apply access, and page summaries.
 
-Every page, API endpoint and export starts here (or from `Family.objects.visible_to`), never
-from `Family.objects.all()`.
+Every page, API endpoint and export starts here (or from `study.access`, the one access rule),
+never from `Family.objects.all()`.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import get_language
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from study import bulk_sql
+from study import access
 from study.catalogue import indicators_for
 from study.models import (
+    ApiKey,
     CareInvolvement,
     Contact,
     Family,
@@ -33,21 +35,11 @@ from study.models import (
     Wave,
     WaveSurvey,
 )
-from study.roles import Role, is_data_manager, is_wijkcoach, user_roles
 
 
 def study_list(user) -> QuerySet[Study]:
-    """Studies a user may open: all for data managers, else by membership (a wijkcoach also
-    sees the studies of the families on their caseload)."""
-    if user is None or not user.is_authenticated:
-        return Study.objects.none()
-    if is_data_manager(user):
-        return Study.objects.all()
-    member_of = StudyMembership.objects.filter(user=user, active=True).values("study_id")
-    condition = Q(pk__in=member_of)
-    if Role.WIJKCOACH in user_roles(user):
-        condition |= Q(pk__in=Family.objects.visible_to(user).values("study_id"))
-    return Study.objects.filter(condition).distinct()
+    """Studies a user may open: those of their active memberships (`access.visible_studies`)."""
+    return access.visible_studies(user)
 
 
 def study_get(user, pk: int) -> Study:
@@ -57,35 +49,9 @@ def study_get(user, pk: int) -> Study:
         raise Http404 from None
 
 
-def study_role(user, study: Study) -> set[str]:
-    """The roles a user holds for one study (data managers hold all)."""
-    if is_data_manager(user):
-        return set(Role.values)
-    memberships = StudyMembership.objects.filter(user=user, study=study, active=True)
-    roles = set(memberships.values_list("role", flat=True)) & user_roles(user)
-    if (
-        Role.WIJKCOACH in user_roles(user)
-        and Family.objects.visible_to(user).filter(study=study).exists()
-    ):
-        roles.add(Role.WIJKCOACH)
-    return roles
-
-
-def caseload_has(user, family_id: int, *, on: date | None = None) -> bool:
-    """Whether a live family is on the wijkcoach's own caseload today: the same rule as
-    `Family.objects.on_caseload_of`, asked as one cheap EXISTS (contact logging is the API's hot
-    path)."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return False
-    if not is_wijkcoach(user):
-        return False
-    return bulk_sql.caseload_exists(
-        coach_id=user.pk, family_id=int(family_id), day=on or timezone.localdate()
-    )
-
-
 def family_list(user, *, study: Study | None = None) -> QuerySet[Family]:
-    qs = Family.objects.visible_to(user).select_related("arm", "study")
+    """Families whose page the user may open (`access.visible_families`)."""
+    qs = access.visible_families(user).select_related("arm", "study")
     if study is not None:
         qs = qs.filter(study=study)
     return qs
@@ -220,8 +186,9 @@ def care_involvement_get(user, pk: int) -> CareInvolvement:
 
 
 def coach_caseload(user) -> QuerySet[Family]:
+    """The families on the user's own caseload, with their number of contacts."""
     return (
-        Family.objects.visible_to(user)
+        access.caseload_families(user)
         .select_related("arm", "study")
         .annotate(n_contacts=Count("contacts", filter=Q(contacts__is_deleted=False)))
     )
@@ -330,21 +297,23 @@ def _number_text(value: Decimal) -> str:
 
 
 def research_study_list(user) -> QuerySet[Study]:
-    """Studies whose research data (members, surveys, professionals) a user may read: every
-    study for data managers, the studies a researcher holds an active researcher role in."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return Study.objects.none()
-    if is_data_manager(user):
-        return Study.objects.all()
-    if Role.RESEARCHER not in user_roles(user):
-        return Study.objects.none()
-    member_of = StudyMembership.objects.filter(user=user, role=Role.RESEARCHER, active=True)
-    return Study.objects.filter(pk__in=member_of.values("study_id"))
+    """Studies whose research data (members, surveys, professionals) a user may read."""
+    return access.studies_with(user, access.Right.RESEARCH_READ)
 
 
-def research_family_list(user) -> QuerySet[Family]:
-    """Families whose research data a user may read (a wijkcoach's caseload does not count)."""
-    return family_list(user).filter(study__in=research_study_list(user))
+def research_family_list(user, *, write: bool = False) -> QuerySet[Family]:
+    """Families whose research data a user may read (`write`: record); a wijkcoach's caseload
+    does not count."""
+    return access.research_families(user, write=write).select_related("arm", "study")
+
+
+def research_family_ids(user, waves: list[Wave]) -> set[int]:
+    """Which of the waves' families the user may record research data of (one query)."""
+    ids = {w.family_id for w in waves}
+    if not ids:
+        return set()
+    families = access.research_families(user, write=True).filter(pk__in=ids)
+    return set(families.values_list("pk", flat=True))
 
 
 def member_list(user) -> QuerySet[Member]:
@@ -366,7 +335,7 @@ def research_wave_get(user, pk: int) -> Wave:
         return (
             Wave.objects.alive()
             .select_related("family__study")
-            .get(pk=pk, family__in=research_family_list(user))
+            .get(pk=pk, family__in=research_family_list(user, write=True))
         )
     except (Wave.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
@@ -376,9 +345,15 @@ def professional_list(user) -> QuerySet[Professional]:
     return Professional.objects.alive().filter(study__in=research_study_list(user)).order_by("pk")
 
 
-def professional_get(user, pk: int) -> Professional:
+def professional_get(user, pk: int, *, write: bool = False) -> Professional:
+    """A professional whose surveys the user may read (`write`: record), or 404."""
+    if write:
+        studies = access.studies_with(user, access.Right.RESEARCH_WRITE)
+        qs = Professional.objects.alive().filter(study__in=studies)
+    else:
+        qs = professional_list(user)
     try:
-        return professional_list(user).get(pk=pk)
+        return qs.get(pk=pk)
     except (Professional.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
 
@@ -424,9 +399,9 @@ def professional_survey_list(user) -> QuerySet[ProfessionalSurvey]:
 
 
 def may_import(user, study: Study) -> bool:
-    """Whether the user may import registry extracts into the study (its researchers, data
-    managers)."""
-    return bool(study_role(user, study) & {Role.RESEARCHER, Role.DATA_MANAGER})
+    """Whether the user may import registry extracts into the study (who records its research
+    data)."""
+    return access.may_write_research(user, study)
 
 
 def import_study_get(user, pk: int) -> Study:
@@ -438,20 +413,11 @@ def import_study_get(user, pk: int) -> Study:
 
 
 def import_batch_list(user) -> QuerySet[ImportBatch]:
-    """Import batches of the studies where the user may import (researchers of the study, data
-    managers); the one access rule for import pages and the import API."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return ImportBatch.objects.none()
+    """Import batches of the studies where the user may import; the one access rule for import
+    pages and the import API."""
     # The stored file can be tens of MB: lists and status pages never load it.
     qs = ImportBatch.objects.select_related("study", "created_by").defer("content")
-    if is_data_manager(user):
-        return qs
-    if Role.RESEARCHER not in user_roles(user):
-        return qs.none()
-    studies = StudyMembership.objects.filter(user=user, role=Role.RESEARCHER, active=True).values(
-        "study_id"
-    )
-    return qs.filter(study_id__in=studies)
+    return qs.filter(study__in=access.studies_with(user, access.Right.RESEARCH_WRITE))
 
 
 def import_batch_get(user, pk: int) -> ImportBatch:
@@ -459,3 +425,45 @@ def import_batch_get(user, pk: int) -> ImportBatch:
     if batch is None:
         raise Http404
     return batch
+
+
+# --- people and credentials of a study -------------------------------------------------------
+
+
+def study_member_list(study: Study) -> list:
+    """The study's active members (each once), with their roles there and whether they have
+    linked an authenticator."""
+    rows = StudyMembership.objects.filter(study=study, active=True).select_related("user")
+    people: dict[int, object] = {}
+    for row in rows.order_by("user__username", "role"):
+        person = people.setdefault(row.user_id, row.user)
+        person.study_roles = [*getattr(person, "study_roles", []), row.get_role_display()]
+    with_device = set(
+        TOTPDevice.objects.filter(user_id__in=people, confirmed=True).values_list(
+            "user_id", flat=True
+        )
+    )
+    for pk, person in people.items():
+        person.has_authenticator = pk in with_device
+    return list(people.values())
+
+
+def study_member_get(study: Study, user_id: str):
+    """An active member of the study, or 404."""
+    try:
+        membership = StudyMembership.objects.select_related("user").filter(
+            study=study, active=True, user_id=int(user_id)
+        )
+    except (TypeError, ValueError):
+        raise Http404 from None
+    first = membership.first()
+    if first is None:
+        raise Http404
+    return first.user
+
+
+def api_key_list(user, *, study: Study) -> QuerySet[ApiKey]:
+    """The keys of a study, for those who manage them."""
+    if not access.has_right(user, study, access.Right.API_KEYS_MANAGE):
+        return ApiKey.objects.none()
+    return ApiKey.objects.filter(study=study).select_related("created_by", "revoked_by")

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from study.views import coach, families, imports, professionals, studies, waves
+from study.views import accounts, coach, families, imports, professionals, studies, waves
 
 app_name = "study"
 
@@ -37,6 +37,17 @@ urlpatterns = [
     path("imports/<int:batch_id>/status/", imports.import_status, name="import_status"),
     path("imports/<int:batch_id>/apply/", imports.import_apply, name="import_apply"),
     path("imports/<int:batch_id>/problems.csv", imports.import_errors_csv, name="import_errors"),
+    path(
+        "studies/<int:study_id>/enrolment-links/",
+        accounts.enrolment_links,
+        name="enrolment_links",
+    ),
+    path("studies/<int:study_id>/api-keys/", accounts.api_key_list, name="api_keys"),
+    path(
+        "studies/<int:study_id>/api-keys/<int:key_id>/revoke/",
+        accounts.api_key_revoke,
+        name="api_key_revoke",
+    ),
     path("due/", waves.waves_due, name="waves_due"),
     path("survey/", professionals.professional_survey, name="professional_survey"),
 ]

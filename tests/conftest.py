@@ -36,14 +36,25 @@ def monitor_uploads_in_a_temporary_folder(tmp_path_factory):
         yield
 
 
+@pytest.fixture(autouse=True)
+def fresh_throttle_counters():
+    """Throttling counts in the cache: every test starts from zero."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def researcher(db):
     return make_user(Role.RESEARCHER)
 
 
 @pytest.fixture
-def data_manager(db):
-    return make_user(Role.DATA_MANAGER)
+def data_manager(study):
+    """The data manager of `study` (roles are per study)."""
+    user = make_user(Role.DATA_MANAGER)
+    membership_grant(study=study, user=user, role=Role.DATA_MANAGER)
+    return user
 
 
 @pytest.fixture

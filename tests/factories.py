@@ -6,12 +6,12 @@ import itertools
 from datetime import date
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 
 from study.catalogue import ensure_global_catalogue
 from study.models import Family, Study
 from study.roles import Role
 from study.services.families import MemberSpec, family_enrol
+from study.services.studies import membership_grant
 from tracker.setup import study_set_up
 
 _counter = itertools.count(1)
@@ -25,14 +25,21 @@ ELIGIBLE = {
 
 
 def make_user(role: str | None, username: str | None = None, password: str = "pw-for-tests-123"):
+    """A user named after the role they are meant to hold. Roles are per study: grant one with
+    `membership_grant` (or `make_member`); the name alone grants nothing."""
     user = get_user_model().objects.create_user(
         username=username or f"{role or 'user'}{next(_counter)}", password=password
     )
-    if role:
-        user.groups.add(Group.objects.get_or_create(name=role)[0])
     if role == Role.DATA_MANAGER:
         user.is_staff = True
         user.save(update_fields=["is_staff"])
+    return user
+
+
+def make_member(study: Study, role: str, username: str | None = None, **kw):
+    """A user holding `role` in `study`."""
+    user = make_user(role, username, **kw)
+    membership_grant(study=study, user=user, role=role)
     return user
 
 

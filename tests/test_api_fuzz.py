@@ -17,6 +17,8 @@ import schemathesis
 from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import close_old_connections
+from drf_spectacular.renderers import OpenApiJsonRenderer
+from drf_spectacular.settings import spectacular_settings
 from hypothesis import HealthCheck, Phase, settings
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
@@ -29,7 +31,18 @@ from tests.factories import make_family, make_study, make_user
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
 
-schema = schemathesis.openapi.from_wsgi("/api/schema/", WSGIHandler())
+
+def _served_schema():
+    """The schema /api/schema/ serves (for signed-in users only), generated in-process."""
+    generator = spectacular_settings.DEFAULT_GENERATOR_CLASS()
+    raw = OpenApiJsonRenderer().render(generator.get_schema(request=None, public=True))
+    loaded = schemathesis.openapi.from_dict(json.loads(raw))
+    loaded.app = WSGIHandler()
+    loaded.location = "/api/schema/"
+    return loaded
+
+
+schema = _served_schema()
 
 
 def readable_error_body(ctx, response, case) -> None:

@@ -1,7 +1,9 @@
-"""Security plumbing that belongs to no app: lockout backend, session timeouts, CSP, 503 page."""
+"""Security plumbing that belongs to no app: the client's address, lockout backend and
+response, session timeouts, CSP, no-store caching, 503 page."""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
 
@@ -17,6 +19,41 @@ from django.utils.translation import gettext as _
 log = logging.getLogger(__name__)
 
 SESSION_LOGIN_AT = "_login_at"
+
+
+def _valid_ip(text: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        return None
+
+
+def client_ip(request) -> str | None:
+    """The client's address: REMOTE_ADDR, unless the app runs behind trusted proxies
+    (BEHIND_PROXY), then the address the outermost trusted proxy saw, which is the
+    TRUSTED_PROXY_COUNT-th entry from the right of X-Forwarded-For (entries further left were
+    written by the client and prove nothing)."""
+    meta = getattr(request, "META", {})
+    remote = _valid_ip(meta.get("REMOTE_ADDR", "") or "")
+    if not settings.BEHIND_PROXY:
+        return remote
+    hops = [h for h in (meta.get("HTTP_X_FORWARDED_FOR", "") or "").split(",") if h.strip()]
+    count = max(1, settings.TRUSTED_PROXY_COUNT)
+    if len(hops) < count:
+        return remote
+    return _valid_ip(hops[-count]) or remote
+
+
+def lockout_response(request, response=None, credentials=None, *args, **kwargs):
+    """django-axes' answer to a locked-out login: JSON under /api/, the page elsewhere."""
+    message = _(
+        "Too many failed login attempts from this address or for this account. Try again "
+        "later, or ask a data manager to unlock the account."
+    )
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=429)
+    body = render_to_string(settings.AXES_LOCKOUT_TEMPLATE, request=request)
+    return HttpResponse(body, status=429)
 
 
 class LockoutBackend(AxesStandaloneBackend):
@@ -66,8 +103,24 @@ class ContentSecurityPolicyMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if not request.path.startswith(("/api/docs/", "/admin/")):
+        if not request.path.startswith("/admin/"):
             response.setdefault("Content-Security-Policy", self.policy)
+        return response
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` on every response to a signed-in user and on every API
+    response: family data never waits in a browser's or a proxy's cache (pages, exports, API)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)  # DRF sets the token user on the request too
+        if request.path.startswith("/api/") or (user is not None and user.is_authenticated):
+            response["Cache-Control"] = "no-store"
+            response["Pragma"] = "no-cache"
         return response
 
 

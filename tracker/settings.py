@@ -54,10 +54,12 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc served from our own origin (CSP)
     "simple_history",
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",  # recovery codes
     "study",
     "analysis",
     "analysis.costs",
@@ -73,6 +75,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tracker.security.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_otp.middleware.OTPMiddleware",
@@ -90,23 +93,35 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 
-# Brute force (OWASP ASVS): 10 failed logins lock the account by username (axes' default locks
-# by IP after 3); the correct password is then refused too, until a data manager resets it
-# (`manage.py axes_reset_username NAME`) or the cool-off passes.
-# Two-factor authentication (TOTP) for these roles; off only for a local DEBUG demo by default.
+# Two-factor authentication (TOTP) for these roles, for staff and the installation
+# administrator, and for wijkcoaches of studies that require it (Study.coach_otp_required, on by
+# default); off only for a local DEBUG demo by default (`OTP_REQUIRED=1` forces it on).
 OTP_REQUIRED = env_bool("OTP_REQUIRED", default=not DEBUG)
-OTP_REQUIRED_ROLES = ["researcher", "datamanager"]
+OTP_REQUIRED_ROLES = ["researcher", "datamanager", "coordinator"]
 OTP_TOTP_ISSUER = "Effectstudie-tracker"
+# A one-time link to enrol an authenticator is valid this long.
+ENROLMENT_LINK_HOURS = env_int("ENROLMENT_LINK_HOURS", 72)
 
+# The client's address (lockout, throttling, logs): REMOTE_ADDR, unless the app runs behind
+# reverse proxies that set X-Forwarded-For (BEHIND_PROXY=1, with TRUSTED_PROXY_COUNT of them);
+# only then is X-Forwarded-Proto trusted for HTTPS too. Without a proxy these headers come from
+# the client and are ignored.
+BEHIND_PROXY = env_bool("BEHIND_PROXY", default=False)
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1)
+
+# Brute force (OWASP ASVS): 10 failed logins lock the pair (username, client address), and 10
+# failed logins from one address lock that address for every account (so one client cannot try
+# a few passwords on every account, and nobody can lock an account for everyone by its username
+# alone); the lock ends after the cool-off or when a data manager resets it
+# (`manage.py axes_reset_username NAME`, `axes_reset_ip ADDRESS`).
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 10)
-AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "tracker.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "tracker.security.lockout_response"
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 30))
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
-# W006 wants the IP in the lockout key; the requirement is a lockout per account (so a botnet
-# rotating addresses cannot keep guessing one account's password).
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 ROOT_URLCONF = "tracker.urls"
 
@@ -141,10 +156,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-        "OPTIONS": {"min_length": 8},
+        "OPTIONS": {"min_length": 12},
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Common and Dutch-context passwords (places, clubs, seasons, words + a year or digits),
+    # from the list shipped in tracker/passwords/.
+    {"NAME": "tracker.passwords.DutchContextPasswordValidator"},
 ]
+# A password-reset link works this long (seconds).
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_SECONDS", 3600)
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -177,7 +198,7 @@ SECURE_HSTS_SECONDS = 0 if DEBUG else 31536000
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -195,26 +216,50 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # API tokens expire this many seconds after login (re-login rotates, DELETE /api/auth/token/
-# revokes). Token auth comes first so a missing or expired token answers 401, not 403.
+# revokes); a user who needs a second factor gets one only with a code from their authenticator
+# (or from a verified session). Token auth comes first so a missing or expired token answers
+# 401, not 403. Service accounts use per-study API keys (study.models.ApiKey) instead.
 API_TOKEN_TTL = env_int("API_TOKEN_TTL", 8 * 3600)
+# An API key lives this many days unless its issuer chooses fewer (at most a year).
+API_KEY_DEFAULT_DAYS = env_int("API_KEY_DEFAULT_DAYS", 90)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "study.api.authentication.ExpiringTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "study.api.authentication.ApiKeyAuthentication",
+        "study.api.authentication.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_FILTER_BACKENDS": ["study.api.filters.ScopedFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "study.api.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"user": env_str("API_USER_THROTTLE", "6000/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env_str("API_USER_THROTTLE", "6000/min"),
+        # POST /api/auth/token/: per client address, and per username across addresses.
+        "token_address": env_str("API_TOKEN_ADDRESS_THROTTLE", "30/min"),
+        "token_username": env_str("API_TOKEN_USERNAME_THROTTLE", "10/min"),
+    },
 }
+# The most rows one API page returns (?limit= above it is cut to it).
+API_MAX_LIMIT = env_int("API_MAX_LIMIT", 1000)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Effect-study tracker API",
-    "DESCRIPTION": "Pseudonymised study data; every endpoint applies the same access rules as the pages.",
+    "DESCRIPTION": (
+        "Pseudonymised study data; every endpoint applies the same access rules as the pages. "
+        "People sign in with POST /api/auth/token/ (username, password and, for roles that "
+        "need it, the code of their authenticator app as `otp`) and send "
+        "`Authorization: Token <token>`; service accounts send `Authorization: Api-Key <key>` "
+        "with a per-study key a data manager issued."
+    ),
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and the docs are for signed-in users (second factor passed where needed).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Swagger UI and ReDoc from our own origin (drf-spectacular-sidecar), no inline script.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Celery: with no broker configured the tasks run in-process (eagerly), which is the embedded
@@ -247,6 +292,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "analysis.tasks.report_schedules_task",
         "schedule": 3600.0,
     },
+}
+
+# Throttling counters (API, token endpoint). Without CACHE_URL each process counts for itself;
+# with several web processes set CACHE_URL=redis://… so they count together.
+CACHE_URL = env_str("CACHE_URL")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
 }
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -11,26 +11,26 @@ from django.utils.translation import gettext_lazy
 
 from analysis.costs import services
 from analysis.costs.models import CpiYear, PriceCatalogue, PriceItem, SensitivityScenario
-from study.roles import is_data_manager
+from study.access import may_manage_reference_data
 
 
 class DataManagerOnly:
     """Admin pages of the cost model open only to data managers (and superusers)."""
 
     def has_module_permission(self, request):
-        return is_data_manager(request.user)
+        return may_manage_reference_data(request.user)
 
     def has_view_permission(self, request, obj=None):
-        return is_data_manager(request.user)
+        return may_manage_reference_data(request.user)
 
     def has_add_permission(self, request):
-        return is_data_manager(request.user)
+        return may_manage_reference_data(request.user)
 
     def has_change_permission(self, request, obj=None):
-        return is_data_manager(request.user)
+        return may_manage_reference_data(request.user)
 
     def has_delete_permission(self, request, obj=None):
-        return is_data_manager(request.user)
+        return may_manage_reference_data(request.user)
 
 
 class PriceItemInline(admin.TabularInline):

@@ -9,10 +9,10 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from analysis.costs import engine, pricing, selectors
+from study import access
 from study import selectors as study_selectors
 from study.access_log import access_event_record
 from study.models import Family
-from study.roles import is_data_manager, is_researcher
 
 
 def _int_param(request, name: str) -> int | None:
@@ -22,7 +22,7 @@ def _int_param(request, name: str) -> int | None:
 
 @login_required
 def catalogue(request):
-    if not (is_researcher(request.user) or is_data_manager(request.user)):
+    if not access.may_read_reference_data(request.user):
         raise PermissionDenied
     try:
         current = selectors.catalogue_get(version=_int_param(request, "version"))
@@ -58,9 +58,9 @@ def catalogue(request):
 @login_required
 def family_costs(request, family_id: int):
     """A family's costs per year, item by item, in the study's price year (researchers)."""
-    if not (is_researcher(request.user) or is_data_manager(request.user)):
-        raise PermissionDenied
     family = study_selectors.family_get(request.user, family_id)
+    if not access.may_read_research(request.user, family):
+        raise PermissionDenied
     access_event_record(user=request.user, action="family.costs", family=family)
     price_year = _int_param(request, "price_year") or family.study.price_year
     error, breakdown = "", None

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import generics, permissions, serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,7 +21,8 @@ from analysis.monitor.models import MonitorJob, MonitorReport
 
 
 class IsResearcherOrDataManager(permissions.BasePermission):
-    """Researchers and data managers may run the monitor on registry extracts."""
+    """Researchers and data managers (of a municipality's study) may run the monitor on registry
+    extracts; which municipalities: `study.access.may_manage_monitor`."""
 
     def has_permission(self, request, view) -> bool:
         return selectors.may_manage_monitor(request.user)
@@ -181,5 +183,7 @@ class MonitorReportPublishView(APIView):
     @extend_schema(request=None, responses={200: MonitorReportSerializer})
     def post(self, request: Request, pk: int) -> Response:
         report = selectors.monitor_report_get(request.user, pk)
+        if not selectors.may_manage_report(request.user, report):
+            raise NotFound  # a report the user reads but does not manage: like an unknown one
         services.monitor_report_publish(report=report, user=request.user)
         return Response(MonitorReportSerializer(report).data)

@@ -1,11 +1,15 @@
 """Read side of the monitor: which reports and jobs a user may see (page and API alike), what a
 report page shows, and the stored reports an extract's trend builds on.
 
-- researchers and data managers: every report, published or not, and every monitor job;
+- researchers and data managers: every report, published or not, of the municipalities of the
+  studies they hold that role in (``study.access.municipality_of``), and the monitor jobs they
+  started themselves;
 - a gemeente user: the published reports of the municipalities of the studies they are an
-  active gemeente member of (``Study.municipality``), the same membership that decides which
-  published effect reports they see;
+  active gemeente member of, the same membership that decides which published effect reports
+  they see;
 - anyone else (wijkcoaches, anonymous users): none.
+
+The rule itself is `study.access.monitor_report_filter` / `may_manage_monitor`.
 """
 
 from __future__ import annotations
@@ -21,27 +25,22 @@ from analysis.monitor.costing import cost_note
 from analysis.monitor.models import MonitorJob, MonitorReport
 from analysis.monitor.plot import trend_svg
 from analysis.monitor.report_columns import indicator_columns
-from study.models import StudyMembership
-from study.roles import Role, is_data_manager, is_gemeente, is_researcher
+from study import access
 
 
-def may_manage_monitor(user) -> bool:
-    """Researchers and data managers run, store and publish monitor reports."""
-    return bool(
-        user is not None
-        and user.is_authenticated
-        and (is_researcher(user) or is_data_manager(user))
-    )
+def may_manage_monitor(user, municipality: str | None = None) -> bool:
+    """Researchers and data managers of `municipality` (None: of any municipality) run, store,
+    publish and withdraw its monitor reports."""
+    return access.may_manage_monitor(user, municipality)
+
+
+def may_manage_report(user, report: MonitorReport) -> bool:
+    return access.may_manage_monitor(user, report.municipality)
 
 
 def gemeente_municipalities(user) -> set[str]:
     """Municipalities a gemeente user represents (through active gemeente study memberships)."""
-    if user is None or not user.is_authenticated or not is_gemeente(user):
-        return set()
-    names = StudyMembership.objects.filter(user=user, role=Role.GEMEENTE, active=True).values_list(
-        "study__municipality", flat=True
-    )
-    return {n for n in names if n}
+    return set(access.monitor_municipalities(user, access.Right.MONITOR_READ_PUBLISHED) or ())
 
 
 def monitor_report_list(user, *, municipality: str | None = None) -> QuerySet[MonitorReport]:
@@ -49,12 +48,10 @@ def monitor_report_list(user, *, municipality: str | None = None) -> QuerySet[Mo
     qs = MonitorReport.objects.select_related("created_by", "published_by")
     if municipality is not None:
         qs = qs.filter(municipality=municipality)
-    if may_manage_monitor(user):
-        return qs
-    names = gemeente_municipalities(user)
-    if not names:
+    if not getattr(user, "is_authenticated", False):
         return qs.none()
-    return qs.filter(published_at__isnull=False, municipality__in=names)
+    allowed = access.monitor_report_filter(user)
+    return qs if allowed is None else qs.filter(allowed)
 
 
 def monitor_report_get(user, pk: int) -> MonitorReport:
@@ -91,12 +88,16 @@ def stored_figures(
 
 
 def monitor_job_get(user, pk: int) -> MonitorJob:
-    """A monitor job, for those who may run the monitor; 404 for anyone else."""
+    """A monitor job, for the user who started it (and the installation administrator); 404 for
+    anyone else."""
     if not may_manage_monitor(user):
         raise Http404
+    jobs = MonitorJob.objects.all()
+    if not access.is_installation_admin(user):
+        jobs = jobs.filter(created_by=user)
     try:
-        return MonitorJob.objects.get(pk=pk)
-    except MonitorJob.DoesNotExist:
+        return jobs.get(pk=pk)
+    except (MonitorJob.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
 
 

@@ -155,7 +155,7 @@ def _trend_with_stored(
 
 def monitor_report_publish(*, report: MonitorReport, user) -> MonitorReport:
     """Make a stored report visible to the gemeente of its municipality."""
-    if not selectors.may_manage_monitor(user):
+    if not selectors.may_manage_report(user, report):
         raise PermissionDenied(_("Only researchers and data managers publish monitor reports."))
     if report.published_at is None:
         report.published_at = timezone.now()
@@ -166,7 +166,7 @@ def monitor_report_publish(*, report: MonitorReport, user) -> MonitorReport:
 
 def monitor_report_withdraw(*, report: MonitorReport, user) -> MonitorReport:
     """Hide a published report from the gemeente again."""
-    if not selectors.may_manage_monitor(user):
+    if not selectors.may_manage_report(user, report):
         raise PermissionDenied(_("Only researchers and data managers publish monitor reports."))
     report.published_at = None
     report.published_by = None
@@ -312,6 +312,8 @@ def _finish(job: MonitorJob, claim: jobs.Claim, results: list[dict[str, Any]]) -
     combined = pipeline.monitor_combine(results=results, source=path.name, year=year)
     if combined["errors"]:
         return _fail_with(claim, _named(combined["errors"], path.name, params["source_name"]))
+    if outside := _outside_scope(job.created_by, pipeline.counts_frame(combined)):
+        return _fail_with(claim, outside)
     result = summary.monitor_summary(counts=pipeline.counts_frame(combined), year=year)
     try:
         with transaction.atomic():
@@ -342,6 +344,18 @@ def _finish(job: MonitorJob, claim: jobs.Claim, results: list[dict[str, Any]]) -
         )
         return False
     return True
+
+
+def _outside_scope(user, counts: pd.DataFrame) -> list[str]:
+    """Errors for the municipalities of the extract whose monitor the job's user may not run
+    (the monitor is scoped by municipality: `study.access.may_manage_monitor`)."""
+    names = sorted(set(counts["municipality"].astype(str)))
+    return [
+        _("%(name)s: you are no researcher or data manager of a study in this municipality.")
+        % {"name": name}
+        for name in names
+        if not selectors.may_manage_monitor(user, name)
+    ]
 
 
 def _named(errors: list[str], stored: str, uploaded: str) -> list[str]:

@@ -34,7 +34,7 @@ def report_detail(request, pk: int):
         "monitor/report_detail.html",
         {
             "report": report,
-            "may_manage": selectors.may_manage_monitor(request.user),
+            "may_manage": selectors.may_manage_report(request.user, report),
             **selectors.monitor_report_display(report),
         },
     )

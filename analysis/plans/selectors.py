@@ -8,15 +8,15 @@ from django.http import Http404
 from analysis.effects.questions import indicators_by_question
 from analysis.models import AnalysisPlan, ReportSchedule, StudyQuestion
 from analysis.runs.selectors import may_run_analyses
+from study import access
 from study import selectors as study_selectors
 from study.catalogue import indicators_for
-from study.roles import Role
 
 
 def may_edit_questions(user, study) -> bool:
-    """Research questions and the analysis plan belong to the study's researchers (and the data
-    manager, who holds every role)."""
-    return Role.RESEARCHER in study_selectors.study_role(user, study)
+    """Research questions and the analysis plan belong to the study's researchers and data
+    managers."""
+    return access.has_right(user, study, access.Right.PLAN_EDIT)
 
 
 def question_list(user, *, study) -> QuerySet[StudyQuestion]:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from analysis.models import AnalysisRun, Report
 from analysis.reporting.html import report_html
 from analysis.reporting.pdf import report_pdf
-from study.roles import is_data_manager, is_researcher
+from study import access
 
 
 def report_render(*, run: AnalysisRun) -> Report:
@@ -44,7 +44,7 @@ def report_render(*, run: AnalysisRun) -> Report:
 @transaction.atomic
 def report_publish(*, report: Report, user) -> Report:
     """Publish a draft report: the municipality (gemeente) can read it from then on."""
-    if not (is_researcher(user) or is_data_manager(user)):
+    if not access.has_right(user, report.study, access.Right.REPORT_PUBLISH):
         raise PermissionDenied
     if report.published:
         return report

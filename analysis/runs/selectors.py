@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from analysis.models import AnalysisRun, Report
-from study import selectors as study_selectors
-from study.roles import Role
+from study import access
 
 
 def may_run_analyses(user, study) -> bool:
-    return bool(study_selectors.study_role(user, study) & {Role.RESEARCHER, Role.DATA_MANAGER})
+    return access.has_right(user, study, access.Right.ANALYSE)
 
 
 def report_list(user, *, study=None) -> QuerySet[Report]:
-    """Reports of the studies a user may open; the gemeente (and coaches) only published ones."""
-    studies = study_selectors.study_list(user)
+    """Reports of the studies a user may analyse; of the other studies they may open (the
+    gemeente, coaches), only the published ones."""
+    qs = Report.objects.select_related("run", "study").defer("html", "pdf")
     if study is not None:
-        studies = studies.filter(pk=study.pk)
-    qs = (
-        Report.objects.filter(study__in=studies).select_related("run", "study").defer("html", "pdf")
-    )
-    allowed = [s.pk for s in studies if may_run_analyses(user, s)]
-    return qs.filter(study_id__in=allowed) | qs.filter(published=True)
+        qs = qs.filter(study=study)
+    analysable = access.studies_with(user, access.Right.ANALYSE)
+    readable = access.studies_with(user, access.Right.READ_PUBLISHED)
+    return qs.filter(Q(study__in=analysable) | Q(study__in=readable, published=True))
 
 
 def report_get(user, pk: int) -> Report:
@@ -48,4 +46,4 @@ def run_get(user, pk: int) -> AnalysisRun:
 
 def runnable_studies(user) -> list:
     """The studies whose runs and plans a user may see (researchers and data managers)."""
-    return [s for s in study_selectors.study_list(user) if may_run_analyses(user, s)]
+    return list(access.studies_with(user, access.Right.ANALYSE))

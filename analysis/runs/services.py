@@ -26,8 +26,8 @@ from analysis.plans import plan_services, question_services
 from analysis.runs.frames import build_frames, fingerprint
 from analysis.runs.job import RUN_JOB
 from analysis.runs.report_services import report_render
+from study import access
 from study.models import Study
-from study.roles import is_data_manager, is_researcher
 from tracker import jobs
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def _code_version() -> str:
 
 def analysis_run_request(*, study: Study, user, params: dict | None = None) -> AnalysisRun:
     """Queue a run; the task is sent only after the transaction commits."""
-    if not (is_researcher(user) or is_data_manager(user) or user is None):
+    if user is not None and not access.has_right(user, study, access.Right.ANALYSE):
         raise PermissionDenied
     plan = plan_services.plan_check_for_run(study)  # refuses post-intake data without a plan
     planned = plan_services.plan_params(plan) if plan else {}

@@ -13,7 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from study import selectors
+from study import access, selectors
 from study.access_log import access_event_record
 from study.api import serializers as s
 from study.models import (
@@ -24,7 +24,6 @@ from study.models import (
     Wave,
     WaveSurvey,
 )
-from study.roles import is_data_manager, is_researcher
 from study.services.contacts import contact_log
 from study.services.professionals import professional_survey_record
 from study.services.surveys import wave_survey_record
@@ -38,7 +37,9 @@ def _drf_error(exc: DjangoValidationError) -> ValidationError:
 
 
 def _research_roles_only(user) -> None:
-    if not (is_researcher(user) or is_data_manager(user)):
+    """403 for a user who records research data in no study; objects outside the user's studies
+    are "not found" after this."""
+    if not access.holds_anywhere(user, access.Right.RESEARCH_WRITE):
         raise PermissionDenied(_("Only researchers and data managers may record research data."))
 
 
@@ -80,10 +81,7 @@ class IndicatorValueViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_fields = ["wave"]
 
     def get_queryset(self):
-        user = self.request.user
-        if not (is_researcher(user) or is_data_manager(user)):
-            return IndicatorValue.objects.none()
-        families = selectors.family_list(user)
+        families = selectors.research_family_list(self.request.user)
         return (
             IndicatorValue.objects.alive()
             .filter(wave__family__in=families)
@@ -107,8 +105,7 @@ class IndicatorValueViewSet(viewsets.ReadOnlyModelViewSet):
 
     def _record_many(self, request, items) -> dict:
         user = request.user
-        if not (is_researcher(user) or is_data_manager(user)):
-            raise PermissionDenied
+        _research_roles_only(user)
         errors, created, updated, unchanged = {}, 0, 0, 0
         with transaction.atomic():
             for i, item in enumerate(items):
@@ -117,7 +114,7 @@ class IndicatorValueViewSet(viewsets.ReadOnlyModelViewSet):
                     errors[str(i)] = ser.errors
                     continue
                 try:
-                    wave = selectors.wave_get(user, ser.validated_data["wave"])
+                    wave = selectors.research_wave_get(user, ser.validated_data["wave"])
                     outcome = indicator_values_record(
                         wave=wave, values=ser.validated_data["values"], user=user, source="api"
                     )
@@ -277,7 +274,9 @@ class ProfessionalSurveyViewSet(
         ser.is_valid(raise_exception=True)
         answers = dict(ser.validated_data)
         try:
-            professional = selectors.professional_get(request.user, answers.pop("professional"))
+            professional = selectors.professional_get(
+                request.user, answers.pop("professional"), write=True
+            )
         except Http404:
             raise ValidationError({"professional": ["not found"]}) from None
         year = answers.pop("year")

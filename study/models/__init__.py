@@ -5,6 +5,7 @@ deleted with a reason, and is written through `study.services` only. One module 
 this package exports them all, as Django expects of an app's `models`.
 """
 
+from study.models.access import ApiKey, ApiKeyUse, EnrolmentLink, TokenFactor
 from study.models.audit import AccessEvent, AuditSeal
 from study.models.base import (
     PSEUDONYM_ALPHABET,
@@ -32,6 +33,8 @@ from study.models.wave import IndicatorValue, Wave, WaveSurvey
 __all__ = [
     "PSEUDONYM_ALPHABET",
     "AccessEvent",
+    "ApiKey",
+    "ApiKeyUse",
     "Arm",
     "AuditSeal",
     "AuditedQuerySet",
@@ -39,6 +42,7 @@ __all__ = [
     "CaseloadAssignment",
     "CaseloadQuerySet",
     "Contact",
+    "EnrolmentLink",
     "Family",
     "FamilyQuerySet",
     "ImportBatch",
@@ -53,6 +57,7 @@ __all__ = [
     "Source",
     "Study",
     "StudyMembership",
+    "TokenFactor",
     "Wave",
     "WaveSurvey",
     "new_pseudonym",

@@ -1,5 +1,4 @@
-"""Families, their members and the wijkcoach caseloads, with the one access rule for families
-(`Family.objects.visible_to`)."""
+"""Families, their members and the wijkcoach caseloads (who may see which family: `study.access`)."""
 
 from __future__ import annotations
 
@@ -10,58 +9,15 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from study.models.base import AuditedQuerySet, SoftDeleteModel, SoftDeleteQuerySet, new_pseudonym
 from study.models.study import Arm, Study
-from study.roles import Role, is_data_manager, is_researcher, is_wijkcoach
 
 
 class FamilyQuerySet(SoftDeleteQuerySet):
-    def on_caseload_of(self, user, *, on: date | None = None):
-        """Families on a wijkcoach's own caseload today: the ones they may log contacts and care
-        workers for (a subset of visible_to for that coach)."""
-        if user is None or not user.is_authenticated or not user.is_active:
-            return self.none()
-        if not is_wijkcoach(user):
-            return self.none()
-        caseload = CaseloadAssignment.objects.active_on(on or timezone.localdate()).filter(
-            coach=user
-        )
-        return self.alive().filter(pk__in=caseload.values("family_id"))
-
-    def visible_to(self, user, *, on: date | None = None):
-        """The one access rule for families, used by every page, endpoint and export.
-
-        data manager: every family; researcher: families of their studies; wijkcoach: families on
-        their caseload today; gemeente and anonymous users: none (they read aggregates only).
-        """
-        if user is None or not user.is_authenticated or not user.is_active:
-            return self.none()
-        qs = self.alive()
-        if is_data_manager(user):
-            return qs
-        on = on or timezone.localdate()
-        conditions: list[Q] = []
-        if is_researcher(user):
-            conditions.append(
-                Q(
-                    study__memberships__user=user,
-                    study__memberships__role=Role.RESEARCHER,
-                    study__memberships__active=True,
-                )
-            )
-        if is_wijkcoach(user):
-            caseload = CaseloadAssignment.objects.active_on(on).filter(coach=user)
-            conditions.append(Q(pk__in=caseload.values("family_id")))
-        if not conditions:
-            return self.none()
-        condition = conditions[0]
-        for extra in conditions[1:]:
-            condition |= extra
-        return qs.filter(condition).distinct()
+    """Families; which of them a user may see is the rule of `study.access`."""
 
 
 class Family(SoftDeleteModel):

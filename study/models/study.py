@@ -37,6 +37,14 @@ class Study(models.Model):
     comparison_cap = models.PositiveSmallIntegerField(
         _("enrolment cap comparison arm"), null=True, blank=True
     )
+    coach_otp_required = models.BooleanField(
+        _("wijkcoaches use two-factor authentication"),
+        default=True,
+        help_text=_(
+            "Wijkcoaches handle family-level data (care involvements, notes): with this on, a "
+            "coach of this study logs in with a code from an authenticator app too."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
     objects = AuditedQuerySet.as_manager()
@@ -55,7 +63,8 @@ class Study(models.Model):
 
 
 class StudyMembership(models.Model):
-    """Per-study access: which users work on (or read) which study, in which role."""
+    """Per-study access: which users work on (or read) which study, in which role (what each
+    role may do: the rights table of `study.access`)."""
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(

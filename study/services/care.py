@@ -8,20 +8,37 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from study.models import CareInvolvement, CaseloadAssignment, Family
+from study import access
+from study.models import CareInvolvement, CaseloadAssignment, Family, StudyMembership
 from study.roles import Role
 from study.services.common import audited_save
 
 
 def _coach_may_touch(*, user, family: Family) -> None:
-    if not Family.objects.visible_to(user).filter(pk=family.pk).exists():
+    if not access.family_has_right(user, family, access.Right.CARE_WRITE):
         raise PermissionDenied(_("No family with this id on your caseload."))
+
+
+def _ensure_coach_membership(*, family: Family, coach, user) -> None:
+    """A caseload makes its coach a wijkcoach of the family's study: the membership is granted
+    (audited) when the coach has none; an ended membership is not revived by a caseload."""
+    membership = StudyMembership.objects.filter(
+        study_id=family.study_id, user=coach, role=Role.WIJKCOACH
+    ).first()
+    if membership is None:
+        membership = StudyMembership(study_id=family.study_id, user=coach, role=Role.WIJKCOACH)
+        audited_save(membership, user=user, reason="wijkcoach membership with a caseload")
+    elif not membership.active:
+        raise ValidationError(
+            {"coach": _("This coach's membership of the study has ended: grant it again first.")}
+        )
 
 
 @transaction.atomic
 def caseload_assign(*, family: Family, coach, start_date: date, user=None) -> CaseloadAssignment:
-    if not coach.groups.filter(name=Role.WIJKCOACH).exists():
-        raise ValidationError({"coach": _("Only a wijkcoach can have a caseload.")})
+    if not coach.is_active:
+        raise ValidationError({"coach": _("Only an active user can have a caseload.")})
+    _ensure_coach_membership(family=family, coach=coach, user=user)
     assignment = CaseloadAssignment(family=family, coach=coach, start_date=start_date)
     audited_save(assignment, user=user, reason="caseload assigned")
     return assignment

@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from study import bulk_sql, selectors
+from study import access, bulk_sql
 from study.models import Contact, Family
 from study.services.common import audited_save, clean_exclusions
 
@@ -46,7 +46,7 @@ def contact_log(
     """A wijkcoach logs a contact with a family on their own caseload (a Family or its id; one
     EXISTS query checks the caseload)."""
     family_id = family if isinstance(family, int) else family.pk
-    if not selectors.caseload_has(coach, family_id):
+    if not access.on_caseload(coach, family_id):
         raise PermissionDenied(_("No family with this id on your caseload."))
     errors = _contact_errors(
         occurred_at=occurred_at, initiated_by=initiated_by, requested_at=requested_at

@@ -23,10 +23,20 @@ def study_create(*, name: str, municipality: str, start_date: date, user=None, *
 
 @transaction.atomic
 def membership_grant(*, study: Study, user, role: str, granted_by=None) -> StudyMembership:
-    membership, _created = StudyMembership.objects.get_or_create(
-        study=study, user=user, role=role, defaults={"active": True}
-    )
-    if not membership.active:
+    """Give a user a role in a study (what the role may do: `study.access`)."""
+    membership = StudyMembership.objects.filter(study=study, user=user, role=role).first()
+    if membership is None:
+        membership = StudyMembership(study=study, user=user, role=role, active=True)
+        audited_save(membership, user=granted_by, reason="membership granted")
+    elif not membership.active:
         membership.active = True
         audited_save(membership, user=granted_by, reason="membership re-activated")
     return membership
+
+
+@transaction.atomic
+def membership_end(*, membership: StudyMembership, ended_by=None, reason: str = "") -> None:
+    """Take a role in a study away (the row stays, inactive, with its history)."""
+    if membership.active:
+        membership.active = False
+        audited_save(membership, user=ended_by, reason=f"membership ended: {reason}".strip(": "))

@@ -11,8 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from study import access
 from study.models import Wave
-from study.roles import is_data_manager, is_researcher
 from study.services.common import WaveLockedError, audited_save, ensure_unlocked
 from study.services.surveys import wave_survey_record
 from study.services.values import RecordOutcome, indicator_values_record
@@ -20,7 +20,7 @@ from study.services.values import RecordOutcome, indicator_values_record
 
 @transaction.atomic
 def wave_lock(*, wave: Wave, user) -> Wave:
-    if not (is_researcher(user) or is_data_manager(user)):
+    if not access.may_write_research(user, wave.family):
         raise PermissionDenied(_("Only researchers and data managers lock waves."))
     if wave.locked:
         return wave
@@ -31,7 +31,7 @@ def wave_lock(*, wave: Wave, user) -> Wave:
 
 @transaction.atomic
 def wave_unlock(*, wave: Wave, user, reason: str) -> Wave:
-    if not is_data_manager(user):
+    if not access.has_right(user, wave.family.study, access.Right.WAVE_UNLOCK):
         raise PermissionDenied(_("Only a data manager can unlock a wave."))
     if not reason.strip():
         raise ValidationError({"reason": _("Give a reason for unlocking this wave.")})

@@ -11,11 +11,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from study import forms, selectors
+from study import access, forms, selectors
 from study.access_log import access_event_record
 from study.services import care as care_services
 from study.services.contacts import contact_log
-from study.views.helpers import add_service_errors, cleaned_or_error, require_coach
+from study.views.helpers import add_service_errors, cleaned_or_error, require_family_right
 
 
 @login_required
@@ -27,7 +27,7 @@ def caseload(request):
 @login_required
 def contact_new(request: HttpRequest, family_id: int) -> HttpResponse:
     family = selectors.family_get(request.user, family_id)
-    require_coach(request.user)
+    require_family_right(request.user, family, access.Right.CONTACT_LOG)
     form = forms.ContactForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -4,33 +4,33 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from study import forms, selectors
+from study import access, forms, selectors
 from study.access_log import access_event_record
-from study.roles import Role, is_data_manager, is_researcher, user_roles
 from study.services import families as family_services
+from study.views.helpers import require_family_right, require_study_right
 
 
 @login_required
 def family_detail(request, family_id: int):
     family = selectors.family_get(request.user, family_id)
     context = selectors.family_detail(family)
-    context["may_see_registry"] = is_researcher(request.user) or is_data_manager(request.user)
-    context["may_log_contact"] = Role.WIJKCOACH in user_roles(request.user)
+    rights = access.family_rights(request.user, family)
+    context["may_see_registry"] = access.Right.RESEARCH_READ in rights
+    context["may_log_contact"] = access.Right.CONTACT_LOG in rights
     access_event_record(user=request.user, action="family.view", family=family)
     return render(request, "study/family_detail.html", context)
 
 
 @login_required
 def family_audit(request, family_id: int):
-    if not (is_data_manager(request.user) or is_researcher(request.user)):
-        raise PermissionDenied
     family = selectors.family_get(request.user, family_id)
+    require_family_right(request.user, family, access.Right.RESEARCH_READ)
     access_event_record(user=request.user, action="family.audit", family=family)
     trail = selectors.family_audit_trail(family)
     return render(request, "study/family_audit.html", {"family": family, "trail": trail})
@@ -39,8 +39,7 @@ def family_audit(request, family_id: int):
 @login_required
 def family_enrol(request: HttpRequest, study_id: int) -> HttpResponse:
     study = selectors.study_get(request.user, study_id)
-    if not selectors.study_role(request.user, study) & {Role.RESEARCHER, Role.DATA_MANAGER}:
-        raise PermissionDenied
+    require_study_right(request.user, study, access.Right.RESEARCH_WRITE)
     data = request.POST if request.method == "POST" else None
     form = forms.EnrolForm(data, initial={"intake_date": timezone.localdate()})
     members = forms.MemberFormSet(data, prefix="members")

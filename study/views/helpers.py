@@ -1,21 +1,23 @@
-"""What the study pages share: role guards and putting a service's errors on a form."""
+"""What the study pages share: access guards and putting a service's errors on a form."""
 
 from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from study.roles import is_data_manager, is_researcher, is_wijkcoach
+from study import access
+from study.models import Family
 
 
-def require_registry_role(user) -> None:
-    # Registry values are for researchers and data managers; a wijkcoach never sees them.
-    if not (is_researcher(user) or is_data_manager(user)):
+def require_family_right(user, family: Family, right: access.Right) -> None:
+    """403 unless the user holds `right` for this family (callers look the family up through a
+    selector first, so a family outside the user's scope is a 404 before this)."""
+    if not access.family_has_right(user, family, right):
         raise PermissionDenied
 
 
-def require_coach(user) -> None:
-    if not is_wijkcoach(user):
+def require_study_right(user, study, right: access.Right) -> None:
+    if not access.has_right(user, study, right):
         raise PermissionDenied
 
 

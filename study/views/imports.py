@@ -88,5 +88,6 @@ def import_template(request, study_id: int):
     study = selectors.import_study_get(request.user, study_id)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-template-study{study.pk}.csv"'
-    workflow.template_write(study, selectors.family_list(request.user, study=study), response)
+    families = selectors.research_family_list(request.user, write=True).filter(study=study)
+    workflow.template_write(study, families, response)
     return response

@@ -8,14 +8,14 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 
-from study import exporting, selectors
+from study import access, exporting, selectors
 from study.access_log import access_event_record
-from study.roles import Role, user_roles
+from study.roles import Role
 
 
 @login_required
 def home(request):
-    roles = user_roles(request.user)
+    roles = access.roles_held(request.user)
     if roles == {Role.WIJKCOACH}:
         return redirect("study:caseload")
     studies = selectors.study_list(request.user)
@@ -25,13 +25,12 @@ def home(request):
 @login_required
 def study_detail(request, study_id: int):
     study = selectors.study_get(request.user, study_id)
-    roles = selectors.study_role(request.user, study)
-    if not roles & {Role.RESEARCHER, Role.DATA_MANAGER}:
+    if not access.may_read_research(request.user, study):
         # The gemeente reads published reports only; a wijkcoach works from the caseload.
-        if Role.WIJKCOACH in roles:
+        if Role.WIJKCOACH in access.study_roles(request.user, study):
             return redirect("study:caseload")
         return render(request, "study/study_public.html", {"study": study})
-    families = selectors.family_list(request.user, study=study)
+    families = selectors.research_family_list(request.user).filter(study=study)
     dashboard = selectors.study_dashboard(study, families)
     return render(
         request,
@@ -47,7 +46,7 @@ def study_detail(request, study_id: int):
 def _research_study(user, study_id: int):
     """A study whose panel the user may export (researchers, data managers), or 404."""
     study = selectors.study_get(user, study_id)
-    if not selectors.study_role(user, study) & {Role.RESEARCHER, Role.DATA_MANAGER}:
+    if not access.may_read_research(user, study):
         raise Http404
     return study
 
@@ -58,7 +57,7 @@ def study_export(request, study_id: int, fmt: str):
     study = _research_study(request.user, study_id)
     if fmt not in exporting.FORMATS:
         raise Http404
-    families = selectors.family_list(request.user, study=study)
+    families = selectors.research_family_list(request.user).filter(study=study)
     rows = exporting.export_rows(families)
     access_event_record(user=request.user, action=f"export.{fmt}", study=study, row_count=rows)
     filename = f"panel-study{study.pk}.{fmt}"

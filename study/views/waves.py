@@ -14,14 +14,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from study import forms, selectors
+from study import access, forms, selectors
 from study.access_log import access_event_record
 from study.catalogue import indicators_for
 from study.models import Wave
-from study.roles import is_data_manager, is_researcher
 from study.services import waves as wave_services
 from study.services.values import RecordOutcome
-from study.views.helpers import cleaned_or_error, require_registry_role
+from study.views.helpers import cleaned_or_error, require_family_right
 
 
 def _saved_message(wave: Wave, outcome: RecordOutcome) -> str:
@@ -49,8 +48,11 @@ def _entry_form(request: HttpRequest, wave: Wave) -> forms.WaveEntryForm:
 @login_required
 def wave_entry(request: HttpRequest, wave_id: int) -> HttpResponse:
     wave = selectors.wave_get(request.user, wave_id)
-    require_registry_role(request.user)
     family = wave.family
+    # Registry values are research data: a wijkcoach's caseload never opens them.
+    require_family_right(request.user, family, access.Right.RESEARCH_READ)
+    if request.method == "POST":
+        require_family_right(request.user, family, access.Right.RESEARCH_WRITE)
     access_event_record(user=request.user, action="wave.view", family=family, detail=wave.label)
     form = _entry_form(request, wave)
     if request.method == "POST" and not wave.locked and form.is_valid():
@@ -79,14 +81,14 @@ def wave_entry(request: HttpRequest, wave_id: int) -> HttpResponse:
         "complete_form": forms.WaveCompleteForm(initial={"completed_date": timezone.localdate()}),
         "missed_form": forms.WaveMissedForm(),
         "unlock_form": forms.WaveUnlockForm(),
-        "may_unlock": is_data_manager(request.user),
+        "may_unlock": access.has_right(request.user, family.study, access.Right.WAVE_UNLOCK),
     }
     return render(request, "study/wave_entry.html", context, status=400 if form.errors else 200)
 
 
 def _wave_action(request: HttpRequest, wave_id: int, action: Callable[[Wave], str]) -> HttpResponse:
     wave = selectors.wave_get(request.user, wave_id)
-    require_registry_role(request.user)
+    require_family_right(request.user, wave.family, access.Right.RESEARCH_WRITE)
     try:
         message = action(wave)
     except ValidationError as exc:
@@ -132,8 +134,8 @@ def wave_lock(request: HttpRequest, wave_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def wave_unlock(request: HttpRequest, wave_id: int) -> HttpResponse:
-    if not is_data_manager(request.user):
-        selectors.wave_get(request.user, wave_id)  # 404 before 403 outside the user's scope
+    wave = selectors.wave_get(request.user, wave_id)  # 404 before 403 outside the user's scope
+    if not access.has_right(request.user, wave.family.study, access.Right.WAVE_UNLOCK):
         raise PermissionDenied
 
     def action(wave: Wave) -> str:
@@ -150,5 +152,5 @@ def waves_due(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "study/waves_due.html",
-        {"waves": waves, "may_enter": is_researcher(request.user) or is_data_manager(request.user)},
+        {"waves": waves, "enterable": selectors.research_family_ids(request.user, waves)},
     )

@@ -108,6 +108,9 @@ def test_import_survives_a_killed_worker_in_dry_run_and_in_apply(worker, real_br
     queue, process = worker
     wait_for(lambda: pool_children(process), timeout=60, interval=0.2)
     study, content = build(ROWS)
+    from study.services.studies import membership_grant
+
+    membership_grant(study=study, user=data_manager, role="datamanager")  # roles are per study
     batch = workflow.registry_import_upload(
         study=study, user=data_manager, filename="big.csv", content=content, enqueue=False
     )

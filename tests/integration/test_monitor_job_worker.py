@@ -69,9 +69,13 @@ def test_a_job_fans_out_over_the_worker_and_stores_the_reports(extract, worker):
     from analysis.monitor import pipeline, services, summary
     from analysis.monitor.models import MonitorJob, MonitorReport
     from study.roles import Role
-    from tests.factories import make_user
+    from study.services.studies import membership_grant
+    from tests.factories import make_study, make_user
 
     researcher = make_user(Role.RESEARCHER)
+    # The monitor is scoped by municipality: the researcher works on a study in each of them.
+    for name in pipeline.monitor_municipalities(path=extract):
+        membership_grant(study=make_study(municipality=name), user=researcher, role=Role.RESEARCHER)
     job = services.monitor_job_request(
         chunks=[extract.read_bytes()],
         file_name="three.parquet",

@@ -1,10 +1,10 @@
-"""Access rules: one queryset decides who sees which family, and pages follow it."""
+"""Access rules: one module (study.access) decides who sees which family, and pages follow it."""
 
 from datetime import date
 
 import pytest
 
-from study import selectors
+from study import access, selectors
 from study.models import Family
 from study.services.care import care_involvement_add, caseload_end
 from study.services.families import family_soft_delete
@@ -12,7 +12,7 @@ from tests.factories import make_family, make_study, make_user
 
 
 def test_wijkcoach_sees_only_own_caseload(coach, family, other_family):
-    assert list(Family.objects.visible_to(coach)) == [family]
+    assert list(access.visible_families(coach)) == [family]
 
 
 def test_wijkcoach_cannot_open_other_coachs_family_page(client, coach, family, other_family):
@@ -37,12 +37,12 @@ def test_wijkcoach_cannot_change_other_coachs_family(coach, other_family):
 def test_ended_caseload_assignment_hides_the_family(coach, family):
     assignment = family.assignments.get()
     caseload_end(assignment=assignment, end_date=date(2022, 1, 1))
-    assert not Family.objects.visible_to(coach, on=date(2023, 1, 1)).exists()
-    assert Family.objects.visible_to(coach, on=date(2021, 6, 1)).exists()
+    assert not access.visible_families(coach, on=date(2023, 1, 1)).exists()
+    assert access.visible_families(coach, on=date(2021, 6, 1)).exists()
 
 
 def test_gemeente_cannot_read_any_family(client, gemeente_user, family, other_family):
-    assert not Family.objects.visible_to(gemeente_user).exists()
+    assert not access.visible_families(gemeente_user).exists()
     client.force_login(gemeente_user)
     for f in (family, other_family):
         assert client.get(f"/families/{f.pk}/").status_code == 404
@@ -50,7 +50,7 @@ def test_gemeente_cannot_read_any_family(client, gemeente_user, family, other_fa
 
 def test_researcher_sees_own_study_only(researcher, family, other_family):
     foreign = make_family(make_study(), user=None)
-    visible = set(Family.objects.visible_to(researcher))
+    visible = set(access.visible_families(researcher))
     assert visible == {family, other_family}
     assert foreign not in visible
 
@@ -62,8 +62,18 @@ def test_researcher_of_other_study_gets_404(client, family):
     assert client.get(f"/studies/{family.study_id}/").status_code == 404
 
 
-def test_data_manager_sees_every_family(data_manager, family, other_family):
-    assert set(Family.objects.visible_to(data_manager)) == {family, other_family}
+def test_data_manager_sees_every_family_of_their_study_only(data_manager, family, other_family):
+    foreign = make_family(make_study(), user=None)
+    assert set(access.visible_families(data_manager)) == {family, other_family}
+    assert foreign not in set(access.visible_families(data_manager))
+
+
+def test_installation_administrator_sees_every_family(family, other_family):
+    admin = make_user(None)
+    admin.is_superuser = True
+    admin.save(update_fields=["is_superuser"])
+    foreign = make_family(make_study(), user=None)
+    assert set(access.visible_families(admin)) == {family, other_family, foreign}
 
 
 def test_anonymous_user_is_sent_to_login(client, family):
@@ -74,7 +84,7 @@ def test_anonymous_user_is_sent_to_login(client, family):
 
 def test_soft_deleted_family_disappears_but_is_kept(researcher, family, data_manager):
     family_soft_delete(family=family, reason="enrolled twice", user=data_manager)
-    assert not Family.objects.visible_to(researcher).filter(pk=family.pk).exists()
+    assert not access.visible_families(researcher).filter(pk=family.pk).exists()
     assert Family.objects.filter(pk=family.pk, is_deleted=True).exists()
 
 

@@ -1,15 +1,17 @@
 """The caseload rule asked two ways (a queryset for lists, one EXISTS for contact logging) gives
-the same answer in every case."""
+the same answer in every case, and holds only in studies where the coach is an active wijkcoach
+member."""
 
 from datetime import date
 
 import pytest
 
-from study import selectors
-from study.models import CaseloadAssignment, Family
+from study import access
+from study.models import CaseloadAssignment, StudyMembership
 from study.roles import Role
 from study.services.care import caseload_assign
 from study.services.families import family_soft_delete
+from study.services.studies import membership_grant
 from tests.factories import make_family, make_user
 
 pytestmark = pytest.mark.django_db
@@ -29,12 +31,19 @@ def test_caseload_has_agrees_with_on_caseload_of(study, researcher, coach, other
     theirs = make_family(study, user=researcher)
     caseload_assign(family=theirs, coach=other_coach, start_date=date(2021, 3, 1))
     both = make_user(Role.WIJKCOACH)
-    both.groups.add(*researcher.groups.all())
+    membership_grant(study=study, user=both, role=Role.RESEARCHER)
+    caseload_assign(family=theirs, coach=both, start_date=date(2021, 3, 1))
+    ended_member = make_user(Role.WIJKCOACH)
+    caseload_assign(family=own, coach=ended_member, start_date=date(2021, 3, 1))
+    StudyMembership.objects.filter(user=ended_member).update(active=False)
     families = [own, ended, future, deleted, theirs]
-    for user in (coach, other_coach, researcher, both, make_user(Role.GEMEENTE)):
-        listed = set(Family.objects.on_caseload_of(user).values_list("pk", flat=True))
-        asked = {f.pk for f in families if selectors.caseload_has(user, f.pk)}
+    users = (coach, other_coach, researcher, both, ended_member, make_user(Role.GEMEENTE))
+    for user in users:
+        listed = set(access.caseload_families(user).values_list("pk", flat=True))
+        asked = {f.pk for f in families if access.on_caseload(user, f.pk)}
         assert listed == asked, user
-    assert selectors.caseload_has(coach, own.pk)
-    assert not selectors.caseload_has(coach, 999_999)
-    assert {f.pk for f in families if selectors.caseload_has(coach, f.pk)} == {own.pk}
+    assert access.on_caseload(coach, own.pk)
+    assert not access.on_caseload(coach, 999_999)
+    assert {f.pk for f in families if access.on_caseload(coach, f.pk)} == {own.pk}
+    assert {f.pk for f in families if access.on_caseload(both, f.pk)} == {theirs.pk}
+    assert not access.caseload_families(ended_member).exists()

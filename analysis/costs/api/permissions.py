@@ -2,7 +2,7 @@
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from study.roles import is_data_manager
+from study import access
 
 
 class ReadOrDataManagerWrite(BasePermission):
@@ -12,4 +12,4 @@ class ReadOrDataManagerWrite(BasePermission):
         user = request.user
         if not (user and user.is_authenticated):
             return False
-        return request.method in SAFE_METHODS or is_data_manager(user)
+        return request.method in SAFE_METHODS or access.may_manage_reference_data(user)

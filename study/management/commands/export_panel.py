@@ -13,10 +13,9 @@ import sys
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from study import exporting, selectors
+from study import access, exporting, selectors
 from study.access_log import access_event_record
 from study.models import Family, Study
-from study.roles import Role
 
 
 class Command(BaseCommand):
@@ -38,9 +37,9 @@ class Command(BaseCommand):
             actor = get_user_model().objects.filter(username=user).first()
             if actor is None:
                 raise CommandError(f"no user '{user}'")
-            if not selectors.study_role(actor, study) & {Role.RESEARCHER, Role.DATA_MANAGER}:
+            if not access.may_read_research(actor, study):
                 raise CommandError(f"'{user}' may not export study {study_id}")
-            families = selectors.family_list(actor, study=study)
+            families = selectors.research_family_list(actor).filter(study=study)
         else:
             families = Family.objects.alive().filter(study=study)
         if output == "-":

@@ -116,3 +116,15 @@ def test_publish_through_the_api(api, researcher, study, gemeente_user, reports)
     response = api.post(f"/api/monitor/reports/{hengelo.pk}/publish/")
     assert response.status_code == 200
     assert response.json()["published"] is True
+
+
+def test_a_researcher_of_another_municipality_cannot_publish_or_see_its_reports(api, reports):
+    from tests.factories import make_member, make_study
+
+    stranger = make_member(make_study(municipality="Zwolle"), "researcher")
+    api.force_authenticate(stranger)
+    assert ids(api.get("/api/monitor/reports/")) == set()
+    response = api.post(f"/api/monitor/reports/{reports['Hengelo'].pk}/publish/")
+    assert response.status_code == 404
+    reports["Hengelo"].refresh_from_db()
+    assert reports["Hengelo"].published_at is None

@@ -2,13 +2,15 @@
 aggregates, clear errors."""
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from analysis.monitor import services
-from analysis.monitor.models import MonitorJob
+from analysis.monitor.models import MonitorJob, MonitorReport
+from study.services.studies import membership_grant
+from tests.factories import make_study
 
 from .helpers_monitor import household_rows, three_years
 
@@ -22,9 +24,10 @@ def upload_dir(settings, tmp_path):
 
 
 def user_with(role):
+    """A user holding `role` in a study of Almelo, the municipality of the extracts here."""
     user = User.objects.create_user(username=f"u-{role}", password="x")
     if role:
-        user.groups.add(Group.objects.get_or_create(name=role)[0])
+        membership_grant(study=make_study(municipality="Almelo"), user=user, role=role)
     return user
 
 
@@ -214,8 +217,40 @@ def test_with_a_broker_the_job_fans_out_one_task_per_municipality(tmp_path, run_
         "two.csv", household_rows(rows).to_csv(index=False).encode(), "text/csv"
     )
     settings.CELERY_BROKER_URL = "redis://broker.invalid:6379/0"
-    job = run_job(user_with("researcher"), {"file": upload, "year": 2014})
+    researcher = user_with("researcher")
+    membership_grant(study=make_study(municipality="Borne"), user=researcher, role="researcher")
+    job = run_job(researcher, {"file": upload, "year": 2014, "save": True})
     assert job["status"] == "succeeded" and job["progress"] == 100
     assert [m["mpg"] for m in job["result"]["municipalities"]] == [12, 12]
     stored = MonitorJob.objects.get(pk=job["id"])
     assert (stored.chunks, stored.chunks_done, stored.attempts) == (2, 2, 1)
+
+
+def test_an_extract_with_a_municipality_the_user_does_not_manage_fails_and_stores_nothing(
+    tmp_path, run_job
+):
+    """The monitor is scoped by municipality: a researcher of Almelo's study only cannot run
+    (nor save) Borne's figures, even within an extract that holds Almelo too."""
+    rows = []
+    for municipality in ("Almelo", "Borne"):
+        for i in range(12):
+            rows += three_years(
+                f"{municipality}-{i}",
+                municipality=municipality,
+                y0={"bijstand": 1, "adult_outreach_care": 1, "child_ots": 1},
+            )
+    upload = SimpleUploadedFile(
+        "two.csv", household_rows(rows).to_csv(index=False).encode(), "text/csv"
+    )
+    job = run_job(user_with("researcher"), {"file": upload, "year": 2014, "save": True})
+    assert job["status"] == "failed" and not job["result"]
+    assert job["errors"] == [
+        "Borne: you are no researcher or data manager of a study in this municipality."
+    ]
+    assert not MonitorReport.objects.exists()
+
+
+def test_a_user_who_manages_no_municipality_cannot_start_a_job(tmp_path):
+    """A researcher's role counts in their studies only: without one, the run is refused."""
+    response = post(user_with(None), {"file": extract_upload(tmp_path), "year": 2014})
+    assert response.status_code == 403 and response.json()["detail"]

@@ -134,3 +134,21 @@ def test_admin_lists_reports_read_only(client, data_manager, reports):
     client.force_login(data_manager)
     assert client.get("/admin/monitor/monitorreport/").status_code == 200
     assert client.get("/admin/monitor/monitorreport/add/").status_code == 403
+
+
+def test_a_researcher_of_another_municipality_neither_sees_nor_manages_its_reports(client, reports):
+    """The hole of the review: a researcher of another study only listed Almelo's reports,
+    withdrew the published one and published a draft."""
+    from tests.factories import make_member, make_study
+
+    stranger = make_member(make_study(municipality="Hengelo"), "researcher")
+    client.force_login(stranger)
+    assert reports["almelo"].pk not in listed(client)
+    assert reports["draft"].pk not in listed(client)
+    for report, action in ((reports["almelo"], "withdraw"), (reports["draft"], "publish")):
+        response = client.post(f"/monitor/{report.pk}/publish/", {"action": action})
+        assert response.status_code == 404
+    reports["almelo"].refresh_from_db()
+    reports["draft"].refresh_from_db()
+    assert reports["almelo"].published_at is not None
+    assert reports["draft"].published_at is None

@@ -2,7 +2,8 @@
 read the family may not log a contact as if they were its coach)."""
 
 import pytest
-from rest_framework.test import APIClient
+
+from tests.otp import api_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -15,8 +16,7 @@ PAYLOAD = {
 
 
 def post(user, family_id):
-    client = APIClient()
-    client.force_authenticate(user)
+    client = api_verified(user)
     return client.post("/api/contacts/", {**PAYLOAD, "family": family_id}, format="json")
 
 

@@ -1,5 +1,6 @@
 """Every study endpoint, every role: which objects a role lists, and 404 (never 403, never the
-data) for an object outside the role's scope.
+data) for an object outside the role's scope. Roles are per study: the data manager is the data
+manager of the study ("own", "other"); the installation administrator (superuser) sees all.
 
 Objects per endpoint: "own" belongs to the wijkcoach's family, "other" to another coach's family
 in the same study, "foreign" to a family (or professional) of a study the researcher is not on.
@@ -21,6 +22,7 @@ from study.services.studies import membership_grant
 from study.services.surveys import wave_survey_record
 from study.services.values import indicator_values_record
 from tests.factories import make_family, make_study, make_user
+from tests.otp import api_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -32,36 +34,71 @@ NONE: set[str] = set()
 VISIBLE = {
     "studies": {
         "researcher": {"own"},
-        "data_manager": {"own", "foreign"},
+        "data_manager": {"own"},
+        "admin": {"own", "foreign"},
         "coach": {"own"},
         "gemeente": {"own"},
     },
-    "families": {"researcher": STUDY, "data_manager": ALL, "coach": {"own"}, "gemeente": NONE},
-    "waves": {"researcher": STUDY, "data_manager": ALL, "coach": {"own"}, "gemeente": NONE},
-    "contacts": {"researcher": STUDY, "data_manager": ALL, "coach": {"own"}, "gemeente": NONE},
+    "families": {
+        "researcher": STUDY,
+        "data_manager": STUDY,
+        "admin": ALL,
+        "coach": {"own"},
+        "gemeente": NONE,
+    },
+    "waves": {
+        "researcher": STUDY,
+        "data_manager": STUDY,
+        "admin": ALL,
+        "coach": {"own"},
+        "gemeente": NONE,
+    },
+    "contacts": {
+        "researcher": STUDY,
+        "data_manager": STUDY,
+        "admin": ALL,
+        "coach": {"own"},
+        "gemeente": NONE,
+    },
     "care-involvements": {
         "researcher": STUDY,
-        "data_manager": ALL,
+        "data_manager": STUDY,
+        "admin": ALL,
         "coach": {"own"},
         "gemeente": NONE,
     },
     "indicator-values": {
         "researcher": STUDY,
-        "data_manager": ALL,
+        "data_manager": STUDY,
+        "admin": ALL,
         "coach": NONE,
         "gemeente": NONE,
     },
-    "members": {"researcher": STUDY, "data_manager": ALL, "coach": NONE, "gemeente": NONE},
-    "wave-surveys": {"researcher": STUDY, "data_manager": ALL, "coach": NONE, "gemeente": NONE},
+    "members": {
+        "researcher": STUDY,
+        "data_manager": STUDY,
+        "admin": ALL,
+        "coach": NONE,
+        "gemeente": NONE,
+    },
+    "wave-surveys": {
+        "researcher": STUDY,
+        "data_manager": STUDY,
+        "admin": ALL,
+        "coach": NONE,
+        "gemeente": NONE,
+    },
     "professionals": {
         "researcher": {"own"},
-        "data_manager": {"own", "foreign"},
+        "data_manager": {"own"},
+        "admin": {"own", "foreign"},
         "coach": NONE,
         "gemeente": NONE,
     },
     "professional-surveys": {
         "researcher": {"own"},
-        "data_manager": {"own", "foreign"},
+        "data_manager": {"own"},
+        "admin": {"own", "foreign"},
         "coach": NONE,
         "gemeente": NONE,
     },
@@ -130,10 +167,7 @@ def world(study, family, other_family, researcher, coach, other_coach):
 
 
 def _client(user) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
+    return api_verified(user) if user is not None else APIClient()
 
 
 def _listed_ids(client, endpoint: str) -> set[int]:
@@ -142,14 +176,18 @@ def _listed_ids(client, endpoint: str) -> set[int]:
     return {row["id"] for row in response.json()["results"]}
 
 
-@pytest.mark.parametrize("role", ["researcher", "data_manager", "coach", "gemeente"])
+@pytest.mark.parametrize("role", ["researcher", "data_manager", "admin", "coach", "gemeente"])
 @pytest.mark.parametrize("endpoint", sorted(VISIBLE))
 def test_each_role_lists_and_opens_only_its_scope(
     request, world, endpoint, role, data_manager, researcher, coach, gemeente_user
 ):
+    admin = make_user(None)
+    admin.is_superuser = True
+    admin.save(update_fields=["is_superuser"])
     user = {
         "researcher": researcher,
         "data_manager": data_manager,
+        "admin": admin,
         "coach": coach,
         "gemeente": gemeente_user,
     }[role]
@@ -190,13 +228,18 @@ def test_outsider_researcher_sees_nothing_of_the_study(world):
 
 
 def test_a_researcher_who_is_also_a_coach_gets_no_research_data_of_the_caseload(world, coach):
-    """Research data (members, surveys) follow the researcher role, not the caseload."""
-    from django.contrib.auth.models import Group
+    """Research data (members, surveys, values) follow the researcher role of their study, not
+    the caseload: a coach of this study who is a researcher of the foreign study."""
+    from study.models import Study
 
-    coach.groups.add(Group.objects.get_or_create(name=Role.RESEARCHER)[0])
-    coach = type(coach).objects.get(pk=coach.pk)  # no cached roles
+    foreign = Study.objects.get(pk=world["foreign"]["studies"])
+    membership_grant(study=foreign, user=coach, role=Role.RESEARCHER)
     client = _client(coach)
-    assert client.get("/api/members/").status_code == 200
+    for endpoint in ("members", "wave-surveys", "indicator-values"):
+        listed = _listed_ids(client, endpoint)
+        assert world["foreign"][endpoint] in listed, endpoint
+        assert not listed & {world["own"][endpoint], world["other"][endpoint]}, endpoint
+        assert client.get(f"/api/{endpoint}/{world['own'][endpoint]}/").status_code == 404
     assert client.get(f"/api/families/{world['own']['families']}/").status_code == 200
     assert client.get(f"/api/members/{world['own']['members']}/").status_code == 404
     assert client.get(f"/api/wave-surveys/{world['own']['wave-surveys']}/").status_code == 404

@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 from study.models import ImportBatch, IndicatorValue
 from study.roles import Role
 from tests.factories import make_family, make_user
+from tests.otp import api_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -19,10 +20,7 @@ def fam(study, researcher):
 
 
 def client_for(user):
-    client = APIClient()
-    if user:
-        client.force_authenticate(user)
-    return client
+    return api_verified(user) if user else APIClient()
 
 
 def upload(client, study, text, capture):

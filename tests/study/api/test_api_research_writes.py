@@ -13,14 +13,13 @@ from study.services.studies import membership_grant
 from study.services.surveys import wave_survey_record
 from study.services.waves import wave_lock
 from tests.factories import make_family, make_study, make_user
+from tests.otp import api_verified
 
 pytestmark = pytest.mark.django_db
 
 
 def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
+    return api_verified(user)
 
 
 @pytest.fixture
@@ -72,7 +71,7 @@ def test_wave_survey_refused_on_a_pre_intake_year_and_a_locked_wave(researcher, 
     assert not WaveSurvey.objects.filter(wave=locked).exists()
 
 
-def test_wave_survey_of_another_study_is_not_found(researcher):
+def test_wave_survey_of_another_study_is_not_found(researcher, study):
     stranger = make_user(Role.RESEARCHER)
     other = make_study()
     membership_grant(study=other, user=stranger, role=Role.RESEARCHER)

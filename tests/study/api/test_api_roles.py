@@ -10,21 +10,20 @@ from study.services.contacts import contact_log
 from study.services.values import indicator_values_record
 from study.services.waves import wave_lock
 from tests.factories import make_user
+from tests.otp import api_verified, authenticator, code
 
 pytestmark = pytest.mark.django_db
 
 
 def api(user=None) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
+    return api_verified(user) if user is not None else APIClient()
 
 
 def test_token_login_returns_a_token_that_authenticates(family):
-    make_user("researcher", username="rita", password="a-long-password-1")
+    rita = make_user("researcher", username="rita", password="a-long-password-1")
     response = APIClient().post(
-        "/api/auth/token/", {"username": "rita", "password": "a-long-password-1"}
+        "/api/auth/token/",
+        {"username": "rita", "password": "a-long-password-1", "otp": code(authenticator(rita))},
     )
     assert response.status_code == 200
     token = response.json()["token"]
@@ -130,7 +129,8 @@ def test_locked_wave_refuses_api_writes(researcher, family):
     assert response.status_code == 400
 
 
-def test_schema_and_docs_are_served(researcher):
-    client = api(researcher)
-    assert client.get("/api/schema/").status_code == 200
+def test_schema_and_docs_are_served(client, researcher):
+    assert api(researcher).get("/api/schema/").status_code == 200
+    client.force_login(researcher)  # the docs are pages for a signed-in browser
     assert client.get("/api/docs/").status_code == 200
+    assert client.get("/api/redoc/").status_code == 200

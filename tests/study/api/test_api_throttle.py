@@ -7,6 +7,8 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 from rest_framework.throttling import UserRateThrottle
 
+from tests.otp import api_verified
+
 pytestmark = pytest.mark.django_db
 
 
@@ -20,9 +22,7 @@ def three_per_minute(monkeypatch):
 
 
 def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
+    return api_verified(user)
 
 
 def test_a_user_over_the_limit_gets_429_and_another_user_does_not(

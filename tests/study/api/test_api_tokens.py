@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.contrib.auth.models import User
 from django.utils.dateparse import parse_datetime
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests.factories import make_user
+from tests.otp import authenticator, code
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +31,12 @@ def rita(study):
 
 
 def login(username="rita", password=PASSWORD):
-    return APIClient().post("/api/auth/token/", {"username": username, "password": password})
+    """Username, password and a valid code of the user's authenticator (a researcher needs it)."""
+    user = User.objects.filter(username=username).first()
+    otp = code(authenticator(user)) if user is not None else "123456"
+    return APIClient().post(
+        "/api/auth/token/", {"username": username, "password": password, "otp": otp}
+    )
 
 
 def with_token(token: str) -> APIClient:
@@ -79,7 +86,10 @@ def test_relogin_rotates_the_token_even_when_sending_the_expired_one(rita, setti
         old = login().json()["token"]
     with time_machine.travel(T0 + timedelta(minutes=5), tick=False):
         client = with_token(old)  # a client that still sends its expired token can log in
-        response = client.post("/api/auth/token/", {"username": "rita", "password": PASSWORD})
+        response = client.post(
+            "/api/auth/token/",
+            {"username": "rita", "password": PASSWORD, "otp": code(authenticator(rita))},
+        )
         assert response.status_code == 200
         new = response.json()["token"]
         assert new != old

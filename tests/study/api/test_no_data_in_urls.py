@@ -12,7 +12,8 @@ import pytest
 import yaml
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, get_resolver
-from rest_framework.test import APIClient
+
+from tests.otp import api_verified
 
 FORBIDDEN = ("pseudonym", "linkage", "bsn", "identifier", "birth")
 ROOT = Path(__file__).resolve().parents[3]
@@ -98,8 +99,7 @@ def test_the_scan_finds_a_planted_pseudonym_filter(monkeypatch):
 
 @pytest.mark.django_db
 def test_no_openapi_query_or_path_parameter_carries_personal_data(researcher):
-    client = APIClient()
-    client.force_authenticate(researcher)
+    client = api_verified(researcher)
     schema = yaml.safe_load(client.get("/api/schema/").content)
     parameters = [
         (path, p["name"], p["in"])

@@ -19,7 +19,7 @@ from study.imports import workflow
 from study.models import ImportBatch, IndicatorValue, Member, Wave
 from study.roles import Role
 from study.services.waves import wave_lock
-from tests.factories import make_family, make_study, make_user
+from tests.factories import make_family, make_member, make_study, make_user
 from tracker.job_kinds import jobs_reconcile_all
 
 pytestmark = pytest.mark.django_db
@@ -274,10 +274,11 @@ def test_enormous_file_is_refused_before_it_is_stored(fams, researcher, settings
 def test_only_researchers_and_data_managers_of_the_study_may_import(fams, coach, gemeente_user):
     a, _ = fams
     outsider = make_user(Role.RESEARCHER)
-    for user in (coach, gemeente_user, outsider):
+    other_dm = make_member(make_study(), Role.DATA_MANAGER)
+    for user in (coach, gemeente_user, outsider, other_dm):
         with pytest.raises(PermissionDenied):
             upload(a.study, user, "pseudonym,year,bijstand\n")
-    dm = make_user(Role.DATA_MANAGER)
+    dm = make_member(a.study, Role.DATA_MANAGER)
     batch = upload(a.study, dm, f"pseudonym,year,bijstand\n{a.pseudonym},2020,1\n")
     assert batch.status == ImportBatch.Status.VALIDATED
 

@@ -1,0 +1,435 @@
+"""The one access rule: what a user may read and write, answered from per-study memberships.
+
+Every selector, view, endpoint, export and the monitor asks here; nothing else looks at roles.
+
+**Roles are per study** (a `StudyMembership`, active or not). A role's rights hold in the studies
+the user holds it in, with one narrowing: a wijkcoach's family-level rights hold only for the
+families on their own caseload today, and only in studies where they are an active wijkcoach
+member. So a wijkcoach of study A who is a researcher of study B reads research data of B's
+families, never of A's caseload.
+
+| role        | study-wide rights                                                         | caseload |
+|-------------|---------------------------------------------------------------------------|----------|
+| researcher  | view study, view families, research read + write, care write, analyse,    |          |
+|             | edit plans, publish reports, read published, manage the monitor (*)       |          |
+| datamanager | everything a researcher has, and unlock waves, manage caseloads, manage   |          |
+|             | members and enrolment links, issue API keys, manage the price catalogue   |          |
+| coordinator | view study, read published, manage caseloads (assign, hand over, end),    |          |
+|             | grant a new coach the earlier notes                                       |          |
+| wijkcoach   | view study, read published                                                | view family, care write, log contacts |
+| gemeente    | view study, read published, read published monitor reports (*)           |          |
+
+(*) of the municipality of the study (`municipality_of`): the monitor is scoped by
+municipality, not by study.
+
+**Decision: the data manager is a per-study role**, like the others (a data manager of Hengelo's
+study does not read Almelo's families; their access is an audited membership row). The one
+installation-wide role is the **installation administrator** (Django's superuser, made with
+`manage.py createsuperuser`): every right in every study, for setting up studies and their
+people; it needs a second factor like every role that reads family data. Global Django groups
+grant nothing.
+
+**Service accounts** (API keys, `study.models.ApiKey`) hold no membership: their rights are
+their scopes (`SCOPES`), in their one study.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from functools import reduce
+from operator import or_
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from study import bulk_sql
+from study.models import CaseloadAssignment, Family, Study, StudyMembership
+from study.roles import Role
+
+
+class Right(StrEnum):
+    VIEW_STUDY = "view_study"  # the study is listed; its page (public part)
+    VIEW_FAMILY = "view_family"  # a family's page, waves, contacts and care workers
+    RESEARCH_READ = "research_read"  # registry values, surveys, members, audit, costs, exports
+    RESEARCH_WRITE = "research_write"  # record values and surveys, waves, enrol, import
+    CARE_WRITE = "care_write"  # record care workers (hulpverleners) involved with a family
+    CONTACT_LOG = "contact_log"  # log a contact with a family (its wijkcoach)
+    WAVE_UNLOCK = "wave_unlock"
+    ANALYSE = "analyse"  # runs, draft reports, plans (read)
+    PLAN_EDIT = "plan_edit"  # questions, analysis plans, report schedules
+    REPORT_PUBLISH = "report_publish"
+    READ_PUBLISHED = "read_published"  # published effect reports
+    MONITOR_MANAGE = "monitor_manage"  # run, save, publish, withdraw monitor reports
+    MONITOR_READ_PUBLISHED = "monitor_read_published"
+    CASELOAD_MANAGE = "caseload_manage"  # assign, hand over and end caseloads
+    NOTES_GRANT = "notes_grant"  # give a new coach access to earlier contact notes
+    MEMBERS_MANAGE = "members_manage"  # invite, deactivate, enrolment links
+    API_KEYS_MANAGE = "api_keys_manage"
+    REFERENCE_DATA_MANAGE = "reference_data_manage"  # price catalogues, CPI (all studies share)
+
+
+_RESEARCHER = frozenset(
+    {
+        Right.VIEW_STUDY,
+        Right.VIEW_FAMILY,
+        Right.RESEARCH_READ,
+        Right.RESEARCH_WRITE,
+        Right.CARE_WRITE,
+        Right.ANALYSE,
+        Right.PLAN_EDIT,
+        Right.REPORT_PUBLISH,
+        Right.READ_PUBLISHED,
+        Right.MONITOR_MANAGE,
+    }
+)
+
+#: What each role may do in every family of the studies it is held in.
+STUDY_RIGHTS: dict[str, frozenset[Right]] = {
+    Role.RESEARCHER: _RESEARCHER,
+    Role.DATA_MANAGER: _RESEARCHER
+    | {
+        Right.WAVE_UNLOCK,
+        Right.CASELOAD_MANAGE,
+        Right.MEMBERS_MANAGE,
+        Right.API_KEYS_MANAGE,
+        Right.REFERENCE_DATA_MANAGE,
+    },
+    Role.COORDINATOR: frozenset(
+        {Right.VIEW_STUDY, Right.READ_PUBLISHED, Right.CASELOAD_MANAGE, Right.NOTES_GRANT}
+    ),
+    Role.WIJKCOACH: frozenset({Right.VIEW_STUDY, Right.READ_PUBLISHED}),
+    Role.GEMEENTE: frozenset(
+        {Right.VIEW_STUDY, Right.READ_PUBLISHED, Right.MONITOR_READ_PUBLISHED}
+    ),
+}
+#: What a role may do in the families on the user's own caseload only.
+CASELOAD_RIGHTS: dict[str, frozenset[Right]] = {
+    Role.WIJKCOACH: frozenset({Right.VIEW_FAMILY, Right.CARE_WRITE, Right.CONTACT_LOG}),
+}
+#: The scopes an API key can carry, and the rights each gives in the key's study.
+SCOPES: dict[str, frozenset[Right]] = {
+    "families:read": frozenset({Right.VIEW_STUDY, Right.VIEW_FAMILY}),
+    "research:read": frozenset({Right.VIEW_STUDY, Right.RESEARCH_READ}),
+    "research:write": frozenset({Right.VIEW_STUDY, Right.RESEARCH_WRITE}),
+    "caseloads:write": frozenset({Right.VIEW_STUDY, Right.CASELOAD_MANAGE}),
+    "members:write": frozenset({Right.VIEW_STUDY, Right.MEMBERS_MANAGE}),
+    "reports:read": frozenset({Right.VIEW_STUDY, Right.READ_PUBLISHED}),
+}
+
+#: The study field the monitor and access scoping match municipalities on (a name today; a CBS
+#: gemeentecode once the set-up issue stores the code: then only this line changes).
+MUNICIPALITY_FIELD = "municipality"
+
+
+# --- who is asking ----------------------------------------------------------------------------
+
+
+def _active(user) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def api_key_of(user):
+    """The API key a service account is signed in with (None for people)."""
+    return getattr(user, "_api_key", None)
+
+
+def is_installation_admin(user) -> bool:
+    """Django's superuser: every right in every study (see the module docstring)."""
+    return _active(user) and api_key_of(user) is None and bool(user.is_superuser)
+
+
+def _key_rights(key) -> frozenset[Right]:
+    rights: frozenset[Right] = frozenset()
+    for scope in key.scopes or ():
+        rights |= SCOPES.get(scope, frozenset())
+    return rights
+
+
+def _roles_with(right: Right) -> list[str]:
+    return [role for role, rights in STUDY_RIGHTS.items() if right in rights]
+
+
+def _member_studies(user, roles) -> QuerySet:
+    """Ids of the studies where the user holds one of `roles` actively (a subquery)."""
+    return StudyMembership.objects.filter(user=user, active=True, role__in=list(roles)).values(
+        "study_id"
+    )
+
+
+# --- roles --------------------------------------------------------------------------------------
+
+
+def roles_held(user) -> set[str]:
+    """Every role the user holds actively in some study: for navigation and the access log only
+    (kept for the request on the user object), never for an access decision."""
+    if not _active(user):
+        return set()
+    if api_key_of(user) is not None:
+        return {"service"}
+    cached = getattr(user, "_roles_held", None)
+    if cached is None:
+        cached = set(
+            StudyMembership.objects.filter(user=user, active=True).values_list("role", flat=True)
+        )
+        if user.is_superuser:
+            cached.add(Role.DATA_MANAGER)
+        user._roles_held = cached
+    return set(cached)
+
+
+def study_roles(user, study: Study) -> set[str]:
+    """The roles the user holds actively in one study (an installation administrator: all)."""
+    if not _active(user) or api_key_of(user) is not None:
+        return set()
+    if user.is_superuser:
+        return set(Role.values)
+    return set(
+        StudyMembership.objects.filter(user=user, study=study, active=True).values_list(
+            "role", flat=True
+        )
+    )
+
+
+# --- studies ------------------------------------------------------------------------------------
+
+
+def study_rights(user, study: Study) -> set[Right]:
+    """The study-wide rights the user holds in one study (caseload rights not included)."""
+    if not _active(user):
+        return set()
+    key = api_key_of(user)
+    if key is not None:
+        return set(_key_rights(key)) if key.study_id == study.pk else set()
+    if user.is_superuser:
+        return set(Right)
+    rights: set[Right] = set()
+    for role in study_roles(user, study):
+        rights |= STUDY_RIGHTS.get(role, frozenset())
+    return rights
+
+
+def has_right(user, study: Study, right: Right) -> bool:
+    """Whether the user holds `right` study-wide in `study` (one query)."""
+    if not _active(user):
+        return False
+    key = api_key_of(user)
+    if key is not None:
+        return key.study_id == study.pk and right in _key_rights(key)
+    if user.is_superuser:
+        return True
+    return StudyMembership.objects.filter(
+        user=user, study=study, active=True, role__in=_roles_with(right)
+    ).exists()
+
+
+def studies_with(user, right: Right) -> QuerySet[Study]:
+    """The studies where the user holds `right` study-wide."""
+    if not _active(user):
+        return Study.objects.none()
+    key = api_key_of(user)
+    if key is not None:
+        ok = right in _key_rights(key)
+        return Study.objects.filter(pk=key.study_id) if ok else Study.objects.none()
+    if user.is_superuser:
+        return Study.objects.all()
+    return Study.objects.filter(pk__in=_member_studies(user, _roles_with(right)))
+
+
+def holds_anywhere(user, right: Right) -> bool:
+    """Whether the user holds `right` in at least one study (or on a caseload)."""
+    if is_installation_admin(user):
+        return True
+    if _caseload_roles_with(right) and families_with(user, right).exists():
+        return True
+    return studies_with(user, right).exists()
+
+
+def visible_studies(user) -> QuerySet[Study]:
+    """The studies a user may open (every role of the study)."""
+    return studies_with(user, Right.VIEW_STUDY)
+
+
+# --- families -----------------------------------------------------------------------------------
+
+
+def _caseload_roles_with(right: Right) -> list[str]:
+    return [role for role, rights in CASELOAD_RIGHTS.items() if right in rights]
+
+
+def _caseload_of(user, roles, day: date) -> QuerySet:
+    """Family ids on the user's caseload on `day`, in studies where they hold `roles`."""
+    return (
+        CaseloadAssignment.objects.active_on(day)
+        .filter(coach=user, family__study__in=_member_studies(user, roles))
+        .values("family_id")
+    )
+
+
+def families_with(user, right: Right, *, on: date | None = None) -> QuerySet[Family]:
+    """The live families for which the user holds `right`: the families of the studies where a
+    role of the user grants it, and the user's caseload where a caseload role grants it."""
+    qs = Family.objects.alive()
+    if not _active(user):
+        return qs.none()
+    key = api_key_of(user)
+    if key is not None:
+        return qs.filter(study_id=key.study_id) if right in _key_rights(key) else qs.none()
+    if user.is_superuser:
+        return qs
+    conditions = []
+    wide = _roles_with(right)
+    if wide:
+        conditions.append(Q(study__in=_member_studies(user, wide)))
+    caseload_roles = _caseload_roles_with(right)
+    if caseload_roles:
+        day = on or timezone.localdate()
+        conditions.append(Q(pk__in=_caseload_of(user, caseload_roles, day)))
+    if not conditions:
+        return qs.none()
+    return qs.filter(reduce(or_, conditions))
+
+
+def family_rights(user, family: Family) -> set[Right]:
+    """Every right the user holds for this one family: its study's roles, and the caseload
+    roles when the family is on the user's caseload today (at most two queries)."""
+    if not _active(user):
+        return set()
+    key = api_key_of(user)
+    if key is not None or user.is_superuser:
+        return study_rights(user, family.study)
+    roles = study_roles(user, family.study)
+    rights: set[Right] = set()
+    for role in roles:
+        rights |= STUDY_RIGHTS.get(role, frozenset())
+    caseload_roles = roles & set(CASELOAD_RIGHTS)
+    if caseload_roles and on_caseload(user, family.pk):
+        for role in caseload_roles:
+            rights |= CASELOAD_RIGHTS[role]
+    return rights
+
+
+def family_has_right(user, family: Family | int, right: Right) -> bool:
+    """Whether the user holds `right` for this one family (one query)."""
+    pk = family if isinstance(family, int) else family.pk
+    return families_with(user, right).filter(pk=pk).exists()
+
+
+def visible_families(user, *, on: date | None = None) -> QuerySet[Family]:
+    """The families whose page (and waves, contacts, care workers) the user may open."""
+    return families_with(user, Right.VIEW_FAMILY, on=on)
+
+
+def research_families(user, *, write: bool = False) -> QuerySet[Family]:
+    """The families whose research data the user may read (or, with `write`, record)."""
+    return families_with(user, Right.RESEARCH_WRITE if write else Right.RESEARCH_READ)
+
+
+def may_read_research(user, target: Study | Family) -> bool:
+    """May this user read research data of this family / study?"""
+    if isinstance(target, Family):
+        return family_has_right(user, target, Right.RESEARCH_READ)
+    return has_right(user, target, Right.RESEARCH_READ)
+
+
+def may_write_research(user, target: Study | Family) -> bool:
+    """May this user record research data of this family / study?"""
+    if isinstance(target, Family):
+        return family_has_right(user, target, Right.RESEARCH_WRITE)
+    return has_right(user, target, Right.RESEARCH_WRITE)
+
+
+def caseload_families(user, *, on: date | None = None) -> QuerySet[Family]:
+    """The families on the user's own caseload as an active wijkcoach (the coach's pages)."""
+    return families_with(user, Right.CONTACT_LOG, on=on)
+
+
+def on_caseload(user, family_id: int, *, on: date | None = None) -> bool:
+    """Whether the family is on the user's own caseload today (the rule of `caseload_families`,
+    asked as one cheap EXISTS: contact logging is the API's hot path)."""
+    if not _active(user) or api_key_of(user) is not None:
+        return False
+    return bulk_sql.caseload_exists(
+        coach_id=user.pk, family_id=int(family_id), day=on or timezone.localdate()
+    )
+
+
+def caseload_managed_families(user) -> QuerySet[Family]:
+    """The families whose caseload the user may assign, hand over and end (coordinator, data
+    manager)."""
+    return families_with(user, Right.CASELOAD_MANAGE)
+
+
+# --- the monitor: scoped by municipality ------------------------------------------------------
+
+
+def municipality_of(study: Study) -> str:
+    """The municipality a study counts for in the monitor and its scoping."""
+    return getattr(study, MUNICIPALITY_FIELD)
+
+
+def monitor_municipalities(user, right: Right = Right.MONITOR_MANAGE) -> frozenset[str] | None:
+    """The municipalities where the user holds `right` (through the studies of their active
+    memberships); None means every municipality (the installation administrator)."""
+    if not _active(user):
+        return frozenset()
+    if is_installation_admin(user):
+        return None
+    values = studies_with(user, right).values_list(MUNICIPALITY_FIELD, flat=True)
+    return frozenset(v for v in values if v)
+
+
+def may_manage_monitor(user, municipality: str | None = None) -> bool:
+    """May the user run, save, publish and withdraw monitor reports of `municipality` (None: of
+    at least one municipality)?"""
+    names = monitor_municipalities(user)
+    if names is None:
+        return _active(user)
+    return bool(names) if municipality is None else municipality in names
+
+
+def monitor_report_filter(user) -> Q | None:
+    """The monitor reports a user may see, as a filter (None: every report): every report of
+    the municipalities they manage, the published ones of the municipalities they read."""
+    managed = monitor_municipalities(user)
+    if managed is None:
+        return None
+    readers = monitor_municipalities(user, Right.MONITOR_READ_PUBLISHED) or frozenset()
+    return Q(municipality__in=managed) | Q(municipality__in=readers, published_at__isnull=False)
+
+
+# --- installation-wide reference data -------------------------------------------------------
+
+
+def may_manage_reference_data(user) -> bool:
+    """Price catalogues, CPI and scenarios (shared by every study): data managers of any study
+    and the installation administrator."""
+    if is_installation_admin(user):
+        return True
+    return api_key_of(user) is None and studies_with(user, Right.REFERENCE_DATA_MANAGE).exists()
+
+
+def may_read_reference_data(user) -> bool:
+    """The price catalogue pages: whoever reads research data in some study."""
+    if is_installation_admin(user):
+        return True
+    return api_key_of(user) is None and studies_with(user, Right.RESEARCH_READ).exists()
+
+
+# --- second factor -----------------------------------------------------------------------------
+
+
+def otp_required_for(user) -> bool:
+    """Whether the user must pass a second factor: the installation administrator and staff,
+    every role in OTP_REQUIRED_ROLES, and a wijkcoach as soon as one of the studies of their
+    active wijkcoach memberships requires it (`Study.coach_otp_required`, on by default)."""
+    if not settings.OTP_REQUIRED or not _active(user) or api_key_of(user) is not None:
+        return False
+    if user.is_superuser or user.is_staff:
+        return True
+    memberships = StudyMembership.objects.filter(user=user, active=True)
+    return memberships.filter(
+        Q(role__in=list(settings.OTP_REQUIRED_ROLES))
+        | Q(role=Role.WIJKCOACH, study__coach_otp_required=True)
+    ).exists()

@@ -1,10 +1,93 @@
-"""Read logging (NEN 7513): every family page, record retrieval and export leaves an event."""
+"""Read logging (NEN 7513): every read of family-level data leaves one event per request.
+
+The one writer is `family_read`: who (actor, role), when, from where (the client's address as
+`tracker.security.client_ip` sees it behind trusted proxies), with which credential (a session,
+a token or an API key, referred to by a digest or id, never the secret), and what (the ids of the
+families read, their count and the scope: the filters or the export). A list of 20,000 rows is
+one event holding the ids, not 20,000 events. Pages call it; every family-data API viewset gets
+it from `study.api.logging.FamilyReadLogged`; `tests/study/test_read_logging.py` walks the URL
+conf so a new page or endpoint cannot forget.
+"""
 
 from __future__ import annotations
 
-from study.access import roles_held
+import hashlib
+from collections.abc import Iterable
+
+from study.access import api_key_of, roles_held
 from study.audit import access_event_append
 from study.models import AccessEvent, Family, Study
+from tracker.security import client_ip
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def credential_of(request) -> str:
+    """How the request signed in, without the secret: "api-key:<prefix>", "token:<digest>",
+    "session:<digest>" or ""."""
+    if request is None:
+        return ""
+    user = getattr(request, "user", None)
+    key = api_key_of(user) if user is not None else None
+    if key is not None:
+        return f"api-key:{getattr(key, 'prefix', '') or key.pk}"
+    auth = getattr(request, "_auth", None)  # DRF's authenticated credential, when there is one
+    token = getattr(auth, "key", None)
+    if isinstance(token, str) and token:
+        return f"token:{_digest(token)}"
+    session = getattr(request, "session", None)
+    session_key = getattr(session, "session_key", None)
+    if session_key:
+        return f"session:{_digest(session_key)}"
+    return ""
+
+
+def _ids(families) -> list[int]:
+    if families is None:
+        return []
+    if isinstance(families, Family):
+        return [families.pk]
+    if hasattr(families, "values_list"):
+        return sorted(set(families.values_list("pk", flat=True)))
+    return sorted({getattr(f, "pk", f) for f in families})
+
+
+def family_read(
+    request,
+    *,
+    action: str,
+    families: Family | Iterable | None = None,
+    study: Study | None = None,
+    scope: str = "",
+    detail: str = "",
+    row_count: int | None = None,
+    user=None,
+) -> AccessEvent:
+    """Log one read of family-level data (or a refusal of one: action "...refused")."""
+    user = user if user is not None else getattr(request, "user", None)
+    ids = _ids(families)
+    family = families if isinstance(families, Family) else None
+    if study is None and family is not None:
+        study = family.study
+    if study is None and len(ids) > 0:
+        study_ids = set(Family.objects.filter(pk__in=ids[:1000]).values_list("study_id", flat=True))
+        if len(study_ids) == 1:
+            study = Study.objects.filter(pk=study_ids.pop()).first()
+    return access_event_append(
+        actor=user if getattr(user, "is_authenticated", False) else None,
+        role=",".join(sorted(roles_held(user)))[:40] if user is not None else "",
+        action=action[:40],
+        study=study,
+        pseudonym=family.pseudonym if family else "",
+        row_count=len(ids) if row_count is None else row_count,
+        detail=detail[:300],
+        client_ip=client_ip(request) if request is not None else None,
+        credential=credential_of(request)[:80],
+        family_ids=ids,
+        scope=scope[:300],
+    )
 
 
 def access_event_record(
@@ -15,13 +98,15 @@ def access_event_record(
     study: Study | None = None,
     row_count: int = 1,
     detail: str = "",
+    request=None,
 ) -> AccessEvent:
-    return access_event_append(
-        actor=user if getattr(user, "is_authenticated", False) else None,
-        role=",".join(sorted(roles_held(user)))[:40],
+    """A read outside a request (a management command, a job), or an older call site."""
+    return family_read(
+        request,
+        user=user,
         action=action,
-        study=study or (family.study if family else None),
-        pseudonym=family.pseudonym if family else "",
+        families=family,
+        study=study,
         row_count=row_count,
-        detail=detail[:300],
+        detail=detail,
     )

@@ -7,4 +7,9 @@ class StudyConfig(AppConfig):
     verbose_name = _("Study data")
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from study.api import schema  # noqa: F401  (registers the API key's OpenAPI scheme)
+        from study.audit_guards import install_after_migrate
+
+        post_migrate.connect(install_after_migrate, sender=self, dispatch_uid="audit-guards")

@@ -1,7 +1,8 @@
 """One settings module, driven by the environment.
 
 Defaults work on a laptop (SQLite file, Celery tasks in-process); production values come from
-the environment. With DEBUG off the app refuses to start without SECRET_KEY and LINKAGE_KEY.
+the environment. With DEBUG off the app refuses to start without SECRET_KEY, LINKAGE_KEY and
+AUDIT_KEY.
 """
 
 from datetime import timedelta
@@ -19,15 +20,19 @@ DEBUG = env_bool("DEBUG", default=False)
 
 SECRET_KEY = env_str("SECRET_KEY")
 LINKAGE_KEY = env_str("LINKAGE_KEY")
-if not DEBUG and (not SECRET_KEY or not LINKAGE_KEY):
+# The key of the audit trail's seals (HMAC-SHA256 over history rows and access events): never in
+# the database, so a database role alone cannot forge a seal (study/audit.py).
+AUDIT_KEY = env_str("AUDIT_KEY")
+if not DEBUG and (not SECRET_KEY or not LINKAGE_KEY or not AUDIT_KEY):
     raise ImproperlyConfigured(
-        "SECRET_KEY and LINKAGE_KEY must be set when DEBUG is off "
+        "SECRET_KEY, LINKAGE_KEY and AUDIT_KEY must be set when DEBUG is off "
         "(for a local demo run with DEBUG=1, as `make run` does)."
     )
 if DEBUG:
     # Local development only: fixed, clearly fake keys so the demo needs no setup.
     SECRET_KEY = SECRET_KEY or "dev-insecure-secret-key-do-not-use-in-production"
     LINKAGE_KEY = LINKAGE_KEY or "dev-insecure-linkage-key-do-not-use-in-production"
+    AUDIT_KEY = AUDIT_KEY or "dev-insecure-audit-key-do-not-use-in-production"
 
 # --- study (layout-study) ---
 # The address of the site, for links that leave it (e-mails). A production site has a name of its
@@ -373,3 +378,9 @@ MONITOR_JOB_QUEUED_SECONDS = env_int("MONITOR_JOB_QUEUED_SECONDS", 10 * 60)
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "RunStatusEnum": "analysis.monitor.models.MonitorJob.Status",
 }
+
+# --- audit (privacy) ---
+# The sealer leaves the newest rows for this long, so rows of transactions still open when it
+# runs (ids are handed out before commit) are sealed by the next run, never skipped.
+AUDIT_SEAL_DELAY_SECONDS = env_int("AUDIT_SEAL_DELAY_SECONDS", 120)
+# --- end audit (privacy) ---

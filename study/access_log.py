@@ -110,3 +110,41 @@ def access_event_record(
         row_count=row_count,
         detail=detail,
     )
+
+
+def membership_changed(sender, instance, created: bool = False, **kwargs) -> None:
+    """A role given, changed or taken (StudyMembership saved or deleted) is logged with who did
+    it (the request's user when the change comes from a page or the API)."""
+    from simple_history.models import HistoricalRecords
+
+    request = getattr(HistoricalRecords.context, "request", None)
+    state = "granted" if created else ("removed" if "created" not in kwargs else "changed")
+    active = "active" if getattr(instance, "active", True) else "inactive"
+    family_read(
+        request,
+        user=getattr(request, "user", None),
+        action=f"membership.{state}",
+        study=instance.study,
+        row_count=0,
+        detail=f"user #{instance.user_id}: {instance.role} ({active})",
+    )
+
+
+def access_events_for(
+    study: Study, *, actor: str = "", action: str = "", since=None, until=None, family: int = 0
+):
+    """The study's access events, newest first, filtered as the access-log page asks: actor's
+    username, action (prefix), a date range, and a family id (checked in Python: the id lists
+    are JSON, which SQLite cannot search)."""
+    events = AccessEvent.objects.filter(study=study).select_related("actor").order_by("-at", "-pk")
+    if actor:
+        events = events.filter(actor__username=actor)
+    if action:
+        events = events.filter(action__startswith=action)
+    if since:
+        events = events.filter(at__date__gte=since)
+    if until:
+        events = events.filter(at__date__lte=until)
+    if family:
+        return [e for e in events.iterator(chunk_size=2000) if family in (e.family_ids or [])]
+    return events

@@ -29,6 +29,7 @@ import hmac
 import json
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.apps import apps
 from django.conf import settings
@@ -101,7 +102,7 @@ def access_event_append(**fields) -> AccessEvent:
 
 @dataclass(frozen=True)
 class AuditTable:
-    model: type
+    model: Any  # a model class (history models are made at run time)
     id_field: str
 
     @property

@@ -63,8 +63,19 @@ def _users(querysets: Iterable) -> set[int]:
     return ids
 
 
-def study_backup(*, study: m.Study) -> dict:
-    """Everything needed to restore the study elsewhere, as a JSON-able dict."""
+def study_backup(*, study: m.Study, user=None, detail: str = "backup_study") -> dict:
+    """Everything needed to restore the study elsewhere, as a JSON-able dict. The read is
+    logged like every read of family data (one event with every family id of the study)."""
+    from study.access_log import family_read
+
+    family_read(
+        None,
+        user=user,
+        action="backup",
+        families=m.Family.objects.filter(study=study),
+        study=study,
+        detail=detail,
+    )
     parts = []
     for model, qs in _study_querysets(study):
         parts.append(qs)

@@ -70,7 +70,7 @@ def test_rows_inserted_are_counted_by_the_database(family, researcher):
 
 def test_an_edited_access_event_is_found_sealed_or_not(family, researcher):
     _reads(family, researcher)
-    event = AccessEvent.objects.order_by("id")[1]
+    event = AccessEvent.objects.filter(action="family.view").order_by("id")[1]
     _tamper("UPDATE study_accessevent SET action = %s WHERE id = %s", ["nothing", event.pk])
     assert [p.where for p in verify_access_log()] == [f"access event #{event.pk}"]
     _tamper("UPDATE study_accessevent SET action = %s WHERE id = %s", ["family.view", event.pk])
@@ -130,10 +130,13 @@ def test_deleting_the_newest_unsealed_access_events_is_found(family, researcher)
     _reads(family, researcher, 2)
     _seal()
     _reads(family, researcher, 3)
+    written = AccessEvent.objects.count()
     newest = AccessEvent.objects.order_by("-id").values_list("id", flat=True)[:2]
     _tamper("DELETE FROM study_accessevent WHERE id IN (%s, %s)", list(newest))
     problems = _wheres(verify_history())
-    assert "study_accessevent: 5 rows were written, 3 are accounted for" in problems
+    assert (
+        f"study_accessevent: {written} rows were written, {written - 2} are accounted" in problems
+    )
 
 
 def test_deleting_unsealed_history_rows_is_found(family, researcher):
@@ -148,10 +151,11 @@ def test_emptying_the_log_and_the_seals_is_found(family, researcher):
     _history(family, researcher)
     _seal()
     _reads(family, researcher)
+    written = AccessEvent.objects.count()
     _tamper("DELETE FROM study_accessevent")
     _tamper("DELETE FROM study_auditseal")
     problems = _wheres(verify_history())
-    assert "study_accessevent: 6 rows were written, 0 are accounted for" in problems
+    assert f"study_accessevent: {written} rows were written, 0 are accounted for" in problems
     assert "study_auditseal: 9 seals were written, 0 are present" in problems
 
 

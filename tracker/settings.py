@@ -353,6 +353,17 @@ ANALYSIS_QUEUED_SECONDS = env_int("ANALYSIS_QUEUED_SECONDS", 10 * 60)
 # waiting after IMPORT_REQUEUE_QUEUED_SECONDS, or one working without a sign of life for
 # IMPORT_STALE_SECONDS (longer than the tasks' 30-minute time limit).
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024)
+# Screening before anything of a file reaches the database (study/imports/screening.py): rows and
+# columns counted while streaming, an XLSX's unpacked size and compression ratio.
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 250_000)
+IMPORT_MAX_COLUMNS = env_int("IMPORT_MAX_COLUMNS", 300)
+IMPORT_MAX_UNCOMPRESSED_BYTES = env_int("IMPORT_MAX_UNCOMPRESSED_BYTES", 200 * 1024 * 1024)
+IMPORT_MAX_ZIP_RATIO = env_int("IMPORT_MAX_ZIP_RATIO", 100)
+# Uploaded files wait here (never in the database) for their dry run and apply; the web process
+# and the workers must share it. Deleted after the apply or a refusal, after
+# IMPORT_RETENTION_SECONDS (default 0: at once).
+IMPORT_SPOOL_DIR = env_str("IMPORT_SPOOL_DIR", str(BASE_DIR / "var" / "import-spool"))
+IMPORT_RETENTION_SECONDS = env_int("IMPORT_RETENTION_SECONDS", 0)
 IMPORT_MAX_ATTEMPTS = env_int("IMPORT_MAX_ATTEMPTS", 3)
 IMPORT_STALE_SECONDS = env_int("IMPORT_STALE_SECONDS", 35 * 60)
 IMPORT_REQUEUE_QUEUED_SECONDS = env_int("IMPORT_REQUEUE_QUEUED_SECONDS", 10 * 60)

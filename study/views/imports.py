@@ -24,13 +24,17 @@ def import_list(request, study_id: int):
     study = selectors.import_study_get(request.user, study_id)
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        batch = workflow.registry_import_upload_file(
-            study=study,
-            user=request.user,
-            upload=form.cleaned_data["file"],
-            layout=form.cleaned_data["layout"],
-        )
-        return redirect("study:import_detail", batch_id=batch.pk)
+        try:
+            batch = workflow.registry_import_upload_file(
+                study=study,
+                user=request.user,
+                upload=form.cleaned_data["file"],
+                layout=form.cleaned_data["layout"],
+            )
+        except ValidationError as exc:
+            form.add_error("file", exc)
+        else:
+            return redirect("study:import_detail", batch_id=batch.pk)
     batches = selectors.import_batch_list(request.user).filter(study=study)[:30]
     return render(
         request, "study/import_list.html", {"study": study, "form": form, "batches": batches}

@@ -217,18 +217,23 @@ def _check_zip(path: Path, limits: Limits) -> None:
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, tuple]]:
     from openpyxl import load_workbook
 
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=False)
-    except Exception:
-        return
-    try:
-        for sheet in workbook.worksheets:
-            sheet.reset_dimensions()  # never trust the declared A1:XFD1048576
-            yield from enumerate(sheet.iter_rows(values_only=True), start=1)
-    except (zipfile.BadZipFile, KeyError, OSError, EOFError, ValueError):
-        return
-    finally:
-        workbook.close()
+    unreadable = ImportFileError(
+        _("The Excel file cannot be read: it is damaged or incomplete. Nothing of it was stored."),
+        discard=True,
+    )
+    with path.open("rb") as fh:  # a file object: the spool's name has no .xlsx to please openpyxl
+        try:
+            workbook = load_workbook(fh, read_only=True, data_only=False)
+        except Exception:
+            raise unreadable from None
+        try:
+            for sheet in workbook.worksheets:
+                sheet.reset_dimensions()  # never trust the declared A1:XFD1048576
+                yield from enumerate(sheet.iter_rows(values_only=True), start=1)
+        except (zipfile.BadZipFile, KeyError, OSError, EOFError, ValueError):
+            raise unreadable from None
+        finally:
+            workbook.close()
 
 
 def screen_file(

@@ -7,26 +7,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
 
 from django.utils.translation import gettext as _
 
-from study.linkage import bsn_is_valid
+from study.linkage import DIGIT_RUN, mask_bsn
 
-#: 9 digits (8 once Excel dropped a leading zero), with or without dots, spaces or dashes.
-DIGIT_RUN = re.compile(r"(?<!\d)(\d(?:[ .\-]?\d){7,8})(?!\d)")
-
-
-def mask_bsn(text: str) -> str:
-    """The text with every number that passes the BSN 11-proof replaced by asterisks: no
-    stored or shown problem ever echoes one."""
-
-    def hide(match: re.Match) -> str:
-        digits = re.sub(r"\D", "", match.group(1))
-        return "*********" if len(digits) == 9 and bsn_is_valid(digits) else match.group(0)
-
-    return DIGIT_RUN.sub(hide, text)
+__all__ = ["DIGIT_RUN", "ImportFileError", "Problem", "mask_bsn", "too_large"]
 
 
 class ImportFileError(Exception):

@@ -27,9 +27,9 @@ from pathlib import Path
 
 from django.utils.translation import gettext as _
 
-from study.imports.problems import DIGIT_RUN, ImportFileError, mask_bsn
+from study.imports.problems import ImportFileError
 from study.imports.tables import DELIMITERS, column_letter
-from study.linkage import bsn_is_valid
+from study.linkage import has_bsn, mask_bsn
 
 _BSN_WORDS = ("bsn", "burgerservice", "sofinummer", "sofinr")
 _IDENTIFIER_TOKENS = {
@@ -53,18 +53,6 @@ _IDENTIFIER_TOKENS = {
     "email",
     "mail",
 }
-
-
-def has_bsn(text: str) -> bool:
-    """Whether the text holds a number that passes the BSN 11-proof."""
-    stripped = text.strip()
-    if len(stripped) == 8 and stripped.isdigit() and bsn_is_valid("0" + stripped):
-        return True
-    for match in DIGIT_RUN.finditer(text):
-        digits = re.sub(r"\D", "", match.group(1))
-        if len(digits) == 9 and bsn_is_valid(digits):
-            return True
-    return False
 
 
 def identifier_header(name: str) -> bool:

@@ -5,7 +5,8 @@ import json
 import pytest
 from django.core.management import call_command
 
-from study.models import Family, IndicatorValue, Study
+from study.audit import verify_all
+from study.models import AccessEvent, Family, IndicatorValue, Study
 from study.services.values import indicator_values_record
 
 
@@ -39,3 +40,5 @@ def test_study_round_trips_with_its_audit_history(family, researcher, tmp_path):
         IndicatorValue.history.order_by("history_id").values_list("value", "history_user__username")
     )
     assert history == before["history"]
+    assert AccessEvent.objects.filter(action="backup").exists(), "the backup's read came along"
+    assert verify_all() == [], "restored under the same AUDIT_KEY, the trail verifies"

@@ -148,3 +148,33 @@ def access_events_for(
     if family:
         return [e for e in events.iterator(chunk_size=2000) if family in (e.family_ids or [])]
     return events
+
+
+#: Route parameters that name family-level data (or the study it belongs to).
+FAMILY_DATA_PARAMS = {"family_id", "wave_id", "study_id", "batch_id", "involvement_id"}
+
+
+class RefusedReadMiddleware:
+    """A page refused to a signed-in user (403, or 404: out of scope or unknown) that names a
+    family, wave, study or import by id is logged as "page.refused": probing for other studies'
+    ids leaves a trace. The API logs its own refusals (study.api.logging)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code in (403, 404) and not request.path.startswith("/api/"):
+            match = getattr(request, "resolver_match", None)
+            kwargs = getattr(match, "kwargs", None) or {}
+            named = {k: v for k, v in kwargs.items() if k in FAMILY_DATA_PARAMS}
+            user = getattr(request, "user", None)
+            if named and getattr(user, "is_authenticated", False):
+                family_read(
+                    request,
+                    action="page.refused",
+                    row_count=0,
+                    scope=" ".join(f"{k}={v}" for k, v in sorted(named.items()))[:300],
+                    detail=f"{match.view_name} {response.status_code}",
+                )
+        return response

@@ -89,6 +89,8 @@ MIDDLEWARE = [
     "tracker.security.ContentSecurityPolicyMiddleware",
     "tracker.security.DatabaseUnavailableMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # a refused page that names a family, wave, study or import is logged (NEN 7513)
+    "study.access_log.RefusedReadMiddleware",
     # last, as django-axes asks: turns a lockout into a readable response
     "axes.middleware.AxesMiddleware",
 ]

@@ -280,3 +280,13 @@ def test_role_changes_are_logged():
     events = _events_after(mark)
     assert [e.action for e in events] == ["membership.granted"]
     assert f"user #{user.pk}: researcher" in events[0].detail
+
+
+def test_a_refused_page_naming_a_family_is_logged(world):
+    client = login_verified_client(world.insiders["coach"])
+    mark = _mark()
+    response = client.get("/families/999999/")
+    assert response.status_code == 404
+    (event,) = _events_after(mark)
+    assert event.action == "page.refused" and event.scope == "family_id=999999"
+    assert event.actor_id == world.insiders["coach"].pk and event.client_ip

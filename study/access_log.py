@@ -175,6 +175,6 @@ class RefusedReadMiddleware:
                     action="page.refused",
                     row_count=0,
                     scope=" ".join(f"{k}={v}" for k, v in sorted(named.items()))[:300],
-                    detail=f"{match.view_name} {response.status_code}",
+                    detail=f"{getattr(match, 'view_name', '')} {response.status_code}",
                 )
         return response

@@ -49,3 +49,24 @@ def test_the_xlsx_panel_holds_the_formula_as_text(study, researcher):
     assert all(c.data_type == "n" for c in years)
     formulas = [c for row in sheet.iter_rows() for c in row if c.data_type == "f"]
     assert formulas == []
+
+
+def test_the_problems_csv_neutralises_a_formula_header(client, study, researcher):
+    import csv
+
+    from study.imports import workflow
+    from tests.otp import login_verified
+
+    family = make_family(study, user=researcher)
+    content = f'pseudonym,year,bijstand,"=HYPERLINK(""http://x"")"\n{family.pseudonym},2021,1,2\n'
+    batch = workflow.registry_import_upload(
+        study=study, user=researcher, filename="x.csv", content=content.encode(), enqueue=False
+    )
+    batch = workflow.registry_import_validate(batch_id=batch.pk)
+    assert batch.error_count >= 1
+    login_verified(client, researcher)
+    answer = client.get(f"/imports/{batch.pk}/problems.csv")
+    rows = list(csv.reader(io.StringIO(answer.content.decode())))
+    cells = [cell for row in rows[1:] for cell in row]
+    assert any(cell.startswith("'=HYPERLINK") for cell in cells), rows
+    assert not any(cell.startswith("=") for cell in cells)

@@ -81,6 +81,7 @@ def server_env(db_url: str) -> dict[str, str]:
         DEBUG="0",
         SECRET_KEY=env.get("BENCH_SECRET_KEY", "benchmark-secret-key-" + "x" * 40),
         LINKAGE_KEY="benchmark-linkage-key",
+        AUDIT_KEY="benchmark-audit-key",
         ALLOWED_HOSTS="127.0.0.1,localhost",
         SITE_URL="http://127.0.0.1",
         DB_CONN_MAX_AGE="600",

@@ -67,6 +67,7 @@ class Right(StrEnum):
     NOTES_GRANT = "notes_grant"  # give a new coach access to earlier contact notes
     MEMBERS_MANAGE = "members_manage"  # invite, deactivate, enrolment links
     API_KEYS_MANAGE = "api_keys_manage"
+    ACCESS_LOG_READ = "access_log_read"  # the study's access log (NEN 7513), data managers
     REFERENCE_DATA_MANAGE = "reference_data_manage"  # price catalogues, CPI (all studies share)
 
 
@@ -95,6 +96,7 @@ STUDY_RIGHTS: dict[str, frozenset[Right]] = {
         Right.MEMBERS_MANAGE,
         Right.API_KEYS_MANAGE,
         Right.REFERENCE_DATA_MANAGE,
+        Right.ACCESS_LOG_READ,
     },
     Role.COORDINATOR: frozenset(
         {Right.VIEW_STUDY, Right.READ_PUBLISHED, Right.CASELOAD_MANAGE, Right.NOTES_GRANT}

@@ -4,6 +4,57 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from study import models
+from study.access_log import family_read
+
+
+class FamilyReadAdmin(SimpleHistoryAdmin):
+    """Admin pages of family-level rows log their reads like every other page (NEN 7513): the
+    list logs the families on the page shown, a row (or its history) its family."""
+
+    family_lookup = "family_id"
+
+    def _family_ids(self, objects) -> list[int]:
+        pks = [o.pk for o in objects]
+        if self.family_lookup == "pk":
+            return pks
+        rows = self.model._base_manager.filter(pk__in=pks).values_list(
+            self.family_lookup, flat=True
+        )
+        return sorted(set(rows))
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None and self.family_lookup:
+            objects = list(changelist.result_list)
+            family_read(
+                request,
+                action=f"admin.{self.model._meta.model_name}.list",
+                families=self._family_ids(objects),
+                row_count=len(objects),
+                scope=request.META.get("QUERY_STRING", ""),
+            )
+        return response
+
+    def _log_object(self, request, object_id, what: str) -> None:
+        if not self.family_lookup or not str(object_id).isdigit():
+            return
+        obj = self.model._base_manager.filter(pk=object_id).first()
+        if obj is not None:
+            family_read(
+                request,
+                action=f"admin.{self.model._meta.model_name}.{what}",
+                families=self._family_ids([obj]),
+                scope=f"id={obj.pk}",
+            )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        self._log_object(request, object_id, "view")
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._log_object(request, object_id, "history")
+        return super().history_view(request, object_id, extra_context)
 
 
 @admin.register(models.Study)
@@ -23,7 +74,7 @@ class IndicatorAdmin(SimpleHistoryAdmin):
     list_filter = ("study", "level", "mpg_domain")
 
 
-class SoftDeleteAdmin(SimpleHistoryAdmin):
+class SoftDeleteAdmin(FamilyReadAdmin):
     """No hard deletes from the admin: rows are soft-deleted with a reason through services."""
 
     def has_delete_permission(self, request, obj=None):
@@ -32,6 +83,7 @@ class SoftDeleteAdmin(SimpleHistoryAdmin):
 
 @admin.register(models.Family)
 class FamilyAdmin(SoftDeleteAdmin):
+    family_lookup = "pk"
     list_display = ("pseudonym", "study", "arm", "wijk", "intake_date", "status", "is_deleted")
     list_filter = ("study", "arm__kind", "status", "is_deleted")
     # No search box: a pseudonym in ?q= would end up in the server's access logs.
@@ -46,12 +98,13 @@ class WaveAdmin(SoftDeleteAdmin):
 
 
 @admin.register(models.CaseloadAssignment)
-class CaseloadAdmin(SimpleHistoryAdmin):
+class CaseloadAdmin(FamilyReadAdmin):
     list_display = ("family", "coach", "start_date", "end_date")
 
 
 @admin.register(models.Professional)
 class ProfessionalAdmin(SoftDeleteAdmin):
+    family_lookup = ""  # professionals are not family data
     list_display = ("code", "study", "organisation", "approach")
 
 

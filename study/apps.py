@@ -7,4 +7,19 @@ class StudyConfig(AppConfig):
     verbose_name = _("Study data")
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from study.api import schema  # noqa: F401  (registers the API key's OpenAPI scheme)
+        from study.audit_guards import install_after_migrate
+
+        post_migrate.connect(install_after_migrate, sender=self, dispatch_uid="audit-guards")
+
+        from django.db.models.signals import post_delete, post_save
+
+        from study.access_log import membership_changed
+        from study.models import StudyMembership
+
+        post_save.connect(membership_changed, sender=StudyMembership, dispatch_uid="membership-log")
+        post_delete.connect(
+            membership_changed, sender=StudyMembership, dispatch_uid="membership-log-delete"
+        )

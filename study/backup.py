@@ -1,8 +1,9 @@
 """Backup and restore of one study with its audit history intact (JSON bundle).
 
 The bundle holds the study's rows, every history row that belongs to them, the access log of the
-study, the catalogue rows they reference and the users involved (by username, with their groups
-and password hashes). A whole-database backup is `pg_dump` (see the README); this is the unit a
+study (its events carry their keyed macs: restore with the same AUDIT_KEY, or `verify_audit`
+reports them), the catalogue rows they reference and the users involved (by username, with their
+groups; password hashes only when asked for: otherwise restored users reset their password). A whole-database backup is `pg_dump` (see the README); this is the unit a
 hogeschool archives or moves to another installation.
 """
 
@@ -12,6 +13,7 @@ import json
 from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.models import Group
 from django.core import serializers
 from django.db import transaction
@@ -63,8 +65,23 @@ def _users(querysets: Iterable) -> set[int]:
     return ids
 
 
-def study_backup(*, study: m.Study) -> dict:
-    """Everything needed to restore the study elsewhere, as a JSON-able dict."""
+def study_backup(
+    *, study: m.Study, user=None, detail: str = "backup_study", password_hashes: bool = False
+) -> dict:
+    """Everything needed to restore the study elsewhere, as a JSON-able dict. The read is
+    logged like every read of family data (one event with every family id of the study).
+    Users' password hashes only with ``password_hashes``: otherwise a restored user has no
+    usable password and sets one through the password reset."""
+    from study.access_log import family_read
+
+    family_read(
+        None,
+        user=user,
+        action="backup",
+        families=m.Family.objects.filter(study=study),
+        study=study,
+        detail=detail,
+    )
     parts = []
     for model, qs in _study_querysets(study):
         parts.append(qs)
@@ -76,15 +93,13 @@ def study_backup(*, study: m.Study) -> dict:
     groups = Group.objects.filter(user__in=users).distinct()
     objects = []
     for qs in [groups, users, *parts]:
-        objects.extend(
-            json.loads(
-                serializers.serialize(
-                    "json",
-                    qs.order_by("pk"),
-                    use_natural_foreign_keys=True,
-                )
-            )
+        rows = json.loads(
+            serializers.serialize("json", qs.order_by("pk"), use_natural_foreign_keys=True)
         )
+        if qs.model is get_user_model() and not password_hashes:
+            for row in rows:
+                row["fields"]["password"] = UNUSABLE_PASSWORD_PREFIX
+        objects.extend(rows)
     return {
         "format": "effectstudie-backup",
         "version": FORMAT_VERSION,
@@ -102,7 +117,13 @@ def study_restore(*, bundle: dict) -> m.Study:
         raise ValueError(
             f"a study named '{bundle['study']}' exists already; restore into an empty database"
         )
-    payload = json.dumps(bundle["objects"])
+    objects = bundle["objects"]
+    for item in objects:
+        if item.get("model") == "study.accessevent":
+            # Bundles written before the keyed macs carried the old hash chain's fields.
+            item.get("fields", {}).pop("hash", None)
+            item.get("fields", {}).pop("prev_hash", None)
+    payload = json.dumps(objects)
     for obj in serializers.deserialize("json", payload, handle_forward_references=True):
         if not _present(obj.object):
             obj.save()

@@ -52,6 +52,51 @@ SURVEY_LABELS = {
 }
 ARM_CODES = {"comparison": 0, "intervention": 1}
 
+#: A text cell starting with one of these is a formula to a spreadsheet (CSV/formula injection):
+#: `=cmd|"/c calc"!A1` as a wijk name would run on opening.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def csv_safe_value(value):
+    """A text value a spreadsheet would read as a formula gets a leading apostrophe (OWASP's
+    advice); numbers, and text that parses as a number (-3, +31), stay as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not _is_number(value):
+        return "'" + value
+    return value
+
+
+def csv_safe(row: list) -> list:
+    return [csv_safe_value(v) for v in row]
+
+
+def frame_csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every text column neutralised (numeric columns untouched)."""
+    text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    if not text:
+        return frame
+    safe = frame.copy()
+    for column in text:
+        safe[column] = safe[column].astype(object).map(csv_safe_value)
+    return safe
+
+
+def _xlsx_text_stays_text(book) -> None:
+    """openpyxl stores a string that starts with '=' as a formula: make every such cell a
+    string cell again, so the spreadsheet shows the text and computes nothing."""
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
+
 
 def panel_frame(study: Study, families: QuerySet) -> pd.DataFrame:
     """The analysis-ready panel of the given (already access-filtered) families of a study."""
@@ -163,7 +208,7 @@ def _csv_pieces(study: Study, families: QuerySet, chunk: int) -> Iterator[tuple[
     header = True
     for start in range(0, max(len(ids), 1), chunk):
         part = panel_frame(study, families.model.objects.filter(pk__in=ids[start : start + chunk]))
-        yield part.to_csv(index=False, header=header).encode("utf-8"), len(part)
+        yield frame_csv_safe(part).to_csv(index=False, header=header).encode("utf-8"), len(part)
         header = False
 
 
@@ -189,6 +234,7 @@ def export_write(study: Study, families: QuerySet, fmt: str, out: BinaryIO) -> i
         with pd.ExcelWriter(out, engine="openpyxl") as writer:
             frame.to_excel(writer, sheet_name="panel", index=False)
             codebook_frame(study).to_excel(writer, sheet_name="codebook", index=False)
+            _xlsx_text_stays_text(writer.book)
     else:
         out.write(_readstat_bytes(study, frame, fmt))
     return len(frame)

@@ -30,6 +30,33 @@ def bsn_is_valid(digits: str) -> bool:
     return total % 11 == 0
 
 
+#: 9 digits (8 once a spreadsheet dropped a leading zero), with or without dots, spaces or dashes.
+DIGIT_RUN = re.compile(r"(?<!\d)(\d(?:[ .\-]?\d){7,8})(?!\d)")
+
+
+def has_bsn(text: str) -> bool:
+    """Whether the text holds a number that passes the 11-proof (also inside text such as
+    `BSN123456782`; 8 digits only when that is all the text holds)."""
+    stripped = text.strip()
+    if len(stripped) == 8 and stripped.isdigit() and bsn_is_valid("0" + stripped):
+        return True
+    for match in DIGIT_RUN.finditer(text):
+        digits = re.sub(r"\D", "", match.group(1))
+        if len(digits) == 9 and bsn_is_valid(digits):
+            return True
+    return False
+
+
+def mask_bsn(text: str) -> str:
+    """The text with every 9-digit number that passes the 11-proof replaced by asterisks."""
+
+    def hide(match: re.Match) -> str:
+        digits = re.sub(r"\D", "", match.group(1))
+        return "*********" if len(digits) == 9 and bsn_is_valid(digits) else match.group(0)
+
+    return DIGIT_RUN.sub(hide, text)
+
+
 def normalise_bsn(raw: str) -> str:
     """Digits only, left-padded to 9 (8-digit BSNs lose their leading zero in spreadsheets)."""
     digits = re.sub(r"[\s.\-]", "", str(raw or ""))

@@ -2,7 +2,16 @@
 
 from django.urls import path
 
-from study.views import accounts, coach, families, imports, professionals, studies, waves
+from study.views import (
+    access_log,
+    accounts,
+    coach,
+    families,
+    imports,
+    professionals,
+    studies,
+    waves,
+)
 
 app_name = "study"
 
@@ -48,6 +57,7 @@ urlpatterns = [
         accounts.api_key_revoke,
         name="api_key_revoke",
     ),
+    path("studies/<int:study_id>/access-log/", access_log.access_log, name="access_log"),
     path("due/", waves.waves_due, name="waves_due"),
     path("survey/", professionals.professional_survey, name="professional_survey"),
 ]

@@ -134,6 +134,7 @@ def test_deploy_check_is_clean_with_production_settings():
         "DEBUG": "0",
         "SECRET_KEY": "Zq8!pW3#vL9@tR6^mN2&kB5*yH7(cF4)xD1-sG0=jU8+aE3_oI6~",
         "LINKAGE_KEY": "a-production-linkage-key",
+        "AUDIT_KEY": "a-production-audit-key",
         "ALLOWED_HOSTS": "tracker.example.nl",
         "SITE_URL": "https://tracker.example.nl",
     }
@@ -153,11 +154,12 @@ def test_production_settings_refuse_to_start_without_keys():
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tracker.settings", "DEBUG": "0"}
     env.pop("SECRET_KEY", None)
     env.pop("LINKAGE_KEY", None)
+    env.pop("AUDIT_KEY", None)
     result = subprocess.run(
         [sys.executable, "manage.py", "check"], env=env, capture_output=True, text=True
     )
     assert result.returncode != 0
-    assert "SECRET_KEY and LINKAGE_KEY must be set" in result.stderr
+    assert "SECRET_KEY, LINKAGE_KEY and AUDIT_KEY must be set" in result.stderr
 
 
 def test_production_settings_refuse_to_start_without_a_site_url():
@@ -167,6 +169,7 @@ def test_production_settings_refuse_to_start_without_a_site_url():
         "DEBUG": "0",
         "SECRET_KEY": "Zq8!pW3#vL9@tR6^mN2&kB5*yH7(cF4)xD1-sG0=jU8+aE3_oI6~",
         "LINKAGE_KEY": "a-production-linkage-key",
+        "AUDIT_KEY": "a-production-audit-key",
         "ALLOWED_HOSTS": "tracker.example.nl",
     }
     env.pop("SITE_URL", None)

@@ -1,7 +1,8 @@
 """One settings module, driven by the environment.
 
 Defaults work on a laptop (SQLite file, Celery tasks in-process); production values come from
-the environment. With DEBUG off the app refuses to start without SECRET_KEY and LINKAGE_KEY.
+the environment. With DEBUG off the app refuses to start without SECRET_KEY, LINKAGE_KEY and
+AUDIT_KEY.
 """
 
 from datetime import timedelta
@@ -19,15 +20,19 @@ DEBUG = env_bool("DEBUG", default=False)
 
 SECRET_KEY = env_str("SECRET_KEY")
 LINKAGE_KEY = env_str("LINKAGE_KEY")
-if not DEBUG and (not SECRET_KEY or not LINKAGE_KEY):
+# The key of the audit trail's seals (HMAC-SHA256 over history rows and access events): never in
+# the database, so a database role alone cannot forge a seal (study/audit.py).
+AUDIT_KEY = env_str("AUDIT_KEY")
+if not DEBUG and (not SECRET_KEY or not LINKAGE_KEY or not AUDIT_KEY):
     raise ImproperlyConfigured(
-        "SECRET_KEY and LINKAGE_KEY must be set when DEBUG is off "
+        "SECRET_KEY, LINKAGE_KEY and AUDIT_KEY must be set when DEBUG is off "
         "(for a local demo run with DEBUG=1, as `make run` does)."
     )
 if DEBUG:
     # Local development only: fixed, clearly fake keys so the demo needs no setup.
     SECRET_KEY = SECRET_KEY or "dev-insecure-secret-key-do-not-use-in-production"
     LINKAGE_KEY = LINKAGE_KEY or "dev-insecure-linkage-key-do-not-use-in-production"
+    AUDIT_KEY = AUDIT_KEY or "dev-insecure-audit-key-do-not-use-in-production"
 
 # --- study (layout-study) ---
 # The address of the site, for links that leave it (e-mails). A production site has a name of its
@@ -84,6 +89,8 @@ MIDDLEWARE = [
     "tracker.security.ContentSecurityPolicyMiddleware",
     "tracker.security.DatabaseUnavailableMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # a refused page that names a family, wave, study or import is logged (NEN 7513)
+    "study.access_log.RefusedReadMiddleware",
     # last, as django-axes asks: turns a lockout into a readable response
     "axes.middleware.AxesMiddleware",
 ]
@@ -348,6 +355,17 @@ ANALYSIS_QUEUED_SECONDS = env_int("ANALYSIS_QUEUED_SECONDS", 10 * 60)
 # waiting after IMPORT_REQUEUE_QUEUED_SECONDS, or one working without a sign of life for
 # IMPORT_STALE_SECONDS (longer than the tasks' 30-minute time limit).
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024)
+# Screening before anything of a file reaches the database (study/imports/screening.py): rows and
+# columns counted while streaming, an XLSX's unpacked size and compression ratio.
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 250_000)
+IMPORT_MAX_COLUMNS = env_int("IMPORT_MAX_COLUMNS", 300)
+IMPORT_MAX_UNCOMPRESSED_BYTES = env_int("IMPORT_MAX_UNCOMPRESSED_BYTES", 200 * 1024 * 1024)
+IMPORT_MAX_ZIP_RATIO = env_int("IMPORT_MAX_ZIP_RATIO", 100)
+# Uploaded files wait here (never in the database) for their dry run and apply; the web process
+# and the workers must share it. Deleted after the apply or a refusal, after
+# IMPORT_RETENTION_SECONDS (default 0: at once).
+IMPORT_SPOOL_DIR = env_str("IMPORT_SPOOL_DIR", str(BASE_DIR / "var" / "import-spool"))
+IMPORT_RETENTION_SECONDS = env_int("IMPORT_RETENTION_SECONDS", 0)
 IMPORT_MAX_ATTEMPTS = env_int("IMPORT_MAX_ATTEMPTS", 3)
 IMPORT_STALE_SECONDS = env_int("IMPORT_STALE_SECONDS", 35 * 60)
 IMPORT_REQUEUE_QUEUED_SECONDS = env_int("IMPORT_REQUEUE_QUEUED_SECONDS", 10 * 60)
@@ -373,3 +391,9 @@ MONITOR_JOB_QUEUED_SECONDS = env_int("MONITOR_JOB_QUEUED_SECONDS", 10 * 60)
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "RunStatusEnum": "analysis.monitor.models.MonitorJob.Status",
 }
+
+# --- audit (privacy) ---
+# The sealer leaves the newest rows for this long, so rows of transactions still open when it
+# runs (ids are handed out before commit) are sealed by the next run, never skipped.
+AUDIT_SEAL_DELAY_SECONDS = env_int("AUDIT_SEAL_DELAY_SECONDS", 120)
+# --- end audit (privacy) ---

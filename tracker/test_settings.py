@@ -5,6 +5,7 @@ import os
 os.environ.setdefault("DEBUG", "1")
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
 os.environ.setdefault("LINKAGE_KEY", "test-linkage-key")
+os.environ.setdefault("AUDIT_KEY", "test-audit-key")
 
 from tracker.settings import *  # noqa: F403
 
@@ -21,3 +22,7 @@ STORAGES = {
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Tests assert on the English source strings; tests/test_smoke.py checks the Dutch default.
 LANGUAGE_CODE = "en"
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
+    # The test database's flush TRUNCATEs every table; the audit tables' TRUNCATE trigger lets
+    # only sessions started with this setting through (study/audit_guards.py).
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c tracker.audit_truncate=allow"  # noqa: F405

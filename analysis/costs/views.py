@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from analysis.costs import engine, pricing, selectors
 from study import access
 from study import selectors as study_selectors
-from study.access_log import access_event_record
+from study.access_log import family_read
 from study.models import Family
 
 
@@ -61,7 +61,7 @@ def family_costs(request, family_id: int):
     family = study_selectors.family_get(request.user, family_id)
     if not access.may_read_research(request.user, family):
         raise PermissionDenied
-    access_event_record(user=request.user, action="family.costs", family=family)
+    family_read(request, action="family.costs", families=family)
     price_year = _int_param(request, "price_year") or family.study.price_year
     error, breakdown = "", None
     try:

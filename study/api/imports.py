@@ -15,6 +15,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from study import selectors
+from study.api.logging import FamilyReadLogged
 from study.imports import workflow
 from study.models import ImportBatch
 
@@ -56,6 +57,7 @@ class ImportUploadSerializer(serializers.Serializer):
 
 
 class ImportBatchViewSet(
+    FamilyReadLogged,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -65,6 +67,7 @@ class ImportBatchViewSet(
     poll the batch until its status is `validated` (then POST apply/) or `failed` (see errors)."""
 
     serializer_class = ImportBatchSerializer
+    family_lookup = ""  # a batch's preview and problems name families by pseudonym only
     parser_classes = [MultiPartParser, FormParser]
     filterset_fields = ["study", "status"]
 

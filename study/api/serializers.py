@@ -3,6 +3,7 @@
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from study.linkage import mask_bsn
 from study.models import (
     CareInvolvement,
     Contact,
@@ -88,9 +89,11 @@ class ContactSerializer(serializers.Serializer):
 
     def get_note(self, contact) -> str:
         request = self.context.get("request")
-        if contact.note_private and (request is None or contact.coach_id != request.user.pk):
+        own = request is not None and contact.coach_id == request.user.pk
+        if contact.note_private and not own:
             return ""
-        return contact.note
+        # Older notes may hold a number typed before notes refused them: masked for others.
+        return contact.note if own else mask_bsn(contact.note)
 
 
 class ContactWriteSerializer(serializers.Serializer):

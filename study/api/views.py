@@ -14,8 +14,8 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from study import access, selectors
-from study.access_log import access_event_record
 from study.api import serializers as s
+from study.api.logging import FamilyReadLogged
 from study.models import (
     CareInvolvement,
     Contact,
@@ -50,20 +50,16 @@ class StudyViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.study_list(self.request.user).order_by("pk")
 
 
-class FamilyViewSet(viewsets.ReadOnlyModelViewSet):
+class FamilyViewSet(FamilyReadLogged, viewsets.ReadOnlyModelViewSet):
     serializer_class = s.FamilySerializer
     filterset_fields = ["study", "status", "wijk"]
+    family_lookup = "pk"
 
     def get_queryset(self):
         return selectors.family_list(self.request.user).order_by("pk")
 
-    def retrieve(self, request, *args, **kwargs):
-        family = self.get_object()
-        access_event_record(user=request.user, action="api.family.retrieve", family=family)
-        return Response(self.get_serializer(family).data)
 
-
-class WaveViewSet(viewsets.ReadOnlyModelViewSet):
+class WaveViewSet(FamilyReadLogged, viewsets.ReadOnlyModelViewSet):
     serializer_class = s.WaveSerializer
     filterset_fields = ["family", "index", "status"]
 
@@ -74,10 +70,11 @@ class WaveViewSet(viewsets.ReadOnlyModelViewSet):
         )
 
 
-class IndicatorValueViewSet(viewsets.ReadOnlyModelViewSet):
+class IndicatorValueViewSet(FamilyReadLogged, viewsets.ReadOnlyModelViewSet):
     """Registry values: researchers and data managers only (a coach never receives them)."""
 
     serializer_class = s.IndicatorValueSerializer
+    family_lookup = "wave__family_id"
     filterset_fields = ["wave"]
 
     def get_queryset(self):
@@ -136,7 +133,9 @@ class IndicatorValueViewSet(viewsets.ReadOnlyModelViewSet):
         return {"created": created, "updated": updated, "unchanged": unchanged}
 
 
-class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ContactViewSet(
+    FamilyReadLogged, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     serializer_class = s.ContactSerializer
     filterset_fields = ["family", "kind"]
 
@@ -187,7 +186,7 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             raise _drf_error(exc) from None
 
 
-class CareInvolvementViewSet(viewsets.ReadOnlyModelViewSet):
+class CareInvolvementViewSet(FamilyReadLogged, viewsets.ReadOnlyModelViewSet):
     serializer_class = s.CareInvolvementSerializer
     filterset_fields = ["family"]
 
@@ -196,7 +195,7 @@ class CareInvolvementViewSet(viewsets.ReadOnlyModelViewSet):
         return CareInvolvement.objects.alive().filter(family__in=families).order_by("pk")
 
 
-class MemberViewSet(viewsets.ReadOnlyModelViewSet):
+class MemberViewSet(FamilyReadLogged, viewsets.ReadOnlyModelViewSet):
     """Household members of the families a researcher or data manager may see: role in the
     household, relation and birth year only (never identity)."""
 
@@ -207,10 +206,13 @@ class MemberViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.member_list(self.request.user)
 
 
-class WaveSurveyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class WaveSurveyViewSet(
+    FamilyReadLogged, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Families' survey answers per wave (researchers and data managers)."""
 
     serializer_class = s.WaveSurveySerializer
+    family_lookup = "wave__family_id"
     filterset_fields = ["wave", "wave__family"]
 
     def get_queryset(self):

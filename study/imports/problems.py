@@ -11,6 +11,10 @@ from dataclasses import asdict, dataclass
 
 from django.utils.translation import gettext as _
 
+from study.linkage import DIGIT_RUN, mask_bsn
+
+__all__ = ["DIGIT_RUN", "ImportFileError", "Problem", "mask_bsn", "too_large"]
+
 
 class ImportFileError(Exception):
     """The file cannot be read at all; the message says why, in the user's language."""
@@ -37,7 +41,11 @@ class Problem:
     cell: str = ""
 
     def as_dict(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if v not in (None, "")}
+        return {
+            k: mask_bsn(v) if isinstance(v, str) else v
+            for k, v in asdict(self).items()
+            if v not in (None, "")
+        }
 
 
 def too_large(size: int, limit: int) -> ImportFileError:

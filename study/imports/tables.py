@@ -127,6 +127,7 @@ def read_xlsx(content: bytes) -> Table:
         ) from None
     try:
         sheet = workbook.worksheets[0]
+        sheet.reset_dimensions()  # the declared dimension may claim a million empty rows
         table = Table(fmt="xlsx", header=[], rows=[], cell_refs=True)
         for number, row in enumerate(sheet.iter_rows(), start=1):
             values = []

@@ -14,6 +14,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import logging
+import os
+import secrets
+import time
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -28,6 +32,7 @@ from study.imports.checking import Check, Progress, extract_check
 from study.imports.job import APPLY_JOB, DRY_RUN_JOB
 from study.imports.problems import ImportFileError, Problem, too_large
 from study.imports.reading import Extract, read_extract
+from study.imports.screening import Limits, has_bsn, screen_file
 from study.models import Family, ImportBatch, Source, Study, Wave
 from study.selectors import may_import
 from study.services.values import values_apply_bulk
@@ -40,14 +45,111 @@ STORED_PROBLEMS = 500
 _WITHOUT_CONTENT = [f.attname for f in ImportBatch._meta.concrete_fields if f.name != "content"]
 
 
+# --- the spool: uploaded files wait outside the database ---------------------------------------
+
+
+def _spool_dir() -> Path:
+    path = Path(settings.IMPORT_SPOOL_DIR)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def spool_path(batch: ImportBatch) -> Path | None:
+    return _spool_dir() / batch.spool if batch.spool else None
+
+
+def _spool_write(chunks) -> tuple[str, str, int, bool]:
+    """Write the upload to a new spool file: (name, sha256, size, too_big). Counting while
+    writing: past IMPORT_MAX_BYTES the file is deleted and the rest is not read."""
+    name = secrets.token_hex(16)
+    path = _spool_dir() / name
+    digest, size = hashlib.sha256(), 0
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        for chunk in chunks:
+            size += len(chunk)
+            if size > settings.IMPORT_MAX_BYTES:
+                out.close()
+                path.unlink(missing_ok=True)
+                return "", "", size, True
+            digest.update(chunk)
+            out.write(chunk)
+    return name, digest.hexdigest(), size, False
+
+
+def spool_discard(batch: ImportBatch, *, now: bool = False) -> None:
+    """Delete the batch's spooled file once it is no longer needed (after the apply or a
+    refusal): at once, or left for `spool_cleanup` when IMPORT_RETENTION_SECONDS is set. A file
+    with direct identifiers is deleted at once whatever the retention (``now``)."""
+    path = spool_path(batch)
+    if path is None:
+        return
+    if now or settings.IMPORT_RETENTION_SECONDS <= 0:
+        path.unlink(missing_ok=True)
+
+
+def spool_cleanup() -> int:
+    """Delete spooled files older than the retention period whose batch is finished."""
+    keep = max(settings.IMPORT_RETENTION_SECONDS, 0)
+    cutoff = time.time() - keep
+    waiting = set(
+        ImportBatch.objects.exclude(status__in=ImportBatch.FINISHED)
+        .exclude(spool="")
+        .values_list("spool", flat=True)
+    )
+    removed = 0
+    for path in _spool_dir().iterdir():
+        if path.name not in waiting and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def _limits() -> Limits:
+    return Limits(
+        max_bytes=settings.IMPORT_MAX_BYTES,
+        max_rows=settings.IMPORT_MAX_ROWS,
+        max_columns=settings.IMPORT_MAX_COLUMNS,
+        max_uncompressed_bytes=settings.IMPORT_MAX_UNCOMPRESSED_BYTES,
+        max_zip_ratio=settings.IMPORT_MAX_ZIP_RATIO,
+    )
+
+
+class _Gone(ImportFileError):
+    pass
+
+
+def _content(batch: ImportBatch) -> bytes:
+    if batch.content:
+        return bytes(batch.content)  # a batch from before the spool
+    path = spool_path(batch)
+    if path is None or not path.exists():
+        raise _Gone(
+            _(
+                "The uploaded file is no longer here (deleted after its dry run or its retention "
+                "period, or uploaded on another machine): upload it again."
+            )
+        )
+    return path.read_bytes()
+
+
 def _read(batch: ImportBatch) -> Extract:
     codes = {i.code for i in indicators_for(batch.study)}
     return read_extract(
-        bytes(batch.content),
+        _content(batch),
         batch.filename,
         indicator_codes=codes,
         layout=batch.layout,
         max_bytes=settings.IMPORT_MAX_BYTES,
+    )
+
+
+def _filename_refused() -> ValidationError:
+    return ValidationError(
+        _(
+            "The file name holds a number that passes the BSN check (the 11-proof): rename the "
+            "file. Nothing was stored."
+        )
     )
 
 
@@ -83,23 +185,42 @@ def registry_import_upload(
     enqueue: bool = True,
     size: int | None = None,
 ) -> ImportBatch:
-    """Store an uploaded extract and queue its dry run (after the transaction commits).
+    """Spool an uploaded extract (outside the database) and queue its dry run (after the
+    transaction commits); the dry run screens it before anything of it is stored.
 
     ``size`` lets a caller refuse an upload by its size without reading it (content then b"").
     """
+    return _upload(
+        study=study,
+        user=user,
+        filename=filename,
+        chunks=[content] if size is None or size <= settings.IMPORT_MAX_BYTES else [],
+        layout=layout,
+        enqueue=enqueue,
+        size=size,
+    )
+
+
+def _upload(*, study, user, filename, chunks, layout, enqueue, size=None) -> ImportBatch:
     if user is not None and not may_import(user, study):
         raise PermissionDenied
     if layout not in ImportBatch.Layout.values:
         raise ValidationError({"layout": _("Unknown layout '%(layout)s'.") % {"layout": layout}})
+    if has_bsn(filename):
+        raise _filename_refused()
+    spool, sha256, written, too_big = ("", "", size or 0, True)
+    if size is None or size <= settings.IMPORT_MAX_BYTES:
+        spool, sha256, written, too_big = _spool_write(chunks)
     batch = ImportBatch(
         study=study,
         filename=filename[:255],
-        sha256=hashlib.sha256(content).hexdigest(),
-        size=len(content) if size is None else size,
+        sha256=sha256,
+        size=written if size is None else max(size, written),
         layout=layout,
         created_by=user,
+        spool=spool,
     )
-    if batch.size > settings.IMPORT_MAX_BYTES:
+    if too_big or batch.size > settings.IMPORT_MAX_BYTES:
         # Refused before it is stored: an enormous file never reaches the database.
         problem = too_large(batch.size, settings.IMPORT_MAX_BYTES).as_problem()
         batch.status, batch.errors, batch.error_count = (
@@ -108,9 +229,9 @@ def registry_import_upload(
             1,
         )
         batch.validated_at = timezone.now()
+        batch.spool = ""
         batch.save()
         return batch
-    batch.content = content
     with transaction.atomic():
         batch.save()
         if enqueue:
@@ -119,15 +240,17 @@ def registry_import_upload(
 
 
 def registry_import_upload_file(*, study: Study, user, upload, layout: str = "auto") -> ImportBatch:
-    """The same for an uploaded file (page or API): an enormous file is refused unread."""
-    too_big = upload.size > settings.IMPORT_MAX_BYTES
-    return registry_import_upload(
+    """The same for an uploaded file (page or API), streamed to the spool chunk by chunk: an
+    enormous file is refused unread (by its declared size) or as soon as it passes the limit."""
+    too_big = upload.size is not None and upload.size > settings.IMPORT_MAX_BYTES
+    return _upload(
         study=study,
         user=user,
         filename=upload.name,
-        content=b"" if too_big else upload.read(),
-        size=upload.size,
+        chunks=[] if too_big else upload.chunks(),
         layout=layout,
+        enqueue=True,
+        size=upload.size if too_big else None,
     )
 
 
@@ -213,20 +336,43 @@ def registry_import_validate(*, batch_id: int) -> ImportBatch | None:
     return jobs.run_claimed(claim, _dry_run)
 
 
+def _screen(batch: ImportBatch, progress: Progress) -> None:
+    """Screen the whole spooled file (BSNs, identifiers, limits) before anything of it is read
+    into the database; the heartbeat goes on while it reads."""
+    if batch.content:
+        return  # a batch from before the spool was screened when it was read
+    path = spool_path(batch)
+    if path is None or not path.exists():
+        _content(batch)  # raises _Gone
+        return
+
+    def beat(rows: int) -> None:
+        progress(5, _("reading the file (%(rows)s rows)") % {"rows": rows})
+
+    screen_file(path, batch.filename, limits=_limits(), heartbeat=beat)
+
+
 def _dry_run(claim: jobs.Claim) -> ImportBatch:
-    batch = ImportBatch.objects.select_related("study").get(pk=claim.job_id)
+    batch = ImportBatch.objects.select_related("study").defer("content").get(pk=claim.job_id)
     progress = _progress(claim)
     extract: Extract | None = None
     forget_content = False
     try:
+        _screen(batch, progress)
         extract = _read(batch)
     except ImportFileError as exc:
         check = Check(problems=[exc.as_problem()])
         forget_content = exc.discard
+        if exc.discard:
+            spool_discard(batch, now=True)
     else:
         progress(10, _("checking the values"))
         check = extract_check(batch.study, extract, progress=progress)
+    if check.problems:
+        spool_discard(batch)  # refused: the file is not needed any more
     outcome = _dry_run_outcome(check, extract, forget_content=forget_content)
+    if forget_content:
+        outcome.update(sha256="", preview=[], summary={})
     previous = _imported_before(batch)
     if previous:
         outcome["summary"]["imported_before"] = previous
@@ -333,6 +479,7 @@ def _apply(claim: jobs.Claim) -> ImportBatch | None:
         _failed(claim, refused.problems)
     except ImportFileError as exc:
         _failed(claim, [exc.as_problem()])
+    spool_discard(batch)  # applied or refused: the file is not needed any more
     return ImportBatch.objects.defer("content").get(pk=claim.job_id)
 
 

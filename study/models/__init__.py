@@ -6,7 +6,7 @@ this package exports them all, as Django expects of an app's `models`.
 """
 
 from study.models.access import ApiKey, ApiKeyUse, EnrolmentLink, TokenFactor
-from study.models.audit import AccessEvent, AuditSeal
+from study.models.audit import AccessEvent, AuditCounter, AuditSeal
 from study.models.base import (
     PSEUDONYM_ALPHABET,
     AuditedQuerySet,
@@ -33,6 +33,7 @@ from study.models.wave import IndicatorValue, Wave, WaveSurvey
 __all__ = [
     "PSEUDONYM_ALPHABET",
     "AccessEvent",
+    "AuditCounter",
     "ApiKey",
     "ApiKeyUse",
     "Arm",

@@ -10,7 +10,10 @@ from study.models.study import Study
 
 
 class AccessEvent(models.Model):
-    """A read of personal data (NEN 7513): who looked at which family or exported what."""
+    """A read of personal data (NEN 7513): who (actor, role, client address, session or token),
+    when, and what (the ids of the families read, the scope: filters, export format, ...). One
+    event per request, however many families it read. `mac` is a keyed HMAC of the row written
+    with it (study/audit.py), so an edited event is found before it is sealed."""
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(
@@ -24,8 +27,13 @@ class AccessEvent(models.Model):
     pseudonym = models.CharField(max_length=20, blank=True)
     row_count = models.PositiveIntegerField(default=0)
     detail = models.CharField(max_length=300, blank=True)
-    prev_hash = models.CharField(max_length=64, blank=True)
-    hash = models.CharField(max_length=64, blank=True)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    # "session:<sha256 prefix of the session key>", "token:<id>" or "api-key:<prefix>"; never the
+    # credential itself.
+    credential = models.CharField(max_length=80, blank=True)
+    family_ids = models.JSONField(default=list, blank=True)
+    scope = models.CharField(max_length=300, blank=True)
+    mac = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-at"]
@@ -35,18 +43,43 @@ class AccessEvent(models.Model):
 
 
 class AuditSeal(models.Model):
-    """A chained SHA-256 over a range of history rows of one table (see study/audit.py)."""
+    """A keyed HMAC chain over a range of rows of one audit table (history rows, access events),
+    itself chained to the table's previous seal (see study/audit.py)."""
 
     at = models.DateTimeField(default=timezone.now)
     table = models.CharField(max_length=100)
+    seq = models.PositiveIntegerField(default=0)  # 1, 2, ... per table
     first_history_id = models.BigIntegerField()
     last_history_id = models.BigIntegerField()
     row_count = models.PositiveIntegerField()
+    rows_total = models.BigIntegerField(default=0)  # rows of the table up to last_history_id
     prev_digest = models.CharField(max_length=64)
     digest = models.CharField(max_length=64)
+    prev_mac = models.CharField(max_length=64, blank=True)
+    mac = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["table", "first_history_id"]
 
     def __str__(self) -> str:
         return f"{self.table} {self.first_history_id}-{self.last_history_id}"
+
+
+class AuditCounter(models.Model):
+    """How many rows were ever inserted into an audit table, counted by a database trigger in the
+    inserting transaction (migration 0013; never by the app). Spread over shards (the inserting
+    connection's process id modulo 16 on PostgreSQL) so that reads, which each insert an access
+    event, do not queue behind one counter row. Rows of audit tables are never deleted, so the
+    shards' sum equals the table's row count; fewer rows means rows were removed."""
+
+    table = models.CharField(max_length=100)
+    shard = models.PositiveSmallIntegerField(default=0)
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["table", "shard"], name="audit_counter_table_shard")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.table}[{self.shard}] = {self.value}"

@@ -36,7 +36,10 @@ class ImportBatch(models.Model):
     filename = models.CharField(max_length=255)
     sha256 = models.CharField(max_length=64)
     size = models.PositiveBigIntegerField(default=0)
+    # Legacy: files are no longer kept in the database (see `spool`); always empty now.
     content = models.BinaryField(editable=False, default=bytes)
+    # The name of the uploaded file in IMPORT_SPOOL_DIR while it waits for its dry run and apply.
+    spool = models.CharField(max_length=64, blank=True, editable=False)
     layout = models.CharField(max_length=10, choices=Layout.choices, default=Layout.AUTO)
     fmt = models.CharField(max_length=10, blank=True)
     key_kind = models.CharField(max_length=20, blank=True)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from study import access, bulk_sql
+from study.linkage import has_bsn
 from study.models import Contact, Family
 from study.services.common import audited_save, clean_exclusions
 
@@ -51,6 +52,11 @@ def contact_log(
     errors = _contact_errors(
         occurred_at=occurred_at, initiated_by=initiated_by, requested_at=requested_at
     )
+    if has_bsn(note):  # a note is free text, not pseudonymised: never an identifier in it
+        errors["note"] = _(
+            "The note holds a number that passes the BSN check (the 11-proof); a note never "
+            "holds a BSN or another identifier. Leave it out."
+        )
     if errors:
         raise ValidationError(errors)
     contact = Contact(

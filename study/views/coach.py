@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from study import access, forms, selectors
-from study.access_log import access_event_record
+from study.access_log import family_read
 from study.services import care as care_services
 from study.services.contacts import contact_log
 from study.views.helpers import add_service_errors, cleaned_or_error, require_family_right
@@ -21,6 +21,7 @@ from study.views.helpers import add_service_errors, cleaned_or_error, require_fa
 @login_required
 def caseload(request):
     families = selectors.coach_caseload(request.user).order_by("pseudonym")
+    family_read(request, action="caseload", families=families)
     return render(request, "study/caseload.html", {"families": families})
 
 
@@ -28,6 +29,7 @@ def caseload(request):
 def contact_new(request: HttpRequest, family_id: int) -> HttpResponse:
     family = selectors.family_get(request.user, family_id)
     require_family_right(request.user, family, access.Right.CONTACT_LOG)
+    family_read(request, action="family.contact_form", families=family)
     form = forms.ContactForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -48,7 +50,7 @@ def contact_new(request: HttpRequest, family_id: int) -> HttpResponse:
 @login_required
 def care_workers(request: HttpRequest, family_id: int) -> HttpResponse:
     family = selectors.family_get(request.user, family_id)
-    access_event_record(user=request.user, action="family.care_workers", family=family)
+    family_read(request, action="family.care_workers", families=family)
     form = forms.InvolvementForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:

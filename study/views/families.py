@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from study import access, forms, selectors
-from study.access_log import access_event_record
+from study.access_log import family_read
 from study.services import families as family_services
 from study.views.helpers import require_family_right, require_study_right
 
@@ -23,7 +23,7 @@ def family_detail(request, family_id: int):
     rights = access.family_rights(request.user, family)
     context["may_see_registry"] = access.Right.RESEARCH_READ in rights
     context["may_log_contact"] = access.Right.CONTACT_LOG in rights
-    access_event_record(user=request.user, action="family.view", family=family)
+    family_read(request, action="family.view", families=family)
     return render(request, "study/family_detail.html", context)
 
 
@@ -31,7 +31,7 @@ def family_detail(request, family_id: int):
 def family_audit(request, family_id: int):
     family = selectors.family_get(request.user, family_id)
     require_family_right(request.user, family, access.Right.RESEARCH_READ)
-    access_event_record(user=request.user, action="family.audit", family=family)
+    family_read(request, action="family.audit", families=family)
     trail = selectors.family_audit_trail(family)
     return render(request, "study/family_audit.html", {"family": family, "trail": trail})
 

@@ -13,6 +13,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from study import selectors
+from study.access_log import family_read
+from study.exporting import csv_safe
 from study.forms import ImportUploadForm
 from study.imports import workflow
 
@@ -22,13 +24,17 @@ def import_list(request, study_id: int):
     study = selectors.import_study_get(request.user, study_id)
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        batch = workflow.registry_import_upload_file(
-            study=study,
-            user=request.user,
-            upload=form.cleaned_data["file"],
-            layout=form.cleaned_data["layout"],
-        )
-        return redirect("study:import_detail", batch_id=batch.pk)
+        try:
+            batch = workflow.registry_import_upload_file(
+                study=study,
+                user=request.user,
+                upload=form.cleaned_data["file"],
+                layout=form.cleaned_data["layout"],
+            )
+        except ValidationError as exc:
+            form.add_error("file", exc)
+        else:
+            return redirect("study:import_detail", batch_id=batch.pk)
     batches = selectors.import_batch_list(request.user).filter(study=study)[:30]
     return render(
         request, "study/import_list.html", {"study": study, "form": form, "batches": batches}
@@ -39,6 +45,13 @@ def import_list(request, study_id: int):
 def import_detail(request, batch_id: int):
     # The selector holds the rule: batches of studies where the user may import.
     batch = selectors.import_batch_get(request.user, batch_id)
+    family_read(
+        request,
+        action="import.detail",
+        study=batch.study,
+        row_count=batch.error_count,
+        scope=f"batch={batch.pk}",
+    )
     return render(request, "study/import_detail.html", {"batch": batch, "study": batch.study})
 
 
@@ -70,13 +83,27 @@ def import_apply(request, batch_id: int):
 @login_required
 def import_errors_csv(request, batch_id: int):
     batch = selectors.import_batch_get(request.user, batch_id)
+    family_read(
+        request,
+        action="import.problems",
+        study=batch.study,
+        row_count=len(batch.errors),
+        scope=f"batch={batch.pk}",
+    )
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-{batch.pk}-problems.csv"'
     writer = csv.writer(response)
     writer.writerow([_("row"), _("column"), _("cell"), _("problem")])
     for error in batch.errors:
         writer.writerow(
-            [error.get("row", ""), error.get("column", ""), error.get("cell", ""), error["message"]]
+            csv_safe(
+                [
+                    error.get("row", ""),
+                    error.get("column", ""),
+                    error.get("cell", ""),
+                    error["message"],
+                ]
+            )
         )
     return response
 
@@ -89,5 +116,6 @@ def import_template(request, study_id: int):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-template-study{study.pk}.csv"'
     families = selectors.research_family_list(request.user, write=True).filter(study=study)
+    family_read(request, action="import.template", families=families, study=study)
     workflow.template_write(study, families, response)
     return response

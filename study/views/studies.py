@@ -9,7 +9,7 @@ from django.http import FileResponse, Http404, HttpResponse, StreamingHttpRespon
 from django.shortcuts import redirect, render
 
 from study import access, exporting, selectors
-from study.access_log import access_event_record
+from study.access_log import family_read
 from study.roles import Role
 
 
@@ -32,6 +32,7 @@ def study_detail(request, study_id: int):
         return render(request, "study/study_public.html", {"study": study})
     families = selectors.research_family_list(request.user).filter(study=study)
     dashboard = selectors.study_dashboard(study, families)
+    family_read(request, action="study.families", families=families, study=study)
     return render(
         request,
         "study/study_detail.html",
@@ -59,7 +60,9 @@ def study_export(request, study_id: int, fmt: str):
         raise Http404
     families = selectors.research_family_list(request.user).filter(study=study)
     rows = exporting.export_rows(families)
-    access_event_record(user=request.user, action=f"export.{fmt}", study=study, row_count=rows)
+    family_read(
+        request, action=f"export.{fmt}", families=families, study=study, row_count=rows, scope=fmt
+    )
     filename = f"panel-study{study.pk}.{fmt}"
     if fmt == "csv":
         # Streamed family by family: the first bytes leave before the whole panel is built.
@@ -82,7 +85,8 @@ def study_export(request, study_id: int, fmt: str):
 def study_codebook(request, study_id: int):
     study = _research_study(request.user, study_id)
     response = HttpResponse(
-        exporting.codebook_frame(study).to_csv(index=False), content_type="text/csv"
+        exporting.frame_csv_safe(exporting.codebook_frame(study)).to_csv(index=False),
+        content_type="text/csv",
     )
     response["Content-Disposition"] = f'attachment; filename="codebook-study{study.pk}.csv"'
     return response

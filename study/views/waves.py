@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from study import access, forms, selectors
-from study.access_log import access_event_record
+from study.access_log import family_read
 from study.catalogue import indicators_for
 from study.models import Wave
 from study.services import waves as wave_services
@@ -53,7 +53,7 @@ def wave_entry(request: HttpRequest, wave_id: int) -> HttpResponse:
     require_family_right(request.user, family, access.Right.RESEARCH_READ)
     if request.method == "POST":
         require_family_right(request.user, family, access.Right.RESEARCH_WRITE)
-    access_event_record(user=request.user, action="wave.view", family=family, detail=wave.label)
+    family_read(request, action="wave.view", families=family, detail=wave.label)
     form = _entry_form(request, wave)
     if request.method == "POST" and not wave.locked and form.is_valid():
         try:
@@ -149,6 +149,7 @@ def wave_unlock(request: HttpRequest, wave_id: int) -> HttpResponse:
 @login_required
 def waves_due(request: HttpRequest) -> HttpResponse:
     waves = selectors.waves_due_list(request.user)
+    family_read(request, action="waves.due", families={w.family_id for w in waves})
     return render(
         request,
         "study/waves_due.html",

@@ -61,6 +61,7 @@ PAGE_KINDS: dict[str, str] = {
     "study:enrolment_links": MANAGE,
     "study:api_keys": MANAGE,
     "study:api_key_revoke": MANAGE,
+    "study:access_log": MANAGE,
     "costs:family": RESEARCH,
     "monitor:detail": MONITOR,
     "monitor:publish": MONITOR,

@@ -5,7 +5,8 @@ import json
 import pytest
 from django.core.management import call_command
 
-from study.models import Family, IndicatorValue, Study
+from study.audit import verify_all
+from study.models import AccessEvent, Family, IndicatorValue, Study
 from study.services.values import indicator_values_record
 
 
@@ -39,3 +40,18 @@ def test_study_round_trips_with_its_audit_history(family, researcher, tmp_path):
         IndicatorValue.history.order_by("history_id").values_list("value", "history_user__username")
     )
     assert history == before["history"]
+    assert AccessEvent.objects.filter(action="backup").exists(), "the backup's read came along"
+    assert verify_all() == [], "restored under the same AUDIT_KEY, the trail verifies"
+
+
+@pytest.mark.django_db
+def test_a_bundle_holds_no_password_hash_unless_asked(family, researcher, tmp_path):
+    path = tmp_path / "b.json"
+    call_command("backup_study", study_id=family.study_id, output=str(path))
+    users = [o for o in json.loads(path.read_text())["objects"] if o["model"] == "auth.user"]
+    assert users and all(u["fields"]["password"] == "!" for u in users)
+    assert researcher.password not in path.read_text()
+    call_command(
+        "backup_study", study_id=family.study_id, output=str(path), with_password_hashes=True
+    )
+    assert researcher.password in path.read_text()

@@ -21,10 +21,12 @@ DIFFERENT = {"history_id", "id", "wave_id"}  # ids differ; the two rows sit on t
 
 def _stored(table: str, where: str, value) -> list[dict]:
     """The rows as the database holds them (no ORM conversion), oldest first."""
+    # History rows share the object's id (column 1): order them by their own id.
+    order = "history_id" if "historical" in table else "1"
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT * FROM {connection.ops.quote_name(table)} "
-            f"WHERE {connection.ops.quote_name(where)} = %s ORDER BY 1",
+            f"WHERE {connection.ops.quote_name(where)} = %s ORDER BY {order}",
             [value],
         )
         names = [c[0] for c in cursor.description]

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from study import linkage
+from study.imports.screening import identifier_header
 
 
 class Command(BaseCommand):
@@ -50,6 +51,14 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"Column(s) {', '.join(missing)} not found in {o['input']}; columns are: {', '.join(fields)}"
                 )
+            # Other direct identifiers (naam, geboortedatum, a second BSN, ...) are dropped, with
+            # a warning: the output carries the linkage key and the registry's values only.
+            dropped = [f for f in fields if f not in id_cols and identifier_header(f)]
+            for name in dropped:
+                self.stderr.write(
+                    f"warning: column '{name}' holds direct identifiers and was left out"
+                )
+            id_cols = [*id_cols, *dropped]
             out_fields = [o["key_column"]] + [f for f in fields if f not in id_cols]
             tmp_path = o["output"] + ".part"
             count = self._stream(reader, tmp_path, out_fields, id_cols, delimiter, o)

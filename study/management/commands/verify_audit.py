@@ -1,28 +1,36 @@
-"""Verify the hash chain of the access log and the seals of the audit history."""
+"""Verify the audit trail: access events' keyed macs, the seals' chains and the row counters."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from study.audit import audit_seal, verify_access_log, verify_history
+from study.audit import audit_seal, verify_all
 
 
 class Command(BaseCommand):
-    help = "Check that no audit-history row or access-log entry was altered or removed."
+    help = (
+        "Check that no audit-history row, access-log entry or seal was altered, removed, "
+        "reordered or forged (needs AUDIT_KEY)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--seal-first",
+            "--seal-after",
             action="store_true",
-            help="seal history rows written since the last seal before verifying",
+            help="when everything verifies, seal the rows written since the last seal",
         )
 
-    def handle(self, *args, seal_first: bool, **options):
-        if seal_first:
-            self.stdout.write(f"sealed {audit_seal()} new history rows")
-        problems = verify_access_log() + verify_history()
+    def _fail(self, problems) -> None:
+        for problem in problems:
+            self.stderr.write(str(problem))
+        raise CommandError(f"audit verification failed: {len(problems)} problem(s)")
+
+    def handle(self, *args, seal_after: bool, **options):
+        # Verify before sealing: sealing first would seal a forged or altered unsealed row.
+        problems = verify_all()
         if problems:
-            for problem in problems:
-                self.stderr.write(str(problem))
-            raise CommandError(f"audit verification failed: {len(problems)} problem(s)")
+            self._fail(problems)
+        if seal_after:
+            self.stdout.write(f"sealed {audit_seal()} new rows")
         self.stdout.write(
-            "audit verified: access-log chain intact, every sealed history range matches"
+            "audit verified: every access event's mac, every seal's chain and rows, and every "
+            "table's row counter match"
         )

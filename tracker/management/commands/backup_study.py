@@ -20,8 +20,15 @@ class Command(BaseCommand):
         parser.add_argument("--study-id", type=int)
         parser.add_argument("--output")
         parser.add_argument("--restore", metavar="FILE")
+        parser.add_argument(
+            "--with-password-hashes",
+            action="store_true",
+            help="keep the users' password hashes in the bundle (default: left out)",
+        )
 
-    def handle(self, *args, study_id=None, output=None, restore=None, **options):
+    def handle(
+        self, *args, study_id=None, output=None, restore=None, with_password_hashes=False, **options
+    ):
         if restore:
             try:
                 with open(restore, encoding="utf-8") as fh:
@@ -36,7 +43,7 @@ class Command(BaseCommand):
         study = Study.objects.filter(pk=study_id).first()
         if study is None:
             raise CommandError(f"no study with id {study_id}")
-        bundle = study_backup(study=study)
+        bundle = study_backup(study=study, password_hashes=with_password_hashes)
         with open(output, "w", encoding="utf-8") as fh:
             json.dump(bundle, fh)
         self.stdout.write(f"wrote {len(bundle['objects'])} objects of '{study.name}' to {output}")

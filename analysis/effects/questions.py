@@ -31,7 +31,8 @@ class Question:
     text_nl: str
     outcomes: tuple[Outcome, ...] = field(default_factory=tuple)
     not_answered_reason: str = ""
-    estimator: str = "auto"  # auto (by outcome kind) | twfe | ppml
+    estimator: str = "auto"  # legacy: auto | twfe (linear) | ppml; see ``model``
+    model: str = "auto"  # auto (by outcome type) | linear | lpm | ppml
 
 
 def _o(code, label, kind, better, primary=True, unit="family"):

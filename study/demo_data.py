@@ -360,21 +360,27 @@ def _families(rng: np.random.Generator) -> list[DemoFamily]:
     z, intake_idx = enrol_domains(2 * N_PER_ARM, CRISIS, rng)
     weights = np.array(list(ALMELO_WIJKEN.values()), dtype=float)
     wijken = list(ALMELO_WIJKEN)
+    # Every wijk has at least one family, the rest in proportion to its households with a child.
+    n = 2 * N_PER_ARM
+    drawn = rng.choice(len(wijken), size=n - len(wijken), p=weights / weights.sum())
+    wijk_of = rng.permutation(np.r_[np.arange(len(wijken)), drawn])
     families = []
+    # 15 % attrition (12 of 80 families), completely at random, after T0, T1 or T2.
+    leaving = set(rng.choice(2 * N_PER_ARM, size=round(0.15 * 2 * N_PER_ARM), replace=False))
     for i in range(2 * N_PER_ARM):
         arm = "intervention" if i < N_PER_ARM else "comparison"
         k = i if i < N_PER_ARM else i - N_PER_ARM
         year = FIRST_YEAR + int(intake_idx[i])
         intake = date(year, 1, 1) + timedelta(days=int(rng.integers(0, 365 if year % 4 else 366)))
         dropout_after, status = None, ""
-        if rng.random() < 0.15:
+        if i in leaving:
             dropout_after = int(rng.integers(0, 3))
             status = str(rng.choice(["dropped_out", "moved_away"]))
         coach = f"coach{k % 4 + 1}" if arm == "intervention" else f"coach{5 + k % 2}"
         fam = DemoFamily(
             arm=arm,
             intake=intake,
-            wijk=wijken[int(rng.choice(len(wijken), p=weights / weights.sum()))],
+            wijk=wijken[int(wijk_of[i])],
             members=_members(rng, year),
             coach=coach,
             dropout_after=dropout_after,

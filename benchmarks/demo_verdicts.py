@@ -27,10 +27,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis.effects import derive, estimate  # noqa: E402
-from analysis.effects.adjustment import DECREASED, INCREASED  # noqa: E402
-from analysis.effects.questions import QUESTIONS  # noqa: E402
-from study.demo_data import (  # noqa: E402
+from analysis.effects import derive, estimate
+from analysis.effects.adjustment import DECREASED, INCREASED
+from analysis.effects.questions import QUESTIONS
+from study.demo_data import (
     DEMO_SEED,
     NULL_OUTCOMES,
     TRUE_EFFECTS,
@@ -99,9 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     shipped = demo_verdicts(DEMO_SEED)
     ok_effects = all(found(shipped[c], c) for c in TRUE_EFFECTS)
     ok_nulls = not any(claimed(shipped[c]) for c in NULL_OUTCOMES)
-    print(
-        f"shipped seed {DEMO_SEED}: every effect found {ok_effects}, no null called {ok_nulls}"
-    )
+    print(f"shipped seed {DEMO_SEED}: every effect found {ok_effects}, no null called {ok_nulls}")
     seconds = round(time.monotonic() - started, 1)
     print(
         json.dumps(

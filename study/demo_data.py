@@ -78,8 +78,16 @@ TRUE_EFFECTS: dict[str, dict[str, Any]] = {
         "unit": "care workers",
         "direction": "decrease",
     },
-    "satisfaction": {"effect": SATISFACTION_SHIFT, "unit": "points (0-10)", "direction": "increase"},
-    "reachability": {"effect": REACHABILITY_SHIFT, "unit": "points (0-10)", "direction": "increase"},
+    "satisfaction": {
+        "effect": SATISFACTION_SHIFT,
+        "unit": "points (0-10)",
+        "direction": "increase",
+    },
+    "reachability": {
+        "effect": REACHABILITY_SHIFT,
+        "unit": "points (0-10)",
+        "direction": "increase",
+    },
     "job_satisfaction": {
         "effect": JOB_SATISFACTION_SHIFT,
         "unit": "points (0-10)",
@@ -444,7 +452,9 @@ def _professionals(rng: np.random.Generator, today: date) -> list[DemoProfession
                 "autonomy": _clip(
                     3.0 + 0.4 * base + (0.6 if running else 0) + rng.normal(0, 0.5), 1, 5
                 ),
-                "pride": _clip(3.2 + 0.4 * base + (0.5 if running else 0) + rng.normal(0, 0.5), 1, 5),
+                "pride": _clip(
+                    3.2 + 0.4 * base + (0.5 if running else 0) + rng.normal(0, 0.5), 1, 5
+                ),
                 "competence": _clip(3.5 + 0.3 * base + rng.normal(0, 0.5), 1, 5),
                 "cooperation": _clip(2.8 + (0.7 if running else 0) + rng.normal(0, 0.6), 1, 5),
             }

@@ -104,8 +104,10 @@ def _alternatives(panel: AlignedPanel, *, t0: str, code: str, factor: float) -> 
     out: dict[str, Any] = {}
     for name, fn in (("stacked", stacked_from_panel), ("imputation", imputation_from_panel)):
         try:
-            res = fn(panel, t0=t0, outcome=code) if name == "imputation" else fn(
-                panel, t0=t0, outcome=code, robustness=()
+            res = (
+                fn(panel, t0=t0, outcome=code)
+                if name == "imputation"
+                else fn(panel, t0=t0, outcome=code, robustness=())
             )
             out[name] = _linear_row(res, factor)
         except ERRORS as exc:
@@ -118,7 +120,9 @@ def _calendar(data: pd.DataFrame, code: str, *, model: str) -> dict[str, Any]:
     frame = data[["family_id", "year", "cohort", code]]
     try:
         if model == "ppml":
-            pres = did.ppml_twfe(frame, unit="family_id", time="year", cohort="cohort", outcome=code)
+            pres = did.ppml_twfe(
+                frame, unit="family_id", time="year", cohort="cohort", outcome=code
+            )
             return json_safe(
                 {
                     "estimator": "calendar Poisson PML",

@@ -164,8 +164,7 @@ CRISIS_ENTRY_WARNING = (
 
 
 def _question_model(question: Question, outcome: Outcome) -> str:
-    chosen = {"twfe": "linear", "ppml": "ppml"}.get(question.estimator, question.model)
-    return designs.outcome_model(outcome.code, outcome.kind, chosen)
+    return designs.outcome_model(outcome.code, outcome.kind, question.model)
 
 
 def _base_row(outcome: Outcome) -> dict[str, Any]:

@@ -34,11 +34,21 @@ def test_freeze_writes_version_one_with_the_hash_of_its_content(study, researche
     assert plan.sha256 == plan_core.content_hash(plan.content)
     content = plan.content
     assert {"questions", "primary_outcomes", "secondary_outcomes", "covariates"} <= set(content)
-    assert (content["estimator"], content["inference"], content["clustering"]) == (
-        "twfe",
+    assert (content["design"], content["inference"], content["clustering"]) == (
+        "aligned",
         "cr2",
         "family",
     )
+    assert content["multiplicity"] == "holm" and "estimator" not in content
+    outcomes = {o["code"]: o for q in content["questions"] for o in q["outcomes"]}
+    assert (outcomes["receives_bijstand"]["design"], outcomes["receives_bijstand"]["model"]) == (
+        "pre_period",
+        "lpm",
+    )
+    assert outcomes["satisfaction"]["design"] == "t0_only"
+    assert outcomes["response_hours"]["design"] == "none"
+    assert outcomes["job_satisfaction"]["design"] == "calendar"
+    assert outcomes["cost_per_family"]["model"] == "ppml"
     assert "receives_bijstand" in content["primary_outcomes"]
     assert "below_low_income" in content["secondary_outcomes"]
     with pytest.raises(ValidationError, match="already frozen"):

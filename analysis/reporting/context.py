@@ -11,8 +11,8 @@ from datetime import datetime
 
 import numpy as np
 
-from analysis.effects.estimate import CRISIS_ENTRY_WARNING
 from analysis.effects.disclosure import SUPPRESSED, suppress_count, suppression_mask
+from analysis.effects.estimate import CRISIS_ENTRY_WARNING
 from analysis.monitor.report_section import answer_question, monitor_section
 from analysis.reporting.plots import (
     ARM_LABELS,

@@ -101,17 +101,17 @@ def _event_study(panel: AlignedPanel, *, t0: str, code: str, factor: float) -> d
 
 
 def _alternatives(panel: AlignedPanel, *, t0: str, code: str, factor: float) -> dict[str, Any]:
+    """The stacked and imputation estimates of the same aligned comparison (linear)."""
     out: dict[str, Any] = {}
-    for name, fn in (("stacked", stacked_from_panel), ("imputation", imputation_from_panel)):
-        try:
-            res = (
-                fn(panel, t0=t0, outcome=code)
-                if name == "imputation"
-                else fn(panel, t0=t0, outcome=code, robustness=())
-            )
-            out[name] = _linear_row(res, factor)
-        except ERRORS as exc:
-            out[name] = {"error": str(exc)}
+    try:
+        stacked = stacked_from_panel(panel, t0=t0, outcome=code, robustness=())
+        out["stacked"] = _linear_row(stacked, factor)
+    except ERRORS as exc:
+        out["stacked"] = {"error": str(exc)}
+    try:
+        out["imputation"] = _linear_row(imputation_from_panel(panel, t0=t0, outcome=code), factor)
+    except ERRORS as exc:
+        out["imputation"] = {"error": str(exc)}
     return out
 
 

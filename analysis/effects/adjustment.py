@@ -27,6 +27,10 @@ from analysis.did.multiplicity import benjamini_hochberg, holm
 
 HOLM_PRIMARY = "Holm (alle primaire uitkomsten van het plan)"
 BONFERRONI_PRIMARY = "Bonferroni (alle primaire uitkomsten van het plan)"
+ROMANO_WOLF_PRIMARY = (
+    "Romano-Wolf (wild bootstrap, lineaire uitkomsten) en Holm (overige), samen alle primaire "
+    "uitkomsten van het plan"
+)
 BH_SECONDARY = "Benjamini-Hochberg (secundair)"
 NOT_SHOWN = "niet aangetoond"
 UNCERTAIN = "onzeker"
@@ -97,16 +101,30 @@ def _p_for_family(o: dict) -> float:
     return min(max(p, 0.0), 1.0)
 
 
-def adjust(questions: list[dict], *, method: str = "holm", alpha: float = 0.05) -> dict:
+def adjust(
+    questions: list[dict],
+    *,
+    method: str = "holm",
+    alpha: float = 0.05,
+    romano_wolf: dict[str, float] | None = None,
+) -> dict:
     """Adjust every outcome's p-value and give it a verdict; returns the family's description.
 
     ``questions`` are the run's answers (each a dict with ``outcomes``); every outcome listed
-    is counted in its family whether or not it was estimated.
+    is counted in its family whether or not it was estimated. ``method`` "romano-wolf" takes
+    the Romano-Wolf p-values of the linear outcomes sharing the family cluster
+    (``romano_wolf``: code -> step-down p over those ``m_rw`` outcomes) and Holm for the other
+    ``m_h`` primary outcomes, the family's alpha split between the two parts by their sizes
+    (Bonferroni across the parts: p x m / m_rw and p_Holm x m / m_h), so the error rate over
+    all m primary outcomes stays at most alpha.
     """
     outcomes = [o for q in questions for o in q["outcomes"]]
     primary = [o for o in outcomes if o["primary"]]
     secondary = [o for o in outcomes if not o["primary"]]
-    if method == "bonferroni":
+    if method == "romano-wolf" and romano_wolf:
+        adj_p = _romano_wolf_split(primary, romano_wolf)
+        label = ROMANO_WOLF_PRIMARY
+    elif method == "bonferroni":
         adj_p = [min(1.0, len(primary) * _p_for_family(o)) for o in primary]
         label = BONFERRONI_PRIMARY
     else:
@@ -126,6 +144,21 @@ def adjust(questions: list[dict], *, method: str = "holm", alpha: float = 0.05) 
         "secondary": {"method": BH_SECONDARY, "m": len(secondary)},
         "alpha": alpha,
     }
+
+
+def _romano_wolf_split(primary: list[dict], rw: dict[str, float]) -> list[float]:
+    m = len(primary)
+    in_rw = [o["code"] in rw for o in primary]
+    m_rw = sum(in_rw)
+    others = [o for o, inside in zip(primary, in_rw, strict=True) if not inside]
+    holm_p = iter(holm([_p_for_family(o) for o in others]) if others else [])
+    out = []
+    for o, inside in zip(primary, in_rw, strict=True):
+        if inside:
+            out.append(min(1.0, rw[o["code"]] * m / m_rw))
+        else:
+            out.append(min(1.0, next(holm_p) * m / (m - m_rw)))
+    return out
 
 
 def _give_verdict(o: dict, alpha: float) -> None:

@@ -28,6 +28,7 @@ from analysis.did.aligned_checks import (
 from analysis.did.aligned_event import event_study_from_panel
 from analysis.did.aligned_panel import AlignedPanel, prepare_aligned
 from analysis.did.aligned_ppml import AlignedRatioResult, ppml_from_panel
+from analysis.did.linear import LinearFit
 from analysis.did.panel import json_safe
 from analysis.effects.derive import COST_OUTCOME
 
@@ -267,3 +268,19 @@ def _t0_checks(
     except ERRORS as exc:
         out["balance"] = {"error": str(exc)}
     return json_safe(out)
+
+
+def wild_inputs(
+    data: pd.DataFrame, code: str, *, outcome_design: str
+) -> tuple[LinearFit, int, np.ndarray]:
+    """The aligned linear fit of ``code``, the index of arm x post and each cluster's family id:
+    what the joint wild bootstrap of Romano-Wolf needs (analysis/did/romano_wolf.py)."""
+    panel = _panel(data, code)
+    design = aligned_design(panel, t0="baseline" if outcome_design == "t0_only" else "own")
+    fit = fit_design(design)
+    families = design.panel.data["family_id"].to_numpy()
+    if fit.n_obs != families.size:
+        raise did.PanelError(f"{code}: the fit dropped rows; left to Holm")
+    labels = np.zeros(fit.n_clusters, dtype=families.dtype)
+    labels[fit.cluster] = families
+    return fit, design.names.index("arm_post"), labels

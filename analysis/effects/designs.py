@@ -33,7 +33,7 @@ from analysis.effects.derive import (
 DESIGNS = ("aligned", "calendar")  # a plan's (and a question's) design
 OUTCOME_DESIGNS = ("pre_period", "t0_only", "none", "calendar")  # what an outcome's data allow
 MODELS = ("auto", "linear", "lpm", "ppml")
-MULTIPLICITY = ("holm", "bonferroni")
+MULTIPLICITY = ("holm", "bonferroni", "romano-wolf")
 DEFAULT_DESIGN = "aligned"
 DEFAULT_MULTIPLICITY = "holm"
 

@@ -20,9 +20,10 @@ import pandas as pd
 from analysis import did
 from analysis.did.inference import DEFAULT_METHODS, VARIANCE_METHODS
 from analysis.did.panel import json_safe
+from analysis.did.romano_wolf import joint_wild_t, romano_wolf_pvalues
 from analysis.effects import designs
 from analysis.effects.adjustment import adjust
-from analysis.effects.aligned_estimate import ERRORS, aligned_outcome
+from analysis.effects.aligned_estimate import ERRORS, aligned_outcome, wild_inputs
 from analysis.effects.questions import Outcome, Question
 
 ProgressFn = Callable[[int, str], None]
@@ -282,6 +283,35 @@ def _answer_outcome(
     return row
 
 
+def romano_wolf_family(
+    family_panel: pd.DataFrame, answered: list[dict], *, draws: int, seed: int | None
+) -> dict[str, float]:
+    """Romano-Wolf adjusted p-values of the primary linear (and LPM) aligned family outcomes,
+    from one wild bootstrap with the same weight per family in every outcome."""
+    eligible = [
+        o
+        for q in answered
+        for o in q["outcomes"]
+        if o["primary"]
+        and o.get("design") == "aligned"
+        and o.get("model") in ("linear", "lpm")
+        and o.get("outcome_design") in ("pre_period", "t0_only")
+        and o.get("p") is not None
+    ]
+    inputs, codes = [], []
+    for o in eligible:
+        data = family_panel[["family_id", "year", "arm01", "intake_year", o["code"]]]
+        try:
+            inputs.append(wild_inputs(data.dropna(), o["code"], outcome_design=o["outcome_design"]))
+            codes.append(o["code"])
+        except ERRORS:
+            continue  # left to the Holm part of the family
+    if not inputs:
+        return {}
+    t_obs, t_star = joint_wild_t(inputs, draws=draws, seed=seed)
+    return dict(zip(codes, romano_wolf_pvalues(t_obs, t_star).tolist(), strict=True))
+
+
 def plan_outcome_count(questions: tuple[Question, ...]) -> dict[str, int]:
     """m of the primary and secondary families, counted before anything is estimated."""
     outcomes = [o for q in questions for o in q.outcomes]
@@ -343,6 +373,9 @@ def answer_questions(
                 "outcomes": outcomes,
             }
         )
-    family = adjust(answered, method=multiplicity)
+    rw = None
+    if multiplicity == "romano-wolf":
+        rw = romano_wolf_family(family_panel, answered, draws=draws or 999, seed=seed)
+    family = adjust(answered, method=multiplicity, romano_wolf=rw)
     family["counted_before_estimation"] = counted
     return {"questions": answered, "design": design, "multiplicity": family}

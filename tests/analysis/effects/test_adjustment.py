@@ -157,3 +157,31 @@ def test_verdict_and_improved_on_their_own():
     assert verdict(None, 0.01, "decrease") == "niet aangetoond"
     assert improved("toegenomen", "increase") is True
     assert improved("afgenomen", "increase") is False
+
+
+def test_romano_wolf_uses_its_p_values_for_the_linear_part_and_holm_for_the_rest():
+    answers = _answers()  # primaries a1 .01, a2 .04, a3 .03, b1 .02
+    adjust(answers, method="romano-wolf", romano_wolf={"a1": 0.012, "a2": 0.03})
+    got = _by_code(answers)
+    # m = 4, two in the Romano-Wolf part: p x 4 / 2
+    assert got["a1"]["p_adjusted"] == pytest.approx(0.024)
+    assert got["a2"]["p_adjusted"] == pytest.approx(0.06)
+    # Holm over a3 .03 and b1 .02 (0.04, 0.04) times 4 / 2
+    assert got["a3"]["p_adjusted"] == pytest.approx(0.08)
+    assert got["b1"]["p_adjusted"] == pytest.approx(0.08)
+    assert got["a1"]["adjustment"].startswith("Romano-Wolf")
+
+
+def test_romano_wolf_step_down_against_a_hand_computed_case():
+    import numpy as np
+
+    from analysis.did.romano_wolf import romano_wolf_pvalues
+
+    t_obs = np.array([3.0, 1.0, 2.0])
+    star = np.array(
+        [[0.5, 3.5, 1.0, 0.2], [2.5, 0.1, 0.3, 1.5], [1.0, 0.5, 2.5, 0.1]]
+    )  # draws in columns
+    # largest |t| 3.0: max over all rows per draw 2.5, 3.5, 2.5, 1.5 -> 1 of 4 >= 3.0: 0.25
+    # next 2.0 (rows 3, 2): max 2.5, 0.5, 2.5, 1.5 -> 2 of 4: 0.5
+    # last 1.0 (row 2): 2.5, 0.1, 0.3, 1.5 -> 2 of 4: 0.5, monotone: 0.5
+    assert romano_wolf_pvalues(t_obs, star).tolist() == [0.25, 0.5, 0.5]

@@ -124,3 +124,34 @@ def test_the_generator_is_pure_and_reproducible():
     a, b = generate_demo(5), generate_demo(5)
     assert [f.intake for f in a.families] == [f.intake for f in b.families]
     assert a.families[3].indicators == b.families[3].indicators
+
+
+def test_romano_wolf_shares_one_weight_per_family_across_outcomes():
+    from analysis.did.romano_wolf import joint_wild_t
+    from analysis.effects.aligned_estimate import wild_inputs
+
+    family, _ = _panels()
+    family = family.assign(arm01=(family["arm"] == "intervention").astype(float))
+    cols = ["family_id", "year", "arm01", "intake_year", "receives_bijstand"]
+    data = family[cols].dropna()
+    one = wild_inputs(data, "receives_bijstand", outcome_design="pre_period")
+    # the same outcome twice, the second on a subset of families: same weight for a family
+    fewer = data.loc[data["family_id"] != data["family_id"].iloc[0]]
+    two = wild_inputs(fewer, "receives_bijstand", outcome_design="pre_period")
+    t_obs, t_star = joint_wild_t([one, one, two], draws=199, seed=4)
+    assert t_star.shape == (3, 199)
+    assert np.array_equal(t_star[0], t_star[1]) and not np.array_equal(t_star[0], t_star[2])
+    assert np.corrcoef(t_star[0], t_star[2])[0, 1] > 0.9  # nearly the same families
+
+
+def test_a_romano_wolf_plan_adjusts_the_linear_outcomes_jointly(shipped):
+    family, professional = _panels()
+    results = estimate.answer_questions(
+        family, professional, QUESTIONS, multiplicity="romano-wolf", draws=499, seed=1
+    )
+    rows = {o["code"]: o for q in results["questions"] for o in q["outcomes"]}
+    assert rows["receives_bijstand"]["adjustment"].startswith("Romano-Wolf")
+    assert rows["youth_care_ambulant"]["model"] == "ppml"  # not linear: in the Holm part
+    assert results["multiplicity"]["primary"]["m"] == 18
+    for code in ("receives_bijstand", "satisfaction", "n_care_workers", "reachability"):
+        assert rows[code]["verdict"] == shipped[0][code]["verdict"]

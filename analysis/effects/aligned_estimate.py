@@ -278,7 +278,10 @@ def wild_inputs(
     panel = _panel(data, code)
     design = aligned_design(panel, t0="baseline" if outcome_design == "t0_only" else "own")
     fit = fit_design(design)
-    families = design.panel.data["family_id"].to_numpy()
+    rows = design.panel.data
+    if rows is None:
+        raise did.PanelError(f"{code}: the panel keeps no family ids; left to Holm")
+    families = rows["family_id"].to_numpy()
     if fit.n_obs != families.size:
         raise did.PanelError(f"{code}: the fit dropped rows; left to Holm")
     labels = np.zeros(fit.n_clusters, dtype=families.dtype)

@@ -17,7 +17,7 @@ class StudyQuestionForm(forms.ModelForm):
             "unit",
             "outcomes",
             "expected_direction",
-            "estimator",
+            "model",
             "primary",
             "active",
             "not_answered_reason",
@@ -34,7 +34,7 @@ class StudyQuestionForm(forms.ModelForm):
 @admin.register(models.StudyQuestion)
 class StudyQuestionAdmin(admin.ModelAdmin):
     form = StudyQuestionForm
-    list_display = ("code", "study", "title", "unit", "estimator", "primary", "active", "order")
+    list_display = ("code", "study", "title", "unit", "model", "primary", "active", "order")
     list_filter = ("study", "unit", "active", "primary")
     list_editable = ("active", "order")
     search_fields = ("code", "title")

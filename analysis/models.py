@@ -104,10 +104,13 @@ class StudyQuestion(models.Model):
         MUNICIPALITY = "municipality", _("municipality")
         PROCESS = "process", _("process")
 
-    class Estimator(models.TextChoices):
-        AUTO = "auto", _("by outcome type (TWFE; Poisson PML for counts)")
-        TWFE = "twfe", _("TWFE difference-in-differences (linear)")
-        PPML = "ppml", _("Poisson PML difference-in-differences")
+    class Model(models.TextChoices):
+        # The model only; the design (aligned on intake, or calendar time) is the plan's and
+        # the outcome registry's (analysis/effects/designs.py).
+        AUTO = "auto", _("by outcome type (linear; LPM for binary; Poisson PML for counts, costs)")
+        LINEAR = "linear", _("linear")
+        LPM = "lpm", _("linear probability model (binary outcomes, percentage points)")
+        PPML = "ppml", _("Poisson PML (counts and costs, relative change)")
 
     study = models.ForeignKey("study.Study", on_delete=models.CASCADE, related_name="questions")
     code = models.CharField(_("code"), max_length=20)
@@ -120,9 +123,7 @@ class StudyQuestion(models.Model):
         choices=[("decrease", _("decrease")), ("increase", _("increase"))],
         default="decrease",
     )
-    estimator = models.CharField(
-        _("estimator"), max_length=10, choices=Estimator.choices, default=Estimator.AUTO
-    )
+    model = models.CharField(_("model"), max_length=10, choices=Model.choices, default=Model.AUTO)
     primary = models.BooleanField(_("primary question"), default=True)
     active = models.BooleanField(_("active"), default=True)
     not_answered_reason = models.CharField(_("why not answered"), max_length=300, blank=True)

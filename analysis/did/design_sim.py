@@ -168,6 +168,22 @@ def enrol(n: int, design: CrisisDesign, rng: np.random.Generator) -> tuple[np.nd
     return np.concatenate(paths)[:n], np.concatenate(intakes)[:n]
 
 
+def enrol_domains(
+    n: int, design: CrisisDesign, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` eligible families: their three domain paths (n, 3, years) and intake-year index."""
+    paths, intakes = [], []
+    found = 0
+    while found < n:
+        z = _latent_domains(design.batch, design, rng)
+        k = _intake_year(z, design)
+        ok = k >= 0
+        paths.append(z[ok])
+        intakes.append(k[ok])
+        found += int(ok.sum())
+    return np.concatenate(paths)[:n], np.concatenate(intakes)[:n]
+
+
 def _standardise(zbar: np.ndarray, design: CrisisDesign) -> np.ndarray:
     c = design.domain_corr
     var_mean = (1 + 2 * c) / 3  # variance of the mean of three domains with correlation c

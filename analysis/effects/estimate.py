@@ -20,7 +20,10 @@ import pandas as pd
 from analysis import did
 from analysis.did.inference import DEFAULT_METHODS, VARIANCE_METHODS
 from analysis.did.panel import json_safe
+from analysis.did.romano_wolf import joint_wild_t, romano_wolf_pvalues
+from analysis.effects import designs
 from analysis.effects.adjustment import adjust
+from analysis.effects.aligned_estimate import ERRORS, aligned_outcome, wild_inputs
 from analysis.effects.questions import Outcome, Question
 
 ProgressFn = Callable[[int, str], None]
@@ -152,46 +155,170 @@ def event_for(panel: pd.DataFrame, code: str, *, unit: str) -> dict | None:
     return {"event": out.get("event", []), "pretrend_p": out.get("pretrend_p")}
 
 
+CRISIS_ENTRY_WARNING = (
+    "De kalenderschatting (gezin + kalenderjaar, alleen de interventiegezinnen behandeld vanaf "
+    "het jaar na de intake) negeert de intake van de vergelijkingsgezinnen. Beide groepen komen "
+    "op een crisispunt de studie in en hun problemen nemen daarna vanzelf af (terugkeer naar het "
+    "gemiddelde); de kalenderschatting schrijft die daling toe aan de aanpak. De schatting "
+    "uitgelijnd op de intake vergelijkt beide groepen op hetzelfde moment na hun eigen intake."
+)  # nl: why the calendar estimate differs under crisis entry
+
+
+def _question_model(question: Question, outcome: Outcome) -> str:
+    return designs.outcome_model(outcome.code, outcome.kind, question.model)
+
+
+def _base_row(outcome: Outcome) -> dict[str, Any]:
+    return {
+        "code": outcome.code,
+        "label": outcome.label_nl,
+        "kind": outcome.kind,
+        "better": outcome.better,
+        "primary": outcome.primary,
+    }
+
+
+def _aligned_row(
+    panel: pd.DataFrame,
+    outcome: Outcome,
+    *,
+    model: str,
+    outcome_design: str,
+    inference: str,
+    draws: int,
+    seed: int | None,
+) -> dict[str, Any]:
+    data = panel[["family_id", "year", "arm01", "intake_year", "cohort", outcome.code]]
+    data = data.dropna(subset=[outcome.code])
+    try:
+        return aligned_outcome(
+            data,
+            outcome.code,
+            model=model,
+            outcome_design=outcome_design,
+            inference=inference,
+            draws=draws,
+            seed=seed,
+        )
+    except ERRORS as exc:
+        return {
+            "design": "aligned",
+            "outcome_design": outcome_design,
+            "model": model,
+            "error": str(exc),
+            "effect": None,
+            "p": None,
+        }
+
+
 def _answer_outcome(
     question: Question,
     outcome: Outcome,
     family_panel: pd.DataFrame,
     professional_panel: pd.DataFrame,
     *,
+    design: str,
     inference: str,
     draws: int,
     seed: int | None,
 ) -> dict:
-    """One outcome of a question: its effect, arm means and (primary family outcomes) event study,
-    or the reason there is nothing to estimate."""
+    """One outcome of a question: its effect, arm means and event study, or the reason there is
+    nothing to estimate. Family outcomes follow ``design`` (aligned: the primary design; calendar:
+    a plan frozen before it, with the aligned estimate beside); professional outcomes keep the
+    calendar-time design."""
     if outcome.unit == "professional":
         panel, unit, arm_col, rel_col = professional_panel, "unit", "approach", "year"
     else:
         panel, unit, arm_col, rel_col = family_panel, "family_id", "arm", "rel"
+    outcome_design = designs.outcome_design(outcome.code)
+    model = _question_model(question, outcome)
     if outcome.code not in panel or panel[outcome.code].notna().sum() == 0:
         return {
-            "code": outcome.code,
-            "label": outcome.label_nl,
-            "kind": outcome.kind,
-            "better": outcome.better,
-            "primary": outcome.primary,
+            **_base_row(outcome),
+            "design": "calendar" if outcome.unit == "professional" else design,
+            "outcome_design": outcome_design,
+            "model": model,
             "effect": None,
             "p": None,
             "error": "geen gegevens vastgelegd voor deze uitkomst",
         }
-    row = estimate_outcome(
-        panel,
-        outcome,
-        unit=unit,
-        inference=inference,
-        draws=draws,
-        seed=seed,
-        estimator=question.estimator,
-    )
+    if outcome.unit == "family" and design == "aligned":
+        row = {
+            **_base_row(outcome),
+            **_aligned_row(
+                panel,
+                outcome,
+                model=model,
+                outcome_design=outcome_design,
+                inference=inference,
+                draws=draws,
+                seed=seed,
+            ),
+        }
+    else:
+        row = estimate_outcome(
+            panel,
+            outcome,
+            unit=unit,
+            inference=inference,
+            draws=draws,
+            seed=seed,
+            estimator="ppml" if model == "ppml" else "twfe",
+        )
+        row.update(design="calendar", outcome_design=outcome_design, model=model)
+        if outcome.unit == "family":
+            row["aligned"] = _aligned_row(
+                panel,
+                outcome,
+                model=model,
+                outcome_design=outcome_design,
+                inference=inference,
+                draws=draws,
+                seed=seed,
+            )
+            row["crisis_entry_warning"] = CRISIS_ENTRY_WARNING
+            if outcome.primary and outcome.kind != "count":
+                row["event_study"] = event_for(panel, outcome.code, unit=unit)
     row["means"] = arm_means(panel, outcome.code, unit=unit, arm_col=arm_col, rel_col=rel_col)
-    if outcome.primary and outcome.kind != "count" and outcome.unit == "family":
-        row["event_study"] = event_for(panel, outcome.code, unit=unit)
     return row
+
+
+def romano_wolf_family(
+    family_panel: pd.DataFrame, answered: list[dict], *, draws: int, seed: int | None
+) -> dict[str, float]:
+    """Romano-Wolf adjusted p-values of the primary linear (and LPM) aligned family outcomes,
+    from one wild bootstrap with the same weight per family in every outcome."""
+    eligible = [
+        o
+        for q in answered
+        for o in q["outcomes"]
+        if o["primary"]
+        and o.get("design") == "aligned"
+        and o.get("model") in ("linear", "lpm")
+        and o.get("outcome_design") in ("pre_period", "t0_only")
+        and o.get("p") is not None
+    ]
+    inputs, codes = [], []
+    for o in eligible:
+        data = family_panel[["family_id", "year", "arm01", "intake_year", o["code"]]]
+        try:
+            inputs.append(wild_inputs(data.dropna(), o["code"], outcome_design=o["outcome_design"]))
+            codes.append(o["code"])
+        except ERRORS:
+            continue  # left to the Holm part of the family
+    if not inputs:
+        return {}
+    t_obs, t_star = joint_wild_t(inputs, draws=draws, seed=seed)
+    return dict(zip(codes, romano_wolf_pvalues(t_obs, t_star).tolist(), strict=True))
+
+
+def plan_outcome_count(questions: tuple[Question, ...]) -> dict[str, int]:
+    """m of the primary and secondary families, counted before anything is estimated."""
+    outcomes = [o for q in questions for o in q.outcomes]
+    return {
+        "primary": sum(o.primary for o in outcomes),
+        "secondary": sum(not o.primary for o in outcomes),
+    }
 
 
 def answer_questions(
@@ -199,27 +326,39 @@ def answer_questions(
     professional_panel: pd.DataFrame,
     questions: tuple[Question, ...],
     *,
+    design: str = designs.DEFAULT_DESIGN,
+    multiplicity: str = designs.DEFAULT_MULTIPLICITY,
     inference: str = "cr2",
     draws: int = 0,
     seed: int | None = None,
     progress: ProgressFn | None = None,
 ) -> dict:
-    """Every question with its outcomes estimated, adjusted and given a verdict."""
-    family_panel = family_panel.assign(rel=family_panel["year"] - family_panel["intake_year"])
+    """Every question with its outcomes estimated, adjusted over the whole plan and given a
+    verdict. ``design`` is the plan's (aligned, or calendar for a plan frozen before it)."""
+    if design not in designs.DESIGNS:
+        raise ValueError(f"design must be one of {', '.join(designs.DESIGNS)}; got {design!r}")
+    family_panel = family_panel.assign(
+        rel=family_panel["year"] - family_panel["intake_year"],
+        arm01=(family_panel["arm"] == "intervention").astype(float),
+    )
+    counted = plan_outcome_count(questions)
     total = sum(len(q.outcomes) for q in questions) or 1
     done, answered = 0, []
     for question in questions:
         outcomes = []
         for outcome in question.outcomes:
             outcomes.append(
-                _answer_outcome(
-                    question,
-                    outcome,
-                    family_panel,
-                    professional_panel,
-                    inference=inference,
-                    draws=draws,
-                    seed=seed,
+                json_safe(
+                    _answer_outcome(
+                        question,
+                        outcome,
+                        family_panel,
+                        professional_panel,
+                        design=design,
+                        inference=inference,
+                        draws=draws,
+                        seed=seed,
+                    )
                 )
             )
             done += 1
@@ -234,5 +373,9 @@ def answer_questions(
                 "outcomes": outcomes,
             }
         )
-    adjust(answered)
-    return {"questions": answered}
+    rw = None
+    if multiplicity == "romano-wolf":
+        rw = romano_wolf_family(family_panel, answered, draws=draws or 999, seed=seed)
+    family = adjust(answered, method=multiplicity, romano_wolf=rw)
+    family["counted_before_estimation"] = counted
+    return {"questions": answered, "design": design, "multiplicity": family}

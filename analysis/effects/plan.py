@@ -1,7 +1,12 @@
 """The pre-registered analysis plan as data (pure: no Django).
 
 A plan's content holds the questions with their outcomes, which outcomes are primary, the
-covariates, estimator, inference, clustering, multiplicity correction, bootstrap draws and seed.
+covariates, the design (``aligned`` on both arms' intake, the default, or ``calendar``), each
+question's model and each outcome's design and model (analysis/effects/designs.py), inference,
+clustering, the multiplicity family (``holm`` over all primary outcomes of the plan by default, or
+``bonferroni``; Benjamini-Hochberg across the secondary ones), bootstrap draws and seed. A plan
+frozen before design and model were apart names ``estimator: twfe`` instead of a design: it keeps
+the calendar-time design until a researcher revises the plan with a reason.
 Its SHA-256 is taken over canonical JSON, so the same content always has the same hash. A run's
 deviations are the differences between the plan it followed and what it actually used.
 """
@@ -11,11 +16,16 @@ from __future__ import annotations
 import hashlib
 import json
 
+from analysis.effects import designs
+from analysis.effects.questions import question_model
+
 #: Run parameters a plan fixes; any other run parameter is bookkeeping (price year, plan version).
-PLAN_PARAMS = ("estimator", "inference", "draws", "seed")
+PLAN_PARAMS = ("design", "estimator", "multiplicity", "inference", "draws", "seed")
 # Deviations are printed in the (Dutch) report: the names below are its words.
 PARAM_NAMES = {
+    "design": "design",
     "estimator": "schatter",
+    "multiplicity": "multipliciteitscorrectie",
     "inference": "inferentie",
     "draws": "bootstrap-trekkingen",
     "seed": "seed",
@@ -24,10 +34,16 @@ QUESTION_FIELDS = {
     "title": "vraagtekst",
     "unit": "eenheid",
     "expected_direction": "verwachte richting",
-    "estimator": "schatter",
+    "model": "model",
     "primary": "primair",
 }
-OUTCOME_FIELDS = {"kind": "type", "better": "gunstige richting", "primary": "primair"}
+OUTCOME_FIELDS = {
+    "kind": "type",
+    "better": "gunstige richting",
+    "primary": "primair",
+    "design": "design",
+    "model": "model",
+}
 IN_PLAN, LEFT_OUT, NOT_IN_PLAN, ADDED = (
     "in het plan",
     "weggelaten",
@@ -42,7 +58,7 @@ def _question(q: dict) -> dict:
         "title": q.get("title", ""),
         "unit": q.get("unit", "family"),
         "expected_direction": q.get("expected_direction", "decrease"),
-        "estimator": q.get("estimator", "auto"),
+        "model": question_model(q),
         "primary": bool(q.get("primary", True)),
         "outcomes": [
             {
@@ -51,6 +67,11 @@ def _question(q: dict) -> dict:
                 "kind": o.get("kind", "continuous"),
                 "better": o.get("better", "decrease"),
                 "primary": bool(o.get("primary", True)),
+                # Declared by the outcome registry: what the outcome's data allow, its model.
+                "design": designs.outcome_design(o["code"]),
+                "model": designs.outcome_model(
+                    o["code"], o.get("kind", "continuous"), question_model(q)
+                ),
             }
             for o in q.get("outcomes") or []
         ],
@@ -66,15 +87,31 @@ def plan_content(questions: list[dict], params: dict) -> dict:
         "primary_outcomes": sorted({o["code"] for o in outcomes if o["primary"]}),
         "secondary_outcomes": sorted({o["code"] for o in outcomes if not o["primary"]}),
         "covariates": list(params.get("covariates") or []),
-        "estimator": params.get("estimator", "twfe"),
+        **_design(params),
         "inference": params.get("inference", "cr2"),
         "clustering": params.get("clustering", "family"),
-        "multiplicity": "Holm within a question's primary outcomes; Benjamini-Hochberg across "
-        "secondary outcomes",
+        "multiplicity": multiplicity_of(params),
+        "multiplicity_family": "all primary outcomes of the plan, counted before estimation; "
+        "Benjamini-Hochberg across the secondary outcomes",
         "alpha": float(params.get("alpha", 0.05)),
         "draws": int(params.get("draws") or 0),
         "seed": params.get("seed"),
     }
+
+
+def _design(params: dict) -> dict:
+    """``design``; a legacy plan's ``estimator`` is kept as it was while its design is calendar."""
+    design = designs.design_from_params(params)
+    out = {"design": design}
+    if "design" not in params and params.get("estimator") in ("twfe",):
+        out["estimator"] = params["estimator"]
+    return out
+
+
+def multiplicity_of(params: dict) -> str:
+    """The plan's multiplicity method (an older plan's free text means Holm)."""
+    method = params.get("multiplicity")
+    return str(method) if method in designs.MULTIPLICITY else designs.DEFAULT_MULTIPLICITY
 
 
 def content_hash(content: dict) -> str:

@@ -31,7 +31,7 @@ class Question:
     text_nl: str
     outcomes: tuple[Outcome, ...] = field(default_factory=tuple)
     not_answered_reason: str = ""
-    estimator: str = "auto"  # auto (by outcome kind) | twfe | ppml
+    model: str = "auto"  # auto (by outcome type) | linear | lpm | ppml; the design is the plan's
 
 
 def _o(code, label, kind, better, primary=True, unit="family"):
@@ -193,7 +193,9 @@ QUESTIONS: tuple[Question, ...] = (
 
 KINDS = ("binary", "count", "continuous", "score")
 DIRECTIONS = ("decrease", "increase")
-ESTIMATORS = ("auto", "twfe", "ppml")
+MODELS = ("auto", "linear", "lpm", "ppml")
+#: A question's old ``estimator`` (before design and model were apart) -> its model.
+LEGACY_MODEL = {"auto": "auto", "twfe": "linear", "ppml": "ppml"}
 UNITS = ("family", "professional", "municipality", "process")
 
 
@@ -205,7 +207,7 @@ def question_to_dict(question: Question, order: int = 0) -> dict:
         "title": question.text_nl,
         "unit": question.group,
         "expected_direction": directions.pop() if len(directions) == 1 else "decrease",
-        "estimator": "auto",
+        "model": "auto",
         "primary": any(o.primary for o in question.outcomes) or not question.outcomes,
         "active": True,
         "not_answered_reason": question.not_answered_reason,
@@ -302,5 +304,13 @@ def question_from_dict(data: dict) -> Question:
         data.get("title", ""),
         outcomes,
         data.get("not_answered_reason", ""),
-        data.get("estimator", "auto"),
+        question_model(data),
     )
+
+
+def question_model(data: dict) -> str:
+    """A stored question's model; a question stored before design and model were apart names
+    an ``estimator`` instead."""
+    if data.get("model") in MODELS:
+        return str(data["model"])
+    return LEGACY_MODEL.get(str(data.get("estimator", "auto")), "auto")

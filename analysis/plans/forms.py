@@ -24,7 +24,7 @@ def question_data(post) -> dict:
         "title": post.get("title", ""),
         "unit": post.get("unit", "family"),
         "expected_direction": post.get("expected_direction", "decrease"),
-        "estimator": post.get("estimator", "auto"),
+        "model": post.get("model", "auto"),
         "primary": post.get("primary") == "on",
         "active": post.get("active") == "on",
         "not_answered_reason": post.get("not_answered_reason", ""),
@@ -42,7 +42,7 @@ def plan_changes(post) -> dict:
     """The parameters a plan revision changes (empty fields keep the plan's value).
     Raises ValueError when draws or seed are not whole numbers."""
     changes: dict = {}
-    for key in ("estimator", "inference", "clustering"):
+    for key in ("design", "multiplicity", "inference", "clustering"):
         if post.get(key):
             changes[key] = post[key]
     for key in ("draws", "seed"):

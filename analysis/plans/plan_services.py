@@ -8,6 +8,7 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from analysis.did.inference import DEFAULT_METHODS
+from analysis.effects import designs
 from analysis.effects import plan as plan_core
 from analysis.models import AnalysisPlan
 from analysis.plans.question_services import question_dicts
@@ -15,7 +16,13 @@ from analysis.plans.selectors import may_edit_questions, plan_current
 from study.models import Wave
 
 #: The analysis parameters a plan starts from when a researcher freezes it.
-PLAN_DEFAULTS = {"estimator": "twfe", "inference": "cr2", "draws": 0, "seed": 2016}
+PLAN_DEFAULTS = {
+    "design": designs.DEFAULT_DESIGN,
+    "multiplicity": designs.DEFAULT_MULTIPLICITY,
+    "inference": "cr2",
+    "draws": 0,
+    "seed": 2016,
+}
 
 
 def study_has_post_intake_data(study) -> bool:
@@ -69,14 +76,25 @@ def analysis_plan_freeze(*, study, user, params: dict | None = None) -> Analysis
 @transaction.atomic
 def analysis_plan_revise(*, study, user, changes: dict, reason: str) -> AnalysisPlan:
     """A new plan version: the study's current questions plus ``changes`` to the parameters
-    (estimator, inference, draws, seed, covariates, clustering, alpha). The old version stays."""
+    (design, multiplicity, inference, draws, seed, covariates, clustering, alpha). The old version
+    stays. A plan frozen with the calendar-time ``estimator: twfe`` moves to the aligned design
+    only by a revision that says ``design: aligned`` (with its reason)."""
     _check(user, study)
     current = plan_current(study)
     if current is None:
         raise ValidationError(_("there is no frozen plan to revise yet; freeze it first"))
     if not (reason or "").strip():
         raise ValidationError({"reason": _("a new plan version needs a reason")})
-    allowed = {"estimator", "inference", "draws", "seed", "covariates", "clustering", "alpha"}
+    allowed = {
+        "design",
+        "multiplicity",
+        "inference",
+        "draws",
+        "seed",
+        "covariates",
+        "clustering",
+        "alpha",
+    }
     unknown = sorted(set(changes) - allowed)
     if unknown:
         raise ValidationError(
@@ -89,9 +107,22 @@ def analysis_plan_revise(*, study, user, changes: dict, reason: str) -> Analysis
         raise ValidationError(
             {"inference": _("unknown inference method '%(m)s'") % {"m": changes["inference"]}}
         )
+    if "design" in changes and changes["design"] not in designs.DESIGNS:
+        raise ValidationError(
+            {"design": _("design must be one of %(names)s") % {"names": ", ".join(designs.DESIGNS)}}
+        )
+    if "multiplicity" in changes and changes["multiplicity"] not in designs.MULTIPLICITY:
+        raise ValidationError(
+            {
+                "multiplicity": _("multiplicity must be one of %(names)s")
+                % {"names": ", ".join(designs.MULTIPLICITY)}
+            }
+        )
     if "draws" in changes and (not isinstance(changes["draws"], int) or changes["draws"] < 0):
         raise ValidationError({"draws": _("bootstrap draws must be a whole number, 0 or more")})
     params = {**current.content, **changes}
+    if "design" in changes:
+        params.pop("estimator", None)
     content = plan_core.plan_content(question_dicts(study=study), params)
     if plan_core.content_hash(content) == current.sha256:
         raise ValidationError(_("nothing differs from the current plan version"))

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from analysis.effects.questions import (
     DIRECTIONS,
-    ESTIMATORS,
+    MODELS,
     UNITS,
     Question,
     question_from_dict,
@@ -24,7 +24,7 @@ EDITABLE = (
     "unit",
     "outcomes",
     "expected_direction",
-    "estimator",
+    "model",
     "primary",
     "active",
     "not_answered_reason",
@@ -75,10 +75,8 @@ def _clean(data: dict) -> dict:
         }
     if "expected_direction" in clean and clean["expected_direction"] not in DIRECTIONS:
         errors["expected_direction"] = _("expected direction must be decrease or increase")
-    if "estimator" in clean and clean["estimator"] not in ESTIMATORS:
-        errors["estimator"] = _("estimator must be one of %(names)s") % {
-            "names": ", ".join(ESTIMATORS)
-        }
+    if "model" in clean and clean["model"] not in MODELS:
+        errors["model"] = _("model must be one of %(names)s") % {"names": ", ".join(MODELS)}
     if "outcomes" in clean:
         try:
             clean["outcomes"] = validate_outcomes(

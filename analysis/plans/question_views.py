@@ -87,7 +87,7 @@ def question_edit(request, study_id: int, question_id: int | None = None):
             "outcomes_json": outcomes,
             "errors": errors,
             "units": StudyQuestion.Unit.choices,
-            "estimators": StudyQuestion.Estimator.choices,
+            "models": StudyQuestion.Model.choices,
             "plan": selectors.plan_current(study),
         },
     )

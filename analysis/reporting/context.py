@@ -12,6 +12,7 @@ from datetime import datetime
 import numpy as np
 
 from analysis.effects.disclosure import SUPPRESSED, suppress_count, suppression_mask
+from analysis.effects.estimate import CRISIS_ENTRY_WARNING
 from analysis.monitor.report_section import answer_question, monitor_section
 from analysis.reporting.plots import (
     ARM_LABELS,
@@ -54,7 +55,10 @@ def report_context(*, run, version: int, previous=None) -> dict:
                 if o.get("event_study")
                 else None
             )
-            shown["pretrend_txt"] = _fmt((o.get("event_study") or {}).get("pretrend_p"), 3)
+            event = o.get("event_study") or {}
+            pre = event.get("pretest_p", event.get("pretrend_p"))
+            shown["pretrend_txt"] = _fmt(pre, 3)
+            shown.update(design_context(o))
             outcomes.append(shown)
         questions.append({**q, "outcomes": outcomes})
     monitor = monitor_section(run.study)  # published municipal monitor figures, or None
@@ -71,6 +75,8 @@ def report_context(*, run, version: int, previous=None) -> dict:
         "study": run.study,
         "version": version,
         "questions": questions,
+        "design": results.get("design", "calendar"),
+        "multiplicity": results.get("multiplicity"),
         "attrition": attrition,
         "dose": [
             {
@@ -97,6 +103,64 @@ def report_context(*, run, version: int, previous=None) -> dict:
         "dose_response": _dose_response_context(results.get("dose_response")),
         "monitor": monitor,
     }
+
+
+FAVOURABLE = {True: "gunstig", False: "ongunstig"}
+OUTCOME_DESIGN_TEXT = {
+    "pre_period": "uitgelijnd op de intake van beide groepen; registergegevens van de twee jaren "
+    "vóór de intake zijn de vergelijkingsbasis",
+    "t0_only": "uitgelijnd op de intake; alleen de meting bij de intake (T0) gaat aan de aanpak "
+    "vooraf, dus parallelle trends kunnen niet worden getoetst",
+    "none": "niveauvergelijking van de groepen na de start; er is niets gemeten vóór de start, "
+    "dus dit is geen verschil-in-verschillen en er volgt geen oordeel",
+    "calendar": "kalendertijd: de nieuwe werkwijze begon voor alle professionals op één datum",
+}
+
+
+def _interval(row: dict) -> str:
+    return f"{_fmt(row.get('ci_low'))} tot {_fmt(row.get('ci_high'))}"
+
+
+def design_context(o: dict) -> dict:
+    """The design lines of one outcome: its design, the estimates beside the verdict (stacked,
+    imputation, ANCOVA on T0, the calendar-time TWFE, euros for costs) and why it is uncertain."""
+    out: dict = {
+        "favourable_txt": FAVOURABLE.get(o.get("improved"), ""),
+        "design_txt": OUTCOME_DESIGN_TEXT.get(o.get("outcome_design") or "", ""),
+        "beside": [],
+    }
+    for key, name in (("stacked", "gestapeld per intakejaar"), ("imputation", "imputatie (BJS)")):
+        alt = (o.get("alternatives") or {}).get(key) or {}
+        if alt.get("estimate") is not None:
+            out["beside"].append(f"{name}: {_fmt(alt['estimate'])} (95%-interval {_interval(alt)})")
+    ancova = (o.get("checks") or {}).get("ancova") or {}
+    if ancova.get("estimate") is not None:
+        flagged = ((o.get("checks") or {}).get("bracket") or {}).get("flagged")
+        out["beside"].append(
+            f"ANCOVA op T0 (controle): {_fmt(ancova['estimate'])} (95%-interval {_interval(ancova)})"
+            + ("; DiD en ANCOVA komen tot een ander oordeel" if flagged else "")
+        )
+    if o.get("level_effect") is not None:
+        out["beside"].append(
+            f"in {o.get('level_unit', 'eenheden')} bij het gemiddelde van de vergelijkingsgroep na "
+            f"de intake ({_fmt(o.get('comparison_post_mean'), 0)}): {_fmt(o['level_effect'], 0)} "
+            f"({_fmt(o.get('level_ci_low'), 0)} tot {_fmt(o.get('level_ci_high'), 0)})"
+        )
+    calendar = o.get("calendar") or {}
+    if o.get("design") == "aligned" and calendar.get("effect") is not None:
+        out["calendar_txt"] = (
+            f"Kalenderschatting ter vergelijking (bepaalt het oordeel niet): "
+            f"{_fmt(calendar['effect'])} (95%-interval {_interval(calendar)})."
+        )
+        out["crisis_warning"] = CRISIS_ENTRY_WARNING
+    aligned = o.get("aligned") or {}
+    if o.get("design") == "calendar" and aligned.get("effect") is not None:
+        out["aligned_txt"] = (
+            f"Uitgelijnde schatting (de aanbevolen opzet): {_fmt(aligned['effect'])} "
+            f"(95%-interval {_interval(aligned)}, ongecorrigeerde p = {_fmt(aligned.get('p'), 3)})."
+        )
+        out["crisis_warning"] = CRISIS_ENTRY_WARNING
+    return out
 
 
 def _dose_response_context(dr: dict | None) -> dict | None:

@@ -66,7 +66,8 @@ def means_plot(outcome: dict) -> bytes | None:
 
 
 def event_plot(outcome: dict) -> bytes | None:
-    """Event-study coefficients with their 95% intervals (reference period -1)."""
+    """Event-study coefficients with their pointwise 95% intervals (bars) and, for the aligned
+    event study, the uniform (sup-t) 95% band over all event times (shaded); reference T-1."""
     study = outcome.get("event_study") or {}
     points = [e for e in study.get("event", []) if e.get("att") is not None]
     if not points:
@@ -74,6 +75,16 @@ def event_plot(outcome: dict) -> bytes | None:
     fig = Figure(figsize=(5.2, 2.6))
     ax = fig.subplots()
     es = [p["e"] for p in points]
+    band = [p for p in points if p.get("band_low") is not None and p.get("band_high") is not None]
+    if band:
+        ax.fill_between(
+            [p["e"] for p in band],
+            [p["band_low"] for p in band],
+            [p["band_high"] for p in band],
+            color="#0b5cad",
+            alpha=0.15,
+            label="uniforme 95%-band (sup-t)",
+        )
     ax.errorbar(
         es,
         [p["att"] for p in points],
@@ -87,8 +98,10 @@ def event_plot(outcome: dict) -> bytes | None:
     )
     ax.axhline(0, color="grey", lw=0.8)
     ax.axvline(-0.5, color="grey", lw=0.8, ls="--")
-    ax.set_xlabel("jaren ten opzichte van de start van de aanpak (referentie -1)")
+    ax.set_xlabel("jaren sinds de intake (referentie T-1; T0 bevat de start)")
     ax.set_title(f"Eventstudie: {outcome['label']}", fontsize=10)
+    if band:
+        ax.legend(fontsize=7, loc="best")
     ax.grid(alpha=0.3)
     return _png(fig)
 

@@ -20,7 +20,8 @@ from analysis.costs import engine as cost_engine
 from analysis.costs import pricing
 from analysis.costs.selectors import cpi_series
 from analysis.did.inference import DEFAULT_METHODS
-from analysis.effects import derive, dose, estimate, summaries
+from analysis.effects import derive, designs, dose, estimate, summaries
+from analysis.effects.plan import multiplicity_of
 from analysis.models import AnalysisRun
 from analysis.plans import plan_services, question_services
 from analysis.runs.frames import build_frames, fingerprint
@@ -32,7 +33,9 @@ from tracker import jobs
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PARAMS = {"inference": "cr2", "draws": 0, "seed": 2016, "estimator": "twfe"}
+# No design here: a run follows its plan's (analysis/effects/designs.py design_from_params: an
+# old plan's "estimator: twfe" is the calendar design, anything else the aligned one).
+DEFAULT_PARAMS = {"inference": "cr2", "draws": 0, "seed": 2016}
 
 
 def _code_version() -> str:
@@ -97,6 +100,8 @@ def analysis_compute(*, study: Study, params: dict, progress=None) -> tuple[dict
         family_panel,
         professional_panel,
         question_services.questions_for_run(study=study),
+        design=designs.design_from_params(params),
+        multiplicity=multiplicity_of(params),
         inference=params.get("inference", "cr2"),
         draws=int(params.get("draws") or 0),
         seed=params.get("seed"),

@@ -31,7 +31,6 @@ class Command(BaseCommand):
             started_by=researcher,
             plan=plan,
             params={
-                "estimator": "twfe",
                 **plan_params(plan),
                 "price_year": study.price_year,
                 "plan_version": plan.version,

@@ -34,11 +34,21 @@ def test_freeze_writes_version_one_with_the_hash_of_its_content(study, researche
     assert plan.sha256 == plan_core.content_hash(plan.content)
     content = plan.content
     assert {"questions", "primary_outcomes", "secondary_outcomes", "covariates"} <= set(content)
-    assert (content["estimator"], content["inference"], content["clustering"]) == (
-        "twfe",
+    assert (content["design"], content["inference"], content["clustering"]) == (
+        "aligned",
         "cr2",
         "family",
     )
+    assert content["multiplicity"] == "holm" and "estimator" not in content
+    outcomes = {o["code"]: o for q in content["questions"] for o in q["outcomes"]}
+    assert (outcomes["receives_bijstand"]["design"], outcomes["receives_bijstand"]["model"]) == (
+        "pre_period",
+        "lpm",
+    )
+    assert outcomes["satisfaction"]["design"] == "t0_only"
+    assert outcomes["response_hours"]["design"] == "none"
+    assert outcomes["job_satisfaction"]["design"] == "calendar"
+    assert outcomes["cost_per_family"]["model"] == "ppml"
     assert "receives_bijstand" in content["primary_outcomes"]
     assert "below_low_income" in content["secondary_outcomes"]
     with pytest.raises(ValidationError, match="already frozen"):
@@ -236,3 +246,82 @@ def test_the_runs_table_names_the_plan_version(client, study, researcher, monkey
     client.force_login(researcher)
     page = client.get(f"/analysis/studies/{study.pk}/").content.decode()
     assert "Version 1" in page
+
+
+def _legacy_plan(study, researcher):
+    """A plan frozen before design and model were apart: it names the calendar-time TWFE."""
+    content = plan_core.plan_content(
+        question_services.question_dicts(study=study),
+        {"estimator": "twfe", "inference": "cr2", "draws": 0, "seed": 2016},
+    )
+    content.pop("design")
+    return AnalysisPlan.objects.create(
+        study=study,
+        version=1,
+        frozen_by=researcher,
+        content=content,
+        sha256=plan_core.content_hash(content),
+    )
+
+
+def test_a_frozen_twfe_plan_keeps_the_calendar_design_until_revised_with_a_reason(
+    study, family, researcher, monkeypatch
+):
+    from analysis.effects import designs
+    from analysis.runs import services
+    from tracker import jobs
+
+    monkeypatch.setattr(jobs, "send_now", lambda task_name, *args, **options: None)
+    _legacy_plan(study, researcher)
+    run = analysis_run_request(study=study, user=researcher)
+    assert run.params["estimator"] == "twfe"
+    assert designs.design_from_params(run.params) == "calendar"
+    seen = {}
+
+    def capture(family_panel, professional_panel, questions, **kw):
+        seen.update(kw)
+        raise RuntimeError("stop")
+
+    monkeypatch.setattr(services.estimate, "answer_questions", capture)
+    with pytest.raises(RuntimeError):
+        services.analysis_compute(study=study, params=run.params)
+    assert (seen["design"], seen["multiplicity"]) == ("calendar", "holm")
+    # revising something else keeps the calendar design ...
+    v2 = analysis_plan_revise(
+        study=study, user=researcher, changes={"seed": 3}, reason="another seed"
+    )
+    assert v2.content["design"] == "calendar"
+    # ... naming the aligned design moves the plan to it
+    v3 = analysis_plan_revise(
+        study=study,
+        user=researcher,
+        changes={"design": "aligned"},
+        reason="crisis entry: align both arms on their intake",
+    )
+    assert v3.content["design"] == "aligned" and "estimator" not in v3.content
+    run = analysis_run_request(study=study, user=researcher)
+    assert designs.design_from_params(run.params) == "aligned"
+    with pytest.raises(ValidationError, match="design must be"):
+        analysis_plan_revise(study=study, user=researcher, changes={"design": "x"}, reason="r")
+
+
+def test_the_question_estimator_migration_maps_twfe_to_the_linear_model():
+    import importlib
+
+    migration = importlib.import_module("analysis.migrations.0004_question_model")
+
+    class Row:
+        def __init__(self, estimator):
+            self.estimator, self.model = estimator, None
+
+        def save(self, update_fields):
+            pass
+
+    rows = [Row("auto"), Row("twfe"), Row("ppml"), Row("weird")]
+
+    class Apps:
+        def get_model(self, app, name):
+            return type("M", (), {"objects": type("Q", (), {"all": staticmethod(lambda: rows)})})
+
+    migration.forwards(Apps(), None)
+    assert [r.model for r in rows] == ["auto", "linear", "ppml", "auto"]

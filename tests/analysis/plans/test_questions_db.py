@@ -47,7 +47,7 @@ def test_runs_read_the_study_questions_from_the_database(study, researcher, monk
         user=researcher,
         data={
             "title": "Herhaald beroep?",
-            "estimator": "ppml",
+            "model": "ppml",
             "outcomes": [{"code": "repeated_care", "kind": "binary", "better": "decrease"}],
         },
     )
@@ -62,7 +62,7 @@ def test_runs_read_the_study_questions_from_the_database(study, researcher, monk
         services.analysis_compute(study=study, params={})
     by_code = {q.code: q for q in seen["questions"]}
     assert "F4" not in by_code and "F1-SE" in by_code
-    assert by_code["F2"].text_nl == "Herhaald beroep?" and by_code["F2"].estimator == "ppml"
+    assert by_code["F2"].text_nl == "Herhaald beroep?" and by_code["F2"].model == "ppml"
 
 
 def test_an_unknown_outcome_is_refused_in_plain_words(study, researcher):
@@ -94,7 +94,7 @@ def test_researcher_edits_a_question_on_the_page(client, study, researcher):
             "title": "Kwaliteit van leven",
             "unit": "family",
             "expected_direction": "increase",
-            "estimator": "twfe",
+            "model": "linear",
             "active": "on",
             "outcomes": json.dumps(
                 [
@@ -134,7 +134,7 @@ def test_researcher_adds_a_question(client, study, researcher):
             "title": "Nemen de contacturen toe?",
             "unit": "family",
             "expected_direction": "increase",
-            "estimator": "auto",
+            "model": "auto",
             "primary": "on",
             "active": "on",
             "outcomes": json.dumps([{"code": "contact_hours"}]),

@@ -68,11 +68,36 @@ def test_documented_true_effects_are_shown_as_effects(demo_run, outcome):
         "afgenomen" if DEMO_TRUE_EFFECTS[outcome]["direction"] == "decrease" else "toegenomen"
     )
     assert _verdicts(demo_run)[outcome] == expected
+    row = next(
+        o for q in demo_run.results["questions"] for o in q["outcomes"] if o["code"] == outcome
+    )
+    assert row["improved"] is True and row["uncertain_reasons"] == []
 
 
 @pytest.mark.parametrize("outcome", sorted(DEMO_NULL_OUTCOMES))
 def test_null_outcomes_are_not_shown(demo_run, outcome):
-    assert _verdicts(demo_run)[outcome] == "niet aangetoond"
+    assert _verdicts(demo_run)[outcome] not in ("afgenomen", "toegenomen")
+
+
+def test_the_run_uses_the_aligned_design_and_one_multiplicity_family(demo_run):
+    results = demo_run.results
+    assert results["design"] == "aligned"
+    assert results["multiplicity"]["primary"]["m"] == 18
+    costs = next(
+        o for q in results["questions"] for o in q["outcomes"] if o["code"] == "cost_per_family"
+    )
+    assert costs["model"] == "ppml" and costs["level_unit"] == "euro"
+    assert costs["comparison_post_mean"] > 0 and costs["calendar"]["effect"] is not None
+
+
+def test_the_report_explains_the_design_and_shows_the_calendar_estimate_beside(demo_run):
+    html = demo_run.report.html
+    assert "Waarom uitlijnen op de intake nodig is" in html
+    assert "Kalenderschatting ter vergelijking (bepaalt het oordeel niet)" in html
+    assert "terugkeer naar het gemiddelde" in html
+    assert "uniforme 95%-band" in html
+    assert "geen oordeel (geen meting vóór de start)" in html
+    assert "Wat niet getoetst kon worden" in html
 
 
 def test_municipality_questions_say_they_are_not_yet_answered(demo_run):

@@ -262,6 +262,19 @@ class EnrolForm(forms.Form):
         widget=NoEchoTextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
     )
 
+    eligibility_override_reason = forms.CharField(
+        label=_("Enrol on the case file: why (only when the indicators above do not show it)"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, randomised: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if randomised:  # the app draws the arm at enrolment
+            del self.fields["arm"]
+            del self.fields["allocation"]
+
     ELIGIBILITY = (
         "elig_socio_economic",
         "elig_adult_psychosocial",

@@ -10,7 +10,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
-from tracker import password_views, twofactor_views
+from tracker import password_views, setup_views, twofactor_views
 
 api_patterns = [
     path("", include("study.api_urls")),
@@ -75,6 +75,7 @@ urlpatterns = [
     path("analysis/", include("analysis.urls")),
     path("costs/", include("analysis.costs.urls")),
     path("monitor/", include("analysis.monitor.urls")),
+    path("studies/new/", setup_views.study_new, name="study_new"),
     path("", include("study.urls")),
 ]
 

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from study import access, exporting, selectors
 from study.access_log import access_event_record
 from study.roles import Role
+from study.services.studies import may_create_study
 
 
 @login_required
@@ -19,7 +20,12 @@ def home(request):
     if roles == {Role.WIJKCOACH}:
         return redirect("study:caseload")
     studies = selectors.study_list(request.user)
-    return render(request, "study/home.html", {"studies": studies, "roles": roles})
+    context = {
+        "studies": studies,
+        "roles": roles,
+        "may_create_study": may_create_study(request.user),
+    }
+    return render(request, "study/home.html", context)
 
 
 @login_required
@@ -29,7 +35,8 @@ def study_detail(request, study_id: int):
         # The gemeente reads published reports only; a wijkcoach works from the caseload.
         if Role.WIJKCOACH in access.study_roles(request.user, study):
             return redirect("study:caseload")
-        return render(request, "study/study_public.html", {"study": study})
+        rights = access.study_rights(request.user, study)
+        return render(request, "study/study_public.html", {"study": study, "rights": rights})
     families = selectors.research_family_list(request.user).filter(study=study)
     dashboard = selectors.study_dashboard(study, families)
     return render(
@@ -37,6 +44,7 @@ def study_detail(request, study_id: int):
         "study/study_detail.html",
         {
             "study": study,
+            "rights": access.study_rights(request.user, study),
             "dashboard": dashboard,
             "families": families.order_by("arm__kind", "pseudonym"),
         },

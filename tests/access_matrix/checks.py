@@ -99,6 +99,8 @@ API_KINDS: dict[str, str | None] = {
     "monitor/reports": MONITOR,
     "monitor/jobs": MONITOR,
     "studies": STUDY,
+    "memberships": MANAGE,
+    "caseloads": CASELOAD,
     "auth": None,  # the caller's own token
     "costs": None,  # the price catalogue every study shares (tests/analysis/costs)
     # A run is accepted for any municipality the caller manages; its job refuses the others
@@ -356,15 +358,26 @@ def _list_failures(actor, client, path, operation, victim, ids) -> list[str]:
 
 
 def check_insider_sees(world: World, schema: dict) -> list[str]:
-    """The matrix can see: the victim's researcher lists every victim object of the API."""
-    client = api_verified(world.insiders["researcher"])
+    """The matrix can see: the victim's researcher lists every victim object of the API (the
+    memberships and caseloads, which researchers do not manage: the victim's data manager)."""
+    researcher = api_verified(world.insiders["researcher"])
+    manager = api_verified(world.insiders["data manager"])
     failures = []
     for path, _method, _operation in _operations(schema, {"get"}):
         victim = world.ids.get(resource_of(path))
-        if "{" in path or victim is None or API_KINDS.get(resource_of(path)) is None:
+        kind = API_KINDS.get(resource_of(path))
+        if "{" in path or victim is None or kind is None:
             continue
+        client, who = (
+            (manager, "data manager")
+            if kind in (MANAGE, CASELOAD)
+            else (
+                researcher,
+                "researcher",
+            )
+        )
         if victim not in _listed(client.get(path)):
-            failures.append(f"the victim's researcher does not see {path} {victim}")
+            failures.append(f"the victim's {who} does not see {path} {victim}")
     return failures
 
 

@@ -160,6 +160,8 @@ def build_world() -> World:
     key_id = _key.pk
     ids["key"] = key_id
     ids["membership"] = researcher.study_memberships.get(study=study).pk
+    ids["memberships"] = ids["membership"]
+    ids["caseloads"] = victim.assignments.get(coach=coach).pk
     actors = [
         Actor("anonymous", None, set()),
         Actor("gemeente of A", make_member(study, Role.GEMEENTE), {STUDY}),

@@ -45,6 +45,7 @@ def study_detail(request, study_id: int):
         {
             "study": study,
             "rights": access.study_rights(request.user, study),
+            "overrides": families.exclude(eligibility_override_reason="").count(),
             "dashboard": dashboard,
             "families": families.order_by("arm__kind", "pseudonym"),
         },

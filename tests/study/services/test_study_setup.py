@@ -253,3 +253,18 @@ def test_the_mvp_rule_does_not_require_chronicity(researcher):
     study = make_study(eligibility_rule=Study.EligibilityRule.MVP)
     family = make_family(study, user=researcher, eligibility={**ELIGIBLE, "elig_chronic": False})
     assert family.eligibility_override_reason == ""
+
+
+def test_on_postgresql_the_database_refuses_to_change_the_allocation_log(researcher):
+    from django.db import DatabaseError, connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the append-only trigger is PostgreSQL's")
+    study = _randomised()
+    family_enrol_randomised(
+        study=study, intake_date=date(2026, 2, 1), eligibility=ELIGIBLE, members=MEMBERS
+    )
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AllocationRecord.objects.filter(study=study).update(arm_kind="intervention")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AllocationRecord.objects.filter(study=study).delete()

@@ -56,6 +56,11 @@ class StudySetUpForm(forms.Form):
         choices=Study._meta.get_field("allocation_strata").choices,
         required=False,
     )
+    match_variables = forms.CharField(
+        label=_("Matched: the baseline characteristics families are matched on"),
+        max_length=300,
+        required=False,
+    )
     enrolment_target = forms.IntegerField(
         label=_("Randomised: enrolment target for both arms together"),
         min_value=2,
@@ -89,6 +94,7 @@ class StudySetUpForm(forms.Form):
         "price_year",
         "allocation_method",
         "allocation_strata",
+        "match_variables",
         "enrolment_target",
         "intervention_cap",
         "comparison_cap",
@@ -105,6 +111,7 @@ class StudySetUpForm(forms.Form):
         data = {k: self.cleaned_data.get(k) for k in self.OPTIONS}
         data["description"] = data["description"] or ""
         data["allocation_strata"] = data["allocation_strata"] or ""
+        data["match_variables"] = (data["match_variables"] or "").strip()
         if data["intervention_cap"] is None:
             data.pop("intervention_cap")
         return data

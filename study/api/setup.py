@@ -80,6 +80,7 @@ class StudySetUpSerializer(views.s.StudySerializer):
             "wave_window_days",
             "allocation_method",
             "allocation_strata",
+            "match_variables",
             "enrolment_target",
             "intervention_cap",
             "comparison_cap",
@@ -129,6 +130,9 @@ class EnrolSerializer(serializers.Serializer):
         help_text="A BSN: turned into the linkage key, never stored.",
     )
     eligibility_override_reason = serializers.CharField(max_length=500, required=False, default="")
+    match_set = serializers.CharField(
+        max_length=50, required=False, default="", help_text="Matched studies: the pair or set."
+    )
 
 
 class StatusSerializer(serializers.Serializer):
@@ -162,9 +166,9 @@ class FamilyViewSet(views.FamilyViewSet, mixins.CreateModelMixin):
         }
         try:
             if study.allocation_method == Study.AllocationMethod.RANDOMISED:
-                if "arm" in data:
+                if "arm" in data or data["match_set"]:
                     raise ValidationError(
-                        {"arm": [_("This study is randomised: leave the arm out.")]}
+                        {"arm": [_("This study is randomised: leave the arm and match out.")]}
                     )
                 family = family_enrol_randomised(**common)
             else:
@@ -172,6 +176,7 @@ class FamilyViewSet(views.FamilyViewSet, mixins.CreateModelMixin):
                     raise ValidationError({"arm": [_("Choose the arm.")]})
                 family = family_services.family_enrol(
                     arm_kind=data["arm"],
+                    match_set=data["match_set"],
                     allocation=data.get("allocation", Family.Allocation.MATCHED),
                     **common,
                 )

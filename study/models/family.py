@@ -63,6 +63,12 @@ class Family(SoftDeleteModel):
     elig_chronic = models.BooleanField(
         _("support in each of the two preceding years"), default=False
     )
+    match_set = models.CharField(
+        _("matched pair or set"),
+        max_length=50,
+        blank=True,
+        help_text=_("Matched studies: the pair or set this family was matched in (e.g. P-07)."),
+    )
     eligibility_override_reason = models.CharField(
         _("reason for enrolling despite the recorded indicators"),
         max_length=500,

@@ -67,6 +67,12 @@ class Study(models.Model):
         blank=True,
         choices=[("", _("no stratification")), ("wijk", _("district (wijk)"))],
     )
+    match_variables = models.CharField(
+        _("matched on"),
+        max_length=300,
+        blank=True,
+        help_text=_("Matched studies: the baseline characteristics families are matched on."),
+    )
     enrolment_target = models.PositiveSmallIntegerField(
         _("enrolment target (both arms together)"),
         null=True,

@@ -133,6 +133,7 @@ def family_enrol(
     linkage_key: str = "",
     allocation_date: date | None = None,
     eligibility_override_reason: str = "",
+    match_set: str = "",
     user=None,
 ) -> Family:
     """Enrol an eligible family in an arm, with its members and its wave schedule.
@@ -149,6 +150,9 @@ def family_enrol(
         raise ValidationError(
             {"arm": _("This study is randomised: the arm is allocated at enrolment.")}
         )
+    match_set = match_set.strip()
+    if match_set and study.allocation_method == Study.AllocationMethod.RANDOMISED:
+        raise ValidationError({"match_set": _("A randomised study has no matched sets.")})
     arm = Arm.objects.filter(study=study, kind=arm_kind).first()
     if arm is None:
         raise ValidationError({"arm": _("This study has no such arm.")})
@@ -177,6 +181,7 @@ def family_enrol(
         allocation_date=allocation_date or intake_date,
         allocated_by=user,
         eligibility_override_reason=override,
+        match_set=match_set,
         linkage_key=_linkage_key_of(study=study, identifier=identifier, linkage_key=linkage_key),
         **{k: bool(v) for k, v in eligibility.items()},
     )

@@ -40,6 +40,7 @@ SET_UP_FIELDS = (
             "allocation_method",
             "allocation_strata",
             "eligibility_rule",
+            "match_variables",
         }
     )
     | EDITABLE_AFTER_ENROLMENT
@@ -89,6 +90,8 @@ def _check_design(study: Study, *, acknowledge_warnings: bool) -> None:
             )
         # One total target: arm caps would let a full arm give away the next allocation.
         study.intervention_cap, study.comparison_cap = 0, None
+        if study.match_variables.strip():
+            errors["match_variables"] = _("A randomised study is not matched.")
     elif study.allocation_strata:
         errors["allocation_strata"] = _("Only a randomised study stratifies its allocation.")
     if study.wave_interval_months < 1:

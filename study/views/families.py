@@ -73,6 +73,7 @@ def family_enrol(request: HttpRequest, study_id: int) -> HttpResponse:
                 family = family_services.family_enrol(
                     arm_kind=form.cleaned_data["arm"],
                     allocation=form.cleaned_data["allocation"],
+                    match_set=form.cleaned_data["match_set"],
                     **common,
                 )
         except ValidationError as exc:

@@ -268,3 +268,13 @@ def test_on_postgresql_the_database_refuses_to_change_the_allocation_log(researc
         AllocationRecord.objects.filter(study=study).update(arm_kind="intervention")
     with pytest.raises(DatabaseError), transaction.atomic():
         AllocationRecord.objects.filter(study=study).delete()
+
+
+def test_a_matched_study_records_its_variables_and_each_familys_set(researcher):
+    study = make_study(match_variables="wijk, household size, bijstand at intake")
+    family = make_family(study, user=researcher, match_set="P-07")
+    partner = make_family(study, "comparison", user=researcher, match_set="P-07")
+    assert family.match_set == partner.match_set == "P-07"
+    assert study.match_variables == "wijk, household size, bijstand at intake"
+    with pytest.raises(ValidationError):
+        _randomised(match_variables="wijk")

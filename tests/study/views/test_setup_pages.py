@@ -209,3 +209,35 @@ def test_randomised_enrolment_reveals_the_arm_only_once_enrolled(client, researc
     family = Family.objects.get(study=study)
     assert f"Allocated by randomisation to: {family.arm}" in response.content.decode()
     assert AllocationRecord.objects.get(family=family).allocated_by == lead
+
+
+def test_the_set_up_page_changes_with_a_reason_and_freezes_after_enrolment(
+    client, researcher, study
+):
+    client.force_login(researcher)
+    url = reverse("study:study_edit", args=[study.pk])
+    form = {
+        **SET_UP,
+        "name": study.name,
+        "allocation_method": "matched",
+        "enrolment_target": "",
+        "intervention_cap": "40",
+        "match_variables": "wijk",
+    }
+    assert client.post(url, {**form, "reason": ""}).status_code == 400
+    assert client.post(url, {**form, "reason": "matched on wijk"}).status_code == 302
+    study.refresh_from_db()
+    assert (study.municipality_code, study.match_variables) == ("GM0164", "wijk")
+    make_family(study, user=researcher)
+    response = client.post(url, {**form, "n_waves": "2", "reason": "shorter"})
+    assert response.status_code == 400 and "Families are enrolled" in response.content.decode()
+    assert (
+        client.post(url, {**form, "price_year": "2025", "reason": "new prices"}).status_code == 302
+    )
+    study.refresh_from_db()
+    assert (study.n_waves, study.price_year) == (4, 2025)
+
+
+def test_the_gemeente_does_not_open_the_set_up_page(client, gemeente_user, study):
+    client.force_login(gemeente_user)
+    assert client.get(reverse("study:study_edit", args=[study.pk])).status_code == 403

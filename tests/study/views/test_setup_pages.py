@@ -89,12 +89,19 @@ def test_researchers_coaches_and_the_gemeente_set_up_no_study(
     assert not Study.objects.filter(name="Hengelo 30+30").exists()
 
 
-def test_the_data_manager_invites_from_the_members_page(client, data_manager, study, mailoutbox):
+def test_the_data_manager_invites_from_the_members_page(
+    client, data_manager, study, mailoutbox, django_capture_on_commit_callbacks
+):
     client.force_login(data_manager)
     url = reverse("study:study_members", args=[study.pk])
-    response = client.post(url, {"email": "coach@wijkteam.nl", "role": Role.WIJKCOACH})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"email": "coach@wijkteam.nl", "role": Role.WIJKCOACH})
     assert response.status_code == 200
-    assert 'id="password-link"' in response.content.decode()
+    # The links go to the person only: the data manager cannot take over the new account.
+    [mail] = mailoutbox
+    body = response.content.decode()
+    assert "/accounts/reset/" in mail.body and "/accounts/reset/" not in body
+    assert "/accounts/2fa/enrol/" in mail.body and "/accounts/2fa/enrol/" not in body
     invited = get_user_model().objects.get(email="coach@wijkteam.nl")
     assert study.memberships.filter(user=invited, role=Role.WIJKCOACH, active=True).exists()
     membership = study.memberships.get(user=invited)

@@ -50,7 +50,7 @@ def report_schedules_task() -> None:
 @shared_task(ignore_result=False, time_limit=1800, soft_time_limit=1700)
 def monitor_chunk_task(
     path: str,
-    municipality: str,
+    municipality: str | None,
     year: int,
     job_id: int | None = None,
     chunks: int = 0,

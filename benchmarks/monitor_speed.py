@@ -7,10 +7,14 @@ Runs, each in its own process so peak memory is measured cleanly (max resident s
           with --broker one Celery task per municipality (needs running workers)
   pandas  the same counts through the straightforward pandas path (fast=False), for comparison
   naive   a row-by-row Python classification on a sample of households, extrapolated
-  duckdb  the same classification as DuckDB SQL over the Parquet file (when duckdb is installed)
+  duckdb  the same classification as DuckDB SQL over the same file (read_parquet, or read_csv
+          for a CSV extract; when duckdb is installed)
 
-Usage:  python benchmarks/monitor_speed.py [--quick] [--input FILE.parquet] [--seed N] [--broker]
---quick uses a few municipalities (for CI). The last line of output is one line of JSON. Wall
+Usage:  python benchmarks/monitor_speed.py [--quick] [--csv] [--input FILE] [--seed N] [--broker]
+--quick uses a few municipalities (for CI). --csv writes the generated population as a CSV
+extract (as municipalities deliver them) and times every step on that file instead: ours reads
+it with Arrow's CSV reader into the same kernels as Parquet (issue 21's goal: not slower than
+DuckDB's read_csv on the same file, counts identical). The last line of output is one line of JSON. Wall
 times include starting Python and its imports; run_s is the counting alone, timed in the child.
 Goal (issue 7): the whole country in under 60 s and under 8 GB on a 2-core machine.
 """
@@ -112,7 +116,7 @@ def step_naive(path: str, sample: int) -> dict:
     return {**_totals(mvp, mpg, with_child), "households": len(by_household), "loop_s": seconds}
 
 
-def duckdb_sql(catalogue) -> str:
+def duckdb_sql(catalogue, reader: str = "read_parquet") -> str:
     """The classification rule as SQL, generated from the catalogue (no codes copied)."""
 
     def any_of(codes: list[str]) -> str:
@@ -128,7 +132,7 @@ def duckdb_sql(catalogue) -> str:
                {any_of(catalogue.domain_codes(2))} AS d2,
                {any_of(catalogue.domain_codes(3))} AS d3,
                ({support}) AS sup
-        FROM read_parquet($path)
+        FROM {reader}($path)
         WHERE year BETWEEN {YEAR - 2} AND {YEAR}
     ),
     s1 AS (SELECT municipality, household_id FROM f WHERE year = {YEAR - 1} AND sup),
@@ -156,7 +160,8 @@ def step_duckdb(path: str) -> dict:
     started = time.perf_counter()
     con = duckdb.connect()
     con.execute("SET threads = 2")
-    table = con.execute(duckdb_sql(load_catalogue()), {"path": path}).df()
+    reader = "read_csv" if path.lower().endswith(".csv") else "read_parquet"
+    table = con.execute(duckdb_sql(load_catalogue(), reader), {"path": path}).df()
     run_s = time.perf_counter() - started
     totals = _totals(table["mvp"].sum(), table["mpg"].sum(), table["households_with_child"].sum())
     return {**totals, "run_s": round(run_s, 3)}
@@ -209,10 +214,28 @@ def generate(path: Path, municipalities: int | None, seed: int) -> dict:
     }
 
 
+def write_csv(parquet: Path, target: Path) -> Path:
+    """The Parquet population as a CSV extract, one row group at a time (memory stays small)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    handle = pq.ParquetFile(parquet)
+    plain = pa.schema(  # dictionary-encoded text as plain text
+        f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f
+        for f in handle.schema_arrow
+    )
+    with pacsv.CSVWriter(target, plain) as writer:
+        for group in range(handle.num_row_groups):
+            writer.write_table(handle.read_row_group(group).cast(plain))
+    return target
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few municipalities (CI)")
-    parser.add_argument("--input", help="existing national Parquet file (skips generating)")
+    parser.add_argument("--input", help="existing national Parquet or CSV file (no generating)")
+    parser.add_argument("--csv", action="store_true", help="time every step on a CSV extract")
     parser.add_argument("--seed", type=int, default=2014)
     parser.add_argument("--sample", type=int, default=20_000, help="households for the naive run")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="our processes")
@@ -253,14 +276,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if args.input:
             path = Path(args.input)
-            import pyarrow.parquet as pq
+            population = {"rows": None, "municipalities": None, "households": None}
+            if path.suffix.lower() == ".parquet":
+                import pyarrow.parquet as pq
 
-            meta = pq.ParquetFile(path).metadata
-            population = {"rows": meta.num_rows, "municipalities": None, "households": None}
+                population["rows"] = pq.ParquetFile(path).metadata.num_rows
         else:
             path = Path(tmp) / "population.parquet"
             print("generating the synthetic population ...", flush=True)
             population = generate(path, 5 if args.quick else None, args.seed)
+        if args.csv and path.suffix.lower() == ".parquet":
+            path = write_csv(path, Path(tmp) / "population.csv")
+            population["csv_mb"] = round(path.stat().st_size / 2**20, 1)
+        population["format"] = path.suffix.lower().lstrip(".")
         print(f"population: {population}", flush=True)
 
         ours_one = measure(["--step", "ours", "--path", str(path), "--workers", "1"])
@@ -320,6 +348,7 @@ def main() -> None:
     summary = {
         "benchmark": "monitor_speed",
         "quick": args.quick,
+        "format": population["format"],
         "cpus": os.cpu_count(),
         "population": population,
         "ours": ours,

@@ -170,10 +170,12 @@ def split_pieces(path: str | Path, parts: int, rows_per_part: int = 0) -> list[r
     A CSV file is always one range. With ``rows_per_part`` no range is made smaller than that
     (a small file stays one range however many workers there are).
     """
+    if _kind(Path(path)) == "csv":
+        return [range(1)]  # a CSV file is read in one pass (no row groups to hand out)
     spans, sizes = piece_spans(path)
     if rows_per_part > 0:
         parts = min(parts, max(1, sum(sizes) // rows_per_part))
-    if parts <= 1 or _kind(Path(path)) == "csv" or len(sizes) <= 1:
+    if parts <= 1 or len(sizes) <= 1:
         return [range(len(sizes))]
     blocked = np.zeros(len(sizes) + 1, dtype=bool)
     for first, last in spans.values():

@@ -409,3 +409,150 @@ def municipality_groups(path: str | Path, municipality: str) -> range | None:
     if not hits or hits != list(range(hits[0], hits[-1] + 1)):
         return None
     return range(hits[0], hits[-1] + 1)
+
+
+# --- CSV extracts -------------------------------------------------------------------------------
+
+#: Bytes of CSV text parsed per block (one Arrow table each; two are held at once).
+CSV_BLOCK_BYTES = 1 << 24
+
+#: The strings pandas reads as missing (its default ``na_values``; a test keeps them equal), so
+#: that a value the pandas path would report as empty is missing here too.
+PANDAS_NA_VALUES = [
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "None",
+    "n/a",
+    "nan",
+    "null",
+]
+
+
+class _NotGrouped(Exception):
+    """A municipality's rows are not in one run of lines: chunks of whole ones cannot be cut."""
+
+
+def _csv_tables(path: Path, columns: list[str], block_bytes: int) -> Iterator[pa.Table]:
+    """The CSV as Arrow tables of about ``block_bytes`` of text each, parsed on Arrow's threads.
+
+    Types are fixed up front (whole years, text ids, dictionary-encoded names, numbers as
+    float64), so a block that does not parse as them raises ``pa.ArrowInvalid``.
+    """
+    import pyarrow.csv as pacsv
+
+    text = pa.dictionary(pa.int32(), pa.string())
+    types: dict[str, pa.DataType] = {name: pa.float64() for name in columns}
+    types.update(year=pa.int64(), household_id=pa.string(), municipality=text, wijk=text)
+    reader = pacsv.open_csv(
+        path,
+        read_options=pacsv.ReadOptions(block_size=block_bytes, use_threads=True),
+        convert_options=pacsv.ConvertOptions(
+            include_columns=columns,
+            column_types=types,
+            null_values=PANDAS_NA_VALUES,
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+        ),
+    )
+    for batch in reader:
+        yield pa.Table.from_batches([batch])
+
+
+def _runs(table) -> tuple[list[str], int]:
+    """Municipalities of the table in the order of their runs of lines, and where the last run
+    starts; Unusual for a missing name, _NotGrouped when a name has two runs."""
+    codes, values = text_codes(single_array(table, "municipality"))
+    if not len(codes):
+        return [], 0
+    starts = np.flatnonzero(np.concatenate(([True], codes[1:] != codes[:-1])))
+    names = [values[c] for c in codes[starts]]
+    if len(set(names)) < len(names):
+        raise _NotGrouped
+    return names, int(starts[-1])
+
+
+@dataclass
+class _CsvChunks:
+    """Chunks of whole municipalities cut from a CSV's blocks as they are read."""
+
+    year: int
+    plan: _Plan
+    min_rows: int
+    results: list[dict[str, Any]] = field(default_factory=list)
+    chunk: _Chunk = field(default_factory=_Chunk)
+    closed: set[str] = field(default_factory=set)
+    current: str | None = None
+
+    def block(self, table) -> None:
+        names, last_start = _runs(table)
+        if not names:
+            return
+        if self.current is not None and names[0] != self.current:
+            self.closed.add(self.current)
+            self.cut_if_full()  # the previous municipality ended with the previous block
+        if self.closed.intersection(names):
+            raise _NotGrouped
+        self.closed.update(names[:-1])
+        if last_start:
+            self.add(table.slice(0, last_start))
+            self.cut_if_full()
+            table = table.slice(last_start)
+        self.add(table)
+        self.current = names[-1]
+
+    def add(self, part) -> None:
+        part, kept = _limit_years(part, self.year)
+        if kept is None:
+            raise Unusual
+        self.chunk.rows += part.num_rows
+        _add_piece(self.chunk, part, self.plan)
+
+    def cut_if_full(self, at_least: int | None = None) -> None:
+        if self.chunk.rows and self.chunk.rows >= (self.min_rows if at_least is None else at_least):
+            counts = _finish(self.chunk, self.plan)
+            self.results.append({"rows": self.chunk.rows, "counts": counts, "errors": []})
+            self.chunk = _Chunk()
+
+
+def csv_chunk_counts(
+    path: str | Path,
+    year: int,
+    catalogue: Catalogue,
+    min_rows: int = 1_000_000,
+    block_bytes: int | None = None,
+) -> list[dict[str, Any]] | None:
+    """Counts of a CSV extract through the Arrow/NumPy kernels, per chunk of whole municipalities
+    ({"rows", "counts", "errors"} as ``iter_chunk_counts``); None when the file needs the pandas
+    path (anything to report, a type Arrow cannot parse as expected, or a municipality whose
+    lines are not together), which then gives the exact errors or the counts.
+
+    Arrow's CSV reader parses blocks of lines into tables on its threads; the kernels count each
+    table as they count a Parquet row group. A chunk is cut only where one municipality's run of
+    lines ends and the next begins, so chunks hold whole municipalities as long as each
+    municipality's lines are together (as municipal systems and the generator write them); a
+    municipality seen again after its run ended sends the file to the pandas path.
+    """
+    path = Path(path)
+    check_columns(path, catalogue)
+    columns = HOUSEHOLD_COLUMNS + catalogue.codes
+    chunks = _CsvChunks(year, make_plan(year, catalogue), min_rows)
+    try:
+        for table in _csv_tables(path, columns, block_bytes or CSV_BLOCK_BYTES):
+            chunks.block(table)
+        chunks.cut_if_full(at_least=1)
+    except (Unusual, _NotGrouped, pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    return chunks.results

@@ -30,7 +30,7 @@ from analysis.monitor.extract import (
     split_pieces,
     validate_extract,
 )
-from analysis.monitor.fast import iter_chunk_counts, municipality_groups
+from analysis.monitor.fast import csv_chunk_counts, iter_chunk_counts, municipality_groups
 from analysis.monitor.tables import combine_counts, wijk_counts
 
 #: Rows per chunk of whole municipalities (memory stays bounded by about this many rows).
@@ -64,7 +64,8 @@ def monitor_chunk(
     """Validate, classify and count one municipality (None: the whole file) of the extract.
 
     A Parquet file whose statistics pin the municipality to its own row groups (as the
-    generator writes it) goes through the fast path, with the same result.
+    generator writes it) goes through the fast path, with the same result; so does a whole CSV
+    file (Arrow's CSV reader into the same kernels), which the runner sends as one chunk.
     """
     path = Path(path)
     catalogue = load_catalogue()
@@ -72,6 +73,15 @@ def monitor_chunk(
         result = _fast_chunk(path, municipality, year, catalogue)
         if result is not None:
             return result
+    if fast and municipality is None and path.suffix.lower() == ".csv":
+        parts = csv_chunk_counts(path, year, catalogue, CHUNK_ROWS)
+        if parts is not None:
+            return {
+                "municipality": None,
+                "rows": sum(int(part["rows"]) for part in parts),
+                "counts": [r for part in parts for r in records(part["counts"])],
+                "errors": [],
+            }
     try:
         raw = read_municipality(path, municipality, [year - 2, year - 1, year], catalogue)
         frame = validate_extract(raw, year, catalogue, kind=path.suffix.lower().lstrip("."))
@@ -131,10 +141,24 @@ def _count_pieces(
     """Validate, classify and count the whole municipalities in a range of row groups.
 
     A Parquet file goes through the Arrow/NumPy fast path (analysis.monitor.fast) unless
-    ``fast`` is False; both give the same counts and errors, chunk by chunk.
+    ``fast`` is False; both give the same counts and errors, chunk by chunk. A CSV file goes
+    through the same kernels by Arrow's CSV reader; whenever that path gives up (something to
+    report, or municipalities not kept together) the whole file takes the pandas path.
     """
     catalogue = load_catalogue()
     try:
+        if fast and Path(path).suffix.lower() == ".csv":
+            parts = csv_chunk_counts(path, year, catalogue, min_rows)
+            if parts is not None:
+                return [
+                    {
+                        "municipality": None,
+                        "rows": p["rows"],
+                        "counts": records(p["counts"]),
+                        "errors": [],
+                    }
+                    for p in parts
+                ]
         if fast and Path(path).suffix.lower() == ".parquet":
             return [
                 {

@@ -46,8 +46,15 @@ def _workers(workers: int | None) -> tuple[int, int]:
 
 
 def _chunk_args(path: Path, year: int, claim: jobs.Claim | None) -> list[tuple[Any, ...]]:
-    """One argument list per municipality; ExtractError when the file cannot be used at all."""
-    names = pipeline.monitor_municipalities(path=path)
+    """One argument list per municipality; ExtractError when the file cannot be used at all.
+
+    A CSV file is one chunk: it has no row groups a task could seek to, so one task reads it
+    once (Arrow's parallel CSV reader) instead of every task reading the whole file."""
+    if path.suffix.lower() == ".csv":
+        pipeline.check_columns(path)
+        names: list[str | None] = [None]
+    else:
+        names = list(pipeline.monitor_municipalities(path=path))
     job = (claim.job_id, len(names), claim.attempt) if claim else ()
     return [(str(path), name, year, *job) for name in names]
 

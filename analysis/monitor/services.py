@@ -252,7 +252,7 @@ def _error_text(exc: BaseException) -> str:
 def monitor_chunk_count(
     *,
     path: str,
-    municipality: str,
+    municipality: str | None,
     year: int,
     job_id: int | None = None,
     chunks: int = 0,

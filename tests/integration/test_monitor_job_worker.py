@@ -101,21 +101,25 @@ def test_a_job_whose_message_redis_lost_is_sent_again_and_completes(
 ):
     import redis
 
-    from analysis.monitor import services
+    from analysis.monitor import pipeline, services
     from analysis.monitor.job import MONITOR_JOB
     from analysis.monitor.models import MonitorJob
     from study.roles import Role
-    from tests.factories import make_user
+    from study.services.studies import membership_grant
+    from tests.factories import make_study, make_user
     from tracker.broker import held_task_args
     from tracker.job_kinds import jobs_reconcile_all
 
     real_broker.control.purge()
+    researcher = make_user(Role.RESEARCHER)
+    for name in pipeline.monitor_municipalities(path=extract):  # scoped by municipality
+        membership_grant(study=make_study(municipality=name), user=researcher, role=Role.RESEARCHER)
     job = services.monitor_job_request(
         chunks=[extract.read_bytes()],
         file_name="three.parquet",
         year=2014,
         save=False,
-        user=make_user(Role.RESEARCHER),
+        user=researcher,
     )
     assert job.pk in held_task_args(MONITOR_JOB.task_name)  # no worker yet: the message waits
     redis.Redis.from_url(BROKER).flushdb()  # ... until Redis loses it

@@ -1,6 +1,8 @@
 """The monitor API: researchers and data managers only, a job outside the request, suppressed
 aggregates, clear errors."""
 
+import io
+
 import pytest
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -201,8 +203,12 @@ def test_the_errback_of_the_fan_out_fails_the_job(
     assert uploads_left(upload_dir) == []
 
 
-def test_with_a_broker_the_job_fans_out_one_task_per_municipality(tmp_path, run_job, settings):
-    """Eager in tests: the chord of chunk tasks and the job's finishing task run here."""
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_with_a_broker_the_job_fans_out_one_task_per_municipality(
+    tmp_path, run_job, settings, kind
+):
+    """Eager in tests: the chord of chunk tasks and the job's finishing task run here. A Parquet
+    extract is one task per municipality; a CSV, which no task can read in parts, is one task."""
     rows = []
     for municipality in ("Almelo", "Borne"):
         for i in range(12):
@@ -213,9 +219,13 @@ def test_with_a_broker_the_job_fans_out_one_task_per_municipality(tmp_path, run_
                 y1={"child_ots": 1},
                 y2={"child_ots": 1},
             )
-    upload = SimpleUploadedFile(
-        "two.csv", household_rows(rows).to_csv(index=False).encode(), "text/csv"
-    )
+    frame = household_rows(rows)
+    if kind == "csv":
+        upload = SimpleUploadedFile("two.csv", frame.to_csv(index=False).encode(), "text/csv")
+    else:
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False)
+        upload = SimpleUploadedFile("two.parquet", buffer.getvalue(), "application/octet-stream")
     settings.CELERY_BROKER_URL = "redis://broker.invalid:6379/0"
     researcher = user_with("researcher")
     membership_grant(study=make_study(municipality="Borne"), user=researcher, role="researcher")
@@ -223,7 +233,8 @@ def test_with_a_broker_the_job_fans_out_one_task_per_municipality(tmp_path, run_
     assert job["status"] == "succeeded" and job["progress"] == 100
     assert [m["mpg"] for m in job["result"]["municipalities"]] == [12, 12]
     stored = MonitorJob.objects.get(pk=job["id"])
-    assert (stored.chunks, stored.chunks_done, stored.attempts) == (2, 2, 1)
+    chunks = 2 if kind == "parquet" else 1
+    assert (stored.chunks, stored.chunks_done, stored.attempts) == (chunks, chunks, 1)
 
 
 def test_an_extract_with_a_municipality_the_user_does_not_manage_fails_and_stores_nothing(

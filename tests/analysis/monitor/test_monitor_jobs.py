@@ -9,12 +9,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from analysis.monitor import services
 from analysis.monitor.job import MONITOR_JOB
 from analysis.monitor.models import MonitorJob
+from study.roles import Role
+from tests.factories import make_member, make_study
 from tracker import jobs
 from tracker.job_kinds import jobs_reconcile_all
 
@@ -51,8 +52,7 @@ def _extract() -> bytes:
 def _queued_job() -> MonitorJob:
     """A job as the API queues it (its task is sent only once the test's transaction commits,
     which it never does: the job stays queued until a test runs it)."""
-    user = User.objects.create_user(username="researcher-m", password="x")
-    user.groups.add(Group.objects.get_or_create(name="researcher")[0])
+    user = make_member(make_study(municipality="Almelo"), Role.RESEARCHER, "researcher-m")
     return services.monitor_job_request(
         chunks=[_extract()], file_name="extract.csv", year=2014, save=False, user=user
     )

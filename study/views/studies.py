@@ -31,23 +31,25 @@ def home(request):
 @login_required
 def study_detail(request, study_id: int):
     study = selectors.study_get(request.user, study_id)
-    if not access.may_read_research(request.user, study):
+    # Study-wide rights in one query; research read is one of them (`access.may_read_research`).
+    rights = access.study_rights(request.user, study)
+    if access.Right.RESEARCH_READ not in rights:
         # The gemeente reads published reports only; a wijkcoach works from the caseload.
         if Role.WIJKCOACH in access.study_roles(request.user, study):
             return redirect("study:caseload")
-        rights = access.study_rights(request.user, study)
         return render(request, "study/study_public.html", {"study": study, "rights": rights})
     families = selectors.research_family_list(request.user).filter(study=study)
     dashboard = selectors.study_dashboard(study, families)
+    rows = list(families.order_by("arm__kind", "pseudonym"))
     return render(
         request,
         "study/study_detail.html",
         {
             "study": study,
-            "rights": access.study_rights(request.user, study),
-            "overrides": families.exclude(eligibility_override_reason="").count(),
+            "rights": rights,
+            "overrides": sum(1 for f in rows if f.eligibility_override_reason),
             "dashboard": dashboard,
-            "families": families.order_by("arm__kind", "pseudonym"),
+            "families": rows,
         },
     )
 

@@ -102,6 +102,8 @@ API_KINDS: dict[str, str | None] = {
     "memberships": MANAGE,
     "caseloads": CASELOAD,
     "auth": None,  # the caller's own token
+    # Setting up a new study names no data of the victim's (tests/study/api/test_api_setup.py).
+    "study-set-up": None,
     "costs": None,  # the price catalogue every study shares (tests/analysis/costs)
     # A run is accepted for any municipality the caller manages; its job refuses the others
     # (tests/analysis/monitor/test_monitor_api.py).

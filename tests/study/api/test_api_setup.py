@@ -200,3 +200,33 @@ def test_the_schema_describes_the_set_up_endpoints():
     ):
         assert path in paths
     assert "post" in paths["/api/families/"]
+
+
+def test_a_study_is_set_up_through_the_api_by_a_data_manager_only(study, researcher):
+    manager = make_member(study, Role.DATA_MANAGER)
+    as_manager, as_researcher = api_verified(manager), api_verified(researcher)
+    body = {
+        "name": "Hengelo API",
+        "municipality_code": "GM0164",
+        "start_date": "2026-01-01",
+        "allocation_method": "randomised",
+        "enrolment_target": 60,
+        "intervention_name": "Gezin Centraal",
+    }
+    assert as_researcher.post("/api/study-set-up/", body, format="json").status_code == 403
+    wrong = as_manager.post(
+        "/api/study-set-up/", {**body, "municipality_code": "GM9999"}, format="json"
+    )
+    assert wrong.status_code == 400 and "municipality_code" in wrong.json()
+    created = as_manager.post("/api/study-set-up/", body, format="json")
+    assert created.status_code == 201, created.content
+    data = created.json()
+    assert data["municipality"] == "Hengelo" and data["allocation_method"] == "randomised"
+    assert {a["kind"]: a["name"] for a in data["arms"]}["intervention"] == "Gezin Centraal"
+    new = StudyMembership.objects.get(study_id=data["id"], user=manager)
+    assert new.role == Role.DATA_MANAGER
+    key_owner = _key(study, manager, ["research:write", "members:write"])
+    assert (
+        key_owner.post("/api/study-set-up/", {**body, "name": "Via key"}, format="json").status_code
+        == 403
+    )

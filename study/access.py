@@ -11,7 +11,8 @@ families, never of A's caseload.
 | role        | study-wide rights                                                         | caseload |
 |-------------|---------------------------------------------------------------------------|----------|
 | researcher  | view study, view families, research read + write, care write, analyse,    |          |
-|             | edit plans, publish reports, read published, manage the monitor (*)       |          |
+|             | edit plans, publish reports, read published, manage the monitor (*),      |          |
+|             | change the study's set-up, enrol despite the indicators (with a reason)   |          |
 | datamanager | everything a researcher has, and unlock waves, manage caseloads, manage   |          |
 |             | members and enrolment links, issue API keys, manage the price catalogue   |          |
 | coordinator | view study, read published, manage caseloads (assign, hand over, end),    |          |
@@ -69,6 +70,8 @@ class Right(StrEnum):
     API_KEYS_MANAGE = "api_keys_manage"
     ACCESS_LOG_READ = "access_log_read"  # the study's access log (NEN 7513), data managers
     REFERENCE_DATA_MANAGE = "reference_data_manage"  # price catalogues, CPI (all studies share)
+    STUDY_SET_UP = "study_set_up"  # change the study's set-up (waves, arms, allocation, ...)
+    ELIGIBILITY_OVERRIDE = "eligibility_override"  # enrol on the case file, with a reason
 
 
 _RESEARCHER = frozenset(
@@ -83,6 +86,8 @@ _RESEARCHER = frozenset(
         Right.REPORT_PUBLISH,
         Right.READ_PUBLISHED,
         Right.MONITOR_MANAGE,
+        Right.STUDY_SET_UP,
+        Right.ELIGIBILITY_OVERRIDE,
     }
 )
 

@@ -1,17 +1,30 @@
-"""Django admin for the data manager: users, study set-up, and the audit history of every row."""
+"""Django admin for what it is good at: looking things up. The study's audited models are
+read-only here (their change history included) and nothing is ever hard-deleted; every write goes
+through the services and their pages (set-up, members, caseloads, status, professionals).
+The concealed allocation state (`AllocationStratum`) is not registered at all: the admin must not
+show the sequence before enrolment."""
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from study import models
 from study.access_log import family_read
 
+admin.site.site_header = _("Effect study tracker: administration")
+admin.site.site_title = _("Effect study tracker")
+admin.site.index_title = _("Look-up (changes go through the study pages)")
+admin.site.disable_action("delete_selected")  # no bulk hard delete on any model
 
-class FamilyReadAdmin(SimpleHistoryAdmin):
+
+class FamilyReadLogging:
     """Admin pages of family-level rows log their reads like every other page (NEN 7513): the
     list logs the families on the page shown, a row (or its history) its family."""
 
-    family_lookup = "family_id"
+    family_lookup = ""  # "pk" for families themselves, "family_id" for rows of a family
+    model: type
 
     def _family_ids(self, objects) -> list[int]:
         pks = [o.pk for o in objects]
@@ -23,7 +36,7 @@ class FamilyReadAdmin(SimpleHistoryAdmin):
         return sorted(set(rows))
 
     def changelist_view(self, request, extra_context=None):
-        response = super().changelist_view(request, extra_context)
+        response = super().changelist_view(request, extra_context)  # type: ignore[misc]
         changelist = getattr(response, "context_data", {}).get("cl")
         if changelist is not None and self.family_lookup:
             objects = list(changelist.result_list)
@@ -50,7 +63,23 @@ class FamilyReadAdmin(SimpleHistoryAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         self._log_object(request, object_id, "view")
-        return super().change_view(request, object_id, form_url, extra_context)
+        return super().change_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
+
+
+class ReadOnlyAdmin(FamilyReadLogging, SimpleHistoryAdmin):
+    """Lists, details and the change history; no adding, changing, reverting or deleting."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def revert_url(self, *args, **kwargs):  # no "revert to this version" from the history
+        return None
 
     def history_view(self, request, object_id, extra_context=None):
         self._log_object(request, object_id, "history")
@@ -58,54 +87,89 @@ class FamilyReadAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(models.Study)
-class StudyAdmin(SimpleHistoryAdmin):
-    list_display = ("name", "municipality", "start_date", "n_waves", "price_year")
+class StudyAdmin(ReadOnlyAdmin):
+    list_display = ("name", "municipality", "municipality_code", "start_date", "allocation_method")
+
+
+@admin.register(models.Arm)
+class ArmAdmin(ReadOnlyAdmin):
+    list_display = ("study", "kind", "name")
 
 
 @admin.register(models.StudyMembership)
-class MembershipAdmin(SimpleHistoryAdmin):
+class MembershipAdmin(ReadOnlyAdmin):
     list_display = ("study", "user", "role", "active")
     list_filter = ("role", "active", "study")
 
 
 @admin.register(models.Indicator)
-class IndicatorAdmin(SimpleHistoryAdmin):
+class IndicatorAdmin(ReadOnlyAdmin):
     list_display = ("code", "study", "level", "kind", "min_value", "max_value", "mpg_domain")
     list_filter = ("study", "level", "mpg_domain")
 
 
-class SoftDeleteAdmin(FamilyReadAdmin):
-    """No hard deletes from the admin: rows are soft-deleted with a reason through services."""
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(models.Family)
-class FamilyAdmin(SoftDeleteAdmin):
+class FamilyAdmin(ReadOnlyAdmin):
     family_lookup = "pk"
     list_display = ("pseudonym", "study", "arm", "wijk", "intake_date", "status", "is_deleted")
-    list_filter = ("study", "arm__kind", "status", "is_deleted")
+    list_filter = ("study", "status", "is_deleted")
     # No search box: a pseudonym in ?q= would end up in the server's access logs.
     exclude = ("linkage_key",)
 
 
 @admin.register(models.Wave)
-class WaveAdmin(SoftDeleteAdmin):
+class WaveAdmin(ReadOnlyAdmin):
+    family_lookup = "family_id"
     list_display = ("family", "index", "year", "status", "locked")
     list_filter = ("status", "locked")
-    readonly_fields = ("locked", "locked_at", "locked_by")
+
+
+@admin.register(models.IndicatorValue)
+class IndicatorValueAdmin(ReadOnlyAdmin):
+    family_lookup = "wave__family_id"
+    list_display = ("wave", "indicator", "value", "missing_code", "source", "is_deleted")
 
 
 @admin.register(models.CaseloadAssignment)
-class CaseloadAdmin(FamilyReadAdmin):
+class CaseloadAdmin(ReadOnlyAdmin):
+    family_lookup = "family_id"
     list_display = ("family", "coach", "start_date", "end_date")
 
 
 @admin.register(models.Professional)
-class ProfessionalAdmin(SoftDeleteAdmin):
-    family_lookup = ""  # professionals are not family data
-    list_display = ("code", "study", "organisation", "approach")
+class ProfessionalAdmin(ReadOnlyAdmin):
+    list_display = ("code", "study", "organisation", "approach", "active")
+
+
+@admin.register(models.ImportBatch)
+class ImportBatchAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(models.AllocationRecord)
+class AllocationRecordAdmin(FamilyReadLogging, admin.ModelAdmin):
+    """The allocation log: what was revealed at enrolment (never the sequence to come)."""
+
+    family_lookup = "family_id"
+
+    list_display = ("study", "family", "stratum", "sequence_number", "arm_kind", "allocated_at")
+    list_filter = ("study",)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(models.AccessEvent)
@@ -123,4 +187,14 @@ class AccessEventAdmin(admin.ModelAdmin):
         return False
 
 
-admin.site.register(models.ImportBatch)
+class NoDeleteUserAdmin(UserAdmin):
+    """Accounts are deactivated, never deleted (their memberships and history stay)."""
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+User = get_user_model()
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+admin.site.register(User, NoDeleteUserAdmin)

@@ -35,6 +35,8 @@ def _study_querysets(study: m.Study) -> list[tuple[type, object]]:
         (m.Arm, m.Arm.objects.filter(study=study)),
         (m.ImportBatch, m.ImportBatch.objects.filter(study=study)),
         (m.Family, families),
+        # The allocation log (what was revealed); never the concealed rest of a block.
+        (m.AllocationRecord, m.AllocationRecord.objects.filter(study=study)),
         (m.Member, m.Member.objects.filter(family__in=families)),
         (m.Wave, waves),
         (m.IndicatorValue, m.IndicatorValue.objects.filter(wave__in=waves)),

@@ -262,6 +262,23 @@ class EnrolForm(forms.Form):
         widget=NoEchoTextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
     )
 
+    match_set = forms.CharField(
+        label=_("Matched pair or set (matched studies)"), max_length=50, required=False
+    )
+    eligibility_override_reason = forms.CharField(
+        label=_("Enrol on the case file: why (only when the indicators above do not show it)"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, randomised: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if randomised:  # the app draws the arm at enrolment
+            del self.fields["arm"]
+            del self.fields["allocation"]
+            del self.fields["match_set"]
+
     ELIGIBILITY = (
         "elig_socio_economic",
         "elig_adult_psychosocial",

@@ -23,6 +23,7 @@ from study.catalogue import indicators_for
 from study.models import (
     ApiKey,
     CareInvolvement,
+    CaseloadAssignment,
     Contact,
     Family,
     ImportBatch,
@@ -467,3 +468,49 @@ def api_key_list(user, *, study: Study) -> QuerySet[ApiKey]:
     if not access.has_right(user, study, access.Right.API_KEYS_MANAGE):
         return ApiKey.objects.none()
     return ApiKey.objects.filter(study=study).select_related("created_by", "revoked_by")
+
+
+# --- set-up pages: members, caseloads, professionals -----------------------------------------
+
+
+def study_memberships(study: Study) -> QuerySet[StudyMembership]:
+    """Every membership of the study (active first), for its members page."""
+    return (
+        StudyMembership.objects.filter(study=study)
+        .select_related("user")
+        .order_by("-active", "user__username", "role")
+    )
+
+
+def study_coaches(study: Study) -> list:
+    """The study's active wijkcoaches (to choose a caseload's coach from)."""
+    rows = StudyMembership.objects.filter(study=study, role="wijkcoach", active=True)
+    return [m.user for m in rows.select_related("user").order_by("user__username")]
+
+
+def caseload_overview(user, study: Study) -> list[dict]:
+    """The families of the study whose caseloads the user manages, each with its coach today
+    and its caseload history (ended assignments included)."""
+    families = list(
+        access.caseload_managed_families(user).filter(study=study).order_by("pseudonym")
+    )
+    today = timezone.localdate()
+    history: dict[int, list] = {}
+    for row in (
+        CaseloadAssignment.objects.filter(family__in=families)
+        .select_related("coach")
+        .order_by("start_date", "pk")
+    ):
+        history.setdefault(row.family_id, []).append(row)
+    overview = []
+    for family in families:
+        rows = history.get(family.pk, [])
+        current = [
+            a for a in rows if a.start_date <= today and (a.end_date is None or a.end_date >= today)
+        ]
+        overview.append({"family": family, "current": current, "history": rows})
+    return overview
+
+
+def study_professionals(study: Study) -> QuerySet[Professional]:
+    return Professional.objects.alive().filter(study=study).order_by("-active", "code")

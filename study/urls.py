@@ -9,6 +9,7 @@ from study.views import (
     families,
     imports,
     professionals,
+    setup,
     studies,
     waves,
 )
@@ -58,6 +59,25 @@ urlpatterns = [
         name="api_key_revoke",
     ),
     path("studies/<int:study_id>/access-log/", access_log.access_log, name="access_log"),
+    path("studies/<int:study_id>/set-up/", setup.study_edit, name="study_edit"),
+    path("studies/<int:study_id>/members/", setup.study_members, name="study_members"),
+    path(
+        "studies/<int:study_id>/members/<int:membership_id>/",
+        setup.membership_change,
+        name="membership_change",
+    ),
+    path("studies/<int:study_id>/caseloads/", setup.caseloads, name="caseloads"),
+    path(
+        "studies/<int:study_id>/professionals/",
+        setup.study_professionals,
+        name="study_professionals",
+    ),
+    path(
+        "studies/<int:study_id>/professionals/<int:professional_id>/deactivate/",
+        setup.professional_deactivate,
+        name="professional_deactivate",
+    ),
+    path("families/<int:family_id>/status/", setup.family_status, name="family_status"),
     path("due/", waves.waves_due, name="waves_due"),
     path("survey/", professionals.professional_survey, name="professional_survey"),
 ]

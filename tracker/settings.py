@@ -390,6 +390,11 @@ MONITOR_JOB_QUEUED_SECONDS = env_int("MONITOR_JOB_QUEUED_SECONDS", 10 * 60)
 # both, under the name it had.
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "RunStatusEnum": "analysis.monitor.models.MonitorJob.Status",
+    "ArmKindEnum": "study.models.study.Arm.Kind",
+    "StudyRoleEnum": "study.roles.Role",
+    "MemberRoleEnum": "study.models.family.Member.Role",
+    "FamilyStatusEnum": "study.models.family.Family.Status",
+    "ContactKindEnum": "study.models.care.Contact.Kind",
 }
 
 # --- audit (privacy) ---

@@ -20,8 +20,11 @@ from study.services.studies import study_create
 
 
 @transaction.atomic
-def study_set_up(*, name: str, municipality: str, start_date: date, user=None, **options) -> Study:
-    """A new study (with its two arms) that starts with the registry's research questions."""
+def study_set_up(
+    *, name: str, start_date: date, municipality: str = "", user=None, **options
+) -> Study:
+    """A new study (with its two arms) that starts with the registry's research questions
+    (options: those of `study.services.studies.study_create`)."""
     study = study_create(
         name=name, municipality=municipality, start_date=start_date, user=user, **options
     )

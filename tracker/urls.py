@@ -10,9 +10,14 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
-from tracker import password_views, twofactor_views
+from tracker import password_views, setup_api, setup_views, twofactor_views
 
 api_patterns = [
+    path(
+        "study-set-up/",
+        setup_api.StudySetUpViewSet.as_view({"post": "create"}),
+        name="api-study-set-up",
+    ),
     path("", include("study.api_urls")),
     path("", include("analysis.api_urls")),
     path("costs/", include("analysis.costs.api_urls")),
@@ -75,6 +80,7 @@ urlpatterns = [
     path("analysis/", include("analysis.urls")),
     path("costs/", include("analysis.costs.urls")),
     path("monitor/", include("analysis.monitor.urls")),
+    path("studies/new/", setup_views.study_new, name="study_new"),
     path("", include("study.urls")),
 ]
 

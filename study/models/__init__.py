@@ -6,6 +6,7 @@ this package exports them all, as Django expects of an app's `models`.
 """
 
 from study.models.access import ApiKey, ApiKeyUse, EnrolmentLink, TokenFactor
+from study.models.allocation import AllocationRecord, AllocationStratum
 from study.models.audit import AccessEvent, AuditCounter, AuditSeal
 from study.models.base import (
     PSEUDONYM_ALPHABET,
@@ -33,6 +34,8 @@ from study.models.wave import IndicatorValue, Wave, WaveSurvey
 __all__ = [
     "PSEUDONYM_ALPHABET",
     "AccessEvent",
+    "AllocationRecord",
+    "AllocationStratum",
     "AuditCounter",
     "ApiKey",
     "ApiKeyUse",

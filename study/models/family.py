@@ -63,6 +63,21 @@ class Family(SoftDeleteModel):
     elig_chronic = models.BooleanField(
         _("support in each of the two preceding years"), default=False
     )
+    match_set = models.CharField(
+        _("matched pair or set"),
+        max_length=50,
+        blank=True,
+        help_text=_("Matched studies: the pair or set this family was matched in (e.g. P-07)."),
+    )
+    eligibility_override_reason = models.CharField(
+        _("reason for enrolling despite the recorded indicators"),
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "Filled only when a researcher enrolled the family on the case file although the "
+            "recorded indicators do not show eligibility; the report counts these families."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 

@@ -24,6 +24,8 @@ class Professional(SoftDeleteModel):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    active = models.BooleanField(_("active"), default=True)
+    ended_on = models.DateField(_("stopped on"), null=True, blank=True)
     history = HistoricalRecords()
 
     class Meta:

@@ -15,6 +15,14 @@ from study.roles import Role
 class Study(models.Model):
     name = models.CharField(_("name"), max_length=200, unique=True)
     municipality = models.CharField(_("municipality"), max_length=100)
+    municipality_code = models.CharField(
+        _("CBS municipality code"),
+        max_length=6,
+        blank=True,
+        help_text=_(
+            "The CBS gemeentecode (GMxxxx) of the municipality; the monitor matches on it."
+        ),
+    )
     description = models.TextField(_("description"), blank=True)
     start_date = models.DateField(_("start date"))
     n_waves = models.PositiveSmallIntegerField(
@@ -36,6 +44,49 @@ class Study(models.Model):
     )
     comparison_cap = models.PositiveSmallIntegerField(
         _("enrolment cap comparison arm"), null=True, blank=True
+    )
+
+    class AllocationMethod(models.TextChoices):
+        MATCHED = "matched", _("matched on baseline characteristics (not randomised)")
+        RANDOMISED = "randomised", _("randomised (concealed, permuted blocks)")
+
+    class EligibilityRule(models.TextChoices):
+        MPG = "mpg", _("three core domains and support in each of the two preceding years")
+        MVP = "mvp", _("three core domains (chronicity not required)")
+
+    allocation_method = models.CharField(
+        _("allocation"),
+        max_length=20,
+        choices=AllocationMethod.choices,
+        default=AllocationMethod.MATCHED,
+    )
+    #: Randomised studies: the baseline characteristic allocation is stratified by ("" none).
+    allocation_strata = models.CharField(
+        _("stratify allocation by"),
+        max_length=20,
+        blank=True,
+        choices=[("", _("no stratification")), ("wijk", _("district (wijk)"))],
+    )
+    match_variables = models.CharField(
+        _("matched on"),
+        max_length=300,
+        blank=True,
+        help_text=_("Matched studies: the baseline characteristics families are matched on."),
+    )
+    enrolment_target = models.PositiveSmallIntegerField(
+        _("enrolment target (both arms together)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Randomised studies: enrolment stops for both arms when this many families are "
+            "enrolled, so a full arm cannot give away the next allocation."
+        ),
+    )
+    eligibility_rule = models.CharField(
+        _("eligibility rule"),
+        max_length=10,
+        choices=EligibilityRule.choices,
+        default=EligibilityRule.MPG,
     )
     coach_otp_required = models.BooleanField(
         _("wijkcoaches use two-factor authentication"),
@@ -91,6 +142,7 @@ class Arm(models.Model):
 
     study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="arms")
     kind = models.CharField(_("arm"), max_length=20, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=100, blank=True)
     description = models.CharField(_("description"), max_length=300, blank=True)
     history = HistoricalRecords()
     objects = AuditedQuerySet.as_manager()
@@ -100,7 +152,7 @@ class Arm(models.Model):
         ordering = ["study", "kind"]
 
     def __str__(self) -> str:
-        return str(self.get_kind_display())
+        return self.name or str(self.get_kind_display())
 
     @property
     def is_intervention(self) -> bool:

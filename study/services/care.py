@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from study import access
@@ -88,3 +89,90 @@ def care_involvement_end(
     involvement.end_date = end_date
     audited_save(involvement, user=user, reason="care worker ended")
     return involvement
+
+
+# --- caseloads managed by a coordinator or data manager: many families at once ----------------
+
+
+def _require_caseload_right(*, user, families: list[Family]) -> None:
+    allowed = set(
+        access.caseload_managed_families(user)
+        .filter(pk__in=[f.pk for f in families])
+        .values_list("pk", flat=True)
+    )
+    if not families or any(f.pk not in allowed for f in families):
+        raise PermissionDenied(_("You do not manage the caseloads of these families."))
+
+
+def _current(family: Family, on: date) -> list[CaseloadAssignment]:
+    return list(
+        CaseloadAssignment.objects.select_for_update()
+        .filter(family=family)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=on))
+        .order_by("start_date")
+    )
+
+
+@transaction.atomic
+def caseloads_assign(*, families: list[Family], coach, start_date: date, user) -> int:
+    """Put families without a coach on `coach`'s caseload from `start_date` (all or none)."""
+    _require_caseload_right(user=user, families=families)
+    taken = [f.pseudonym for f in families if _current(f, start_date)]
+    if taken:
+        raise ValidationError(
+            {
+                "families": _("These families have a coach already; hand them over instead: %(f)s.")
+                % {"f": ", ".join(taken)}
+            }
+        )
+    for family in families:
+        caseload_assign(family=family, coach=coach, start_date=start_date, user=user)
+    return len(families)
+
+
+@transaction.atomic
+def caseloads_hand_over(*, families: list[Family], coach, on: date, user) -> int:
+    """Hand families over to `coach` on `on`: the earlier coach's assignment ends the day before
+    (they keep no access from `on`), the new one starts on `on`; all or none."""
+    _require_caseload_right(user=user, families=families)
+    errors = []
+    for family in families:
+        current = _current(family, on)
+        if not current:
+            errors.append(_("%(f)s has no coach to hand over from.") % {"f": family.pseudonym})
+        elif any(a.start_date >= on for a in current):
+            errors.append(
+                _("%(f)s: the hand-over date must lie after the current coach's start.")
+                % {"f": family.pseudonym}
+            )
+        elif all(a.coach_id == coach.pk for a in current):
+            errors.append(_("%(f)s is on this coach's caseload already.") % {"f": family.pseudonym})
+    if errors:
+        raise ValidationError({"families": errors})
+    for family in families:
+        for assignment in _current(family, on):
+            assignment.end_date = on - timedelta(days=1)
+            audited_save(assignment, user=user, reason="caseload handed over")
+        caseload_assign(family=family, coach=coach, start_date=on, user=user)
+    return len(families)
+
+
+@transaction.atomic
+def caseloads_end(*, families: list[Family], on: date, user) -> int:
+    """End the families' current caseload assignments on `on` (the coach keeps access through
+    that day); all or none."""
+    _require_caseload_right(user=user, families=families)
+    ended = 0
+    for family in families:
+        for assignment in _current(family, on):
+            if assignment.start_date > on:
+                raise ValidationError(
+                    {
+                        "end_date": _("%(f)s: the end lies before the coach's start.")
+                        % {"f": family.pseudonym}
+                    }
+                )
+            assignment.end_date = on
+            audited_save(assignment, user=user, reason="caseload ended")
+            ended += 1
+    return ended

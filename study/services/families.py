@@ -8,13 +8,13 @@ from datetime import date
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
-from study import linkage
+from study import access, linkage
 from study.models import Arm, Family, Member, Study, Wave
 from study.services.common import audited_save
 
@@ -47,6 +47,19 @@ def wave_schedule(*, study: Study, intake_date: date) -> list[dict]:
 
 
 def _check_cap(*, study: Study, arm: Arm) -> None:
+    if study.allocation_method == Study.AllocationMethod.RANDOMISED:
+        # One target for both arms: a full arm would give away the next allocation.
+        target = study.enrolment_target
+        if target is not None and Family.objects.alive().filter(study=study).count() >= target:
+            raise ValidationError(
+                {
+                    "__all__": _(
+                        "Enrolment is closed: %(n)d families are enrolled (the study's target)."
+                    )
+                    % {"n": target}
+                }
+            )
+        return
     cap = study.intervention_cap if arm.is_intervention else study.comparison_cap
     if cap is None:
         return
@@ -60,7 +73,9 @@ def _check_cap(*, study: Study, arm: Arm) -> None:
         )
 
 
-def _check_eligibility(eligibility: Mapping[str, bool]) -> None:
+def _check_eligibility(
+    eligibility: Mapping[str, bool], *, rule: str = Study.EligibilityRule.MPG
+) -> None:
     missing = [
         label
         for key, label in (
@@ -70,6 +85,7 @@ def _check_eligibility(eligibility: Mapping[str, bool]) -> None:
             ("elig_chronic", _("support in each of the two preceding years")),
         )
         if not eligibility.get(key)
+        and not (key == "elig_chronic" and rule == Study.EligibilityRule.MVP)
     ]
     if missing:
         raise ValidationError(
@@ -116,15 +132,44 @@ def family_enrol(
     identifier: str | None = None,
     linkage_key: str = "",
     allocation_date: date | None = None,
+    eligibility_override_reason: str = "",
+    match_set: str = "",
     user=None,
 ) -> Family:
     """Enrol an eligible family in an arm, with its members and its wave schedule.
 
     `identifier` (a BSN) is turned into the linkage key on the spot and never stored.
+    `eligibility_override_reason`: a researcher enrols a family whose recorded indicators do not
+    show eligibility but whose case file does (audited; the report counts such families).
+    A randomised study's families are enrolled through `study.services.allocation` only.
     """
-    arm = Arm.objects.get(study=study, kind=arm_kind)
+    if (
+        study.allocation_method == Study.AllocationMethod.RANDOMISED
+        and allocation != Family.Allocation.RANDOMISED
+    ):
+        raise ValidationError(
+            {"arm": _("This study is randomised: the arm is allocated at enrolment.")}
+        )
+    match_set = match_set.strip()
+    if match_set and study.allocation_method == Study.AllocationMethod.RANDOMISED:
+        raise ValidationError({"match_set": _("A randomised study has no matched sets.")})
+    arm = Arm.objects.filter(study=study, kind=arm_kind).first()
+    if arm is None:
+        raise ValidationError({"arm": _("This study has no such arm.")})
     _check_cap(study=study, arm=arm)
-    _check_eligibility(eligibility)
+    override = eligibility_override_reason.strip()
+    try:
+        _check_eligibility(eligibility, rule=study.eligibility_rule)
+        override = ""  # eligible on the indicators: nothing to override
+    except ValidationError:
+        if not override:
+            raise
+        if user is not None and not access.has_right(
+            user, study, access.Right.ELIGIBILITY_OVERRIDE
+        ):
+            raise PermissionDenied(
+                _("Only a researcher of the study enrols a family on its case file.")
+            ) from None
     specs = list(members)
     _check_members(specs, intake_date.year)
     family = Family(
@@ -135,10 +180,18 @@ def family_enrol(
         allocation=allocation,
         allocation_date=allocation_date or intake_date,
         allocated_by=user,
+        eligibility_override_reason=override,
+        match_set=match_set,
         linkage_key=_linkage_key_of(study=study, identifier=identifier, linkage_key=linkage_key),
         **{k: bool(v) for k, v in eligibility.items()},
     )
-    audited_save(family, user=user, reason="family enrolled")
+    audited_save(
+        family,
+        user=user,
+        reason=f"family enrolled despite the indicators: {override}"
+        if override
+        else "family enrolled",
+    )
     bulk_create_with_history(
         [
             Member(family=family, role=m.role, birth_year=m.birth_year, relation=m.relation)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -12,6 +12,8 @@ from django.utils.translation import gettext as _
 
 from study import access, forms, selectors
 from study.access_log import family_read
+from study.models import Study
+from study.services import allocation as allocation_services
 from study.services import families as family_services
 from study.views.helpers import require_family_right, require_study_right
 
@@ -23,6 +25,7 @@ def family_detail(request, family_id: int):
     rights = access.family_rights(request.user, family)
     context["may_see_registry"] = access.Right.RESEARCH_READ in rights
     context["may_log_contact"] = access.Right.CONTACT_LOG in rights
+    context["may_change_status"] = access.Right.RESEARCH_WRITE in rights
     family_read(request, action="family.view", families=family)
     return render(request, "study/family_detail.html", context)
 
@@ -41,7 +44,10 @@ def family_enrol(request: HttpRequest, study_id: int) -> HttpResponse:
     study = selectors.study_get(request.user, study_id)
     require_study_right(request.user, study, access.Right.RESEARCH_WRITE)
     data = request.POST if request.method == "POST" else None
-    form = forms.EnrolForm(data, initial={"intake_date": timezone.localdate()})
+    randomised = study.allocation_method == Study.AllocationMethod.RANDOMISED
+    form = forms.EnrolForm(
+        data, initial={"intake_date": timezone.localdate()}, randomised=randomised
+    )
     members = forms.MemberFormSet(data, prefix="members")
     member_errors: list[str] = []
     if request.method == "POST" and form.is_valid() and members.is_valid():
@@ -50,25 +56,42 @@ def family_enrol(request: HttpRequest, study_id: int) -> HttpResponse:
             for m in members.cleaned_data
             if m and not m.get("DELETE")
         ]
+        common = {
+            "study": study,
+            "intake_date": form.cleaned_data["intake_date"],
+            "eligibility": form.eligibility(),
+            "members": specs,
+            "wijk": form.cleaned_data["wijk"],
+            "identifier": form.cleaned_data["identifier"] or None,
+            "eligibility_override_reason": form.cleaned_data["eligibility_override_reason"],
+            "user": request.user,
+        }
         try:
-            family = family_services.family_enrol(
-                study=study,
-                arm_kind=form.cleaned_data["arm"],
-                intake_date=form.cleaned_data["intake_date"],
-                allocation=form.cleaned_data["allocation"],
-                eligibility=form.eligibility(),
-                members=specs,
-                wijk=form.cleaned_data["wijk"],
-                identifier=form.cleaned_data["identifier"] or None,
-                user=request.user,
-            )
+            if randomised:
+                family = allocation_services.family_enrol_randomised(**common)
+            else:
+                family = family_services.family_enrol(
+                    arm_kind=form.cleaned_data["arm"],
+                    allocation=form.cleaned_data["allocation"],
+                    match_set=form.cleaned_data["match_set"],
+                    **common,
+                )
         except ValidationError as exc:
             member_errors = form.add_service_errors(exc)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
         else:
-            messages.success(
-                request, _("Family %(pseudonym)s enrolled.") % {"pseudonym": family.pseudonym}
-            )
+            text = _("Family %(pseudonym)s enrolled.") % {"pseudonym": family.pseudonym}
+            if randomised:
+                text += " " + _("Allocated by randomisation to: %(arm)s.") % {"arm": family.arm}
+            messages.success(request, text)
             return redirect("study:family_detail", family.pk)
-    context = {"study": study, "form": form, "members": members, "member_errors": member_errors}
+    context = {
+        "study": study,
+        "form": form,
+        "members": members,
+        "member_errors": member_errors,
+        "randomised": randomised,
+    }
     invalid = request.method == "POST"
     return render(request, "study/family_enrol.html", context, status=400 if invalid else 200)

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from study import access, exporting, selectors
 from study.access_log import family_read
 from study.roles import Role
+from study.services.studies import may_create_study
 
 
 @login_required
@@ -19,27 +20,37 @@ def home(request):
     if roles == {Role.WIJKCOACH}:
         return redirect("study:caseload")
     studies = selectors.study_list(request.user)
-    return render(request, "study/home.html", {"studies": studies, "roles": roles})
+    context = {
+        "studies": studies,
+        "roles": roles,
+        "may_create_study": may_create_study(request.user),
+    }
+    return render(request, "study/home.html", context)
 
 
 @login_required
 def study_detail(request, study_id: int):
     study = selectors.study_get(request.user, study_id)
-    if not access.may_read_research(request.user, study):
+    # Study-wide rights in one query; research read is one of them (`access.may_read_research`).
+    rights = access.study_rights(request.user, study)
+    if access.Right.RESEARCH_READ not in rights:
         # The gemeente reads published reports only; a wijkcoach works from the caseload.
         if Role.WIJKCOACH in access.study_roles(request.user, study):
             return redirect("study:caseload")
-        return render(request, "study/study_public.html", {"study": study})
+        return render(request, "study/study_public.html", {"study": study, "rights": rights})
     families = selectors.research_family_list(request.user).filter(study=study)
     dashboard = selectors.study_dashboard(study, families)
     family_read(request, action="study.families", families=families, study=study)
+    rows = list(families.order_by("arm__kind", "pseudonym"))
     return render(
         request,
         "study/study_detail.html",
         {
             "study": study,
+            "rights": rights,
+            "overrides": sum(1 for f in rows if f.eligibility_override_reason),
             "dashboard": dashboard,
-            "families": families.order_by("arm__kind", "pseudonym"),
+            "families": rows,
         },
     )
 

@@ -26,6 +26,7 @@ from rest_framework.test import APIClient
 
 from tests.access_matrix.world import (
     ANALYSIS,
+    CASELOAD,
     FAMILY,
     MANAGE,
     MONITOR,
@@ -62,6 +63,13 @@ PAGE_KINDS: dict[str, str] = {
     "study:api_keys": MANAGE,
     "study:api_key_revoke": MANAGE,
     "study:access_log": MANAGE,
+    "study:study_edit": MANAGE,
+    "study:study_members": MANAGE,
+    "study:membership_change": MANAGE,
+    "study:caseloads": CASELOAD,
+    "study:family_status": RESEARCH,
+    "study:study_professionals": RESEARCH,
+    "study:professional_deactivate": RESEARCH,
     "costs:family": RESEARCH,
     "monitor:detail": MONITOR,
     "monitor:publish": MONITOR,
@@ -92,7 +100,11 @@ API_KINDS: dict[str, str | None] = {
     "monitor/reports": MONITOR,
     "monitor/jobs": MONITOR,
     "studies": STUDY,
+    "memberships": MANAGE,
+    "caseloads": CASELOAD,
     "auth": None,  # the caller's own token
+    # Setting up a new study names no data of the victim's (tests/study/api/test_api_setup.py).
+    "study-set-up": None,
     "costs": None,  # the price catalogue every study shares (tests/analysis/costs)
     # A run is accepted for any municipality the caller manages; its job refuses the others
     # (tests/analysis/monitor/test_monitor_api.py).
@@ -230,7 +242,9 @@ def check_pages(world: World, actors: list[Actor]) -> list[str]:
             for method in ("get",) if own else ("get", "post"):
                 before = snapshot() if forbidden and method == "post" else None
                 response = getattr(client, method)(url)
-                failures += _page_failures(actor, method, url, response, forbidden, secrets)
+                # The caseload page names pseudonyms to whoever manages the caseloads.
+                shown = [] if kind == CASELOAD and CASELOAD in actor.may else secrets
+                failures += _page_failures(actor, method, url, response, forbidden, shown)
                 if before is not None and snapshot() != before:
                     failures.append(f"{actor.name} POST {url} changed data")
     return failures
@@ -347,15 +361,26 @@ def _list_failures(actor, client, path, operation, victim, ids) -> list[str]:
 
 
 def check_insider_sees(world: World, schema: dict) -> list[str]:
-    """The matrix can see: the victim's researcher lists every victim object of the API."""
-    client = api_verified(world.insiders["researcher"])
+    """The matrix can see: the victim's researcher lists every victim object of the API (the
+    memberships and caseloads, which researchers do not manage: the victim's data manager)."""
+    researcher = api_verified(world.insiders["researcher"])
+    manager = api_verified(world.insiders["data manager"])
     failures = []
     for path, _method, _operation in _operations(schema, {"get"}):
         victim = world.ids.get(resource_of(path))
-        if "{" in path or victim is None or API_KINDS.get(resource_of(path)) is None:
+        kind = API_KINDS.get(resource_of(path))
+        if "{" in path or victim is None or kind is None:
             continue
+        client, who = (
+            (manager, "data manager")
+            if kind in (MANAGE, CASELOAD)
+            else (
+                researcher,
+                "researcher",
+            )
+        )
         if victim not in _listed(client.get(path)):
-            failures.append(f"the victim's researcher does not see {path} {victim}")
+            failures.append(f"the victim's {who} does not see {path} {victim}")
     return failures
 
 

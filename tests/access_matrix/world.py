@@ -25,13 +25,14 @@ from study.services.values import indicator_values_record
 from tests.factories import make_family, make_member, make_study, make_user
 
 #: What a user may see of the victim's data, by kind (see KINDS in checks.py).
-FAMILY, RESEARCH, ANALYSIS, MONITOR, STUDY, MANAGE = (
+FAMILY, RESEARCH, ANALYSIS, MONITOR, STUDY, MANAGE, CASELOAD = (
     "family",
     "research",
     "analysis",
     "monitor",
     "study",
     "manage",
+    "caseload",  # the coordinator's caseload page: pseudonyms and coaches, no family data
 )
 
 
@@ -158,10 +159,13 @@ def build_world() -> World:
     )
     key_id = _key.pk
     ids["key"] = key_id
+    ids["membership"] = researcher.study_memberships.get(study=study).pk
+    ids["memberships"] = ids["membership"]
+    ids["caseloads"] = victim.assignments.get(coach=coach).pk
     actors = [
         Actor("anonymous", None, set()),
         Actor("gemeente of A", make_member(study, Role.GEMEENTE), {STUDY}),
-        Actor("coordinator of A", make_member(study, Role.COORDINATOR), {STUDY}),
+        Actor("coordinator of A", make_member(study, Role.COORDINATOR), {STUDY, CASELOAD}),
         Actor("coach of the victim", coach, {STUDY, FAMILY}),
         Actor("coach of another family of A", other_coach, {STUDY}),
         Actor("dual: coach of the victim in A, researcher of B", dual, {STUDY, FAMILY}),

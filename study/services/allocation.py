@@ -1,0 +1,85 @@
+"""Enrolment in a randomised study: the arm is drawn by the app at the moment of enrolment
+(concealed permuted blocks, `study.allocation`), and the allocation is logged (append-only)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Mapping
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from study import allocation
+from study.models import AllocationRecord, AllocationStratum, Family, Study
+from study.services.families import MemberSpec, family_enrol
+
+
+def _draw(*, study: Study, stratum: str, rng: random.Random | None) -> tuple[str, int]:
+    """The next arm of the stratum and its number in the stratum (the stratum row is locked
+    for the rest of the transaction, so two enrolments never take the same place)."""
+    state, _created = AllocationStratum.objects.select_for_update().get_or_create(
+        study=study, stratum=stratum
+    )
+    arm, new = allocation.next_allocation(
+        allocation.StratumState(pending=list(state.pending), blocks_drawn=state.blocks_drawn),
+        rng=rng,
+    )
+    state.pending, state.blocks_drawn = new.pending, new.blocks_drawn
+    state.save(update_fields=["pending", "blocks_drawn"])
+    number = AllocationRecord.objects.filter(study=study, stratum=stratum).count() + 1
+    return arm, number
+
+
+@transaction.atomic
+def family_enrol_randomised(
+    *,
+    study: Study,
+    intake_date: date,
+    eligibility: Mapping[str, bool],
+    members: Iterable[MemberSpec],
+    wijk: str = "",
+    identifier: str | None = None,
+    linkage_key: str = "",
+    eligibility_override_reason: str = "",
+    user=None,
+    rng: random.Random | None = None,
+) -> Family:
+    """Enrol a family in a randomised study: everything is checked, then its arm is drawn and
+    revealed (returned on the family) and logged. Nothing is drawn when a check fails."""
+    study = Study.objects.select_for_update().get(pk=study.pk)
+    if study.allocation_method != Study.AllocationMethod.RANDOMISED:
+        raise ValidationError({"arm": _("This study is not randomised: choose the arm.")})
+    stratum = allocation.stratum_key(strata=study.allocation_strata, wijk=wijk)
+    if study.allocation_strata == "wijk" and not stratum:
+        raise ValidationError(
+            {"wijk": _("Allocation is stratified by district: give the district.")}
+        )
+    specs = list(members)
+    arm_kind, number = _draw(study=study, stratum=stratum, rng=rng)
+    family = family_enrol(
+        study=study,
+        arm_kind=arm_kind,
+        intake_date=intake_date,
+        allocation=Family.Allocation.RANDOMISED,
+        eligibility=eligibility,
+        members=specs,
+        wijk=wijk,
+        identifier=identifier,
+        linkage_key=linkage_key,
+        allocation_date=timezone.localdate(),
+        eligibility_override_reason=eligibility_override_reason,
+        user=user,
+    )
+    AllocationRecord.objects.create(
+        study=study,
+        family=family,
+        stratum=stratum,
+        sequence_number=number,
+        arm_kind=arm_kind,
+        method=allocation.METHOD,
+        allocated_by=user,
+    )
+    return family

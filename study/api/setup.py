@@ -19,6 +19,7 @@ from rest_framework.response import Response
 
 from study import access, selectors
 from study.api import views
+from study.api.logging import FamilyReadLogged
 from study.models import (
     Arm,
     CaseloadAssignment,
@@ -324,7 +325,9 @@ class CaseloadChangeSerializer(serializers.Serializer):
     on = serializers.DateField()
 
 
-class CaseloadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class CaseloadViewSet(
+    FamilyReadLogged, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Caseload assignments (history included) of the families whose caseloads the caller
     manages (coordinators, data managers, keys with caseloads:write)."""
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from study import access, selectors, setup_forms
+from study.access_log import family_read
 from study.models import Arm, Professional, StudyMembership
 from study.services import care, members, professionals, studies
 from study.services import families as family_services
@@ -170,6 +171,12 @@ def caseloads(request: HttpRequest, study_id: int) -> HttpResponse:
         else:
             messages.success(request, _("%(n)d caseload(s) changed.") % {"n": n})
             return redirect("study:caseloads", study.pk)
+    family_read(
+        request,
+        action="caseload.overview",
+        families=[row["family"].pk for row in overview],
+        study=study,
+    )
     context = {"study": study, "form": form, "overview": overview, "coaches": coaches}
     return render(request, "study/caseloads.html", context, status=400 if form.errors else 200)
 
@@ -202,6 +209,7 @@ def family_status(request: HttpRequest, family_id: int) -> HttpResponse:
         else:
             messages.success(request, _("The family's status is saved."))
             return redirect("study:family_detail", family.pk)
+    family_read(request, action="family.status", families=family)
     context = {"family": family, "form": form}
     return render(request, "study/family_status.html", context, status=400 if form.errors else 200)
 

@@ -36,6 +36,8 @@ FAMILY_PAGES = {
     "study:import_template",  # one row per family
     "study:import_detail",  # a batch's preview and problems name families
     "study:import_errors",
+    "study:caseloads",  # the coordinator's families and their coaches
+    "study:family_status",
     "costs:family",
 }
 #: Pages without family-level data, and why.
@@ -55,6 +57,12 @@ NOT_FAMILY_PAGES = {
     "study:api_keys": "accounts",
     "study:api_key_revoke": "POST only",
     "study:professional_survey": "the professional's own survey",
+    "study_new": "an empty set-up form",
+    "study:study_edit": "the study's set-up",
+    "study:study_members": "accounts and their roles",
+    "study:membership_change": "accounts and their roles",
+    "study:study_professionals": "professionals, not families",
+    "study:professional_deactivate": "POST only",
     "study:access_log": "the access log itself (data managers; its reads are not family data)",
     "costs:catalogue": "prices",
     "monitor:list": "aggregated municipal counts (1-9 suppressed)",
@@ -76,8 +84,11 @@ FAMILY_API = {
     "members",
     "wave-surveys",
     "imports",
+    "caseloads",
 }
 NOT_FAMILY_API = {
+    "memberships": "accounts and their roles",
+    "study-set-up": "POST only (creates a study)",
     "studies": "studies",
     "professionals": "professionals, not families",
     "professional-surveys": "professionals' own surveys",

@@ -45,7 +45,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from study import bulk_sql
+from study import bulk_sql, municipalities
 from study.models import CaseloadAssignment, Family, Study, StudyMembership
 from study.roles import Role
 
@@ -124,10 +124,6 @@ SCOPES: dict[str, frozenset[Right]] = {
     "members:write": frozenset({Right.VIEW_STUDY, Right.MEMBERS_MANAGE}),
     "reports:read": frozenset({Right.VIEW_STUDY, Right.READ_PUBLISHED}),
 }
-
-#: The study field the monitor and access scoping match municipalities on (a name today; a CBS
-#: gemeentecode once the set-up issue stores the code: then only this line changes).
-MUNICIPALITY_FIELD = "municipality"
 
 
 # --- who is asking ----------------------------------------------------------------------------
@@ -371,20 +367,28 @@ def caseload_managed_families(user) -> QuerySet[Family]:
 # --- the monitor: scoped by municipality ------------------------------------------------------
 
 
+def _municipality_name(name: str, code: str) -> str:
+    """The municipality a study counts for: the CBS list's name of its gemeentecode (the
+    monitor's extracts name municipalities as CBS does), or the study's own name without one."""
+    return (municipalities.name_of(code) if code else None) or name
+
+
 def municipality_of(study: Study) -> str:
-    """The municipality a study counts for in the monitor and its scoping."""
-    return getattr(study, MUNICIPALITY_FIELD)
+    """The municipality a study counts for in the monitor and its scoping (by its gemeentecode)."""
+    return _municipality_name(study.municipality, study.municipality_code)
 
 
 def monitor_municipalities(user, right: Right = Right.MONITOR_MANAGE) -> frozenset[str] | None:
     """The municipalities where the user holds `right` (through the studies of their active
-    memberships); None means every municipality (the installation administrator)."""
+    memberships, by each study's gemeentecode); None means every municipality (the
+    installation administrator)."""
     if not _active(user):
         return frozenset()
     if is_installation_admin(user):
         return None
-    values = studies_with(user, right).values_list(MUNICIPALITY_FIELD, flat=True)
-    return frozenset(v for v in values if v)
+    rows = studies_with(user, right).values_list("municipality", "municipality_code")
+    names = (_municipality_name(name, code) for name, code in rows)
+    return frozenset(n for n in names if n)
 
 
 def may_manage_monitor(user, municipality: str | None = None) -> bool:

@@ -193,7 +193,7 @@ def seed_demo(
     today = today or DEMO_AS_OF
     study = create_study(
         name=DEMO_STUDY_NAME,
-        municipality="Almelo",
+        municipality_code="GM0141",  # Almelo: the monitor scopes by the CBS gemeentecode
         start_date=date(2020, 1, 1),
         description=(
             "Demo: de andere werkwijze (een gezin, een plan, een regisserende wijkcoach) tegenover "

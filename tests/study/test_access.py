@@ -104,3 +104,22 @@ def test_family_page_read_is_logged(client, researcher, family):
 
 def test_study_list_for_coach_follows_caseload(coach, family):
     assert list(selectors.study_list(coach)) == [family.study]
+
+
+def test_the_monitor_is_scoped_by_the_studys_gemeentecode(db):
+    """A study set up with a CBS code counts for the municipality the code names, whatever
+    name was typed; one without a code counts for its own name."""
+    from study.roles import Role
+    from study.services.studies import membership_grant
+
+    researcher = make_user(Role.RESEARCHER)
+    coded = make_study(municipality="Almelo (pilot)", municipality_code="GM0141")
+    membership_grant(study=coded, user=researcher, role=Role.RESEARCHER)
+    assert access.municipality_of(coded) == "Almelo"
+    assert access.monitor_municipalities(researcher) == frozenset({"Almelo"})
+    assert access.may_manage_monitor(researcher, "Almelo")
+    assert not access.may_manage_monitor(researcher, "Almelo (pilot)")
+    uncoded = make_study(municipality="Borne")
+    membership_grant(study=uncoded, user=researcher, role=Role.RESEARCHER)
+    assert access.monitor_municipalities(researcher) == frozenset({"Almelo", "Borne"})
+    assert not access.may_manage_monitor(make_user(Role.RESEARCHER), "Almelo")

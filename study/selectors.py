@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from itertools import chain
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -26,6 +27,7 @@ from study.models import (
     Contact,
     Family,
     ImportBatch,
+    Indicator,
     IndicatorValue,
     Member,
     Professional,
@@ -256,10 +258,13 @@ def waves_due_list(user, *, today: date | None = None, horizon_days: int = 60) -
     return result
 
 
-def wave_entry_values(wave: Wave) -> dict:
+def wave_entry_values(wave: Wave, version: str | None = None) -> dict:
     """What the wave entry form starts from: the wave's own values (code -> (number, missing
-    code)), suggestions carried forward from the previous wave (code -> (number, missing code,
-    wave label)) for indicators this wave has no value for yet, and the survey's answers."""
+    code)) as they stand now or, given a version the form carried, as they stood then; the
+    previous wave's values as suggestions (code -> (number, missing code, wave label)) for
+    indicators this wave has no value for; the survey's answers; and the version."""
+    from study.services.surveys import survey_as_of
+    from study.services.values import parse_version, values_as_of, wave_version
 
     def values_of(w: Wave) -> dict[str, tuple[str, str]]:
         rows = IndicatorValue.objects.alive().filter(wave=w).select_related("indicator")
@@ -268,7 +273,22 @@ def wave_entry_values(wave: Wave) -> dict:
             for v in rows
         }
 
-    current = values_of(wave)
+    try:
+        base = parse_version(version)
+    except ValidationError:
+        base = None
+    if base is None:
+        version = wave_version(wave)
+        current = values_of(wave)
+        survey = WaveSurvey.objects.alive().filter(wave=wave).first()
+        answers = {f: getattr(survey, f) for f in _SURVEY_INITIAL} if survey else {}
+    else:
+        codes = dict(Indicator.objects.values_list("pk", "code"))
+        current = {
+            codes[pk]: ("" if e.value is None else _number_text(e.value), e.missing_code)
+            for pk, e in values_as_of(wave, base[0]).items()
+        }
+        answers = {f: v for f, v in survey_as_of(wave, base[1]).items() if f in _SURVEY_INITIAL}
     previous = wave.family.waves.alive().filter(index=wave.index - 1).first()
     suggestions = {}
     if previous is not None:
@@ -277,15 +297,16 @@ def wave_entry_values(wave: Wave) -> dict:
             for code, (number, missing) in values_of(previous).items()
             if code not in current
         }
-    survey = WaveSurvey.objects.alive().filter(wave=wave).first()
-    survey_initial = {}
-    if survey is not None:
-        survey_initial = {
-            field: getattr(survey, field)
-            for field in (*WaveSurvey.SCORE_FIELDS, "qol_instrument")
-            if getattr(survey, field) not in (None, "")
-        }
-    return {"current": current, "suggestions": suggestions, "survey": survey_initial}
+    survey_initial = {f: v for f, v in answers.items() if v not in (None, "")}
+    return {
+        "current": current,
+        "suggestions": suggestions,
+        "survey": survey_initial,
+        "version": version,
+    }
+
+
+_SURVEY_INITIAL = (*WaveSurvey.SCORE_FIELDS, "qol_instrument")
 
 
 def _number_text(value: Decimal) -> str:

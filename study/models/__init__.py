@@ -17,6 +17,7 @@ from study.models.base import (
     new_pseudonym,
 )
 from study.models.care import CareInvolvement, Contact
+from study.models.entry import IdempotencyRecord, StudyDataPolicy
 from study.models.family import (
     CaseloadAssignment,
     CaseloadQuerySet,
@@ -45,6 +46,7 @@ __all__ = [
     "EnrolmentLink",
     "Family",
     "FamilyQuerySet",
+    "IdempotencyRecord",
     "ImportBatch",
     "Indicator",
     "IndicatorValue",
@@ -56,6 +58,7 @@ __all__ = [
     "SoftDeleteQuerySet",
     "Source",
     "Study",
+    "StudyDataPolicy",
     "StudyMembership",
     "TokenFactor",
     "Wave",

@@ -68,8 +68,14 @@ class IndicatorValueSerializer(serializers.ModelSerializer):
 
 
 class IndicatorValuesWriteSerializer(serializers.Serializer):
+    """One wave's values: a number or missing code per indicator code, null or "" to clear."""
+
     wave = serializers.IntegerField()
     values = serializers.DictField(child=serializers.CharField(allow_blank=True, allow_null=True))
+    version = serializers.CharField(required=False, allow_blank=True, max_length=40)
+    confirmed = serializers.ListField(
+        child=serializers.CharField(max_length=60), required=False, default=list
+    )
 
 
 class ContactSerializer(serializers.Serializer):
@@ -147,6 +153,7 @@ class WaveSurveyWriteSerializer(serializers.Serializer):
     """A family's survey answers at a wave; fields left out keep their recorded value."""
 
     wave = serializers.IntegerField()
+    version = serializers.CharField(required=False, allow_blank=True, max_length=40)
     satisfaction = _score(0, 10)
     qol_instrument = serializers.CharField(max_length=60, required=False, allow_blank=True)
     qol_score = serializers.DecimalField(

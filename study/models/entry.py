@@ -4,6 +4,7 @@ policy) and the idempotency records that make a repeated submit return the first
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -48,8 +49,9 @@ class IdempotencyRecord(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=100)
     scope = models.CharField(max_length=60)
+    request_hash = models.CharField(max_length=64, blank=True)
     status_code = models.PositiveSmallIntegerField(default=0)
-    body = models.JSONField(default=dict, blank=True)
+    body = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

@@ -3,6 +3,7 @@ surveys. Forms only parse and check shapes; the business rules live in `study.se
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 
@@ -398,9 +399,11 @@ class ContactForm(forms.Form):
         label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
     note_private = forms.BooleanField(label=_("Note is private to me"), required=False)
+    form_token = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
 
     def __init__(self, *args, now: datetime | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["form_token"].initial = uuid.uuid4().hex
         local_now = timezone.localtime(now or timezone.now()).replace(second=0, microsecond=0)
         self.fields["occurred_at"].initial = local_now
         self.fields["initiated_by"].initial = Contact.Initiator.COACH

@@ -367,6 +367,13 @@ def _resolve(schema: dict, node: dict) -> dict:
     return node
 
 
+NAMED_VALUES: dict[str, object] = {
+    "values": {"bijstand": "1"},
+    "version": "",  # no version: the write is not checked against one
+    "reason": "correction in the access matrix",
+}
+
+
 def _value(schema, name: str, prop: dict, ids: dict[str, int]):
     prop = _resolve(schema, prop)
     for combined in ("allOf", "oneOf", "anyOf"):
@@ -379,8 +386,8 @@ def _value(schema, name: str, prop: dict, ids: dict[str, int]):
         return next((v for v in prop["enum"] if v not in ("", None)), prop["enum"][0])
     if name == "file" or fmt == "binary":
         return SimpleUploadedFile("extract.csv", b"pseudonym,year,bijstand\n", "text/csv")
-    if name == "values":
-        return {"bijstand": "1"}
+    if name in NAMED_VALUES:
+        return NAMED_VALUES[name]
     special = {"date-time": "2022-05-01T10:00:00Z", "date": "2022-05-01", "decimal": "1"}
     if fmt in special:
         return special[fmt]

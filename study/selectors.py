@@ -174,6 +174,19 @@ def care_involvement_list(family: Family) -> list[CareInvolvement]:
     return list(family.care_involvements.alive().order_by("-start_date"))
 
 
+def contact_get(user, pk: int) -> Contact:
+    """A live contact with a family the user may see, or 404."""
+    contact = (
+        Contact.objects.alive()
+        .filter(family__in=family_list(user), pk=pk)
+        .select_related("family__study")
+        .first()
+    )
+    if contact is None:
+        raise Http404
+    return contact
+
+
 def care_involvement_get(user, pk: int) -> CareInvolvement:
     """A live involvement with a family the user may see, or 404."""
     involvement = (

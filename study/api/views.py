@@ -29,11 +29,19 @@ from study.models import (
     WaveSurvey,
 )
 from study.services.contacts import contact_log
+from study.services.corrections import (
+    care_involvement_correct,
+    care_involvement_soft_delete,
+    contact_correct,
+    contact_soft_delete,
+)
+from study.services.families import family_soft_delete
 from study.services.professionals import professional_survey_record
 from study.services.surveys import wave_survey_record
 from study.services.values import (
     ConflictError,
     RecordOutcome,
+    indicator_value_soft_delete,
     indicator_values_record,
     wave_version,
 )
@@ -113,6 +121,32 @@ class FamilyViewSet(viewsets.ReadOnlyModelViewSet):
         access_event_record(user=request.user, action="api.family.retrieve", family=family)
         return Response(self.get_serializer(family).data)
 
+    @extend_schema(request=s.ReasonSerializer, responses={204: None})
+    def destroy(self, request, *args, **kwargs):
+        """Remove a family (a data manager, with a reason): a soft delete, kept in the history."""
+        family = self.get_object()
+        if not access.family_has_right(request.user, family, access.Right.DATA_CORRECT):
+            raise PermissionDenied(_("Only a data manager removes a family."))
+        reason = _reason(request)
+        _services(family_soft_delete, family=family, reason=reason, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _reason(request) -> str:
+    ser = s.ReasonSerializer(data=request.data if isinstance(request.data, dict) else {})
+    ser.is_valid(raise_exception=True)
+    return ser.validated_data["reason"]
+
+
+def _services(service: Callable[..., Any], **kwargs) -> Any:
+    """Call a correction service: its refusals as 403, its errors as 400 by field."""
+    try:
+        return service(**kwargs)
+    except DjangoPermissionDenied as exc:
+        raise PermissionDenied(str(exc) or None) from None
+    except DjangoValidationError as exc:
+        raise _drf_error(exc) from None
+
 
 class WaveViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = s.WaveSerializer
@@ -147,6 +181,16 @@ class IndicatorValueViewSet(viewsets.ReadOnlyModelViewSet):
             .select_related("indicator")
             .order_by("pk")
         )
+
+    @extend_schema(request=s.ReasonSerializer, responses={204: None})
+    def destroy(self, request, *args, **kwargs):
+        """Remove a value with a reason (a soft delete, audited)."""
+        value = self.get_object()
+        if not access.may_write_research(request.user, value.wave.family):
+            raise PermissionDenied(_("Only researchers and data managers remove values."))
+        reason = _reason(request)
+        _services(indicator_value_soft_delete, value=value, reason=reason, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=s.IndicatorValuesWriteSerializer, responses={200: dict, 409: dict})
     @action(detail=False, methods=["post"])
@@ -248,6 +292,27 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         families = selectors.family_list(self.request.user)
         return Contact.objects.alive().filter(family__in=families).order_by("-occurred_at")
 
+    @extend_schema(request=s.ContactCorrectSerializer, responses={200: s.ContactSerializer})
+    def partial_update(self, request, pk=None):
+        """Correct a contact (its coach or a data manager): the fields to change and a reason."""
+        contact = selectors.contact_get(request.user, pk)
+        ser = s.ContactCorrectSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        changes = dict(ser.validated_data)
+        reason = changes.pop("reason")
+        contact = _services(
+            contact_correct, contact=contact, changes=changes, reason=reason, user=request.user
+        )
+        return Response(s.ContactSerializer(contact, context={"request": request}).data)
+
+    @extend_schema(request=s.ReasonSerializer, responses={204: None})
+    def destroy(self, request, pk=None):
+        """Remove a contact logged in error (its coach or a data manager), with a reason."""
+        contact = selectors.contact_get(request.user, pk)
+        reason = _reason(request)
+        _services(contact_soft_delete, contact=contact, reason=reason, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
     @extend_schema(request=s.ContactWriteSerializer, responses={201: s.ContactSerializer})
     def create(self, request):
         """Log a contact; an Idempotency-Key header makes a repeat return the first contact."""
@@ -304,6 +369,35 @@ class CareInvolvementViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         families = selectors.family_list(self.request.user)
         return CareInvolvement.objects.alive().filter(family__in=families).order_by("pk")
+
+    @extend_schema(
+        request=s.CareInvolvementCorrectSerializer, responses={200: s.CareInvolvementSerializer}
+    )
+    def partial_update(self, request, pk=None):
+        """Correct a care involvement (who recorded it, or a data manager), with a reason."""
+        involvement = selectors.care_involvement_get(request.user, pk)
+        ser = s.CareInvolvementCorrectSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        changes = dict(ser.validated_data)
+        reason = changes.pop("reason")
+        involvement = _services(
+            care_involvement_correct,
+            involvement=involvement,
+            changes=changes,
+            reason=reason,
+            user=request.user,
+        )
+        return Response(s.CareInvolvementSerializer(involvement).data)
+
+    @extend_schema(request=s.ReasonSerializer, responses={204: None})
+    def destroy(self, request, pk=None):
+        """Remove a care involvement recorded in error, with a reason."""
+        involvement = selectors.care_involvement_get(request.user, pk)
+        reason = _reason(request)
+        _services(
+            care_involvement_soft_delete, involvement=involvement, reason=reason, user=request.user
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MemberViewSet(viewsets.ReadOnlyModelViewSet):

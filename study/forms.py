@@ -428,6 +428,32 @@ class InvolvementForm(forms.Form):
         self.fields["start_date"].initial = today or timezone.localdate()
 
 
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for the correction or removal"),
+        max_length=300,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+
+class ContactCorrectForm(ContactForm):
+    """A logged contact, to correct or remove, with the reason why."""
+
+    reason = ReasonForm.base_fields["reason"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["form_token"]
+
+
+class InvolvementCorrectForm(forms.Form):
+    organisation = forms.CharField(label=_("Organisation"), max_length=150)
+    discipline = forms.CharField(label=_("Role / discipline"), max_length=100)
+    start_date = forms.DateField(label=_("Start"), widget=DateInput())
+    end_date = forms.DateField(label=_("End"), required=False, widget=DateInput())
+    reason = ReasonForm.base_fields["reason"]
+
+
 class InvolvementEndForm(forms.Form):
     end_date = forms.DateField(label=_("End"), widget=DateInput())
 

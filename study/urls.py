@@ -2,7 +2,16 @@
 
 from django.urls import path
 
-from study.views import accounts, coach, families, imports, professionals, studies, waves
+from study.views import (
+    accounts,
+    coach,
+    corrections,
+    families,
+    imports,
+    professionals,
+    studies,
+    waves,
+)
 
 app_name = "study"
 
@@ -12,6 +21,13 @@ urlpatterns = [
     path("studies/<int:study_id>/enrol/", families.family_enrol, name="family_enrol"),
     path("families/<int:family_id>/", families.family_detail, name="family_detail"),
     path("families/<int:family_id>/audit/", families.family_audit, name="family_audit"),
+    path("families/<int:family_id>/remove/", corrections.family_remove, name="family_remove"),
+    path("contacts/<int:contact_id>/correct/", corrections.contact_correct, name="contact_correct"),
+    path(
+        "care-involvements/<int:involvement_id>/correct/",
+        corrections.care_involvement_correct,
+        name="care_involvement_correct",
+    ),
     path("families/<int:family_id>/contacts/new/", coach.contact_new, name="contact_new"),
     path("families/<int:family_id>/care-workers/", coach.care_workers, name="care_workers"),
     path(

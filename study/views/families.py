@@ -23,6 +23,7 @@ def family_detail(request, family_id: int):
     rights = access.family_rights(request.user, family)
     context["may_see_registry"] = access.Right.RESEARCH_READ in rights
     context["may_log_contact"] = access.Right.CONTACT_LOG in rights
+    context["may_correct_all"] = access.Right.DATA_CORRECT in rights
     access_event_record(user=request.user, action="family.view", family=family)
     return render(request, "study/family_detail.html", context)
 

@@ -65,6 +65,9 @@ class WaveEntryForm(forms.Form):
     """
 
     version = forms.CharField(required=False, widget=forms.HiddenInput)
+    change_reason = forms.CharField(
+        label=_("Reason for these changes (kept in the history)"), max_length=200, required=False
+    )
     satisfaction = forms.IntegerField(
         label=_("Satisfaction with municipal support (0-10)"),
         min_value=0,

@@ -55,6 +55,7 @@ def wave_survey_record(
     user=None,
     source: str = Source.MANUAL,
     base_version: str | None = None,
+    reason: str = "",
 ) -> WaveSurvey:
     """Record (or change) a family's survey answers for a wave (T0 or later).
 
@@ -87,7 +88,9 @@ def wave_survey_record(
     for field, value in changed.items():
         setattr(survey, field, value)
     survey.source = source
-    audited_save(survey, user=user, reason="survey recorded")
+    audited_save(
+        survey, user=user, reason=f"survey recorded: {reason}" if reason else "survey recorded"
+    )
     return survey
 
 

@@ -395,7 +395,11 @@ def indicator_values_record(
         value = live[indicator.pk]
         value.is_deleted, value.deleted_at = True, timezone.now()
         value.deleted_reason = reason or _("cleared on entry")
-        audited_save(value, user=user, reason=f"cleared ({source})")
+        audited_save(
+            value,
+            user=user,
+            reason=f"cleared ({source}): {reason}" if reason else f"cleared ({source})",
+        )
     return RecordOutcome(
         created=created,
         updated=updated,

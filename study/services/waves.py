@@ -88,6 +88,7 @@ def wave_entry_record(
     base_version: str | None = None,
     soft_confirmed: Iterable[str] = (),
     soft_limits: bool = True,
+    reason: str = "",
 ) -> RecordOutcome:
     """Record a wave's indicator values and its survey together: both or neither.
 
@@ -107,6 +108,7 @@ def wave_entry_record(
             base_version=base_version,
             soft_confirmed=soft_confirmed,
             soft_limits=soft_limits,
+            reason=reason,
         )
     ]
     if survey is not None:

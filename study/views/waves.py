@@ -117,6 +117,7 @@ def wave_entry(request: HttpRequest, wave_id: int) -> HttpResponse:
                     survey=form.survey_data(),
                     base_version=form.cleaned_data.get("version") or None,
                     soft_confirmed=form.soft_confirmed(),
+                    reason=form.cleaned_data.get("change_reason", ""),
                     user=request.user,
                 )
             except ConflictError as exc:

@@ -167,3 +167,14 @@ def test_a_stale_survey_answer_conflicts_too(client, researcher, family):
     response = client.post(_url(t1), {"version": version_a, "satisfaction": "8"})
     assert response.status_code == 409
     assert WaveSurvey.objects.get(wave=t1).satisfaction == 5
+
+
+def test_the_reason_for_a_change_is_kept_in_the_history(client, researcher, family):
+    t1 = family.waves.get(index=1)
+    indicator_values_record(wave=t1, values={"bijstand": 3, "ww": 1})
+    client.force_login(researcher)
+    client.post(_url(t1), {"v_bijstand": "2", "v_ww": "", "change_reason": "letter from the UWV"})
+    changed = _live(t1)["bijstand"].history.order_by("-history_id").first()
+    assert changed.history_change_reason == "letter from the UWV"
+    cleared = IndicatorValue.objects.get(wave=t1, indicator__code="ww")
+    assert cleared.deleted_reason == "letter from the UWV"

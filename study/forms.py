@@ -487,6 +487,36 @@ class ProfessionalSurveyForm(forms.Form):
         return {name: self.cleaned_data.get(name) for name in ProfessionalSurvey.SCALES}
 
 
+class AuditFilterForm(forms.Form):
+    """Filters of the audit trail (all optional)."""
+
+    person = forms.CharField(label=_("Person (user name)"), max_length=150, required=False)
+    wave = forms.TypedChoiceField(
+        label=_("Wave"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", "—")] + [(i, f"T{i}") for i in range(-5, 6)],
+    )
+    field = forms.CharField(
+        label=_("Field (indicator code or field name)"), max_length=100, required=False
+    )
+    since = forms.DateField(label=_("From"), required=False, widget=DateInput())
+    until = forms.DateField(label=_("Until"), required=False, widget=DateInput())
+
+    def spec(self):
+        from study.audit_trail import TrailFilter
+
+        data = self.cleaned_data if self.is_valid() else {}
+        return TrailFilter(
+            person=(data.get("person") or "").strip(),
+            wave=data.get("wave"),
+            field=(data.get("field") or "").strip(),
+            since=data.get("since"),
+            until=data.get("until"),
+        )
+
+
 class ImportUploadForm(forms.Form):
     """Upload of a registry extract; what is in the file is checked by the dry run, not here."""
 

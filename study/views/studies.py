@@ -86,3 +86,14 @@ def study_codebook(request, study_id: int):
     )
     response["Content-Disposition"] = f'attachment; filename="codebook-study{study.pk}.csv"'
     return response
+
+
+@login_required
+def study_audit(request, study_id: int):
+    """The study-wide audit trail: every change to the data of the study's families the user
+    may read (researchers, data managers)."""
+    from study.views.families import audit_page
+
+    study = _research_study(request.user, study_id)
+    families = selectors.research_family_list(request.user).filter(study=study)
+    return audit_page(request, families=families, study=study)

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
@@ -209,8 +210,22 @@ def data_policy(study) -> StudyDataPolicy:
     return policy or StudyDataPolicy(study=study)
 
 
+_LIMITS_TTL = 600  # seconds a study's soft limits are reused (they move slowly)
+
+
 def soft_limit(*, study, indicator: Indicator, policy: StudyDataPolicy) -> Decimal | None:
-    """The percentile of the study's live values of an indicator so far (None: too few)."""
+    """The percentile of the study's live values of an indicator so far (None: too few);
+    cached for a few minutes, so a bulk write does not recount the study per value."""
+    key = f"soft-limit:{study.pk}:{indicator.pk}:{policy.soft_limit_percentile}:{policy.soft_limit_min_values}"
+    cached = cache.get(key)
+    if cached is not None:
+        return None if cached == "" else Decimal(cached)
+    limit = _soft_limit_now(study=study, indicator=indicator, policy=policy)
+    cache.set(key, "" if limit is None else str(limit), _LIMITS_TTL)
+    return limit
+
+
+def _soft_limit_now(*, study, indicator: Indicator, policy: StudyDataPolicy) -> Decimal | None:
     values = IndicatorValue.objects.alive().filter(
         wave__family__study=study, indicator=indicator, value__isnull=False
     )

@@ -24,6 +24,7 @@ from study.catalogue import indicators_for
 from study.models import (
     ApiKey,
     CareInvolvement,
+    CaseloadAssignment,
     Contact,
     Family,
     ImportBatch,
@@ -118,6 +119,62 @@ def _value_display(value: IndicatorValue | None) -> str:
     if value.value is None:
         return value.get_missing_code_display()
     return f"{value.value.normalize():f}"
+
+
+@dataclass(frozen=True)
+class GridFilter:
+    arm: str = ""
+    wijk: str = ""
+    coach: str = ""  # a username
+    status: str = ""  # a record status: families with at least one wave in it
+
+
+def record_status_grid(
+    families: QuerySet[Family], spec: GridFilter = GridFilter(), *, today: date | None = None
+) -> dict:
+    """Families x waves, each cell the wave's record status (planned, due, overdue, completed,
+    missed, registry year, locked), filtered by arm, wijk, coach and status; counts per wave
+    column; the filter choices. Four queries whatever the number of families."""
+    today = today or timezone.localdate()
+    if spec.arm:
+        families = families.filter(arm__kind=spec.arm)
+    if spec.wijk:
+        families = families.filter(wijk=spec.wijk)
+    coaches = CaseloadAssignment.objects.active_on(today).filter(family__in=families)
+    if spec.coach:
+        families = families.filter(
+            pk__in=coaches.filter(coach__username=spec.coach).values("family_id")
+        )
+    rows = list(
+        families.select_related("arm")
+        .prefetch_related(Prefetch("waves", queryset=Wave.objects.alive().order_by("index")))
+        .order_by("arm__kind", "pseudonym")
+    )
+    coach_of: dict[int, list[str]] = {}
+    for family_id, name in coaches.values_list("family_id", "coach__username"):
+        coach_of.setdefault(family_id, []).append(name)
+    indices: set[int] = set()
+    grid = []
+    for family in rows:
+        cells = {w.index: (w, w.record_status(today)) for w in family.waves.all()}
+        if spec.status and spec.status not in {status for _w, status in cells.values()}:
+            continue
+        indices |= set(cells)
+        grid.append(
+            {"family": family, "coaches": sorted(coach_of.get(family.pk, [])), "cells": cells}
+        )
+    columns = sorted(indices)
+    counts = {i: Counter(row["cells"][i][1] for row in grid if i in row["cells"]) for i in columns}
+    for row in grid:
+        row["row"] = [row["cells"].get(i) for i in columns]
+    return {
+        "columns": columns,
+        "rows": grid,
+        "counts": [(i, sorted(counts[i].items())) for i in columns],
+        "wijken": sorted({w for w in families.values_list("wijk", flat=True) if w}),
+        "coaches": sorted(set(coaches.values_list("coach__username", flat=True))),
+        "statuses": Wave.status_words(),
+    }
 
 
 def study_dashboard(study: Study, families: QuerySet[Family], *, today: date | None = None) -> dict:

@@ -20,6 +20,7 @@ urlpatterns = [
     path("studies/<int:study_id>/", studies.study_detail, name="study_detail"),
     path("studies/<int:study_id>/enrol/", families.family_enrol, name="family_enrol"),
     path("studies/<int:study_id>/audit/", studies.study_audit, name="study_audit"),
+    path("studies/<int:study_id>/records/", studies.record_status, name="record_status"),
     path("families/<int:family_id>/", families.family_detail, name="family_detail"),
     path("families/<int:family_id>/audit/", families.family_audit, name="family_audit"),
     path("families/<int:family_id>/remove/", corrections.family_remove, name="family_remove"),

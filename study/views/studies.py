@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 
 from study import access, exporting, selectors
 from study.access_log import access_event_record
+from study.models import Arm
 from study.roles import Role
 
 
@@ -97,3 +98,22 @@ def study_audit(request, study_id: int):
     study = _research_study(request.user, study_id)
     families = selectors.research_family_list(request.user).filter(study=study)
     return audit_page(request, families=families, study=study)
+
+
+@login_required
+def record_status(request, study_id: int):
+    """The record status dashboard: the study's families x waves, status in colour and words."""
+    study = selectors.study_get(request.user, study_id)
+    families = selectors.family_list(request.user).filter(study=study)
+    spec = selectors.GridFilter(
+        arm=request.GET.get("arm", ""),
+        wijk=request.GET.get("wijk", ""),
+        coach=request.GET.get("coach", ""),
+        status=request.GET.get("status", ""),
+    )
+    grid = selectors.record_status_grid(families, spec)
+    access_event_record(
+        user=request.user, action="study.records", study=study, row_count=len(grid["rows"])
+    )
+    context = {"study": study, "grid": grid, "spec": spec, "arms": Arm.Kind.choices}
+    return render(request, "study/record_status.html", context)

@@ -137,6 +137,7 @@ def wave_entry(request: HttpRequest, wave_id: int) -> HttpResponse:
         "family": family,
         "form": form,
         "conflict": conflict,
+        "record_status": wave.record_status(timezone.localdate()),
         "waves": selectors.family_wave_list(family),
         "has_errors": form.is_bound and bool(form.errors),
         "complete_form": forms.WaveCompleteForm(initial={"completed_date": timezone.localdate()}),

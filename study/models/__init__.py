@@ -28,6 +28,7 @@ from study.models.family import (
 from study.models.imports import ImportBatch
 from study.models.indicator import Indicator
 from study.models.professional import Professional, ProfessionalSurvey
+from study.models.quality import DataQuery, QualityRule, QueryMessage
 from study.models.study import Arm, Study, StudyMembership
 from study.models.wave import IndicatorValue, Wave, WaveSurvey
 
@@ -43,6 +44,7 @@ __all__ = [
     "CaseloadAssignment",
     "CaseloadQuerySet",
     "Contact",
+    "DataQuery",
     "EnrolmentLink",
     "Family",
     "FamilyQuerySet",
@@ -54,6 +56,8 @@ __all__ = [
     "MissingCode",
     "Professional",
     "ProfessionalSurvey",
+    "QualityRule",
+    "QueryMessage",
     "SoftDeleteModel",
     "SoftDeleteQuerySet",
     "Source",

@@ -415,6 +415,10 @@ def indicator_values_record(
             user=user,
             reason=f"cleared ({source}): {reason}" if reason else f"cleared ({source})",
         )
+    if (changes or to_clear) and source in (Source.MANUAL, Source.API):
+        from study.services.quality import quality_run
+
+        quality_run(study=wave.family.study, family_ids=[wave.family_id])
     return RecordOutcome(
         created=created,
         updated=updated,

@@ -439,6 +439,10 @@ class ReasonForm(forms.Form):
     )
 
 
+class QueryAnswerForm(forms.Form):
+    text = forms.CharField(label=_("Answer"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
 class ContactCorrectForm(ContactForm):
     """A logged contact, to correct or remove, with the reason why."""
 

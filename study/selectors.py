@@ -26,6 +26,7 @@ from study.models import (
     CareInvolvement,
     CaseloadAssignment,
     Contact,
+    DataQuery,
     Family,
     ImportBatch,
     Indicator,
@@ -150,6 +151,13 @@ def record_status_grid(
         .prefetch_related(Prefetch("waves", queryset=Wave.objects.alive().order_by("index")))
         .order_by("arm__kind", "pseudonym")
     )
+    open_queries = dict(
+        DataQuery.objects.filter(wave__family__in=families)
+        .exclude(status=DataQuery.Status.CLOSED)
+        .values("wave__family_id")
+        .annotate(n=Count("pk"))
+        .values_list("wave__family_id", "n")
+    )
     coach_of: dict[int, list[str]] = {}
     for family_id, name in coaches.values_list("family_id", "coach__username"):
         coach_of.setdefault(family_id, []).append(name)
@@ -161,7 +169,12 @@ def record_status_grid(
             continue
         indices |= set(cells)
         grid.append(
-            {"family": family, "coaches": sorted(coach_of.get(family.pk, [])), "cells": cells}
+            {
+                "family": family,
+                "coaches": sorted(coach_of.get(family.pk, [])),
+                "cells": cells,
+                "open_queries": open_queries.get(family.pk, 0),
+            }
         )
     columns = sorted(indices)
     counts = {i: Counter(row["cells"][i][1] for row in grid if i in row["cells"]) for i in columns}

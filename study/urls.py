@@ -9,6 +9,7 @@ from study.views import (
     families,
     imports,
     professionals,
+    quality,
     studies,
     waves,
 )
@@ -21,6 +22,8 @@ urlpatterns = [
     path("studies/<int:study_id>/enrol/", families.family_enrol, name="family_enrol"),
     path("studies/<int:study_id>/audit/", studies.study_audit, name="study_audit"),
     path("studies/<int:study_id>/records/", studies.record_status, name="record_status"),
+    path("studies/<int:study_id>/queries/", quality.query_list, name="query_list"),
+    path("queries/<int:query_id>/", quality.query_detail, name="query_detail"),
     path("families/<int:family_id>/", families.family_detail, name="family_detail"),
     path("families/<int:family_id>/audit/", families.family_audit, name="family_audit"),
     path("families/<int:family_id>/remove/", corrections.family_remove, name="family_remove"),

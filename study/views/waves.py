@@ -138,6 +138,9 @@ def wave_entry(request: HttpRequest, wave_id: int) -> HttpResponse:
         "form": form,
         "conflict": conflict,
         "record_status": wave.record_status(timezone.localdate()),
+        "open_queries": list(
+            wave.queries.exclude(status="closed").select_related("indicator").order_by("pk")
+        ),
         "waves": selectors.family_wave_list(family),
         "has_errors": form.is_bound and bool(form.errors),
         "complete_form": forms.WaveCompleteForm(initial={"completed_date": timezone.localdate()}),

@@ -229,3 +229,42 @@ def test_the_second_editor_of_a_wave_sees_both_values(open_page, researcher, fam
     first.wait_for_load_state()
     values = {v.indicator.code: v.value for v in IndicatorValue.objects.alive().filter(wave=wave)}
     assert values == {"ww": Decimal("2.00"), "bijstand": Decimal("3.00")}
+
+
+def test_a_rule_opens_a_query_that_is_answered_and_closed(
+    open_page, researcher, data_manager, family
+):
+    from study.models import DataQuery, Indicator, QualityRule
+
+    QualityRule.objects.create(
+        study=family.study,
+        kind=QualityRule.Kind.RANGE,
+        indicator=Indicator.objects.get(code="bijstand", study__isnull=True),
+        params={"min": 0, "max": 4},
+    )
+    wave = family.waves.get(index=1)
+    page = open_page()
+    log_in(page, researcher.username, f"/waves/{wave.pk}/entry/")
+    page.fill("#id_v_bijstand", "6")
+    page.click("#save")
+    page.wait_for_load_state()
+    assert page.locator("#open-queries").is_visible(), "the rule opened a query on save"
+    page.click("#open-queries a")
+    page.wait_for_load_state()
+    assert "open" in page.locator("#query-status").inner_text()
+    page.fill("#id_text", "Checked with the registry extract: 6 is right.")
+    page.click("#answer")
+    page.wait_for_load_state()
+    assert "answered" in page.locator("#query-status").inner_text()
+    assert "6 is right" in page.locator("#thread").inner_text()
+
+    manager = open_page()
+    query = DataQuery.objects.get()
+    log_in(manager, data_manager.username, f"/queries/{query.pk}/")
+    manager.fill("#id_reason", "value confirmed")
+    manager.click("#close")
+    manager.wait_for_load_state()
+    assert "closed" in manager.locator("#query-status").inner_text()
+    manager.screenshot(path=str(SCREENSHOTS / "query_closed.png"), full_page=False)
+    query.refresh_from_db()
+    assert query.status == "closed" and query.closed_by == data_manager

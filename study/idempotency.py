@@ -70,3 +70,17 @@ def run_once(
         record.body = json.loads(json.dumps(body, cls=DjangoJSONEncoder))
         record.save(update_fields=["status_code", "body"])
     return Outcome(status_code, body)
+
+
+KEEP_DAYS = 7
+
+
+def idempotency_prune(*, days: int = KEEP_DAYS) -> int:
+    """Forget keys older than `days` (a client retries within minutes, not weeks)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    cutoff = timezone.now() - timedelta(days=days)
+    deleted, _rows = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -50,3 +50,11 @@ def data_quality_task() -> None:
     from study.services.quality import quality_run_all
 
     quality_run_all()
+
+
+@shared_task
+def idempotency_prune_task() -> None:
+    """Daily: forget idempotency keys older than a week."""
+    from study.idempotency import idempotency_prune
+
+    idempotency_prune()

@@ -282,3 +282,22 @@ def test_parallel_survey_posts_and_same_key_contacts_give_no_5xx(researcher, coa
     )
     assert codes == [201] * 8, codes
     assert Contact.objects.filter(family=family).count() == 1
+
+
+def test_old_keys_are_forgotten(coach, family):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from study.idempotency import idempotency_prune
+
+    client = api_verified(coach)
+    client.post(
+        "/api/contacts/",
+        {**CONTACT, "family": family.pk},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="old",
+    )
+    IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(days=8))
+    assert idempotency_prune() == 1
+    assert not IdempotencyRecord.objects.exists()

@@ -244,8 +244,16 @@ def care_involvement_list(family: Family) -> list[CareInvolvement]:
     return list(family.care_involvements.alive().order_by("-start_date"))
 
 
+def _int_or_404(pk: object) -> int:
+    try:
+        return int(pk)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise Http404 from None
+
+
 def contact_get(user, pk: int) -> Contact:
     """A live contact with a family the user may see, or 404."""
+    pk = _int_or_404(pk)
     contact = (
         Contact.objects.alive()
         .filter(family__in=family_list(user), pk=pk)
@@ -259,6 +267,7 @@ def contact_get(user, pk: int) -> Contact:
 
 def care_involvement_get(user, pk: int) -> CareInvolvement:
     """A live involvement with a family the user may see, or 404."""
+    pk = _int_or_404(pk)
     involvement = (
         CareInvolvement.objects.alive()
         .filter(family__in=family_list(user), pk=pk)

@@ -48,14 +48,18 @@ class _Value:
 
 
 def rules_of(study: Study) -> list[QualityRule]:
-    """The study's active rules; a study without any gets the default set (audited)."""
+    """The study's active rules; a study without any has the default set, stored (audited)
+    only once one of them opens a query."""
     rules = list(QualityRule.objects.filter(study=study).select_related("indicator"))
     if not rules:
-        for kind, params in DEFAULT_RULES:
-            rule = QualityRule(study=study, kind=kind, params=params)
-            audited_save(rule, user=None, reason="default data-quality rules")
-            rules.append(rule)
+        rules = [
+            QualityRule(study=study, kind=kind, params=params) for kind, params in DEFAULT_RULES
+        ]
     return [r for r in rules if r.active]
+
+
+def _rule_key(rule: QualityRule) -> int | str:
+    return rule.pk if rule.pk is not None else f"default:{rule.kind}"
 
 
 def _values(study: Study, family_ids: Iterable[int] | None) -> list[_Value]:
@@ -126,7 +130,7 @@ def _range(rule: QualityRule, values: list[_Value]) -> dict:
         if (low is not None and v.value < Decimal(str(low))) or (
             high is not None and v.value > Decimal(str(high))
         ):
-            found[(rule.pk, v.wave_id, v.indicator_id)] = _(
+            found[(_rule_key(rule), v.wave_id, v.indicator_id)] = _(
                 "%(value)s lies outside the plausible range %(low)s to %(high)s."
             ) % {"value": _fmt(v.value), "low": low, "high": high}
     return found
@@ -144,7 +148,7 @@ def _child_without_child(
             and v.value > 0
             and v.family_id not in with_child
         ):
-            found[(rule.pk, v.wave_id, v.indicator_id)] = _(
+            found[(_rule_key(rule), v.wave_id, v.indicator_id)] = _(
                 "A child indicator is %(value)s but the family has no child recorded."
             ) % {"value": _fmt(v.value)}
     return found
@@ -162,7 +166,7 @@ def _jump(rule: QualityRule, study: Study, pairs: dict) -> dict:
             continue
         for before, after in items:
             if abs(float(after.value - before.value)) > k * sd:
-                found[(rule.pk, after.wave_id, indicator_id)] = _(
+                found[(_rule_key(rule), after.wave_id, indicator_id)] = _(
                     "Changed from %(a)s at T%(i)s to %(b)s: more than %(k)s standard deviations "
                     "of the study's wave-to-wave changes."
                 ) % {
@@ -175,9 +179,10 @@ def _jump(rule: QualityRule, study: Study, pairs: dict) -> dict:
 
 
 def violations(
-    study: Study, *, family_ids: Iterable[int] | None = None
-) -> dict[tuple[int, int, int], str]:
-    """(rule id, wave id, indicator id) -> what is wrong, for every failing rule."""
+    study: Study, *, family_ids: Iterable[int] | None = None, rules: list[QualityRule] | None = None
+) -> dict[tuple, str]:
+    """(rule id, or "default:<kind>" for a default rule not stored yet, wave id, indicator id)
+    -> what is wrong, for every failing rule."""
     family_ids = None if family_ids is None else list(family_ids)
     values = _values(study, family_ids)
     catalogue = {i.pk: i for i in indicators_for(study)}
@@ -190,8 +195,8 @@ def violations(
         .values_list("family_id", flat=True)
     )
     pairs = _pairs(values)
-    found: dict[tuple[int, int, int], str] = {}
-    for rule in rules_of(study):
+    found: dict[tuple, str] = {}
+    for rule in rules if rules is not None else rules_of(study):
         applies = [v for v in values if rule.indicator_id in (None, v.indicator_id)]
         if rule.kind == QualityRule.Kind.RANGE:
             found |= _range(rule, applies)
@@ -213,7 +218,9 @@ def quality_run(*, study: Study, family_ids: Iterable[int] | None = None) -> Qua
     """Open a query for every new violation and close the rule-opened queries whose rule no
     longer fails (for the given families, or the whole study)."""
     family_ids = None if family_ids is None else list(family_ids)
-    found = violations(study, family_ids=family_ids)
+    rules = rules_of(study)
+    by_key = {_rule_key(r): r for r in rules}
+    found = violations(study, family_ids=family_ids, rules=rules)
     unclosed = DataQuery.objects.filter(rule__study=study).exclude(status=DataQuery.Status.CLOSED)
     if family_ids is not None:
         unclosed = unclosed.filter(wave__family_id__in=family_ids)
@@ -228,9 +235,14 @@ def quality_run(*, study: Study, family_ids: Iterable[int] | None = None) -> Qua
     for key, message in found.items():
         if key in existing or key in dismissed:
             continue
-        rule_id, wave_id, indicator_id = key
+        rule_key, wave_id, indicator_id = key
+        rule = by_key[rule_key]
+        if rule.pk is None:
+            for default in rules:  # the default set is stored together, or not at all
+                if default.pk is None:
+                    audited_save(default, user=None, reason="default data-quality rules")
         query = DataQuery(
-            rule_id=rule_id, wave_id=wave_id, indicator_id=indicator_id, message=message[:300]
+            rule=rule, wave_id=wave_id, indicator_id=indicator_id, message=message[:300]
         )
         try:
             with transaction.atomic():

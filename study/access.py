@@ -57,6 +57,7 @@ class Right(StrEnum):
     RESEARCH_WRITE = "research_write"  # record values and surveys, waves, enrol, import
     CARE_WRITE = "care_write"  # record care workers (hulpverleners) involved with a family
     CONTACT_LOG = "contact_log"  # log a contact with a family (its wijkcoach)
+    DATA_CORRECT = "data_correct"  # correct or remove anyone's recorded data, with a reason
     WAVE_UNLOCK = "wave_unlock"
     ANALYSE = "analyse"  # runs, draft reports, plans (read)
     PLAN_EDIT = "plan_edit"  # questions, analysis plans, report schedules
@@ -97,6 +98,7 @@ STUDY_RIGHTS: dict[str, frozenset[Right]] = {
     Role.DATA_MANAGER: _RESEARCHER
     | {
         Right.WAVE_UNLOCK,
+        Right.DATA_CORRECT,
         Right.CASELOAD_MANAGE,
         Right.MEMBERS_MANAGE,
         Right.API_KEYS_MANAGE,
@@ -341,6 +343,15 @@ def may_write_research(user, target: Study | Family) -> bool:
     if isinstance(target, Family):
         return family_has_right(user, target, Right.RESEARCH_WRITE)
     return has_right(user, target, Right.RESEARCH_WRITE)
+
+
+def may_correct(user, family: Family, *, recorded_by_id: int | None, right: Right) -> bool:
+    """May this user correct or remove a record of this family: the person who recorded it,
+    while they still hold the right to record it (`right`), or a data manager of the study."""
+    rights = family_rights(user, family)
+    if Right.DATA_CORRECT in rights:
+        return True
+    return right in rights and recorded_by_id is not None and recorded_by_id == user.pk
 
 
 def caseload_families(user, *, on: date | None = None) -> QuerySet[Family]:

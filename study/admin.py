@@ -198,3 +198,22 @@ User = get_user_model()
 if admin.site.is_registered(User):
     admin.site.unregister(User)
 admin.site.register(User, NoDeleteUserAdmin)
+
+
+@admin.register(models.StudyDataPolicy)
+class StudyDataPolicyAdmin(SimpleHistoryAdmin):
+    """Per study: missing-data reasons on clearing, the soft limit, the withdrawal policy (until
+    the study set-up pages offer them)."""
+
+    list_display = ("study", "require_missing_reason", "soft_limit_percentile", "withdrawal")
+
+
+@admin.register(models.QualityRule)
+class QualityRuleAdmin(SimpleHistoryAdmin):
+    """Data-quality rules as data: kind, indicator (empty: all), parameters, active."""
+
+    list_display = ("study", "kind", "indicator", "params", "active")
+    list_filter = ("study", "kind", "active")
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # switch a rule off instead: its queries keep their rule

@@ -3,6 +3,7 @@ surveys. Forms only parse and check shapes; the business rules live in `study.se
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 
@@ -22,6 +23,7 @@ from study.models import (
     MissingCode,
     ProfessionalSurvey,
 )
+from study.services.values import SOFT_LIMIT
 
 LEVEL_ORDER = (Indicator.Level.HOUSEHOLD, Indicator.Level.ADULT, Indicator.Level.CHILD)
 MISSING_CHOICES = [("", _("— value given —"))] + list(MissingCode.choices)
@@ -54,11 +56,18 @@ class NoEchoTextInput(forms.TextInput):
 class WaveEntryForm(forms.Form):
     """One number-or-missing-code pair per catalogue indicator, plus the wave survey.
 
-    Fields are `v_<code>` (the number as typed) and `m_<code>` (a missing-data code).
-    `suggestions` maps code -> (number text or missing code, source wave label): values carried
-    forward from the previous wave, pre-filled and marked, saved only when the form is submitted.
+    Fields are `v_<code>` (the number as typed) and `m_<code>` (a missing-data code), starting
+    from the wave's values at the version the form carries (`version`). `suggestions` maps
+    code -> (number text or missing code, source wave label): values of the previous wave,
+    shown beside an empty field with a `c_<code>` box to confirm them (`ca_<level>` confirms a
+    whole section); a suggestion is never put in the field nor stored unless confirmed.
+    `sc_<code>` confirms a value beyond the study's soft limit.
     """
 
+    version = forms.CharField(required=False, widget=forms.HiddenInput)
+    change_reason = forms.CharField(
+        label=_("Reason for these changes (kept in the history)"), max_length=200, required=False
+    )
     satisfaction = forms.IntegerField(
         label=_("Satisfaction with municipal support (0-10)"),
         min_value=0,
@@ -98,22 +107,20 @@ class WaveEntryForm(forms.Form):
         *args,
         indicators: Iterable[Indicator],
         current: Mapping[str, tuple[str, str]] | None = None,
-        suggestions: Mapping[str, tuple[str, str]] | None = None,
+        suggestions: Mapping[str, tuple[str, str, str]] | None = None,
         with_survey: bool = True,
         read_only: bool = False,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.indicators = list(indicators)
-        self.suggestions = dict(suggestions or {})
-        current = current or {}
+        self.current = dict(current or {})
+        self.suggestions = {
+            code: s for code, s in (suggestions or {}).items() if code not in self.current
+        }
         language = get_language() or "nl"
         for indicator in self.indicators:
-            number, code = current.get(indicator.code, ("", ""))
-            if indicator.code in self.suggestions and not (number or code):
-                number, code = self.suggestions[indicator.code][:2]
-            else:
-                self.suggestions.pop(indicator.code, None)
+            number, code = self.current.get(indicator.code, ("", ""))
             step = "1" if indicator.is_integer else "0.01"
             self.fields[f"v_{indicator.code}"] = forms.CharField(
                 label=indicator.label(language),
@@ -135,6 +142,17 @@ class WaveEntryForm(forms.Form):
                 required=False,
                 initial=code,
             )
+            self.fields[f"sc_{indicator.code}"] = forms.BooleanField(
+                label=_("Yes, this value is right"), required=False
+            )
+            if indicator.code in self.suggestions:
+                self.fields[f"c_{indicator.code}"] = forms.BooleanField(
+                    label=_("Confirm"), required=False
+                )
+        for level in LEVEL_ORDER:
+            self.fields[f"ca_{level}"] = forms.BooleanField(
+                label=_("Confirm all suggestions of this section"), required=False
+            )
         if not with_survey:
             for name in self.SURVEY_FIELDS:
                 del self.fields[name]
@@ -154,67 +172,128 @@ class WaveEntryForm(forms.Form):
                 )
         return cleaned
 
+    def _posted(self, indicator: Indicator) -> str:
+        number = (self.cleaned_data.get(f"v_{indicator.code}") or "").strip()
+        return number or (self.cleaned_data.get(f"m_{indicator.code}") or "")
+
+    def _confirmed(self, indicator: Indicator) -> bool:
+        return bool(
+            self.cleaned_data.get(f"c_{indicator.code}")
+            or self.cleaned_data.get(f"ca_{indicator.level}")
+        )
+
     def indicator_values(self) -> dict[str, str]:
-        """code -> the number as typed or the missing code, for indicator_values_record."""
+        """code -> what the person typed or confirmed, for the fields that differ from the
+        values the form started from (only changed fields are written)."""
         values = {}
         for indicator in self.indicators:
-            number = (self.cleaned_data.get(f"v_{indicator.code}") or "").strip()
-            code = self.cleaned_data.get(f"m_{indicator.code}") or ""
-            if number or code:
-                values[indicator.code] = number or code
+            posted = self._posted(indicator)
+            if not posted and indicator.code in self.suggestions and self._confirmed(indicator):
+                number, code = self.suggestions[indicator.code][:2]
+                posted = number or code
+            start = self.current.get(indicator.code, ("", ""))
+            if posted and posted not in start:
+                values[indicator.code] = posted
         return values
 
+    def cleared(self) -> list[str]:
+        """Codes of the fields that held a value and were emptied."""
+        return [
+            indicator.code
+            for indicator in self.indicators
+            if any(self.current.get(indicator.code, ("", "")))
+            and not self._posted(indicator)
+            and f"v_{indicator.code}" not in self.errors
+        ]
+
+    def unconfirmed(self) -> int:
+        """How many suggestions were left open (neither confirmed nor typed over)."""
+        return sum(
+            1
+            for indicator in self.indicators
+            if indicator.code in self.suggestions
+            and not self._posted(indicator)
+            and not self._confirmed(indicator)
+        )
+
+    def soft_confirmed(self) -> list[str]:
+        return [i.code for i in self.indicators if self.cleaned_data.get(f"sc_{i.code}")]
+
     def survey_data(self) -> dict[str, object] | None:
-        """The survey answers, or None when the wave has no survey or nothing was filled in."""
+        """The survey answers (every field: the service writes only those that changed), or
+        None when the wave has no survey."""
         if "satisfaction" not in self.fields:
             return None
-        data = {
+        return {
             name: ("" if self.cleaned_data.get(name) is None else self.cleaned_data[name])
             for name in self.SURVEY_FIELDS
+            if name not in self.errors
         }
-        if not any(v != "" for v in data.values()):
-            return None
-        if data["qol_instrument"] == "":
-            # The service stores "" as NULL, which the text column refuses: leave it unchanged.
-            del data["qol_instrument"]
-        return data
 
     def add_service_errors(self, error: ValidationError) -> None:
         """Put a service's errors (keyed by indicator code or survey field) next to the field."""
         if not hasattr(error, "error_dict"):
             self.add_error(None, error)
             return
-        for key, messages in error.message_dict.items():
+        for key, items in error.error_dict.items():
             target = None
             if f"v_{key}" in self.fields:
                 target = f"v_{key}"
             elif key in self.fields:
                 target = key
-            for message in messages:
-                self.add_error(target, message)
+            for item in items:
+                if target is not None and item.code == SOFT_LIMIT:
+                    self.soft_errors.add(target)
+                for message in item.messages:
+                    if target is None or message not in self.errors.get(target, []):
+                        self.add_error(target, message)
+
+    @property
+    def soft_errors(self) -> set[str]:
+        if not hasattr(self, "_soft_errors"):
+            self._soft_errors: set[str] = set()
+        return self._soft_errors
 
     def groups(self) -> list[dict]:
         """Indicator rows grouped by level, in catalogue order, for the template."""
         rows: dict[str, list[dict]] = {level: [] for level in LEVEL_ORDER}
         for indicator in self.indicators:
             suggestion = self.suggestions.get(indicator.code)
+            name = f"v_{indicator.code}"
             rows.setdefault(indicator.level, []).append(
                 {
                     "indicator": indicator,
-                    "value": self[f"v_{indicator.code}"],
+                    "value": self[name],
                     "missing": self[f"m_{indicator.code}"],
                     "suggested_from": suggestion[2] if suggestion else "",
+                    "suggested_text": _suggestion_text(suggestion) if suggestion else "",
+                    "confirm": self[f"c_{indicator.code}"] if suggestion else None,
+                    "soft": self[f"sc_{indicator.code}"]
+                    if name in self.soft_errors or self[f"sc_{indicator.code}"].value()
+                    else None,
                 }
             )
         labels = dict(Indicator.Level.choices)
         return [
-            {"level": level, "label": labels.get(level, level), "rows": rows[level]}
+            {
+                "level": level,
+                "label": labels.get(level, level),
+                "rows": rows[level],
+                "confirm_all": self[f"ca_{level}"]
+                if any(r["suggested_from"] for r in rows[level])
+                else None,
+            }
             for level in rows
             if rows[level]
         ]
 
     def survey_fields(self) -> list:
         return [self[name] for name in self.SURVEY_FIELDS if name in self.fields]
+
+
+def _suggestion_text(suggestion: tuple[str, str, str]) -> str:
+    number, code = suggestion[:2]
+    return number or str(dict(MissingCode.choices).get(code, code))
 
 
 def _range_text(indicator: Indicator) -> dict[str, str]:
@@ -340,9 +419,11 @@ class ContactForm(forms.Form):
         label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
     note_private = forms.BooleanField(label=_("Note is private to me"), required=False)
+    form_token = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
 
     def __init__(self, *args, now: datetime | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["form_token"].initial = uuid.uuid4().hex
         local_now = timezone.localtime(now or timezone.now()).replace(second=0, microsecond=0)
         self.fields["occurred_at"].initial = local_now
         self.fields["initiated_by"].initial = Contact.Initiator.COACH
@@ -365,6 +446,36 @@ class InvolvementForm(forms.Form):
     def __init__(self, *args, today: date | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["start_date"].initial = today or timezone.localdate()
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for the correction or removal"),
+        max_length=300,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+
+class QueryAnswerForm(forms.Form):
+    text = forms.CharField(label=_("Answer"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ContactCorrectForm(ContactForm):
+    """A logged contact, to correct or remove, with the reason why."""
+
+    reason = ReasonForm.base_fields["reason"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["form_token"]
+
+
+class InvolvementCorrectForm(forms.Form):
+    organisation = forms.CharField(label=_("Organisation"), max_length=150)
+    discipline = forms.CharField(label=_("Role / discipline"), max_length=100)
+    start_date = forms.DateField(label=_("Start"), widget=DateInput())
+    end_date = forms.DateField(label=_("End"), required=False, widget=DateInput())
+    reason = ReasonForm.base_fields["reason"]
 
 
 class InvolvementEndForm(forms.Form):
@@ -395,6 +506,36 @@ class ProfessionalSurveyForm(forms.Form):
 
     def answers(self) -> dict[str, int | None]:
         return {name: self.cleaned_data.get(name) for name in ProfessionalSurvey.SCALES}
+
+
+class AuditFilterForm(forms.Form):
+    """Filters of the audit trail (all optional)."""
+
+    person = forms.CharField(label=_("Person (user name)"), max_length=150, required=False)
+    wave = forms.TypedChoiceField(
+        label=_("Wave"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", "—")] + [(i, f"T{i}") for i in range(-5, 6)],
+    )
+    field = forms.CharField(
+        label=_("Field (indicator code or field name)"), max_length=100, required=False
+    )
+    since = forms.DateField(label=_("From"), required=False, widget=DateInput())
+    until = forms.DateField(label=_("Until"), required=False, widget=DateInput())
+
+    def spec(self):
+        from study.audit_trail import TrailFilter
+
+        data = self.cleaned_data if self.is_valid() else {}
+        return TrailFilter(
+            person=(data.get("person") or "").strip(),
+            wave=data.get("wave"),
+            field=(data.get("field") or "").strip(),
+            since=data.get("since"),
+            until=data.get("until"),
+        )
 
 
 class ImportUploadForm(forms.Form):

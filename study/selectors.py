@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from itertools import chain
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -25,8 +26,10 @@ from study.models import (
     CareInvolvement,
     CaseloadAssignment,
     Contact,
+    DataQuery,
     Family,
     ImportBatch,
+    Indicator,
     IndicatorValue,
     Member,
     Professional,
@@ -119,6 +122,74 @@ def _value_display(value: IndicatorValue | None) -> str:
     return f"{value.value.normalize():f}"
 
 
+@dataclass(frozen=True)
+class GridFilter:
+    arm: str = ""
+    wijk: str = ""
+    coach: str = ""  # a username
+    status: str = ""  # a record status: families with at least one wave in it
+
+
+def record_status_grid(
+    families: QuerySet[Family], spec: GridFilter = GridFilter(), *, today: date | None = None
+) -> dict:
+    """Families x waves, each cell the wave's record status (planned, due, overdue, completed,
+    missed, registry year, locked), filtered by arm, wijk, coach and status; counts per wave
+    column; the filter choices. Four queries whatever the number of families."""
+    today = today or timezone.localdate()
+    if spec.arm:
+        families = families.filter(arm__kind=spec.arm)
+    if spec.wijk:
+        families = families.filter(wijk=spec.wijk)
+    coaches = CaseloadAssignment.objects.active_on(today).filter(family__in=families)
+    if spec.coach:
+        families = families.filter(
+            pk__in=coaches.filter(coach__username=spec.coach).values("family_id")
+        )
+    rows = list(
+        families.select_related("arm")
+        .prefetch_related(Prefetch("waves", queryset=Wave.objects.alive().order_by("index")))
+        .order_by("arm__kind", "pseudonym")
+    )
+    open_queries = dict(
+        DataQuery.objects.filter(wave__family__in=families)
+        .exclude(status=DataQuery.Status.CLOSED)
+        .values("wave__family_id")
+        .annotate(n=Count("pk"))
+        .values_list("wave__family_id", "n")
+    )
+    coach_of: dict[int, list[str]] = {}
+    for family_id, name in coaches.values_list("family_id", "coach__username"):
+        coach_of.setdefault(family_id, []).append(name)
+    indices: set[int] = set()
+    grid = []
+    for family in rows:
+        cells = {w.index: (w, w.record_status(today)) for w in family.waves.all()}
+        if spec.status and spec.status not in {status for _w, status in cells.values()}:
+            continue
+        indices |= set(cells)
+        grid.append(
+            {
+                "family": family,
+                "coaches": sorted(coach_of.get(family.pk, [])),
+                "cells": cells,
+                "open_queries": open_queries.get(family.pk, 0),
+            }
+        )
+    columns = sorted(indices)
+    counts = {i: Counter(row["cells"][i][1] for row in grid if i in row["cells"]) for i in columns}
+    for row in grid:
+        row["row"] = [row["cells"].get(i) for i in columns]
+    return {
+        "columns": columns,
+        "rows": grid,
+        "counts": [(i, sorted(counts[i].items())) for i in columns],
+        "wijken": sorted({w for w in families.values_list("wijk", flat=True) if w}),
+        "coaches": sorted(set(coaches.values_list("coach__username", flat=True))),
+        "statuses": Wave.status_words(),
+    }
+
+
 def study_dashboard(study: Study, families: QuerySet[Family], *, today: date | None = None) -> dict:
     """Families per arm and status, wave completion, what is due next, enrolment vs cap."""
     today = today or timezone.localdate()
@@ -173,8 +244,30 @@ def care_involvement_list(family: Family) -> list[CareInvolvement]:
     return list(family.care_involvements.alive().order_by("-start_date"))
 
 
+def _int_or_404(pk: object) -> int:
+    try:
+        return int(pk)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise Http404 from None
+
+
+def contact_get(user, pk: int) -> Contact:
+    """A live contact with a family the user may see, or 404."""
+    pk = _int_or_404(pk)
+    contact = (
+        Contact.objects.alive()
+        .filter(family__in=family_list(user), pk=pk)
+        .select_related("family__study")
+        .first()
+    )
+    if contact is None:
+        raise Http404
+    return contact
+
+
 def care_involvement_get(user, pk: int) -> CareInvolvement:
     """A live involvement with a family the user may see, or 404."""
+    pk = _int_or_404(pk)
     involvement = (
         CareInvolvement.objects.alive()
         .filter(family__in=family_list(user), pk=pk)
@@ -257,10 +350,13 @@ def waves_due_list(user, *, today: date | None = None, horizon_days: int = 60) -
     return result
 
 
-def wave_entry_values(wave: Wave) -> dict:
+def wave_entry_values(wave: Wave, version: str | None = None) -> dict:
     """What the wave entry form starts from: the wave's own values (code -> (number, missing
-    code)), suggestions carried forward from the previous wave (code -> (number, missing code,
-    wave label)) for indicators this wave has no value for yet, and the survey's answers."""
+    code)) as they stand now or, given a version the form carried, as they stood then; the
+    previous wave's values as suggestions (code -> (number, missing code, wave label)) for
+    indicators this wave has no value for; the survey's answers; and the version."""
+    from study.services.surveys import survey_as_of
+    from study.services.values import parse_version, values_as_of, wave_version
 
     def values_of(w: Wave) -> dict[str, tuple[str, str]]:
         rows = IndicatorValue.objects.alive().filter(wave=w).select_related("indicator")
@@ -269,7 +365,22 @@ def wave_entry_values(wave: Wave) -> dict:
             for v in rows
         }
 
-    current = values_of(wave)
+    try:
+        base = parse_version(version)
+    except ValidationError:
+        base = None
+    if base is None:
+        version = wave_version(wave)
+        current = values_of(wave)
+        survey = WaveSurvey.objects.alive().filter(wave=wave).first()
+        answers = {f: getattr(survey, f) for f in _SURVEY_INITIAL} if survey else {}
+    else:
+        codes = dict(Indicator.objects.values_list("pk", "code"))
+        current = {
+            codes[pk]: ("" if e.value is None else _number_text(e.value), e.missing_code)
+            for pk, e in values_as_of(wave, base[0]).items()
+        }
+        answers = {f: v for f, v in survey_as_of(wave, base[1]).items() if f in _SURVEY_INITIAL}
     previous = wave.family.waves.alive().filter(index=wave.index - 1).first()
     suggestions = {}
     if previous is not None:
@@ -278,15 +389,16 @@ def wave_entry_values(wave: Wave) -> dict:
             for code, (number, missing) in values_of(previous).items()
             if code not in current
         }
-    survey = WaveSurvey.objects.alive().filter(wave=wave).first()
-    survey_initial = {}
-    if survey is not None:
-        survey_initial = {
-            field: getattr(survey, field)
-            for field in (*WaveSurvey.SCORE_FIELDS, "qol_instrument")
-            if getattr(survey, field) not in (None, "")
-        }
-    return {"current": current, "suggestions": suggestions, "survey": survey_initial}
+    survey_initial = {f: v for f, v in answers.items() if v not in (None, "")}
+    return {
+        "current": current,
+        "suggestions": suggestions,
+        "survey": survey_initial,
+        "version": version,
+    }
+
+
+_SURVEY_INITIAL = (*WaveSurvey.SCORE_FIELDS, "qol_instrument")
 
 
 def _number_text(value: Decimal) -> str:

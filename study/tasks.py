@@ -42,3 +42,19 @@ def registry_import_apply_task(batch_id: int) -> None:
 @shared_task(acks_late=True, time_limit=600)
 def audit_seal_task() -> int:
     return audit_seal()
+
+
+@shared_task(autoretry_for=(OperationalError, InterfaceError), retry_backoff=True, max_retries=3)
+def data_quality_task() -> None:
+    """Nightly: every study's data-quality rules; queries opened and closed accordingly."""
+    from study.services.quality import quality_run_all
+
+    quality_run_all()
+
+
+@shared_task
+def idempotency_prune_task() -> None:
+    """Daily: forget idempotency keys older than a week."""
+    from study.idempotency import idempotency_prune
+
+    idempotency_prune()

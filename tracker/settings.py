@@ -292,6 +292,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "seal-audit-history": {"task": "study.tasks.audit_seal_task", "schedule": 300.0},
+    # Nightly data-quality pass: rules opened and closed as queries (also run on every save).
+    "data-quality": {"task": "study.tasks.data_quality_task", "schedule": 86400.0},
+    "prune-idempotency-keys": {"task": "study.tasks.idempotency_prune_task", "schedule": 86400.0},
     # Every kind of job (analysis runs, import dry runs and applies, monitor jobs) in one pass.
     "reconcile-jobs": {"task": "tracker.tasks.reconcile_jobs_task", "schedule": 300.0},
     # Hourly check for due periodic effect reports (a due schedule moves on once it has run).

@@ -1,14 +1,22 @@
 /* Small helpers for the entry forms (an external file: the CSP allows no inline scripts). */
 (function () {
   "use strict";
-  // Wave entry: a carried-forward suggestion the researcher edits is no longer "from T…".
-  document.querySelectorAll(".entry-row.suggested input, .entry-row.suggested select").forEach(function (el) {
-    el.addEventListener("input", function () {
-      var row = el.closest(".entry-row");
-      row.classList.remove("suggested");
-      row.classList.add("changed");
-      var badge = row.querySelector(".badge.suggested");
-      if (badge) { badge.remove(); }
+  // Every form: the error summary takes the focus, so a screen reader reads it first.
+  var summary = document.getElementById("error-summary");
+  if (summary) { summary.focus(); }
+  // Wave entry: "confirm all" of a section ticks each suggestion of that section.
+  document.querySelectorAll(".confirm-all input[type=checkbox]").forEach(function (all) {
+    all.addEventListener("change", function () {
+      all.closest("fieldset").querySelectorAll(".suggestion input[type=checkbox]").forEach(function (box) {
+        box.checked = all.checked;
+      });
+    });
+  });
+  // A form sent once is not sent again by a second click (the server refuses a repeat too).
+  document.querySelectorAll("form[data-once]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (form.dataset.sent) { event.preventDefault(); return; }
+      form.dataset.sent = "1";
     });
   });
   // Contact: the request time only matters when the family asked.

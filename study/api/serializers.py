@@ -69,8 +69,14 @@ class IndicatorValueSerializer(serializers.ModelSerializer):
 
 
 class IndicatorValuesWriteSerializer(serializers.Serializer):
+    """One wave's values: a number or missing code per indicator code, null or "" to clear."""
+
     wave = serializers.IntegerField()
     values = serializers.DictField(child=serializers.CharField(allow_blank=True, allow_null=True))
+    version = serializers.CharField(required=False, allow_blank=True, max_length=40)
+    confirmed = serializers.ListField(
+        child=serializers.CharField(max_length=60), required=False, default=list
+    )
 
 
 class ContactSerializer(serializers.Serializer):
@@ -105,6 +111,33 @@ class ContactWriteSerializer(serializers.Serializer):
     requested_at = serializers.DateTimeField(required=False, allow_null=True)
     note = serializers.CharField(required=False, allow_blank=True, default="")
     note_private = serializers.BooleanField(required=False, default=False)
+
+
+class ReasonSerializer(serializers.Serializer):
+    """Why a record is removed (required: every removal is audited with its reason)."""
+
+    reason = serializers.CharField(max_length=300)
+
+
+class ContactCorrectSerializer(serializers.Serializer):
+    """A correction of a logged contact: the fields to change, and why."""
+
+    reason = serializers.CharField(max_length=300)
+    occurred_at = serializers.DateTimeField(required=False)
+    kind = serializers.ChoiceField(choices=Contact.Kind.choices, required=False)
+    duration_minutes = serializers.IntegerField(min_value=1, max_value=24 * 60, required=False)
+    initiated_by = serializers.ChoiceField(choices=Contact.Initiator.choices, required=False)
+    requested_at = serializers.DateTimeField(required=False, allow_null=True)
+    note = serializers.CharField(required=False, allow_blank=True)
+    note_private = serializers.BooleanField(required=False)
+
+
+class CareInvolvementCorrectSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
+    organisation = serializers.CharField(max_length=150, required=False)
+    discipline = serializers.CharField(max_length=100, required=False)
+    start_date = serializers.DateField(required=False)
+    end_date = serializers.DateField(required=False, allow_null=True)
 
 
 class CareInvolvementSerializer(serializers.ModelSerializer):
@@ -150,6 +183,7 @@ class WaveSurveyWriteSerializer(serializers.Serializer):
     """A family's survey answers at a wave; fields left out keep their recorded value."""
 
     wave = serializers.IntegerField()
+    version = serializers.CharField(required=False, allow_blank=True, max_length=40)
     satisfaction = _score(0, 10)
     qol_instrument = serializers.CharField(max_length=60, required=False, allow_blank=True)
     qol_score = serializers.DecimalField(

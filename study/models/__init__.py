@@ -18,6 +18,7 @@ from study.models.base import (
     new_pseudonym,
 )
 from study.models.care import CareInvolvement, Contact
+from study.models.entry import IdempotencyRecord, StudyDataPolicy
 from study.models.family import (
     CaseloadAssignment,
     CaseloadQuerySet,
@@ -28,6 +29,7 @@ from study.models.family import (
 from study.models.imports import ImportBatch
 from study.models.indicator import Indicator
 from study.models.professional import Professional, ProfessionalSurvey
+from study.models.quality import DataQuery, QualityRule, QueryMessage
 from study.models.study import Arm, Study, StudyMembership
 from study.models.wave import IndicatorValue, Wave, WaveSurvey
 
@@ -46,9 +48,11 @@ __all__ = [
     "CaseloadAssignment",
     "CaseloadQuerySet",
     "Contact",
+    "DataQuery",
     "EnrolmentLink",
     "Family",
     "FamilyQuerySet",
+    "IdempotencyRecord",
     "ImportBatch",
     "Indicator",
     "IndicatorValue",
@@ -56,10 +60,13 @@ __all__ = [
     "MissingCode",
     "Professional",
     "ProfessionalSurvey",
+    "QualityRule",
+    "QueryMessage",
     "SoftDeleteModel",
     "SoftDeleteQuerySet",
     "Source",
     "Study",
+    "StudyDataPolicy",
     "StudyMembership",
     "TokenFactor",
     "Wave",

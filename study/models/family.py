@@ -17,7 +17,21 @@ from study.models.study import Arm, Study
 
 
 class FamilyQuerySet(SoftDeleteQuerySet):
-    """Families; which of them a user may see is the rule of `study.access`."""
+    """Families; which of them a user may see is the rule of `study.access`.
+
+    `alive()` also leaves out the families that withdrew consent in a study whose data policy
+    excludes them ("remove"): so no page, API list, caseload, export or analysis, all of which
+    start from live families, includes them. Their rows and history stay in the database.
+    """
+
+    def alive(self):
+        return super().alive().exclude(pk__in=self.withdrawn_removed().values("pk"))
+
+    def withdrawn_removed(self):
+        """Families withdrawn under the "remove" policy (for attrition counts and erasure)."""
+        return self.model._base_manager.filter(
+            is_deleted=False, status="withdrawn", study__data_policy__withdrawal="remove"
+        )
 
 
 class Family(SoftDeleteModel):

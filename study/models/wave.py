@@ -58,6 +58,17 @@ class Wave(SoftDeleteModel):
     def label(self) -> str:
         return f"T{self.index}"
 
+    LOCKED = "locked"  # a record status beside the stored ones: checked and closed
+
+    @classmethod
+    def status_words(cls) -> dict[str, str]:
+        """The words of every record status, the same on every page."""
+        return {**dict(cls.Status.choices), cls.LOCKED: str(_("locked"))}
+
+    def record_status(self, day: date) -> str:
+        """The record status a person sees on a day: locked, or the (derived) wave status."""
+        return self.LOCKED if self.locked else self.status_on(day)
+
     @property
     def is_pre_intake(self) -> bool:
         return self.index < 0

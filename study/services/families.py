@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from study import access, linkage
-from study.models import Arm, Family, Member, Study, Wave
+from study.models import Arm, CaseloadAssignment, Family, Member, Study, Wave
 from study.services.common import audited_save
 
 
@@ -214,11 +214,37 @@ def family_enrol(
 def family_set_status(
     *, family: Family, status: str, on: date, reason: str = "", user=None
 ) -> Family:
+    """Change a family's status. Withdrawn consent ends its caseloads on that day and marks its
+    waves still to come as missed; under the study's "remove" policy the family then drops out
+    of every page, list, caseload, export and analysis (`FamilyQuerySet.alive`), its data kept
+    in the history. Erasure is a separate, audited procedure."""
+    if status not in Family.Status.values:
+        raise ValidationError({"status": _("Unknown status '%(s)s'.") % {"s": status}})
     if status != Family.Status.ACTIVE and not reason:
         raise ValidationError({"status_reason": _("Give a reason for this status.")})
+    withdrawing = status == Family.Status.WITHDRAWN and family.status != status
     family.status, family.status_date, family.status_reason = status, on, reason
     audited_save(family, user=user, reason=f"status: {status}")
+    if withdrawing:
+        _apply_withdrawal(family=family, on=on, user=user)
     return family
+
+
+def _apply_withdrawal(*, family: Family, on: date, user) -> None:
+    """What withdrawn consent does under either policy: nobody follows the family any more."""
+    for assignment in CaseloadAssignment.objects.filter(family=family).active_on(on):
+        assignment.end_date = max(on, assignment.start_date)
+        audited_save(assignment, user=user, reason="caseload ended: consent withdrawn")
+    open_waves = Wave.objects.filter(
+        family=family,
+        is_deleted=False,
+        index__gte=0,
+        status__in=[Wave.Status.PLANNED, Wave.Status.DUE, Wave.Status.OVERDUE],
+        locked=False,
+    ).exclude(due_date__lt=on)
+    for wave in open_waves:
+        wave.status, wave.missed_reason = Wave.Status.MISSED, _("consent withdrawn")
+        audited_save(wave, user=user, reason="wave missed: consent withdrawn")
 
 
 @transaction.atomic

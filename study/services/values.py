@@ -3,18 +3,30 @@ written in bulk through `study.bulk_sql`), soft deletion."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from study import bulk_sql
 from study.catalogue import indicators_for
-from study.models import ImportBatch, Indicator, IndicatorValue, Member, MissingCode, Source, Wave
+from study.models import (
+    ImportBatch,
+    Indicator,
+    IndicatorValue,
+    Member,
+    MissingCode,
+    Source,
+    StudyDataPolicy,
+    Wave,
+    WaveSurvey,
+)
 from study.services.common import audited_save, ensure_unlocked
 
 _MISSING_CODES = frozenset(MissingCode.values)
@@ -96,6 +108,168 @@ class RecordOutcome:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    cleared: int = 0
+    version: str = ""
+    soft_confirmed: tuple[str, ...] = ()
+
+
+SOFT_LIMIT = "soft_limit"  # the ValidationError code of a limit the person may confirm
+
+
+class ConflictError(ValidationError):
+    """A field this write changes was changed by someone else after the version the write is
+    based on. `conflicts` maps the field (indicator code or survey field) to
+    {"theirs": the value now stored, "yours": the value sent}; `version` is the current one."""
+
+    def __init__(self, conflicts: dict[str, dict[str, str]], version: str):
+        super().__init__(
+            {
+                key: [
+                    _(
+                        "Changed by someone else to “%(theirs)s” since you opened this form; "
+                        "you entered “%(yours)s”. Check which is right and save again."
+                    )
+                    % both
+                ]
+                for key, both in conflicts.items()
+            },
+            code="conflict",
+        )
+        self.conflicts = conflicts
+        self.version = version
+
+
+# --- versions: the wave's history rows ------------------------------------------------------
+
+
+def wave_version(wave: Wave) -> str:
+    """The wave's data version: the newest history row of its values and of its survey
+    ("<value history id>.<survey history id>"). Writes to one wave hold its row lock, so these
+    ids grow in commit order per wave."""
+    value_top = (
+        IndicatorValue.history.filter(wave_id=wave.pk).aggregate(top=Max("history_id"))["top"] or 0
+    )
+    survey_top = (
+        WaveSurvey.history.filter(wave_id=wave.pk).aggregate(top=Max("history_id"))["top"] or 0
+    )
+    return f"{value_top}.{survey_top}"
+
+
+def parse_version(text: object) -> tuple[int, int] | None:
+    """A version as sent by a form or an If-Match header ('"12.3"' or '12.3'); None when absent."""
+    if text in (None, ""):
+        return None
+    raw = str(text).strip().removeprefix("W/").strip('"')
+    try:
+        values_part, survey_part = raw.split(".")
+        return int(values_part), int(survey_part)
+    except ValueError:
+        raise ValidationError(
+            {"version": _("'%(raw)s' is not a version of this wave.") % {"raw": raw}}
+        ) from None
+
+
+def values_as_of(wave: Wave, history_id: int) -> dict[int, Entry]:
+    """indicator id -> the wave's live entry as it stood at a version (from its history)."""
+    state: dict[int, Entry] = {}
+    rows = (
+        IndicatorValue.history.filter(wave_id=wave.pk, history_id__lte=history_id)
+        .order_by("history_id")
+        .values_list("indicator_id", "value", "missing_code", "is_deleted", "history_type")
+    )
+    for indicator_id, value, missing_code, is_deleted, history_type in rows:
+        if is_deleted or history_type == "-":
+            state.pop(indicator_id, None)
+        else:
+            state[indicator_id] = Entry(value=value, missing_code=missing_code)
+    return state
+
+
+def lock_wave(wave: Wave) -> None:
+    """Take the wave's row lock for this transaction (PostgreSQL; SQLite serialises writers
+    anyway) and see a lock set meanwhile by someone else."""
+    wave.locked = Wave.objects.select_for_update().values_list("locked", flat=True).get(pk=wave.pk)
+    ensure_unlocked(wave)
+
+
+def entry_text(entry: Entry | None) -> str:
+    """An entry as a person reads it: the number, the missing code's label, or empty."""
+    if entry is None or (entry.value is None and not entry.missing_code):
+        return ""
+    if entry.value is not None:
+        return _fmt(entry.value)
+    return str(MissingCode(entry.missing_code).label)
+
+
+# --- soft limits ----------------------------------------------------------------------------
+
+
+def data_policy(study) -> StudyDataPolicy:
+    """The study's data-entry rules (defaults when it has none stored)."""
+    policy = StudyDataPolicy.objects.filter(study=study).first()
+    return policy or StudyDataPolicy(study=study)
+
+
+_LIMITS_TTL = 600  # seconds a study's soft limits are reused (they move slowly)
+
+
+def soft_limit(*, study, indicator: Indicator, policy: StudyDataPolicy) -> Decimal | None:
+    """The percentile of the study's live values of an indicator so far (None: too few);
+    cached for a few minutes, so a bulk write does not recount the study per value."""
+    key = f"soft-limit:{study.pk}:{indicator.pk}:{policy.soft_limit_percentile}:{policy.soft_limit_min_values}"
+    cached = cache.get(key)
+    if cached is not None:
+        return None if cached == "" else Decimal(cached)
+    limit = _soft_limit_now(study=study, indicator=indicator, policy=policy)
+    cache.set(key, "" if limit is None else str(limit), _LIMITS_TTL)
+    return limit
+
+
+def _soft_limit_now(*, study, indicator: Indicator, policy: StudyDataPolicy) -> Decimal | None:
+    values = IndicatorValue.objects.alive().filter(
+        wave__family__study=study, indicator=indicator, value__isnull=False
+    )
+    count = values.count()
+    if count < max(policy.soft_limit_min_values, 1):
+        return None
+    position = int((count - 1) * policy.soft_limit_percentile / 100)
+    return values.order_by("value").values_list("value", flat=True)[position]
+
+
+def _soft_limit_errors(
+    wave: Wave,
+    changes: Mapping[Indicator, Entry],
+    confirmed: Iterable[str],
+) -> tuple[dict[str, ValidationError], list[str]]:
+    """Values beyond the study's soft limit: an error the person may confirm (code SOFT_LIMIT)
+    unless confirmed; returns (errors, codes confirmed beyond their limit)."""
+    study = wave.family.study
+    policy = data_policy(study)
+    confirmed = set(confirmed)
+    errors: dict[str, ValidationError] = {}
+    accepted: list[str] = []
+    for indicator, entry in changes.items():
+        if not entry.value:
+            continue
+        limit = soft_limit(study=study, indicator=indicator, policy=policy)
+        if limit is None or entry.value <= limit:
+            continue
+        if indicator.code in confirmed:
+            accepted.append(indicator.code)
+            continue
+        errors[indicator.code] = ValidationError(
+            _(
+                "%(value)s is unusually high: %(pct)s %% of this study's values are at most "
+                "%(limit)s. Confirm it if it is right."
+            )
+            % {
+                "value": _fmt(entry.value),
+                "pct": policy.soft_limit_percentile,
+                "limit": _fmt(limit),
+            },
+            code=SOFT_LIMIT,
+        )
+    return errors, accepted
 
 
 def _parse_all(
@@ -120,6 +294,52 @@ def _parse_all(
     return entries, errors
 
 
+# --- recording ------------------------------------------------------------------------------
+
+
+def _clear_errors(wave: Wave, clears: Iterable[str], catalogue: Mapping[str, Indicator]) -> dict:
+    errors: dict[str, str] = {}
+    policy = data_policy(wave.family.study)
+    for code in clears:
+        if code not in catalogue:
+            errors[code] = _("Unknown indicator '%(code)s'.") % {"code": code}
+        elif policy.require_missing_reason:
+            errors[code] = _(
+                "This study does not allow an empty field where a value was: choose why the "
+                "value is missing instead."
+            )
+    return errors
+
+
+def indicator_values_check(
+    *,
+    wave: Wave,
+    values: Mapping[str, object],
+    clears: Iterable[str] = (),
+    soft_confirmed: Iterable[str] = (),
+    soft_limits: bool = False,
+) -> tuple[dict[Indicator, Entry], dict[str, list[ValidationError]], list[str]]:
+    """Every problem of a wave's values in one pass, nothing written: (entries, errors by code,
+    codes confirmed beyond their soft limit)."""
+    catalogue = {i.code: i for i in indicators_for(wave.family.study)}
+    entries, parse_errors = _parse_all(wave, values)
+    errors: dict[str, list[ValidationError]] = {}
+    for code, text in {
+        **parse_errors,
+        **_consistency_errors(wave, entries),
+        **_clear_errors(wave, clears, catalogue),
+    }.items():
+        errors.setdefault(code, []).append(ValidationError(text))
+    accepted: list[str] = []
+    if soft_limits:
+        soft, accepted = _soft_limit_errors(
+            wave, {i: e for i, e in entries.items() if i.code not in errors}, soft_confirmed
+        )
+        for code, error in soft.items():
+            errors.setdefault(code, []).append(error)
+    return entries, errors, accepted
+
+
 @transaction.atomic
 def indicator_values_record(
     *,
@@ -129,25 +349,84 @@ def indicator_values_record(
     source: str = Source.MANUAL,
     import_batch: ImportBatch | None = None,
     reason: str = "",
+    clears: Iterable[str] = (),
+    base_version: str | None = None,
+    soft_confirmed: Iterable[str] = (),
+    soft_limits: bool = False,
 ) -> RecordOutcome:
     """Record registry indicator values of one wave (code -> number, missing code, or Entry).
 
-    Validates every value first and saves nothing if any is wrong (errors keyed by code).
-    An empty input clears nothing: to remove a value, soft-delete it explicitly.
+    Validates every value first and saves nothing if any is wrong (errors keyed by code; a
+    value beyond the study's soft limit is an error with code SOFT_LIMIT unless its code is in
+    `soft_confirmed`). An empty input changes nothing; `clears` names the indicators whose value
+    is removed (soft-deleted, audited). With `base_version` (see `wave_version`) a value changed
+    by someone else since that version is not overwritten: ConflictError. Holds the wave's row
+    lock, so parallel writes to one wave queue instead of colliding.
     """
-    ensure_unlocked(wave)
-    entries, errors = _parse_all(wave, values)
-    errors.update(_consistency_errors(wave, entries))
+    lock_wave(wave)
+    clears = [c for c in dict.fromkeys(clears) if c not in values or values[c] in (None, "")]
+    entries, errors, accepted = indicator_values_check(
+        wave=wave,
+        values=values,
+        clears=clears,
+        soft_confirmed=soft_confirmed,
+        soft_limits=soft_limits,
+    )
     if errors:
         raise ValidationError(errors)
-    created, updated, unchanged = values_apply_bulk(
-        {(wave.pk, indicator.pk): entry for indicator, entry in entries.items()},
+    catalogue = {i.code: i for i in indicators_for(wave.family.study)}
+    live = {v.indicator_id: v for v in IndicatorValue.objects.alive().filter(wave=wave)}
+
+    def live_entry(indicator_id: int) -> Entry | None:
+        row = live.get(indicator_id)
+        return None if row is None else Entry(row.value, row.missing_code)
+
+    changes = {i: e for i, e in entries.items() if live_entry(i.pk) != e}
+    to_clear = [catalogue[c] for c in clears if c in catalogue and catalogue[c].pk in live]
+    base = parse_version(base_version)
+    if base is not None:
+        before = values_as_of(wave, base[0])
+        conflicts = {
+            indicator.code: {
+                "theirs": entry_text(live_entry(indicator.pk)),
+                "yours": entry_text(changes.get(indicator)),
+            }
+            for indicator in [*changes, *to_clear]
+            if before.get(indicator.pk) != live_entry(indicator.pk)
+        }
+        if conflicts:
+            raise ConflictError(conflicts, wave_version(wave))
+    why = reason or f"values recorded ({source})"
+    if accepted:
+        why = f"{why}; confirmed beyond the soft limit: {', '.join(sorted(accepted))}"
+    created, updated, _same = values_apply_bulk(
+        {(wave.pk, indicator.pk): entry for indicator, entry in changes.items()},
         user=user,
         source=source,
         import_batch=import_batch,
-        reason=reason or f"values recorded ({source})",
+        reason=why,
     )
-    return RecordOutcome(created=created, updated=updated, unchanged=unchanged)
+    for indicator in to_clear:
+        value = live[indicator.pk]
+        value.is_deleted, value.deleted_at = True, timezone.now()
+        value.deleted_reason = reason or _("cleared on entry")
+        audited_save(
+            value,
+            user=user,
+            reason=f"cleared ({source}): {reason}" if reason else f"cleared ({source})",
+        )
+    if (changes or to_clear) and source in (Source.MANUAL, Source.API):
+        from study.services.quality import quality_run
+
+        quality_run(study=wave.family.study, family_ids=[wave.family_id])
+    return RecordOutcome(
+        created=created,
+        updated=updated,
+        unchanged=len(entries) - len(changes),
+        cleared=len(to_clear),
+        version=wave_version(wave),
+        soft_confirmed=tuple(sorted(accepted)),
+    )
 
 
 def _live_values(wave_ids: list[int]) -> dict[tuple[int, int], tuple[int, Decimal | None, str]]:
@@ -205,7 +484,10 @@ def values_apply_bulk(
 
 @transaction.atomic
 def indicator_value_soft_delete(*, value: IndicatorValue, reason: str, user) -> IndicatorValue:
-    ensure_unlocked(value.wave)
+    """Remove a value with a reason (a correction or an erasure of a wrong entry), audited."""
+    lock_wave(value.wave)
+    if value.is_deleted:
+        return value
     if not reason.strip():
         raise ValidationError({"reason": _("Give a reason for removing this value.")})
     value.is_deleted, value.deleted_at, value.deleted_reason = True, timezone.now(), reason

@@ -3,10 +3,10 @@ values and survey together."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,7 +15,12 @@ from study import access
 from study.models import Wave
 from study.services.common import WaveLockedError, audited_save, ensure_unlocked
 from study.services.surveys import wave_survey_record
-from study.services.values import RecordOutcome, indicator_values_record
+from study.services.values import (
+    ConflictError,
+    RecordOutcome,
+    indicator_values_record,
+    wave_version,
+)
 
 
 @transaction.atomic
@@ -62,6 +67,16 @@ def wave_mark_missed(*, wave: Wave, reason: str, user=None) -> Wave:
     return wave
 
 
+def _gather(exc: ValidationError, errors: dict, conflicts: dict) -> None:
+    if isinstance(exc, ConflictError):
+        conflicts.update(exc.conflicts)
+    if hasattr(exc, "error_dict"):
+        for key, items in exc.error_dict.items():
+            errors.setdefault(key, []).extend(items)
+    else:
+        errors.setdefault(NON_FIELD_ERRORS, []).extend(exc.error_list)
+
+
 @transaction.atomic
 def wave_entry_record(
     *,
@@ -69,33 +84,52 @@ def wave_entry_record(
     values: Mapping[str, object],
     survey: Mapping[str, object] | None = None,
     user=None,
+    clears: Iterable[str] = (),
+    base_version: str | None = None,
+    soft_confirmed: Iterable[str] = (),
+    soft_limits: bool = True,
+    reason: str = "",
 ) -> RecordOutcome:
     """Record a wave's indicator values and its survey together: both or neither.
 
     Errors of both parts are gathered into one ValidationError (keyed by indicator code or
-    survey field) so the form shows them all at once.
+    survey field) so the form shows them all at once; when the only problems are fields someone
+    else changed since `base_version`, one ConflictError names all of them.
     """
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[ValidationError]] = {}
+    conflicts: dict[str, dict[str, str]] = {}
     outcome = RecordOutcome()
-    try:
-        with transaction.atomic():
-            outcome = indicator_values_record(wave=wave, values=values, user=user)
-    except WaveLockedError:
-        raise
-    except ValidationError as exc:
-        errors.update(exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages})
+    parts: list[Callable[[], object]] = [
+        lambda: indicator_values_record(
+            wave=wave,
+            values=values,
+            user=user,
+            clears=clears,
+            base_version=base_version,
+            soft_confirmed=soft_confirmed,
+            soft_limits=soft_limits,
+            reason=reason,
+        )
+    ]
     if survey is not None:
+        parts.append(
+            lambda: wave_survey_record(wave=wave, data=survey, user=user, base_version=base_version)
+        )
+    for part in parts:
         try:
             with transaction.atomic():
-                wave_survey_record(wave=wave, data=survey, user=user)
+                result = part()
         except WaveLockedError:
             raise
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                errors.update(exc.message_dict)
-            else:
-                errors.setdefault("__all__", []).extend(exc.messages)
+            _gather(exc, errors, conflicts)
+        else:
+            if isinstance(result, RecordOutcome):
+                outcome = result
     if errors:
         # Raising inside the outer transaction undoes whichever part did succeed.
+        if conflicts and set(errors) == set(conflicts):
+            raise ConflictError(conflicts, wave_version(wave))
         raise ValidationError(errors)
+    outcome.version = wave_version(wave)
     return outcome

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from study import access, forms, selectors
 from study.access_log import family_read
+from study.idempotency import run_once
 from study.services import care as care_services
 from study.services.contacts import contact_log
 from study.views.helpers import add_service_errors, cleaned_or_error, require_family_right
@@ -32,14 +33,35 @@ def contact_new(request: HttpRequest, family_id: int) -> HttpResponse:
     family_read(request, action="family.contact_form", families=family)
     form = forms.ContactForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        token = data.pop("form_token", "")
+
+        def produce() -> tuple[int, dict]:
+            contact = contact_log(family=family, coach=request.user, **data)
+            return 201, {"contact": contact.pk}
+
         try:
-            contact_log(family=family, coach=request.user, **form.cleaned_data)
+            if token:
+                # A double click or a resent form carries the same token: logged once.
+                outcome = run_once(
+                    user=request.user, scope="form:contact", key=token, payload="", produce=produce
+                )
+                replayed = outcome.replayed
+            else:
+                produce()
+                replayed = False
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(
-                request, _("Contact with %(pseudonym)s logged.") % {"pseudonym": family.pseudonym}
-            )
+            if replayed:
+                messages.info(
+                    request, _("This contact was already saved; it was not logged twice.")
+                )
+            else:
+                messages.success(
+                    request,
+                    _("Contact with %(pseudonym)s logged.") % {"pseudonym": family.pseudonym},
+                )
             return redirect("study:caseload")
     status = 400 if form.is_bound and form.errors else 200
     return render(

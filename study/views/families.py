@@ -5,12 +5,12 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from study import access, forms, selectors
+from study import access, audit_trail, forms, selectors
 from study.access_log import family_read
 from study.models import Study
 from study.services import allocation as allocation_services
@@ -26,6 +26,7 @@ def family_detail(request, family_id: int):
     context["may_see_registry"] = access.Right.RESEARCH_READ in rights
     context["may_log_contact"] = access.Right.CONTACT_LOG in rights
     context["may_change_status"] = access.Right.RESEARCH_WRITE in rights
+    context["may_correct_all"] = access.Right.DATA_CORRECT in rights
     family_read(request, action="family.view", families=family)
     return render(request, "study/family_detail.html", context)
 
@@ -34,9 +35,49 @@ def family_detail(request, family_id: int):
 def family_audit(request, family_id: int):
     family = selectors.family_get(request.user, family_id)
     require_family_right(request.user, family, access.Right.RESEARCH_READ)
-    family_read(request, action="family.audit", families=family)
-    trail = selectors.family_audit_trail(family)
-    return render(request, "study/family_audit.html", {"family": family, "trail": trail})
+    families = selectors.research_family_list(request.user).filter(pk=family.pk)
+    return audit_page(request, families=families, family=family, study=family.study)
+
+
+def audit_page(request, *, families, study, family=None) -> HttpResponse:
+    """The readable audit trail of some families (one family, or a study): filters, pages, CSV;
+    every look and every export is access-logged."""
+    form = forms.AuditFilterForm(request.GET or None)
+    spec = form.spec()
+    detail = ", ".join(f"{k}={v}" for k, v in vars(spec).items() if v not in (None, ""))
+    rows = audit_trail.trail(families, spec)
+    if request.GET.get("format") == "csv":
+        family_read(
+            request, action="audit.export", families=family or families, study=study, detail=detail
+        )
+        response = StreamingHttpResponse(audit_trail.trail_csv(rows), content_type="text/csv")
+        name = family.pseudonym if family else f"study{study.pk}"
+        response["Content-Disposition"] = f'attachment; filename="audit-{name}.csv"'
+        return response
+    try:
+        number = int(request.GET.get("page", "1"))
+    except ValueError:
+        number = 1
+    page = audit_trail.trail_page(rows, page=number)
+    family_read(
+        request,
+        action="audit.view",
+        families=family or families,
+        study=study,
+        row_count=len(page.rows),
+        detail=detail,
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "family": family,
+        "study": study,
+        "form": form,
+        "page": page,
+        "trail": page.rows,
+        "query": query.urlencode(),
+    }
+    return render(request, "study/family_audit.html", context)
 
 
 @login_required

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 
 from study import access, exporting, selectors
 from study.access_log import family_read
+from study.models import Arm
 from study.roles import Role
 from study.services.studies import may_create_study
 
@@ -101,3 +102,37 @@ def study_codebook(request, study_id: int):
     )
     response["Content-Disposition"] = f'attachment; filename="codebook-study{study.pk}.csv"'
     return response
+
+
+@login_required
+def study_audit(request, study_id: int):
+    """The study-wide audit trail: every change to the data of the study's families the user
+    may read (researchers, data managers)."""
+    from study.views.families import audit_page
+
+    study = _research_study(request.user, study_id)
+    families = selectors.research_family_list(request.user).filter(study=study)
+    return audit_page(request, families=families, study=study)
+
+
+@login_required
+def record_status(request, study_id: int):
+    """The record status dashboard: the study's families x waves, status in colour and words."""
+    study = selectors.study_get(request.user, study_id)
+    families = selectors.family_list(request.user).filter(study=study)
+    spec = selectors.GridFilter(
+        arm=request.GET.get("arm", ""),
+        wijk=request.GET.get("wijk", ""),
+        coach=request.GET.get("coach", ""),
+        status=request.GET.get("status", ""),
+    )
+    grid = selectors.record_status_grid(families, spec)
+    family_read(
+        request,
+        action="study.records",
+        families=[row["family"].pk for row in grid["rows"]],
+        study=study,
+        row_count=len(grid["rows"]),
+    )
+    context = {"study": study, "grid": grid, "spec": spec, "arms": Arm.Kind.choices}
+    return render(request, "study/record_status.html", context)

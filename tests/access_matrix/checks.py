@@ -45,6 +45,14 @@ PAGE_KINDS: dict[str, str] = {
     "study:care_workers": FAMILY,
     "study:care_involvement_end": FAMILY,
     "study:family_audit": RESEARCH,
+    "study:contact_correct": FAMILY,
+    "study:care_involvement_correct": FAMILY,
+    "study:family_remove": MANAGE,
+    "study:study_audit": RESEARCH,
+    # Lists only the families the visitor may see (a coach: their caseload; others: none).
+    "study:record_status": STUDY,
+    "study:query_list": RESEARCH,
+    "study:query_detail": RESEARCH,
     "study:family_enrol": RESEARCH,
     "study:wave_entry": RESEARCH,
     "study:wave_complete": RESEARCH,
@@ -393,6 +401,13 @@ def _resolve(schema: dict, node: dict) -> dict:
     return node
 
 
+NAMED_VALUES: dict[str, object] = {
+    "values": {"bijstand": "1"},
+    "version": "",  # no version: the write is not checked against one
+    "reason": "correction in the access matrix",
+}
+
+
 def _value(schema, name: str, prop: dict, ids: dict[str, int]):
     prop = _resolve(schema, prop)
     for combined in ("allOf", "oneOf", "anyOf"):
@@ -405,8 +420,8 @@ def _value(schema, name: str, prop: dict, ids: dict[str, int]):
         return next((v for v in prop["enum"] if v not in ("", None)), prop["enum"][0])
     if name == "file" or fmt == "binary":
         return SimpleUploadedFile("extract.csv", b"pseudonym,year,bijstand\n", "text/csv")
-    if name == "values":
-        return {"bijstand": "1"}
+    if name in NAMED_VALUES:
+        return NAMED_VALUES[name]
     special = {"date-time": "2022-05-01T10:00:00Z", "date": "2022-05-01", "decimal": "1"}
     if fmt in special:
         return special[fmt]

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from analysis.models import AnalysisRun, Report
 from analysis.monitor.models import MonitorJob, MonitorReport
 from study.imports import workflow
-from study.models import Contact, Professional
+from study.models import Contact, DataQuery, Professional, QualityRule
 from study.roles import Role
 from study.services import api_keys
 from study.services.care import care_involvement_add, caseload_assign
@@ -73,9 +73,15 @@ def _family_data(family, coach, researcher) -> dict[str, int]:
         start_date=date(2021, 2, 1),
         user=coach,
     )
+    rule = QualityRule.objects.create(study=family.study, kind=QualityRule.Kind.RANGE)
+    query = DataQuery.objects.create(
+        rule=rule, wave=wave, indicator=wave.values.get().indicator, message="check"
+    )
     return {
         "families": family.pk,
         "family": family.pk,
+        "contact": contact.pk,
+        "query": query.pk,
         "waves": wave.pk,
         "wave": wave.pk,
         "contacts": contact.pk,

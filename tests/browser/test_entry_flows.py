@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from study.models import Contact, IndicatorValue, WaveSurvey
+from study.services.values import indicator_values_record
 from tests.browser.conftest import PHONE, SCREENSHOTS, log_in
 
 pytestmark = [
@@ -29,7 +30,7 @@ def test_researcher_corrects_a_bad_value_and_saves_the_wave(open_page, researche
     page.fill("#id_satisfaction", "7")
     page.click("#save")
     page.wait_for_load_state()
-    assert page.locator("#form-errors").is_visible()
+    assert page.locator("#error-summary").is_visible()
     error = page.locator("#error-bijstand")
     assert error.is_visible() and "99" in error.inner_text()
     assert not IndicatorValue.objects.filter(wave=wave).exists()
@@ -38,7 +39,7 @@ def test_researcher_corrects_a_bad_value_and_saves_the_wave(open_page, researche
     page.fill("#id_v_bijstand", "1")
     page.click("#save")
     page.wait_for_load_state()
-    assert page.locator("#form-errors").count() == 0
+    assert page.locator("#error-summary").count() == 0
     assert page.locator(".messages li").is_visible()
     values = {v.indicator.code: v for v in IndicatorValue.objects.filter(wave=wave)}
     assert values["bijstand"].value == Decimal("1.00")
@@ -131,3 +132,139 @@ def test_researcher_enrols_a_family_after_an_eligibility_refusal(open_page, rese
     family = study.families.get()
     assert page.url.endswith(f"/families/{family.pk}/")
     assert family.arm.kind == "comparison" and family.members.count() == 2
+
+
+def test_researcher_confirms_some_suggestions_clears_a_value_and_sees_all_errors_at_once(
+    open_page, researcher, family
+):
+    t0, t1 = family.waves.get(index=0), family.waves.get(index=1)
+    indicator_values_record(wave=t0, values={"bijstand": 2, "ww": 1, "moves": 3, "debt_help": 1})
+    indicator_values_record(wave=t1, values={"low_income": 1})
+    page = open_page()
+    log_in(page, researcher.username, f"/waves/{t1.pk}/entry/")
+
+    # Two errors at once: a registry value and a survey answer, summarised, focus on the summary.
+    page.fill("#id_v_bijstand", "99")
+    page.fill("#id_satisfaction", "11")
+    page.click("#save")
+    page.wait_for_load_state()
+    summary = page.locator("#error-summary")
+    assert summary.is_visible()
+    assert page.evaluate("document.activeElement.id") == "error-summary"
+    assert summary.locator("a[href='#id_v_bijstand']").count() == 1
+    assert summary.locator("a[href='#id_satisfaction']").count() == 1
+    assert page.locator("#error-bijstand").is_visible()
+    assert page.locator("#error-satisfaction").is_visible()
+    page.screenshot(path=str(SCREENSHOTS / "wave_entry_two_errors.png"), full_page=False)
+    summary.locator("a[href='#id_v_bijstand']").click()
+    assert page.evaluate("document.activeElement.id") == "id_v_bijstand"
+    assert not IndicatorValue.objects.alive().filter(wave=t1, indicator__code="bijstand").exists()
+
+    # Correct both; confirm one suggestion; clear the stored value; leave the rest open.
+    page.fill("#id_v_bijstand", "")
+    page.fill("#id_satisfaction", "7")
+    page.check("#id_c_ww")
+    page.fill("#id_v_low_income", "")
+    page.click("#save")
+    page.wait_for_load_state()
+    assert page.locator("#error-summary").count() == 0
+    message = page.locator(".messages li").inner_text()
+    assert "1 new" in message and "1 cleared" in message
+    assert "3 suggestions from T0 were left unconfirmed" in message
+    live = {v.indicator.code: v.value for v in IndicatorValue.objects.alive().filter(wave=t1)}
+    assert live == {"ww": Decimal("1.00")}, "only the confirmed suggestion was stored"
+    assert IndicatorValue.objects.get(wave=t1, indicator__code="low_income").is_deleted
+
+    # "Confirm all" of the household section stores the remaining household suggestions.
+    page.check("fieldset[data-level=household] .confirm-all input")
+    assert page.is_checked("#id_c_moves") and page.is_checked("#id_c_debt_help")
+    page.click("#save")
+    page.wait_for_load_state()
+    live = {v.indicator.code for v in IndicatorValue.objects.alive().filter(wave=t1)}
+    assert live == {"ww", "bijstand", "moves", "debt_help"}
+    page.screenshot(path=str(SCREENSHOTS / "wave_entry_confirmed.png"), full_page=False)
+
+
+def test_a_double_clicked_contact_is_stored_once(open_page, coach, family):
+    page = open_page(PHONE, is_mobile=True, has_touch=True)
+    log_in(page, coach.username, f"/families/{family.pk}/contacts/new/")
+    page.click("label.tap:has(input[name=kind][value=phone])")
+    page.click(".chip[data-minutes='15']")
+    # The second click of a double click reaches the server too when the script is slow: the
+    # form's token makes it a repeat, so both are sent here by the page itself.
+    page.evaluate(
+        """() => {
+        const form = document.getElementById('contact-form');
+        const body = new URLSearchParams(new FormData(form));
+        return Promise.all([1, 2].map(() => fetch(form.action || location.href,
+            {method: 'POST', body, credentials: 'same-origin', redirect: 'manual'})));
+    }"""
+    )
+    assert Contact.objects.filter(family=family).count() == 1
+    page.dblclick("#save-contact")
+    page.wait_for_url("**/caseload/")
+    assert Contact.objects.filter(family=family).count() == 1, "the same form token again"
+
+
+def test_the_second_editor_of_a_wave_sees_both_values(open_page, researcher, family):
+    wave = family.waves.get(index=1)
+    indicator_values_record(wave=wave, values={"ww": 0, "bijstand": 0})
+    first, second = open_page(), open_page()
+    for page in (first, second):
+        log_in(page, researcher.username, f"/waves/{wave.pk}/entry/")
+    second.fill("#id_v_ww", "1")
+    second.click("#save")
+    second.wait_for_load_state()
+    first.fill("#id_v_ww", "2")
+    first.fill("#id_v_bijstand", "3")
+    first.click("#save")
+    first.wait_for_load_state()
+    error = first.locator("#error-ww")
+    assert error.is_visible() and "“1”" in error.inner_text() and "“2”" in error.inner_text()
+    assert first.locator("#error-summary").is_visible()
+    first.screenshot(path=str(SCREENSHOTS / "wave_entry_conflict.png"), full_page=False)
+    values = {v.indicator.code: v.value for v in IndicatorValue.objects.alive().filter(wave=wave)}
+    assert values == {"ww": Decimal("1.00"), "bijstand": Decimal("0.00")}, "nothing overwritten"
+    first.click("#save")  # the person checked: their value is right
+    first.wait_for_load_state()
+    values = {v.indicator.code: v.value for v in IndicatorValue.objects.alive().filter(wave=wave)}
+    assert values == {"ww": Decimal("2.00"), "bijstand": Decimal("3.00")}
+
+
+def test_a_rule_opens_a_query_that_is_answered_and_closed(
+    open_page, researcher, data_manager, family
+):
+    from study.models import DataQuery, Indicator, QualityRule
+
+    QualityRule.objects.create(
+        study=family.study,
+        kind=QualityRule.Kind.RANGE,
+        indicator=Indicator.objects.get(code="bijstand", study__isnull=True),
+        params={"min": 0, "max": 4},
+    )
+    wave = family.waves.get(index=1)
+    page = open_page()
+    log_in(page, researcher.username, f"/waves/{wave.pk}/entry/")
+    page.fill("#id_v_bijstand", "6")
+    page.click("#save")
+    page.wait_for_load_state()
+    assert page.locator("#open-queries").is_visible(), "the rule opened a query on save"
+    page.click("#open-queries a")
+    page.wait_for_load_state()
+    assert "open" in page.locator("#query-status").inner_text()
+    page.fill("#id_text", "Checked with the registry extract: 6 is right.")
+    page.click("#answer")
+    page.wait_for_load_state()
+    assert "answered" in page.locator("#query-status").inner_text()
+    assert "6 is right" in page.locator("#thread").inner_text()
+
+    manager = open_page()
+    query = DataQuery.objects.get()
+    log_in(manager, data_manager.username, f"/queries/{query.pk}/")
+    manager.fill("#id_reason", "value confirmed")
+    manager.click("#close")
+    manager.wait_for_load_state()
+    assert "closed" in manager.locator("#query-status").inner_text()
+    manager.screenshot(path=str(SCREENSHOTS / "query_closed.png"), full_page=False)
+    query.refresh_from_db()
+    assert query.status == "closed" and query.closed_by == data_manager

@@ -221,3 +221,28 @@ def test_a_professional_cannot_answer_for_another(client, study):
         {"professional": theirs.pk, "year": "2022", "job_satisfaction": "1"},
     )
     assert not ProfessionalSurvey.objects.filter(professional=theirs).exists()
+
+
+def test_a_contact_form_sent_twice_logs_one_contact(client, coach, family):
+    client.force_login(coach)
+    url = reverse("study:contact_new", args=[family.pk])
+    token = client.get(url).context["form"]["form_token"].value()
+    assert token
+    first = client.post(url, _contact(form_token=token), follow=True)
+    again = client.post(url, _contact(form_token=token), follow=True)
+    assert Contact.objects.filter(family=family).count() == 1
+    assert "already saved" in [str(m) for m in again.context["messages"]][0]
+    assert "logged" in [str(m) for m in first.context["messages"]][0]
+    fresh = client.get(url).context["form"]["form_token"].value()
+    assert fresh != token
+    client.post(url, _contact(form_token=fresh))
+    assert Contact.objects.filter(family=family).count() == 2
+
+
+def test_contact_errors_are_summarised_with_links(client, coach, family):
+    client.force_login(coach)
+    url = reverse("study:contact_new", args=[family.pk])
+    response = client.post(url, _contact(duration_minutes="0", kind=""))
+    assert response.status_code == 400
+    summary = response.content.decode().split('id="error-summary"')[1].split("</div>")[0]
+    assert 'href="#id_duration_minutes"' in summary and "#id_kind" in summary

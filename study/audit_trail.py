@@ -1,0 +1,286 @@
+"""The readable audit trail: the history tables of a family's (or a study's) data as rows a
+person reads: who (a name), when, what (a label, not an id), old → new values as shown on the
+pages, why; filterable by person, wave, field and date, paged, and as CSV.
+
+Read only: the history rows are written by the services and sealed by `study.audit`; nothing
+here changes them.
+"""
+
+from __future__ import annotations
+
+import csv
+import heapq
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from itertools import islice
+
+from django.contrib.auth import get_user_model
+from django.db import models
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from study.models import (
+    Arm,
+    CareInvolvement,
+    Contact,
+    Family,
+    Indicator,
+    IndicatorValue,
+    Member,
+    Wave,
+    WaveSurvey,
+)
+
+#: Columns never shown: bookkeeping, and what must not be read here (a linkage key, a note).
+HIDDEN = {"id", "updated_at", "created_at", "deleted_at", "linkage_key", "history_id"}
+MASKED = {"note"}  # a contact note may be private: the trail says it changed, not what it says
+TYPES = {"+": "created", "~": "changed", "-": "deleted"}
+
+
+@dataclass(frozen=True)
+class TrailFilter:
+    person: str = ""  # a username
+    wave: int | None = None  # a wave index (T…)
+    field: str = ""  # an indicator code or a field name
+    since: date | None = None
+    until: date | None = None
+
+
+def _sources(families: QuerySet[Family], wave: int | None) -> list[QuerySet]:
+    ids = families.model._base_manager.filter(pk__in=families.values("pk")).values("pk")
+    by_wave = {} if wave is None else {"wave__index": wave}
+    sources: list[QuerySet] = [
+        IndicatorValue.history.filter(wave__family_id__in=ids, **by_wave),
+        WaveSurvey.history.filter(wave__family_id__in=ids, **by_wave),
+        Wave.history.filter(family_id__in=ids, **({} if wave is None else {"index": wave})),
+    ]
+    if wave is None:
+        sources += [
+            Family.history.filter(id__in=ids),
+            Member.history.filter(family_id__in=ids),
+            CareInvolvement.history.filter(family_id__in=ids),
+            Contact.history.filter(family_id__in=ids),
+        ]
+    return sources
+
+
+def _filtered(qs: QuerySet, spec: TrailFilter) -> QuerySet:
+    if spec.person:
+        qs = qs.filter(history_user__username=spec.person)
+    tz = timezone.get_current_timezone()
+    if spec.since:
+        qs = qs.filter(history_date__gte=datetime.combine(spec.since, time.min, tz))
+    if spec.until:
+        qs = qs.filter(
+            history_date__lt=datetime.combine(spec.until + timedelta(days=1), time.min, tz)
+        )
+    if spec.field and qs.model is IndicatorValue.history.model:
+        qs = qs.filter(indicator__code=spec.field)
+    return qs.select_related("history_user").order_by("-history_date", "-history_id")
+
+
+class _Names:
+    """Names for the ids a history row holds (users, arms, indicators, waves), looked up once."""
+
+    def __init__(self) -> None:
+        self.users: dict[int, str] = {}
+        self.indicators = {i.pk: i for i in Indicator.objects.all()}
+        self.waves: dict[int, str] = {}
+        self.families: dict[int, str] = {}
+        self.arms = {a.pk: a.get_kind_display() for a in Arm.objects.all()}
+
+    def user(self, pk: int | None) -> str:
+        if pk is None:
+            return "—"
+        if pk not in self.users:
+            found = get_user_model().objects.filter(pk=pk).values_list("username", flat=True)
+            self.users[pk] = found.first() or _("removed user")
+        return self.users[pk]
+
+    def wave(self, pk: int) -> str:
+        if pk not in self.waves:
+            row = Wave.objects.filter(pk=pk).values_list("index", "family__pseudonym").first()
+            self.waves[pk] = f"{row[1]} T{row[0]}" if row else "?"
+        return self.waves[pk]
+
+    def family(self, pk: int) -> str:
+        if pk not in self.families:
+            found = Family._base_manager.filter(pk=pk).values_list("pseudonym", flat=True)
+            self.families[pk] = found.first() or "?"
+        return self.families[pk]
+
+
+def _related(field: models.ForeignKey, value, names: _Names) -> str:
+    target = field.related_model
+    if target is get_user_model():
+        return names.user(value)
+    if target is Arm:
+        return names.arms.get(value, "?")
+    if target is Indicator:
+        indicator = names.indicators.get(value)
+        return indicator.label(get_language() or "nl") if indicator else "?"
+    if target is Wave:
+        return names.wave(value)
+    if target is Family:
+        return names.family(value)
+    return str(value)
+
+
+def _shown(field: models.Field, value: object, names: _Names) -> str:
+    """A stored value as the pages show it."""
+    if value is None or value == "":
+        return "—"
+    if field.name in MASKED:
+        return _("(text)")
+    if isinstance(field, models.ForeignKey):
+        return _related(field, value, names)
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    if isinstance(value, datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
+def _fields(model) -> list[models.Field]:
+    """The tracked model's fields as the history row holds them (its own model's fields)."""
+    return [
+        f
+        for f in model.instance_type._meta.concrete_fields
+        if f.name not in HIDDEN and f.attname not in HIDDEN
+    ]
+
+
+def _object(record, names: _Names) -> str:
+    model = type(record).instance_type
+    if model is IndicatorValue:
+        indicator = names.indicators.get(record.indicator_id)
+        label = indicator.label(get_language() or "nl") if indicator else "?"
+        return f"{names.wave(record.wave_id)} · {label}"
+    if model is WaveSurvey:
+        return f"{names.wave(record.wave_id)} · {_('survey')}"
+    if model is Wave:
+        return f"{names.family(record.family_id)} T{record.index}"
+    if model is Family:
+        return record.pseudonym
+    family = names.family(record.family_id)
+    if model is Contact:
+        return f"{family} · {_('contact')} {timezone.localtime(record.occurred_at):%Y-%m-%d}"
+    if model is CareInvolvement:
+        return f"{family} · {record.organisation} ({record.discipline})"
+    if model is Member:
+        return f"{family} · {record.get_role_display()} {record.birth_year}"
+    return str(record.history_object)
+
+
+def _row(record, names: _Names) -> dict:
+    fields = _fields(type(record))
+    previous = record.prev_record if record.history_type == "~" else None
+    changes = []
+    for field in fields:
+        new = getattr(record, field.attname)
+        if previous is not None:
+            old = getattr(previous, field.attname)
+            if old == new:
+                continue
+            changes.append(
+                {
+                    "field": str(field.verbose_name),
+                    "old": _shown(field, old, names),
+                    "new": _shown(field, new, names),
+                }
+            )
+        elif record.history_type == "+" and new not in (None, "", False):
+            if field.name in {"family", "wave", "indicator", "is_deleted"}:
+                continue
+            changes.append(
+                {"field": str(field.verbose_name), "old": "—", "new": _shown(field, new, names)}
+            )
+    model = type(record).instance_type
+    kind = TYPES[record.history_type]
+    if previous is not None and getattr(record, "is_deleted", False):
+        if not getattr(previous, "is_deleted", False):
+            kind = "deleted"  # a soft delete is a change of is_deleted
+    return {
+        "when": record.history_date,
+        "who": names.user(record.history_user_id) if record.history_user_id else _("system"),
+        "model": str(model._meta.verbose_name),
+        "object": _object(record, names),
+        "type": kind,
+        "type_label": {"created": _("created"), "changed": _("changed"), "deleted": _("removed")}[
+            kind
+        ],
+        "reason": record.history_change_reason or "",
+        "changes": changes,
+    }
+
+
+def _field_matches(row: dict, spec: TrailFilter, model) -> bool:
+    if not spec.field or model is IndicatorValue.history.model:
+        return True
+    wanted = spec.field.lower()
+    return any(wanted in c["field"].lower() for c in row["changes"])
+
+
+def trail(families: QuerySet[Family], spec: TrailFilter = TrailFilter()) -> Iterator[dict]:
+    """Every change to the families' data, newest first, as readable rows (a generator: page it
+    with `trail_page`, or stream it to CSV)."""
+    names = _Names()
+    sources = [_filtered(qs, spec) for qs in _sources(families, spec.wave)]
+    streams = [
+        ((r.history_date, r.history_id, i, r) for r in qs.iterator(chunk_size=500))
+        for i, qs in enumerate(sources)
+    ]
+    for _when, _id, _i, record in heapq.merge(*streams, reverse=True):
+        row = _row(record, names)
+        if _field_matches(row, spec, type(record)):
+            yield row
+
+
+@dataclass
+class TrailPage:
+    rows: list[dict]
+    number: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+
+def trail_page(rows: Iterable[dict], *, page: int, per_page: int = 50) -> TrailPage:
+    page = max(page, 1)
+    chunk = list(islice(rows, (page - 1) * per_page, page * per_page + 1))
+    return TrailPage(rows=chunk[:per_page], number=page, has_next=len(chunk) > per_page)
+
+
+CSV_COLUMNS = ("when", "who", "what", "object", "change", "field", "old", "new", "reason")
+
+
+def trail_csv(rows: Iterable[dict]) -> Iterator[str]:
+    """The trail as CSV lines: one line per changed field (a change without fields: one line)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def flush() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    writer.writerow(CSV_COLUMNS)
+    yield flush()
+    for row in rows:
+        when = timezone.localtime(row["when"]).strftime("%Y-%m-%d %H:%M:%S")
+        head = [when, row["who"], row["model"], row["object"], row["type"]]
+        for change in row["changes"] or [{"field": "", "old": "", "new": ""}]:
+            writer.writerow([*head, change["field"], change["old"], change["new"], row["reason"]])
+        yield flush()

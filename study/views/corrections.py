@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from study import access, forms, selectors
+from study.access_log import family_read
 from study.services import corrections
 from study.services.families import family_soft_delete
 from study.views.helpers import add_service_errors, require_family_right
@@ -72,6 +73,7 @@ def contact_correct(request: HttpRequest, contact_id: int) -> HttpResponse:
         request.user, family, recorded_by_id=contact.coach_id, right=access.Right.CONTACT_LOG
     ):
         raise PermissionDenied
+    family_read(request, action="contact.correct", families=family, scope=f"id={contact.pk}")
     initial = {f: getattr(contact, f) for f in _CONTACT_FIELDS}
     initial["occurred_at"] = timezone.localtime(contact.occurred_at)
     form = forms.ContactCorrectForm(
@@ -106,6 +108,7 @@ def care_involvement_correct(request: HttpRequest, involvement_id: int) -> HttpR
         right=access.Right.CARE_WRITE,
     ):
         raise PermissionDenied
+    family_read(request, action="care.correct", families=family, scope=f"id={involvement.pk}")
     form = forms.InvolvementCorrectForm(
         request.POST if request.method == "POST" else None,
         initial={f: getattr(involvement, f) for f in _INVOLVEMENT_FIELDS},
@@ -131,6 +134,7 @@ def family_remove(request: HttpRequest, family_id: int) -> HttpResponse:
     """A data manager removes a family entered in error (soft delete, with a reason)."""
     family = selectors.family_get(request.user, family_id)
     require_family_right(request.user, family, access.Right.DATA_CORRECT)
+    family_read(request, action="family.remove", families=family)
     form = forms.ReasonForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -31,9 +31,18 @@ def query_list(request: HttpRequest, study_id: int) -> HttpResponse:
     )
     if status in DataQuery.Status.values:
         queries = queries.filter(status=status)
+    shown = list(queries[:500])
+    family_read(
+        request,
+        action="query.list",
+        families=sorted({q.wave.family_id for q in shown}),
+        study=study,
+        row_count=len(shown),
+        scope=f"status={status}",
+    )
     context = {
         "study": study,
-        "queries": queries[:500],
+        "queries": shown,
         "status": status,
         "statuses": DataQuery.Status.choices,
     }

@@ -37,6 +37,13 @@ FAMILY_PAGES = {
     "study:import_detail",  # a batch's preview and problems name families
     "study:import_errors",
     "study:caseloads",  # the coordinator's families and their coaches
+    "study:study_audit",  # the study's change history
+    "study:record_status",  # every family x wave
+    "study:query_list",
+    "study:query_detail",
+    "study:family_remove",
+    "study:contact_correct",
+    "study:care_involvement_correct",
     "study:family_status",
     "costs:family",
 }

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from study import access, selectors, setup_forms
 from study.access_log import family_read
-from study.models import Arm, Professional, StudyMembership
+from study.models import Arm, Family, Professional, StudyMembership
 from study.services import care, members, professionals, studies
 from study.services import families as family_services
 from study.views.helpers import add_service_errors, require_family_right, require_study_right
@@ -208,6 +208,9 @@ def family_status(request: HttpRequest, family_id: int) -> HttpResponse:
             add_service_errors(form, exc)
         else:
             messages.success(request, _("The family's status is saved."))
+            if not Family.objects.alive().filter(pk=family.pk).exists():
+                # Withdrawn under the study's "remove" policy: the family page is gone.
+                return redirect("study:study_detail", family.study_id)
             return redirect("study:family_detail", family.pk)
     family_read(request, action="family.status", families=family)
     context = {"family": family, "form": form}

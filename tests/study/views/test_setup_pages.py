@@ -248,3 +248,17 @@ def test_the_set_up_page_changes_with_a_reason_and_freezes_after_enrolment(
 def test_the_gemeente_does_not_open_the_set_up_page(client, gemeente_user, study):
     client.force_login(gemeente_user)
     assert client.get(reverse("study:study_edit", args=[study.pk])).status_code == 403
+
+
+def test_a_withdrawal_under_the_remove_policy_returns_to_the_study_page(client, researcher, family):
+    """The family leaves every page under the "remove" policy: the status page does not send
+    the researcher to a family page that now answers 404."""
+    from study.models import StudyDataPolicy
+
+    StudyDataPolicy.objects.create(study=family.study, withdrawal=StudyDataPolicy.Withdrawal.REMOVE)
+    client.force_login(researcher)
+    url = reverse("study:family_status", args=[family.pk])
+    response = client.post(url, {"status": "withdrawn", "on": "2026-04-01", "reason": "consent"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("study:study_detail", args=[family.study_id])
+    assert client.get(reverse("study:family_detail", args=[family.pk])).status_code == 404

@@ -36,7 +36,7 @@ def test_researcher_imports_a_bad_file_then_a_good_one(open_page, researcher, fa
     )
     choose_file(page, "extract-bad.csv", bad)
     page.click("#upload")
-    page.wait_for_selector("#import-problems")
+    page.wait_for_selector("#import-problems", timeout=60_000)  # the dry run is a job
     text = page.locator("#import-problems").inner_text()
     assert "out of range" in text and "child_foster_care_days" in text
     assert "No family of this study" in text
@@ -54,12 +54,12 @@ def test_researcher_imports_a_bad_file_then_a_good_one(open_page, researcher, fa
     )
     choose_file(page, "extract-good.csv", good)
     page.click("#upload")
-    page.wait_for_selector("#apply-import")
+    page.wait_for_selector("#apply-import", timeout=60_000)
     assert "4" in page.locator("#import-summary").inner_text()
     assert page.locator("#import-preview tbody tr").count() == 4
     page.screenshot(path=str(SCREENSHOTS / "import_dry_run.png"), full_page=True)
     page.click("#apply-import")
-    page.wait_for_selector("#import-summary")
+    page.wait_for_selector("#import-summary", timeout=60_000)
     page.wait_for_function(
         "document.querySelector('#import-status .badge').classList.contains('applied')"
     )

@@ -68,9 +68,9 @@ def _invite(page, study: Study, email: str, role: str) -> dict:
     page.goto(f"/studies/{study.pk}/members/")
     page.fill("#id_email", email)
     page.select_option("#id_role", role)
-    page.click("#invite")
-    page.wait_for_load_state()
-    assert page.locator("#invitation").is_visible()
+    with page.expect_navigation():  # wait for the POST's answer, not the page already shown
+        page.click("#invite")
+    page.wait_for_selector("#invitation")
     assert "/accounts/reset/" not in page.content()
     [message] = mail.outbox[sent:]
     assert message.to == [email]

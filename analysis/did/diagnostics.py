@@ -17,7 +17,9 @@ PARTS = ("honest", "balance", "ipw", "robustness", "mde_planned", "ci_width")
 MODELS = ("linear", "lpm", "ppml")
 
 
-def _ci_width(df: pd.DataFrame, cols: dict[str, str], outcome: str, model: str, t0: str, level: float):
+def _ci_width(
+    df: pd.DataFrame, cols: dict[str, Any], outcome: str, model: str, t0: str, level: float
+):
     if model == "ppml":
         r = aligned_ppml(df, **cols, outcome=outcome, t0=t0, robustness=("cr1",), level=level)
         return {"width": r.ci_high - r.ci_low, "scale": r.scale, "inference": r.inference}
@@ -45,6 +47,7 @@ def outcome_diagnostics(
     honest_target: Any = "average",
     mbar: Sequence[float] = (0.5, 1.0, 1.5, 2.0),
     m_grid: Sequence[float] | None = None,
+    honest_restrictions: Sequence[str] = ("rm", "sd"),
     balance_variables: Sequence[str] | None = None,
     ipw_covariates: Sequence[str] = (),
     strata: str | None = None,
@@ -70,7 +73,9 @@ def outcome_diagnostics(
     points) or ``"ppml"`` (counts/costs: HonestDiD and the CI width on the log scale; balance
     as for any outcome; ipw, robustness and mde_planned are linear-model parts and are returned
     as not computed). ``t0``: the aligned design's T0 mode ("own", "drop", "baseline").
-    ``alpha``: the level of HonestDiD and the intervals; ``mde_alpha`` the alpha this outcome
+    ``honest_restrictions``: ``("rm", "sd")`` by default; the FLCI of Delta^SD is an
+    optimisation that takes seconds per M with five post periods, so a caller in a hurry may
+    pass ``("rm",)``. ``alpha``: the level of HonestDiD and the intervals; ``mde_alpha`` the alpha this outcome
     faces under the plan's multiplicity rule (default ``alpha``).
 
     ``parts``: switch parts off, e.g. ``{"robustness": False, "mde_planned": False}`` (all on by
@@ -95,11 +100,11 @@ def outcome_diagnostics(
     """
     if model not in MODELS:
         raise PanelError(f"model must be one of {', '.join(MODELS)}; got {model!r}")
-    on = {p: True for p in PARTS} | dict(parts or {})
+    on = dict.fromkeys(PARTS, True) | dict(parts or {})
     unknown = sorted(set(on) - set(PARTS))
     if unknown:
         raise PanelError(f"unknown diagnostic part(s): {', '.join(unknown)}")
-    cols = {"unit": unit, "time": time, "arm": arm, "intake": intake}
+    cols: dict[str, Any] = {"unit": unit, "time": time, "arm": arm, "intake": intake}
     scale = 100.0 if model == "lpm" else 1.0
     level = 1 - alpha
     out: dict[str, Any] = {"outcome": outcome, "model": model}
@@ -115,6 +120,7 @@ def outcome_diagnostics(
             mbar=mbar,
             m_grid=m_grid,
             alpha=alpha,
+            restrictions=honest_restrictions,
         )
         out["honest"] = _scale_honest(h, scale)
     if on["balance"]:

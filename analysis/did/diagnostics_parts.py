@@ -48,7 +48,7 @@ def _event(df: pd.DataFrame, time: str, intake: str) -> pd.Series:
 
 
 def event_study_coefficients(
-    df: pd.DataFrame, *, cols: dict[str, str], outcome: str, t0: str = "own", model: str = "linear"
+    df: pd.DataFrame, *, cols: dict[str, Any], outcome: str, t0: str = "own", model: str = "linear"
 ) -> tuple[np.ndarray, np.ndarray, list[int], int]:
     """Arm x event-time coefficients, their covariance, event times and the reference.
 
@@ -78,7 +78,7 @@ def event_study_coefficients(
 def honest_part(
     df: pd.DataFrame,
     *,
-    cols: dict[str, str],
+    cols: dict[str, Any],
     outcome: str,
     t0: str = "own",
     model: str = "linear",
@@ -167,7 +167,7 @@ def _balance_row(variable: str, period: str, values: pd.Series, arms: pd.Series)
 
 
 def balance_part(
-    df: pd.DataFrame, *, cols: dict[str, str], variables: Sequence[str]
+    df: pd.DataFrame, *, cols: dict[str, Any], variables: Sequence[str]
 ) -> list[dict[str, Any]]:
     """One row per variable and period (T-2, T-1, T0, slope T-2 -> T0 per year) with the SMD.
 
@@ -198,7 +198,7 @@ def balance_part(
 
 
 def _family_predictors(
-    df: pd.DataFrame, cols: dict[str, str], outcome: str, covariates: Sequence[str]
+    df: pd.DataFrame, cols: dict[str, Any], outcome: str, covariates: Sequence[str]
 ) -> pd.DataFrame:
     """Arm and the pre-intake covariates (values at T-1) per family; families without them out."""
     unit = cols["unit"]
@@ -213,7 +213,7 @@ def _family_predictors(
 def aligned_stay_weights(
     df: pd.DataFrame,
     *,
-    cols: dict[str, str],
+    cols: dict[str, Any],
     outcome: str,
     covariates: Sequence[str] = (),
     trim: float = TRIM,
@@ -250,14 +250,16 @@ def aligned_stay_weights(
         raw = 1.0 / df.loc[rows, unit].map(p)
         weights[rows] = raw / raw.mean()
         fitted[f"T{k}"] = {"retention": float(stayed.mean()), "model": how}
-    info = {"predictors": ["arm", *dict.fromkeys([f"{outcome} at T-1", *covariates])]}
+    info: dict[str, Any] = {
+        "predictors": ["arm", *dict.fromkeys([f"{outcome} at T-1", *covariates])]
+    }
     info["by_event_time"] = fitted
     info["families_without_predictors"] = int(df[unit].nunique() - len(X))
     return weights, info
 
 
 def retention_by_arm(
-    df: pd.DataFrame, *, cols: dict[str, str], outcome: str, last: int | None = None
+    df: pd.DataFrame, *, cols: dict[str, Any], outcome: str, last: int | None = None
 ) -> dict[str, float]:
     """Share of each arm's families observed at the last post-intake event time (``last``)."""
     unit = cols["unit"]
@@ -303,7 +305,7 @@ def lee_bounds(change: np.ndarray, arm: np.ndarray, retention: dict[str, float])
 
 
 def family_changes(
-    df: pd.DataFrame, *, cols: dict[str, str], outcome: str, last: int
+    df: pd.DataFrame, *, cols: dict[str, Any], outcome: str, last: int
 ) -> pd.DataFrame:
     """Per family observed at ``last``: arm and mean(T1 ... last) minus mean(T-2, T-1)."""
     unit = cols["unit"]
@@ -322,7 +324,7 @@ def family_changes(
 def ipw_part(
     df: pd.DataFrame,
     *,
-    cols: dict[str, str],
+    cols: dict[str, Any],
     outcome: str,
     t0: str = "own",
     covariates: Sequence[str] = (),

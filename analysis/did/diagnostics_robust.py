@@ -20,7 +20,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -163,7 +162,7 @@ def _groups_per_family(
 def robustness_part(
     df: pd.DataFrame,
     *,
-    cols: dict[str, str],
+    cols: dict[str, Any],
     outcome: str,
     t0: str = "own",
     strata: str | None = None,
@@ -225,7 +224,9 @@ def robustness_part(
             )
         )
     except PanelError as exc:
-        out.append({"line": "imputation", "method": "imputation", "computed": False, "reason": str(exc)})
+        out.append(
+            {"line": "imputation", "method": "imputation", "computed": False, "reason": str(exc)}
+        )
     cal = calendar_twfe(panel, level)
     out.append(
         _entry(
@@ -307,7 +308,7 @@ def ar1_errors(panel: AlignedPanel, rho: float, sd: float, reps: int, rng) -> np
 def mde_part(
     df: pd.DataFrame,
     *,
-    cols: dict[str, str],
+    cols: dict[str, Any],
     outcome: str,
     t0: str = "own",
     alpha: float = 0.05,

@@ -48,6 +48,7 @@ def outcome_diagnostics(
     mbar: Sequence[float] = (0.5, 1.0, 1.5, 2.0),
     m_grid: Sequence[float] | None = None,
     honest_restrictions: Sequence[str] = ("rm", "sd"),
+    sd_method: str = "C-LF",
     balance_variables: Sequence[str] | None = None,
     ipw_covariates: Sequence[str] = (),
     strata: str | None = None,
@@ -73,9 +74,10 @@ def outcome_diagnostics(
     points) or ``"ppml"`` (counts/costs: HonestDiD and the CI width on the log scale; balance
     as for any outcome; ipw, robustness and mde_planned are linear-model parts and are returned
     as not computed). ``t0``: the aligned design's T0 mode ("own", "drop", "baseline").
-    ``honest_restrictions``: ``("rm", "sd")`` by default; the FLCI of Delta^SD is an
-    optimisation that takes seconds per M with five post periods, so a caller in a hurry may
-    pass ``("rm",)``. ``alpha``: the level of HonestDiD and the intervals; ``mde_alpha`` the alpha this outcome
+    ``honest_restrictions``: ``("rm", "sd")`` by default. ``sd_method``: the Delta^SD test,
+    ``"C-LF"`` by default here (the hybrid test R offers for Delta^SD; seconds per outcome) or
+    ``"FLCI"`` (R's default, validated on the Medicaid example, but moderndid 0.2.0's FLCI takes
+    over a minute per M on the aligned event study with T0..T4 as post periods). ``alpha``: the level of HonestDiD and the intervals; ``mde_alpha`` the alpha this outcome
     faces under the plan's multiplicity rule (default ``alpha``).
 
     ``parts``: switch parts off, e.g. ``{"robustness": False, "mde_planned": False}`` (all on by
@@ -121,6 +123,7 @@ def outcome_diagnostics(
             m_grid=m_grid,
             alpha=alpha,
             restrictions=honest_restrictions,
+            sd_method=sd_method,
         )
         out["honest"] = _scale_honest(h, scale)
     if on["balance"]:

@@ -87,6 +87,7 @@ def honest_part(
     m_grid: Sequence[float] | None = None,
     alpha: float = 0.05,
     restrictions: Sequence[str] = ("rm", "sd"),
+    sd_method: str = "FLCI",
 ) -> dict[str, Any]:
     """HonestDiD of the aligned event study (see the module docstring)."""
     try:
@@ -122,7 +123,14 @@ def honest_part(
     for r in restrictions:
         grid = list(mbar) if r == "rm" else (None if m_grid is None else list(m_grid))
         out[r] = honest_sensitivity(
-            beta, sigma, n_pre=len(leads), l_vec=l_vec, restriction=r, grid=grid, alpha=alpha
+            beta,
+            sigma,
+            n_pre=len(leads),
+            l_vec=l_vec,
+            restriction=r,
+            grid=grid,
+            alpha=alpha,
+            sd_method=sd_method,
         )
     return json_safe(out)
 

@@ -147,6 +147,7 @@ class _PolyhedronTest:
         l_vec: np.ndarray,
         n_pre: int,
         alpha: float,
+        d: np.ndarray | None = None,
     ) -> None:
         n_post = l_vec.size
         post = A[:, n_pre : n_pre + n_post]
@@ -154,7 +155,7 @@ class _PolyhedronTest:
         a_g = post @ _gamma_inverse(l_vec)
         self.a_one = a_g[:, 0]
         self.x_t = a_g[:, 1:]
-        self.y = A @ beta
+        self.y = A @ beta - (np.zeros(A.shape[0]) if d is None else d)
         self.sigma_y = A @ sigma @ A.T
         self.alpha = alpha
         kappa = alpha / 10
@@ -311,6 +312,35 @@ def sd_interval(
     return float(r.flci[0]), float(r.flci[1])
 
 
+def sd_clf_interval(
+    beta: np.ndarray,
+    sigma: np.ndarray,
+    *,
+    n_pre: int,
+    l_vec: np.ndarray,
+    m: float,
+    alpha: float = 0.05,
+) -> tuple[float, float]:
+    """The Delta^SD(M) interval with the C-LF hybrid (R's ``method = "C-LF"`` for Delta^SD).
+
+    ``|second difference of delta| <= M`` over all periods (reference included, R's
+    ``.create_A_SD``), moments with a post-period entry only. The search range holds the linear
+    extrapolation of the last pre-intake slope, the curvature ``M k (k + 1) / 2`` and 20 SEs.
+    """
+    from moderndid.didhonest.delta.sd.sd import _create_sd_constraint_matrix
+
+    n_post = l_vec.size
+    A = _create_sd_constraint_matrix(n_pre, n_post, post_period_moments_only=False)
+    post = slice(n_pre, n_pre + n_post)
+    theta = float(l_vec @ beta[post])
+    sd_theta = float(np.sqrt(l_vec @ sigma[post, post] @ l_vec))
+    k = np.arange(1, n_post + 1)
+    slope = abs(float(beta[n_pre - 1])) + 2 * float(np.sqrt(sigma[n_pre - 1, n_pre - 1]))
+    half = float(np.abs(l_vec) @ (slope * k + m * k * (k + 1) / 2)) + 20 * sd_theta
+    test = _PolyhedronTest(beta, sigma, A, l_vec, n_pre, alpha, d=np.full(A.shape[0], m))
+    return union_range([test.accepts], theta - half, theta + half)
+
+
 def sd_default_grid(beta: np.ndarray, sigma: np.ndarray, n_pre: int) -> list[float]:
     """Six M from 0 to an upper bound of the pre-intake slope changes (R's idea of ``Mvec``).
 
@@ -386,12 +416,15 @@ def honest_sensitivity(
     grid: Sequence[float] | None = None,
     alpha: float = 0.05,
     breakdown: bool = True,
+    sd_method: str = "FLCI",
 ) -> dict[str, Any]:
     """Robust intervals of ``l' tau_post`` under Delta^RM (C-LF) or Delta^SD (FLCI).
 
     ``beta``: event-study coefficients, the ``n_pre`` leads (reference excluded) first, then the
     ``l_vec.size`` post periods; ``sigma`` their covariance. ``grid``: the Mbar (rm, default
-    0.5, 1, 1.5, 2) or M (sd, default :func:`sd_default_grid`) values. Returns a JSON-able dict:
+    0.5, 1, 1.5, 2) or M (sd, default :func:`sd_default_grid`) values. ``sd_method``: "FLCI"
+    (R's default for Delta^SD) or "C-LF" (:func:`sd_clf_interval`, much faster with many post
+    periods). Returns a JSON-able dict:
     restriction, method, parameter name, rows ``{value, ci_low, ci_high}``, the original
     interval, the breakdown value and how it was found.
     """
@@ -418,10 +451,18 @@ def honest_sensitivity(
         def interval(v: float) -> tuple[float, float]:
             key = round(float(v), 12)
             if key not in sd_cache:
-                sd_cache[key] = sd_interval(beta, sigma, n_pre=n_pre, l_vec=l_vec, m=v, alpha=alpha)
+                fn = sd_interval if sd_method == "FLCI" else sd_clf_interval
+                sd_cache[key] = fn(beta, sigma, n_pre=n_pre, l_vec=l_vec, m=v, alpha=alpha)
             return sd_cache[key]
 
-        method, name = "FLCI (fixed-length confidence interval)", "M"
+        if sd_method not in ("FLCI", "C-LF"):
+            raise ValueError(f"sd_method must be 'FLCI' or 'C-LF'; got {sd_method!r}")
+        method = (
+            "FLCI (fixed-length confidence interval)"
+            if sd_method == "FLCI"
+            else "C-LF (conditional-least-favourable hybrid)"
+        )
+        name = "M"
     else:
         raise ValueError(f"restriction must be 'rm' or 'sd'; got {restriction!r}")
     post = slice(n_pre, n_pre + l_vec.size)

@@ -120,3 +120,22 @@ def test_breakdown_bisects_to_where_zero_enters():
     value, _ = breakdown_value(lambda v: (1 - v, 1 + v), [0.5, 2.0])
     assert value == pytest.approx(1.0, abs=0.021)
     assert breakdown_value(lambda v: (-1.0, 1.0), [1.0])[0] == 0.0
+
+
+def test_smoothness_clf_equals_moderndids_hybrid(medicaid):
+    from moderndid.didhonest import create_sensitivity_results_sm
+
+    from analysis.did.honest_sensitivity import sd_clf_interval
+
+    beta, sigma = medicaid
+    ours = sd_clf_interval(beta, sigma, n_pre=5, l_vec=np.array([1.0, 0.0]), m=0.01)
+    theirs = create_sensitivity_results_sm(
+        betahat=beta,
+        sigma=sigma,
+        num_pre_periods=5,
+        num_post_periods=2,
+        method="C-LF",
+        m_vec=[0.01],
+    )
+    assert ours[0] == pytest.approx(float(theirs["lb"][0]), abs=0.002)
+    assert ours[1] == pytest.approx(float(theirs["ub"][0]), abs=0.002)

@@ -3,8 +3,9 @@
 * :func:`robustness_part`: one entry per line, each ``{line, estimate, ci_low, ci_high, p_value,
   method}``: the aligned estimate under CR2 (Satterthwaite), CR1, CV3 and the restricted wild
   cluster bootstrap; the stacked (corrective weights) and imputation (BJS, GMM SE) variants;
-  the calendar-time TWFE (treated from T1 on) with its de Chaisemartin-D'Haultfoeuille (2020)
-  weights (the share and sum of negative weights on treated family-years: the TWFE coefficient
+  the calendar-time TWFE (treated from T1 on) with its Goodman-Bacon (2021) decomposition when
+  the calendar panel is balanced (:func:`bacon_decomposition`) and always its de
+  Chaisemartin-D'Haultfoeuille (2020) weights (the share and sum of negative weights on treated family-years: the TWFE coefficient
   is ``sum_it w_it tau_it`` over them); and randomisation inference (:func:`aligned_ri`).
 * :func:`aligned_ri`: the aligned arm x post estimate under permutations of the *arm labels
   only* (never intake years), within intake-year strata, and within the caller's ``strata`` /
@@ -228,6 +229,12 @@ def robustness_part(
             {"line": "imputation", "method": "imputation", "computed": False, "reason": str(exc)}
         )
     cal = calendar_twfe(panel, level)
+    extra: dict[str, Any] = {}
+    if _balanced(panel):
+        bacon = bacon_decomposition(panel)
+        extra = {"decomposition": "Goodman-Bacon", "bacon_weight_by_type": bacon["weight_by_type"]}
+    else:
+        extra = {"decomposition": "de Chaisemartin-D'Haultfoeuille weights (unbalanced panel)"}
     out.append(
         _entry(
             "calendar-time TWFE (treated from T1), CR2",
@@ -238,9 +245,7 @@ def robustness_part(
             cal["p_value"],
             dcdh_negative_weights=cal["n_negative"],
             dcdh_negative_sum=cal["negative_sum"],
-            decomposition="de Chaisemartin-D'Haultfoeuille weights (calendar panel unbalanced)"
-            if not _balanced(panel)
-            else "de Chaisemartin-D'Haultfoeuille weights",
+            **extra,
         )
     )
     group_col = blocks if blocks is not None else strata
@@ -359,3 +364,113 @@ def mde_part(
             "n_families": design.panel.n_units,
         }
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Goodman-Bacon decomposition of the calendar TWFE (balanced panels)
+
+
+def _share_treated(first: float, years: np.ndarray) -> float:
+    return float(np.mean(years >= first))
+
+
+def _two_by_two(
+    y_a: np.ndarray, y_b: np.ndarray, years: np.ndarray, window: np.ndarray, post: np.ndarray
+) -> float:
+    """(a after - a before) - (b after - b before) on the yearly means within ``window``."""
+    pre = window & ~post
+    after = window & post
+    return float((y_a[after].mean() - y_a[pre].mean()) - (y_b[after].mean() - y_b[pre].mean()))
+
+
+def _bacon_groups(panel: AlignedPanel) -> tuple[dict[float, tuple], np.ndarray]:
+    """Per first-treated-year code (inf: never): unit share, share of years treated, means."""
+    n_years = int(panel.year.max()) + 1
+    years = np.arange(n_years)
+    first_code = np.full(panel.n_units, np.inf)
+    treated = (panel.arm == 1) & (panel.event >= 1)
+    for u in np.unique(panel.unit[treated]):
+        first_code[u] = panel.year[(panel.unit == u) & treated].min()
+    Y = np.zeros((panel.n_units, n_years))
+    Y[panel.unit, panel.year] = panel.y
+    groups = {}
+    for g in np.unique(first_code):
+        members = first_code == g
+        share = _share_treated(g, years) if np.isfinite(g) else 0.0
+        if share >= 1.0:
+            raise PanelError("a group is treated in every year: the decomposition is undefined")
+        groups[float(g)] = (float(members.mean()), share, Y[members].mean(axis=0))
+    return groups, years
+
+
+def _timing_rows(groups: dict[float, tuple], years: np.ndarray, k: float, ell: float) -> list:
+    """The two 2x2s of an earlier (k) and a later (ell) treated group, unnormalised weights."""
+    n_k, d_k, y_k = groups[k]
+    n_l, d_l, y_l = groups[ell]
+    nkl = n_k / (n_k + n_l)
+    w_early = (
+        ((n_k + n_l) * (1 - d_l)) ** 2
+        * nkl
+        * (1 - nkl)
+        * ((d_k - d_l) / (1 - d_l))
+        * ((1 - d_k) / (1 - d_l))
+    )
+    w_late = ((n_k + n_l) * d_k) ** 2 * nkl * (1 - nkl) * (d_l / d_k) * ((d_k - d_l) / d_k)
+    return [
+        {
+            "type": "earlier vs later treated",
+            "group": k,
+            "other": ell,
+            "weight": w_early,
+            "estimate": _two_by_two(y_k, y_l, years, years < ell, years >= k),
+        },
+        {
+            "type": "later vs earlier treated (already treated as controls)",
+            "group": ell,
+            "other": k,
+            "weight": w_late,
+            "estimate": _two_by_two(y_l, y_k, years, years >= k, years >= ell),
+        },
+    ]
+
+
+def bacon_decomposition(panel: AlignedPanel) -> dict[str, Any]:
+    """Goodman-Bacon (2021) decomposition of the calendar TWFE on a balanced panel.
+
+    Groups: intervention families by first treated year (intake + 1), comparison families never
+    treated. Returns the 2x2 estimates with their weights (Theorem 1; they sum to 1 and the
+    weighted sum is the TWFE coefficient) and the weight of each kind of comparison. Group and
+    year labels are the panel's year codes (0 = first calendar year).
+    """
+    if not _balanced(panel):
+        raise PanelError("the Goodman-Bacon decomposition needs a balanced panel")
+    groups, years = _bacon_groups(panel)
+    timing = sorted(g for g in groups if np.isfinite(g))
+    rows: list[dict[str, Any]] = []
+    if math.inf in groups:
+        n_u, _, y_u = groups[math.inf]
+        for k in timing:
+            n_k, d_k, y_k = groups[k]
+            nku = n_k / (n_k + n_u)
+            rows.append(
+                {
+                    "type": "treated vs never treated",
+                    "group": k,
+                    "other": None,
+                    "weight": (n_k + n_u) ** 2 * nku * (1 - nku) * d_k * (1 - d_k),
+                    "estimate": _two_by_two(y_k, y_u, years, np.ones(years.size, bool), years >= k),
+                }
+            )
+    for i, k in enumerate(timing):
+        for ell in timing[i + 1 :]:
+            rows += _timing_rows(groups, years, k, ell)
+    total = sum(r["weight"] for r in rows)
+    by_type: dict[str, float] = {}
+    for r in rows:
+        r["weight"] /= total
+        by_type[r["type"]] = by_type.get(r["type"], 0.0) + r["weight"]
+    return {
+        "estimate": float(sum(r["weight"] * r["estimate"] for r in rows)),
+        "comparisons": rows,
+        "weight_by_type": by_type,
+    }

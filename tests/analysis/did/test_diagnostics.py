@@ -222,3 +222,20 @@ def test_ppml_honest_is_on_the_log_scale():
     beta, _, times, _ = event_study_coefficients(df, cols=COLS, outcome="count", model="ppml")
     post = [beta[times.index(e)] for e in (1, 2, 3, 4)]
     assert h["rm"]["estimate"] == pytest.approx(np.mean(post), rel=1e-10)
+
+
+def test_bacon_decomposition_sums_to_the_calendar_twfe_on_a_balanced_panel():
+    from analysis.did.diagnostics_robust import bacon_decomposition
+
+    df = crisis_panel(n=12, seed=6)
+    common = df.groupby("family").year.agg(["min", "max"])
+    lo, hi = common["min"].max(), common["max"].min()
+    balanced = df[(df.year >= lo) & (df.year <= hi)]
+    panel = prepare_aligned(balanced, **COLS, outcome="registry")
+    b = bacon_decomposition(panel)
+    assert sum(r["weight"] for r in b["comparisons"]) == pytest.approx(1.0)
+    assert b["estimate"] == pytest.approx(calendar_twfe(panel)["estimate"], rel=1e-9)
+    assert len({r["type"] for r in b["comparisons"]}) >= 2
+    rows = robustness_part(balanced, cols=COLS, outcome="registry", draws=19)
+    cal = next(r for r in rows if r["method"] == "calendar_twfe")
+    assert cal["decomposition"] == "Goodman-Bacon"

@@ -6,20 +6,25 @@ Two restrictions on how far the post-intake violation of parallel trends may go:
   times the largest change between consecutive pre-intake periods (the reference included).
   Test: R ``HonestDiD``'s default, the **conditional-least-favourable hybrid (C-LF)** of
   Andrews, Roth & Pakes (2023) with ``kappa = alpha / 10``, on the union over "which pre-period
-  change is the largest, and its sign" (R's ``computeConditionalCS_DeltaRM``). The moment
-  inequality test of one theta is ``moderndid.didhonest.lp_conditional_test`` (MIT; the same
-  code R ports). We build the polyhedra ourselves: moderndid 0.2.0's own Delta^RM skips the
-  change between the first two pre-periods (an off-by-one against R, caught by
-  ``tests/analysis/did/test_did_honest.py``). The least-favourable critical value is the
-  ``1 - kappa`` quantile of ``max_gamma gamma' xi`` over the vertices of the dual polytope
-  ``{gamma >= 0, gamma' X = 0, gamma' sd = 1}``: the same 1000 normal draws (seed 0) as
-  moderndid/R but one matrix product instead of 1000 linear programmes, so it is exact and fast.
+  change is the largest, and its sign" (R's ``computeConditionalCS_DeltaRM``). We build the
+  polyhedra ourselves: moderndid 0.2.0's own Delta^RM skips the change between the first two
+  pre-periods (an off-by-one against R, caught by ``tests/analysis/did/test_did_honest.py``).
+  The test of one theta is done in closed form on the vertices of the dual polytope
+  ``{gamma >= 0, gamma' X = 0, gamma' sd = 1}`` (enumerated once per polyhedron):
+  ``eta = max_v v'y``, and the conditioning bounds ``v_lo, v_up`` of ARP are a max and a min
+  over the vertices, so a test costs microseconds instead of moderndid's
+  ``lp_conditional_test`` (dozens of linear programmes; still used when there are more than
+  ``MAX_BASES`` candidate bases). A test checks that both decide alike. The least-favourable
+  critical value is the ``1 - kappa`` quantile of ``max_v v' xi`` over the same vertices, with
+  the same 1000 normal draws (seed 0) as moderndid/R.
 * **Smoothness** Delta^SD(M): the bias's slope changes by at most ``M`` per period. Test: R's
   default, the **fixed-length confidence interval (FLCI)** of Armstrong & Kolesar
-  (``moderndid.didhonest.compute_flci``), an optimisation without a grid.
+  (``moderndid.didhonest.compute_flci``), an optimisation without a grid; or, on request, the
+  C-LF hybrid on R's Delta^SD polyhedron (:func:`sd_clf_interval`), which is much faster when
+  there are many post periods (moderndid's FLCI takes over a minute per M with five).
 
 The C-LF interval is found without cutting it short: each (change, sign) polyhedron is tested on
-a coarse grid over a range that contains the identified set plus 20 standard errors, and every
+a coarse grid (``COARSE_POINTS``) over a range that contains the identified set plus 20 standard errors, and every
 edge between an accepted and a rejected grid point is refined by bisection to ``1e-4`` of the
 range (the resolution of a 10 000-point grid); only the pieces whose coarse edge can be the
 union's end are refined. An interval touching the range's end is reported
@@ -39,12 +44,13 @@ import numpy as np
 
 from analysis.did.honest import rm_constraints
 
-COARSE_POINTS = 31
+COARSE_POINTS = 101
 REFINE_TOL = 1e-4  # of the search range
 BREAKDOWN_TOL = 0.01  # of the largest Mbar / M of the grid
 BREAKDOWN_MAX_DOUBLINGS = 4
 LF_SIMS = 1000
 LF_SEED = 0
+MAX_BASES = 200_000  # beyond this many candidate bases, moderndid's LPs test each theta
 
 
 def target_vector(post_times: Sequence[int], target: Any = "average") -> np.ndarray:
@@ -109,7 +115,13 @@ def dual_vertices(x_t: np.ndarray, sd: np.ndarray) -> np.ndarray:
 
 
 def lf_critical_value(
-    x_t: np.ndarray, sigma: np.ndarray, kappa: float, *, sims: int = LF_SIMS, seed: int = LF_SEED
+    x_t: np.ndarray,
+    sigma: np.ndarray,
+    kappa: float,
+    *,
+    sims: int = LF_SIMS,
+    seed: int = LF_SEED,
+    vertices: np.ndarray | None = None,
 ) -> float:
     """``1 - kappa`` quantile of ``eta(xi) = max_gamma gamma' xi``, ``xi ~ N(0, sigma)``.
 
@@ -122,7 +134,8 @@ def lf_critical_value(
     if x_t.shape[1] == 0:
         eta = np.max(xi / sd, axis=1)
     else:
-        eta = np.max(xi @ dual_vertices(x_t, sd).T, axis=1)
+        V = dual_vertices(x_t, sd) if vertices is None else vertices
+        eta = np.max(xi @ V.T, axis=1)
     return float(np.quantile(eta, 1 - kappa))
 
 
@@ -160,13 +173,21 @@ class _PolyhedronTest:
         self.alpha = alpha
         kappa = alpha / 10
         rows = self.rows
-        cv = lf_critical_value(self.x_t[rows], self.sigma_y[np.ix_(rows, rows)], kappa)
+        self.sigma_arp = self.sigma_y[np.ix_(rows, rows)]
+        sd = np.sqrt(np.diag(self.sigma_arp))
+        self.vertices: np.ndarray | None = None
+        if self.x_t.shape[1] and math.comb(rows.size, self.x_t.shape[1] + 1) <= MAX_BASES:
+            self.vertices = dual_vertices(self.x_t[rows], sd)
+        cv = lf_critical_value(self.x_t[rows], self.sigma_arp, kappa, vertices=self.vertices)
         self.hybrid = {"hybrid_kappa": kappa, "lf_cv": cv}
 
     def accepts(self, theta: float) -> bool:
+        """Not rejected at ``theta`` (closed form on the dual vertices, or moderndid's LPs)."""
+        y_t = self.y - self.a_one * theta
+        if self.vertices is not None:
+            return self._accepts_vertices(y_t[self.rows])
         from moderndid.didhonest.arp_nuisance import lp_conditional_test
 
-        y_t = self.y - self.a_one * theta
         with _warnings.catch_warnings():
             _warnings.simplefilter("ignore")
             if self.x_t.shape[1] == 0:
@@ -181,6 +202,44 @@ class _PolyhedronTest:
                 rows_for_arp=self.rows,
             )
         return not bool(res["reject"])
+
+    def _accepts_vertices(self, y: np.ndarray) -> bool:
+        """The C-LF test of ARP (2023) with ``eta = max_v v'y`` over the dual vertices ``v``.
+
+        ``gamma`` the maximising vertex, ``sigma_B^2 = gamma' Sigma gamma``; conditioning on
+        ``S = y - c eta`` (``c = Sigma gamma / sigma_B^2``) bounds eta to ``[v_lo, v_up]`` with
+        ``v_lo = max {v'S / (1 - v'c): v'c < 1}`` and ``v_up = min {same: v'c > 1}``; the second
+        stage is the truncated-normal test at size ``(alpha - kappa) / (1 - kappa)`` on
+        ``[v_lo, min(v_up, c_LF)]``, as ``lp_conditional_test`` (which finds these by LPs).
+        """
+        from moderndid.didhonest.conditional import _norminvp_generalized
+
+        V = self.vertices
+        assert V is not None
+        vals = V @ y
+        j = int(np.argmax(vals))
+        eta = float(vals[j])
+        cv = self.hybrid["lf_cv"]
+        if eta > cv:
+            return False
+        gamma = V[j]
+        sig = self.sigma_arp
+        s2 = float(gamma @ sig @ gamma)
+        if s2 < np.finfo(float).eps:
+            return not eta > 0
+        sb = math.sqrt(s2)
+        c = sig @ gamma / s2
+        S = y - c * eta
+        vc, vS = V @ c, V @ S
+        lo_rows, hi_rows = vc < 1 - 1e-10, vc > 1 + 1e-10
+        vlo = float(np.max(vS[lo_rows] / (1 - vc[lo_rows]))) if lo_rows.any() else -math.inf
+        vup = float(np.min(vS[hi_rows] / (1 - vc[hi_rows]))) if hi_rows.any() else math.inf
+        zlo, zup, z = vlo / sb, min(vup, cv) / sb, eta / sb
+        if not zlo <= z <= zup:
+            return True
+        size = (self.alpha - self.hybrid["hybrid_kappa"]) / (1 - self.hybrid["hybrid_kappa"])
+        cval = max(0.0, float(_norminvp_generalized(1 - size, zlo, zup)))
+        return not z > cval
 
     def _accepts_no_nuisance(self, y_t: np.ndarray) -> bool:
         from moderndid.didhonest.arp_no_nuisance import test_in_identified_set_lf_hybrid

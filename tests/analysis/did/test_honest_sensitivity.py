@@ -76,7 +76,6 @@ def test_smoothness_flci_reproduces_the_readme(medicaid):
     assert 0.02 < r["breakdown"] <= 0.03  # the README: breakdown M about 0.03
 
 
-@pytest.mark.slow
 def test_relative_magnitudes_clf_reproduces_the_readme(medicaid):
     beta, sigma = medicaid
     for mbar, (lo, hi) in RM_FIRST.items():
@@ -139,3 +138,33 @@ def test_smoothness_clf_equals_moderndids_hybrid(medicaid):
     )
     assert ours[0] == pytest.approx(float(theirs["lb"][0]), abs=0.002)
     assert ours[1] == pytest.approx(float(theirs["ub"][0]), abs=0.002)
+
+
+@pytest.mark.parametrize("change,positive", [(0, True), (3, False), (4, True)])
+def test_the_closed_form_hybrid_test_decides_as_moderndids_linear_programmes(
+    medicaid, change, positive
+):
+    from moderndid.didhonest.arp_nuisance import lp_conditional_test
+
+    from analysis.did.honest import rm_constraints
+    from analysis.did.honest_sensitivity import _PolyhedronTest
+
+    beta, sigma = medicaid
+    l_vec = np.array([1.0, 0.0])
+    A = rm_constraints(5, 2, 1.0, change, positive)
+    piece = _PolyhedronTest(beta, sigma, A, l_vec, 5, 0.05)
+    assert piece.vertices is not None
+    agree = 0
+    thetas = np.linspace(-0.02, 0.12, 57)
+    for theta in thetas:
+        lp = lp_conditional_test(
+            y_t=piece.y - piece.a_one * theta,
+            x_t=piece.x_t,
+            sigma=piece.sigma_y,
+            alpha=0.05,
+            hybrid_flag="LF",
+            hybrid_list=dict(piece.hybrid),
+            rows_for_arp=piece.rows,
+        )
+        agree += piece.accepts(float(theta)) == (not lp["reject"])
+    assert agree == len(thetas)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -112,7 +112,8 @@ def outcome_diagnostics(
     out: dict[str, Any] = {"outcome": outcome, "model": model}
     linear_only = {"computed": False, "reason": "a linear-model check; not run for Poisson PML"}
     if on["honest"]:
-        h = honest_part(
+        h = _guard(
+            honest_part,
             panel,
             cols=cols,
             outcome=outcome,
@@ -127,14 +128,15 @@ def outcome_diagnostics(
         )
         out["honest"] = _scale_honest(h, scale)
     if on["balance"]:
-        out["balance"] = balance_part(
-            panel, cols=cols, variables=list(balance_variables or [outcome])
+        out["balance"] = _guard(
+            balance_part, panel, cols=cols, variables=list(balance_variables or [outcome])
         )
     if on["ipw"]:
         out["ipw"] = (
             linear_only
             if model == "ppml"
-            else ipw_part(
+            else _guard(
+                ipw_part,
                 panel,
                 cols=cols,
                 outcome=outcome,
@@ -148,7 +150,8 @@ def outcome_diagnostics(
         out["robustness"] = (
             [linear_only]
             if model == "ppml"
-            else robustness_part(
+            else _guard(
+                robustness_part,
                 panel,
                 cols=cols,
                 outcome=outcome,
@@ -163,10 +166,10 @@ def outcome_diagnostics(
             )
         )
     if on["mde_planned"]:
-        if model == "ppml":
-            out["mde_planned"] = linear_only
-        else:
-            m = mde_part(
+        out["mde_planned"] = (
+            linear_only
+            if model == "ppml"
+            else _mde(
                 panel,
                 cols=cols,
                 outcome=outcome,
@@ -176,12 +179,30 @@ def outcome_diagnostics(
                 rho=rho,
                 reps=mde_reps,
                 seed=seed,
+                scale=scale,
             )
-            m["mde"] = None if m["mde"] is None else m["mde"] * scale
-            out["mde_planned"] = m
+        )
     if on["ci_width"]:
-        out["ci_width"] = _ci_width(panel, cols, outcome, model, t0, level)
+        out["ci_width"] = _guard(_ci_width, panel, cols, outcome, model, t0, level)
     return out
+
+
+def _mde(panel: pd.DataFrame, *, scale: float, **kwargs: Any) -> dict[str, Any]:
+    m = _guard(mde_part, panel, **kwargs)
+    if m.get("mde") is not None:
+        m["mde"] *= scale
+    if "power_curve" in m:
+        m["sd"] *= scale
+        m["power_curve"] = [{**r, "effect": r["effect"] * scale} for r in m["power_curve"]]
+    return m
+
+
+def _guard(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """The part's result, or ``{"computed": False, "reason": ...}`` when the data cannot carry it."""
+    try:
+        return fn(*args, **kwargs)
+    except PanelError as exc:
+        return {"computed": False, "reason": str(exc)}
 
 
 def _scale_honest(h: dict[str, Any], factor: float) -> dict[str, Any]:

@@ -12,7 +12,8 @@ that combines them is :func:`analysis.did.diagnostics.outcome_diagnostics`.
   the per-year T-2 -> T0 slope, ``(mean_1 - mean_0) / sqrt((var_1 + var_0) / 2)`` (Austin 2009;
   sample variances, ddof 1), marked at 0.1 and 0.25.
 * :func:`ipw_part`: stay weights from a logit, per post-intake event time, of "the family is
-  observed then" on arm and the pre-intake covariates (the outcome at T-1 by default), weight
+  observed then" on arm and the pre-intake covariates (the outcome at T-1, at T0 for survey
+  outcomes with ``t0="baseline"``), weight
   ``1 / p`` normalised to mean 1 per event time (pre-intake rows and T0 weight 1); the weighted
   aligned estimate beside the unweighted one; Lee (2009) bounds when retention differs by arm.
 """
@@ -206,13 +207,13 @@ def balance_part(
 
 
 def _family_predictors(
-    df: pd.DataFrame, cols: dict[str, Any], outcome: str, covariates: Sequence[str]
+    df: pd.DataFrame, cols: dict[str, Any], outcome: str, covariates: Sequence[str], at_e: int
 ) -> pd.DataFrame:
-    """Arm and the pre-intake covariates (values at T-1) per family; families without them out."""
+    """Arm and the pre-intake covariates (values at ``at_e``) per family; those without left out."""
     unit = cols["unit"]
     e = _event(df, cols["time"], cols["intake"])
     names = list(dict.fromkeys([outcome, *covariates]))
-    at = df.loc[e == -1, [unit, *names]].drop_duplicates(unit).set_index(unit)
+    at = df.loc[e == at_e, [unit, *names]].drop_duplicates(unit).set_index(unit)
     arms = df.groupby(unit)[cols["arm"]].first()
     out = pd.concat([arms.rename("arm"), at.apply(pd.to_numeric, errors="coerce")], axis=1)
     return out.dropna()
@@ -225,6 +226,7 @@ def aligned_stay_weights(
     outcome: str,
     covariates: Sequence[str] = (),
     trim: float = TRIM,
+    at_e: int = -1,
 ) -> tuple[pd.Series, dict[str, Any]]:
     """Stay weights per row (see the module docstring) and the logit's bookkeeping.
 
@@ -235,7 +237,9 @@ def aligned_stay_weights(
 
     unit = cols["unit"]
     e = _event(df, cols["time"], cols["intake"])
-    X = _family_predictors(df, cols, outcome, covariates)
+    X = _family_predictors(df, cols, outcome, covariates, at_e)
+    if X.empty:
+        raise PanelError(f"no family has the stay predictors at T{at_e}")
     design = sm.add_constant(X.to_numpy(dtype=float), has_constant="add")
     seen = df[df[outcome].notna()]
     seen_e = e[df[outcome].notna()]
@@ -313,16 +317,19 @@ def lee_bounds(change: np.ndarray, arm: np.ndarray, retention: dict[str, float])
 
 
 def family_changes(
-    df: pd.DataFrame, *, cols: dict[str, Any], outcome: str, last: int
+    df: pd.DataFrame, *, cols: dict[str, Any], outcome: str, last: int, last_pre: int = -1
 ) -> pd.DataFrame:
-    """Per family observed at ``last``: arm and mean(T1 ... last) minus mean(T-2, T-1)."""
+    """Per family observed at ``last``: arm and mean(T1 ... last) minus the pre-intake mean.
+
+    Pre-intake: event times up to ``last_pre`` (T-1; T0 for survey outcomes).
+    """
     unit = cols["unit"]
     e = _event(df, cols["time"], cols["intake"])
     y = pd.to_numeric(df[outcome], errors="coerce")
     d = pd.DataFrame({"u": df[unit], "e": e, "y": y, "arm": df[cols["arm"]]}).dropna()
     stayers = set(d.loc[d.e == last, "u"])
     d = d[d.u.isin(stayers)]
-    pre = d[d.e < 0].groupby("u").y.mean()
+    pre = d[d.e <= last_pre].groupby("u").y.mean()
     post = d[(d.e >= 1) & (d.e <= last)].groupby("u").y.mean()
     arm = d.groupby("u").arm.first()
     out = pd.DataFrame({"change": post - pre, "arm": arm}).dropna()
@@ -340,7 +347,13 @@ def ipw_part(
     level: float = 0.95,
 ) -> dict[str, Any]:
     """Weighted (stay-weight) and unweighted aligned estimates, retention and Lee bounds."""
-    w, info = aligned_stay_weights(df, cols=cols, outcome=outcome, covariates=covariates)
+    last_pre = 0 if t0 == "baseline" else -1
+    try:
+        w, info = aligned_stay_weights(
+            df, cols=cols, outcome=outcome, covariates=covariates, at_e=last_pre
+        )
+    except PanelError as exc:
+        return {"computed": False, "reason": str(exc)}
     data = df.assign(_stay_weight=w)
     kw: dict[str, Any] = {"outcome": outcome, "t0": t0, "robustness": ("cr2",), "level": level}
     weighted = aligned_did(data, **cols, weights="_stay_weight", **kw)
@@ -366,14 +379,14 @@ def ipw_part(
         "inference": "cr2",
     }
     if abs(retention["intervention"] - retention["comparison"]) > 1e-12:
-        ch = family_changes(df, cols=cols, outcome=outcome, last=last)
+        ch = family_changes(df, cols=cols, outcome=outcome, last=last, last_pre=last_pre)
         bounds = lee_bounds(ch["change"].to_numpy(float), ch["arm"].to_numpy(float), retention)
         out["lee"] = {
             **bounds,
             "lower": bounds["lower"] * scale,
             "upper": bounds["upper"] * scale,
-            "estimand": f"difference in the change from T-2/T-1 to T1..T{last}, families"
-            f" observed at T{last}",
+            "estimand": f"difference in the change from before intake (up to T{last_pre}) to"
+            f" T1..T{last}, families observed at T{last}",
         }
     else:
         out["lee"] = {"computed": False, "reason": "retention is the same in both arms"}

@@ -239,3 +239,26 @@ def test_bacon_decomposition_sums_to_the_calendar_twfe_on_a_balanced_panel():
     rows = robustness_part(balanced, cols=COLS, outcome="registry", draws=19)
     cal = next(r for r in rows if r["method"] == "calendar_twfe")
     assert cal["decomposition"] == "Goodman-Bacon"
+
+
+def test_survey_outcomes_say_why_parts_are_missing_and_take_an_assumed_rho():
+    df = crisis_panel(n=10, seed=3)
+    off = {"robustness": False, "balance": False, "ipw": False, "ci_width": False}
+    out = outcome_diagnostics(df, outcome="survey", t0="baseline", parts=off, mde_reps=200)
+    assert out["honest"]["computed"] is False and "T0" in out["honest"]["reason"]
+    assert out["mde_planned"] == {"computed": False, "reason": out["mde_planned"]["reason"]}
+    out = outcome_diagnostics(
+        df, outcome="survey", t0="baseline", parts={**off, "honest": False}, rho=0.4, mde_reps=200
+    )
+    assert out["mde_planned"]["rho_source"] == "assumed" and out["mde_planned"]["mde"] > 0
+
+
+def test_lpm_mde_and_its_power_curve_are_in_percentage_points():
+    df = crisis_panel(n=10, seed=3)
+    only = {p: p == "mde_planned" for p in ("honest", "balance", "ipw", "robustness", "ci_width")}
+    out = outcome_diagnostics(df, outcome="binary", model="lpm", parts=only, mde_reps=300, seed=1)
+    raw = mde_part(df, cols=COLS, outcome="binary", reps=300, seed=1)
+    assert out["mde_planned"]["mde"] == pytest.approx(100 * raw["mde"])
+    assert out["mde_planned"]["power_curve"][0]["effect"] == pytest.approx(
+        100 * raw["power_curve"][0]["effect"]
+    )

@@ -74,11 +74,19 @@ def outcome_diagnostics(
     points) or ``"ppml"`` (counts/costs: HonestDiD and the CI width on the log scale; balance
     as for any outcome; ipw, robustness and mde_planned are linear-model parts and are returned
     as not computed). ``t0``: the aligned design's T0 mode ("own", "drop", "baseline").
-    ``honest_restrictions``: ``("rm", "sd")`` by default. ``sd_method``: the Delta^SD test,
-    ``"C-LF"`` by default here (the hybrid test R offers for Delta^SD; seconds per outcome) or
-    ``"FLCI"`` (R's default, validated on the Medicaid example, but moderndid 0.2.0's FLCI takes
-    over a minute per M on the aligned event study with T0..T4 as post periods). ``alpha``: the level of HonestDiD and the intervals; ``mde_alpha`` the alpha this outcome
-    faces under the plan's multiplicity rule (default ``alpha``).
+    ``honest_target``: "average" (T1 ... T4, T0 weight 0), "first" (T1) or ``{event time:
+    weight}``; ``mbar`` the Delta^RM grid, ``m_grid`` the Delta^SD grid (default: six values
+    up to a bound of the pre-intake slope changes); ``honest_restrictions`` ``("rm", "sd")``.
+    ``sd_method``: the Delta^SD test, ``"C-LF"`` by default here (the hybrid test R offers for
+    Delta^SD; seconds per outcome) or ``"FLCI"`` (R's default, validated on the Medicaid
+    example, but moderndid 0.2.0's FLCI takes over a minute per M on the aligned event study
+    with T0 ... T4 as post periods). ``alpha``: the level of HonestDiD and of every interval;
+    ``mde_alpha``: the alpha this outcome faces under the plan's multiplicity rule (default
+    ``alpha``); ``mde_power`` the target power; ``rho``: an assumed lag-1 serial correlation
+    (default: estimated from the pre-intake years; needed when only T0 precedes treatment);
+    ``mde_reps`` simulated panels per effect. ``draws``: wild-bootstrap and randomisation
+    draws; ``seed`` fixes both and the MDE simulation. ``randomised``: True when arms were
+    allocated at random (else the RI line is labelled a permutation check).
 
     ``parts``: switch parts off, e.g. ``{"robustness": False, "mde_planned": False}`` (all on by
     default). Output keys (a part switched off is absent; a part that cannot be computed is

@@ -26,3 +26,9 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
     # The test database's flush TRUNCATEs every table; the audit tables' TRUNCATE trigger lets
     # only sessions started with this setting through (study/audit_guards.py).
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c tracker.audit_truncate=allow"  # noqa: F405
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    # A file, not Django's shared in-memory database: there a second writer (a live-server
+    # request beside a background job thread) fails at once with "table is locked"; a file
+    # in WAL mode makes it wait (the busy timeout), as the embedded default does in use.
+    (BASE_DIR / "var").mkdir(exist_ok=True)  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-db.sqlite3")}  # noqa: F405

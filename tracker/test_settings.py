@@ -26,3 +26,6 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
     # The test database's flush TRUNCATEs every table; the audit tables' TRUNCATE trigger lets
     # only sessions started with this setting through (study/audit_guards.py).
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c tracker.audit_truncate=allow"  # noqa: F405
+
+# Diagnostics (issue 14) are computed on one run of the suite only (its fixture asks for them).
+ANALYSIS_DIAGNOSTICS = False

@@ -12,6 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
@@ -20,7 +21,7 @@ from analysis.costs import engine as cost_engine
 from analysis.costs import pricing
 from analysis.costs.selectors import cpi_series
 from analysis.did.inference import DEFAULT_METHODS
-from analysis.effects import derive, designs, dose, estimate, summaries
+from analysis.effects import derive, designs, dose, estimate, run_diagnostics, summaries
 from analysis.effects.plan import multiplicity_of
 from analysis.models import AnalysisRun
 from analysis.plans import plan_services, question_services
@@ -122,6 +123,16 @@ def analysis_compute(*, study: Study, params: dict, progress=None) -> tuple[dict
         baseline=_cost_baseline(study.price_year),
     )
     results["n_families"] = int(frames["families"]["family_id"].nunique())
+    default = getattr(settings, "ANALYSIS_DIAGNOSTICS", True)
+    if run_diagnostics.diagnostics_wanted(params, default):
+        if progress:
+            progress(92, "diagnostics")
+        run_diagnostics.add_diagnostics(family_panel, results, params=params)
+    else:
+        results["diagnostics"] = {"computed": False, "reason": "uitgeschakeld voor deze run"}
+        for q in results.get("questions", []):
+            for o in q["outcomes"]:
+                o["primary"] = bool(o.get("primary"))
     return results, fingerprint(frames)
 
 

@@ -13,6 +13,7 @@ SCALES = {
     "percentage points": "procentpunten",
     "outcome units": "eenheden van de uitkomst",
     "log (Poisson PML coefficient)": "logschaal (coëfficiënt van Poisson PML)",
+    "proportional change (exp(b) - 1)": "relatieve verandering (exp(b) - 1)",
 }
 PERIODS = {"slope T-2 to T0": "helling T-2 → T0"}
 MARKS = {"large": "≥ 0,25 (groot)", "notable": "≥ 0,1", "": ""}

@@ -314,3 +314,15 @@ def test_report_shows_the_diagnostics_in_dutch(demo_diag_run, demo_html):
     )
     assert "Breedte van het bereikte 95%-interval" in text
     assert "Vooraf aantoonbaar effect" in text
+
+
+def test_the_pdf_prints_the_same_diagnostics(demo_diag_run):
+    import pypdfium2
+
+    pdf = pypdfium2.PdfDocument(bytes(demo_diag_run.report.pdf))
+    text = " ".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+    text = re.sub(r"\s+", " ", text)
+    assert "Gevoeligheid (HonestDiD)" in text
+    assert "het effect blijft aantoonbaar zolang afwijkingen na de intake hooguit" in text
+    assert "Uitval: gewogen (IPW)" in text and "Onderscheidend vermogen" in text
+    assert "Vergelijkbaarheid van de groepen vóór de aanpak" in text

@@ -73,8 +73,12 @@ def _eligible(o: dict) -> bool:
     )
 
 
+STRATUM = "allocation_stratum"
+
+
 def _frame(panel: pd.DataFrame, code: str) -> pd.DataFrame:
-    data = panel[["family_id", "year", "intake_year", "arm", code]].copy()
+    extra = [STRATUM] if STRATUM in panel else []
+    data = panel[["family_id", "year", "intake_year", "arm", code, *extra]].copy()
     data["arm01"] = (data["arm"] == "intervention").astype(float)
     return data.drop(columns="arm")
 
@@ -88,11 +92,16 @@ def outcome_parts(
     reps: int,
     seed: int,
     parts: dict[str, bool] | None = None,
+    randomised: bool = False,
 ) -> dict[str, Any]:
-    """outcome_diagnostics of one outcome row, called as the run calls it."""
+    """outcome_diagnostics of one outcome row, called as the run calls it (randomisation
+    inference within intake year x allocation stratum when the panel has ``STRATUM``)."""
     on = dict.fromkeys(PARTS, True) | {"balance": False} | dict(parts or {})
+    frame = _frame(panel, o["code"])
     return outcome_diagnostics(
-        _frame(panel, o["code"]),
+        frame,
+        strata=STRATUM if STRATUM in frame else None,
+        randomised=randomised,
         outcome=o["code"],
         model=o["model"],
         t0=T0_MODE[o["outcome_design"]],
@@ -139,7 +148,9 @@ def _one_outcome(
     """The parts of one primary aligned outcome into its row (timed part by part if asked)."""
     if isinstance(o.get("robustness"), dict):  # the fit's own inference methods, kept apart
         o["inference_checks"] = o.pop("robustness")
-    o["eligibility_tied"] = o["code"] in ELIGIBILITY_OUTCOMES
+    o["eligibility_tied"] = (
+        kwargs.pop("chronicity_rule", True) and o["code"] in ELIGIBILITY_OUTCOMES
+    )
     if timings is None:
         got = outcome_parts(panel, o, parts=parts, **kwargs)
         o.update({p: json_safe(got[p]) for p in ROW_PARTS if p in got})
@@ -161,12 +172,18 @@ def add_diagnostics(
     timings: dict[str, float] | None = None,
     parts: dict[str, bool] | None = None,
     progress: Callable[[str], None] | None = None,
+    randomised: bool = False,
+    chronicity_rule: bool = True,
 ) -> dict:
     """Write the diagnostics into ``results`` (the run's answers) and return it.
 
     ``panel`` is the family-year panel of the run (derive.family_year_panel). Every outcome row
     gets ``primary``; each primary aligned family outcome gets the parts of ROW_PARTS and
-    ``eligibility_tied``. ``timings`` (if given) collects seconds per part.
+    ``eligibility_tied`` (a care outcome under a rule with the chronicity criterion,
+    ``chronicity_rule``). ``randomised``: the study allocated its arms at random (else the RI
+    line is a permutation check); a column ``allocation_stratum`` in ``panel`` (the stratum of
+    the allocation log) makes RI permute within intake year x stratum. ``timings`` (if given)
+    collects seconds per part.
     """
     multiplicity = results.setdefault("multiplicity", {})
     method = (multiplicity.get("primary") or {}).get("method", "")
@@ -183,14 +200,26 @@ def add_diagnostics(
         "mde_alpha": alpha_mde,
         "mde_alpha_rule": "alpha / m (eerste stap van Holm, gelijk aan Bonferroni)",
     }
-    kwargs: dict[str, Any] = {"alpha_mde": alpha_mde, "draws": draws, "reps": reps, "seed": seed}
+    kwargs: dict[str, Any] = {
+        "alpha_mde": alpha_mde,
+        "draws": draws,
+        "reps": reps,
+        "seed": seed,
+        "randomised": randomised,
+    }
     for q in results.get("questions", []):
         for o in q["outcomes"]:
             o["primary"] = bool(o.get("primary"))
             if _eligible(o):
                 if progress:
                     progress(o["code"])
-                _one_outcome(panel, o, kwargs, timings=timings, parts=parts)
+                _one_outcome(
+                    panel,
+                    o,
+                    {**kwargs, "chronicity_rule": chronicity_rule},
+                    timings=timings,
+                    parts=parts,
+                )
     started = time.perf_counter()
     results["balance"] = json_safe(run_balance(panel))
     if timings is not None:

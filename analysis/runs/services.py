@@ -30,6 +30,7 @@ from analysis.runs.job import RUN_JOB
 from analysis.runs.report_services import report_render
 from study import access
 from study.models import Study
+from study.models.allocation import AllocationRecord
 from tracker import jobs
 
 log = logging.getLogger(__name__)
@@ -127,13 +128,30 @@ def analysis_compute(*, study: Study, params: dict, progress=None) -> tuple[dict
     if run_diagnostics.diagnostics_wanted(params, default):
         if progress:
             progress(92, "diagnostics")
-        run_diagnostics.add_diagnostics(family_panel, results, params=params)
+        run_diagnostics.add_diagnostics(
+            _with_strata(family_panel, study),
+            results,
+            params=params,
+            randomised=study.allocation_method == Study.AllocationMethod.RANDOMISED,
+            chronicity_rule=study.eligibility_rule == Study.EligibilityRule.MPG,
+        )
     else:
         results["diagnostics"] = {"computed": False, "reason": "uitgeschakeld voor deze run"}
         for q in results.get("questions", []):
             for o in q["outcomes"]:
                 o["primary"] = bool(o.get("primary"))
     return results, fingerprint(frames)
+
+
+def _with_strata(family_panel, study: Study):
+    """The family panel with each family's allocation stratum (randomisation inference permutes
+    arms within intake year x stratum); unchanged when the study logged no allocations."""
+    strata = dict(AllocationRecord.objects.filter(study=study).values_list("family_id", "stratum"))
+    if not strata:
+        return family_panel
+    return family_panel.assign(
+        **{run_diagnostics.STRATUM: family_panel["family_id"].map(strata).fillna("")}
+    )
 
 
 def _progress(claim: jobs.Claim):

@@ -6,6 +6,8 @@ SMD resting on fewer than 10 families in an arm is left out.
 
 from __future__ import annotations
 
+import re
+
 from analysis.effects.disclosure import suppress_count
 from analysis.reporting.plots import MIN_FAMILIES_FOR_MEAN
 
@@ -44,12 +46,47 @@ def _p(p) -> str:
     return "< 0,001" if p is not None and p < 0.001 else _fmt(p, 3)
 
 
+REASONS = (
+    (
+        re.compile(r"^a linear-model check; not run for Poisson PML"),
+        "een controle voor lineaire modellen; niet uitgevoerd voor Poisson PML",
+    ),
+    (
+        re.compile(r"^no pre-intake year besides the reference"),
+        "er is geen jaar vóór de intake naast het referentiejaar, dus de omvang van afwijkingen "
+        "vóór de intake, waarop de grenzen schalen, is niet te zien",
+    ),
+    (
+        re.compile(r"^imputation needs an untreated observation.*?(\d+) family"),
+        "imputatie heeft van elk behandeld gezin een onbehandelde meting nodig; {n} gezin(nen) "
+        "hebben die niet",
+    ),
+    (
+        re.compile(r"^the serial correlation cannot be estimated"),
+        "de seriële correlatie is niet te schatten (alleen T0 gaat aan de aanpak vooraf) en het "
+        "plan legt er nog geen aanname voor vast",
+    ),
+)
+
+
+def reason_nl(text: str) -> str:
+    """A part's reason in Dutch where known; every family count in it through suppress_count."""
+    for pattern, dutch in REASONS:
+        m = pattern.search(text)
+        if m:
+            n = suppress_count(int(m.group(1))) if m.groups() else ""
+            return dutch.format(n=n)
+    return re.sub(
+        r"(\d+)(\s+famil)", lambda m: f"{suppress_count(int(m.group(1)))}{m.group(2)}", text
+    )
+
+
 def _not_computed(part) -> str | None:
     if isinstance(part, dict) and part.get("computed") is False:
-        return str(part.get("reason") or "niet berekend")
+        return reason_nl(str(part.get("reason") or "niet berekend"))
     if isinstance(part, list) and part and isinstance(part[0], dict):
         if part[0].get("computed") is False:
-            return str(part[0].get("reason") or "niet berekend")
+            return reason_nl(str(part[0].get("reason") or "niet berekend"))
     return None
 
 
@@ -65,7 +102,9 @@ def _honest(h: dict | None, eligibility_tied: bool) -> dict | None:
         if not r:
             continue
         if r.get("computed") is False:
-            restrictions.append({"label": RESTRICTIONS[key], "reason": r.get("reason")})
+            restrictions.append(
+                {"label": RESTRICTIONS[key], "reason": reason_nl(str(r.get("reason") or ""))}
+            )
             continue
         symbol = "M̄" if r.get("parameter") == "Mbar" else "M"
         bd = r.get("breakdown")
@@ -157,7 +196,7 @@ def _robustness(rows) -> dict | None:
     out = []
     for r in rows:
         if r.get("computed") is False:
-            out.append({"line": r.get("line", r.get("method", "")), "reason": r.get("reason")})
+            out.append({"line": _line(r), "reason": reason_nl(str(r.get("reason") or ""))})
             continue
         out.append(
             {

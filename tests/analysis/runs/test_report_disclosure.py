@@ -326,3 +326,17 @@ def test_the_pdf_prints_the_same_diagnostics(demo_diag_run):
     assert "het effect blijft aantoonbaar zolang afwijkingen na de intake hooguit" in text
     assert "Uitval: gewogen (IPW)" in text and "Onderscheidend vermogen" in text
     assert "Vergelijkbaarheid van de groepen vóór de aanpak" in text
+
+
+def test_a_reasons_family_count_goes_through_the_disclosure_rule(demo_html):
+    from analysis.reporting.diagnostics import reason_nl
+
+    assert "* gezin(nen)" in reason_nl(
+        "imputation needs an untreated observation of every family with treated rows; "
+        "3 family(s) have none"
+    )
+    assert reason_nl("x: 12 families left") == "x: 12 families left"
+    text = _flat_text(demo_html)
+    for n in re.findall(r"(\S+) gezin\(nen\) hebben die niet", text):
+        _assert_allowed_count(n, "families without an untreated row")
+    assert "not run for Poisson PML" not in text  # reasons are printed in Dutch

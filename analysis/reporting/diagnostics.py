@@ -108,7 +108,11 @@ def _honest(h: dict | None, eligibility_tied: bool) -> dict | None:
             continue
         symbol = "M̄" if r.get("parameter") == "Mbar" else "M"
         bd = r.get("breakdown")
-        if bd is None:
+        orig = r.get("original") or {}
+        lo, hi = orig.get("ci_low"), orig.get("ci_high")
+        if lo is not None and hi is not None and lo <= 0 <= hi:
+            breakdown = "het effect is al zonder afwijkingen van parallelle trends niet aantoonbaar"
+        elif bd is None:
             breakdown = "het effect blijft aantoonbaar over het hele rooster van waarden"
         elif key == "rm":
             breakdown = (

@@ -11,6 +11,12 @@ its analysis plan), then times, side by side:
 
 Goal (issue 6): the full run with B = 9,999 under 60 s on 2 cores.
 
+Then (issue 14) the demo analysis on the aligned design with all diagnostics (HonestDiD, balance,
+IPW, the robustness panel with randomisation inference, the simulated MDE) beside the same run
+without them, and the seconds of each diagnostic part as a ratio to the run without them
+(randomisation inference timed on its own inside the robustness panel; the rest of that panel is
+mostly the wild bootstrap).
+
     python benchmarks/report_speed.py            # B = 9,999; 100 naive draws per outcome
     python benchmarks/report_speed.py --quick    # B = 999; 10 naive draws per outcome (CI)
 
@@ -77,6 +83,61 @@ def full_run(study, plan, draws: int):
     if run.status != AnalysisRun.Status.SUCCEEDED:
         raise SystemExit(f"run failed: {run.error}")
     return run, seconds
+
+
+def aligned_run(study, plan, draws: int, diagnostics: bool, mde_reps: int):
+    from analysis.models import AnalysisRun
+    from analysis.runs.services import analysis_run_execute
+
+    params = {
+        "design": "aligned",
+        "inference": "cr2",
+        "draws": draws,
+        "seed": 2016,
+        "diagnostics": diagnostics,
+        "mde_reps": mde_reps,
+    }
+    run = AnalysisRun.objects.create(study=study, plan=plan, params=params)
+    start = time.perf_counter()
+    run = analysis_run_execute(run_id=run.pk)
+    seconds = time.perf_counter() - start
+    if run.status != AnalysisRun.Status.SUCCEEDED:
+        raise SystemExit(f"run failed: {run.error}")
+    return run, seconds
+
+
+def diagnostic_parts(study, run, draws: int, mde_reps: int) -> dict[str, float]:
+    """Seconds per diagnostic part on the run's answers (each part computed on its own)."""
+    import copy
+
+    from analysis.did import diagnostics_robust
+    from analysis.effects.run_diagnostics import add_diagnostics
+
+    spent = {"ri": 0.0}
+    original = diagnostics_robust.aligned_ri
+
+    def timed_ri(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            spent["ri"] += time.perf_counter() - start
+
+    family = panels(study)["family"][0]
+    timings: dict[str, float] = {}
+    diagnostics_robust.aligned_ri = timed_ri
+    try:
+        add_diagnostics(
+            family,
+            copy.deepcopy(run.results),
+            params={"draws": draws, "seed": 2016, "mde_reps": mde_reps},
+            timings=timings,
+        )
+    finally:
+        diagnostics_robust.aligned_ri = original
+    timings["randomisation_inference"] = spent["ri"]
+    timings["robustness_without_ri"] = timings.pop("robustness", 0.0) - spent["ri"]
+    return timings
 
 
 def bootstrapped_outcomes(run) -> list[tuple[str, str]]:
@@ -165,6 +226,13 @@ def main() -> None:
             for code, u in outcomes
         }
         naive_s = base_s + sum(per_draw.values()) * draws
+        mde_reps = 200 if args.quick else 2000
+        progress("aligned run without diagnostics")
+        _, plain_s = aligned_run(study, plan, draws, False, mde_reps)
+        progress(f"aligned run with all diagnostics ({draws} draws, {mde_reps} MDE panels)")
+        diag_run, diag_s = aligned_run(study, plan, draws, True, mde_reps)
+        progress("diagnostic parts one by one")
+        parts = diagnostic_parts(study, diag_run, draws, mde_reps)
         figures = {
             "benchmark": "report_speed",
             "quick": bool(args.quick),
@@ -182,6 +250,14 @@ def main() -> None:
             "goal_s": GOAL_SECONDS,
             "meets_goal": ours_s < GOAL_SECONDS if draws >= 9999 else None,
             "cpu_count": os.cpu_count(),
+            "aligned_run_without_diagnostics_s": round(plain_s, 2),
+            "aligned_run_with_diagnostics_s": round(diag_s, 2),
+            "diagnostics_ratio": round(diag_s / plain_s, 2) if plain_s else None,
+            "diagnostic_mde_reps": mde_reps,
+            "diagnostic_part_s": {k: round(v, 2) for k, v in parts.items()},
+            "diagnostic_part_ratio": {
+                k: round(v / plain_s, 2) if plain_s else None for k, v in parts.items()
+            },
         }
     print(f"Full analysis run on the demo study ({figures['families']} families), B = {draws}:")
     print(
@@ -191,6 +267,15 @@ def main() -> None:
     print(
         f"  naive refit loop, extrapolated     {naive_s:8.1f} s  ({figures['speedup_vs_naive']}x slower)"
     )
+    print(f"Aligned demo run, B = {draws}, {mde_reps} simulated panels per MDE:")
+    print(f"  without diagnostics                {plain_s:8.2f} s")
+    print(
+        f"  with all diagnostics               {diag_s:8.2f} s  "
+        f"({figures['diagnostics_ratio']}x the run without)"
+    )
+    for part, sec in parts.items():
+        ratio = figures["diagnostic_part_ratio"][part]
+        print(f"    {part:<30} {sec:8.2f} s  ({ratio}x the run without diagnostics)")
     print(json.dumps(figures))
 
 

@@ -345,6 +345,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 ANALYSIS_TIME_LIMIT = timedelta(minutes=env_int("ANALYSIS_TIME_LIMIT_MINUTES", 30))
 # A run whose task keeps ending its worker is marked failed after this many attempts.
 ANALYSIS_MAX_ATTEMPTS = env_int("ANALYSIS_MAX_ATTEMPTS", 3)
+# The statistician's checks of issue 14 in every run (a run's "diagnostics" option overrides).
+ANALYSIS_DIAGNOSTICS = env_bool("ANALYSIS_DIAGNOSTICS", default=True)
 # A running run without a heartbeat for this long has lost its worker (longer than any run).
 ANALYSIS_STALE_SECONDS = env_int(
     "ANALYSIS_STALE_SECONDS", int(ANALYSIS_TIME_LIMIT.total_seconds()) + 5 * 60

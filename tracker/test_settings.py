@@ -32,3 +32,6 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     # in WAL mode makes it wait (the busy timeout), as the embedded default does in use.
     (BASE_DIR / "var").mkdir(exist_ok=True)  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-db.sqlite3")}  # noqa: F405
+
+# Diagnostics (issue 14) are computed on one run of the suite only (its fixture asks for them).
+ANALYSIS_DIAGNOSTICS = False

@@ -14,6 +14,7 @@ import numpy as np
 from analysis.effects.disclosure import SUPPRESSED, suppress_count, suppression_mask
 from analysis.effects.estimate import CRISIS_ENTRY_WARNING
 from analysis.monitor.report_section import answer_question, monitor_section
+from analysis.reporting.diagnostics import balance_context, outcome_diagnostics_context
 from analysis.reporting.plots import (
     ARM_LABELS,
     MIN_FAMILIES_FOR_MEAN,
@@ -59,6 +60,7 @@ def report_context(*, run, version: int, previous=None) -> dict:
             pre = event.get("pretest_p", event.get("pretrend_p"))
             shown["pretrend_txt"] = _fmt(pre, 3)
             shown.update(design_context(o))
+            shown.update(outcome_diagnostics_context(o))
             outcomes.append(shown)
         questions.append({**q, "outcomes": outcomes})
     monitor = monitor_section(run.study)  # published municipal monitor figures, or None
@@ -102,6 +104,8 @@ def report_context(*, run, version: int, previous=None) -> dict:
         "plan": _plan_context(results.get("plan")),
         "dose_response": _dose_response_context(results.get("dose_response")),
         "monitor": monitor,
+        "balance": balance_context(results),
+        "diagnostics": results.get("diagnostics"),
     }
 
 

@@ -12,6 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
@@ -20,7 +21,7 @@ from analysis.costs import engine as cost_engine
 from analysis.costs import pricing
 from analysis.costs.selectors import cpi_series
 from analysis.did.inference import DEFAULT_METHODS
-from analysis.effects import derive, designs, dose, estimate, summaries
+from analysis.effects import derive, designs, dose, estimate, run_diagnostics, summaries
 from analysis.effects.plan import multiplicity_of
 from analysis.models import AnalysisRun
 from analysis.plans import plan_services, question_services
@@ -29,6 +30,7 @@ from analysis.runs.job import RUN_JOB
 from analysis.runs.report_services import report_render
 from study import access
 from study.models import Study
+from study.models.allocation import AllocationRecord
 from tracker import jobs
 
 log = logging.getLogger(__name__)
@@ -122,7 +124,34 @@ def analysis_compute(*, study: Study, params: dict, progress=None) -> tuple[dict
         baseline=_cost_baseline(study.price_year),
     )
     results["n_families"] = int(frames["families"]["family_id"].nunique())
+    default = getattr(settings, "ANALYSIS_DIAGNOSTICS", True)
+    if run_diagnostics.diagnostics_wanted(params, default):
+        if progress:
+            progress(92, "diagnostics")
+        run_diagnostics.add_diagnostics(
+            _with_strata(family_panel, study),
+            results,
+            params=params,
+            randomised=study.allocation_method == Study.AllocationMethod.RANDOMISED,
+            chronicity_rule=study.eligibility_rule == Study.EligibilityRule.MPG,
+        )
+    else:
+        results["diagnostics"] = {"computed": False, "reason": "uitgeschakeld voor deze run"}
+        for q in results.get("questions", []):
+            for o in q["outcomes"]:
+                o["primary"] = bool(o.get("primary"))
     return results, fingerprint(frames)
+
+
+def _with_strata(family_panel, study: Study):
+    """The family panel with each family's allocation stratum (randomisation inference permutes
+    arms within intake year x stratum); unchanged when the study logged no allocations."""
+    strata = dict(AllocationRecord.objects.filter(study=study).values_list("family_id", "stratum"))
+    if not strata:
+        return family_panel
+    return family_panel.assign(
+        **{run_diagnostics.STRATUM: family_panel["family_id"].map(strata).fillna("")}
+    )
 
 
 def _progress(claim: jobs.Claim):

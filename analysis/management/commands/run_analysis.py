@@ -9,6 +9,8 @@ from analysis.plans.plan_services import plan_check_for_run, plan_params
 from analysis.runs.services import DEFAULT_PARAMS, analysis_run_execute
 from study.models import Study
 
+DIAGNOSTIC_KEYS = ("honest", "ipw", "robustness", "mde_planned", "ci_width", "eligibility_tied")
+
 
 class Command(BaseCommand):
     help = "Answer a study's research questions now (in-process) and print the results."
@@ -26,9 +28,32 @@ class Command(BaseCommand):
         )
         parser.add_argument("--pdf", help="write the report's PDF to this path")
         parser.add_argument("--json", action="store_true", help="print one JSON object")
+        parser.add_argument(
+            "--no-diagnostics",
+            dest="diagnostics",
+            action="store_false",
+            default=None,
+            help="leave out HonestDiD, balance, IPW, robustness panel and MDE (issue 14)",
+        )
+        parser.add_argument(
+            "--diagnostics",
+            dest="diagnostics",
+            action="store_true",
+            help="compute the diagnostics even where the settings switch them off",
+        )
 
     def handle(
-        self, *args, study_id, draws, seed, inference, pdf, json: bool, last_wave=None, **options
+        self,
+        *args,
+        study_id,
+        draws,
+        seed,
+        inference,
+        pdf,
+        json: bool,
+        last_wave=None,
+        diagnostics=None,
+        **options,
     ):
         study = Study.objects.filter(pk=study_id).first()
         if study is None:
@@ -37,7 +62,13 @@ class Command(BaseCommand):
             plan = plan_check_for_run(study)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
-        given = {"inference": inference, "draws": draws, "seed": seed, "last_wave": last_wave}
+        given = {
+            "inference": inference,
+            "draws": draws,
+            "seed": seed,
+            "last_wave": last_wave,
+            "diagnostics": diagnostics,
+        }
         params = {
             **DEFAULT_PARAMS,
             **(plan_params(plan) if plan else {}),
@@ -86,6 +117,8 @@ def _summary(run) -> dict:
                         "n_families": o.get("n_units"),
                         "verdict": o.get("verdict"),
                         "error": o.get("error"),
+                        "primary": bool(o.get("primary")),
+                        **{k: o[k] for k in DIAGNOSTIC_KEYS if k in o},
                     }
                     for o in q["outcomes"]
                 ],
@@ -96,4 +129,7 @@ def _summary(run) -> dict:
         "study": run.study_id,
         "fingerprint": run.fingerprint,
         "questions": questions,
+        "multiplicity": run.results.get("multiplicity"),
+        "balance": run.results.get("balance"),
+        "diagnostics": run.results.get("diagnostics"),
     }

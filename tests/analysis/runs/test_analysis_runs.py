@@ -196,12 +196,21 @@ def test_coach_cannot_start_a_run(client, demo_run):
 
 def test_run_analysis_command_prints_json(demo_run):
     out = io.StringIO()
-    call_command("run_analysis", study_id=demo_run.study_id, json=True, stdout=out)
+    call_command(
+        "run_analysis", study_id=demo_run.study_id, json=True, diagnostics=False, stdout=out
+    )
     data = json.loads(out.getvalue())
     outcome = next(
         o for q in data["questions"] for o in q["outcomes"] if o["outcome"] == "satisfaction"
     )
     assert {"effect", "ci_low", "ci_high", "p_adjusted", "n_families", "verdict"} <= set(outcome)
+    # --no-diagnostics: every row still says whether it is primary, but no diagnostics are made
+    assert outcome["primary"] is True
+    assert all(isinstance(o["primary"], bool) for q in data["questions"] for o in q["outcomes"])
+    assert not any("honest" in o for q in data["questions"] for o in q["outcomes"])
+    assert data["diagnostics"] == {"computed": False, "reason": "uitgeschakeld voor deze run"}
+    assert data["balance"] is None
+    assert data["multiplicity"]["primary"]["m"] >= 1
 
 
 def test_request_refuses_unknown_inference(demo_run):

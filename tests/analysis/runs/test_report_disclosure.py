@@ -1,17 +1,28 @@
 """Every number in a rendered demo report against the statistics office's output rules: no count
-1-9, and no hidden cell recomputable from a shown total (secondary suppression)."""
+1-9, and no hidden cell recomputable from a shown total (secondary suppression).
 
+The fixture's run is the one run of the suite with the issue-14 diagnostics: their values (not
+only their presence) are checked here too, against the entry point called on the run's frame."""
+
+import math
 import re
 from html import unescape
 
+import numpy as np
 import pytest
 from django.db import transaction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from analysis.did.diagnostics import PARTS, outcome_diagnostics
+from analysis.did.panel import json_safe
+from analysis.effects import derive
+from analysis.effects.run_diagnostics import ELIGIBILITY_OUTCOMES, ROW_PARTS
+from analysis.management.commands.run_analysis import _summary
 from analysis.models import AnalysisRun
 from analysis.plans.plan_services import analysis_plan_freeze
 from analysis.reporting.context import attrition_table, unit_counts
+from analysis.runs.frames import build_frames
 from analysis.runs.services import analysis_run_execute
 from study.demo import DEMO_SEED
 from tracker.setup import demo_set_up
@@ -19,16 +30,25 @@ from tracker.setup import demo_set_up
 pytestmark = pytest.mark.django_db
 
 
+#: The one run of the suite with the issue-14 diagnostics (few draws: the suite stays fast).
+DIAGNOSTIC_PARAMS = {"seed": 1, "diagnostics": True, "draws": 49, "mde_reps": 60}
+
+
 @pytest.fixture(scope="module")
-def demo_html(django_db_setup, django_db_blocker):
+def demo_diag_run(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock(), transaction.atomic():
         study, _ = demo_set_up(seed=DEMO_SEED)
         plan = analysis_plan_freeze(study=study, user=study.memberships.get(role="researcher").user)
-        run = AnalysisRun.objects.create(study=study, params={"seed": 1}, plan=plan)
+        run = AnalysisRun.objects.create(study=study, params=DIAGNOSTIC_PARAMS, plan=plan)
         run = analysis_run_execute(run_id=run.pk)
         assert run.status == AnalysisRun.Status.SUCCEEDED, run.error
-        yield run.report.html
+        yield run
         transaction.set_rollback(True)
+
+
+@pytest.fixture(scope="module")
+def demo_html(demo_diag_run):
+    return demo_diag_run.report.html
 
 
 def _text(html: str) -> str:
@@ -141,3 +161,182 @@ def test_attrition_table_never_prints_a_small_or_recomputable_count(cells):
         for value in line:
             assert value == "*" or value == 0 or value >= 10
         assert sum(v == "*" for v in line) != 1
+
+
+# The issue-14 diagnostics of the run
+
+
+def _rows(run):
+    return [o for q in run.results["questions"] for o in q["outcomes"]]
+
+
+def _row(run, code):
+    return next(o for o in _rows(run) if o["code"] == code)
+
+
+def _frame(run, code):
+    frames = build_frames(run.study)
+    panel = derive.family_year_panel(
+        frames["families"],
+        frames["wide"],
+        frames["surveys"],
+        frames["involvements"],
+        frames["contacts"],
+        frames["costs"],
+    )
+    data = panel[["family_id", "year", "intake_year", "arm", code]].copy()
+    data["arm01"] = (data["arm"] == "intervention").astype(float)
+    return panel, data.drop(columns="arm")
+
+
+def _direct(run, code, part, **extra):
+    _, data = _frame(run, code)
+    o = _row(run, code)
+    got = outcome_diagnostics(
+        data,
+        outcome=code,
+        model=o["model"],
+        t0="own" if o["outcome_design"] == "pre_period" else "baseline",
+        parts={p: p == part for p in PARTS},
+        unit="family_id",
+        time="year",
+        arm="arm01",
+        intake="intake_year",
+        draws=DIAGNOSTIC_PARAMS["draws"],
+        seed=DIAGNOSTIC_PARAMS["seed"],
+        mde_reps=DIAGNOSTIC_PARAMS["mde_reps"],
+        **extra,
+    )
+    return json_safe(got[part])
+
+
+def test_every_row_says_primary_and_primary_aligned_rows_carry_the_parts(demo_diag_run):
+    rows = _rows(demo_diag_run)
+    assert all(isinstance(o["primary"], bool) for o in rows)
+    with_parts = [o for o in rows if "honest" in o]
+    assert {o["code"] for o in with_parts} >= {"receives_bijstand", "satisfaction"}
+    for o in with_parts:
+        assert o["primary"] and o["design"] == "aligned"
+        assert set(ROW_PARTS) <= set(o)
+        assert o["eligibility_tied"] == (o["code"] in ELIGIBILITY_OUTCOMES)
+    assert not any("honest" in o for o in rows if not o["primary"])
+    assert not any("honest" in o for o in rows if o.get("design") == "calendar")
+
+
+def test_ipw_equals_the_entry_point_on_the_runs_frame(demo_diag_run):
+    o = _row(demo_diag_run, "receives_bijstand")
+    assert o["ipw"] == _direct(demo_diag_run, "receives_bijstand", "ipw")
+    # the unweighted line is the run's own aligned estimate (percentage points)
+    assert o["ipw"]["unweighted"]["effect"] == pytest.approx(o["effect"], rel=1e-9)
+
+
+def test_robustness_follows_the_runs_draws_and_equals_the_entry_point(demo_diag_run):
+    o = _row(demo_diag_run, "receives_bijstand")
+    assert o["robustness"] == _direct(demo_diag_run, "receives_bijstand", "robustness")
+    lines = {r["method"]: r for r in o["robustness"]}
+    assert {"cr2", "cr1", "cv3", "wild", "stacked", "imputation", "calendar_twfe", "ri"} <= set(
+        lines
+    )
+    assert lines["cr2"]["estimate"] == pytest.approx(o["effect"], rel=1e-9)
+    assert demo_diag_run.results["diagnostics"]["draws"] == DIAGNOSTIC_PARAMS["draws"]
+
+
+def test_mde_at_holms_first_step_and_ci_width(demo_diag_run):
+    m = demo_diag_run.results["multiplicity"]["primary"]["m"]
+    o = _row(demo_diag_run, "receives_bijstand")
+    assert o["mde_planned"]["alpha"] == pytest.approx(0.05 / m)
+    assert o["mde_planned"]["reps"] == DIAGNOSTIC_PARAMS["mde_reps"]
+    assert o["mde_planned"] == _direct(
+        demo_diag_run, "receives_bijstand", "mde_planned", mde_alpha=0.05 / m
+    )
+    assert o["ci_width"]["width"] == pytest.approx(o["ci_high"] - o["ci_low"], rel=1e-9)
+    assert o["ci_width"]["scale"] == "percentage points"  # an LPM: the effect's own units
+
+
+def test_honest_equals_the_entry_point(demo_diag_run):
+    o = _row(demo_diag_run, "child_protection")
+    assert o["honest"] == _direct(demo_diag_run, "child_protection", "honest")
+    assert o["honest"]["rm"]["parameter"] == "Mbar" and o["honest"]["sd"]["parameter"] == "M"
+
+
+def test_balance_smd_by_hand(demo_diag_run):
+    panel, _ = _frame(demo_diag_run, "receives_bijstand")
+    at = panel.loc[panel["year"] - panel["intake_year"] == -1]
+    t = at.loc[at["arm"] == "intervention", "receives_bijstand"].dropna().to_numpy(float)
+    c = at.loc[at["arm"] != "intervention", "receives_bijstand"].dropna().to_numpy(float)
+    hand = (t.mean() - c.mean()) / math.sqrt((t.var(ddof=1) + c.var(ddof=1)) / 2)
+    row = next(
+        r
+        for r in demo_diag_run.results["balance"]
+        if r["variable"] == "receives_bijstand" and r["period"] == "T-1"
+    )
+    assert row["smd"] == pytest.approx(hand, rel=1e-12)
+    assert (row["n_intervention"], row["n_comparison"]) == (t.size, c.size)
+    periods = {r["period"] for r in demo_diag_run.results["balance"]}
+    assert periods == {"T-2", "T-1", "T0", "slope T-2 to T0"}
+    assert row["mark"] == ("large" if abs(hand) >= 0.25 else "notable" if abs(hand) >= 0.1 else "")
+    assert np.isfinite(row["smd"])
+
+
+def test_multiplicity_and_json_summary(demo_diag_run):
+    mult = demo_diag_run.results["multiplicity"]
+    assert mult["method"] == mult["primary"]["method"] and mult["family"]
+    summary = _summary(demo_diag_run)
+    row = next(
+        o
+        for q in summary["questions"]
+        for o in q["outcomes"]
+        if o["outcome"] == "receives_bijstand"
+    )
+    assert row["primary"] is True and set(ROW_PARTS) <= set(row)
+    assert summary["balance"] == demo_diag_run.results["balance"]
+    assert summary["multiplicity"]["method"] == mult["method"]
+
+
+def _flat_text(html):
+    return re.sub(r"\s+", " ", _text(html))
+
+
+def test_report_shows_the_diagnostics_in_dutch(demo_diag_run, demo_html):
+    text = _flat_text(demo_html)
+    o = _row(demo_diag_run, "receives_bijstand")
+    bd = o["honest"]["rm"]["breakdown"]
+    shown = f"{bd:.2f}".replace(".", ",")
+    assert (
+        "het effect blijft aantoonbaar zolang afwijkingen na de intake hooguit "
+        f"M̄ = {shown} keer zo groot zijn als vóór de intake" in text
+    )
+    assert "Kijk daarom ook naar Δ^SD ernaast" in text  # eligibility-tied care outcomes
+    assert 'data-table="balance"' in demo_html and "≥ 0,25" in text
+    assert "Gewogen naar de kans om in de studie te blijven (IPW)" in text
+    assert text.count("Robuustheid: dezelfde vraag op andere manieren geschat") == sum(
+        1 for r in _rows(demo_diag_run) if "honest" in r
+    )
+    assert "Breedte van het bereikte 95%-interval" in text
+    assert "Vooraf aantoonbaar effect" in text
+
+
+def test_the_pdf_prints_the_same_diagnostics(demo_diag_run):
+    import pypdfium2
+
+    pdf = pypdfium2.PdfDocument(bytes(demo_diag_run.report.pdf))
+    text = " ".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+    text = re.sub(r"\s+", " ", text)
+    assert "Gevoeligheid (HonestDiD)" in text
+    assert "het effect blijft aantoonbaar zolang afwijkingen na de intake hooguit" in text
+    assert "Uitval: gewogen (IPW)" in text and "Onderscheidend vermogen" in text
+    assert "Vergelijkbaarheid van de groepen vóór de aanpak" in text
+
+
+def test_a_reasons_family_count_goes_through_the_disclosure_rule(demo_html):
+    from analysis.reporting.diagnostics import reason_nl
+
+    assert "* gezin(nen)" in reason_nl(
+        "imputation needs an untreated observation of every family with treated rows; "
+        "3 family(s) have none"
+    )
+    assert reason_nl("x: 12 families left") == "x: 12 families left"
+    text = _flat_text(demo_html)
+    for n in re.findall(r"(\S+) gezin\(nen\) hebben die niet", text):
+        _assert_allowed_count(n, "families without an untreated row")
+    assert "not run for Poisson PML" not in text  # reasons are printed in Dutch

@@ -1,0 +1,227 @@
+"""The statistician's checks (issue 14) of a run's primary aligned family outcomes (pure).
+
+:func:`add_diagnostics` calls :func:`analysis.did.diagnostics.outcome_diagnostics` once per
+PRIMARY family outcome answered with the aligned design and writes its parts into that outcome's
+row (``honest``, ``ipw``, ``robustness``, ``mde_planned``, ``ci_width``); at run level it adds
+``balance`` (standardised mean differences per variable and period, every registry outcome of
+the panel) and names the multiplicity family and method in ``multiplicity``.
+
+The MDE is computed at the alpha the outcome faces under the plan's multiplicity rule: Holm's
+first (strictest) step alpha / m over the m primary outcomes of the plan, which is also
+Bonferroni's, and the conservative bound used for Romano-Wolf.
+
+Randomisation inference and the MDE simulation take their draws from the run's bootstrap
+settings (``draws``; ``diagnostic_draws`` overrides, ``mde_reps`` the simulated panels).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from analysis.did.diagnostics import PARTS, outcome_diagnostics
+from analysis.did.panel import json_safe
+from analysis.effects.derive import REGISTRY_DERIVATIONS
+
+#: Draws when the run has no bootstrap draws of its own (RI p-values need some).
+DEFAULT_DRAWS = 999
+#: Care outcomes the chronicity criterion of the eligibility rule forces to be present in T-2
+#: and T-1: pre-intake differences between the arms are small by selection.
+ELIGIBILITY_OUTCOMES = frozenset(
+    {
+        "parent_mental_health_care",
+        "youth_care_ambulant",
+        "child_youth_care",
+        "child_protection",
+        "repeated_care",
+    }
+)
+ROW_PARTS = ("honest", "ipw", "robustness", "mde_planned", "ci_width")
+T0_MODE = {"pre_period": "own", "t0_only": "baseline"}
+
+
+def diagnostics_wanted(params: dict, default: bool = True) -> bool:
+    """Whether a run computes the diagnostics: its ``diagnostics`` option, else ``default``."""
+    value = params.get("diagnostics")
+    return default if value is None else bool(value)
+
+
+def diagnostic_draws(params: dict) -> tuple[int, int]:
+    """(RI / wild draws, MDE simulated panels) of a run."""
+    draws = int(params.get("diagnostic_draws") or params.get("draws") or 0) or DEFAULT_DRAWS
+    reps = int(params.get("mde_reps") or 0) or max(draws, 200)
+    return draws, reps
+
+
+def mde_alpha(multiplicity: dict) -> float:
+    """The alpha of the strictest step of the primary family: alpha / m."""
+    alpha = float(multiplicity.get("alpha", 0.05))
+    m = int((multiplicity.get("primary") or {}).get("m") or 1)
+    return alpha / max(m, 1)
+
+
+def _eligible(o: dict) -> bool:
+    return (
+        bool(o.get("primary"))
+        and o.get("design") == "aligned"
+        and o.get("outcome_design") in T0_MODE
+        and o.get("model") in ("linear", "lpm", "ppml")
+        and o.get("effect") is not None
+    )
+
+
+STRATUM = "allocation_stratum"
+
+
+def _frame(panel: pd.DataFrame, code: str) -> pd.DataFrame:
+    extra = [STRATUM] if STRATUM in panel else []
+    data = panel[["family_id", "year", "intake_year", "arm", code, *extra]].copy()
+    data["arm01"] = (data["arm"] == "intervention").astype(float)
+    return data.drop(columns="arm")
+
+
+def outcome_parts(
+    panel: pd.DataFrame,
+    o: dict,
+    *,
+    alpha_mde: float,
+    draws: int,
+    reps: int,
+    seed: int,
+    parts: dict[str, bool] | None = None,
+    randomised: bool = False,
+) -> dict[str, Any]:
+    """outcome_diagnostics of one outcome row, called as the run calls it (randomisation
+    inference within intake year x allocation stratum when the panel has ``STRATUM``)."""
+    on = dict.fromkeys(PARTS, True) | {"balance": False} | dict(parts or {})
+    frame = _frame(panel, o["code"])
+    return outcome_diagnostics(
+        frame,
+        strata=STRATUM if STRATUM in frame else None,
+        randomised=randomised,
+        outcome=o["code"],
+        model=o["model"],
+        t0=T0_MODE[o["outcome_design"]],
+        parts=on,
+        draws=draws,
+        seed=seed,
+        mde_alpha=alpha_mde,
+        mde_reps=reps,
+        unit="family_id",
+        time="year",
+        arm="arm01",
+        intake="intake_year",
+    )
+
+
+def run_balance(panel: pd.DataFrame, *, variables: list[str] | None = None) -> list[dict] | dict:
+    """Balance rows of every registry outcome present in the panel (or ``variables``)."""
+    names = variables or [c for c in REGISTRY_DERIVATIONS if c in panel and panel[c].notna().any()]
+    if not names:
+        return {"computed": False, "reason": "geen registeruitkomsten in het panel"}
+    data = panel[["family_id", "year", "intake_year", "arm", *names]].copy()
+    data["arm01"] = (data["arm"] == "intervention").astype(float)
+    out = outcome_diagnostics(
+        data.drop(columns="arm"),
+        outcome=names[0],
+        parts={p: p == "balance" for p in PARTS},
+        balance_variables=names,
+        unit="family_id",
+        time="year",
+        arm="arm01",
+        intake="intake_year",
+    )
+    return out["balance"]
+
+
+def _one_outcome(
+    panel: pd.DataFrame,
+    o: dict,
+    kwargs: dict[str, Any],
+    *,
+    timings: dict[str, float] | None,
+    parts: dict[str, bool] | None,
+) -> None:
+    """The parts of one primary aligned outcome into its row (timed part by part if asked)."""
+    if isinstance(o.get("robustness"), dict):  # the fit's own inference methods, kept apart
+        o["inference_checks"] = o.pop("robustness")
+    o["eligibility_tied"] = (
+        kwargs.pop("chronicity_rule", True) and o["code"] in ELIGIBILITY_OUTCOMES
+    )
+    if timings is None:
+        got = outcome_parts(panel, o, parts=parts, **kwargs)
+        o.update({p: json_safe(got[p]) for p in ROW_PARTS if p in got})
+        return
+    for part in ROW_PARTS:
+        if parts is not None and not parts.get(part, True):
+            continue
+        started = time.perf_counter()
+        got = outcome_parts(panel, o, parts={p: p == part for p in PARTS}, **kwargs)
+        timings[part] = timings.get(part, 0.0) + time.perf_counter() - started
+        o[part] = json_safe(got[part])
+
+
+def add_diagnostics(
+    panel: pd.DataFrame,
+    results: dict,
+    *,
+    params: dict,
+    timings: dict[str, float] | None = None,
+    parts: dict[str, bool] | None = None,
+    progress: Callable[[str], None] | None = None,
+    randomised: bool = False,
+    chronicity_rule: bool = True,
+) -> dict:
+    """Write the diagnostics into ``results`` (the run's answers) and return it.
+
+    ``panel`` is the family-year panel of the run (derive.family_year_panel). Every outcome row
+    gets ``primary``; each primary aligned family outcome gets the parts of ROW_PARTS and
+    ``eligibility_tied`` (a care outcome under a rule with the chronicity criterion,
+    ``chronicity_rule``). ``randomised``: the study allocated its arms at random (else the RI
+    line is a permutation check); a column ``allocation_stratum`` in ``panel`` (the stratum of
+    the allocation log) makes RI permute within intake year x stratum. ``timings`` (if given)
+    collects seconds per part.
+    """
+    multiplicity = results.setdefault("multiplicity", {})
+    method = (multiplicity.get("primary") or {}).get("method", "")
+    multiplicity["family"] = "alle primaire uitkomsten van het plan, geteld vóór de schatting"
+    multiplicity["method"] = method
+    alpha_mde = mde_alpha(multiplicity)
+    multiplicity["mde_alpha"] = alpha_mde
+    draws, reps = diagnostic_draws(params)
+    seed = int(params.get("seed") or 0)
+    results["diagnostics"] = {
+        "computed": True,
+        "draws": draws,
+        "mde_reps": reps,
+        "mde_alpha": alpha_mde,
+        "mde_alpha_rule": "alpha / m (eerste stap van Holm, gelijk aan Bonferroni)",
+    }
+    kwargs: dict[str, Any] = {
+        "alpha_mde": alpha_mde,
+        "draws": draws,
+        "reps": reps,
+        "seed": seed,
+        "randomised": randomised,
+    }
+    for q in results.get("questions", []):
+        for o in q["outcomes"]:
+            o["primary"] = bool(o.get("primary"))
+            if _eligible(o):
+                if progress:
+                    progress(o["code"])
+                _one_outcome(
+                    panel,
+                    o,
+                    {**kwargs, "chronicity_rule": chronicity_rule},
+                    timings=timings,
+                    parts=parts,
+                )
+    started = time.perf_counter()
+    results["balance"] = json_safe(run_balance(panel))
+    if timings is not None:
+        timings["balance"] = timings.get("balance", 0.0) + time.perf_counter() - started
+    return results

@@ -1,0 +1,273 @@
+"""The report's view of the statistician's checks (issue 14), already disclosure-controlled.
+
+Every published count (balance n's, Lee-bound n's) goes through suppress_count; a mean or an
+SMD resting on fewer than 10 families in an arm is left out.
+"""
+
+from __future__ import annotations
+
+import re
+
+from analysis.effects.disclosure import suppress_count
+from analysis.reporting.plots import MIN_FAMILIES_FOR_MEAN
+
+SCALES = {
+    "percentage points": "procentpunten",
+    "outcome units": "eenheden van de uitkomst",
+    "log (Poisson PML coefficient)": "logschaal (coëfficiënt van Poisson PML)",
+    "proportional change (exp(b) - 1)": "relatieve verandering (exp(b) - 1)",
+}
+PERIODS = {"slope T-2 to T0": "helling T-2 → T0"}
+MARKS = {"large": "≥ 0,25 (groot)", "notable": "≥ 0,1", "": ""}
+RESTRICTIONS = {
+    "rm": "relatieve omvang (Δ^RM): afwijkingen na de intake hooguit M̄ keer de grootste "
+    "afwijking vóór de intake",
+    "sd": "gladheid (Δ^SD): de trend mag per jaar hooguit M van richting veranderen",
+}
+ROBUSTNESS_LINES = {
+    "cr2": "uitgelijnd, CR2 (Satterthwaite-vrijheidsgraden)",
+    "cr1": "uitgelijnd, CR1 (G - 1 vrijheidsgraden)",
+    "cv3": "uitgelijnd, CV3-jackknife",
+    "wild": "uitgelijnd, wild cluster bootstrap",
+    "stacked": "gestapeld per intakejaar",
+    "imputation": "imputatie (Borusyak, Jaravel en Spiess)",
+    "calendar_twfe": "kalender-TWFE",
+    "ri": "randomisatie-inferentie (armlabels gepermuteerd binnen intakejaar)",
+}
+
+
+def _fmt(value, digits=2):
+    if value is None:
+        return "—"
+    return f"{value:,.{digits}f}".replace(",", "_").replace(".", ",").replace("_", ".")
+
+
+def _p(p) -> str:
+    return "< 0,001" if p is not None and p < 0.001 else _fmt(p, 3)
+
+
+REASONS = (
+    (
+        re.compile(r"^a linear-model check; not run for Poisson PML"),
+        "een controle voor lineaire modellen; niet uitgevoerd voor Poisson PML",
+    ),
+    (
+        re.compile(r"^no pre-intake year besides the reference"),
+        "er is geen jaar vóór de intake naast het referentiejaar, dus de omvang van afwijkingen "
+        "vóór de intake, waarop de grenzen schalen, is niet te zien",
+    ),
+    (
+        re.compile(r"^imputation needs an untreated observation.*?(\d+) family"),
+        "imputatie heeft van elk behandeld gezin een onbehandelde meting nodig; {n} gezin(nen) "
+        "hebben die niet",
+    ),
+    (
+        re.compile(r"^the serial correlation cannot be estimated"),
+        "de seriële correlatie is niet te schatten (alleen T0 gaat aan de aanpak vooraf) en het "
+        "plan legt er nog geen aanname voor vast",
+    ),
+)
+
+
+def reason_nl(text: str) -> str:
+    """A part's reason in Dutch where known; every family count in it through suppress_count."""
+    for pattern, dutch in REASONS:
+        m = pattern.search(text)
+        if m:
+            n = suppress_count(int(m.group(1))) if m.groups() else ""
+            return dutch.format(n=n)
+    return re.sub(
+        r"(\d+)(\s+famil)", lambda m: f"{suppress_count(int(m.group(1)))}{m.group(2)}", text
+    )
+
+
+def _not_computed(part) -> str | None:
+    if isinstance(part, dict) and part.get("computed") is False:
+        return reason_nl(str(part.get("reason") or "niet berekend"))
+    if isinstance(part, list) and part and isinstance(part[0], dict):
+        if part[0].get("computed") is False:
+            return reason_nl(str(part[0].get("reason") or "niet berekend"))
+    return None
+
+
+def _honest(h: dict | None, eligibility_tied: bool) -> dict | None:
+    if h is None:
+        return None
+    reason = _not_computed(h)
+    if reason:
+        return {"reason": reason}
+    restrictions = []
+    for key in ("rm", "sd"):
+        r = h.get(key)
+        if not r:
+            continue
+        if r.get("computed") is False:
+            restrictions.append(
+                {"label": RESTRICTIONS[key], "reason": reason_nl(str(r.get("reason") or ""))}
+            )
+            continue
+        symbol = "M̄" if r.get("parameter") == "Mbar" else "M"
+        bd = r.get("breakdown")
+        orig = r.get("original") or {}
+        lo, hi = orig.get("ci_low"), orig.get("ci_high")
+        if lo is not None and hi is not None and lo <= 0 <= hi:
+            breakdown = "het effect is al zonder afwijkingen van parallelle trends niet aantoonbaar"
+        elif bd is None:
+            breakdown = "het effect blijft aantoonbaar over het hele rooster van waarden"
+        elif key == "rm":
+            breakdown = (
+                "het effect blijft aantoonbaar zolang afwijkingen na de intake hooguit "
+                f"M̄ = {_fmt(bd)} keer zo groot zijn als vóór de intake"
+            )
+        else:
+            breakdown = (
+                "het effect blijft aantoonbaar zolang de trend per jaar hooguit "
+                f"M = {_fmt(bd)} van richting verandert"
+            )
+        restrictions.append(
+            {
+                "key": key,
+                "label": RESTRICTIONS[key],
+                "method": r.get("method", ""),
+                "symbol": symbol,
+                "rows": [
+                    {
+                        "value": _fmt(i.get("value"), 3),
+                        "ci": f"{_fmt(i.get('ci_low'))} tot {_fmt(i.get('ci_high'))}",
+                    }
+                    for i in r.get("intervals", [])
+                ],
+                "breakdown": breakdown,
+            }
+        )
+    return {
+        "target": str(h.get("target", "")).replace("average of", "gemiddelde van"),
+        "scale": SCALES.get(str(h.get("scale", "")), h.get("scale", "")),
+        "restrictions": restrictions,
+        "eligibility_note": (
+            "Deze uitkomst hangt samen met de toelatingsregel (hulp in elk van de twee jaren vóór "
+            "de intake): de groepen lijken vóór de intake door selectie op elkaar, dus Δ^RM lijkt "
+            "vanzelf robuust. Kijk daarom ook naar Δ^SD ernaast."
+        )
+        if eligibility_tied
+        else "",
+    }
+
+
+def _ipw(ipw: dict | None) -> dict | None:
+    if ipw is None:
+        return None
+    reason = _not_computed(ipw)
+    if reason:
+        return {"reason": reason}
+    unw = ipw.get("unweighted") or {}
+    lee = ipw.get("lee") or {}
+    out = {
+        "weighted": f"{_fmt(ipw.get('effect'))} (95%-interval {_fmt(ipw.get('ci_low'))} tot "
+        f"{_fmt(ipw.get('ci_high'))})",
+        "unweighted": f"{_fmt(unw.get('effect'))} (95%-interval {_fmt(unw.get('ci_low'))} tot "
+        f"{_fmt(unw.get('ci_high'))})",
+        "lee": None,
+    }
+    if lee and lee.get("computed") is not False and lee.get("lower") is not None:
+        out["lee"] = {
+            "range": f"{_fmt(lee['lower'])} tot {_fmt(lee['upper'])}",
+            "n_stayers": suppress_count(int(lee.get("n_stayers") or 0)),
+            "n_trimmed": suppress_count(int(lee.get("n_trimmed") or 0)),
+        }
+    return out
+
+
+def _line(r: dict) -> str:
+    method, line = r.get("method", ""), str(r.get("line", ""))
+    label = ROBUSTNESS_LINES.get(method, line)
+    if method == "calendar_twfe":
+        if "Bacon" in line:
+            label += " (met Goodman-Bacon-decompositie)"
+        elif "dCDH" in line or "Chaisemartin" in line:
+            label += " (met de gewichten van De Chaisemartin en D'Haultfoeuille)"
+    if method == "ri" and "check" in line.lower():
+        label += "; geen loting: een permutatiecontrole, geen op het ontwerp gebaseerde inferentie"
+    return label
+
+
+def _robustness(rows) -> dict | None:
+    if rows is None:
+        return None
+    reason = _not_computed(rows)
+    if reason:
+        return {"reason": reason, "rows": []}
+    out = []
+    for r in rows:
+        if r.get("computed") is False:
+            out.append({"line": _line(r), "reason": reason_nl(str(r.get("reason") or ""))})
+            continue
+        out.append(
+            {
+                "line": _line(r),
+                "estimate": _fmt(r.get("estimate")),
+                "ci": f"{_fmt(r.get('ci_low'))} tot {_fmt(r.get('ci_high'))}"
+                if r.get("ci_low") is not None
+                else "—",
+                "p": _p(r.get("p_value")),
+            }
+        )
+    return {"reason": None, "rows": out}
+
+
+def _power(mde: dict | None, width: dict | None, scale: str) -> dict | None:
+    if mde is None and width is None:
+        return None
+    mde_reason = _not_computed(mde)
+    width_reason = _not_computed(width)
+    return {
+        "mde": None if mde_reason or mde is None else _fmt(mde.get("mde")),
+        "mde_reason": mde_reason,
+        "alpha": _fmt((mde or {}).get("alpha"), 4),
+        "power": _fmt(100 * float((mde or {}).get("power") or 0.8), 0),
+        "width": None if width_reason or width is None else _fmt(width.get("width")),
+        "width_reason": width_reason,
+        "scale": SCALES.get(str((width or {}).get("scale", "")), scale),
+    }
+
+
+def outcome_diagnostics_context(o: dict) -> dict:
+    """The sensitivity, IPW, robustness and power lines of one outcome row (None if absent)."""
+    return {
+        "sensitivity": _honest(o.get("honest"), bool(o.get("eligibility_tied"))),
+        "ipw_shown": _ipw(o.get("ipw")),
+        "robustness_shown": _robustness(o.get("robustness") if "honest" in o else None),
+        "power_shown": _power(o.get("mde_planned"), o.get("ci_width"), o.get("scale", "")),
+    }
+
+
+def balance_context(results: dict) -> dict | None:
+    """Balance table rows as printed: n's suppressed, means and SMD hidden below 10 families."""
+    rows = results.get("balance")
+    if rows is None:
+        return None
+    if isinstance(rows, dict):
+        return {"reason": rows.get("reason", "niet berekend"), "rows": []}
+    labels = {
+        o["code"]: o.get("label", o["code"])
+        for q in results.get("questions", [])
+        for o in q["outcomes"]
+    }
+    out = []
+    for r in rows:
+        n_i, n_c = int(r.get("n_intervention") or 0), int(r.get("n_comparison") or 0)
+        enough = min(n_i, n_c) >= MIN_FAMILIES_FOR_MEAN and r.get("smd") is not None
+        out.append(
+            {
+                "variable": labels.get(r["variable"], r["variable"]),
+                "period": PERIODS.get(r["period"], r["period"]),
+                "n_intervention": suppress_count(n_i),
+                "n_comparison": suppress_count(n_c),
+                "shown": enough,
+                "mean_intervention": _fmt(r.get("mean_intervention")),
+                "mean_comparison": _fmt(r.get("mean_comparison")),
+                "smd": _fmt(r.get("smd")),
+                "mark": MARKS.get(r.get("mark") or "", r.get("mark") or "") if enough else "",
+            }
+        )
+    return {"reason": None, "rows": out}

@@ -406,4 +406,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
 # The sealer leaves the newest rows for this long, so rows of transactions still open when it
 # runs (ids are handed out before commit) are sealed by the next run, never skipped.
 AUDIT_SEAL_DELAY_SECONDS = env_int("AUDIT_SEAL_DELAY_SECONDS", 120)
+# Every history row keeps the whole reason a person gave (corrections, unlocks, removals allow
+# 300 characters; django-simple-history's default column holds 100 and PostgreSQL refused more).
+SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 # --- end audit (privacy) ---

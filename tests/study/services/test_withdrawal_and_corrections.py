@@ -174,3 +174,21 @@ def test_api_value_and_family_removal_per_role(family, researcher, coach, data_m
         == 204
     )
     assert not Family.objects.alive().filter(pk=family.pk).exists()
+
+
+def test_the_history_keeps_a_long_reason_in_full(db):
+    """Reasons may hold 300 characters (forms and API): the history keeps all of them (the
+    library's default column held 100, and PostgreSQL refused the write with a 500)."""
+    from study.roles import Role
+    from study.services.families import family_soft_delete
+    from tests.factories import make_family, make_member, make_study
+
+    study = make_study()
+    manager = make_member(study, Role.DATA_MANAGER)
+    family = make_family(study, user=manager)
+    reason = "Dubbel ingeschreven bij de intake; " + "toelichting " * 22
+    assert 250 < len(reason) <= 300
+    family_soft_delete(family=family, reason=reason, user=manager)
+    assert (
+        family.history.order_by("-history_id").first().history_change_reason == f"deleted: {reason}"
+    )

@@ -21,6 +21,9 @@ def celery_worker(
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tracker.settings",  # test_settings would force eager mode
         "DEBUG": "1",
+        # As in the test settings: these workers test delivery and faults, not the diagnostics
+        # (issue 14), which one run of the suite computes (tests/analysis/runs).
+        "ANALYSIS_DIAGNOSTICS": "0",
         **(extra_env or {}),
     }
     celery = Path(sys.executable).with_name("celery")

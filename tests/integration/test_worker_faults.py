@@ -51,6 +51,9 @@ def fault_worker(queue: str, log: Path, **fault_env):
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tracker.settings",  # test_settings would force eager mode
         "DEBUG": "1",
+        # As in the test settings: these workers test delivery and faults, not the diagnostics
+        # (issue 14), which one run of the suite computes (tests/analysis/runs).
+        "ANALYSIS_DIAGNOSTICS": "0",
         "CELERY_BROKER_URL": BROKER,
         "DATABASE_URL": url,
         **fault_env,

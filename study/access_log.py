@@ -54,6 +54,18 @@ def _ids(families) -> list[int]:
     return sorted({getattr(f, "pk", f) for f in families})
 
 
+def family_ids_of(model, objects, lookup: str) -> list[int]:
+    """The families behind rows of `model` ("pk": the rows are families; else the field that
+    leads to the family, e.g. "family_id" or "wave__family_id"; "": not family data)."""
+    pks = [o.pk for o in objects]
+    if not pks or not lookup:
+        return []
+    if lookup == "pk":
+        return sorted(set(pks))
+    rows = model._base_manager.filter(pk__in=pks).values_list(lookup, flat=True)
+    return sorted({r for r in rows if r is not None})
+
+
 def family_read(
     request,
     *,

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from study import models
-from study.access_log import family_read
+from study.access_log import family_ids_of, family_read
 
 admin.site.site_header = _("Effect study tracker: administration")
 admin.site.site_title = _("Effect study tracker")
@@ -27,13 +27,7 @@ class FamilyReadLogging:
     model: type
 
     def _family_ids(self, objects) -> list[int]:
-        pks = [o.pk for o in objects]
-        if self.family_lookup == "pk":
-            return pks
-        rows = self.model._base_manager.filter(pk__in=pks).values_list(
-            self.family_lookup, flat=True
-        )
-        return sorted(set(rows))
+        return family_ids_of(self.model, objects, self.family_lookup)
 
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)  # type: ignore[misc]

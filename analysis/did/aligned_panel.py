@@ -13,7 +13,13 @@ import numpy as np
 import pandas as pd
 
 from analysis.did.inference import codes
-from analysis.did.panel import MIN_CONTROL_UNITS, MIN_TREATED_UNITS, PanelError, show
+from analysis.did.panel import (
+    MIN_CONTROL_UNITS,
+    MIN_TREATED_UNITS,
+    PanelError,
+    numeric_column,
+    show,
+)
 
 
 def dense_codes(values: np.ndarray) -> np.ndarray:
@@ -82,20 +88,6 @@ def panel_from_arrays(
     )
 
 
-def _numeric(df: pd.DataFrame, col: str) -> pd.Series:
-    values = pd.to_numeric(df[col], errors="coerce").astype(float)
-    bad = values.isna() & df[col].notna()
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise PanelError(
-            f"column '{col}' must be numeric; data row {row + 1} has {show(df[col].iloc[row])}"
-        )
-    if np.isinf(values.to_numpy()).any():
-        row = int(np.flatnonzero(np.isinf(values.to_numpy()))[0])
-        raise PanelError(f"column '{col}' has an infinite value in data row {row + 1}")
-    return values
-
-
 def _required(out: pd.DataFrame, col: str) -> None:
     empty = out[col].isna()
     if empty.any():
@@ -125,7 +117,7 @@ def _clean_frame(
         raise PanelError("the panel has no rows")
     out = df.reset_index(drop=True).copy()
     for col in (time, arm, intake, outcome):
-        out[col] = _numeric(out, col)
+        out[col] = numeric_column(out, col, allow_missing=True)
     for col in (unit, time, arm, intake):
         _required(out, col)
     if not out[arm].isin([0.0, 1.0]).all():
@@ -161,7 +153,7 @@ def _weights(out: pd.DataFrame, weights: str | None) -> pd.Series | None:
         return None
     if weights not in out.columns:
         raise PanelError(f"column(s) not found in the panel: {weights}")
-    w = _numeric(out, weights)
+    w = numeric_column(out, weights, allow_missing=True)
     if (w < 0).any():
         raise PanelError(f"column '{weights}' has negative weights")
     return w

@@ -30,7 +30,7 @@ def show(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-def _numeric(df: pd.DataFrame, col: str, *, allow_missing: bool) -> pd.Series:
+def numeric_column(df: pd.DataFrame, col: str, *, allow_missing: bool) -> pd.Series:
     """Column ``col`` as floats, refusing text and (unless allowed) empty cells, naming the row."""
     raw = df[col]
     if raw.dtype == bool:
@@ -90,7 +90,7 @@ def _check_units(out: pd.DataFrame, unit: str, time: str, cohort: str) -> None:
 
 
 def _check_treatment(out: pd.DataFrame, unit: str, time: str, cohort: str, treatment: str) -> None:
-    d = _numeric(out, treatment, allow_missing=False)
+    d = numeric_column(out, treatment, allow_missing=False)
     if not d.isin([0.0, 1.0]).all():
         row = int(np.flatnonzero((~d.isin([0.0, 1.0])).to_numpy())[0])
         raise PanelError(
@@ -174,10 +174,10 @@ def validate_panel(
     if not outcomes:
         raise PanelError("no outcome column given")
     out = df.copy()
-    out[time] = _numeric(df, time, allow_missing=False)
-    out[cohort] = _numeric(df, cohort, allow_missing=True).fillna(0.0)
+    out[time] = numeric_column(df, time, allow_missing=False)
+    out[cohort] = numeric_column(df, cohort, allow_missing=True).fillna(0.0)
     for col in dict.fromkeys([*outcomes, *covariates]):
-        out[col] = _numeric(df, col, allow_missing=True)
+        out[col] = numeric_column(df, col, allow_missing=True)
     out = out.reset_index(drop=True)
     _check_units(out, unit, time, cohort)
     if treatment:

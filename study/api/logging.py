@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.http import Http404
 from rest_framework.exceptions import NotAuthenticated, NotFound, PermissionDenied
 
-from study.access_log import family_read
+from study.access_log import family_ids_of, family_read
 
 
 class FamilyReadLogged:
@@ -26,14 +26,8 @@ class FamilyReadLogged:
         return request.META.get("QUERY_STRING", "")
 
     def _family_ids_of(self, objects) -> list[int]:
-        pks = [o.pk for o in objects]
-        if not pks or not self.family_lookup:
-            return []
         model = self.get_queryset().model  # type: ignore[attr-defined]
-        if self.family_lookup == "pk":
-            return sorted(set(pks))
-        rows = model._base_manager.filter(pk__in=pks).values_list(self.family_lookup, flat=True)
-        return sorted({r for r in rows if r is not None})
+        return family_ids_of(model, objects, self.family_lookup)
 
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)  # type: ignore[misc]

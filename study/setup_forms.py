@@ -56,6 +56,16 @@ class StudySetUpForm(forms.Form):
         choices=Study._meta.get_field("allocation_strata").choices,
         required=False,
     )
+    randomisation = forms.ChoiceField(
+        label=_("Randomised: how the arm is drawn"),
+        choices=Study.Randomisation.choices,
+        initial=Study.Randomisation.BLOCKS,
+        required=False,
+        help_text=_(
+            "Minimisation balances each stratification factor (district, household) rather "
+            "than every combination of them; better with many small strata."
+        ),
+    )
     match_variables = forms.CharField(
         label=_("Matched: the baseline characteristics families are matched on"),
         max_length=300,
@@ -94,6 +104,7 @@ class StudySetUpForm(forms.Form):
         "price_year",
         "allocation_method",
         "allocation_strata",
+        "randomisation",
         "match_variables",
         "enrolment_target",
         "intervention_cap",
@@ -111,6 +122,7 @@ class StudySetUpForm(forms.Form):
         data = {k: self.cleaned_data.get(k) for k in self.OPTIONS}
         data["description"] = data["description"] or ""
         data["allocation_strata"] = data["allocation_strata"] or ""
+        data["randomisation"] = data["randomisation"] or Study.Randomisation.BLOCKS
         data["match_variables"] = (data["match_variables"] or "").strip()
         if data["intervention_cap"] is None:
             data.pop("intervention_cap")

@@ -10,6 +10,7 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
+from study import allocation
 from study.api.setup import StudySetUpSerializer
 from study.models import Study
 from study.services.studies import may_create_study
@@ -35,7 +36,10 @@ class StudyCreateSerializer(serializers.Serializer):
         choices=Study.AllocationMethod.choices, default=Study.AllocationMethod.MATCHED
     )
     allocation_strata = serializers.ChoiceField(
-        choices=["", "wijk"], required=False, default="", allow_blank=True
+        choices=list(allocation.STRATA_CHOICES), required=False, default="", allow_blank=True
+    )
+    randomisation = serializers.ChoiceField(
+        choices=Study.Randomisation.choices, default=Study.Randomisation.BLOCKS
     )
     match_variables = serializers.CharField(
         max_length=300, required=False, default="", allow_blank=True

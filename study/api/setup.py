@@ -81,6 +81,7 @@ class StudySetUpSerializer(views.s.StudySerializer):
             "wave_window_days",
             "allocation_method",
             "allocation_strata",
+            "randomisation",
             "match_variables",
             "enrolment_target",
             "intervention_cap",

@@ -48,7 +48,14 @@ class Study(models.Model):
 
     class AllocationMethod(models.TextChoices):
         MATCHED = "matched", _("matched on baseline characteristics (not randomised)")
-        RANDOMISED = "randomised", _("randomised (concealed, permuted blocks)")
+        RANDOMISED = "randomised", _("randomised (concealed)")
+
+    class Randomisation(models.TextChoices):
+        BLOCKS = "blocks", _("permuted blocks of 2, 4 or 6 (per stratum)")
+        MINIMISATION = (
+            "minimisation",
+            _("minimisation over the stratification factors (Pocock-Simon, with a random element)"),
+        )
 
     class EligibilityRule(models.TextChoices):
         MPG = "mpg", _("three core domains and support in each of the two preceding years")
@@ -60,12 +67,25 @@ class Study(models.Model):
         choices=AllocationMethod.choices,
         default=AllocationMethod.MATCHED,
     )
-    #: Randomised studies: the baseline characteristic allocation is stratified by ("" none).
+    #: Randomised studies: how the arm is drawn.
+    randomisation = models.CharField(
+        _("randomisation method"),
+        max_length=20,
+        choices=Randomisation.choices,
+        default=Randomisation.BLOCKS,
+    )
+    #: Randomised studies: the baseline characteristics allocation is stratified (or minimised)
+    #: by, as `study.allocation.FACTORS` ("" none).
     allocation_strata = models.CharField(
         _("stratify allocation by"),
         max_length=20,
         blank=True,
-        choices=[("", _("no stratification")), ("wijk", _("district (wijk)"))],
+        choices=[
+            ("", _("no stratification")),
+            ("wijk", _("district (wijk)")),
+            ("household", _("household (one adult, or two or more)")),
+            ("wijk,household", _("district and household")),
+        ],
     )
     match_variables = models.CharField(
         _("matched on"),

@@ -1,5 +1,6 @@
 """Enrolment in a randomised study: the arm is drawn by the app at the moment of enrolment
-(concealed permuted blocks, `study.allocation`), and the allocation is logged (append-only)."""
+(concealed permuted blocks, or minimisation over the stratification factors; both in the pure
+`study.allocation`), and the allocation is logged (append-only)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from study import allocation
-from study.models import AllocationRecord, AllocationStratum, Family, Study
+from study.models import AllocationRecord, AllocationStratum, Family, Member, Study
 from study.services.families import MemberSpec, family_enrol
 
 
@@ -31,6 +32,21 @@ def _draw(*, study: Study, stratum: str, rng: random.Random | None) -> tuple[str
     state.save(update_fields=["pending", "blocks_drawn"])
     number = AllocationRecord.objects.filter(study=study, stratum=stratum).count() + 1
     return arm, number
+
+
+def _minimise(*, study: Study, stratum: str, rng: random.Random | None) -> tuple[str, int]:
+    """The next arm by minimisation over the margins of the revealed allocations (the study
+    row is locked by the caller, so two enrolments never count the same margins)."""
+    counts: dict[str, dict[str, dict[str, int]]] = {}
+    number = 1
+    for key, arm in AllocationRecord.objects.filter(study=study).values_list("stratum", "arm_kind"):
+        allocation.add_to_counts(
+            counts, allocation.levels_of(key, strata=study.allocation_strata), arm
+        )
+        if key == stratum:
+            number += 1
+    levels = allocation.levels_of(stratum, strata=study.allocation_strata)
+    return allocation.minimise(levels, counts, rng=rng), number
 
 
 @transaction.atomic
@@ -52,13 +68,20 @@ def family_enrol_randomised(
     study = Study.objects.select_for_update().get(pk=study.pk)
     if study.allocation_method != Study.AllocationMethod.RANDOMISED:
         raise ValidationError({"arm": _("This study is not randomised: choose the arm.")})
-    stratum = allocation.stratum_key(strata=study.allocation_strata, wijk=wijk)
-    if study.allocation_strata == "wijk" and not stratum:
+    specs = list(members)
+    adults = sum(1 for spec in specs if spec.role == Member.Role.ADULT)
+    levels = allocation.profile(strata=study.allocation_strata, wijk=wijk, adults=adults)
+    if "wijk" in levels and not levels["wijk"]:
         raise ValidationError(
             {"wijk": _("Allocation is stratified by district: give the district.")}
         )
-    specs = list(members)
-    arm_kind, number = _draw(study=study, stratum=stratum, rng=rng)
+    stratum = allocation.key_of(levels)
+    if study.randomisation == Study.Randomisation.MINIMISATION:
+        method = allocation.METHOD_MINIMISATION
+        arm_kind, number = _minimise(study=study, stratum=stratum, rng=rng)
+    else:
+        method = allocation.METHOD
+        arm_kind, number = _draw(study=study, stratum=stratum, rng=rng)
     family = family_enrol(
         study=study,
         arm_kind=arm_kind,
@@ -79,7 +102,7 @@ def family_enrol_randomised(
         stratum=stratum,
         sequence_number=number,
         arm_kind=arm_kind,
-        method=allocation.METHOD,
+        method=method,
         allocated_by=user,
     )
     return family

@@ -39,6 +39,7 @@ SET_UP_FIELDS = (
             "pre_intake_years",
             "allocation_method",
             "allocation_strata",
+            "randomisation",
             "eligibility_rule",
             "match_variables",
         }
@@ -92,8 +93,11 @@ def _check_design(study: Study, *, acknowledge_warnings: bool) -> None:
         study.intervention_cap, study.comparison_cap = 0, None
         if study.match_variables.strip():
             errors["match_variables"] = _("A randomised study is not matched.")
-    elif study.allocation_strata:
-        errors["allocation_strata"] = _("Only a randomised study stratifies its allocation.")
+    else:
+        if study.allocation_strata:
+            errors["allocation_strata"] = _("Only a randomised study stratifies its allocation.")
+        if study.randomisation == Study.Randomisation.MINIMISATION:
+            errors["randomisation"] = _("Only a randomised study uses minimisation.")
     if study.wave_interval_months < 1:
         errors["wave_interval_months"] = _("Waves lie at least a month apart.")
     warnings = set_up_warnings(study)

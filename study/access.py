@@ -36,6 +36,7 @@ their scopes (`SCOPES`), in their one study.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from enum import StrEnum
 from functools import reduce
@@ -46,7 +47,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from study import bulk_sql, municipalities
-from study.models import CaseloadAssignment, Family, Study, StudyMembership
+from study.models import CaseloadAssignment, Contact, Family, NotesGrant, Study, StudyMembership
 from study.roles import Role
 
 
@@ -373,6 +374,71 @@ def caseload_managed_families(user) -> QuerySet[Family]:
     """The families whose caseload the user may assign, hand over and end (coordinator, data
     manager)."""
     return families_with(user, Right.CASELOAD_MANAGE)
+
+
+# --- contact notes: read only for a purpose ---------------------------------------------------
+
+
+class NoteView(StrEnum):
+    FULL = "full"  # the coach who wrote it
+    MASKED = "masked"  # shown with numbers that pass the BSN check masked
+    HIDDEN = "hidden"  # the contact is shown, its note is not
+
+
+def note_reader(user) -> Callable[[Contact], NoteView]:
+    """How this user may read the note of a contact they may see (one query per kind of reason,
+    then a cheap call per contact):
+
+    - the coach who wrote the note reads it in full;
+    - a private note is read by no one else;
+    - the study's researchers and data managers (and API keys with `research:read`) read it
+      masked only when the study allows it (`Study.contact_notes_for_research`);
+    - another coach of the family (after a hand-over: the family's new coach) reads the notes of
+      the earlier coaches masked only when the study's coordinator granted it (`NotesGrant`),
+      and only while the family is on their caseload;
+    - everyone else: hidden."""
+    if not _active(user):
+        return lambda contact: NoteView.HIDDEN
+    research = set(
+        studies_with(user, Right.RESEARCH_READ)
+        .filter(contact_notes_for_research=True)
+        .values_list("pk", flat=True)
+    )
+    granted: set[int] = set()
+    if api_key_of(user) is None:
+        granted = set(
+            NotesGrant.objects.filter(coach=user, family__in=caseload_families(user)).values_list(
+                "family_id", flat=True
+            )
+        )
+    study_of: dict[int, int] = {}
+
+    def study_id(contact: Contact) -> int:
+        known = getattr(contact, "family_study_id", None)  # annotated by the API's list
+        if known is not None:
+            return known
+        if contact.family_id not in study_of:
+            study_of[contact.family_id] = Family.objects.values_list("study_id", flat=True).get(
+                pk=contact.family_id
+            )
+        return study_of[contact.family_id]
+
+    def view(contact: Contact) -> NoteView:
+        if contact.coach_id == user.pk:
+            return NoteView.FULL
+        if contact.note_private:
+            return NoteView.HIDDEN
+        if contact.family_id in granted or (research and study_id(contact) in research):
+            return NoteView.MASKED
+        return NoteView.HIDDEN
+
+    return view
+
+
+def may_grant_notes(user, family: Family) -> bool:
+    """May this user let the family's coach read the earlier coaches' notes (the study's
+    coordinator; the data manager holds no such right: notes are the coaches')."""
+    return has_right(user, family.study, Right.NOTES_GRANT)
 
 
 # --- the monitor: scoped by municipality ------------------------------------------------------

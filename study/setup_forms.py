@@ -93,6 +93,11 @@ class StudySetUpForm(forms.Form):
     eligibility_rule = forms.ChoiceField(
         label=_("Eligibility rule"), choices=Study.EligibilityRule.choices
     )
+    contact_notes_for_research = forms.BooleanField(
+        label=_("Researchers and data managers read the coaches' contact notes"),
+        help_text=Study._meta.get_field("contact_notes_for_research").help_text,
+        required=False,
+    )
 
     #: Fields the services take as study options (the rest are named arguments).
     OPTIONS = (
@@ -110,6 +115,7 @@ class StudySetUpForm(forms.Form):
         "intervention_cap",
         "comparison_cap",
         "eligibility_rule",
+        "contact_notes_for_research",
     )
 
     def __init__(self, *args, **kwargs):
@@ -172,6 +178,15 @@ class CaseloadForm(forms.Form):
         if cleaned.get("action") in ("assign", "hand_over") and not cleaned.get("coach"):
             self.add_error("coach", _("Choose the coach."))
         return cleaned
+
+
+class NotesGrantForm(forms.Form):
+    grant = forms.ChoiceField(label=_("Family and its coach today"), choices=())
+    reason = forms.CharField(label=_("Reason"), max_length=300)
+
+    def __init__(self, *args, choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["grant"].choices = [("", "—"), *choices]
 
 
 class StatusForm(forms.Form):

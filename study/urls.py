@@ -80,6 +80,7 @@ urlpatterns = [
         name="membership_change",
     ),
     path("studies/<int:study_id>/caseloads/", setup.caseloads, name="caseloads"),
+    path("studies/<int:study_id>/notes-grants/", setup.notes_grants, name="notes_grants"),
     path(
         "studies/<int:study_id>/professionals/",
         setup.study_professionals,

@@ -54,6 +54,10 @@ class StudyCreateSerializer(serializers.Serializer):
     eligibility_rule = serializers.ChoiceField(
         choices=Study.EligibilityRule.choices, default=Study.EligibilityRule.MPG
     )
+    contact_notes_for_research = serializers.BooleanField(
+        default=False,
+        help_text="Researchers and data managers read contact notes (BSN-like numbers masked).",
+    )
 
 
 class StudySetUpViewSet(viewsets.GenericViewSet):

@@ -3,6 +3,7 @@
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from study import access
 from study.linkage import mask_bsn
 from study.models import (
     CareInvolvement,
@@ -94,12 +95,20 @@ class ContactSerializer(serializers.Serializer):
     note_private = serializers.BooleanField(read_only=True)
 
     def get_note(self, contact) -> str:
-        request = self.context.get("request")
-        own = request is not None and contact.coach_id == request.user.pk
-        if contact.note_private and not own:
-            return ""
-        # Older notes may hold a number typed before notes refused them: masked for others.
-        return contact.note if own else mask_bsn(contact.note)
+        """The note as `study.access.note_reader` lets the caller read it: in full (its coach),
+        masked (older notes may hold a number typed before notes refused them), or not."""
+        reader = getattr(self, "_note_reader", None)
+        if reader is None:
+            request = self.context.get("request")
+            reader = self._note_reader = (
+                access.note_reader(request.user)
+                if request is not None
+                else (lambda contact: access.NoteView.HIDDEN)
+            )
+        view = reader(contact)
+        if view == access.NoteView.FULL:
+            return contact.note
+        return mask_bsn(contact.note) if view == access.NoteView.MASKED else ""
 
 
 class ContactWriteSerializer(serializers.Serializer):

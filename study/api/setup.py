@@ -87,6 +87,7 @@ class StudySetUpSerializer(views.s.StudySerializer):
             "intervention_cap",
             "comparison_cap",
             "eligibility_rule",
+            "contact_notes_for_research",
             "arms",
         ]
 

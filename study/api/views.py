@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.db.models import F
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -290,7 +291,12 @@ class ContactViewSet(
 
     def get_queryset(self):
         families = selectors.family_list(self.request.user)
-        return Contact.objects.alive().filter(family__in=families).order_by("-occurred_at")
+        return (
+            Contact.objects.alive()
+            .filter(family__in=families)
+            .annotate(family_study_id=F("family__study_id"))
+            .order_by("-occurred_at")
+        )
 
     @extend_schema(request=s.ContactCorrectSerializer, responses={200: s.ContactSerializer})
     def partial_update(self, request, pk=None):

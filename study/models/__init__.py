@@ -25,6 +25,7 @@ from study.models.family import (
     Family,
     FamilyQuerySet,
     Member,
+    NotesGrant,
 )
 from study.models.imports import ImportBatch
 from study.models.indicator import Indicator
@@ -46,6 +47,7 @@ __all__ = [
     "AuditedQuerySet",
     "CareInvolvement",
     "CaseloadAssignment",
+    "NotesGrant",
     "CaseloadQuerySet",
     "Contact",
     "DataQuery",

@@ -172,3 +172,31 @@ class CaseloadAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.coach} → {self.family_id}"
+
+
+class NotesGrant(models.Model):
+    """The study's coordinator lets a family's coach read the contact notes other coaches wrote
+    (after a caseload hand-over: the notes of the family's earlier coaches). Valid only while the
+    family is on that coach's caseload; audited (history), never deleted."""
+
+    family = models.ForeignKey(Family, on_delete=models.PROTECT, related_name="notes_grants")
+    coach = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notes_grants"
+    )
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    granted_at = models.DateTimeField(_("granted at"), auto_now_add=True)
+    reason = models.CharField(_("reason"), max_length=300)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("grant of earlier notes")
+        verbose_name_plural = _("grants of earlier notes")
+        ordering = ["family", "granted_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["family", "coach"], name="unique_notes_grant")
+        ]
+
+    def __str__(self) -> str:
+        return f"notes of {self.family_id} for {self.coach_id}"

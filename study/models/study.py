@@ -116,6 +116,15 @@ class Study(models.Model):
             "coach of this study logs in with a code from an authenticator app too."
         ),
     )
+    contact_notes_for_research = models.BooleanField(
+        _("researchers and data managers read contact notes"),
+        default=False,
+        help_text=_(
+            "Contact notes are the coaches' free text. With this on, the study's researchers and "
+            "data managers read them, with numbers that pass the BSN check masked; off, they see "
+            "that a contact took place but not its note."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
     objects = AuditedQuerySet.as_manager()

@@ -10,7 +10,13 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from study import access
-from study.models import CareInvolvement, CaseloadAssignment, Family, StudyMembership
+from study.models import (
+    CareInvolvement,
+    CaseloadAssignment,
+    Family,
+    NotesGrant,
+    StudyMembership,
+)
 from study.roles import Role
 from study.services.common import audited_save
 
@@ -176,3 +182,31 @@ def caseloads_end(*, families: list[Family], on: date, user) -> int:
             audited_save(assignment, user=user, reason="caseload ended")
             ended += 1
     return ended
+
+
+@transaction.atomic
+def notes_grant(*, family: Family, coach, reason: str, user) -> NotesGrant:
+    """The study's coordinator lets the family's coach (today) read the notes its earlier coaches
+    wrote (masked, `study.access.note_reader`); with a reason, audited, once per coach."""
+    if not access.may_grant_notes(user, family):
+        raise PermissionDenied(_("Only the study's coordinator grants earlier notes."))
+    why = " ".join((reason or "").split())
+    if not why:
+        raise ValidationError({"reason": _("Give the reason for the grant.")})
+    if coach is None or not access.on_caseload(coach, family.pk):
+        raise ValidationError(
+            {
+                "family": _("%(family)s is not on this coach's caseload today.")
+                % {"family": family.pseudonym}
+            }
+        )
+    if NotesGrant.objects.filter(family=family, coach=coach).exists():
+        raise ValidationError(
+            {
+                "family": _("This coach already reads the earlier notes of %(family)s.")
+                % {"family": family.pseudonym}
+            }
+        )
+    grant = NotesGrant(family=family, coach=coach, granted_by=user, reason=why[:300])
+    audited_save(grant, user=user, reason=f"earlier notes granted: {why}")
+    return grant

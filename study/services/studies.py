@@ -24,6 +24,7 @@ EDITABLE_AFTER_ENROLMENT = frozenset(
         "intervention_cap",
         "comparison_cap",
         "coach_otp_required",
+        "contact_notes_for_research",
         "intervention_name",
         "comparison_name",
     }

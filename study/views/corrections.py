@@ -81,6 +81,11 @@ def contact_correct(request: HttpRequest, contact_id: int) -> HttpResponse:
     )
     form.fields["occurred_at"].initial = initial["occurred_at"]
     form.fields["initiated_by"].initial = contact.initiated_by
+    if access.note_reader(request.user)(contact) != access.NoteView.FULL:
+        # Only the note's own coach corrects its text: others do not read it (in full).
+        for name in ("note", "note_private"):
+            form.fields.pop(name, None)
+            initial.pop(name, None)
     return _correct_page(
         request,
         form=form,

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from study import access, selectors, setup_forms
 from study.access_log import family_read
-from study.models import Arm, Family, Professional, StudyMembership
+from study.models import Arm, Family, NotesGrant, Professional, StudyMembership
 from study.services import care, members, professionals, studies
 from study.services import families as family_services
 from study.views.helpers import add_service_errors, require_family_right, require_study_right
@@ -179,6 +179,63 @@ def caseloads(request: HttpRequest, study_id: int) -> HttpResponse:
     )
     context = {"study": study, "form": form, "overview": overview, "coaches": coaches}
     return render(request, "study/caseloads.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+def notes_grants(request: HttpRequest, study_id: int) -> HttpResponse:
+    """The coordinator lets a family's coach read the notes of its earlier coaches (after a
+    hand-over), with a reason; every grant is listed and audited."""
+    study = _study(request, study_id, access.Right.NOTES_GRANT)
+    rows = []
+    for row in selectors.caseload_overview(request.user, study):
+        current = {a.coach_id for a in row["current"]}
+        earlier = sorted(
+            {a.coach.get_username() for a in row["history"] if a.coach_id not in current}
+        )
+        if current and earlier:
+            rows.append({**row, "earlier": earlier})
+    grants = list(
+        NotesGrant.objects.filter(family__study=study)
+        .select_related("family", "coach", "granted_by")
+        .order_by("-granted_at")
+    )
+    granted = {(g.family_id, g.coach_id) for g in grants}
+    for row in rows:
+        row["open"] = [a for a in row["current"] if (row["family"].pk, a.coach_id) not in granted]
+    choices = [
+        (
+            f"{row['family'].pk}:{a.coach_id}",
+            f"{row['family'].pseudonym} → {a.coach.get_username()}",
+        )
+        for row in rows
+        for a in row["open"]
+    ]
+    form = setup_forms.NotesGrantForm(request.POST or None, choices=choices)
+    if request.method == "POST" and form.is_valid():
+        family_pk, coach_pk = (int(x) for x in form.cleaned_data["grant"].split(":"))
+        family = next(row["family"] for row in rows if row["family"].pk == family_pk)
+        coach = get_user_model().objects.get(pk=coach_pk)
+        try:
+            care.notes_grant(
+                family=family, coach=coach, reason=form.cleaned_data["reason"], user=request.user
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("%(coach)s now reads the earlier notes of %(family)s.")
+                % {"coach": coach.get_username(), "family": family.pseudonym},
+            )
+            return redirect("study:notes_grants", study.pk)
+    family_read(
+        request,
+        action="notes_grant.overview",
+        families=sorted({row["family"].pk for row in rows} | {g.family_id for g in grants}),
+        study=study,
+    )
+    context = {"study": study, "form": form, "rows": rows, "grants": grants}
+    return render(request, "study/notes_grants.html", context, status=400 if form.errors else 200)
 
 
 # --- a family's status -----------------------------------------------------------------------

@@ -75,6 +75,7 @@ PAGE_KINDS: dict[str, str] = {
     "study:study_members": MANAGE,
     "study:membership_change": MANAGE,
     "study:caseloads": CASELOAD,
+    "study:notes_grants": CASELOAD,
     "study:family_status": RESEARCH,
     "study:study_professionals": RESEARCH,
     "study:professional_deactivate": RESEARCH,

@@ -37,6 +37,7 @@ FAMILY_PAGES = {
     "study:import_detail",  # a batch's preview and problems name families
     "study:import_errors",
     "study:caseloads",  # the coordinator's families and their coaches
+    "study:notes_grants",  # the handed-over families, their coaches and the grants
     "study:study_audit",  # the study's change history
     "study:record_status",  # every family x wave
     "study:query_list",

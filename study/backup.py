@@ -3,15 +3,25 @@
 The bundle holds the study's rows, every history row that belongs to them, the access log of the
 study (its events carry their keyed macs: restore with the same AUDIT_KEY, or `verify_audit`
 reports them), the catalogue rows they reference and the users involved (by username, with their
-groups; password hashes only when asked for: otherwise restored users reset their password). A whole-database backup is `pg_dump` (see the README); this is the unit a
+groups; password hashes only when asked for: otherwise restored users are re-invited to set a
+password). A whole-database backup is `pg_dump` (see the README); this is the unit a
 hogeschool archives or moves to another installation.
+
+A bundle can be encrypted (`bundle_encrypt`): AES-256-GCM under a key derived by HKDF-SHA256
+from `BACKUP_KEY` (the environment, never the database) and a random salt, so a bundle read or
+altered without the key is refused as a whole.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.models import Group
@@ -22,6 +32,57 @@ from django.db.models import Q
 from study import models as m
 
 FORMAT_VERSION = 1
+#: The first bytes of an encrypted bundle (then a 16-byte salt, a 12-byte nonce, the ciphertext).
+ENCRYPTED_MAGIC = b"effectstudie-backup/aes-256-gcm/1\n"
+
+
+def _aead(key: str, salt: bytes) -> AESGCM:
+    if not key:
+        raise ValueError(
+            "no BACKUP_KEY set: an encrypted bundle needs the key from the environment"
+        )
+    derived = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=salt, info=b"effectstudie-backup"
+    ).derive(key.encode("utf-8"))
+    return AESGCM(derived)
+
+
+def bundle_encrypt(bundle: dict, *, key: str) -> bytes:
+    """The bundle as JSON, encrypted and authenticated under `key` (the magic is bound in)."""
+    salt, nonce = os.urandom(16), os.urandom(12)
+    sealed = _aead(key, salt).encrypt(nonce, json.dumps(bundle).encode("utf-8"), ENCRYPTED_MAGIC)
+    return ENCRYPTED_MAGIC + salt + nonce + sealed
+
+
+def is_encrypted(data: bytes) -> bool:
+    return data.startswith(ENCRYPTED_MAGIC)
+
+
+def bundle_decrypt(data: bytes, *, key: str) -> dict:
+    """The bundle of `bundle_encrypt`; a wrong key or any altered byte is refused."""
+    if not is_encrypted(data):
+        raise ValueError("not an encrypted effect-study backup")
+    body = data[len(ENCRYPTED_MAGIC) :]
+    salt, nonce, sealed = body[:16], body[16:28], body[28:]
+    try:
+        plain = _aead(key, salt).decrypt(nonce, sealed, ENCRYPTED_MAGIC)
+    except InvalidTag:
+        raise ValueError(
+            "the bundle does not decrypt: wrong BACKUP_KEY, or it was altered"
+        ) from None
+    return json.loads(plain)
+
+
+def bundle_load(data: bytes, *, key: str = "") -> dict:
+    """A bundle from a file's bytes: encrypted (with `key`) or plain JSON."""
+    if is_encrypted(data):
+        return bundle_decrypt(data, key=key)
+    try:
+        return json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ValueError(
+            "not an effect-study backup (neither JSON nor an encrypted bundle)"
+        ) from None
 
 
 def _study_querysets(study: m.Study) -> list[tuple[type, object]]:
@@ -43,6 +104,7 @@ def _study_querysets(study: m.Study) -> list[tuple[type, object]]:
         (m.WaveSurvey, m.WaveSurvey.objects.filter(wave__in=waves)),
         (m.CareInvolvement, m.CareInvolvement.objects.filter(family__in=families)),
         (m.CaseloadAssignment, m.CaseloadAssignment.objects.filter(family__in=families)),
+        (m.NotesGrant, m.NotesGrant.objects.filter(family__in=families)),
         (m.Contact, m.Contact.objects.filter(family__in=families)),
         (m.Professional, professionals),
         (m.ProfessionalSurvey, m.ProfessionalSurvey.objects.filter(professional__in=professionals)),
@@ -111,8 +173,10 @@ def study_backup(
 
 
 @transaction.atomic
-def study_restore(*, bundle: dict) -> m.Study:
-    """Load a bundle into this database; refuses when the study (by name) already exists."""
+def study_restore(*, bundle: dict, restored_users: list | None = None) -> m.Study:
+    """Load a bundle into this database; refuses when the study (by name) already exists. The
+    users the bundle brings that this installation did not have are appended to
+    `restored_users` (to re-invite them)."""
     if bundle.get("format") != "effectstudie-backup" or bundle.get("version") != FORMAT_VERSION:
         raise ValueError("not an effect-study backup of a supported version")
     if m.Study.objects.filter(name=bundle["study"]).exists():
@@ -129,6 +193,8 @@ def study_restore(*, bundle: dict) -> m.Study:
     for obj in serializers.deserialize("json", payload, handle_forward_references=True):
         if not _present(obj.object):
             obj.save()
+            if restored_users is not None and type(obj.object) is get_user_model():
+                restored_users.append(obj.object)
     return m.Study.objects.get(name=bundle["study"])
 
 

@@ -23,6 +23,9 @@ LINKAGE_KEY = env_str("LINKAGE_KEY")
 # The key of the audit trail's seals (HMAC-SHA256 over history rows and access events): never in
 # the database, so a database role alone cannot forge a seal (study/audit.py).
 AUDIT_KEY = env_str("AUDIT_KEY")
+# The key `backup_study --encrypt` encrypts bundles with (AES-256-GCM; optional; keep it apart from
+# the bundles, like AUDIT_KEY from the database).
+BACKUP_KEY = env_str("BACKUP_KEY")
 if not DEBUG and (not SECRET_KEY or not LINKAGE_KEY or not AUDIT_KEY):
     raise ImproperlyConfigured(
         "SECRET_KEY, LINKAGE_KEY and AUDIT_KEY must be set when DEBUG is off "

@@ -38,9 +38,9 @@ def demo_set_up(*, seed: int = DEMO_SEED, today: date | None = None) -> tuple[St
 
 
 @transaction.atomic
-def study_restore_set_up(*, bundle: dict) -> Study:
+def study_restore_set_up(*, bundle: dict, restored_users: list | None = None) -> Study:
     """Restore a study from a backup bundle; a bundle holds no research questions, so the
-    restored study starts from the registry's."""
-    study = study_restore(bundle=bundle)
+    restored study starts from the registry's. New users are appended to `restored_users`."""
+    study = study_restore(bundle=bundle, restored_users=restored_users)
     questions_seed(study=study)
     return study

@@ -133,3 +133,34 @@ def member_end(*, membership: StudyMembership, ended_by, reason: str) -> StudyMe
         raise ValidationError({"reason": _("Give a reason for ending this membership.")})
     membership_end(membership=membership, ended_by=ended_by, reason=reason.strip())
     return membership
+
+
+def restored_users_reinvite(*, study, users) -> int:
+    """Re-invite the users a restored backup brought without their password (the bundle holds
+    no password hashes unless asked for): each gets a link to set a password and, without an
+    authenticator, a one-time link to link one. Users without an e-mail address or with a
+    usable password are left alone; returns how many were invited."""
+    sent = 0
+    for user in users:
+        if not user.email or not user.is_active or user.has_usable_password():
+            continue
+        lines = [
+            _("The study %(study)s was moved to this installation.") % {"study": study.name},
+            _("Your user name is %(username)s.") % {"username": user.get_username()},
+            _("1. Set your password (the link works once): %(url)s")
+            % {"url": password_set_url(user)},
+        ]
+        if not accounts.has_authenticator(user):
+            _link, raw = accounts.enrolment_link_issue(user=user, issued_by=None)
+            lines.append(
+                _("2. After logging in, link your authenticator app (the link works once): %(url)s")
+                % {"url": accounts.enrolment_link_url(raw)}
+            )
+        send_mail(
+            _("Invitation to the study %(study)s") % {"study": study.name},
+            "\n\n".join(lines),
+            None,
+            [user.email],
+        )
+        sent += 1
+    return sent

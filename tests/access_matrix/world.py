@@ -168,10 +168,11 @@ def build_world() -> World:
     ids["membership"] = researcher.study_memberships.get(study=study).pk
     ids["memberships"] = ids["membership"]
     ids["caseloads"] = victim.assignments.get(coach=coach).pk
+    coordinator = make_member(study, Role.COORDINATOR)
     actors = [
         Actor("anonymous", None, set()),
         Actor("gemeente of A", make_member(study, Role.GEMEENTE), {STUDY}),
-        Actor("coordinator of A", make_member(study, Role.COORDINATOR), {STUDY, CASELOAD}),
+        Actor("coordinator of A", coordinator, {STUDY, CASELOAD}),
         Actor("coach of the victim", coach, {STUDY, FAMILY}),
         Actor("coach of another family of A", other_coach, {STUDY}),
         Actor("dual: coach of the victim in A, researcher of B", dual, {STUDY, FAMILY}),
@@ -191,5 +192,11 @@ def build_world() -> World:
         pseudonym=victim.pseudonym,
         linkage_key=victim.linkage_key,
         actors=actors,
-        insiders={"researcher": researcher, "coach": coach, "data manager": manager},
+        # The coordinator last: the read-logging walk opens each page as the first who may.
+        insiders={
+            "researcher": researcher,
+            "coach": coach,
+            "data manager": manager,
+            "coordinator": coordinator,
+        },
     )

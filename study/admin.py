@@ -130,6 +130,12 @@ class CaseloadAdmin(ReadOnlyAdmin):
     list_display = ("family", "coach", "start_date", "end_date")
 
 
+@admin.register(models.NotesGrant)
+class NotesGrantAdmin(ReadOnlyAdmin):
+    family_lookup = "family_id"
+    list_display = ("family", "coach", "granted_by", "granted_at")
+
+
 @admin.register(models.Professional)
 class ProfessionalAdmin(ReadOnlyAdmin):
     list_display = ("code", "study", "organisation", "approach", "active")

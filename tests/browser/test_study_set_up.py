@@ -2,7 +2,8 @@
 installation administrator (createsuperuser, then a one-time authenticator link from the
 `enrolment_link` command) sets up the study and invites a researcher (also coordinator) and two
 coaches; each sets their own password and links an authenticator; the researcher enrols families
-(the arm revealed at enrolment and logged), assigns caseloads in bulk, hands one family over and
+(the arm revealed at enrolment and logged), assigns caseloads in bulk, hands one family over (and,
+as coordinator, grants the new coach the earlier notes) and
 records a drop-out; the old coach no longer sees the handed-over family."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from study.models import AllocationRecord, CaseloadAssignment, Family, Study
+from study.models import AllocationRecord, CaseloadAssignment, Family, NotesGrant, Study
 from tests.browser.conftest import SCREENSHOTS
 from tests.otp import code
 
@@ -187,6 +188,16 @@ def test_a_study_is_set_up_from_an_empty_installation(open_page, settings, live_
     researcher.wait_for_load_state()
     assert "1 caseload(s) changed" in researcher.locator(".messages li").inner_text()
     researcher.screenshot(path=str(SCREENSHOTS / "set_up_caseloads.png"), full_page=True)
+
+    # As the coordinator, the researcher lets the new coach read the earlier coach's notes.
+    researcher.goto(f"/studies/{study.pk}/notes-grants/")
+    assert handed.pseudonym in researcher.locator("#handed-over").inner_text()
+    researcher.select_option("#id_grant", f"{handed.pk}:{coach2.pk}")
+    researcher.fill("#id_reason", "lopend schuldtraject")
+    researcher.click("#grant-notes")
+    researcher.wait_for_load_state()
+    assert NotesGrant.objects.filter(family=handed, coach=coach2).exists()
+    assert "lopend schuldtraject" in researcher.locator("#grants").inner_text()
 
     researcher.goto(f"/families/{families[1].pk}/")
     researcher.click("#change-status")

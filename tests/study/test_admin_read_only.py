@@ -20,6 +20,7 @@ AUDITED = [
     models.Wave,
     models.IndicatorValue,
     models.CaseloadAssignment,
+    models.NotesGrant,
     models.Professional,
     models.ImportBatch,
     models.AllocationRecord,

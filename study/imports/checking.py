@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from study.catalogue import indicators_for
+from study.imports.fast import Frame
 from study.imports.problems import Problem
 from study.imports.reading import Cell, Extract
 from study.models import Family, Indicator, IndicatorValue, Member, Study, Wave
@@ -36,6 +37,8 @@ class Check:
     unchanged: int = 0
     summary: dict = field(default_factory=dict)
     preview: list[dict] = field(default_factory=list)
+    #: The same entries as columns, when the set-based check (study/imports/fast.py) made it.
+    frame: Frame | None = None
 
 
 def _show(value: Decimal | None, missing_code: str) -> str:

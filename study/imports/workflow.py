@@ -22,13 +22,15 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from study import bulk_sql
 from study.catalogue import indicators_for
 from study.imports.checking import Check, Progress, extract_check
+from study.imports.fast import fast_check
 from study.imports.job import APPLY_JOB, DRY_RUN_JOB
 from study.imports.problems import ImportFileError, Problem, too_large
 from study.imports.reading import Extract, read_extract
@@ -133,15 +135,46 @@ def _content(batch: ImportBatch) -> bytes:
     return path.read_bytes()
 
 
-def _read(batch: ImportBatch) -> Extract:
+def _read(batch: ImportBatch, content: bytes | None = None) -> Extract:
     codes = {i.code for i in indicators_for(batch.study)}
     return read_extract(
-        _content(batch),
+        _content(batch) if content is None else content,
         batch.filename,
         indicator_codes=codes,
         layout=batch.layout,
         max_bytes=settings.IMPORT_MAX_BYTES,
     )
+
+
+def _check(batch: ImportBatch, progress: Progress | None = None) -> tuple[Check, Extract]:
+    """Read and check the file: set-based when it is a clean CSV file (study/imports/fast.py),
+    otherwise (and for every file with a problem) cell by cell, which words each problem."""
+    content = _content(batch)
+    if len(content) > settings.IMPORT_MAX_BYTES:
+        raise too_large(len(content), settings.IMPORT_MAX_BYTES)
+    fast = fast_check(batch.study, content, batch.filename, layout=batch.layout)
+    if fast is not None:
+        check = Check(
+            created=fast.created,
+            updated=fast.updated,
+            unchanged=fast.unchanged,
+            summary=fast.summary,
+            preview=fast.preview,
+            frame=fast.frame,
+        )
+        extract = Extract(
+            fmt=fast.fmt,
+            layout=fast.layout,
+            key_kind=fast.key_kind,
+            header=[],
+            rows=fast.rows,
+            empty_cells=fast.empty_cells,
+        )
+        return check, extract
+    extract = _read(batch, content)
+    if progress:
+        progress(10, _("checking the values"))
+    return extract_check(batch.study, extract, progress=progress), extract
 
 
 def _filename_refused() -> ValidationError:
@@ -359,15 +392,12 @@ def _dry_run(claim: jobs.Claim) -> ImportBatch:
     forget_content = False
     try:
         _screen(batch, progress)
-        extract = _read(batch)
+        check, extract = _check(batch, progress)
     except ImportFileError as exc:
         check = Check(problems=[exc.as_problem()])
         forget_content = exc.discard
         if exc.discard:
             spool_discard(batch, now=True)
-    else:
-        progress(10, _("checking the values"))
-        check = extract_check(batch.study, extract, progress=progress)
     if check.problems:
         spool_discard(batch)  # refused: the file is not needed any more
     outcome = _dry_run_outcome(check, extract, forget_content=forget_content)
@@ -431,16 +461,10 @@ def _apply_checked(batch: ImportBatch, claim: jobs.Claim) -> None:
     the transaction back)."""
     if claim.held.select_for_update().only("pk").first() is None:
         raise _ClaimLost
-    check = extract_check(batch.study, _read(batch))
+    check, _extract = _check(batch)
     if check.problems:
         raise _Refused(check.problems)
-    created, updated, unchanged = values_apply_bulk(
-        check.entries,
-        user=batch.applied_by,
-        source=Source.IMPORT,
-        import_batch=batch,
-        reason=f"registry import {batch.filename} (batch {batch.pk})",
-    )
+    created, updated, unchanged = _write(batch, check)
     if not claim.finish(
         status=ImportBatch.Status.APPLIED,
         created=created,
@@ -452,6 +476,31 @@ def _apply_checked(batch: ImportBatch, claim: jobs.Claim) -> None:
         applied_at=timezone.now(),
     ):
         raise _ClaimLost
+
+
+def _write(batch: ImportBatch, check: Check) -> tuple[int, int, int]:
+    """Write the checked values: one COPY per table on PostgreSQL (set-based check), otherwise
+    the bulk writer of the values service; (created, updated, unchanged)."""
+    reason = f"registry import {batch.filename} (batch {batch.pk})"
+    frame = check.frame
+    if frame is None or connection.vendor != "postgresql":
+        entries = check.entries if frame is None else frame.entries()
+        return values_apply_bulk(
+            entries, user=batch.applied_by, source=Source.IMPORT, import_batch=batch, reason=reason
+        )
+    write = frame.state != 2
+    bulk_sql.indicator_values_copy(
+        wave_id=frame.wave_id[write],
+        indicator_id=frame.indicator_id[write],
+        value=frame.value[write],
+        missing_code=frame.missing_code[write],
+        existing=frame.existing[write],
+        source=Source.IMPORT,
+        import_batch_id=batch.pk,
+        user_id=batch.applied_by_id,
+        reason=reason,
+    )
+    return check.created, check.updated, check.unchanged
 
 
 def registry_import_apply(*, batch_id: int) -> ImportBatch | None:

@@ -157,10 +157,7 @@ def indicator_values_write(
 def _copy_text(value: str) -> str:
     """A text value for COPY's text format (backslash, tab and line ends escaped)."""
     return (
-        value.replace("\\", "\\\\")
-        .replace("\t", "\\t")
-        .replace("\n", "\\n")
-        .replace("\r", "\\r")
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
     )
 
 

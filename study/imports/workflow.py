@@ -35,8 +35,18 @@ from study.imports.job import APPLY_JOB, DRY_RUN_JOB
 from study.imports.problems import ImportFileError, Problem, too_large
 from study.imports.reading import Extract, read_extract
 from study.imports.screening import Limits, has_bsn, screen_file
-from study.models import Family, ImportBatch, Source, Study, Wave
+from study.models import (
+    Family,
+    ImportBatch,
+    Indicator,
+    IndicatorValue,
+    Member,
+    Source,
+    Study,
+    Wave,
+)
 from study.selectors import may_import
+from study.services.quality import quality_run
 from study.services.values import values_apply_bulk
 from tracker import jobs
 
@@ -455,16 +465,22 @@ class _ClaimLost(Exception):
     batch (another worker took it over, or it was given up)."""
 
 
-def _apply_checked(batch: ImportBatch, claim: jobs.Claim) -> None:
+def _apply_checked(batch: ImportBatch, claim: jobs.Claim) -> list[int]:
     """Inside the apply transaction: re-check the file and write it. Raises _Refused when the
     re-check finds problems and _ClaimLost when the batch is no longer this attempt's (both roll
     the transaction back)."""
     if claim.held.select_for_update().only("pk").first() is None:
         raise _ClaimLost
-    check, _extract = _check(batch)
-    if check.problems:
-        raise _Refused(check.problems)
-    created, updated, unchanged = _write(batch, check)
+    if _nothing_to_write(batch):
+        # The dry run found every value as stored and nothing the check reads has changed
+        # since: "no change" without reading the file a second time.
+        families: list[int] = []
+        created, updated, unchanged = 0, 0, batch.unchanged
+    else:
+        check, _extract = _check(batch)
+        if check.problems:
+            raise _Refused(check.problems)
+        created, updated, unchanged, families = _write(batch, check)
     if not claim.finish(
         status=ImportBatch.Status.APPLIED,
         created=created,
@@ -476,18 +492,48 @@ def _apply_checked(batch: ImportBatch, claim: jobs.Claim) -> None:
         applied_at=timezone.now(),
     ):
         raise _ClaimLost
+    return families
 
 
-def _write(batch: ImportBatch, check: Check) -> tuple[int, int, int]:
+def _nothing_to_write(batch: ImportBatch) -> bool:
+    """Whether the dry run found nothing to write and no value, wave, family, member or
+    indicator of the study has changed since (every change leaves a history row): a handful of
+    EXISTS queries instead of a second pass over the file."""
+    since = batch.validated_at
+    if since is None or batch.created or batch.updated or not batch.unchanged:
+        return False
+    study = batch.study
+    waves = Wave.objects.filter(family__study=study).values("pk")
+    families = Family.objects.filter(study=study).values("pk")
+    changed = (
+        IndicatorValue.history.filter(history_date__gte=since, wave_id__in=waves),
+        Wave.history.filter(history_date__gte=since, family_id__in=families),
+        Family.history.filter(history_date__gte=since, study_id=study.pk),
+        Member.history.filter(history_date__gte=since, family_id__in=families),
+        Indicator.history.filter(history_date__gte=since),
+    )
+    return not any(query.exists() for query in changed)
+
+
+def _write(batch: ImportBatch, check: Check) -> tuple[int, int, int, list[int]]:
     """Write the checked values: one COPY per table on PostgreSQL (set-based check), otherwise
-    the bulk writer of the values service; (created, updated, unchanged)."""
+    the bulk writer of the values service; (created, updated, unchanged, the families whose
+    values changed)."""
     reason = f"registry import {batch.filename} (batch {batch.pk})"
     frame = check.frame
     if frame is None or connection.vendor != "postgresql":
         entries = check.entries if frame is None else frame.entries()
-        return values_apply_bulk(
+        created, updated, unchanged = values_apply_bulk(
             entries, user=batch.applied_by, source=Source.IMPORT, import_batch=batch, reason=reason
         )
+        families: list[int] = []
+        if created or updated:
+            families = list(
+                Wave.objects.filter(pk__in={w for w, _i in entries})
+                .values_list("family_id", flat=True)
+                .distinct()
+            )
+        return created, updated, unchanged, families
     write = frame.state != 2
     bulk_sql.indicator_values_copy(
         wave_id=frame.wave_id[write],
@@ -500,7 +546,8 @@ def _write(batch: ImportBatch, check: Check) -> tuple[int, int, int]:
         user_id=batch.applied_by_id,
         reason=reason,
     )
-    return check.created, check.updated, check.unchanged
+    families = sorted(set(frame.family_id[write].tolist()))
+    return check.created, check.updated, check.unchanged, families
 
 
 def registry_import_apply(*, batch_id: int) -> ImportBatch | None:
@@ -520,7 +567,7 @@ def _apply(claim: jobs.Claim) -> ImportBatch | None:
     batch = ImportBatch.objects.select_related("study", "applied_by").get(pk=claim.job_id)
     try:
         with transaction.atomic():
-            _apply_checked(batch, claim)
+            families = _apply_checked(batch, claim)
     except _ClaimLost:
         log.warning("import batch %s: apply lost its claim, nothing written", batch.pk)
         return None
@@ -528,8 +575,29 @@ def _apply(claim: jobs.Claim) -> ImportBatch | None:
         _failed(claim, refused.problems)
     except ImportFileError as exc:
         _failed(claim, [exc.as_problem()])
+    else:
+        _quality(batch, families)
     spool_discard(batch)  # applied or refused: the file is not needed any more
     return ImportBatch.objects.defer("content").get(pk=claim.job_id)
+
+
+def _quality(batch: ImportBatch, families: list[int]) -> None:
+    """The study's data-quality rules over the families whose values the import changed, in
+    one run of the rules' service (set-based: their values are read at once), after the
+    import committed: a rule that fails opens a query, and cannot undo the import."""
+    if not families:
+        return
+    try:
+        outcome = quality_run(study=batch.study, family_ids=families)
+    except Exception:  # the import stands; the nightly run (beat) tries again
+        log.exception("import batch %s: data-quality rules failed", batch.pk)
+        return
+    log.info(
+        "import batch %s: data-quality rules opened %s and closed %s queries",
+        batch.pk,
+        outcome.opened,
+        outcome.closed,
+    )
 
 
 def registry_import_in_process(

@@ -145,3 +145,29 @@ def test_values_are_the_services_own(study, fams):
     assert fast is not None
     ((_key, entry),) = fast.frame.entries().items()
     assert entry.value == Decimal("1.50") and fast.frame.value[0] == "1.50"
+
+
+def test_the_screens_prefilter_never_misses_a_bsn():
+    """Every text in which the exact search finds a BSN has a long digit run by the prefilter
+    (random cells of digits, separators and letters; real BSNs planted in half of them)."""
+    from study.imports.screening import _long_digit_runs, _may_hold_bsn
+    from study.linkage import bsn_is_valid
+
+    rng = random.Random(11)
+    bsns = [n for n in (f"{rng.randrange(10**8, 10**9)}" for _ in range(4000)) if bsn_is_valid(n)]
+    found = 0
+    for n in range(3000):
+        cells = [
+            "".join(rng.choice("0123456789 .-aX") for _ in range(rng.randrange(1, 14)))
+            for _ in range(4)
+        ]
+        if n % 2:
+            bsn = rng.choice(bsns)
+            cells[rng.randrange(4)] = rng.choice(
+                [bsn, bsn[1:], f"BSN{bsn}", f"{bsn[:4]}.{bsn[4:]}"]
+            )
+        text = ",".join(cells) + "\n"
+        if _may_hold_bsn(text):
+            found += 1
+            assert _long_digit_runs(text), text
+    assert found > 1000

@@ -27,6 +27,7 @@ import pyarrow.csv as pacsv
 from django.core.exceptions import ValidationError
 
 from study.catalogue import indicators_for
+from study.imports.missing import missing_word
 from study.imports.problems import ImportFileError
 from study.imports.reading import _columns, _looks_like_bsn, _norm, _parse_year
 from study.imports.tables import DELIMITERS, detect_format
@@ -256,7 +257,7 @@ def _entries(cells: _Cells, indicator_id: np.ndarray, by_pk: dict) -> tuple | No
     for pair in pairs.tolist():
         raw, pk = divmod(pair, _PAIR)
         try:
-            parsed.append(parse_entry(cells.raw_values[raw], indicator=by_pk[pk]))
+            parsed.append(parse_entry(missing_word(cells.raw_values[raw]), indicator=by_pk[pk]))
         except ValidationError:
             return None
     inverse = inverse.ravel()

@@ -198,7 +198,9 @@ def _long_digit_runs(piece: str) -> bool:
         return True
     digit = (data >= 48) & (data <= 57)
     inside = digit | (data == 32) | (data == 46) | (data == 45)
-    run = np.cumsum(~inside, dtype=np.int32)  # a run's characters share the count of non-run characters before
+    run = np.cumsum(
+        ~inside, dtype=np.int32
+    )  # a run's characters share the count of non-run characters before
     counts = np.bincount(run[digit], minlength=1) if digit.any() else np.zeros(1, dtype=np.int64)
     return bool(counts.max() >= 8)
 

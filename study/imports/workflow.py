@@ -41,6 +41,7 @@ from study.models import (
     Indicator,
     IndicatorValue,
     Member,
+    MissingCode,
     Source,
     Study,
     Wave,
@@ -211,6 +212,26 @@ def template_write(study: Study, families: QuerySet[Family], out: Any) -> None:
         writer.writerow([pseudonym, year, *[""] * len(codes)])
 
 
+def preview_shown(batch: ImportBatch, language: str) -> list[dict]:
+    """The dry run's preview as people read it: indicator labels (the code beside them) and
+    missing-data codes by their labels, in ``language``; one query."""
+    labels = {i.code: i.label(language) for i in indicators_for(batch.study)}
+    missing = dict(MissingCode.choices)
+
+    def shown(value: str) -> str:
+        return str(missing.get(value, value))
+
+    return [
+        {
+            **row,
+            "indicator_label": labels.get(row.get("indicator", ""), row.get("indicator", "")),
+            "old": shown(row.get("old", "")),
+            "new": shown(row.get("new", "")),
+        }
+        for row in batch.preview or []
+    ]
+
+
 def _problems_json(problems: list[Problem]) -> list[dict]:
     return [p.as_dict() for p in problems[:STORED_PROBLEMS]]
 
@@ -328,9 +349,11 @@ def _dry_run_outcome(check: Check, extract: Extract | None, *, forget_content: b
     outcome: dict[str, Any] = {
         "summary": check.summary,
         "preview": check.preview,
-        "created": check.created,
-        "updated": check.updated,
-        "unchanged": check.unchanged,
+        # What the import would write is the summary's (new, changed, unchanged); created,
+        # updated and unchanged are what an import wrote, so they stay 0 until it has.
+        "created": 0,
+        "updated": 0,
+        "unchanged": 0,
         "errors": _problems_json(check.problems),
         "error_count": len(check.problems),
         "status": ImportBatch.Status.FAILED if check.problems else ImportBatch.Status.VALIDATED,
@@ -475,7 +498,7 @@ def _apply_checked(batch: ImportBatch, claim: jobs.Claim) -> list[int]:
         # The dry run found every value as stored and nothing the check reads has changed
         # since: "no change" without reading the file a second time.
         families: list[int] = []
-        created, updated, unchanged = 0, 0, batch.unchanged
+        created, updated, unchanged = 0, 0, batch.summary["unchanged"]
     else:
         check, _extract = _check(batch)
         if check.problems:
@@ -499,8 +522,10 @@ def _nothing_to_write(batch: ImportBatch) -> bool:
     """Whether the dry run found nothing to write and no value, wave, family, member or
     indicator of the study has changed since (every change leaves a history row): a handful of
     EXISTS queries instead of a second pass over the file."""
-    since = batch.validated_at
-    if since is None or batch.created or batch.updated or not batch.unchanged:
+    since, summary = batch.validated_at, batch.summary or {}
+    if since is None or summary.get("new", 1) or summary.get("changed", 1):
+        return False
+    if not summary.get("unchanged"):
         return False
     study = batch.study
     waves = Wave.objects.filter(family__study=study).values("pk")

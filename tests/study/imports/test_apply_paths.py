@@ -53,7 +53,7 @@ def test_a_change_after_the_dry_run_is_checked_and_imported(study, researcher, e
         study=study, user=researcher, filename="x.csv", content=text.encode(), enqueue=False
     )
     batch = workflow.registry_import_validate(batch_id=batch.pk)
-    assert (batch.created, batch.updated, batch.unchanged) == (0, 0, 2)
+    assert (batch.summary["new"], batch.summary["changed"], batch.summary["unchanged"]) == (0, 0, 2)
     # Someone edits a value between the dry run and the apply: the apply reads the file again.
     wave = family.waves.get(year=2021)
     indicator_values_record(wave=wave, values={"bijstand": 3}, user=researcher, source="manual")

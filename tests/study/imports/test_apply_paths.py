@@ -43,7 +43,18 @@ def test_an_unchanged_file_is_not_read_again_by_the_apply(study, researcher, ext
     again = _import(study, researcher, text)
     assert again.status == ImportBatch.Status.APPLIED
     assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
-    assert len(reads) == 1, "the dry run read it; the apply did not"
+    assert again.summary["unchanged"] == 2 and again.summary["imported_before"]
+    assert reads == [], "known unchanged from the first import: checked by neither job"
+
+
+def test_the_same_file_after_a_change_is_checked_again(study, researcher, extract):
+    family, text = extract
+    first = _import(study, researcher, text)
+    wave = family.waves.get(year=2022)
+    indicator_values_record(wave=wave, values={"bijstand": 5}, user=researcher, source="manual")
+    again = _import(study, researcher, text)
+    assert (again.created, again.updated, again.unchanged) == (0, 1, 1)
+    assert again.summary["imported_before"]["batch"] == first.pk
 
 
 def test_a_change_after_the_dry_run_is_checked_and_imported(study, researcher, extract):

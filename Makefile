@@ -42,7 +42,7 @@ messages: install
 	DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv
 
 worker: install
-	$(VENV)/bin/celery -A tracker worker --loglevel=INFO --concurrency=2
+	$(VENV)/bin/celery -A tracker worker -Q celery,imports --loglevel=INFO --concurrency=2
 
 beat: install
 	$(VENV)/bin/celery -A tracker beat --loglevel=INFO

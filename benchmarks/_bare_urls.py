@@ -4,6 +4,8 @@ compare contact logging with. It goes through the same middleware and DRF defaul
 the same JSON body, but runs no access check and writes nothing: the difference is the cost of
 contact logging itself. GET answers without authentication (the start-up probe)."""
 
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
 from django.urls import include, path
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -31,7 +33,14 @@ class BareView(APIView):
         return Response({"ok": True, **ser.validated_data}, status=201)
 
 
+@login_required
+def layout_only(request):
+    """The base layout and nothing else, through the same middleware: the pages' baseline."""
+    return render(request, "base.html", {})
+
+
 urlpatterns = [
     path("bench/bare/", BareView.as_view(), name="bench-bare"),
+    path("bench/layout/", layout_only, name="bench-layout"),
     path("", include("tracker.urls")),
 ]

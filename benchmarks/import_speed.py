@@ -6,10 +6,14 @@ writes a long CSV extract of 100,000 rows (family x year x indicator) and times,
 
 * ours: read + check the whole file (dry run), then the all-or-nothing import (bulk writes with
   history), then a second import of the same file (idempotent: nothing changes);
+* the database's own speed (PostgreSQL only): a bare COPY of the same rows (the live values and
+  their history rows, already formatted as COPY text) into plain tables of the same columns (no
+  index, no constraint, no trigger), committed, in the same run; the import's ratio to it;
 * a naive baseline: one ``indicator_values_record`` service call per row (a query or three per
   value and one history row each), timed on a sample of rows and extrapolated to the file.
 
-Goal: validate + import under 20 s. Ends with one line of JSON.
+Goals (issue 21): validate + import at most 4x the bare COPY; the re-import of the unchanged file
+at most 1.5x the dry run alone. Ends with one line of JSON.
 
     python benchmarks/import_speed.py                 # 100,000 rows
     python benchmarks/import_speed.py --quick         # 10,000 rows (CI)
@@ -126,15 +130,103 @@ def extract_csv(families, codes: list[str], years: list[int], rows: int) -> byte
     return buffer.getvalue().encode()
 
 
+def bare_copy_seconds(batch_id: int, rows: int) -> float | None:
+    """COPY the rows the import wrote (its values and their history rows) into plain tables of
+    the same columns, committed, timed; None off PostgreSQL. The COPY text is built before the
+    clock starts: this is the database's own speed for these rows."""
+    from django.db import connection, transaction
+
+    from study.bulk_sql import HISTORY_COLUMNS, VALUE_COLUMNS
+    from study.models import IndicatorValue
+
+    if connection.vendor != "postgresql":
+        return None
+    tables = {
+        "bare_values": (IndicatorValue._meta.db_table, ("id", *VALUE_COLUMNS)),
+        "bare_history": (IndicatorValue.history.model._meta.db_table, HISTORY_COLUMNS),
+    }
+    buffers = []
+    with connection.cursor() as cursor:
+        for bare, (source, names) in tables.items():
+            columns = ", ".join(f'"{c}"' for c in names)
+            select = f'SELECT {columns} FROM "{source}" WHERE "import_batch_id" = {int(batch_id)}'
+            cursor.execute(f"CREATE TABLE {bare} AS {select} LIMIT 0")
+            data = bytearray()
+            with cursor.cursor.copy(f"COPY ({select}) TO STDOUT") as copy:
+                for block in copy:
+                    data += block
+            assert data.count(b"\n") == rows, (bare, data.count(b"\n"), rows)
+            buffers.append((bare, bytes(data)))
+    start = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        for bare, data in buffers:
+            with cursor.cursor.copy(f"COPY {bare} FROM STDIN") as copy:
+                copy.write(data)
+    seconds = time.perf_counter() - start
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT count(*) FROM bare_values), (SELECT count(*) FROM bare_history)"
+        )
+        counted = cursor.fetchone()
+        cursor.execute("DROP TABLE bare_values, bare_history")
+    assert counted == (rows, rows), counted
+    return seconds
+
+
+def schema_copy_seconds(batch_id: int, rows: int) -> float | None:
+    """The same COPY into copies of the real tables with their indexes, checks and foreign
+    keys (no triggers): the floor any import into this schema has. None off PostgreSQL."""
+    from django.db import connection, transaction
+
+    from study.bulk_sql import HISTORY_COLUMNS, VALUE_COLUMNS
+    from study.models import IndicatorValue
+
+    if connection.vendor != "postgresql":
+        return None
+    tables = {
+        "schema_values": (IndicatorValue._meta.db_table, ("id", *VALUE_COLUMNS)),
+        "schema_history": (IndicatorValue.history.model._meta.db_table, HISTORY_COLUMNS),
+    }
+    buffers = []
+    with connection.cursor() as cursor:
+        for copy_of, (source, names) in tables.items():
+            columns = ", ".join(f'"{c}"' for c in names)
+            cursor.execute(f'CREATE TABLE {copy_of} (LIKE "{source}" INCLUDING ALL)')
+            cursor.execute(
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conrelid = %s::regclass AND contype = 'f'",
+                [source],
+            )
+            for (definition,) in cursor.fetchall():
+                cursor.execute(f"ALTER TABLE {copy_of} ADD {definition}")
+            select = f'SELECT {columns} FROM "{source}" WHERE "import_batch_id" = {int(batch_id)}'
+            data = bytearray()
+            with cursor.cursor.copy(f"COPY ({select}) TO STDOUT") as copy:
+                for block in copy:
+                    data += block
+            buffers.append((copy_of, columns, bytes(data)))
+    start = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        for copy_of, columns, data in buffers:
+            with cursor.cursor.copy(f"COPY {copy_of} ({columns}) FROM STDIN") as copy:
+                copy.write(data)
+    seconds = time.perf_counter() - start
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM schema_values")
+        assert cursor.fetchone()[0] == rows
+        cursor.execute("DROP TABLE schema_values, schema_history")
+    return seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--rows", type=int)
     parser.add_argument("--naive-sample", type=int)
-    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL") or None)
     args = parser.parse_args()
     rows = args.rows or (10_000 if args.quick else 100_000)
-    sample = args.naive_sample or (100 if args.quick else 300)
+    sample = args.naive_sample or (20 if args.quick else 50)
 
     url, cleanup = setup_django(args.database_url)
     try:
@@ -159,12 +251,30 @@ def main() -> None:
         assert batch.status == "validated", batch.errors[:3]
         progress(f"dry run {validate_s:.2f} s")
 
+        quality_s: list[float] = []
+        run_rules = workflow._quality
+
+        def timed_rules(*args, **kwargs):
+            began = time.perf_counter()
+            run_rules(*args, **kwargs)
+            quality_s.append(time.perf_counter() - began)
+
+        workflow._quality = timed_rules  # the apply runs the data-quality rules: timed apart too
         start = time.perf_counter()
         workflow.registry_import_apply_request(batch=batch, user=None, enqueue=False)
         batch = workflow.registry_import_apply(batch_id=batch.pk)
         apply_s = time.perf_counter() - start
+        rules_s = sum(quality_s)
         assert batch.status == "applied" and batch.created == rows, (batch.status, batch.created)
-        progress(f"import {apply_s:.2f} s")
+        progress(f"import {apply_s:.2f} s (of which data-quality rules {rules_s:.2f} s)")
+        copy_s = bare_copy_seconds(batch.pk, rows)
+        if copy_s is not None:
+            progress(f"bare COPY of the same rows {copy_s:.2f} s")
+        schema_s = schema_copy_seconds(batch.pk, rows)
+        if schema_s is not None:
+            progress(
+                f"COPY into copies of the real tables (indexes, foreign keys) {schema_s:.2f} s"
+            )
 
         start = time.perf_counter()
         again = workflow.registry_import_upload(
@@ -197,15 +307,35 @@ def main() -> None:
         cleanup()
 
     total = validate_s + apply_s
+    ratio = total / copy_s if copy_s else None
+    reimport_ratio = reimport_s / validate_s
     print()
     print(f"registry import, {rows:,} rows ({url.split('://')[0]})")
     print(f"  {'step':<34}{'seconds':>10}")
     print(f"  {'dry run (read + check)':<34}{validate_s:>10.2f}")
     print(f"  {'import (one transaction)':<34}{apply_s:>10.2f}")
+    print(f"  {'  of which data-quality rules':<34}{rules_s:>10.2f}")
     print(
         f"  {'validate + import':<34}{total:>10.2f}   goal < 20 s: {'met' if total < 20 else 'NOT met'}"
     )
-    print(f"  {'re-import of the same file':<34}{reimport_s:>10.2f}")
+    if copy_s is not None and ratio is not None:
+        print(
+            f"  {'  without the rules':<34}{total - rules_s:>10.2f}   = "
+            f"{(total - rules_s) / copy_s:.1f}x the COPY"
+        )
+        print(
+            f"  {'bare COPY, values + history':<34}{copy_s:>10.2f}   validate + import = "
+            f"{ratio:.1f}x the COPY (goal <= 4x: {'met' if ratio <= 4 else 'NOT met'})"
+        )
+    if schema_s is not None:
+        print(
+            f"  {'COPY with the schema (idx, FKs)':<34}{schema_s:>10.2f}   validate + import = "
+            f"{total / schema_s:.1f}x it; without the rules {(total - rules_s) / schema_s:.1f}x"
+        )
+    print(
+        f"  {'re-import of the same file':<34}{reimport_s:>10.2f}   = {reimport_ratio:.2f}x the "
+        f"dry run (goal <= 1.5x: {'met' if reimport_ratio <= 1.5 else 'NOT met'})"
+    )
     print(
         f"  {'naive row-by-row (extrapolated)':<34}{naive_s:>10.1f}   ({naive_s / total:.0f}x slower)"
     )
@@ -218,6 +348,16 @@ def main() -> None:
         "validate_plus_import_s": round(total, 3),
         "reimport_s": round(reimport_s, 3),
         "naive_row_by_row_s": round(naive_s, 1),
+        "bare_copy_s": None if copy_s is None else round(copy_s, 3),
+        "import_vs_copy": None if ratio is None else round(ratio, 2),
+        "quality_rules_s": round(rules_s, 3),
+        "schema_copy_s": None if schema_s is None else round(schema_s, 3),
+        "import_without_rules_vs_copy": None
+        if not copy_s
+        else round((total - rules_s) / copy_s, 2),
+        "import_vs_copy_goal_met": None if ratio is None else ratio <= 4,
+        "reimport_vs_validate": round(reimport_ratio, 2),
+        "reimport_goal_met": reimport_ratio <= 1.5,
         "goal_s": 20,
         "goal_met": total < 20,
     }

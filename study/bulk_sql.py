@@ -154,6 +154,106 @@ def indicator_values_write(
     rows_insert(IndicatorValue.history.model._meta.db_table, HISTORY_COLUMNS, history)
 
 
+def _copy_text(value: str) -> str:
+    """A text value for COPY's text format (backslash, tab and line ends escaped)."""
+    return (
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    )
+
+
+def _copy(cursor, table: str, columns: Sequence[str], lines: Sequence[str]) -> None:
+    if not lines:
+        return
+    names = ", ".join(_qn(c) for c in columns)
+    with cursor.cursor.copy(f"COPY {_qn(table)} ({names}) FROM STDIN") as copy:
+        copy.write("\n".join(lines) + "\n")
+
+
+def indicator_values_copy(
+    *,
+    wave_id,
+    indicator_id,
+    value,
+    missing_code,
+    existing,
+    source: str,
+    import_batch_id: int | None,
+    user_id: int | None,
+    reason: str,
+) -> None:
+    """PostgreSQL: the same writes as `indicator_values_write` for column arrays (numpy), each
+    table in one COPY: new live values with ids drawn from the table's sequence up front (so
+    their history rows need no read back), changed values through a temporary table and one
+    UPDATE, and one history row per change ('+' new, '~' changed). ``existing`` is the live
+    value's id for a changed value and 0 for a new one; ``value`` is COPY text, "" for NULL.
+    The caller holds a transaction and has checked every value."""
+    import numpy as np
+    import pandas as pd
+
+    if connection.vendor != "postgresql":
+        raise NotImplementedError("COPY needs PostgreSQL; use indicator_values_write")
+    table = IndicatorValue._meta.db_table
+    history = IndicatorValue.history.model._meta.db_table
+    now = timezone.now().isoformat()
+    new = existing == 0
+    n_new = int(new.sum())
+    ids = np.asarray(existing, dtype=np.int64).copy()
+    with connection.cursor() as cursor:
+        if n_new:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [table, n_new],
+            )
+            ids[new] = [row[0] for row in cursor.fetchall()]
+        values = pd.Series(value, dtype=object).replace("", "\\N")
+        tail = (
+            "f\t\\N\t\t"
+            + pd.Series(wave_id).astype(str)
+            + "\t"
+            + pd.Series(indicator_id).astype(str)
+            + "\t"
+            + values
+            + "\t"
+            + pd.Series(missing_code, dtype=object)
+            + f"\t{_copy_text(source)}\t"
+            + ("\\N" if import_batch_id is None else str(import_batch_id))
+            + f"\t{now}"
+        )
+        rows = pd.Series(ids).astype(str) + "\t" + tail
+        _copy(cursor, table, ("id", *VALUE_COLUMNS), rows[new].tolist())
+        changed = ~new
+        if changed.any():
+            cursor.execute(
+                "CREATE TEMPORARY TABLE import_changed (id bigint, value numeric, missing_code "
+                "text, source text, import_batch_id bigint, updated_at timestamptz) ON COMMIT DROP"
+            )
+            narrow = (
+                pd.Series(ids[changed]).astype(str)
+                + "\t"
+                + values[changed].reset_index(drop=True)
+                + "\t"
+                + pd.Series(missing_code[changed], dtype=object)
+                + f"\t{_copy_text(source)}\t"
+                + ("\\N" if import_batch_id is None else str(import_batch_id))
+                + f"\t{now}"
+            )
+            _copy(
+                cursor,
+                "import_changed",
+                ("id", "value", "missing_code", "source", "import_batch_id", "updated_at"),
+                narrow.tolist(),
+            )
+            cursor.execute(
+                f"UPDATE {_qn(table)} v SET value = c.value, missing_code = c.missing_code, "
+                "source = c.source, import_batch_id = c.import_batch_id, "
+                "updated_at = c.updated_at FROM import_changed c WHERE v.id = c.id"
+            )
+        who = "\\N" if user_id is None else str(user_id)
+        kind = pd.Series(np.where(new, "+", "~"), dtype=object)
+        history_rows = rows + f"\t{now}\t{_copy_text(reason)}\t" + kind + f"\t{who}"
+        _copy(cursor, history, HISTORY_COLUMNS, history_rows.tolist())
+
+
 def insert_with_history(obj: models.Model, *, user: Any, reason: str) -> None:
     """PostgreSQL: write a new row and its history row ('+', who, why: the row
     django-simple-history writes) in one statement, a data-modifying CTE, and give `obj` its id.

@@ -604,7 +604,10 @@ def caseload_overview(user, study: Study) -> list[dict]:
     """The families of the study whose caseloads the user manages, each with its coach today
     and its caseload history (ended assignments included)."""
     families = list(
-        access.caseload_managed_families(user).filter(study=study).order_by("pseudonym")
+        access.caseload_managed_families(user)
+        .filter(study=study)
+        .select_related("arm")  # the page shows each family's arm
+        .order_by("pseudonym")
     )
     today = timezone.localdate()
     history: dict[int, list] = {}

@@ -290,6 +290,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Redis redelivers unacknowledged tasks only after the visibility timeout: keep it longer than
 # the longest task (analysis runs are limited to 30 minutes).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+# Imports have a queue of their own, so an analysis run never waits behind a long import: the
+# workers consume both (`make worker`, the README's worker command: -Q celery,imports).
+IMPORT_QUEUE = env_str("IMPORT_QUEUE", "imports")
+CELERY_TASK_ROUTES = {
+    "study.tasks.registry_import_validate_task": {"queue": IMPORT_QUEUE},
+    "study.tasks.registry_import_apply_task": {"queue": IMPORT_QUEUE},
+}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE

@@ -16,6 +16,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from study.catalogue import indicators_for
+from study.imports.fast import Frame
+from study.imports.missing import missing_word, value_problem
 from study.imports.problems import Problem
 from study.imports.reading import Cell, Extract
 from study.models import Family, Indicator, IndicatorValue, Member, Study, Wave
@@ -36,6 +38,8 @@ class Check:
     unchanged: int = 0
     summary: dict = field(default_factory=dict)
     preview: list[dict] = field(default_factory=list)
+    #: The same entries as columns, when the set-based check (study/imports/fast.py) made it.
+    frame: Frame | None = None
 
 
 def _show(value: Decimal | None, missing_code: str) -> str:
@@ -160,9 +164,9 @@ def _check_cell(ctx: _Context, cell: Cell, seen: dict[tuple[int, int, str], int]
             % {"index": wave_index, "family": pseudonym, "year": cell.year}
         )
     try:
-        entry = parse_entry(cell.raw, indicator=indicator)
+        entry = parse_entry(missing_word(cell.raw), indicator=indicator)
     except ValidationError as exc:
-        raise _CellProblem(f"{cell.code}: " + " ".join(exc.messages)) from None
+        raise _CellProblem(value_problem(cell.code, cell.raw, exc)) from None
     family_roles = ctx.roles.get(family_id, set())
     if entry.value and indicator.level == Indicator.Level.CHILD and "child" not in family_roles:
         raise _CellProblem(
@@ -246,13 +250,18 @@ def extract_check(study: Study, extract: Extract, *, progress: Progress | None =
     families: set[int] = set()
     total = max(len(extract.cells), 1)
     step = max(total // 20, 1)
+    unknown_rows: set[int] = set()  # an unknown family is one problem per row, not per column
     for n, cell in enumerate(extract.cells):
         if progress and n % step == 0:
             progress(10 + int(80 * n / total), _("checking row %(row)s") % {"row": cell.row})
         try:
             match = _check_cell(ctx, cell, seen)
         except _CellProblem as exc:
-            unknown_keys += ctx.lookup(cell.key) is None
+            if ctx.lookup(cell.key) is None:
+                unknown_keys += 1
+                if cell.row in unknown_rows:
+                    continue
+                unknown_rows.add(cell.row)
             check.problems.append(
                 Problem(message=str(exc), row=cell.row, column=cell.column, cell=cell.cell)
             )

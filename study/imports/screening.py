@@ -25,11 +25,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from django.utils.translation import gettext as _
 
 from study.imports.problems import ImportFileError
 from study.imports.tables import DELIMITERS, column_letter
-from study.linkage import has_bsn, mask_bsn
+from study.linkage import DIGIT_RUN, bsn_is_valid, has_bsn, mask_bsn
 
 _BSN_WORDS = ("bsn", "burgerservice", "sofinummer", "sofinr")
 _IDENTIFIER_TOKENS = {
@@ -158,9 +159,12 @@ class _Walk:
                     % {"row": number, "col": column_letter(index)}
                 )
                 raise _bsn_refusal(where, row=number)
+        self.beat(self.rows)
+
+    def beat(self, rows: int) -> None:
         if self.heartbeat is not None and time.monotonic() - self._beat > 2:
             self._beat = time.monotonic()
-            self.heartbeat(self.rows)
+            self.heartbeat(rows)
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
@@ -179,6 +183,74 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
                 yield reader.line_num, values
         except csv.Error:
             return  # the reader reports it
+
+
+_PIECE = 1 << 20
+_EIGHT_DIGITS = re.compile(r"(?<!\d)\d{8}(?!\d)")
+
+
+def _long_digit_runs(piece: str) -> bool:
+    """Whether the text has a run of at least 8 digits, counting across the separators BSNs
+    are written with (space, dot, dash): numpy over the bytes, no regular expression. Text
+    beyond ASCII (other digits) always answers yes."""
+    data = np.frombuffer(piece.encode("utf-8", errors="replace"), dtype=np.uint8)
+    if len(data) and data.max() >= 0x80:
+        return True
+    digit = (data >= 48) & (data <= 57)
+    inside = digit | (data == 32) | (data == 46) | (data == 45)
+    run = np.cumsum(
+        ~inside, dtype=np.int32
+    )  # a run's characters share the count of non-run characters before
+    counts = np.bincount(run[digit], minlength=1) if digit.any() else np.zeros(1, dtype=np.int64)
+    return bool(counts.max() >= 8)
+
+
+def _may_hold_bsn(text: str) -> bool:
+    """Whether some cell of the text might hold a BSN: every 9-digit run of `has_bsn` and
+    every 8-digit run (a superset of its whole-cell 8-digit case), over the whole text at once.
+    No delimiter or line end can be part of a run, so a run never spans two cells."""
+    for match in DIGIT_RUN.finditer(text):
+        digits = re.sub(r"\D", "", match.group(1))
+        if len(digits) == 9 and bsn_is_valid(digits):
+            return True
+    return any(bsn_is_valid("0" + m.group(0)) for m in _EIGHT_DIGITS.finditer(text))
+
+
+def _screen_csv_at_once(path: Path, limits: Limits, walk: _Walk) -> Screened | None:
+    """The CSV screen over the whole text at once, for a file without quotes (each line one
+    row): rows and columns counted with numpy, the header checked as the walk checks it, BSNs
+    searched with one pass of the expressions. None when the file has quotes, or anything is
+    found or over a limit: then the row-by-row walk finds the same and words it."""
+    data = path.read_bytes()
+    if b'"' in data or data.count(b"\r") != data.count(b"\r\n"):
+        return None
+    try:
+        data[: data.find(b"\n") if b"\n" in data else len(data)].decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None  # as the walk: the reader reports the encoding with its line
+    text = data.decode("utf-8-sig", errors="replace")
+    first = text.split("\n", 1)[0].rstrip("\r")
+    counts = {d: first.count(d) for d in DELIMITERS}
+    delimiter = max(counts, key=lambda d: counts[d])
+    raw = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(raw == ord("\n"))
+    rows = len(ends) + (0 if data.endswith(b"\n") or not data else 1)
+    separators = np.flatnonzero(raw == ord(delimiter))
+    per_line = np.bincount(np.searchsorted(ends, separators), minlength=1)
+    columns = int(per_line.max()) + 1 if rows else 0
+    if rows > limits.max_rows or columns > limits.max_columns:
+        return None
+    walk.row(1, first.split(delimiter))  # identifier column names
+    start = 0
+    while start < len(text):  # in pieces of whole lines, the heartbeat between them
+        end = text.find("\n", start + _PIECE)
+        end = len(text) if end < 0 else end + 1
+        piece = text[start:end]
+        if _long_digit_runs(piece) and _may_hold_bsn(piece):
+            return None
+        start = end
+        walk.beat(text.count("\n", 0, end))
+    return Screened("csv", rows, columns, len(data))
 
 
 def _check_zip(path: Path, limits: Limits) -> None:
@@ -245,6 +317,10 @@ def screen_file(
         for number, cells in _xlsx_rows(path):
             walk.row(number, cells)
         return Screened("xlsx", walk.rows, walk.columns, size)
+    at_once = _screen_csv_at_once(path, limits, walk)
+    if at_once is not None:
+        return at_once
+    walk = _Walk(limits, heartbeat)
     for number, texts in _csv_rows(path):
         walk.row(number, texts)
     return Screened("csv", walk.rows, walk.columns, size)

@@ -52,7 +52,12 @@ def import_detail(request, batch_id: int):
         row_count=batch.error_count,
         scope=f"batch={batch.pk}",
     )
-    return render(request, "study/import_detail.html", {"batch": batch, "study": batch.study})
+    preview = workflow.preview_shown(batch, request.LANGUAGE_CODE or "nl")
+    return render(
+        request,
+        "study/import_detail.html",
+        {"batch": batch, "study": batch.study, "preview": preview},
+    )
 
 
 @login_required

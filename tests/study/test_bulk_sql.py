@@ -192,3 +192,62 @@ def test_the_cte_is_refused_where_the_database_has_none(family, coach):
         pytest.skip("PostgreSQL runs the CTE (test above)")
     with pytest.raises(NotImplementedError):
         bulk_sql.insert_with_history(Contact(family=family, coach=coach), user=coach, reason="x")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (Entry(value=Decimal("3.00")), Entry(value=Decimal("12.50"))),
+        (Entry(missing_code="refused"), Entry(value=Decimal("0.00"))),
+        (Entry(value=Decimal("1.00")), Entry(missing_code="not_delivered")),
+    ],
+    ids=["numbers", "missing-then-number", "number-then-missing"],
+)
+def test_the_copy_writer_matches_simple_history(waves, researcher, batch, first, second):
+    """The registry import's COPY writer (one COPY per table) writes the ORM's rows too."""
+    import numpy as np
+
+    orm_wave, sql_wave = waves
+    indicator = Indicator.objects.get(study__isnull=True, code="adult_ggz_basic_eur")
+
+    def copy(entry: Entry, existing: int) -> None:
+        bulk_sql.indicator_values_copy(
+            wave_id=np.array([sql_wave.pk]),
+            indicator_id=np.array([indicator.pk]),
+            value=np.array(["" if entry.value is None else f"{entry.value:f}"], dtype=object),
+            missing_code=np.array([entry.missing_code], dtype=object),
+            existing=np.array([existing]),
+            source="import",
+            import_batch_id=batch.pk,
+            user_id=researcher.pk,
+            reason="registry import\twith a tab",
+        )
+
+    made = IndicatorValue(
+        wave=orm_wave,
+        indicator=indicator,
+        value=first.value,
+        missing_code=first.missing_code,
+        source="import",
+        import_batch=batch,
+    )
+    with time_machine.travel(NOW, tick=False):
+        _orm_save(made, user=researcher, reason="registry import\twith a tab")
+        copy(first, 0)
+    bulk = IndicatorValue.objects.get(wave=sql_wave, indicator=indicator)
+    assert _without(_live(bulk.pk), DIFFERENT) == _without(_live(made.pk), DIFFERENT)
+    (orm_row,), (sql_row,) = _history(made.pk), _history(bulk.pk)
+    assert _without(sql_row, DIFFERENT) == _without(orm_row, DIFFERENT)
+    with time_machine.travel(NOW + timedelta(days=1), tick=False):
+        made.value, made.missing_code = second.value, second.missing_code
+        _orm_save(made, user=researcher, reason="registry import\twith a tab")
+        copy(second, bulk.pk)
+    assert _without(_live(bulk.pk), DIFFERENT) == _without(_live(made.pk), DIFFERENT)
+    orm_rows, sql_rows = _history(made.pk), _history(bulk.pk)
+    assert len(orm_rows) == len(sql_rows) == 2
+    for orm_row, sql_row in zip(orm_rows, sql_rows, strict=True):
+        assert _without(sql_row, DIFFERENT) == _without(orm_row, DIFFERENT)
+    # A new value after the COPY takes the next id of the sequence (ids were drawn from it).
+    later = IndicatorValue.objects.create(wave=orm_wave, indicator_id=indicator.pk + 1, value=1)
+    assert later.pk > bulk.pk

@@ -84,10 +84,14 @@ class Command(BaseCommand):
         if batch.error_count > len(batch.errors):
             self.stdout.write(f"  … and {batch.error_count - len(batch.errors)} more")
         summary = batch.summary or {}
-        if summary:
+        if summary and batch.status == ImportBatch.Status.APPLIED:
             self.stdout.write(
-                f"values: {summary.get('new', 0)} new, {summary.get('changed', 0)} changed, "
-                f"{summary.get('unchanged', 0)} unchanged"
+                f"values: {batch.created} new, {batch.updated} changed, {batch.unchanged} unchanged"
+            )
+        elif summary:
+            self.stdout.write(
+                f"values: would add {summary.get('new', 0)}, would change "
+                f"{summary.get('changed', 0)}, {summary.get('unchanged', 0)} unchanged"
             )
         if batch.status == ImportBatch.Status.VALIDATED:
             self.stdout.write("dry run only: add --apply to import")

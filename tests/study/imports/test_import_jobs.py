@@ -70,7 +70,7 @@ def test_two_deliveries_of_the_dry_run_task_give_one_dry_run(family, researcher,
     second = _during(
         monkeypatch,
         workflow,
-        "extract_check",
+        "_check",  # the check of the values (set-based or cell by cell)
         lambda: workflow.registry_import_validate(batch_id=batch.pk),
     )
     done = workflow.registry_import_validate(batch_id=batch.pk)
@@ -105,7 +105,7 @@ def test_a_dry_run_taken_over_from_a_worker_taken_for_dead_drops_its_outcome(
         ImportBatch.objects.filter(pk=batch.pk).update(claimed_by=dead_claimant)
         return workflow.registry_import_validate(batch_id=batch.pk)
 
-    second = _during(monkeypatch, workflow, "extract_check", taken_over)
+    second = _during(monkeypatch, workflow, "_check", taken_over)
     workflow.registry_import_validate(batch_id=batch.pk)
     assert second[0].status == ImportBatch.Status.VALIDATED and second[0].attempts == 2
     stored = ImportBatch.objects.get(pk=batch.pk)

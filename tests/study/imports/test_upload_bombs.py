@@ -155,9 +155,24 @@ def test_a_huge_csv_is_refused_at_the_row_limit_with_bounded_memory(fam, researc
 
 def test_the_heartbeat_goes_on_while_a_long_file_is_read(tmp_path, monkeypatch):
     path = Path(tmp_path / "long")
-    path.write_bytes(("pseudonym,year,bijstand\n" + "G-AAAAAA,2021,1\n" * 50).encode())
+    # Quoted: the row-by-row walk (an unquoted CSV is screened in pieces; see below).
+    path.write_bytes(("pseudonym,year,bijstand\n" + '"G-AAAAAA",2021,1\n' * 50).encode())
     ticks = iter(range(0, 10_000, 3))
     monkeypatch.setattr(screening.time, "monotonic", lambda: next(ticks))
     beats: list[int] = []
     screening.screen_file(path, "long.csv", limits=workflow._limits(), heartbeat=beats.append)
     assert len(beats) >= 40 and beats == sorted(beats)
+
+
+def test_the_heartbeat_goes_on_while_an_unquoted_csv_is_screened(tmp_path, monkeypatch):
+    path = Path(tmp_path / "long")
+    lines = 3 * (1 << 20) // len("G-AAAAAA,2021,1\n")  # three pieces of the screen
+    path.write_bytes(("pseudonym,year,bijstand\n" + "G-AAAAAA,2021,1\n" * lines).encode())
+    ticks = iter(range(0, 10_000, 3))
+    monkeypatch.setattr(screening.time, "monotonic", lambda: next(ticks))
+    beats: list[int] = []
+    screened = screening.screen_file(
+        path, "long.csv", limits=workflow._limits(), heartbeat=beats.append
+    )
+    assert screened.rows == lines + 1 and screened.columns == 3
+    assert len(beats) >= 3 and beats == sorted(beats)

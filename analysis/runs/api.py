@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import F
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import NotFound
@@ -15,6 +16,8 @@ from study import selectors as study_selectors
 
 
 class RunSerializer(serializers.ModelSerializer):
+    report = serializers.SerializerMethodField(help_text="The id of the run's report, if any.")
+
     class Meta:
         model = AnalysisRun
         fields = [
@@ -29,7 +32,13 @@ class RunSerializer(serializers.ModelSerializer):
             "fingerprint",
             "code_version",
             "error",
+            "report",
         ]
+
+    def get_report(self, run: AnalysisRun) -> int | None:
+        if hasattr(run, "report_pk"):
+            return run.report_pk
+        return Report.objects.filter(run=run).values_list("pk", flat=True).first()
 
 
 class RunRequestSerializer(serializers.Serializer):
@@ -51,9 +60,14 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
     def get_queryset(self):
         studies = selectors.runnable_studies(self.request.user)
-        return AnalysisRun.objects.filter(study__in=studies).defer("results").order_by("-pk")
+        return (
+            AnalysisRun.objects.filter(study__in=studies)
+            .defer("results")
+            .annotate(report_pk=F("report__id"))
+            .order_by("-pk")
+        )
 
-    @extend_schema(request=RunRequestSerializer, responses={201: RunSerializer})
+    @extend_schema(request=RunRequestSerializer, responses={201: RunSerializer, 409: None})
     def create(self, request):
         ser = RunRequestSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
@@ -64,6 +78,11 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             raise NotFound
         try:
             run = services.analysis_run_request(study=study, user=request.user, params=data)
+        except services.RunAlreadyActive as exc:
+            return Response(
+                {"detail": exc.messages[0], "active_run": exc.run.pk},
+                status=status.HTTP_409_CONFLICT,
+            )
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.messages) from None
         return Response(RunSerializer(run).data, status=status.HTTP_201_CREATED)

@@ -24,6 +24,7 @@ def study_analyses(request, study_id: int):
         {
             "study": study,
             "may_run": selectors.may_run_analyses(request.user, study),
+            "in_progress": selectors.run_in_progress(study),
             "runs": selectors.run_list(request.user, study=study)[:20],
             "reports": selectors.report_list(request.user, study=study),
             "schedules": plan_selectors.schedule_list(request.user, study=study),
@@ -40,11 +41,16 @@ def run_start(request, study_id: int):
         raise Http404
     try:
         services.analysis_run_request(study=study, user=request.user)
+    except services.RunAlreadyActive as exc:
+        messages.warning(request, exc.messages[0])
+        return redirect("analysis:study", study_id=study.pk)
     except ValidationError as exc:
         for text in exc.messages:
             messages.error(request, text)
         return redirect("analysis:study", study_id=study.pk)
-    messages.success(request, _("The analysis was started."))
+    messages.success(
+        request, _("The analysis was started; its progress is shown below under Runs.")
+    )
     return redirect("analysis:study", study_id=study.pk)
 
 

@@ -161,7 +161,12 @@ def snapshot() -> dict[str, int]:
         for model in apps.get_models()
         if model.__name__.startswith("Historical")
     }
-    for label in ("study.ImportBatch", "analysis.AnalysisRun", "monitor.MonitorJob"):
+    for label in (
+        "study.ImportBatch",
+        "analysis.AnalysisRun",
+        "analysis.ReportPublicationEvent",
+        "monitor.MonitorJob",
+    ):
         model = apps.get_model(label)
         counts[label] = model._default_manager.count()
     counts["published reports"] = (

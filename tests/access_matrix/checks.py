@@ -81,6 +81,8 @@ PAGE_KINDS: dict[str, str] = {
     "costs:family": RESEARCH,
     "monitor:detail": MONITOR,
     "monitor:publish": MONITOR,
+    "monitor:print": MONITOR,
+    "monitor:download": MONITOR,
     # The study's analysis page lists what every member may read (published reports).
     "analysis:study": STUDY,
 }

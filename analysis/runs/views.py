@@ -21,13 +21,14 @@ from study import selectors as study_selectors
 @login_required
 def study_analyses(request, study_id: int):
     study = study_selectors.study_get(request.user, study_id)
+    may_run = selectors.may_run_analyses(request.user, study)
     return render(
         request,
         "analysis/study_analyses.html",
         {
             "study": study,
-            "may_run": selectors.may_run_analyses(request.user, study),
-            "in_progress": selectors.run_in_progress(study),
+            "may_run": may_run,
+            "in_progress": selectors.run_in_progress(study) if may_run else None,
             "may_publish": access.has_right(request.user, study, access.Right.REPORT_PUBLISH),
             "runs": selectors.run_list(request.user, study=study)[:20],
             "reports": selectors.report_list(request.user, study=study),

@@ -57,7 +57,11 @@ class AnalysisRun(models.Model):
 
 
 class Report(models.Model):
-    """The effect report of a run; immutable once published."""
+    """The effect report of a run; immutable once published.
+
+    A published report can be withdrawn with a reason: it then stays, unchanged, and the
+    gemeente sees it listed as withdrawn ("ingetrokken") with the date instead of its content.
+    Publishing and withdrawing are recorded in ReportPublicationEvent."""
 
     run = models.OneToOneField(AnalysisRun, on_delete=models.PROTECT, related_name="report")
     study = models.ForeignKey("study.Study", on_delete=models.PROTECT, related_name="reports")
@@ -70,6 +74,11 @@ class Report(models.Model):
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    withdrawal_reason = models.TextField(_("reason for withdrawal"), blank=True)
 
     class Meta:
         ordering = ["-version"]
@@ -91,6 +100,45 @@ class Report(models.Model):
         if self.published:
             raise ValidationError(_("A published report cannot be deleted."))
         return super().delete(*args, **kwargs)
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.withdrawn_at is not None
+
+    @property
+    def live(self) -> bool:
+        """Published and not withdrawn: what the gemeente reads."""
+        return self.published and not self.withdrawn
+
+
+class ReportPublicationEvent(models.Model):
+    """Append-only record of who published or withdrew which report, when and why."""
+
+    class Action(models.TextChoices):
+        PUBLISHED = "published", _("published")
+        WITHDRAWN = "withdrawn", _("withdrawn")
+
+    report = models.ForeignKey(Report, on_delete=models.PROTECT, related_name="publication_events")
+    action = models.CharField(max_length=20, choices=Action.choices)
+    at = models.DateTimeField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"report {self.report_id} {self.action} {self.at:%Y-%m-%d}"
+
+    def save(self, *args, **kwargs):
+        if self.pk:
+            raise ValidationError(_("A publication record cannot be changed."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("A publication record cannot be deleted."))
 
 
 class StudyQuestion(models.Model):

@@ -37,4 +37,5 @@ urlpatterns = [
     path("reports/<int:report_id>/", views.report_detail, name="report"),
     path("reports/<int:report_id>/pdf/", views.report_pdf, name="report_pdf"),
     path("reports/<int:report_id>/publish/", views.report_publish, name="report_publish"),
+    path("reports/<int:report_id>/withdraw/", views.report_withdraw, name="report_withdraw"),
 ]

@@ -32,6 +32,7 @@ class Indicator:
     mpg_domain: int | None
     chronic_support: bool
     label_en: str
+    label_nl: str = ""
 
     @property
     def problem_threshold(self) -> int:
@@ -97,6 +98,7 @@ def _parse_row(row: dict[str, str], line: int, path: Path) -> Indicator:
         mpg_domain=int(domain) if domain else None,
         chronic_support=support == "yes",
         label_en=row["label_en"].strip(),
+        label_nl=(row.get("label_nl") or "").strip(),
     )
 
 

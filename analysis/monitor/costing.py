@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from django.utils import translation
+from django.utils import formats, translation
 from django.utils.translation import gettext as _
 
 from analysis.costs import engine
@@ -138,3 +138,78 @@ def mpg_cost_per_family(volumes: pd.DataFrame, *, year: int) -> dict[str, dict[s
             }
         )
     return out
+
+
+def _euros(amount: float) -> str:
+    return "EUR " + formats.number_format(round(float(amount)), decimal_pos=0, force_grouping=True)
+
+
+def _baseline_in(price_year: int | None) -> float | None:
+    """The baseline report's cost per MPG indexed to ``price_year`` (None without CPI years)."""
+    if not price_year:
+        return None
+    try:
+        return float(engine.baseline_per_family(cost_selectors.cpi_series(), int(price_year)).point)
+    except MissingCpiYearError:
+        return None
+
+
+def cost_explanation(cost: dict[str, Any], *, municipality: str, year: int) -> dict[str, str]:
+    """Two sentences for the gemeente, in the active language: how the cost per MPG on the
+    monitor page is computed, and why it differs from the baseline figure in the effect report
+    (the baseline report's EUR 114,291 per MPG per year, Almelo 2014, indexed to the study's
+    price year)."""
+    price_year = cost.get("price_year")
+    base = _euros(engine.BASELINE_PER_MPG)
+    low, high = (_euros(v) for v in engine.BASELINE_RANGE)
+    indexed = _baseline_in(price_year) if price_year != engine.BASELINE_PRICE_YEAR else None
+    indexed_text = (
+        _(" (in prices of %(year)s, as on this page: %(amount)s)")
+        % {"amount": _euros(indexed), "year": price_year}
+        if indexed is not None
+        else ""
+    )
+    if cost.get("source") == SOURCE_ENGINE:
+        families = suppress_count(int(cost.get("families") or 0))
+        how = _(
+            "How it is computed: for each MPG household of %(municipality)s in %(year)s the "
+            "care and benefits registered that year are priced with the cost model (volume "
+            "times the unit price of price catalogue version %(version)s; mental-health care "
+            "as the euros claimed), indexed with the CBS consumer price index to prices of "
+            "%(price_year)s, and added up to the household's yearly cost to the local "
+            "government; moving costs, the parental contribution and the indirect costs of "
+            "crime are left out. The figure is the average over those %(families)s households."
+        ) % {
+            "municipality": municipality,
+            "year": year,
+            "version": cost.get("catalogue_version"),
+            "price_year": price_year,
+            "families": families,
+        }
+        why = _(
+            "Why it differs from the baseline figure in the effect report: the effect report "
+            "compares the study families' costs with the baseline report's %(base)s per MPG per "
+            "year (Almelo, 2014; range %(low)s to %(high)s), indexed to the study's price "
+            "year%(indexed)s. That figure describes Almelo's MPG households in 2014; this one "
+            "describes the MPG households of %(municipality)s in %(year)s, from this year's "
+            "registry extract and the current price catalogue. Other households, another year "
+            "and other care use give another amount."
+        ) % {
+            "base": base,
+            "low": low,
+            "high": high,
+            "indexed": indexed_text,
+            "municipality": municipality,
+            "year": year,
+        }
+    else:
+        how = _(
+            "How it is computed: %(note)s. The figure is then the baseline report's %(base)s "
+            "per MPG per year (Almelo, 2014, prices of 2014), not a figure of %(municipality)s."
+        ) % {"note": cost_note(cost), "base": base, "municipality": municipality}
+        why = _(
+            "Why it differs from the baseline figure in the effect report: it is the same "
+            "baseline figure, here in prices of 2014; the effect report shows it indexed to the "
+            "study's price year%(indexed)s, so the two amounts differ only by the price index."
+        ) % {"indexed": indexed_text}
+    return {"how": how, "why": why}

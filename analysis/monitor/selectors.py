@@ -18,10 +18,13 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import formats, translation
 from django.utils.translation import gettext as _
 
+from analysis.effects.disclosure import SUPPRESSED, suppress_count
 from analysis.monitor.catalogue import load_catalogue
-from analysis.monitor.costing import cost_note
+from analysis.monitor.costing import cost_explanation, cost_note
+from analysis.monitor.labels import column_label
 from analysis.monitor.models import MonitorJob, MonitorReport
 from analysis.monitor.plot import trend_svg
 from analysis.monitor.report_columns import indicator_columns
@@ -102,28 +105,11 @@ def monitor_job_get(user, pk: int) -> MonitorJob:
 
 
 def _label_of_columns() -> dict[str, str]:
-    labels = {
-        "households_with_child": _("households with a child"),
-        "se_any_socio_economic": _("domain 1: socio-economic problems"),
-        "adult_any_psychosocial_adult": _("domain 2: psychosocial problems of adults"),
-        "child_any_psychosocial_child": _("domain 3: psychosocial problems of children"),
-        "domain12": _("domains 1 and 2"),
-        "domain13": _("domains 1 and 3"),
-        "domain23": _("domains 2 and 3"),
-        "mvp": _("all three domains (multiple problems)"),
-        "support_y1": _("support in the year before"),
-        "support_y2": _("support two years before"),
-        "support_both": _("support in both years before"),
-        "mvp_support_y1": _("multiple problems and support the year before"),
-        "mvp_support_y2": _("multiple problems and support two years before"),
-        "mpg": _("multi-problem families (MPG)"),
-    }
+    """Every column's label in the active language, from the monitor's one label catalogue."""
+    language = translation.get_language()
     catalogue = load_catalogue()
-    for name, (_domain, codes) in indicator_columns(catalogue).items():
-        labels[name] = " / ".join(catalogue.get(c).label_en for c in codes[:2]) + (
-            " …" if len(codes) > 2 else ""
-        )
-    return labels
+    names = [*HEADLINE, *OVERLAP_AND_SUPPORT, *indicator_columns(catalogue)]
+    return {name: column_label(name, language, catalogue) for name in names}
 
 
 def _indicator_names() -> list[str]:
@@ -152,26 +138,65 @@ OVERLAP_AND_SUPPORT = [
 ]
 
 
-def _cell(row: dict, column: str) -> str:
-    value = row.get(column)
+def shown_count(value: Any) -> int | str | None:
+    """A stored count as it may be shown: "*" stays, a count of 1-9 becomes "*" (the stored
+    report is suppressed already; this guards every page and download against one that is not)."""
+    if value is None or value == "" or value == SUPPRESSED:
+        return None if value in (None, "") else SUPPRESSED
+    return suppress_count(int(value))
+
+
+def shown_share(row: dict, column: str) -> float | None:
+    """The share of households with a child, None when the count is hidden or has none."""
+    if column == "households_with_child" or shown_count(row.get(column)) in (None, SUPPRESSED):
+        return None
+    share = row.get(f"pct_{column}")
+    return None if share is None else float(share)
+
+
+def _count_text(value: int | str | None) -> str:
     if value is None:
         return ""
-    share = row.get(f"pct_{column}")
-    if column == "households_with_child" or share is None or value == "*":
-        return str(value)
-    return f"{value} ({share:.1f}%)"
+    if value == SUPPRESSED:
+        return SUPPRESSED
+    return formats.number_format(value, force_grouping=True)
+
+
+def _cell(row: dict, column: str) -> dict[str, str]:
+    """One cell as the page shows it: the count (grouped the reader's way) and its share with
+    a decimal comma in Dutch (a point in English)."""
+    share = shown_share(row, column)
+    return {
+        "count": _count_text(shown_count(row.get(column))),
+        "share": "" if share is None else formats.number_format(share, decimal_pos=1),
+    }
+
+
+def table_rows(tables: dict) -> list[dict]:
+    """The wijk rows, then the municipality's total row(s) (``total``: True)."""
+    wijken = [
+        {"name": w.get("wijk", ""), "row": w, "total": False} for w in tables.get("wijken", [])
+    ]
+    totals = [
+        {"name": m.get("municipality", ""), "row": m, "total": True}
+        for m in tables.get("municipalities", [])
+    ]
+    return wijken + totals
 
 
 def _table(tables: dict, columns: list[str], labels: dict[str, str]) -> dict:
     rows = [
-        {"name": w.get("wijk", ""), "cells": [_cell(w, c) for c in columns]}
-        for w in tables.get("wijken", [])
+        {"name": r["name"], "cells": [_cell(r["row"], c) for c in columns], "total": r["total"]}
+        for r in table_rows(tables)
     ]
-    total = [
-        {"name": m.get("municipality", ""), "cells": [_cell(m, c) for c in columns], "total": True}
-        for m in tables.get("municipalities", [])
-    ]
-    return {"headers": [labels.get(c, c) for c in columns], "rows": rows + total}
+    return {"headers": [labels[c] for c in columns], "rows": rows}
+
+
+def table_columns(report: MonitorReport) -> list[str]:
+    """Every column of a report's tables, in page order (headline, overlap, indicators)."""
+    first = ((report.tables or {}).get("municipalities") or [{}])[0]
+    indicators = [c for c in _indicator_names() if c in first]
+    return list(dict.fromkeys([*HEADLINE, *OVERLAP_AND_SUPPORT, *indicators]))
 
 
 def monitor_report_display(report: MonitorReport) -> dict[str, Any]:
@@ -196,6 +221,9 @@ def monitor_report_display(report: MonitorReport) -> dict[str, Any]:
         "trend_svg": svg,
         "cost": report.cost or {},
         "cost_note": cost_note(report.cost or {}),
+        "cost_explanation": cost_explanation(
+            report.cost or {}, municipality=report.municipality, year=report.year
+        ),
         "mpg": summary.get("mpg"),
         "mpg_total_cost_eur": summary.get("mpg_total_cost_eur"),
     }

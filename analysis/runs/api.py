@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import F
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.exceptions import NotFound
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 
 from analysis.did.inference import DEFAULT_METHODS
 from analysis.models import AnalysisRun, Report
-from analysis.runs import selectors, services
+from analysis.runs import report_services, selectors, services
+from study import access
 from study import selectors as study_selectors
 
 
 class RunSerializer(serializers.ModelSerializer):
+    report = serializers.SerializerMethodField(help_text="The id of the run's report, if any.")
+
     class Meta:
         model = AnalysisRun
         fields = [
@@ -29,7 +34,13 @@ class RunSerializer(serializers.ModelSerializer):
             "fingerprint",
             "code_version",
             "error",
+            "report",
         ]
+
+    def get_report(self, run: AnalysisRun) -> int | None:
+        if hasattr(run, "report_pk"):
+            return run.report_pk
+        return Report.objects.filter(run=run).values_list("pk", flat=True).first()
 
 
 class RunRequestSerializer(serializers.Serializer):
@@ -41,9 +52,37 @@ class RunRequestSerializer(serializers.Serializer):
 
 
 class ReportSerializer(serializers.ModelSerializer):
+    withdrawn = serializers.BooleanField(read_only=True)
+
     class Meta:
         model = Report
-        fields = ["id", "study", "version", "run", "created_at", "published", "published_at"]
+        fields = [
+            "id",
+            "study",
+            "version",
+            "run",
+            "created_at",
+            "published",
+            "published_at",
+            "withdrawn",
+            "withdrawn_at",
+            "withdrawal_reason",
+        ]
+
+
+class PublishSerializer(serializers.Serializer):
+    confirm = serializers.BooleanField(
+        help_text="true: the caller has read the preview (the report page's published "
+        "rendering) and the municipality may read the report."
+    )
+
+
+class WithdrawSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        min_length=report_services.MIN_REASON_LENGTH,
+        max_length=2000,
+        help_text="Why the report is withdrawn; the municipality reads it.",
+    )
 
 
 class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -51,9 +90,14 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
     def get_queryset(self):
         studies = selectors.runnable_studies(self.request.user)
-        return AnalysisRun.objects.filter(study__in=studies).defer("results").order_by("-pk")
+        return (
+            AnalysisRun.objects.filter(study__in=studies)
+            .defer("results")
+            .annotate(report_pk=F("report__id"))
+            .order_by("-pk")
+        )
 
-    @extend_schema(request=RunRequestSerializer, responses={201: RunSerializer})
+    @extend_schema(request=RunRequestSerializer, responses={201: RunSerializer, 409: None})
     def create(self, request):
         ser = RunRequestSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
@@ -64,13 +108,59 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             raise NotFound
         try:
             run = services.analysis_run_request(study=study, user=request.user, params=data)
+        except services.RunAlreadyActive as exc:
+            return Response(
+                {"detail": exc.messages[0], "active_run": exc.run.pk},
+                status=status.HTTP_409_CONFLICT,
+            )
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.messages) from None
         return Response(RunSerializer(run).data, status=status.HTTP_201_CREATED)
 
 
 class ReportViewSet(viewsets.ReadOnlyModelViewSet):
+    """Reports: researchers and data managers see drafts and publish or withdraw them; the
+    gemeente lists the published ones (a withdrawn one with its date and reason)."""
+
     serializer_class = ReportSerializer
 
     def get_queryset(self):
         return selectors.report_list(self.request.user).order_by("-pk")
+
+    def _publishable(self, pk) -> Report:
+        report = selectors.report_get(self.request.user, pk)  # 404 for another study's
+        if not access.has_right(self.request.user, report.study, access.Right.REPORT_PUBLISH):
+            raise PermissionDenied
+        return report
+
+    @extend_schema(request=PublishSerializer, responses={200: ReportSerializer})
+    @action(detail=True, methods=["post"])
+    def publish(self, request, pk=None):
+        report = self._publishable(pk)
+        ser = PublishSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        if not ser.validated_data["confirm"]:
+            raise serializers.ValidationError(
+                {"confirm": ["Read the preview first, then send confirm: true."]}
+            )
+        try:
+            report = report_services.report_publish(report=report, user=request.user)
+        except DjangoValidationError as exc:
+            return Response({"detail": exc.messages[0]}, status=status.HTTP_409_CONFLICT)
+        return Response(ReportSerializer(report).data)
+
+    @extend_schema(request=WithdrawSerializer, responses={200: ReportSerializer})
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        report = self._publishable(pk)
+        ser = WithdrawSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        try:
+            report = report_services.report_withdraw(
+                report=report, user=request.user, reason=ser.validated_data["reason"]
+            )
+        except DjangoValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                raise serializers.ValidationError(exc.message_dict) from None
+            return Response({"detail": exc.messages[0]}, status=status.HTTP_409_CONFLICT)
+        return Response(ReportSerializer(report).data)

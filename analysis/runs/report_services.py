@@ -1,19 +1,30 @@
-"""Effect reports of runs: render (or re-render) the draft of a successful run, publish it.
+"""Effect reports of runs: render (or re-render) the draft of a successful run, publish it,
+withdraw a published one.
 
-A published report is immutable (analysis.models.Report): rendering leaves it alone.
+A published report is immutable (analysis.models.Report): rendering leaves it alone, and
+withdrawing only marks it (date, who, reason); nothing is deleted. Publishing and withdrawing
+are recorded in the append-only ReportPublicationEvent and logged.
 """
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+import logging
+
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from analysis.models import AnalysisRun, Report
+from analysis.models import AnalysisRun, Report, ReportPublicationEvent
 from analysis.reporting.html import report_html
 from analysis.reporting.pdf import report_pdf
 from study import access
+
+log = logging.getLogger(__name__)
+
+#: A withdrawal names its reason in at least this many characters (a word is not a reason).
+MIN_REASON_LENGTH = 10
 
 
 def report_render(*, run: AnalysisRun) -> Report:
@@ -27,7 +38,7 @@ def report_render(*, run: AnalysisRun) -> Report:
         else (Report.objects.filter(study=run.study).aggregate(v=Max("version"))["v"] or 0) + 1
     )
     previous = (
-        Report.objects.filter(study=run.study, published=True)
+        Report.objects.filter(study=run.study, published=True, withdrawn_at__isnull=True)
         .exclude(run=run)
         .select_related("run")
         .order_by("-version")
@@ -41,15 +52,75 @@ def report_render(*, run: AnalysisRun) -> Report:
     return report
 
 
+def published_rendering(report: Report) -> str:
+    """The report's content exactly as the gemeente reads it once published: the publish
+    preview and the gemeente's report page both show this (the stored rendering; publishing
+    changes nothing in it)."""
+    return report.html
+
+
+def _locked(report: Report) -> Report:
+    return Report.objects.select_for_update().defer("html", "pdf").get(pk=report.pk)
+
+
 @transaction.atomic
 def report_publish(*, report: Report, user) -> Report:
     """Publish a draft report: the municipality (gemeente) can read it from then on."""
     if not access.has_right(user, report.study, access.Right.REPORT_PUBLISH):
         raise PermissionDenied
-    if report.published:
+    stored = _locked(report)
+    if stored.withdrawn:
+        raise ValidationError(
+            _("A withdrawn report cannot be published again: start a new analysis."),
+            code="withdrawn",
+        )
+    if stored.published:
         return report
     report.published, report.published_at, report.published_by = True, timezone.now(), user
     Report.objects.filter(pk=report.pk).update(
         published=True, published_at=report.published_at, published_by=user
     )
+    ReportPublicationEvent.objects.create(
+        report=report,
+        action=ReportPublicationEvent.Action.PUBLISHED,
+        at=report.published_at,
+        by=user,
+    )
+    log.info("report %s (study %s) published by %s", report.pk, report.study_id, user.pk)
+    return report
+
+
+@transaction.atomic
+def report_withdraw(*, report: Report, user, reason: str) -> Report:
+    """Withdraw a published report, with a reason: the gemeente then sees it as withdrawn, with
+    the date; the report itself stays as it was."""
+    if not access.has_right(user, report.study, access.Right.REPORT_PUBLISH):
+        raise PermissionDenied
+    reason = (reason or "").strip()
+    if len(reason) < MIN_REASON_LENGTH:
+        raise ValidationError(
+            {
+                "reason": _("Say why the report is withdrawn (at least %(n)s characters).")
+                % {"n": MIN_REASON_LENGTH}
+            },
+            code="reason",
+        )
+    stored = _locked(report)
+    if not stored.published:
+        raise ValidationError(_("Only a published report can be withdrawn."), code="draft")
+    if stored.withdrawn:
+        raise ValidationError(_("This report has already been withdrawn."), code="withdrawn")
+    now = timezone.now()
+    Report.objects.filter(pk=report.pk).update(
+        withdrawn_at=now, withdrawn_by=user, withdrawal_reason=reason
+    )
+    report.withdrawn_at, report.withdrawn_by, report.withdrawal_reason = now, user, reason
+    ReportPublicationEvent.objects.create(
+        report=report,
+        action=ReportPublicationEvent.Action.WITHDRAWN,
+        at=now,
+        by=user,
+        reason=reason,
+    )
+    log.info("report %s (study %s) withdrawn by %s", report.pk, report.study_id, user.pk)
     return report

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import F, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from analysis.models import AnalysisRun, Report
+from analysis.runs.job import RUN_JOB
 from study import access
+from tracker import jobs
+
+#: A run in one of these is not finished: it blocks another run of its study.
+ACTIVE_STATUSES = (AnalysisRun.Status.QUEUED, AnalysisRun.Status.RUNNING)
 
 
 def may_run_analyses(user, study) -> bool:
@@ -32,9 +41,49 @@ def report_get(user, pk: int) -> Report:
 
 
 def run_list(user, *, study) -> QuerySet[AnalysisRun]:
+    """The study's runs, each with ``report_pk`` (its report's id, None without one)."""
     if not may_run_analyses(user, study):
         return AnalysisRun.objects.none()
-    return AnalysisRun.objects.filter(study=study).select_related("plan").defer("results")
+    return (
+        AnalysisRun.objects.filter(study=study)
+        .select_related("plan")
+        .defer("results")
+        .annotate(report_pk=F("report__id"))
+    )
+
+
+def _unfinished(study) -> QuerySet[AnalysisRun]:
+    return (
+        AnalysisRun.objects.filter(study=study, status__in=ACTIVE_STATUSES)
+        .defer("results")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def active_run(study) -> AnalysisRun | None:
+    """The study's newest queued or running run (the database row is the record of truth)."""
+    return _unfinished(study).first()
+
+
+def _stalled(run: AnalysisRun, now) -> bool:
+    if run.status == AnalysisRun.Status.RUNNING:
+        return jobs.worker_gone(RUN_JOB, run, now=now)
+    last = run.heartbeat_at or run.created_at
+    return last is None or last < now - timedelta(seconds=settings.ANALYSIS_QUEUED_SECONDS)
+
+
+def stalled_runs(study) -> list[AnalysisRun]:
+    """Unfinished runs nobody is working on: running with its worker gone, or queued for
+    longer than a worker takes to pick a run up (the reconciler's rules)."""
+    now = timezone.now()
+    return [run for run in _unfinished(study) if _stalled(run, now)]
+
+
+def run_in_progress(study) -> AnalysisRun | None:
+    """The run that keeps "Start an analysis" disabled: queued or running and not stalled (a
+    stalled run is picked up again when someone starts an analysis)."""
+    now = timezone.now()
+    return next((run for run in _unfinished(study) if not _stalled(run, now)), None)
 
 
 def run_get(user, pk: int) -> AnalysisRun:

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from analysis.costs import engine as cost_engine
 from analysis.costs import pricing
@@ -25,8 +26,10 @@ from analysis.effects import derive, designs, dose, estimate, run_diagnostics, s
 from analysis.effects.plan import multiplicity_of
 from analysis.models import AnalysisRun
 from analysis.plans import plan_services, question_services
+from analysis.runs import selectors
 from analysis.runs.frames import build_frames, fingerprint
 from analysis.runs.job import RUN_JOB
+from analysis.runs.reconcile import reconcile_runs
 from analysis.runs.report_services import report_render
 from study import access
 from study.models import Study
@@ -54,10 +57,38 @@ def _code_version() -> str:
         return "unknown"
 
 
+class RunAlreadyActive(ValidationError):
+    """A run of the study is already queued or running: one at a time per study."""
+
+    def __init__(self, run: AnalysisRun) -> None:
+        self.run = run
+        super().__init__(
+            _(
+                "Analysis %(run)s of this study is still %(status)s: wait until it has "
+                "finished before starting another one."
+            )
+            % {"run": run.pk, "status": run.get_status_display()},
+            code="run_active",
+        )
+
+
+def _resume_stalled(study: Study) -> None:
+    """Put right the runs of ``study`` whose worker is gone or whose message was lost (the
+    reconciler's pass, tracker.jobs), so that a stalled run is picked up again rather than
+    blocking the study for ever where no beat runs (the embedded default)."""
+    if selectors.stalled_runs(study):
+        reconcile_runs()
+
+
 def analysis_run_request(*, study: Study, user, params: dict | None = None) -> AnalysisRun:
-    """Queue a run; the task is sent only after the transaction commits."""
+    """Queue a run; the task is sent only after the transaction commits.
+
+    One run per study at a time: while a run of the study is queued or running another request
+    is refused (:class:`RunAlreadyActive`, a ValidationError). The study row is locked while
+    checking, so two requests at once give one run."""
     if user is not None and not access.has_right(user, study, access.Right.ANALYSE):
         raise PermissionDenied
+    _resume_stalled(study)
     plan = plan_services.plan_check_for_run(study)  # refuses post-intake data without a plan
     planned = plan_services.plan_params(plan) if plan else {}
     merged = {**DEFAULT_PARAMS, **planned, **(params or {}), "price_year": study.price_year}
@@ -66,6 +97,10 @@ def analysis_run_request(*, study: Study, user, params: dict | None = None) -> A
     if merged["inference"] not in DEFAULT_METHODS:
         raise ValidationError({"inference": f"unknown inference method '{merged['inference']}'"})
     with transaction.atomic():
+        Study.objects.select_for_update().filter(pk=study.pk).first()  # one request at a time
+        active = selectors.active_run(study)
+        if active is not None:
+            raise RunAlreadyActive(active)
         run = AnalysisRun.objects.create(study=study, params=merged, started_by=user, plan=plan)
         jobs.enqueue_on_commit(RUN_JOB.task_name, run.pk)
     return run

@@ -82,6 +82,8 @@ PAGE_KINDS: dict[str, str] = {
     "costs:family": RESEARCH,
     "monitor:detail": MONITOR,
     "monitor:publish": MONITOR,
+    "monitor:print": MONITOR,
+    "monitor:download": MONITOR,
     # The study's analysis page lists what every member may read (published reports).
     "analysis:study": STUDY,
 }
@@ -162,7 +164,12 @@ def snapshot() -> dict[str, int]:
         for model in apps.get_models()
         if model.__name__.startswith("Historical")
     }
-    for label in ("study.ImportBatch", "analysis.AnalysisRun", "monitor.MonitorJob"):
+    for label in (
+        "study.ImportBatch",
+        "analysis.AnalysisRun",
+        "analysis.ReportPublicationEvent",
+        "monitor.MonitorJob",
+    ):
         model = apps.get_model(label)
         counts[label] = model._default_manager.count()
     counts["published reports"] = (

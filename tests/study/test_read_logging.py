@@ -76,6 +76,8 @@ NOT_FAMILY_PAGES = {
     "monitor:list": "aggregated municipal counts (1-9 suppressed)",
     "monitor:detail": "aggregated municipal counts (1-9 suppressed)",
     "monitor:publish": "POST only",
+    "monitor:print": "aggregated municipal counts (1-9 suppressed)",
+    "monitor:download": "aggregated municipal counts (1-9 suppressed), as CSV or XLSX",
 }
 NOT_FAMILY_NAMESPACES = {
     "analysis": "aggregated effects, plans and reports (disclosure rule)",

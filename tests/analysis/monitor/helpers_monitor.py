@@ -76,5 +76,5 @@ def stored_reports(tmp_path, households: int = 400, seed: int = 7):
 
 
 def shown_counts(table: dict) -> list:
-    """Every count a display table shows (the part before a share in brackets)."""
-    return [cell.split(" (")[0] for row in table["rows"] for cell in row["cells"]]
+    """Every count a display table shows (without its share)."""
+    return [cell["count"] for row in table["rows"] for cell in row["cells"]]

@@ -23,6 +23,13 @@ from study.services.waves import wave_complete
 pytestmark = pytest.mark.django_db
 
 
+def _finished(run):
+    """Mark a run (left queued: its task was not sent) as done, so the study may start another
+    (one run at a time per study)."""
+    AnalysisRun.objects.filter(pk=run.pk).update(status=AnalysisRun.Status.FAILED)
+    return run
+
+
 def _complete_first_post_intake_wave(family):
     wave = family.waves.get(index=1)
     wave_complete(wave=wave, on=date(2022, 3, 10))
@@ -97,7 +104,7 @@ def test_only_researchers_freeze(study, gemeente_user, coach):
 
 
 def test_a_run_is_refused_after_intake_data_without_a_frozen_plan(study, family, researcher):
-    assert analysis_run_request(study=study, user=researcher).pk  # before T1: allowed
+    assert _finished(analysis_run_request(study=study, user=researcher)).pk  # before T1: allowed
     _complete_first_post_intake_wave(family)
     assert study_has_post_intake_data(study)
     with pytest.raises(ValidationError, match="no frozen analysis plan"):
@@ -111,7 +118,7 @@ def test_runs_follow_the_plan_and_record_its_version(study, family, researcher, 
 
     monkeypatch.setattr(jobs, "send_now", lambda task_name, *args, **options: None)
     analysis_plan_freeze(study=study, user=researcher, params={"draws": 499, "seed": 7})
-    run = analysis_run_request(study=study, user=researcher)
+    run = _finished(analysis_run_request(study=study, user=researcher))
     assert run.plan.version == 1
     assert (run.params["draws"], run.params["seed"], run.params["plan_version"]) == (499, 7, 1)
     record = plan_record(study=study, params=run.params, version=1)
@@ -273,7 +280,7 @@ def test_a_frozen_twfe_plan_keeps_the_calendar_design_until_revised_with_a_reaso
 
     monkeypatch.setattr(jobs, "send_now", lambda task_name, *args, **options: None)
     _legacy_plan(study, researcher)
-    run = analysis_run_request(study=study, user=researcher)
+    run = _finished(analysis_run_request(study=study, user=researcher))
     assert run.params["estimator"] == "twfe"
     assert designs.design_from_params(run.params) == "calendar"
     seen = {}

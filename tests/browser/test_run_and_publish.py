@@ -1,0 +1,139 @@
+"""A researcher starts an analysis in a real browser on the embedded default (background thread,
+no broker): the page answers at once, shows the run's progress, keeps the button disabled while
+it runs, and links the finished run to its report; publishing shows a preview and asks for
+confirmation, the report can be withdrawn with a reason, and the gemeente then sees it as
+withdrawn with the date."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from analysis.models import AnalysisRun, Report
+from analysis.runs import services
+from tests.browser.conftest import SCREENSHOTS, log_in
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+BODY = (
+    '<section id="summary"><h2>Samenvatting</h2>'
+    "<p>Bijstand afgenomen met 31,1 procentpunt.</p></section>"
+)
+
+
+@pytest.fixture
+def slow_analysis(settings, monkeypatch):
+    """Runs go to a background thread; the analysis stops halfway until the test lets it go."""
+    settings.JOBS_RUNNER = "thread"
+    release = threading.Event()
+
+    def compute(*, study, params, progress=None):
+        progress(50, "halfway")
+        assert release.wait(timeout=60), "the test never let the run finish"
+        return {"questions": [], "n_families": 0}, "f" * 64
+
+    def render(*, run):
+        return Report.objects.create(run=run, study=run.study, version=1, html=BODY)
+
+    monkeypatch.setattr(services, "analysis_compute", compute)
+    monkeypatch.setattr(services, "report_render", render)
+    yield release
+    release.set()
+
+
+def test_a_researcher_runs_publishes_and_withdraws_and_the_gemeente_sees_it_withdrawn(
+    open_page, study, researcher, gemeente_user, slow_analysis
+):
+    page = open_page()
+    log_in(page, researcher.username, f"/analysis/studies/{study.pk}/")
+    start = page.locator("#start-run")
+    assert start.is_enabled()
+    start.click()
+    page.wait_for_load_state()
+    run = AnalysisRun.objects.get(study=study)
+    bar = page.locator(f"tr[data-run='{run.pk}'] progress")
+    assert bar.is_visible()  # the page answered before the analysis ended
+    page.wait_for_function(
+        f"document.querySelector(\"tr[data-run='{run.pk}'] progress\").value >= 50"
+    )
+    assert page.locator("#start-run").is_disabled()
+    assert "is running" in page.locator("#run-in-progress").inner_text() or "is queued" in (
+        page.locator("#run-in-progress").inner_text()
+    )
+    page.screenshot(path=str(SCREENSHOTS / "run_in_progress.png"), full_page=True)
+
+    slow_analysis.set()  # let the analysis finish: the page reloads by itself
+    link = page.locator(f"tr[data-run='{run.pk}'] a.run-report")
+    link.wait_for(timeout=60_000)
+    assert page.locator("#start-run").is_enabled()
+    link.click()
+    page.wait_for_load_state()
+    report = Report.objects.get(run=run)
+    assert page.url.endswith(f"/analysis/reports/{report.pk}/")
+
+    page.goto(f"/analysis/studies/{study.pk}/")
+    page.click(f"li[data-report='{report.pk}'] a.publish-report")
+    page.wait_for_load_state()
+    assert "Samenvatting" in page.locator("#publish-preview").inner_text()
+    page.click("#publish")  # not confirmed: the browser keeps the form back
+    report.refresh_from_db()
+    assert not report.published
+    page.screenshot(path=str(SCREENSHOTS / "publish_preview.png"), full_page=True)
+    page.check("#confirm-publish")
+    page.click("#publish")
+    page.wait_for_load_state()
+    report.refresh_from_db()
+    assert report.published
+
+    page.goto(f"/analysis/studies/{study.pk}/")
+    page.click(f"li[data-report='{report.pk}'] a.withdraw-report")
+    page.wait_for_load_state()
+    page.fill("#id_reason", "De kosten waren in de verkeerde prijzen berekend.")
+    page.click("#withdraw")
+    page.wait_for_selector("#report-withdrawn")
+    report.refresh_from_db()
+    assert report.withdrawn and report.html == BODY
+
+    gemeente = open_page()
+    log_in(gemeente, gemeente_user.username, f"/analysis/reports/{report.pk}/")
+    notice = gemeente.locator("#report-withdrawn")
+    assert notice.is_visible()
+    assert notice.get_attribute("data-withdrawn") == f"{report.withdrawn_at:%Y-%m-%d}"
+    assert "verkeerde prijzen" in notice.inner_text()
+    assert "Samenvatting" not in gemeente.content()
+    gemeente.screenshot(path=str(SCREENSHOTS / "report_withdrawn.png"), full_page=True)
+
+
+def test_the_gemeente_reads_the_monitor_on_a_phone_without_page_wide_sideways_scroll(
+    open_page, study, researcher, gemeente_user, tmp_path
+):
+    from analysis.monitor.services import monitor_report_publish
+    from tests.analysis.monitor.helpers_monitor import stored_reports
+    from tests.browser.conftest import PHONE
+
+    report = stored_reports(tmp_path)["Almelo"]
+    monitor_report_publish(report=report, user=researcher)
+    page = open_page(PHONE, locale="nl-NL", extra_http_headers={"Accept-Language": "nl"})
+    log_in(page, gemeente_user.username, f"/monitor/{report.pk}/")
+    page.wait_for_selector(".table-scroll")
+    page_width = page.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert page_width[0] <= page_width[1], page_width  # the page itself never scrolls sideways
+    widths = page.evaluate(
+        "[...document.querySelectorAll('.table-scroll')].map(e => [e.scrollWidth, e.clientWidth])"
+    )
+    assert any(scroll > client for scroll, client in widths)  # the wide table scrolls inside
+    first = page.locator(".monitor-table tbody th.fixed").first
+    assert first.evaluate("e => getComputedStyle(e).position") == "sticky"
+    box = page.locator(".table-scroll").last
+    box.evaluate("e => { e.scrollLeft = 400; }")
+    cell = page.locator(".table-scroll").last.locator("tbody th.fixed").first
+    assert cell.bounding_box()["x"] < 40  # the wijk column stayed in view
+    headers = page.locator(".monitor-table thead th").all_inner_texts()
+    assert "multiprobleemgezinnen (MPG)" in headers
+    page.screenshot(path=str(SCREENSHOTS / "monitor_phone.png"), full_page=True)

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "analysis",
     "analysis.costs",
     "analysis.monitor",
+    "instruments",  # validated instruments: versioned definitions, administrations, scores
     "tracker",  # management commands that set up studies across study and analysis
 ]
 

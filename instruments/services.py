@@ -112,6 +112,8 @@ def administration_record(
         clean = check_answers(definition, _answers_of(answers), missing)
     except AnswerError as error:
         raise ValidationError(error.problems) from error
+    if not clean and not missing:
+        raise ValidationError(_("Answer at least one item or give a missing-data code."))
     current = Administration.objects.filter(
         wave=wave, instrument_code=instrument_version.code, is_deleted=False
     ).first()

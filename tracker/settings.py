@@ -87,6 +87,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "tracker.security.SessionTimeoutMiddleware",
     "tracker.twofactor.TwoFactorRequiredMiddleware",
+    # a session in the locked respondent mode sees only its instrument (the family's tablet)
+    "instruments.respondent.RespondentLockMiddleware",
     "tracker.security.ContentSecurityPolicyMiddleware",
     "tracker.security.DatabaseUnavailableMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",

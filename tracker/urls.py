@@ -80,6 +80,7 @@ urlpatterns = [
     path("analysis/", include("analysis.urls")),
     path("costs/", include("analysis.costs.urls")),
     path("monitor/", include("analysis.monitor.urls")),
+    path("instruments/", include("instruments.urls")),
     path("studies/new/", setup_views.study_new, name="study_new"),
     path("", include("study.urls")),
 ]

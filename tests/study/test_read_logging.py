@@ -46,6 +46,10 @@ FAMILY_PAGES = {
     "study:care_involvement_correct",
     "study:family_status",
     "costs:family",
+    "instruments:wave_instruments",
+    "instruments:entry",
+    "instruments:administration",
+    "instruments:export",  # one row per administration
 }
 #: Pages without family-level data, and why.
 NOT_FAMILY_PAGES = {
@@ -75,6 +79,11 @@ NOT_FAMILY_PAGES = {
     "monitor:list": "aggregated municipal counts (1-9 suppressed)",
     "monitor:detail": "aggregated municipal counts (1-9 suppressed)",
     "monitor:publish": "POST only",
+    "instruments:respondent_start": "POST only",
+    "instruments:respondent": "the instrument's items only, no family named (respondent mode)",
+    "instruments:respondent_exit": "a password form",
+    "instruments:versions": "instrument definitions",
+    "instruments:codebook": "instrument definitions",
 }
 NOT_FAMILY_NAMESPACES = {
     "analysis": "aggregated effects, plans and reports (disclosure rule)",

@@ -210,3 +210,15 @@ def test_a_wijkcoach_enters_and_reads_only_their_caseload(world):
     assert len(selectors.administration_list(researcher)) == 2
     gemeente = make_member(study, Role.GEMEENTE)
     assert not selectors.administration_list(gemeente).exists()
+
+
+def test_load_instruments_adds_a_studys_own_file_and_refuses_an_edit(world, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    study, *_ = world
+    call_command("load_instruments", study_id=study.pk, file=str(DATA / "zrm_fixture.v1.yaml"))
+    assert InstrumentVersion.objects.filter(code="zrm_fixture", study=study).count() == 1
+    edited = tmp_path / "zrm.yaml"
+    edited.write_text((DATA / "zrm_fixture.v1.yaml").read_text().replace("Verzonnen", "Anders"))
+    with pytest.raises(CommandError, match="in place"):
+        call_command("load_instruments", study_id=study.pk, file=str(edited))

@@ -173,6 +173,18 @@ def instrument_outcomes(panel: pd.DataFrame, scores: pd.DataFrame | None) -> pd.
     return panel
 
 
+def instrument_break_warning(panel: pd.DataFrame, code: str, label: str) -> str:
+    """The report's sentence naming a version break of an instrument outcome ("" without one)."""
+    left_out = panel.attrs.get("instrument_breaks", {}).get(code)
+    if not left_out:
+        return ""
+    versions = ", ".join(f"v{v}" for v in left_out)
+    return (
+        f"versiebreuk: {label} is geschat op de versies die score-vergelijkbaar zijn verklaard; "
+        f"{versions} niet vergelijkbaar verklaard en daarom niet meegenomen"
+    )
+
+
 def family_year_panel(
     families: pd.DataFrame,
     wide: pd.DataFrame,

@@ -117,6 +117,8 @@ API_KINDS: dict[str, str | None] = {
     "studies": STUDY,
     "memberships": MANAGE,
     "caseloads": CASELOAD,
+    "administrations": FAMILY,
+    "instrument-versions": None,  # definitions; a study's own ones: tests/instruments/test_api.py
     "auth": None,  # the caller's own token
     # Setting up a new study names no data of the victim's (tests/study/api/test_api_setup.py).
     "study-set-up": None,

@@ -80,3 +80,14 @@ def test_an_empty_score_frame_leaves_the_outcome_missing():
     base = pd.DataFrame({"family_id": [1], "year": [2021], "wave": [0]})
     panel = derive.instrument_outcomes(base, None)
     assert panel["qol_mansa12"].isna().all() and panel.attrs["instrument_breaks"] == {}
+
+
+def test_the_report_names_a_version_break_with_the_outcome_label():
+    rows = [
+        {"family_id": 1, "year": 2021, **_answers(1, 3)},
+        {"family_id": 1, "year": 2022, **_answers(2, 5)},
+    ]
+    panel = _panel(_v2(comparable=False), rows)
+    text = derive.instrument_break_warning(panel, "qol_mansa12", "MANSA-12 v1")
+    assert text.startswith("versiebreuk: MANSA-12 v1") and "v2 niet vergelijkbaar" in text
+    assert derive.instrument_break_warning(panel, "satisfaction", "x") == ""

@@ -101,8 +101,10 @@ FAMILY_API = {
     "wave-surveys",
     "imports",
     "caseloads",
+    "administrations",
 }
 NOT_FAMILY_API = {
+    "instrument-versions": "instrument definitions",
     "memberships": "accounts and their roles",
     "study-set-up": "POST only (creates a study)",
     "studies": "studies",

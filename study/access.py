@@ -12,12 +12,13 @@ families, never of A's caseload.
 |-------------|---------------------------------------------------------------------------|----------|
 | researcher  | view study, view families, research read + write, care write, analyse,    |          |
 |             | edit plans, publish reports, read published, manage the monitor (*),      |          |
-|             | change the study's set-up, enrol despite the indicators (with a reason)   |          |
+|             | change the study's set-up, enrol despite the indicators (with a reason),  |          |
+|             | enter instruments                                                         |          |
 | datamanager | everything a researcher has, and unlock waves, manage caseloads, manage   |          |
 |             | members and enrolment links, issue API keys, manage the price catalogue   |          |
 | coordinator | view study, read published, manage caseloads (assign, hand over, end),    |          |
 |             | grant a new coach the earlier notes                                       |          |
-| wijkcoach   | view study, read published                                                | view family, care write, log contacts |
+| wijkcoach   | view study, read published                                                | view family, care write, log contacts, enter instruments |
 | gemeente    | view study, read published, read published monitor reports (*)           |          |
 
 (*) of the municipality of the study (`municipality_of`): the monitor is scoped by
@@ -74,6 +75,7 @@ class Right(StrEnum):
     REFERENCE_DATA_MANAGE = "reference_data_manage"  # price catalogues, CPI (all studies share)
     STUDY_SET_UP = "study_set_up"  # change the study's set-up (waves, arms, allocation, ...)
     ELIGIBILITY_OVERRIDE = "eligibility_override"  # enrol on the case file, with a reason
+    INSTRUMENT_ENTER = "instrument_enter"  # enter an instrument at a wave and see its scores
 
 
 _RESEARCHER = frozenset(
@@ -90,6 +92,7 @@ _RESEARCHER = frozenset(
         Right.MONITOR_MANAGE,
         Right.STUDY_SET_UP,
         Right.ELIGIBILITY_OVERRIDE,
+        Right.INSTRUMENT_ENTER,
     }
 )
 
@@ -116,13 +119,15 @@ STUDY_RIGHTS: dict[str, frozenset[Right]] = {
 }
 #: What a role may do in the families on the user's own caseload only.
 CASELOAD_RIGHTS: dict[str, frozenset[Right]] = {
-    Role.WIJKCOACH: frozenset({Right.VIEW_FAMILY, Right.CARE_WRITE, Right.CONTACT_LOG}),
+    Role.WIJKCOACH: frozenset(
+        {Right.VIEW_FAMILY, Right.CARE_WRITE, Right.CONTACT_LOG, Right.INSTRUMENT_ENTER}
+    ),
 }
 #: The scopes an API key can carry, and the rights each gives in the key's study.
 SCOPES: dict[str, frozenset[Right]] = {
     "families:read": frozenset({Right.VIEW_STUDY, Right.VIEW_FAMILY}),
     "research:read": frozenset({Right.VIEW_STUDY, Right.RESEARCH_READ}),
-    "research:write": frozenset({Right.VIEW_STUDY, Right.RESEARCH_WRITE}),
+    "research:write": frozenset({Right.VIEW_STUDY, Right.RESEARCH_WRITE, Right.INSTRUMENT_ENTER}),
     "caseloads:write": frozenset({Right.VIEW_STUDY, Right.CASELOAD_MANAGE}),
     "members:write": frozenset({Right.VIEW_STUDY, Right.MEMBERS_MANAGE}),
     "reports:read": frozenset({Right.VIEW_STUDY, Right.READ_PUBLISHED}),
@@ -353,6 +358,17 @@ def may_correct(user, family: Family, *, recorded_by_id: int | None, right: Righ
     if Right.DATA_CORRECT in rights:
         return True
     return right in rights and recorded_by_id is not None and recorded_by_id == user.pk
+
+
+def instrument_families(user, *, write: bool = False) -> QuerySet[Family]:
+    """The families whose instrument administrations the user may read (research readers, and
+    whoever may enter them: a wijkcoach for their own caseload) or, with `write`, enter."""
+    entering = families_with(user, Right.INSTRUMENT_ENTER)
+    if write:
+        return entering
+    return Family.objects.alive().filter(
+        Q(pk__in=entering.values("pk")) | Q(pk__in=research_families(user).values("pk"))
+    )
 
 
 def caseload_families(user, *, on: date | None = None) -> QuerySet[Family]:

@@ -182,9 +182,12 @@ def seed_demo(
     seed: int = DEMO_SEED,
     today: date | None = None,
     create_study: Callable[..., Study] = study_create,
+    extend: Callable[..., object] | None = None,
 ) -> tuple[Study, bool]:
     """Create the demo study unless it exists; returns (study, created). ``create_study`` makes
-    the study (tracker.setup passes its set-up service, which also seeds the research questions)."""
+    the study (tracker.setup passes its set-up service, which also seeds the research questions);
+    ``extend(study=..., data=..., users=...)`` records what other apps add to the demo (the
+    instruments: study never imports them)."""
     ensure_global_catalogue()
     users = _users()
     existing = Study.objects.filter(name=DEMO_STUDY_NAME).first()
@@ -255,4 +258,6 @@ def seed_demo(
         all_contacts, Contact, default_change_reason="demo seed", batch_size=2000
     )
     _professionals(data, study, users)
+    if extend is not None:
+        extend(study=study, data=data, users=users)
     return study, True

@@ -108,6 +108,7 @@ NULL_OUTCOMES: list[str] = [
     "police_offences",
     "below_low_income",
     "quality_of_life",
+    "qol_mansa12",  # MANSA-12 v1 mean: the instrument's score, a null like the single item
     "participation_step",
     "child_protection",
     "parent_mental_health_care",
@@ -172,6 +173,8 @@ class DemoFamily:
     completed: dict[int, date] = field(default_factory=dict)
     indicators: dict[int, dict[str, float | None]] = field(default_factory=dict)  # None: missing
     surveys: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # wave index -> instrument code -> item answers (None: refused), see _instrument_answers
+    instruments: dict[int, dict[str, dict[str, int | None]]] = field(default_factory=dict)
     involvements: list[dict[str, Any]] = field(default_factory=list)
     contacts: list[dict[str, Any]] = field(default_factory=list)
 
@@ -471,13 +474,48 @@ def _professionals(rng: np.random.Generator, today: date) -> list[DemoProfession
     return pros
 
 
+#: The demo's multi-item instrument at every completed wave from T0: MANSA-12 (instruments/
+#: definitions/mansa12.v1.yaml; its item codes, checked against the file in the tests). Quality of
+#: life is a documented null: the items follow the family's problem level, never the arm.
+DEMO_INSTRUMENT = ("mansa12", 1)
+MANSA_ITEMS = (
+    "life", "work", "finances", "friends", "leisure", "housing", "safety", "household",
+    "sex_life", "family", "physical_health", "mental_health",
+)  # fmt: skip
+
+
+def _instrument_answers(rng: np.random.Generator, fam: DemoFamily, index: int) -> dict:
+    """MANSA-12 at one wave: a family level from the problems (no arm effect), item noise, and
+    now and then a refused item (sex life most often), so the 10-of-12 rule leaves a few
+    administrations unscored."""
+    level = float(np.mean(fam.problems[index]))
+    latent = 4.3 - 0.35 * level + rng.normal(0, 0.6)
+    answers: dict[str, int | None] = {
+        item: _clip(latent + rng.normal(0, 0.9), 1, 7) for item in MANSA_ITEMS
+    }
+    if rng.random() < 0.15:
+        answers["sex_life"] = None
+    if rng.random() < 0.03:
+        for item in rng.choice(MANSA_ITEMS, size=3, replace=False):
+            answers[str(item)] = None
+    return answers
+
+
 def generate_demo(seed: int = DEMO_SEED, today: date = DEMO_AS_OF) -> DemoData:
     """The demo study's families and professionals for ``seed`` (pure: no database)."""
     rng = np.random.default_rng(seed)
     families = _families(rng)
     for fam in families:
         _fill_family(rng, fam, today)
-    return DemoData(seed, today, families, _professionals(rng, today))
+    data = DemoData(seed, today, families, _professionals(rng, today))
+    # The instruments draw from their own stream, so adding them changed no other demo value.
+    instrument_rng = np.random.default_rng([seed, 22])
+    for fam in families:
+        for index in sorted(fam.surveys):
+            fam.instruments[index] = {
+                DEMO_INSTRUMENT[0]: _instrument_answers(instrument_rng, fam, index)
+            }
+    return data
 
 
 def demo_frames(data: DemoData) -> dict[str, Any]:
@@ -489,6 +527,7 @@ def demo_frames(data: DemoData) -> dict[str, Any]:
     import pandas as pd
 
     fam_rows, wide_rows, survey_rows, inv_rows, contact_rows = [], [], [], [], []
+    instrument_rows: list[dict[str, Any]] = []
     for fid, fam in enumerate(data.families, start=1):
         fam_rows.append(
             {
@@ -519,6 +558,18 @@ def demo_frames(data: DemoData) -> dict[str, Any]:
                     **{k: v for k, v in survey.items() if k != "missing_codes"},
                 }
             )
+        instrument_rows += [
+            {
+                "family_id": fid,
+                "wave": index,
+                "year": fam.intake.year + index,
+                "instrument": code,
+                "version": DEMO_INSTRUMENT[1],
+                "answers": {k: v for k, v in answers.items() if v is not None},
+            }
+            for index, by_code in fam.instruments.items()
+            for code, answers in by_code.items()
+        ]
         inv_rows += [{"family_id": fid, **row} for row in fam.involvements]
         contact_rows += [{"family_id": fid, **row} for row in fam.contacts]
     pro_rows = [
@@ -541,4 +592,9 @@ def demo_frames(data: DemoData) -> dict[str, Any]:
         ),
         "contacts": contacts,
         "professionals": pd.DataFrame(pro_rows),
+        # Item answers only: scoring is the instruments' (instruments/scoring.py, pure).
+        "instrument_answers": pd.DataFrame(
+            instrument_rows,
+            columns=["family_id", "wave", "year", "instrument", "version", "answers"],
+        ),
     }

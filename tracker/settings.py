@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "analysis",
     "analysis.costs",
     "analysis.monitor",
+    "instruments",  # validated instruments: versioned definitions, administrations, scores
     "tracker",  # management commands that set up studies across study and analysis
 ]
 
@@ -89,6 +90,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "tracker.security.SessionTimeoutMiddleware",
     "tracker.twofactor.TwoFactorRequiredMiddleware",
+    # a session in the locked respondent mode sees only its instrument (the family's tablet)
+    "instruments.respondent.RespondentLockMiddleware",
     "tracker.security.ContentSecurityPolicyMiddleware",
     "tracker.security.DatabaseUnavailableMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",

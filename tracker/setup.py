@@ -13,6 +13,7 @@ from datetime import date
 from django.db import transaction
 
 from analysis.plans.question_services import questions_seed
+from instruments.demo import demo_instruments_seed
 from study.backup import study_restore
 from study.demo import DEMO_SEED, seed_demo
 from study.models import Study
@@ -33,8 +34,11 @@ def study_set_up(
 
 
 def demo_set_up(*, seed: int = DEMO_SEED, today: date | None = None) -> tuple[Study, bool]:
-    """The demo study and its users, set up like any study (idempotent); (study, created)."""
-    return seed_demo(seed=seed, today=today, create_study=study_set_up)
+    """The demo study and its users, set up like any study, with its instruments (idempotent);
+    (study, created)."""
+    return seed_demo(
+        seed=seed, today=today, create_study=study_set_up, extend=demo_instruments_seed
+    )
 
 
 @transaction.atomic

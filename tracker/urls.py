@@ -20,6 +20,7 @@ api_patterns = [
     ),
     path("", include("study.api_urls")),
     path("", include("analysis.api_urls")),
+    path("", include("instruments.api_urls")),
     path("costs/", include("analysis.costs.api_urls")),
     path("monitor/", include("analysis.monitor.api_urls")),
     # The schema and the docs are for signed-in users; the docs' scripts come from our own
@@ -80,6 +81,7 @@ urlpatterns = [
     path("analysis/", include("analysis.urls")),
     path("costs/", include("analysis.costs.urls")),
     path("monitor/", include("analysis.monitor.urls")),
+    path("instruments/", include("instruments.urls")),
     path("studies/new/", setup_views.study_new, name="study_new"),
     path("", include("study.urls")),
 ]

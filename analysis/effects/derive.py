@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from instruments.frames import score_outcome, version_breaks
 from study.catalogue import codes_in_group
 
 # The code lists come from the indicator catalogue's group column: an indicator added to a group
@@ -36,6 +37,12 @@ SURVEY_OUTCOMES = {
     "quality_of_life": "qol_rating",
     "participation_step": "participation_step",
     "reachability": "reachability",
+}
+#: Outcome column -> (instrument, score, comparability group): an instrument's score as an
+#: outcome, from the versions declared score-comparable with the group's first version only
+#: (instruments/frames.py); a version outside the group is a break, never pooled into it.
+INSTRUMENT_OUTCOMES: dict[str, tuple[str, str, int]] = {
+    "qol_mansa12": ("mansa12", "mean", 1),
 }
 CONTACT_OUTCOMES = ("contacts", "contact_hours", "response_hours")
 CARE_WORKERS_OUTCOME = "n_care_workers"
@@ -99,6 +106,7 @@ REGISTRY_DERIVATIONS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
 FAMILY_OUTCOMES: tuple[str, ...] = (
     *REGISTRY_DERIVATIONS,
     *SURVEY_OUTCOMES,
+    *INSTRUMENT_OUTCOMES,
     CARE_WORKERS_OUTCOME,
     *CONTACT_OUTCOMES,
     COST_OUTCOME,
@@ -148,6 +156,35 @@ def contact_outcomes(contacts: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()[columns]
 
 
+def instrument_outcomes(panel: pd.DataFrame, scores: pd.DataFrame | None) -> pd.DataFrame:
+    """The panel with one column per instrument outcome (NaN where not scored or not recorded);
+    `panel.attrs["instrument_breaks"]` names, per outcome, the versions left out (not declared
+    comparable with the outcome's group)."""
+    breaks = {}
+    for column, (instrument, score, group) in INSTRUMENT_OUTCOMES.items():
+        values = score_outcome(scores, instrument, score, group)
+        values = values.rename(columns={"value": column})
+        panel = panel.merge(values, on=["family_id", "year"], how="left")
+        panel[column] = panel[column].astype(float)
+        left_out = version_breaks(scores, instrument, group)
+        if left_out:
+            breaks[column] = left_out
+    panel.attrs["instrument_breaks"] = breaks
+    return panel
+
+
+def instrument_break_warning(panel: pd.DataFrame, code: str, label: str) -> str:
+    """The report's sentence naming a version break of an instrument outcome ("" without one)."""
+    left_out = panel.attrs.get("instrument_breaks", {}).get(code)
+    if not left_out:
+        return ""
+    versions = ", ".join(f"v{v}" for v in left_out)
+    return (
+        f"versiebreuk: {label} is geschat op de versies die score-vergelijkbaar zijn verklaard; "
+        f"{versions} niet vergelijkbaar verklaard en daarom niet meegenomen"
+    )
+
+
 def family_year_panel(
     families: pd.DataFrame,
     wide: pd.DataFrame,
@@ -155,6 +192,7 @@ def family_year_panel(
     involvements: pd.DataFrame,
     contacts: pd.DataFrame,
     costs: pd.DataFrame | None = None,
+    instrument_scores: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The analysis panel: one row per family and year with every derived outcome."""
     panel = registry_outcomes(wide)
@@ -179,7 +217,11 @@ def family_year_panel(
         )
     else:
         panel[COST_OUTCOME] = np.nan
-    return panel.sort_values(["family_id", "year"]).reset_index(drop=True)
+    panel = instrument_outcomes(panel, instrument_scores)
+    breaks = panel.attrs.get("instrument_breaks", {})
+    panel = panel.sort_values(["family_id", "year"]).reset_index(drop=True)
+    panel.attrs["instrument_breaks"] = breaks
+    return panel
 
 
 def professional_panel(surveys: pd.DataFrame, *, start_year: int) -> pd.DataFrame:

@@ -26,6 +26,7 @@ from __future__ import annotations
 from analysis.effects.derive import (
     CONTACT_OUTCOMES,
     COST_OUTCOME,
+    INSTRUMENT_OUTCOMES,
     PROFESSIONAL_OUTCOMES,
     SURVEY_OUTCOMES,
 )
@@ -51,7 +52,7 @@ def outcome_design(code: str) -> str:
     """The design an outcome's data allow (see the module docstring)."""
     if code in PROFESSIONAL_OUTCOMES:
         return "calendar"
-    if code in SURVEY_OUTCOMES:
+    if code in SURVEY_OUTCOMES or code in INSTRUMENT_OUTCOMES:  # instruments: from T0 on too
         return "t0_only"
     if code in CONTACT_OUTCOMES:
         return "none"

@@ -21,7 +21,7 @@ from analysis import did
 from analysis.did.inference import DEFAULT_METHODS, VARIANCE_METHODS
 from analysis.did.panel import json_safe
 from analysis.did.romano_wolf import joint_wild_t, romano_wolf_pvalues
-from analysis.effects import designs
+from analysis.effects import derive, designs
 from analysis.effects.adjustment import adjust
 from analysis.effects.aligned_estimate import ERRORS, aligned_outcome, wild_inputs
 from analysis.effects.questions import Outcome, Question
@@ -347,20 +347,20 @@ def answer_questions(
     for question in questions:
         outcomes = []
         for outcome in question.outcomes:
-            outcomes.append(
-                json_safe(
-                    _answer_outcome(
-                        question,
-                        outcome,
-                        family_panel,
-                        professional_panel,
-                        design=design,
-                        inference=inference,
-                        draws=draws,
-                        seed=seed,
-                    )
-                )
+            row = _answer_outcome(
+                question,
+                outcome,
+                family_panel,
+                professional_panel,
+                design=design,
+                inference=inference,
+                draws=draws,
+                seed=seed,
             )
+            broken = derive.instrument_break_warning(family_panel, outcome.code, outcome.label_nl)
+            if broken:
+                row["warnings"] = [*row.get("warnings", []), broken]
+            outcomes.append(json_safe(row))
             done += 1
             if progress:
                 progress(int(90 * done / total), f"{question.code} {outcome.code}")

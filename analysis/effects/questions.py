@@ -103,7 +103,21 @@ QUESTIONS: tuple[Question, ...] = (
         "F5",
         "family",
         "Neemt de ervaren kwaliteit van leven toe?",
-        (_o("quality_of_life", "kwaliteit van leven (0-10)", "score", "increase"),),
+        (
+            _o(
+                "qol_mansa12",
+                "kwaliteit van leven: MANSA-12 v1, gemiddelde tevredenheid (1-7)",
+                "score",
+                "increase",
+            ),
+            _o(
+                "quality_of_life",
+                "kwaliteit van leven, enkele vraag (0-10)",
+                "score",
+                "increase",
+                False,
+            ),
+        ),
     ),
     Question(
         "F6",

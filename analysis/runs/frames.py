@@ -15,6 +15,7 @@ import pandas as pd
 from analysis.costs import engine as cost_engine
 from analysis.costs import pricing
 from analysis.costs.selectors import CatalogueNotFound, costs_for_families, cpi_series
+from instruments import panels as instrument_panels
 from study import panels
 from study.models import Family, Study
 
@@ -32,6 +33,7 @@ def build_frames(study: Study) -> dict[str, pd.DataFrame]:
         "involvements": panels.involvement_frame(families),
         "contacts": panels.contact_frame(families),
         "professionals": panels.professional_survey_frame(study),
+        "instrument_scores": instrument_panels.score_frame(families),
     }
     try:
         # Years after the last published CPI year cannot be indexed yet: they are left out.

@@ -126,6 +126,7 @@ def analysis_compute(*, study: Study, params: dict, progress=None) -> tuple[dict
         frames["involvements"],
         frames["contacts"],
         frames["costs"],
+        frames.get("instrument_scores"),
     )
     if params.get("last_wave") is not None:
         # An interim report: only the waves up to T<last_wave> (and the pre-intake years).

@@ -39,6 +39,13 @@ from tests.otp import api_verified, login_verified
 
 #: Page routes that take an id, by the kind of data they show or change.
 PAGE_KINDS: dict[str, str] = {
+    "instruments:wave_instruments": FAMILY,
+    "instruments:entry": FAMILY,
+    "instruments:respondent_start": FAMILY,
+    "instruments:administration": FAMILY,
+    "instruments:export": RESEARCH,
+    "instruments:versions": RESEARCH,
+    "instruments:codebook": RESEARCH,
     "study:study_detail": STUDY,
     "study:family_detail": FAMILY,
     "study:contact_new": FAMILY,
@@ -113,6 +120,8 @@ API_KINDS: dict[str, str | None] = {
     "studies": STUDY,
     "memberships": MANAGE,
     "caseloads": CASELOAD,
+    "administrations": FAMILY,
+    "instrument-versions": None,  # definitions; a study's own ones: tests/instruments/test_api.py
     "auth": None,  # the caller's own token
     # Setting up a new study names no data of the victim's (tests/study/api/test_api_setup.py).
     "study-set-up": None,

@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime
 
 from analysis.models import AnalysisRun, Report
 from analysis.monitor.models import MonitorJob, MonitorReport
+from instruments.models import InstrumentVersion
+from instruments.services import administration_record, instruments_ensure_shipped
 from study.imports import workflow
 from study.models import Contact, DataQuery, Professional, QualityRule
 from study.roles import Role
@@ -73,6 +75,11 @@ def _family_data(family, coach, researcher) -> dict[str, int]:
         start_date=date(2021, 2, 1),
         user=coach,
     )
+    instruments_ensure_shipped()
+    ladder = InstrumentVersion.objects.get(code="participatieladder", version=1)
+    administration = administration_record(
+        wave=wave, instrument_version=ladder, answers={"step": 3}, user=researcher
+    )
     rule = QualityRule.objects.create(study=family.study, kind=QualityRule.Kind.RANGE)
     query = DataQuery.objects.create(
         rule=rule, wave=wave, indicator=wave.values.get().indicator, message="check"
@@ -90,6 +97,10 @@ def _family_data(family, coach, researcher) -> dict[str, int]:
         "indicator-values": wave.values.get().pk,
         "members": family.members.order_by("pk").first().pk,
         "wave-surveys": survey.pk,
+        "version": ladder.pk,
+        "administration": administration.pk,
+        "administrations": administration.pk,
+        "instrument-versions": ladder.pk,
     }
 
 

@@ -47,6 +47,10 @@ FAMILY_PAGES = {
     "study:care_involvement_correct",
     "study:family_status",
     "costs:family",
+    "instruments:wave_instruments",
+    "instruments:entry",
+    "instruments:administration",
+    "instruments:export",  # one row per administration
 }
 #: Pages without family-level data, and why.
 NOT_FAMILY_PAGES = {
@@ -78,6 +82,11 @@ NOT_FAMILY_PAGES = {
     "monitor:publish": "POST only",
     "monitor:print": "aggregated municipal counts (1-9 suppressed)",
     "monitor:download": "aggregated municipal counts (1-9 suppressed), as CSV or XLSX",
+    "instruments:respondent_start": "POST only",
+    "instruments:respondent": "the instrument's items only, no family named (respondent mode)",
+    "instruments:respondent_exit": "a password form",
+    "instruments:versions": "instrument definitions",
+    "instruments:codebook": "instrument definitions",
 }
 NOT_FAMILY_NAMESPACES = {
     "analysis": "aggregated effects, plans and reports (disclosure rule)",
@@ -95,8 +104,10 @@ FAMILY_API = {
     "wave-surveys",
     "imports",
     "caseloads",
+    "administrations",
 }
 NOT_FAMILY_API = {
+    "instrument-versions": "instrument definitions",
     "memberships": "accounts and their roles",
     "study-set-up": "POST only (creates a study)",
     "studies": "studies",

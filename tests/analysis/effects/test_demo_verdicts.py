@@ -13,6 +13,7 @@ import pytest
 
 from analysis.effects import derive, estimate
 from analysis.effects.questions import QUESTIONS
+from instruments.frames import scores_from_answers
 from study.demo_data import (
     DEMO_SEED,
     NULL_OUTCOMES,
@@ -34,6 +35,7 @@ def _panels(seed: int = DEMO_SEED):
         frames["involvements"],
         frames["contacts"],
         None,
+        scores_from_answers(frames["instrument_answers"]),
     )
     return family, derive.professional_panel(frames["professionals"], start_year=2020)
 
@@ -155,3 +157,13 @@ def test_a_romano_wolf_plan_adjusts_the_linear_outcomes_jointly(shipped):
     assert results["multiplicity"]["primary"]["m"] == 18
     for code in ("receives_bijstand", "satisfaction", "n_care_workers", "reachability"):
         assert rows[code]["verdict"] == shipped[0][code]["verdict"]
+
+
+def test_quality_of_life_is_answered_from_the_mansa_score_and_stays_a_null(shipped):
+    rows, results = shipped
+    row = rows["qol_mansa12"]
+    assert row["label"] == "kwaliteit van leven: MANSA-12 v1, gemiddelde tevredenheid (1-7)"
+    assert (row["outcome_design"], row["n_units"], row["primary"]) == ("t0_only", 80, True)
+    assert row["verdict"] == "niet aangetoond" and row["ci_low"] < 0 < row["ci_high"]
+    (f5,) = [q for q in results["questions"] if q["code"] == "F5"]
+    assert [o["code"] for o in f5["outcomes"]] == ["qol_mansa12", "quality_of_life"]

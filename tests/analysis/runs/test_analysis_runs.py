@@ -100,6 +100,14 @@ def test_the_report_explains_the_design_and_shows_the_calendar_estimate_beside(d
     assert "Wat niet getoetst kon worden" in html
 
 
+def test_f5_is_answered_from_the_demo_mansa_score_labelled_with_its_version(demo_run):
+    (f5,) = [q for q in demo_run.results["questions"] if q["code"] == "F5"]
+    row = f5["outcomes"][0]
+    assert row["code"] == "qol_mansa12" and row["n_units"] == 80
+    assert row["effect"] is not None and row["verdict"] == "niet aangetoond"
+    assert "MANSA-12 v1" in row["label"] and "MANSA-12 v1" in demo_run.report.html
+
+
 def test_municipality_questions_say_they_are_not_yet_answered(demo_run):
     g1 = next(q for q in demo_run.results["questions"] if q["code"] == "G1")
     assert g1["outcomes"] == [] and "Nog niet beantwoord" in g1["not_answered_reason"]

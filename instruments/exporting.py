@@ -1,0 +1,238 @@
+"""Instrument exports: one row per administration (stored, or a wave-survey question seen as a
+one-item instrument), the versions combined with a `version` column, one column per item and
+score of every instrument, and a codebook that lists per variable the versions it exists in and
+what changed. CSV, Excel (data + codebook), SPSS and Stata (item value labels, missing-data
+reasons as user-missing codes)."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+from django.db.models import QuerySet
+from django.http import HttpResponse
+
+from instruments.definition import Definition, changes_between, text_in
+from instruments.legacy import AdministrationRow
+from instruments.models import InstrumentVersion
+from instruments.selectors import administration_rows, instrument_version_list
+from study import panels
+from study.exporting import (
+    SPSS_MISSING,
+    STATA_MISSING,
+    frame_csv_safe,
+    stata_names,
+)
+from study.models import MissingCode, Study
+
+FORMATS = {
+    "csv": "text/csv",
+    "codebook.csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "sav": "application/x-spss-sav",
+    "dta": "application/x-stata-dta",
+}
+BASE = ["pseudonym", "arm", "wave", "year", "instrument", "version", "origin"]
+
+
+def item_column(instrument: str, item: str) -> str:
+    return f"{instrument}_{item}"
+
+
+def score_column(instrument: str, score: str) -> str:
+    return f"{instrument}_score_{score}"
+
+
+def _variables(definitions: Iterable[Definition]) -> dict[str, dict]:
+    """Every variable of the given versions, in instrument and first-appearance order."""
+    out: dict[str, dict] = {}
+    by_code: dict[str, list[Definition]] = {}
+    for d in sorted(definitions, key=lambda d: (d.code, d.version)):
+        by_code.setdefault(d.code, []).append(d)
+    for code, versions in by_code.items():
+        changes: dict[str, list[str]] = {}
+        for old, new in zip(versions, versions[1:], strict=False):
+            for line in changes_between(old, new):
+                changes.setdefault(line.split(":", 1)[0], []).append(line.split(": ", 1)[1])
+        for d in versions:
+            for item in d.items:
+                var = out.setdefault(
+                    item_column(code, item.code),
+                    {
+                        "instrument": code,
+                        "kind": "item",
+                        "label_nl": text_in(item.text, "nl"),
+                        "label_en": text_in(item.text, "en"),
+                        "values": {v: text_in(lbl, "nl") for v, lbl in item.scale.values.items()},
+                        "reverse": item.reverse,
+                        "versions": [],
+                        "changes": "; ".join(changes.get(item.code, [])),
+                    },
+                )
+                var["versions"].append(d.version)
+            for rule in d.scores:
+                var = out.setdefault(
+                    score_column(code, rule.code),
+                    {
+                        "instrument": code,
+                        "kind": "score",
+                        "label_nl": f"{d.label}: {text_in(rule.label, 'nl')}",
+                        "label_en": text_in(rule.label, "en"),
+                        "values": {},
+                        "reverse": False,
+                        "versions": [],
+                        "rule": f"{rule.method} of {len(rule.items)} items, "
+                        f"at least {rule.min_items} answered",
+                        "comparable": "",
+                    },
+                )
+                var["versions"].append(d.version)
+                if d.comparable_with:
+                    var["comparable"] = f"v{d.version} comparable with " + ", ".join(
+                        f"v{v}" for v in d.comparable_with
+                    )
+    return out
+
+
+def codebook(versions: Iterable[InstrumentVersion]) -> list[dict]:
+    """One row per variable: label, kind, value labels, the versions it exists in and what
+    changed (items) or how it is computed and which versions are comparable (scores)."""
+    rows = []
+    for name, var in _variables(v.parsed for v in versions).items():
+        rows.append(
+            {
+                "variable": name,
+                "instrument": var["instrument"],
+                "kind": var["kind"],
+                "label_nl": var["label_nl"],
+                "label_en": var["label_en"],
+                "values": "; ".join(f"{k}={v}" for k, v in var["values"].items()),
+                "reverse": "yes" if var["reverse"] else "",
+                "versions": ", ".join(str(v) for v in var["versions"]),
+                "changes": var.get("changes") or var.get("rule", ""),
+                "comparable": var.get("comparable", ""),
+            }
+        )
+    return rows
+
+
+def instrument_frame(
+    rows: list[AdministrationRow], waves: pd.DataFrame, versions: Iterable[InstrumentVersion]
+) -> pd.DataFrame:
+    """The administrations as one table (see the module docstring); `waves` has wave_id,
+    pseudonym, arm, wave and year."""
+    variables = _variables(v.parsed for v in versions)
+    records = []
+    for row in rows:
+        record: dict[str, object] = {
+            "wave_id": row.wave_id,
+            "instrument": row.instrument,
+            "version": row.version,
+            "origin": row.origin,
+        }
+        for item, value in row.answers.items():
+            record[item_column(row.instrument, item)] = value
+        for item, code in row.missing_codes.items():
+            record[f"{item_column(row.instrument, item)}_missing"] = code
+        for score, value in row.scores.items():
+            record[score_column(row.instrument, score)] = value
+        records.append(record)
+    data = pd.DataFrame(records, columns=["wave_id", "instrument", "version", "origin"])
+    if records:
+        data = pd.DataFrame(records)
+    columns = list(BASE)
+    for name, var in variables.items():
+        if name not in data:
+            data[name] = float("nan")
+        data[name] = pd.to_numeric(data[name], errors="coerce").astype(float)
+        columns.append(name)
+        if var["kind"] == "item":
+            reason = f"{name}_missing"
+            data[reason] = data.get(reason, pd.Series("", index=data.index)).fillna("")
+            columns.append(reason)
+    frame = waves.merge(data, on="wave_id", how="inner")
+    return frame.sort_values(["pseudonym", "wave", "instrument"])[columns].reset_index(drop=True)
+
+
+def wave_frame(families: QuerySet) -> pd.DataFrame:
+    fam = panels.family_frame(families)[["family_id", "pseudonym", "arm"]]
+    waves = panels.wave_frame(families)[["wave_id", "family_id", "wave", "year"]]
+    return fam.merge(waves, on="family_id")
+
+
+def export_frames(study: Study, families: QuerySet) -> tuple[pd.DataFrame, pd.DataFrame]:
+    versions = list(instrument_version_list(study=study))
+    frame = instrument_frame(administration_rows(families), wave_frame(families), versions)
+    return frame, pd.DataFrame(codebook(versions))
+
+
+def _readstat(frame: pd.DataFrame, book: pd.DataFrame, fmt: str) -> bytes:
+    import pyreadstat
+
+    data = frame.copy()
+    data["arm"] = data["arm"].map({"comparison": 0, "intervention": 1}).astype(float)
+    value_labels: dict[str, dict] = {"arm": {0.0: "vergelijkingsgroep", 1.0: "interventiegroep"}}
+    codes = SPSS_MISSING if fmt == "sav" else STATA_MISSING
+    reason_labels = {code: str(MissingCode(reason).label) for reason, code in codes.items()}
+    for row in book.itertuples():
+        if row.kind != "item":
+            continue
+        labels = {float(v.split("=", 1)[0]): v.split("=", 1)[1] for v in row.values.split("; ")}
+        reasons = data[f"{row.variable}_missing"].map(codes)
+        data[row.variable] = data[row.variable].astype(object).where(reasons.isna(), reasons)
+        value_labels[row.variable] = {**labels, **reason_labels}
+    labels = dict(zip(book["variable"], book["label_nl"], strict=True))
+    names = list(data.columns)
+    coded = [n for n in value_labels if n != "arm"]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"instruments.{fmt}"
+        if fmt == "sav":
+            for n in coded:
+                data[n] = data[n].astype(float)
+            pyreadstat.write_sav(
+                data,
+                str(path),
+                column_labels=[labels.get(n, n)[:250] for n in names],
+                variable_value_labels=value_labels,
+                missing_ranges={n: [{"lo": -4.0, "hi": -1.0}] for n in coded},
+            )
+        else:
+            short = stata_names(names)
+            data.columns = [short[n] for n in names]
+            pyreadstat.write_dta(
+                data,
+                str(path),
+                column_labels=[labels.get(n, n)[:80] for n in names],
+                variable_value_labels={
+                    short[k]: v for k, v in value_labels.items() if len(short[k]) < 32
+                },
+                missing_user_values={short[n]: sorted(STATA_MISSING.values()) for n in coded},
+                version=15,
+            )
+        return path.read_bytes()
+
+
+def export_bytes(study: Study, families: QuerySet, fmt: str) -> bytes:
+    frame, book = export_frames(study, families)
+    if fmt == "csv":
+        return frame_csv_safe(frame).to_csv(index=False).encode("utf-8")
+    if fmt == "codebook.csv":
+        return frame_csv_safe(book).to_csv(index=False).encode("utf-8")
+    if fmt == "xlsx":
+        buffer = io.BytesIO()
+        with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+            frame_csv_safe(frame).to_excel(writer, sheet_name="instruments", index=False)
+            frame_csv_safe(book).to_excel(writer, sheet_name="codebook", index=False)
+        return buffer.getvalue()
+    if fmt in ("sav", "dta"):
+        return _readstat(frame, book, fmt)
+    raise ValueError(f"unknown instrument export format {fmt!r}")
+
+
+def response(*, study: Study, families: QuerySet, fmt: str) -> HttpResponse:
+    out = HttpResponse(export_bytes(study, families, fmt), content_type=FORMATS[fmt])
+    out["Content-Disposition"] = f'attachment; filename="instruments-study{study.pk}.{fmt}"'
+    return out

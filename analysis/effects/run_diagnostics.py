@@ -24,6 +24,7 @@ import pandas as pd
 
 from analysis.did.diagnostics import PARTS, outcome_diagnostics
 from analysis.did.panel import json_safe
+from analysis.effects import plan as plan_core
 from analysis.effects.derive import REGISTRY_DERIVATIONS
 
 #: Draws when the run has no bootstrap draws of its own (RI p-values need some).
@@ -74,10 +75,12 @@ def _eligible(o: dict) -> bool:
 
 
 STRATUM = "allocation_stratum"
+#: Matched studies: the pair or set a family was matched in (Family.match_set).
+BLOCK = "match_set"
 
 
 def _frame(panel: pd.DataFrame, code: str) -> pd.DataFrame:
-    extra = [STRATUM] if STRATUM in panel else []
+    extra = [c for c in (STRATUM, BLOCK) if c in panel]
     data = panel[["family_id", "year", "intake_year", "arm", code, *extra]].copy()
     data["arm01"] = (data["arm"] == "intervention").astype(float)
     return data.drop(columns="arm")
@@ -93,15 +96,22 @@ def outcome_parts(
     seed: int,
     parts: dict[str, bool] | None = None,
     randomised: bool = False,
+    honest: dict | None = None,
 ) -> dict[str, Any]:
     """outcome_diagnostics of one outcome row, called as the run calls it (randomisation
-    inference within intake year x allocation stratum when the panel has ``STRATUM``)."""
+    inference within intake year x allocation stratum when the panel has ``STRATUM``, within
+    intake year x matched pair when it has ``BLOCK``; HonestDiD as the plan's ``honest``)."""
     on = dict.fromkeys(PARTS, True) | {"balance": False} | dict(parts or {})
     frame = _frame(panel, o["code"])
+    h = plan_core.honest_settings(honest)
     return outcome_diagnostics(
         frame,
         strata=STRATUM if STRATUM in frame else None,
+        blocks=BLOCK if BLOCK in frame else None,
         randomised=randomised,
+        honest_target=h["target"],
+        honest_restrictions=h["restrictions"],
+        sd_method=h["sd_method"],
         outcome=o["code"],
         model=o["model"],
         t0=T0_MODE[o["outcome_design"]],
@@ -151,9 +161,16 @@ def _one_outcome(
     o["eligibility_tied"] = (
         kwargs.pop("chronicity_rule", True) and o["code"] in ELIGIBILITY_OUTCOMES
     )
+    planned = (kwargs.pop("planned_mde", None) or {}).get("outcomes", {}).get(o["code"])
+    if planned is not None:
+        # The plan's pre-registered MDE; the run does not simulate its own.
+        o["mde_planned"] = {**planned, "source": "plan"}
+        parts = {**(parts or {}), "mde_planned": False}
     if timings is None:
         got = outcome_parts(panel, o, parts=parts, **kwargs)
         o.update({p: json_safe(got[p]) for p in ROW_PARTS if p in got})
+        if planned is None and isinstance(o.get("mde_planned"), dict):
+            o["mde_planned"]["source"] = "run"
         return
     for part in ROW_PARTS:
         if parts is not None and not parts.get(part, True):
@@ -162,6 +179,8 @@ def _one_outcome(
         got = outcome_parts(panel, o, parts={p: p == part for p in PARTS}, **kwargs)
         timings[part] = timings.get(part, 0.0) + time.perf_counter() - started
         o[part] = json_safe(got[part])
+    if planned is None and isinstance(o.get("mde_planned"), dict):
+        o["mde_planned"]["source"] = "run"
 
 
 def add_diagnostics(
@@ -174,6 +193,7 @@ def add_diagnostics(
     progress: Callable[[str], None] | None = None,
     randomised: bool = False,
     chronicity_rule: bool = True,
+    planned_mde: dict | None = None,
 ) -> dict:
     """Write the diagnostics into ``results`` (the run's answers) and return it.
 
@@ -182,8 +202,12 @@ def add_diagnostics(
     ``eligibility_tied`` (a care outcome under a rule with the chronicity criterion,
     ``chronicity_rule``). ``randomised``: the study allocated its arms at random (else the RI
     line is a permutation check); a column ``allocation_stratum`` in ``panel`` (the stratum of
-    the allocation log) makes RI permute within intake year x stratum. ``timings`` (if given)
-    collects seconds per part.
+    the allocation log) makes RI permute within intake year x stratum, a column ``match_set``
+    (matched studies) within intake year x pair. ``planned_mde``: the plan's pre-registered
+    MDEs (plan content ``planned_mde``): an outcome that has one shows it as ``mde_planned``
+    (``source: plan``) instead of a simulation of the run (``source: run``). The HonestDiD
+    settings come from ``params["honest"]`` (the plan's). ``timings`` (if given) collects
+    seconds per part.
     """
     multiplicity = results.setdefault("multiplicity", {})
     method = (multiplicity.get("primary") or {}).get("method", "")
@@ -206,6 +230,7 @@ def add_diagnostics(
         "reps": reps,
         "seed": seed,
         "randomised": randomised,
+        "honest": params.get("honest"),
     }
     for q in results.get("questions", []):
         for o in q["outcomes"]:
@@ -216,7 +241,7 @@ def add_diagnostics(
                 _one_outcome(
                     panel,
                     o,
-                    {**kwargs, "chronicity_rule": chronicity_rule},
+                    {**kwargs, "chronicity_rule": chronicity_rule, "planned_mde": planned_mde},
                     timings=timings,
                     parts=parts,
                 )

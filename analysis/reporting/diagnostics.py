@@ -215,19 +215,38 @@ def _robustness(rows) -> dict | None:
     return {"reason": None, "rows": out}
 
 
+#: Where the MDE beside the interval width comes from, in the report's words.
+MDE_SOURCES = {
+    "plan": "vooraf vastgelegd in het analyseplan",
+    "run": "niet vooraf vastgelegd: berekend bij deze run uit de eigen gegevens",
+}
+
+
+def _rho_source(source) -> str:
+    words = {"pre-intake years": "jaren vóór de intake", "assumed": "aangenomen"}
+    return words.get(str(source or ""), str(source or ""))
+
+
 def _power(mde: dict | None, width: dict | None, scale: str) -> dict | None:
     if mde is None and width is None:
         return None
     mde_reason = _not_computed(mde)
     width_reason = _not_computed(width)
+    width_scale = SCALES.get(str((width or {}).get("scale", "")), scale)
+    m = mde or {}
+    rho = m.get("rho")
     return {
-        "mde": None if mde_reason or mde is None else _fmt(mde.get("mde")),
+        "mde": None if mde_reason or mde is None or m.get("mde") is None else _fmt(m["mde"]),
         "mde_reason": mde_reason,
-        "alpha": _fmt((mde or {}).get("alpha"), 4),
-        "power": _fmt(100 * float((mde or {}).get("power") or 0.8), 0),
+        "alpha": _fmt(m.get("alpha"), 4),
+        "power": _fmt(100 * float(m.get("power") or 0.8), 0),
+        # The plan's MDE names its unit (standard deviations when no data existed yet).
+        "mde_scale": str(m.get("unit") or width_scale),
+        "source": MDE_SOURCES.get(str(m.get("source") or ""), ""),
+        "rho": None if rho is None else f"{_fmt(rho)} ({_rho_source(m.get('rho_source'))})",
         "width": None if width_reason or width is None else _fmt(width.get("width")),
         "width_reason": width_reason,
-        "scale": SCALES.get(str((width or {}).get("scale", "")), scale),
+        "scale": width_scale,
     }
 
 

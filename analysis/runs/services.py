@@ -116,7 +116,6 @@ def analysis_compute(*, study: Study, params: dict, progress=None) -> tuple[dict
     results["attrition"] = summaries.attrition_summary(frames["families"])
     results["dose"] = summaries.dose_summary(family_panel)
     results["dose_response"] = dose.dose_response(family_panel, primary)
-    results["mde"] = summaries.mde_summary(family_panel, primary)
     results["costs"] = summaries.cost_summary(
         frames.get("cost_domains"),
         frames["families"],

@@ -92,7 +92,6 @@ def report_context(*, run, version: int, previous=None) -> dict:
             }
             for d in results.get("dose", [])
         ],
-        "mde": results.get("mde", []),
         "costs": costs,
         "cost_domains": by_domain,
         "changes": changes,

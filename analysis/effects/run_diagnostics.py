@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.did.diagnostics import PARTS, outcome_diagnostics
+from analysis.did.matching import household_balance, matching_diagnostics
 from analysis.did.panel import json_safe
 from analysis.effects import plan as plan_core
 from analysis.effects.derive import REGISTRY_DERIVATIONS
@@ -147,6 +148,13 @@ def run_balance(panel: pd.DataFrame, *, variables: list[str] | None = None) -> l
     return out["balance"]
 
 
+def pre_intake_levels(panel: pd.DataFrame, event: int = -1) -> pd.DataFrame:
+    """Per family the registry outcomes at T``event`` (the balance after matching uses T-1)."""
+    names = [c for c in REGISTRY_DERIVATIONS if c in panel and panel[c].notna().any()]
+    at = panel.loc[panel["year"] - panel["intake_year"] == event, ["family_id", *names]]
+    return at.drop_duplicates("family_id").rename(columns={n: f"{n} T{event}" for n in names})
+
+
 def _one_outcome(
     panel: pd.DataFrame,
     o: dict,
@@ -194,6 +202,8 @@ def add_diagnostics(
     randomised: bool = False,
     chronicity_rule: bool = True,
     planned_mde: dict | None = None,
+    families: pd.DataFrame | None = None,
+    match_variables: str | None = None,
 ) -> dict:
     """Write the diagnostics into ``results`` (the run's answers) and return it.
 
@@ -206,7 +216,11 @@ def add_diagnostics(
     (matched studies) within intake year x pair. ``planned_mde``: the plan's pre-registered
     MDEs (plan content ``planned_mde``): an outcome that has one shows it as ``mde_planned``
     (``source: plan``) instead of a simulation of the run (``source: run``). The HonestDiD
-    settings come from ``params["honest"]`` (the plan's). ``timings`` (if given) collects
+    settings come from ``params["honest"]`` (the plan's). ``families`` (the run's family
+    frame: arm, intake_year, n_adult, n_child, and match_set in a matched study) adds the
+    household characteristics to ``balance``; ``match_variables`` (not None: a matched study)
+    adds ``matching``: how the sets were formed and the balance after matching of the household
+    characteristics and the registry outcomes at T-1. ``timings`` (if given) collects
     seconds per part.
     """
     multiplicity = results.setdefault("multiplicity", {})
@@ -246,7 +260,14 @@ def add_diagnostics(
                     parts=parts,
                 )
     started = time.perf_counter()
-    results["balance"] = json_safe(run_balance(panel))
+    balance = run_balance(panel)
+    if families is not None and isinstance(balance, list):
+        balance = balance + household_balance(families)
+    results["balance"] = json_safe(balance)
+    if match_variables is not None and families is not None:
+        results["matching"] = matching_diagnostics(
+            families, match_variables=match_variables, outcomes=pre_intake_levels(panel)
+        )
     if timings is not None:
         timings["balance"] = timings.get("balance", 0.0) + time.perf_counter() - started
     return results

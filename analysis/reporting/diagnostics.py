@@ -17,7 +17,19 @@ SCALES = {
     "log (Poisson PML coefficient)": "logschaal (coëfficiënt van Poisson PML)",
     "proportional change (exp(b) - 1)": "relatieve verandering (exp(b) - 1)",
 }
-PERIODS = {"slope T-2 to T0": "helling T-2 → T0"}
+PERIODS = {
+    "slope T-2 to T0": "helling T-2 → T0",
+    "intake": "bij de intake",
+    "after matching": "na het matchen",
+    "before matching": "vóór het matchen",
+}
+#: The household characteristics of the balance table, in the report's words.
+HOUSEHOLD_LABELS = {
+    "n_adult": "volwassenen in het huishouden",
+    "n_child": "kinderen in het huishouden",
+    "single_adult": "eenoudergezin (één volwassene)",
+    "intake_year": "intakejaar",
+}
 MARKS = {"large": "≥ 0,25 (groot)", "notable": "≥ 0,1", "": ""}
 RESTRICTIONS = {
     "rm": "relatieve omvang (Δ^RM): afwijkingen na de intake hooguit M̄ keer de grootste "
@@ -267,18 +279,34 @@ def balance_context(results: dict) -> dict | None:
         return None
     if isinstance(rows, dict):
         return {"reason": rows.get("reason", "niet berekend"), "rows": []}
-    labels = {
+    labels = _labels(results)
+    return {"reason": None, "rows": _balance_rows(rows, labels)}
+
+
+def _labels(results: dict) -> dict[str, str]:
+    return HOUSEHOLD_LABELS | {
         o["code"]: o.get("label", o["code"])
         for q in results.get("questions", [])
         for o in q["outcomes"]
     }
+
+
+def _label(variable: str, labels: dict[str, str]) -> str:
+    """A variable's label; "code T-1" (a pre-intake level) as "label (T-1)"."""
+    code, _, period = variable.partition(" ")
+    if period and code in labels:
+        return f"{labels[code]} ({period})"
+    return labels.get(variable, variable)
+
+
+def _balance_rows(rows: list[dict], labels: dict[str, str]) -> list[dict]:
     out = []
     for r in rows:
         n_i, n_c = int(r.get("n_intervention") or 0), int(r.get("n_comparison") or 0)
         enough = min(n_i, n_c) >= MIN_FAMILIES_FOR_MEAN and r.get("smd") is not None
         out.append(
             {
-                "variable": labels.get(r["variable"], r["variable"]),
+                "variable": _label(r["variable"], labels),
                 "period": PERIODS.get(r["period"], r["period"]),
                 "n_intervention": suppress_count(n_i),
                 "n_comparison": suppress_count(n_c),
@@ -287,6 +315,35 @@ def balance_context(results: dict) -> dict | None:
                 "mean_comparison": _fmt(r.get("mean_comparison")),
                 "smd": _fmt(r.get("smd")),
                 "mark": MARKS.get(r.get("mark") or "", r.get("mark") or "") if enough else "",
+                "within_set_smd": _fmt(r.get("within_set_smd")) if enough else None,
             }
         )
-    return {"reason": None, "rows": out}
+    return out
+
+
+def matching_context(results: dict) -> dict | None:
+    """The matched design's diagnostics as printed (None for a study that is not matched);
+    every family count through the disclosure rule."""
+    m = results.get("matching")
+    if m is None:
+        return None
+    if not m.get("computed"):
+        return {"reason": reason_nl(str(m.get("reason") or "niet berekend"))}
+    before = m.get("before")
+    sizes = ", ".join(
+        f"{suppress_count(int(n))} × {k.replace(':', ' interventie : ')} vergelijking"
+        for k, n in (m.get("set_sizes") or {}).items()
+    )
+    return {
+        "reason": None,
+        "variables": m.get("variables"),
+        "n_sets": suppress_count(int(m.get("n_sets") or 0)),
+        "n_complete_sets": suppress_count(int(m.get("n_complete_sets") or 0)),
+        "set_sizes": sizes,
+        "families_in_complete_sets": suppress_count(int(m.get("families_in_complete_sets") or 0)),
+        "families_outside_sets": suppress_count(int(m.get("families_outside_sets") or 0)),
+        "sets_across_intake_years": suppress_count(int(m.get("sets_across_intake_years") or 0)),
+        "after": _balance_rows(m.get("after") or [], _labels(results)),
+        "before": _balance_rows(before, _labels(results)) if isinstance(before, list) else None,
+        "before_reason": None if isinstance(before, list) else (before or {}).get("reason"),
+    }

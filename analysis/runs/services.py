@@ -127,6 +127,7 @@ def analysis_compute(*, study: Study, params: dict, progress=None) -> tuple[dict
     if run_diagnostics.diagnostics_wanted(params, default):
         if progress:
             progress(92, "diagnostics")
+        matched = study.allocation_method == Study.AllocationMethod.MATCHED
         run_diagnostics.add_diagnostics(
             _with_strata(family_panel, study),
             results,
@@ -134,6 +135,8 @@ def analysis_compute(*, study: Study, params: dict, progress=None) -> tuple[dict
             randomised=study.allocation_method == Study.AllocationMethod.RANDOMISED,
             chronicity_rule=study.eligibility_rule == Study.EligibilityRule.MPG,
             planned_mde=_planned_mde(study, params.get("plan_version")),
+            families=_with_match_sets(frames["families"], study) if matched else frames["families"],
+            match_variables=study.match_variables if matched else None,
         )
     else:
         results["diagnostics"] = {"computed": False, "reason": "uitgeschakeld voor deze run"}
@@ -149,6 +152,20 @@ def _planned_mde(study: Study, version: int | None) -> dict | None:
     return (plan.content.get("planned_mde") or None) if plan else None
 
 
+def _match_sets(study: Study) -> dict[int, str]:
+    """Family id -> the matched pair or set recorded at enrolment (matched studies)."""
+    return dict(
+        Family.objects.alive()
+        .filter(study=study)
+        .exclude(match_set="")
+        .values_list("id", "match_set")
+    )
+
+
+def _with_match_sets(families, study: Study):
+    return families.assign(match_set=families["family_id"].map(_match_sets(study)).fillna(""))
+
+
 def _with_strata(family_panel, study: Study):
     """The family panel with each family's allocation stratum (randomisation inference permutes
     arms within intake year x stratum) and, in a matched study, its matched pair or set (within
@@ -159,12 +176,7 @@ def _with_strata(family_panel, study: Study):
             **{run_diagnostics.STRATUM: family_panel["family_id"].map(strata).fillna("")}
         )
     if study.allocation_method == Study.AllocationMethod.MATCHED:
-        pairs = dict(
-            Family.objects.alive()
-            .filter(study=study)
-            .exclude(match_set="")
-            .values_list("id", "match_set")
-        )
+        pairs = _match_sets(study)
         if pairs:
             # A family outside any recorded pair is its own cell (its label is never permuted).
             ids = family_panel["family_id"]

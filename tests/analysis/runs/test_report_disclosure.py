@@ -301,9 +301,29 @@ def test_balance_smd_by_hand(demo_diag_run):
     assert row["smd"] == pytest.approx(hand, rel=1e-12)
     assert (row["n_intervention"], row["n_comparison"]) == (t.size, c.size)
     periods = {r["period"] for r in demo_diag_run.results["balance"]}
-    assert periods == {"T-2", "T-1", "T0", "slope T-2 to T0"}
+    assert periods == {"T-2", "T-1", "T0", "slope T-2 to T0", "intake"}
     assert row["mark"] == ("large" if abs(hand) >= 0.25 else "notable" if abs(hand) >= 0.1 else "")
     assert np.isfinite(row["smd"])
+
+
+def test_household_balance_by_hand_and_matching_says_no_sets_were_recorded(demo_diag_run):
+    families = build_frames(demo_diag_run.study)["families"]
+    t = families.loc[families["arm"] == "intervention", "n_child"].to_numpy(float)
+    c = families.loc[families["arm"] != "intervention", "n_child"].to_numpy(float)
+    hand = (t.mean() - c.mean()) / math.sqrt((t.var(ddof=1) + c.var(ddof=1)) / 2)
+    rows = {
+        r["variable"]: r for r in demo_diag_run.results["balance"] if r["period"] == "intake"
+    }
+    assert set(rows) == {"n_adult", "n_child", "single_adult", "intake_year"}
+    assert rows["n_child"]["smd"] == pytest.approx(hand, rel=1e-12)
+    assert (rows["n_child"]["n_intervention"], rows["n_child"]["n_comparison"]) == (
+        t.size,
+        c.size,
+    )
+    # The demo study is matched but records no pairs: the report says so.
+    assert demo_diag_run.results["matching"]["computed"] is False
+    text = _text(demo_diag_run.report.html)
+    assert "kinderen in het huishouden" in text and "Het matchen" in text
 
 
 def test_multiplicity_and_json_summary(demo_diag_run):

@@ -147,8 +147,10 @@ def analysis_compute(*, study: Study, params: dict, progress=None) -> tuple[dict
 
 
 def _planned_mde(study: Study, version: int | None) -> dict | None:
-    """The pre-registered MDEs of the plan version the run follows (None without a plan)."""
+    """The pre-registered MDEs of the plan version the run follows (as plan_record: a run
+    without a recorded version follows the latest frozen one; None without a plan)."""
     plan = AnalysisPlan.objects.filter(study=study, version=version).first() if version else None
+    plan = plan or plan_services.plan_current(study)
     return (plan.content.get("planned_mde") or None) if plan else None
 
 

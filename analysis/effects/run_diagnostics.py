@@ -155,6 +155,35 @@ def pre_intake_levels(panel: pd.DataFrame, event: int = -1) -> pd.DataFrame:
     return at.drop_duplicates("family_id").rename(columns={n: f"{n} T{event}" for n in names})
 
 
+PPML_LINES = {
+    "cr1": "Poisson PML, CR1 (G - 1 df)",
+    "cr2": "Poisson PML, CR2 (Bell-McCaffrey voor GLM, Satterthwaite df)",
+    "score_bootstrap": "Poisson PML, wild score bootstrap (Kline-Santos), geclusterd per gezin",
+}
+
+
+def ppml_robustness(checks: dict) -> list[dict]:
+    """The robustness lines of a Poisson PML outcome: its own CR1, CR2 and score bootstrap,
+    each as the relative change exp(b) - 1 (the main effect's units)."""
+    out = []
+    for method, label in PPML_LINES.items():
+        r = checks.get(method)
+        if not r:
+            continue
+        out.append(
+            {
+                "line": label,
+                "method": method,
+                "estimate": r.get("effect"),
+                "ci_low": r.get("effect_ci_low"),
+                "ci_high": r.get("effect_ci_high"),
+                "p_value": r.get("p_value"),
+                **({"draws": r["draws"]} if "draws" in r else {}),
+            }
+        )
+    return json_safe(out)
+
+
 def _one_outcome(
     panel: pd.DataFrame,
     o: dict,
@@ -179,6 +208,7 @@ def _one_outcome(
         o.update({p: json_safe(got[p]) for p in ROW_PARTS if p in got})
         if planned is None and isinstance(o.get("mde_planned"), dict):
             o["mde_planned"]["source"] = "run"
+        _ppml_lines(o, parts)
         return
     for part in ROW_PARTS:
         if parts is not None and not parts.get(part, True):
@@ -189,6 +219,16 @@ def _one_outcome(
         o[part] = json_safe(got[part])
     if planned is None and isinstance(o.get("mde_planned"), dict):
         o["mde_planned"]["source"] = "run"
+    _ppml_lines(o, parts)
+
+
+def _ppml_lines(o: dict, parts: dict[str, bool] | None) -> None:
+    """A PPML outcome's robustness panel: its own inference lines (the linear panel is not
+    run for it)."""
+    if o.get("model") == "ppml" and (parts or {}).get("robustness", True):
+        lines = ppml_robustness(o.get("inference_checks") or {})
+        if lines:
+            o["robustness"] = lines
 
 
 def add_diagnostics(

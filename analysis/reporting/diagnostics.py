@@ -269,7 +269,20 @@ def outcome_diagnostics_context(o: dict) -> dict:
         "ipw_shown": _ipw(o.get("ipw")),
         "robustness_shown": _robustness(o.get("robustness") if "honest" in o else None),
         "power_shown": _power(o.get("mde_planned"), o.get("ci_width"), o.get("scale", "")),
+        "nonzero_shown": _nonzero(o),
     }
+
+
+def _nonzero(o: dict) -> str | None:
+    """A Poisson PML outcome: how many families have a non-zero count (through the disclosure
+    rule) and how many only zeros (left out of the fit)."""
+    if o.get("model") != "ppml" or o.get("n_families_nonzero") is None:
+        return None
+    n, zero = int(o["n_families_nonzero"]), int(o.get("n_families_all_zero") or 0)
+    text = f"{suppress_count(n)} gezinnen met ten minste één waarde boven nul"
+    if zero:
+        text += f"; {suppress_count(zero)} gezinnen met alleen nullen tellen niet mee"
+    return text
 
 
 def balance_context(results: dict) -> dict | None:

@@ -25,6 +25,10 @@ HONEST_RESTRICTIONS = ("rm", "sd")
 HONEST_TARGETS = ("average", "first")
 HONEST_SD_METHODS = ("FLCI", "C-LF")
 #: HonestDiD as the plan fixes it: both restrictions, the average of T1 ... T4 (T0 weight 0).
+#: Delta^SD with C-LF, not R's default FLCI: measured on an 80-family aligned study (T-2 ... T4)
+#: on the 2-core machine, C-LF took 11.5 s for two values of M and FLCI had not finished them
+#: after 25 minutes (benchmarks/report_speed.py --flci 2 times both on the demo). The plan may
+#: choose FLCI; the report names the test used.
 HONEST_DEFAULTS = {"restrictions": ["rm", "sd"], "target": "average", "sd_method": "C-LF"}
 #: The planned MDE: power 0.8; ``rho`` None = the lag-1 correlation of the pre-intake years.
 POWER_DEFAULTS = {"power": 0.8, "rho": None, "reps": 1000}

@@ -76,7 +76,9 @@ def _write(*, study, user, content: dict, reason: str) -> AnalysisPlan:
 
 @transaction.atomic
 def analysis_plan_freeze(*, study, user, params: dict | None = None) -> AnalysisPlan:
-    """Freeze version 1 of the study's plan from its active questions and the parameters."""
+    """Freeze version 1 of the study's plan from its active questions and the run settings
+    ``params`` (SETTABLE; the rest from PLAN_DEFAULTS), with the pre-registered MDE of each
+    primary outcome (analysis/plans/plan_power.py)."""
     _check(user, study)
     if plan_current(study) is not None:
         raise ValidationError(
@@ -134,8 +136,10 @@ def _validate_settings(changes: dict) -> None:
 @transaction.atomic
 def analysis_plan_revise(*, study, user, changes: dict, reason: str) -> AnalysisPlan:
     """A new plan version: the study's current questions plus ``changes`` to the parameters
-    (design, multiplicity, inference, draws, seed, covariates, clustering, alpha). The old version
-    stays. A plan frozen with the calendar-time ``estimator: twfe`` moves to the aligned design
+    (SETTABLE: design, multiplicity, inference, draws, seed, covariates, clustering, alpha,
+    honest, power). The old version stays, and so do its pre-registered MDEs unless the power
+    settings change (then they are simulated again from the pre-intake rows only); a new
+    primary outcome gets its own. A plan frozen with the calendar-time ``estimator: twfe`` moves to the aligned design
     only by a revision that says ``design: aligned`` (with its reason)."""
     _check(user, study)
     current = plan_current(study)

@@ -311,9 +311,7 @@ def test_household_balance_by_hand_and_matching_says_no_sets_were_recorded(demo_
     t = families.loc[families["arm"] == "intervention", "n_child"].to_numpy(float)
     c = families.loc[families["arm"] != "intervention", "n_child"].to_numpy(float)
     hand = (t.mean() - c.mean()) / math.sqrt((t.var(ddof=1) + c.var(ddof=1)) / 2)
-    rows = {
-        r["variable"]: r for r in demo_diag_run.results["balance"] if r["period"] == "intake"
-    }
+    rows = {r["variable"]: r for r in demo_diag_run.results["balance"] if r["period"] == "intake"}
     assert set(rows) == {"n_adult", "n_child", "single_adult", "intake_year"}
     assert rows["n_child"]["smd"] == pytest.approx(hand, rel=1e-12)
     assert (rows["n_child"]["n_intervention"], rows["n_child"]["n_comparison"]) == (
@@ -338,6 +336,7 @@ def test_multiplicity_and_json_summary(demo_diag_run):
     )
     assert row["primary"] is True and set(ROW_PARTS) <= set(row)
     assert summary["balance"] == demo_diag_run.results["balance"]
+    assert summary["matching"] == demo_diag_run.results["matching"]
     assert summary["multiplicity"]["method"] == mult["method"]
 
 

@@ -19,6 +19,7 @@ mostly the wild bootstrap).
 
     python benchmarks/report_speed.py            # B = 9,999; 100 naive draws per outcome
     python benchmarks/report_speed.py --quick    # B = 999; 10 naive draws per outcome (CI)
+    python benchmarks/report_speed.py --quick --flci 2   # also Delta^SD: C-LF beside FLCI
 
 Progress goes to stderr; the last line of output is one line of JSON with the figures.
 """
@@ -140,6 +141,45 @@ def diagnostic_parts(study, run, draws: int, mde_reps: int) -> dict[str, float]:
     return timings
 
 
+def honest_sd_methods(study, run, m_values: int) -> dict[str, float]:
+    """Seconds of the Delta^SD sensitivity under C-LF and under FLCI (R's default) on the
+    first primary aligned outcome with a pre-intake year, ``m_values`` values of M each."""
+    from analysis.did.diagnostics_parts import honest_part
+    from analysis.effects.run_diagnostics import T0_MODE, _frame
+
+    family = panels(study)["family"][0]
+    rows = [
+        o
+        for q in run.results["questions"]
+        for o in q["outcomes"]
+        if o.get("primary")
+        and o.get("outcome_design") == "pre_period"
+        and "honest" in o
+        and o.get("model") != "ppml"
+    ]
+    if not rows:
+        return {}
+    o = rows[0]
+    intervals = (o["honest"].get("sd") or {}).get("intervals") or [{"value": 0.0}]
+    values = [r["value"] for r in intervals][:m_values]
+    data = _frame(family, o["code"])
+    cols = {"unit": "family_id", "time": "year", "arm": "arm01", "intake": "intake_year"}
+    out: dict[str, float] = {"outcome": o["code"], "m_values": len(values)}  # type: ignore[dict-item]
+    for method in ("C-LF", "FLCI"):
+        start = time.perf_counter()
+        honest_part(
+            data,
+            cols=cols,
+            outcome=o["code"],
+            t0=T0_MODE[o["outcome_design"]],
+            restrictions=("sd",),
+            sd_method=method,
+            m_grid=values,
+        )
+        out[f"{method}_s"] = round(time.perf_counter() - start, 2)
+    return out
+
+
 def bootstrapped_outcomes(run) -> list[tuple[str, str]]:
     """(outcome code, unit) of every outcome whose result holds a wild-bootstrap row."""
     from analysis.effects.derive import PROFESSIONAL_OUTCOMES
@@ -204,6 +244,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="B = 999, 10 naive draws (CI)")
     parser.add_argument("--draws", type=int, help="bootstrap draws per outcome (default 9999)")
     parser.add_argument("--naive-draws", type=int, help="naive draws timed per outcome")
+    parser.add_argument(
+        "--flci",
+        type=int,
+        default=0,
+        metavar="M",
+        help="also time the Delta^SD sensitivity with C-LF and FLCI on M values of M (slow)",
+    )
     args = parser.parse_args()
     draws = args.draws or (999 if args.quick else 9999)
     naive_draws = args.naive_draws or (10 if args.quick else 100)
@@ -233,6 +280,10 @@ def main() -> None:
         diag_run, diag_s = aligned_run(study, plan, draws, True, mde_reps)
         progress("diagnostic parts one by one")
         parts = diagnostic_parts(study, diag_run, draws, mde_reps)
+        sd_methods = {}
+        if args.flci:
+            progress(f"Delta^SD with C-LF and FLCI on {args.flci} values of M")
+            sd_methods = honest_sd_methods(study, diag_run, args.flci)
         figures = {
             "benchmark": "report_speed",
             "quick": bool(args.quick),
@@ -258,6 +309,7 @@ def main() -> None:
             "diagnostic_part_ratio": {
                 k: round(v / plain_s, 2) if plain_s else None for k, v in parts.items()
             },
+            "honest_sd_methods": sd_methods,
         }
     print(f"Full analysis run on the demo study ({figures['families']} families), B = {draws}:")
     print(
@@ -276,6 +328,11 @@ def main() -> None:
     for part, sec in parts.items():
         ratio = figures["diagnostic_part_ratio"][part]
         print(f"    {part:<30} {sec:8.2f} s  ({ratio}x the run without diagnostics)")
+    if sd_methods:
+        print(
+            f"Delta^SD on {sd_methods['outcome']} ({sd_methods['m_values']} values of M): "
+            f"C-LF {sd_methods['C-LF_s']:.2f} s, FLCI {sd_methods['FLCI_s']:.2f} s"
+        )
     print(json.dumps(figures))
 
 

@@ -27,7 +27,7 @@ from analysis.did.aligned_checks import (
 )
 from analysis.did.aligned_event import event_study_from_panel
 from analysis.did.aligned_panel import AlignedPanel, prepare_aligned
-from analysis.did.aligned_ppml import AlignedRatioResult, ppml_from_panel
+from analysis.did.aligned_ppml import SCORE_BOOTSTRAP_DRAWS, AlignedRatioResult, ppml_from_panel
 from analysis.did.linear import LinearFit
 from analysis.did.panel import json_safe
 from analysis.effects.derive import COST_OUTCOME
@@ -155,9 +155,21 @@ def _calendar(data: pd.DataFrame, code: str, *, model: str) -> dict[str, Any]:
     )
 
 
-def _ppml_main(panel: AlignedPanel, code: str) -> AlignedRatioResult:
+def _ppml_main(
+    panel: AlignedPanel, code: str, *, draws: int = 0, seed: int | None = None
+) -> AlignedRatioResult:
+    """The aligned PPML with CR1, CR2 and the wild score bootstrap beside them (the run's
+    draws, else SCORE_BOOTSTRAP_DRAWS: it needs no refit, so it is always computed)."""
     unit = "euro" if code == COST_OUTCOME else "eenheden van de uitkomst"
-    return ppml_from_panel(panel, t0="own", inference="cr1", outcome=code, level_unit=unit)
+    return ppml_from_panel(
+        panel,
+        t0="own",
+        inference="cr1",
+        outcome=code,
+        level_unit=unit,
+        bootstrap_draws=draws or SCORE_BOOTSTRAP_DRAWS,
+        seed=0 if seed is None else int(seed),
+    )
 
 
 def aligned_outcome(
@@ -189,7 +201,7 @@ def aligned_outcome(
         return json_safe(row)
     t0 = "baseline" if outcome_design == "t0_only" else "own"
     if model == "ppml":
-        pres = _ppml_main(panel, code)
+        pres = _ppml_main(panel, code, draws=draws, seed=seed)
         row.update(
             estimator="aligned Poisson PML (gezin + jaar + jaren sinds intake)",
             effect=pres.effect,
@@ -211,6 +223,8 @@ def aligned_outcome(
             t0_effect=pres.t0_effect,
             robustness=pres.robustness,
             warnings=list(pres.warnings),
+            n_families_nonzero=pres.n_families_nonzero,
+            n_families_all_zero=pres.n_families_all_zero,
         )
         linear_factor = 1.0  # the event study and alternatives of a count are linear
     else:

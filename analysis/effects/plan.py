@@ -20,7 +20,18 @@ from analysis.effects import designs
 from analysis.effects.questions import question_model
 
 #: Run parameters a plan fixes; any other run parameter is bookkeeping (price year, plan version).
-PLAN_PARAMS = ("design", "estimator", "multiplicity", "inference", "draws", "seed")
+PLAN_PARAMS = ("design", "estimator", "multiplicity", "inference", "draws", "seed", "honest")
+HONEST_RESTRICTIONS = ("rm", "sd")
+HONEST_TARGETS = ("average", "first")
+HONEST_SD_METHODS = ("FLCI", "C-LF")
+#: HonestDiD as the plan fixes it: both restrictions, the average of T1 ... T4 (T0 weight 0).
+#: Delta^SD with C-LF, not R's default FLCI: measured on an 80-family aligned study (T-2 ... T4)
+#: on the 2-core machine, C-LF took 11.5 s for two values of M and FLCI had not finished them
+#: after 25 minutes (benchmarks/report_speed.py --flci 2 times both on the demo). The plan may
+#: choose FLCI; the report names the test used.
+HONEST_DEFAULTS = {"restrictions": ["rm", "sd"], "target": "average", "sd_method": "C-LF"}
+#: The planned MDE: power 0.8; ``rho`` None = the lag-1 correlation of the pre-intake years.
+POWER_DEFAULTS = {"power": 0.8, "rho": None, "reps": 1000}
 # Deviations are printed in the (Dutch) report: the names below are its words.
 PARAM_NAMES = {
     "design": "design",
@@ -29,6 +40,7 @@ PARAM_NAMES = {
     "inference": "inferentie",
     "draws": "bootstrap-trekkingen",
     "seed": "seed",
+    "honest": "HonestDiD-instellingen",
 }
 QUESTION_FIELDS = {
     "title": "vraagtekst",
@@ -96,7 +108,41 @@ def plan_content(questions: list[dict], params: dict) -> dict:
         "alpha": float(params.get("alpha", 0.05)),
         "draws": int(params.get("draws") or 0),
         "seed": params.get("seed"),
+        "honest": honest_settings(params.get("honest")),
+        "power": power_settings(params.get("power")),
+        **({"planned_mde": params["planned_mde"]} if "planned_mde" in params else {}),
     }
+
+
+def honest_settings(value: dict | None) -> dict:
+    """The plan's HonestDiD settings, checked: ``restrictions`` (rm, sd), ``target`` (average
+    of T1 ... T4 or first = T1), ``sd_method`` for Delta^SD (FLCI or C-LF). Raises ValueError."""
+    out = {**HONEST_DEFAULTS, **(value or {})}
+    restrictions = [r for r in HONEST_RESTRICTIONS if r in list(out["restrictions"] or [])]
+    if not restrictions or len(restrictions) != len(set(out["restrictions"])):
+        raise ValueError(f"HonestDiD restrictions: one or both of {', '.join(HONEST_RESTRICTIONS)}")
+    if out["target"] not in HONEST_TARGETS:
+        raise ValueError(f"HonestDiD target must be one of {', '.join(HONEST_TARGETS)}")
+    if out["sd_method"] not in HONEST_SD_METHODS:
+        raise ValueError(f"Delta^SD method must be one of {', '.join(HONEST_SD_METHODS)}")
+    return {"restrictions": restrictions, "target": out["target"], "sd_method": out["sd_method"]}
+
+
+def power_settings(value: dict | None) -> dict:
+    """The planned MDE's settings, checked: ``power`` in (0.5, 0.99], ``rho`` None (estimated
+    from the pre-intake years) or an assumed lag-1 correlation in [0, 0.95], ``reps`` 200 ...
+    20000 simulated panels. Raises ValueError."""
+    out = {**POWER_DEFAULTS, **(value or {})}
+    power, rho, reps = float(out["power"]), out["rho"], int(out["reps"])
+    if not 0.5 < power <= 0.99:
+        raise ValueError("the target power must lie between 0.5 and 0.99")
+    if rho is not None:
+        rho = float(rho)
+        if not 0.0 <= rho <= 0.95:
+            raise ValueError("the assumed serial correlation must lie between 0 and 0.95")
+    if not 200 <= reps <= 20000:
+        raise ValueError("the simulated panels must number 200 to 20000")
+    return {"power": power, "rho": rho, "reps": reps}
 
 
 def _design(params: dict) -> dict:

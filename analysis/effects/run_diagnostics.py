@@ -23,7 +23,9 @@ from typing import Any
 import pandas as pd
 
 from analysis.did.diagnostics import PARTS, outcome_diagnostics
+from analysis.did.matching import household_balance, matching_diagnostics
 from analysis.did.panel import json_safe
+from analysis.effects import plan as plan_core
 from analysis.effects.derive import REGISTRY_DERIVATIONS
 
 #: Draws when the run has no bootstrap draws of its own (RI p-values need some).
@@ -74,10 +76,12 @@ def _eligible(o: dict) -> bool:
 
 
 STRATUM = "allocation_stratum"
+#: Matched studies: the pair or set a family was matched in (Family.match_set).
+BLOCK = "match_set"
 
 
 def _frame(panel: pd.DataFrame, code: str) -> pd.DataFrame:
-    extra = [STRATUM] if STRATUM in panel else []
+    extra = [c for c in (STRATUM, BLOCK) if c in panel]
     data = panel[["family_id", "year", "intake_year", "arm", code, *extra]].copy()
     data["arm01"] = (data["arm"] == "intervention").astype(float)
     return data.drop(columns="arm")
@@ -93,15 +97,22 @@ def outcome_parts(
     seed: int,
     parts: dict[str, bool] | None = None,
     randomised: bool = False,
+    honest: dict | None = None,
 ) -> dict[str, Any]:
     """outcome_diagnostics of one outcome row, called as the run calls it (randomisation
-    inference within intake year x allocation stratum when the panel has ``STRATUM``)."""
+    inference within intake year x allocation stratum when the panel has ``STRATUM``, within
+    intake year x matched pair when it has ``BLOCK``; HonestDiD as the plan's ``honest``)."""
     on = dict.fromkeys(PARTS, True) | {"balance": False} | dict(parts or {})
     frame = _frame(panel, o["code"])
+    h = plan_core.honest_settings(honest)
     return outcome_diagnostics(
         frame,
         strata=STRATUM if STRATUM in frame else None,
+        blocks=BLOCK if BLOCK in frame else None,
         randomised=randomised,
+        honest_target=h["target"],
+        honest_restrictions=h["restrictions"],
+        sd_method=h["sd_method"],
         outcome=o["code"],
         model=o["model"],
         t0=T0_MODE[o["outcome_design"]],
@@ -137,6 +148,42 @@ def run_balance(panel: pd.DataFrame, *, variables: list[str] | None = None) -> l
     return out["balance"]
 
 
+def pre_intake_levels(panel: pd.DataFrame, event: int = -1) -> pd.DataFrame:
+    """Per family the registry outcomes at T``event`` (the balance after matching uses T-1)."""
+    names = [c for c in REGISTRY_DERIVATIONS if c in panel and panel[c].notna().any()]
+    at = panel.loc[panel["year"] - panel["intake_year"] == event, ["family_id", *names]]
+    return at.drop_duplicates("family_id").rename(columns={n: f"{n} T{event}" for n in names})
+
+
+PPML_LINES = {
+    "cr1": "Poisson PML, CR1 (G - 1 df)",
+    "cr2": "Poisson PML, CR2 (Bell-McCaffrey voor GLM, Satterthwaite df)",
+    "score_bootstrap": "Poisson PML, wild score bootstrap (Kline-Santos), geclusterd per gezin",
+}
+
+
+def ppml_robustness(checks: dict) -> list[dict]:
+    """The robustness lines of a Poisson PML outcome: its own CR1, CR2 and score bootstrap,
+    each as the relative change exp(b) - 1 (the main effect's units)."""
+    out = []
+    for method, label in PPML_LINES.items():
+        r = checks.get(method)
+        if not r:
+            continue
+        out.append(
+            {
+                "line": label,
+                "method": method,
+                "estimate": r.get("effect"),
+                "ci_low": r.get("effect_ci_low"),
+                "ci_high": r.get("effect_ci_high"),
+                "p_value": r.get("p_value"),
+                **({"draws": r["draws"]} if "draws" in r else {}),
+            }
+        )
+    return json_safe(out)
+
+
 def _one_outcome(
     panel: pd.DataFrame,
     o: dict,
@@ -151,9 +198,17 @@ def _one_outcome(
     o["eligibility_tied"] = (
         kwargs.pop("chronicity_rule", True) and o["code"] in ELIGIBILITY_OUTCOMES
     )
+    planned = (kwargs.pop("planned_mde", None) or {}).get("outcomes", {}).get(o["code"])
+    if planned is not None:
+        # The plan's pre-registered MDE; the run does not simulate its own.
+        o["mde_planned"] = {**planned, "source": "plan"}
+        parts = {**(parts or {}), "mde_planned": False}
     if timings is None:
         got = outcome_parts(panel, o, parts=parts, **kwargs)
         o.update({p: json_safe(got[p]) for p in ROW_PARTS if p in got})
+        if planned is None and isinstance(o.get("mde_planned"), dict):
+            o["mde_planned"]["source"] = "run"
+        _ppml_lines(o, parts)
         return
     for part in ROW_PARTS:
         if parts is not None and not parts.get(part, True):
@@ -162,6 +217,18 @@ def _one_outcome(
         got = outcome_parts(panel, o, parts={p: p == part for p in PARTS}, **kwargs)
         timings[part] = timings.get(part, 0.0) + time.perf_counter() - started
         o[part] = json_safe(got[part])
+    if planned is None and isinstance(o.get("mde_planned"), dict):
+        o["mde_planned"]["source"] = "run"
+    _ppml_lines(o, parts)
+
+
+def _ppml_lines(o: dict, parts: dict[str, bool] | None) -> None:
+    """A PPML outcome's robustness panel: its own inference lines (the linear panel is not
+    run for it)."""
+    if o.get("model") == "ppml" and (parts or {}).get("robustness", True):
+        lines = ppml_robustness(o.get("inference_checks") or {})
+        if lines:
+            o["robustness"] = lines
 
 
 def add_diagnostics(
@@ -174,6 +241,9 @@ def add_diagnostics(
     progress: Callable[[str], None] | None = None,
     randomised: bool = False,
     chronicity_rule: bool = True,
+    planned_mde: dict | None = None,
+    families: pd.DataFrame | None = None,
+    match_variables: str | None = None,
 ) -> dict:
     """Write the diagnostics into ``results`` (the run's answers) and return it.
 
@@ -182,8 +252,16 @@ def add_diagnostics(
     ``eligibility_tied`` (a care outcome under a rule with the chronicity criterion,
     ``chronicity_rule``). ``randomised``: the study allocated its arms at random (else the RI
     line is a permutation check); a column ``allocation_stratum`` in ``panel`` (the stratum of
-    the allocation log) makes RI permute within intake year x stratum. ``timings`` (if given)
-    collects seconds per part.
+    the allocation log) makes RI permute within intake year x stratum, a column ``match_set``
+    (matched studies) within intake year x pair. ``planned_mde``: the plan's pre-registered
+    MDEs (plan content ``planned_mde``): an outcome that has one shows it as ``mde_planned``
+    (``source: plan``) instead of a simulation of the run (``source: run``). The HonestDiD
+    settings come from ``params["honest"]`` (the plan's). ``families`` (the run's family
+    frame: arm, intake_year, n_adult, n_child, and match_set in a matched study) adds the
+    household characteristics to ``balance``; ``match_variables`` (not None: a matched study)
+    adds ``matching``: how the sets were formed and the balance after matching of the household
+    characteristics and the registry outcomes at T-1. ``timings`` (if given) collects
+    seconds per part.
     """
     multiplicity = results.setdefault("multiplicity", {})
     method = (multiplicity.get("primary") or {}).get("method", "")
@@ -206,6 +284,7 @@ def add_diagnostics(
         "reps": reps,
         "seed": seed,
         "randomised": randomised,
+        "honest": params.get("honest"),
     }
     for q in results.get("questions", []):
         for o in q["outcomes"]:
@@ -216,12 +295,19 @@ def add_diagnostics(
                 _one_outcome(
                     panel,
                     o,
-                    {**kwargs, "chronicity_rule": chronicity_rule},
+                    {**kwargs, "chronicity_rule": chronicity_rule, "planned_mde": planned_mde},
                     timings=timings,
                     parts=parts,
                 )
     started = time.perf_counter()
-    results["balance"] = json_safe(run_balance(panel))
+    balance = run_balance(panel)
+    if families is not None and isinstance(balance, list):
+        balance = balance + household_balance(families)
+    results["balance"] = json_safe(balance)
+    if match_variables is not None and families is not None:
+        results["matching"] = matching_diagnostics(
+            families, match_variables=match_variables, outcomes=pre_intake_levels(panel)
+        )
     if timings is not None:
         timings["balance"] = timings.get("balance", 0.0) + time.perf_counter() - started
     return results

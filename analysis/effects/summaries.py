@@ -1,13 +1,11 @@
 """Summaries a run reports next to the effects (pure): the flow of families per arm and status,
-the dose of the approach, minimum detectable effects and the costs per domain."""
+the dose of the approach and the costs per domain (the minimum detectable effect is the plan's
+pre-registered one: analysis/effects/planned_mde.py)."""
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
-from analysis import did
 from analysis.did.panel import json_safe
 
 
@@ -30,46 +28,6 @@ def dose_summary(panel: pd.DataFrame) -> list[dict]:
         }
         for arm, g in grouped
     ]
-
-
-def mde_for(panel: pd.DataFrame, code: str) -> dict | None:
-    """Minimum detectable effect (80% power, 5%) from the observed spread of an outcome."""
-    data = panel[["family_id", "arm", "year", "intake_year", code]].dropna()
-    if data.empty:
-        return None
-    sd = float(data[code].std(ddof=1))
-    if not sd or math.isnan(sd):
-        return None
-    fam_means = data.groupby("family_id")[code].mean()
-    icc = (
-        float(min(max(fam_means.var(ddof=1) / (sd * sd), 0.0), 0.95)) if len(fam_means) > 2 else 0.3
-    )
-    n_t = int(data.loc[data["arm"] == "intervention", "family_id"].nunique())
-    n_c = int(data.loc[data["arm"] != "intervention", "family_id"].nunique())
-    n_pre = max(
-        1, int((data["year"] <= data["intake_year"]).groupby(data["family_id"]).sum().median())
-    )
-    n_post = max(
-        1, int((data["year"] > data["intake_year"]).groupby(data["family_id"]).sum().median())
-    )
-    try:
-        res = did.mde_analytic(n_t, n_c, n_pre, n_post, icc, sd)
-    except (ValueError, did.PanelError):
-        return None
-    return {
-        "outcome": code,
-        "mde": json_safe(float(res.mde)),
-        "sd": json_safe(sd),
-        "icc": json_safe(icc),
-        "n_treated": n_t,
-        "n_control": n_c,
-    }
-
-
-def mde_summary(panel: pd.DataFrame, outcomes: list[dict]) -> list[dict]:
-    """Minimum detectable effects of the given outcomes (dicts with a code) the panel holds."""
-    found = (mde_for(panel, o["code"]) for o in outcomes if o["code"] in panel)
-    return [m for m in found if m]
 
 
 def cost_summary(

@@ -48,7 +48,52 @@ def plan_changes(post) -> dict:
     for key in ("draws", "seed"):
         if post.get(key, "").strip():
             changes[key] = int(post[key])
+    honest = _honest(post)
+    if honest:
+        changes["honest"] = honest
     return changes
+
+
+def _whole(post, key: str) -> int | None:
+    text = (post.get(key) or "").strip()
+    return int(text) if text else None
+
+
+def freeze_settings(post) -> dict:
+    """The run settings of the first freeze (empty fields keep the defaults): design,
+    inference, bootstrap draws, seed, multiplicity, the HonestDiD restrictions, target and
+    Delta^SD method, and the planned MDE's power and assumed serial correlation.
+    Raises ValueError when a number is not a number."""
+    settings: dict = {}
+    for key in ("design", "multiplicity", "inference"):
+        if post.get(key):
+            settings[key] = post[key]
+    for key in ("draws", "seed"):
+        value = _whole(post, key)
+        if value is not None:
+            settings[key] = value
+    honest = _honest(post)
+    if honest:
+        settings["honest"] = honest
+    power: dict = {}
+    if (post.get("power") or "").strip():
+        power["power"] = float(post["power"].replace(",", "."))
+    if (post.get("rho") or "").strip():
+        power["rho"] = float(post["rho"].replace(",", "."))
+    if power:
+        settings["power"] = power
+    return settings
+
+
+def _honest(post) -> dict:
+    honest: dict = {}
+    restriction = post.get("honest_restrictions", "")
+    if restriction:
+        honest["restrictions"] = ["rm", "sd"] if restriction == "both" else [restriction]
+    for key in ("target", "sd_method"):
+        if post.get(f"honest_{key}"):
+            honest[key] = post[f"honest_{key}"]
+    return honest
 
 
 def inference_choices() -> list[tuple[str, str]]:

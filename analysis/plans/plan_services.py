@@ -11,6 +11,7 @@ from analysis.did.inference import DEFAULT_METHODS
 from analysis.effects import designs
 from analysis.effects import plan as plan_core
 from analysis.models import AnalysisPlan
+from analysis.plans import plan_power
 from analysis.plans.question_services import question_dicts
 from analysis.plans.selectors import may_edit_questions, plan_current
 from study.models import Wave
@@ -22,7 +23,21 @@ PLAN_DEFAULTS = {
     "inference": "cr2",
     "draws": 0,
     "seed": 2016,
+    "honest": dict(plan_core.HONEST_DEFAULTS),
 }
+#: The parameters the freeze page and a revision may set.
+SETTABLE = (
+    "design",
+    "multiplicity",
+    "inference",
+    "draws",
+    "seed",
+    "covariates",
+    "clustering",
+    "alpha",
+    "honest",
+    "power",
+)
 
 
 def study_has_post_intake_data(study) -> bool:
@@ -61,46 +76,29 @@ def _write(*, study, user, content: dict, reason: str) -> AnalysisPlan:
 
 @transaction.atomic
 def analysis_plan_freeze(*, study, user, params: dict | None = None) -> AnalysisPlan:
-    """Freeze version 1 of the study's plan from its active questions and the parameters."""
+    """Freeze version 1 of the study's plan from its active questions and the run settings
+    ``params`` (SETTABLE; the rest from PLAN_DEFAULTS), with the pre-registered MDE of each
+    primary outcome (analysis/plans/plan_power.py)."""
     _check(user, study)
     if plan_current(study) is not None:
         raise ValidationError(
             _("the analysis plan is already frozen; a change is a new version with a reason")
         )
-    content = plan_core.plan_content(
-        question_dicts(study=study), {**PLAN_DEFAULTS, **(params or {})}
-    )
+    settings = dict(params or {})
+    _validate(settings)
+    content = plan_core.plan_content(question_dicts(study=study), {**PLAN_DEFAULTS, **settings})
+    content = plan_power.with_planned_mde(study=study, content=content)
     return _write(study=study, user=user, content=content, reason="")
 
 
-@transaction.atomic
-def analysis_plan_revise(*, study, user, changes: dict, reason: str) -> AnalysisPlan:
-    """A new plan version: the study's current questions plus ``changes`` to the parameters
-    (design, multiplicity, inference, draws, seed, covariates, clustering, alpha). The old version
-    stays. A plan frozen with the calendar-time ``estimator: twfe`` moves to the aligned design
-    only by a revision that says ``design: aligned`` (with its reason)."""
-    _check(user, study)
-    current = plan_current(study)
-    if current is None:
-        raise ValidationError(_("there is no frozen plan to revise yet; freeze it first"))
-    if not (reason or "").strip():
-        raise ValidationError({"reason": _("a new plan version needs a reason")})
-    allowed = {
-        "design",
-        "multiplicity",
-        "inference",
-        "draws",
-        "seed",
-        "covariates",
-        "clustering",
-        "alpha",
-    }
-    unknown = sorted(set(changes) - allowed)
+def _validate(changes: dict) -> None:
+    """Refuse unknown keys and values a run cannot follow (the freeze page and revisions)."""
+    unknown = sorted(set(changes) - set(SETTABLE))
     if unknown:
         raise ValidationError(
             {
                 "changes": _("cannot change %(keys)s; allowed: %(allowed)s")
-                % {"keys": ", ".join(unknown), "allowed": ", ".join(sorted(allowed))}
+                % {"keys": ", ".join(unknown), "allowed": ", ".join(sorted(SETTABLE))}
             }
         )
     if "inference" in changes and changes["inference"] not in DEFAULT_METHODS:
@@ -120,10 +118,44 @@ def analysis_plan_revise(*, study, user, changes: dict, reason: str) -> Analysis
         )
     if "draws" in changes and (not isinstance(changes["draws"], int) or changes["draws"] < 0):
         raise ValidationError({"draws": _("bootstrap draws must be a whole number, 0 or more")})
+    if "seed" in changes and not isinstance(changes["seed"], int):
+        raise ValidationError({"seed": _("the seed must be a whole number")})
+    _validate_settings(changes)
+
+
+def _validate_settings(changes: dict) -> None:
+    """The HonestDiD and power settings, normalised in place."""
+    for key, check in (("honest", plan_core.honest_settings), ("power", plan_core.power_settings)):
+        if key in changes:
+            try:
+                changes[key] = check(changes[key])
+            except (TypeError, ValueError) as exc:
+                raise ValidationError({key: str(exc)}) from None
+
+
+@transaction.atomic
+def analysis_plan_revise(*, study, user, changes: dict, reason: str) -> AnalysisPlan:
+    """A new plan version: the study's current questions plus ``changes`` to the parameters
+    (SETTABLE: design, multiplicity, inference, draws, seed, covariates, clustering, alpha,
+    honest, power). The old version stays, and so do its pre-registered MDEs unless the power
+    settings change (then they are simulated again from the pre-intake rows only); a new
+    primary outcome gets its own. A plan frozen with the calendar-time ``estimator: twfe`` moves to the aligned design
+    only by a revision that says ``design: aligned`` (with its reason)."""
+    _check(user, study)
+    current = plan_current(study)
+    if current is None:
+        raise ValidationError(_("there is no frozen plan to revise yet; freeze it first"))
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("a new plan version needs a reason")})
+    changes = dict(changes)
+    _validate(changes)
     params = {**current.content, **changes}
     if "design" in changes:
         params.pop("estimator", None)
     content = plan_core.plan_content(question_dicts(study=study), params)
+    content = plan_power.with_planned_mde(
+        study=study, content=content, previous=current.content, recompute="power" in changes
+    )
     if plan_core.content_hash(content) == current.sha256:
         raise ValidationError(_("nothing differs from the current plan version"))
     return _write(study=study, user=user, content=content, reason=reason.strip())

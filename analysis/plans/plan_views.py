@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from analysis.effects import plan as plan_core
 from analysis.plans import forms, plan_services, selectors
 
 
@@ -32,6 +33,9 @@ def plan_detail(request, study_id: int):
             "may_edit": selectors.may_edit_questions(request.user, study),
             "post_intake": plan_services.study_has_post_intake_data(study),
             "inference_choices": forms.inference_choices(),
+            "defaults": plan_services.PLAN_DEFAULTS,
+            "sd_methods": plan_core.HONEST_SD_METHODS,
+            "planned_mde": (current.content.get("planned_mde") or {}) if current else {},
         },
     )
 
@@ -41,7 +45,11 @@ def plan_detail(request, study_id: int):
 def plan_freeze(request, study_id: int):
     study = selectors.study_for_editors(request.user, study_id)
     try:
-        plan = plan_services.analysis_plan_freeze(study=study, user=request.user)
+        plan = plan_services.analysis_plan_freeze(
+            study=study, user=request.user, params=forms.freeze_settings(request.POST)
+        )
+    except ValueError:
+        messages.error(request, _("Draws, seed, power and correlation must be numbers."))
     except ValidationError as exc:
         for e in forms.error_messages(exc):
             messages.error(request, e)

@@ -14,7 +14,11 @@ import numpy as np
 from analysis.effects.disclosure import SUPPRESSED, suppress_count, suppression_mask
 from analysis.effects.estimate import CRISIS_ENTRY_WARNING
 from analysis.monitor.report_section import answer_question, monitor_section
-from analysis.reporting.diagnostics import balance_context, outcome_diagnostics_context
+from analysis.reporting.diagnostics import (
+    balance_context,
+    matching_context,
+    outcome_diagnostics_context,
+)
 from analysis.reporting.plots import (
     ARM_LABELS,
     MIN_FAMILIES_FOR_MEAN,
@@ -92,7 +96,6 @@ def report_context(*, run, version: int, previous=None) -> dict:
             }
             for d in results.get("dose", [])
         ],
-        "mde": results.get("mde", []),
         "costs": costs,
         "cost_domains": by_domain,
         "changes": changes,
@@ -105,6 +108,7 @@ def report_context(*, run, version: int, previous=None) -> dict:
         "dose_response": _dose_response_context(results.get("dose_response")),
         "monitor": monitor,
         "balance": balance_context(results),
+        "matching": matching_context(results),
         "diagnostics": results.get("diagnostics"),
     }
 

@@ -17,7 +17,19 @@ SCALES = {
     "log (Poisson PML coefficient)": "logschaal (coëfficiënt van Poisson PML)",
     "proportional change (exp(b) - 1)": "relatieve verandering (exp(b) - 1)",
 }
-PERIODS = {"slope T-2 to T0": "helling T-2 → T0"}
+PERIODS = {
+    "slope T-2 to T0": "helling T-2 → T0",
+    "intake": "bij de intake",
+    "after matching": "na het matchen",
+    "before matching": "vóór het matchen",
+}
+#: The household characteristics of the balance table, in the report's words.
+HOUSEHOLD_LABELS = {
+    "n_adult": "volwassenen in het huishouden",
+    "n_child": "kinderen in het huishouden",
+    "single_adult": "eenoudergezin (één volwassene)",
+    "intake_year": "intakejaar",
+}
 MARKS = {"large": "≥ 0,25 (groot)", "notable": "≥ 0,1", "": ""}
 RESTRICTIONS = {
     "rm": "relatieve omvang (Δ^RM): afwijkingen na de intake hooguit M̄ keer de grootste "
@@ -215,19 +227,38 @@ def _robustness(rows) -> dict | None:
     return {"reason": None, "rows": out}
 
 
+#: Where the MDE beside the interval width comes from, in the report's words.
+MDE_SOURCES = {
+    "plan": "vooraf vastgelegd in het analyseplan",
+    "run": "niet vooraf vastgelegd: berekend bij deze run uit de eigen gegevens",
+}
+
+
+def _rho_source(source) -> str:
+    words = {"pre-intake years": "jaren vóór de intake", "assumed": "aangenomen"}
+    return words.get(str(source or ""), str(source or ""))
+
+
 def _power(mde: dict | None, width: dict | None, scale: str) -> dict | None:
     if mde is None and width is None:
         return None
     mde_reason = _not_computed(mde)
     width_reason = _not_computed(width)
+    width_scale = SCALES.get(str((width or {}).get("scale", "")), scale)
+    m = mde or {}
+    rho = m.get("rho")
     return {
-        "mde": None if mde_reason or mde is None else _fmt(mde.get("mde")),
+        "mde": None if mde_reason or mde is None or m.get("mde") is None else _fmt(m["mde"]),
         "mde_reason": mde_reason,
-        "alpha": _fmt((mde or {}).get("alpha"), 4),
-        "power": _fmt(100 * float((mde or {}).get("power") or 0.8), 0),
+        "alpha": _fmt(m.get("alpha"), 4),
+        "power": _fmt(100 * float(m.get("power") or 0.8), 0),
+        # The plan's MDE names its unit (standard deviations when no data existed yet).
+        "mde_scale": str(m.get("unit") or width_scale),
+        "source": MDE_SOURCES.get(str(m.get("source") or ""), ""),
+        "rho": None if rho is None else f"{_fmt(rho)} ({_rho_source(m.get('rho_source'))})",
         "width": None if width_reason or width is None else _fmt(width.get("width")),
         "width_reason": width_reason,
-        "scale": SCALES.get(str((width or {}).get("scale", "")), scale),
+        "scale": width_scale,
     }
 
 
@@ -238,7 +269,20 @@ def outcome_diagnostics_context(o: dict) -> dict:
         "ipw_shown": _ipw(o.get("ipw")),
         "robustness_shown": _robustness(o.get("robustness") if "honest" in o else None),
         "power_shown": _power(o.get("mde_planned"), o.get("ci_width"), o.get("scale", "")),
+        "nonzero_shown": _nonzero(o),
     }
+
+
+def _nonzero(o: dict) -> str | None:
+    """A Poisson PML outcome: how many families have a non-zero count (through the disclosure
+    rule) and how many only zeros (left out of the fit)."""
+    if o.get("model") != "ppml" or o.get("n_families_nonzero") is None:
+        return None
+    n, zero = int(o["n_families_nonzero"]), int(o.get("n_families_all_zero") or 0)
+    text = f"{suppress_count(n)} gezinnen met ten minste één waarde boven nul"
+    if zero:
+        text += f"; {suppress_count(zero)} gezinnen met alleen nullen tellen niet mee"
+    return text
 
 
 def balance_context(results: dict) -> dict | None:
@@ -248,18 +292,34 @@ def balance_context(results: dict) -> dict | None:
         return None
     if isinstance(rows, dict):
         return {"reason": rows.get("reason", "niet berekend"), "rows": []}
-    labels = {
+    labels = _labels(results)
+    return {"reason": None, "rows": _balance_rows(rows, labels)}
+
+
+def _labels(results: dict) -> dict[str, str]:
+    return HOUSEHOLD_LABELS | {
         o["code"]: o.get("label", o["code"])
         for q in results.get("questions", [])
         for o in q["outcomes"]
     }
+
+
+def _label(variable: str, labels: dict[str, str]) -> str:
+    """A variable's label; "code T-1" (a pre-intake level) as "label (T-1)"."""
+    code, _, period = variable.partition(" ")
+    if period and code in labels:
+        return f"{labels[code]} ({period})"
+    return labels.get(variable, variable)
+
+
+def _balance_rows(rows: list[dict], labels: dict[str, str]) -> list[dict]:
     out = []
     for r in rows:
         n_i, n_c = int(r.get("n_intervention") or 0), int(r.get("n_comparison") or 0)
         enough = min(n_i, n_c) >= MIN_FAMILIES_FOR_MEAN and r.get("smd") is not None
         out.append(
             {
-                "variable": labels.get(r["variable"], r["variable"]),
+                "variable": _label(r["variable"], labels),
                 "period": PERIODS.get(r["period"], r["period"]),
                 "n_intervention": suppress_count(n_i),
                 "n_comparison": suppress_count(n_c),
@@ -268,6 +328,35 @@ def balance_context(results: dict) -> dict | None:
                 "mean_comparison": _fmt(r.get("mean_comparison")),
                 "smd": _fmt(r.get("smd")),
                 "mark": MARKS.get(r.get("mark") or "", r.get("mark") or "") if enough else "",
+                "within_set_smd": _fmt(r.get("within_set_smd")) if enough else None,
             }
         )
-    return {"reason": None, "rows": out}
+    return out
+
+
+def matching_context(results: dict) -> dict | None:
+    """The matched design's diagnostics as printed (None for a study that is not matched);
+    every family count through the disclosure rule."""
+    m = results.get("matching")
+    if m is None:
+        return None
+    if not m.get("computed"):
+        return {"reason": reason_nl(str(m.get("reason") or "niet berekend"))}
+    before = m.get("before")
+    sizes = ", ".join(
+        f"{suppress_count(int(n))} × {k.replace(':', ' interventie : ')} vergelijking"
+        for k, n in (m.get("set_sizes") or {}).items()
+    )
+    return {
+        "reason": None,
+        "variables": m.get("variables"),
+        "n_sets": suppress_count(int(m.get("n_sets") or 0)),
+        "n_complete_sets": suppress_count(int(m.get("n_complete_sets") or 0)),
+        "set_sizes": sizes,
+        "families_in_complete_sets": suppress_count(int(m.get("families_in_complete_sets") or 0)),
+        "families_outside_sets": suppress_count(int(m.get("families_outside_sets") or 0)),
+        "sets_across_intake_years": suppress_count(int(m.get("sets_across_intake_years") or 0)),
+        "after": _balance_rows(m.get("after") or [], _labels(results)),
+        "before": _balance_rows(before, _labels(results)) if isinstance(before, list) else None,
+        "before_reason": None if isinstance(before, list) else (before or {}).get("reason"),
+    }

@@ -90,7 +90,8 @@ def _pdf_power(power: dict | None) -> list[str]:
     if not power:
         return []
     mde = (
-        f"vooraf aantoonbaar effect {e(power['mde'])} {e(power['scale'])} "
+        f"minimaal aantoonbaar effect {e(power['mde'])} {e(power['mde_scale'])} "
+        f"({e(power['source'] or 'gesimuleerd')}) "
         f"({e(power['power'])}% bij α = {e(power['alpha'])})"
         if power.get("mde")
         else f"minimaal aantoonbaar effect niet berekend: {e(power.get('mde_reason') or '')}"

@@ -24,7 +24,7 @@ from analysis.costs.selectors import cpi_series
 from analysis.did.inference import DEFAULT_METHODS
 from analysis.effects import derive, designs, dose, estimate, run_diagnostics, summaries
 from analysis.effects.plan import multiplicity_of
-from analysis.models import AnalysisRun
+from analysis.models import AnalysisPlan, AnalysisRun
 from analysis.plans import plan_services, question_services
 from analysis.runs import selectors
 from analysis.runs.frames import build_frames, fingerprint
@@ -32,7 +32,7 @@ from analysis.runs.job import RUN_JOB
 from analysis.runs.reconcile import reconcile_runs
 from analysis.runs.report_services import report_render
 from study import access
-from study.models import Study
+from study.models import Family, Study
 from study.models.allocation import AllocationRecord
 from tracker import jobs
 
@@ -152,7 +152,6 @@ def analysis_compute(*, study: Study, params: dict, progress=None) -> tuple[dict
     results["attrition"] = summaries.attrition_summary(frames["families"])
     results["dose"] = summaries.dose_summary(family_panel)
     results["dose_response"] = dose.dose_response(family_panel, primary)
-    results["mde"] = summaries.mde_summary(family_panel, primary)
     results["costs"] = summaries.cost_summary(
         frames.get("cost_domains"),
         frames["families"],
@@ -164,12 +163,16 @@ def analysis_compute(*, study: Study, params: dict, progress=None) -> tuple[dict
     if run_diagnostics.diagnostics_wanted(params, default):
         if progress:
             progress(92, "diagnostics")
+        matched = study.allocation_method == Study.AllocationMethod.MATCHED
         run_diagnostics.add_diagnostics(
             _with_strata(family_panel, study),
             results,
             params=params,
             randomised=study.allocation_method == Study.AllocationMethod.RANDOMISED,
             chronicity_rule=study.eligibility_rule == Study.EligibilityRule.MPG,
+            planned_mde=_planned_mde(study, params.get("plan_version")),
+            families=_with_match_sets(frames["families"], study) if matched else frames["families"],
+            match_variables=study.match_variables if matched else None,
         )
     else:
         results["diagnostics"] = {"computed": False, "reason": "uitgeschakeld voor deze run"}
@@ -179,15 +182,46 @@ def analysis_compute(*, study: Study, params: dict, progress=None) -> tuple[dict
     return results, fingerprint(frames)
 
 
+def _planned_mde(study: Study, version: int | None) -> dict | None:
+    """The pre-registered MDEs of the plan version the run follows (as plan_record: a run
+    without a recorded version follows the latest frozen one; None without a plan)."""
+    plan = AnalysisPlan.objects.filter(study=study, version=version).first() if version else None
+    plan = plan or plan_services.plan_current(study)
+    return (plan.content.get("planned_mde") or None) if plan else None
+
+
+def _match_sets(study: Study) -> dict[int, str]:
+    """Family id -> the matched pair or set recorded at enrolment (matched studies)."""
+    return dict(
+        Family.objects.alive()
+        .filter(study=study)
+        .exclude(match_set="")
+        .values_list("id", "match_set")
+    )
+
+
+def _with_match_sets(families, study: Study):
+    return families.assign(match_set=families["family_id"].map(_match_sets(study)).fillna(""))
+
+
 def _with_strata(family_panel, study: Study):
     """The family panel with each family's allocation stratum (randomisation inference permutes
-    arms within intake year x stratum); unchanged when the study logged no allocations."""
+    arms within intake year x stratum) and, in a matched study, its matched pair or set (within
+    intake year x pair); unchanged when the study recorded neither."""
     strata = dict(AllocationRecord.objects.filter(study=study).values_list("family_id", "stratum"))
-    if not strata:
-        return family_panel
-    return family_panel.assign(
-        **{run_diagnostics.STRATUM: family_panel["family_id"].map(strata).fillna("")}
-    )
+    if strata:
+        family_panel = family_panel.assign(
+            **{run_diagnostics.STRATUM: family_panel["family_id"].map(strata).fillna("")}
+        )
+    if study.allocation_method == Study.AllocationMethod.MATCHED:
+        pairs = _match_sets(study)
+        if pairs:
+            # A family outside any recorded pair is its own cell (its label is never permuted).
+            ids = family_panel["family_id"]
+            family_panel = family_panel.assign(
+                **{run_diagnostics.BLOCK: ids.map(pairs).fillna("unpaired-" + ids.astype(str))}
+            )
+    return family_panel
 
 
 def _progress(claim: jobs.Claim):

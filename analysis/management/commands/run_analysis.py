@@ -9,7 +9,15 @@ from analysis.plans.plan_services import plan_check_for_run, plan_params
 from analysis.runs.services import DEFAULT_PARAMS, analysis_run_execute
 from study.models import Study
 
-DIAGNOSTIC_KEYS = ("honest", "ipw", "robustness", "mde_planned", "ci_width", "eligibility_tied")
+DIAGNOSTIC_KEYS = (
+    "honest",
+    "ipw",
+    "robustness",
+    "mde_planned",
+    "ci_width",
+    "eligibility_tied",
+    "n_families_nonzero",
+)
 
 
 class Command(BaseCommand):
@@ -131,5 +139,6 @@ def _summary(run) -> dict:
         "questions": questions,
         "multiplicity": run.results.get("multiplicity"),
         "balance": run.results.get("balance"),
+        "matching": run.results.get("matching"),
         "diagnostics": run.results.get("diagnostics"),
     }

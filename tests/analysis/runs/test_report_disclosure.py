@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 
 from analysis.did.diagnostics import PARTS, outcome_diagnostics
 from analysis.did.panel import json_safe
-from analysis.effects import derive
+from analysis.effects import derive, planned_mde
 from analysis.effects.run_diagnostics import ELIGIBILITY_OUTCOMES, ROW_PARTS
 from analysis.management.commands.run_analysis import _summary
 from analysis.models import AnalysisRun
+from analysis.plans import plan_power
 from analysis.plans.plan_services import analysis_plan_freeze
 from analysis.reporting.context import attrition_table, unit_counts
 from analysis.runs.frames import build_frames
@@ -32,13 +33,18 @@ pytestmark = pytest.mark.django_db
 
 #: The one run of the suite with the issue-14 diagnostics (few draws: the suite stays fast).
 DIAGNOSTIC_PARAMS = {"seed": 1, "diagnostics": True, "draws": 49, "mde_reps": 60}
+PLAN_MDE_REPS = 200
 
 
 @pytest.fixture(scope="module")
 def demo_diag_run(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock(), transaction.atomic():
         study, _ = demo_set_up(seed=DEMO_SEED)
-        plan = analysis_plan_freeze(study=study, user=study.memberships.get(role="researcher").user)
+        plan = analysis_plan_freeze(
+            study=study,
+            user=study.memberships.get(role="researcher").user,
+            params={"power": {"reps": PLAN_MDE_REPS}},
+        )
         run = AnalysisRun.objects.create(study=study, params=DIAGNOSTIC_PARAMS, plan=plan)
         run = analysis_run_execute(run_id=run.pk)
         assert run.status == AnalysisRun.Status.SUCCEEDED, run.error
@@ -241,14 +247,36 @@ def test_robustness_follows_the_runs_draws_and_equals_the_entry_point(demo_diag_
     assert demo_diag_run.results["diagnostics"]["draws"] == DIAGNOSTIC_PARAMS["draws"]
 
 
-def test_mde_at_holms_first_step_and_ci_width(demo_diag_run):
+def test_mde_is_the_plans_pre_registered_one_at_holms_first_step_and_ci_width(demo_diag_run):
     m = demo_diag_run.results["multiplicity"]["primary"]["m"]
+    content = demo_diag_run.plan.content
+    assert len(content["primary_outcomes"]) == m
     o = _row(demo_diag_run, "receives_bijstand")
-    assert o["mde_planned"]["alpha"] == pytest.approx(0.05 / m)
-    assert o["mde_planned"]["reps"] == DIAGNOSTIC_PARAMS["mde_reps"]
-    assert o["mde_planned"] == _direct(
-        demo_diag_run, "receives_bijstand", "mde_planned", mde_alpha=0.05 / m
+    planned = content["planned_mde"]["outcomes"]["receives_bijstand"]
+    assert o["mde_planned"] == {**planned, "source": "plan"}
+    assert planned["alpha"] == pytest.approx(0.05 / m) and planned["reps"] == PLAN_MDE_REPS
+    assert planned["unit"] == "procentpunten" and planned["mde"] > 0
+    # The same simulation called directly on the study's design and pre-intake rows.
+    enrolled, observed = plan_power._frames(demo_diag_run.study)
+    families, _ = planned_mde.planned_families(
+        enrolled, n_intervention=0, n_comparison=0, start_year=2000
     )
+    outcome = next(
+        x for q in content["questions"] for x in q["outcomes"] if x["code"] == "receives_bijstand"
+    )
+    direct = planned_mde.outcome_mde(
+        families,
+        observed,
+        outcome,
+        pre_years=demo_diag_run.study.pre_intake_years,
+        waves=demo_diag_run.study.n_waves,
+        alpha=0.05 / m,
+        power=0.8,
+        rho=None,
+        reps=PLAN_MDE_REPS,
+        seed=content["seed"],
+    )
+    assert planned == direct
     assert o["ci_width"]["width"] == pytest.approx(o["ci_high"] - o["ci_low"], rel=1e-9)
     assert o["ci_width"]["scale"] == "percentage points"  # an LPM: the effect's own units
 
@@ -273,9 +301,27 @@ def test_balance_smd_by_hand(demo_diag_run):
     assert row["smd"] == pytest.approx(hand, rel=1e-12)
     assert (row["n_intervention"], row["n_comparison"]) == (t.size, c.size)
     periods = {r["period"] for r in demo_diag_run.results["balance"]}
-    assert periods == {"T-2", "T-1", "T0", "slope T-2 to T0"}
+    assert periods == {"T-2", "T-1", "T0", "slope T-2 to T0", "intake"}
     assert row["mark"] == ("large" if abs(hand) >= 0.25 else "notable" if abs(hand) >= 0.1 else "")
     assert np.isfinite(row["smd"])
+
+
+def test_household_balance_by_hand_and_matching_says_no_sets_were_recorded(demo_diag_run):
+    families = build_frames(demo_diag_run.study)["families"]
+    t = families.loc[families["arm"] == "intervention", "n_child"].to_numpy(float)
+    c = families.loc[families["arm"] != "intervention", "n_child"].to_numpy(float)
+    hand = (t.mean() - c.mean()) / math.sqrt((t.var(ddof=1) + c.var(ddof=1)) / 2)
+    rows = {r["variable"]: r for r in demo_diag_run.results["balance"] if r["period"] == "intake"}
+    assert set(rows) == {"n_adult", "n_child", "single_adult", "intake_year"}
+    assert rows["n_child"]["smd"] == pytest.approx(hand, rel=1e-12)
+    assert (rows["n_child"]["n_intervention"], rows["n_child"]["n_comparison"]) == (
+        t.size,
+        c.size,
+    )
+    # The demo study is matched but records no pairs: the report says so.
+    assert demo_diag_run.results["matching"]["computed"] is False
+    text = _text(demo_diag_run.report.html)
+    assert "kinderen in het huishouden" in text and "Het matchen" in text
 
 
 def test_multiplicity_and_json_summary(demo_diag_run):
@@ -290,6 +336,7 @@ def test_multiplicity_and_json_summary(demo_diag_run):
     )
     assert row["primary"] is True and set(ROW_PARTS) <= set(row)
     assert summary["balance"] == demo_diag_run.results["balance"]
+    assert summary["matching"] == demo_diag_run.results["matching"]
     assert summary["multiplicity"]["method"] == mult["method"]
 
 
@@ -313,7 +360,8 @@ def test_report_shows_the_diagnostics_in_dutch(demo_diag_run, demo_html):
         1 for r in _rows(demo_diag_run) if "honest" in r
     )
     assert "Breedte van het bereikte 95%-interval" in text
-    assert "Vooraf aantoonbaar effect" in text
+    assert "Minimaal aantoonbaar effect (vooraf vastgelegd in het analyseplan)" in text
+    assert "<h2>Minimaal aantoonbaar effect</h2>" not in demo_html  # the post-hoc formula is gone
 
 
 def test_the_pdf_prints_the_same_diagnostics(demo_diag_run):

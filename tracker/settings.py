@@ -360,6 +360,8 @@ ANALYSIS_TIME_LIMIT = timedelta(minutes=env_int("ANALYSIS_TIME_LIMIT_MINUTES", 3
 ANALYSIS_MAX_ATTEMPTS = env_int("ANALYSIS_MAX_ATTEMPTS", 3)
 # The statistician's checks of issue 14 in every run (a run's "diagnostics" option overrides).
 ANALYSIS_DIAGNOSTICS = env_bool("ANALYSIS_DIAGNOSTICS", default=True)
+# Simulations behind a plan's pre-registered MDE when the plan names no number (issue 14).
+PLANNED_MDE_REPS = env_int("PLANNED_MDE_REPS", 1000)
 # A running run without a heartbeat for this long has lost its worker (longer than any run).
 ANALYSIS_STALE_SECONDS = env_int(
     "ANALYSIS_STALE_SECONDS", int(ANALYSIS_TIME_LIMIT.total_seconds()) + 5 * 60

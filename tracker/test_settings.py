@@ -35,3 +35,6 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
 
 # Diagnostics (issue 14) are computed on one run of the suite only (its fixture asks for them).
 ANALYSIS_DIAGNOSTICS = False
+# Plans frozen in fixtures simulate their MDE with fewer draws (tests of the MDE itself set
+# their own number); the 80 % power check is tests/analysis/effects/test_planned_mde.py.
+PLANNED_MDE_REPS = 100

@@ -183,9 +183,10 @@ def planned_mde(
     waves: int,
     design_source: str,
     only: set[str] | None = None,
+    default_reps: int = 1000,
 ) -> dict[str, Any]:
     """``planned_mde`` of a plan's content: settings and one entry per primary outcome
-    (``only``: just these codes). ``families``: family_id, arm01, intake_year of the planned
+    (``only``: just these codes; ``default_reps``: simulations when the plan names none). ``families``: family_id, arm01, intake_year of the planned
     design; ``observed``: family-year rows with the outcomes (pre-intake years are used)."""
     settings = content.get("power") or {}
     primary = list(content.get("primary_outcomes") or [])
@@ -211,7 +212,7 @@ def planned_mde(
             alpha=alpha,
             power=float(settings.get("power", 0.8)),
             rho=settings.get("rho"),
-            reps=int(settings.get("reps", 1000)),
+            reps=int(settings.get("reps", default_reps)),
             seed=seed,
         )
     return {

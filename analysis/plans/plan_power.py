@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from django.conf import settings as django_settings
+
 from analysis.effects import derive, planned_mde
 from study import panels
 from study.models import Family, Study
@@ -74,6 +76,7 @@ def with_planned_mde(
         waves=study.n_waves,
         design_source=source,
         only=missing if kept else None,
+        default_reps=django_settings.PLANNED_MDE_REPS,
     )
     if kept:
         fresh = {**kept, "outcomes": {**kept_outcomes, **fresh["outcomes"]}}

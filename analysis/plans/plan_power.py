@@ -4,7 +4,6 @@ the simulation in analysis/effects/planned_mde.py."""
 from __future__ import annotations
 
 import pandas as pd
-
 from django.conf import settings as django_settings
 
 from analysis.effects import derive, planned_mde

@@ -17,7 +17,7 @@ from study.models.base import (
     Source,
     new_pseudonym,
 )
-from study.models.care import CareInvolvement, Contact
+from study.models.care import CareCatalogueEntry, CareInvolvement, Contact
 from study.models.entry import IdempotencyRecord, StudyDataPolicy
 from study.models.family import (
     CaseloadAssignment,
@@ -44,6 +44,7 @@ __all__ = [
     "Arm",
     "AuditSeal",
     "AuditedQuerySet",
+    "CareCatalogueEntry",
     "CareInvolvement",
     "CaseloadAssignment",
     "CaseloadQuerySet",

@@ -71,6 +71,7 @@ PAGE_KINDS: dict[str, str] = {
     "study:api_keys": MANAGE,
     "study:api_key_revoke": MANAGE,
     "study:access_log": MANAGE,
+    "study:care_catalogue": MANAGE,
     "study:study_edit": MANAGE,
     "study:study_members": MANAGE,
     "study:membership_change": MANAGE,

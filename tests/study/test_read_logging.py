@@ -70,6 +70,7 @@ NOT_FAMILY_PAGES = {
     "study:membership_change": "accounts and their roles",
     "study:study_professionals": "professionals, not families",
     "study:professional_deactivate": "POST only",
+    "study:care_catalogue": "the study's list of organisations and disciplines, with counts",
     "study:access_log": "the access log itself (data managers; its reads are not family data)",
     "costs:catalogue": "prices",
     "monitor:list": "aggregated municipal counts (1-9 suppressed)",

@@ -8,6 +8,7 @@ from study.views import (
     care_catalogue,
     coach,
     corrections,
+    erasure,
     families,
     imports,
     professionals,
@@ -35,6 +36,8 @@ urlpatterns = [
     path("families/<int:family_id>/", families.family_detail, name="family_detail"),
     path("families/<int:family_id>/audit/", families.family_audit, name="family_audit"),
     path("families/<int:family_id>/remove/", corrections.family_remove, name="family_remove"),
+    path("families/<int:family_id>/erase/", erasure.family_erase, name="family_erase"),
+    path("studies/<int:study_id>/erasures/", erasure.erasure_list, name="erasure_list"),
     path("contacts/<int:contact_id>/correct/", corrections.contact_correct, name="contact_correct"),
     path(
         "care-involvements/<int:involvement_id>/correct/",

@@ -7,7 +7,7 @@ this package exports them all, as Django expects of an app's `models`.
 
 from study.models.access import ApiKey, ApiKeyUse, EnrolmentLink, TokenFactor
 from study.models.allocation import AllocationRecord, AllocationStratum
-from study.models.audit import AccessEvent, AuditCounter, AuditSeal
+from study.models.audit import AccessEvent, AuditCounter, AuditSeal, FamilyErasure
 from study.models.base import (
     PSEUDONYM_ALPHABET,
     AuditedQuerySet,
@@ -31,7 +31,7 @@ from study.models.indicator import Indicator
 from study.models.professional import Professional, ProfessionalSurvey
 from study.models.quality import DataQuery, QualityRule, QueryMessage
 from study.models.study import Arm, Study, StudyMembership
-from study.models.wave import IndicatorValue, Wave, WaveSurvey
+from study.models.wave import IndicatorValue, Wave, WaveReminder, WaveSurvey
 
 __all__ = [
     "PSEUDONYM_ALPHABET",
@@ -52,6 +52,7 @@ __all__ = [
     "DataQuery",
     "EnrolmentLink",
     "Family",
+    "FamilyErasure",
     "FamilyQuerySet",
     "IdempotencyRecord",
     "ImportBatch",
@@ -71,6 +72,7 @@ __all__ = [
     "StudyMembership",
     "TokenFactor",
     "Wave",
+    "WaveReminder",
     "WaveSurvey",
     "new_pseudonym",
 ]

@@ -48,6 +48,8 @@ PAGE_KINDS: dict[str, str] = {
     "study:contact_correct": FAMILY,
     "study:care_involvement_correct": FAMILY,
     "study:family_remove": MANAGE,
+    "study:family_erase": MANAGE,
+    "study:erasure_list": MANAGE,
     "study:study_audit": RESEARCH,
     # Lists only the families the visitor may see (a coach: their caseload; others: none).
     "study:record_status": STUDY,

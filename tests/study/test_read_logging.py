@@ -42,6 +42,8 @@ FAMILY_PAGES = {
     "study:query_list",
     "study:query_detail",
     "study:family_remove",
+    "study:family_erase",  # a withdrawn family's pseudonym and row counts
+    "study:erasure_list",  # the withdrawn families' pseudonyms
     "study:contact_correct",
     "study:care_involvement_correct",
     "study:family_status",

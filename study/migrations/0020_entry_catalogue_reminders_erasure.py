@@ -4,6 +4,7 @@ import django.db.models.deletion
 import django.db.models.functions.text
 import simple_history.models
 from django.conf import settings
+import django.utils.timezone
 from django.db import migrations, models
 
 
@@ -271,6 +272,85 @@ class Migration(migrations.Migration):
                 condition=models.Q(("merged_into__isnull", True)),
                 name="one_listed_care_name_per_study_and_kind",
             ),
+        ),
+        migrations.CreateModel(
+            name="WaveReminder",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "event",
+                    models.CharField(
+                        choices=[("opened", "the wave opened"), ("overdue", "the wave is overdue")],
+                        max_length=10,
+                    ),
+                ),
+                ("sent_at", models.DateTimeField(auto_now_add=True)),
+                ("recipients", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "wave",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reminders",
+                        to="study.wave",
+                    ),
+                ),
+            ],
+            options={
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("wave", "event"), name="one_reminder_per_wave_event"
+                    )
+                ],
+            },
+        ),
+
+        migrations.CreateModel(
+            name='FamilyErasure',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('requested_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('reason', models.TextField(verbose_name='reason')),
+                ('status', models.CharField(choices=[('requested', 'requested'), ('done', 'erased')], default='requested', max_length=10)),
+                ('done_at', models.DateTimeField(blank=True, null=True)),
+                ('erased', models.JSONField(blank=True, default=dict)),
+                ('resealed', models.JSONField(blank=True, default=dict)),
+                ('family', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='erasures', to='study.family')),
+                ('requested_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+            ],
+            options={
+                'ordering': ['-requested_at'],
+            },
+        ),
+        migrations.CreateModel(
+            name='HistoricalFamilyErasure',
+            fields=[
+                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
+                ('requested_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('reason', models.TextField(verbose_name='reason')),
+                ('status', models.CharField(choices=[('requested', 'requested'), ('done', 'erased')], default='requested', max_length=10)),
+                ('done_at', models.DateTimeField(blank=True, null=True)),
+                ('erased', models.JSONField(blank=True, default=dict)),
+                ('resealed', models.JSONField(blank=True, default=dict)),
+                ('history_id', models.AutoField(primary_key=True, serialize=False)),
+                ('history_date', models.DateTimeField(db_index=True)),
+                ('history_change_reason', models.TextField(null=True)),
+                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                ('family', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='study.family')),
+                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('requested_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+            ],
+            options={
+                'verbose_name': 'historical family erasure',
+                'verbose_name_plural': 'historical family erasures',
+                'ordering': ('-history_date', '-history_id'),
+                'get_latest_by': ('history_date', 'history_id'),
+            },
+            bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.RunPython(code_recorded_names, migrations.RunPython.noop),
     ]

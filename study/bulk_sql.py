@@ -228,6 +228,9 @@ def audit_append_only_lifted(tables: Sequence[str]) -> None:
 
     try:
         with connection.cursor() as cursor:
+            # Deferred foreign-key checks of rows written earlier in the transaction are checked
+            # now: ALTER TABLE refuses a table with trigger events still pending.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             for table in tables:
                 cursor.execute(f'ALTER TABLE "{table}" DISABLE TRIGGER "{table}_append_only"')
     except DatabaseError as exc:

@@ -19,11 +19,11 @@ from study.services.common import audited_save
 
 Kind = CareCatalogueEntry.Kind
 #: The involvement's text and coded fields of each kind.
-FIELDS = {
+FIELDS: dict[str, tuple[str, str]] = {
     Kind.ORGANISATION: ("organisation", "organisation_entry"),
     Kind.DISCIPLINE: ("discipline", "discipline_entry"),
 }
-MAX_LENGTH = {Kind.ORGANISATION: 150, Kind.DISCIPLINE: 100}
+MAX_LENGTH: dict[str, int] = {Kind.ORGANISATION: 150, Kind.DISCIPLINE: 100}
 
 
 def normalise(name: str) -> str:
@@ -109,7 +109,7 @@ def care_catalogue_add(*, study: Study, kind: str, name: str, user) -> CareCatal
     text = _clean(name)
     if not text:
         raise ValidationError({"name": _("Give a name.")})
-    if len(text) > MAX_LENGTH[Kind(kind)]:
+    if len(text) > MAX_LENGTH[kind]:
         raise ValidationError({"name": _("This name is too long.")})
     taken = any(normalise(e.name) == normalise(text) for e in listed(study, kind))
     if taken:

@@ -50,7 +50,7 @@ def _candidates(today: date, max_age: int) -> list[tuple[Wave, str]]:
         .select_related("family__study")
     )
     done = set(WaveReminder.objects.filter(wave__in=waves).values_list("wave_id", "event"))
-    found = []
+    found: list[tuple[Wave, str]] = []
     for wave in waves:
         event = Event.OVERDUE if wave.status_on(today) == Wave.Status.OVERDUE else Event.OPENED
         if (wave.pk, event) not in done:

@@ -122,7 +122,7 @@ def care_catalogue_page(request: HttpRequest, study_id: int) -> HttpResponse:
     kind = request.GET.get("kind", Kind.ORGANISATION)
     if kind not in Kind.values:
         kind = Kind.ORGANISATION
-    entry_field = care_catalogue.FIELDS[Kind(kind)][1]
+    entry_field = care_catalogue.FIELDS[kind][1]
     listed = CareCatalogueEntry.objects.filter(study=study, kind=kind, merged_into__isnull=True)
     if request.method == "POST":
         done = _post(request, study, kind, listed)

@@ -149,7 +149,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="careinvolvement",
             name="discipline_entry",
-            field=models.ForeignKey(
+            field=models.ForeignKey(verbose_name="discipline (study\'s list)", 
                 blank=True,
                 limit_choices_to={"kind": "discipline"},
                 null=True,
@@ -161,7 +161,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="careinvolvement",
             name="organisation_entry",
-            field=models.ForeignKey(
+            field=models.ForeignKey(verbose_name="organisation (study\'s list)", 
                 blank=True,
                 limit_choices_to={"kind": "organisation"},
                 null=True,
@@ -173,7 +173,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="historicalcareinvolvement",
             name="discipline_entry",
-            field=models.ForeignKey(
+            field=models.ForeignKey(verbose_name="discipline (study\'s list)", 
                 blank=True,
                 db_constraint=False,
                 limit_choices_to={"kind": "discipline"},
@@ -186,7 +186,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="historicalcareinvolvement",
             name="organisation_entry",
-            field=models.ForeignKey(
+            field=models.ForeignKey(verbose_name="organisation (study\'s list)", 
                 blank=True,
                 db_constraint=False,
                 limit_choices_to={"kind": "organisation"},

@@ -59,6 +59,7 @@ class CareInvolvement(SoftDeleteModel):
     discipline = models.CharField(_("role / discipline"), max_length=100)
     organisation_entry = models.ForeignKey(
         CareCatalogueEntry,
+        verbose_name=_("organisation (study's list)"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -67,6 +68,7 @@ class CareInvolvement(SoftDeleteModel):
     )
     discipline_entry = models.ForeignKey(
         CareCatalogueEntry,
+        verbose_name=_("discipline (study's list)"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,

@@ -208,3 +208,26 @@ def test_the_care_worker_form_offers_the_list_and_anders(client, family, coach, 
         },
     )
     assert CareInvolvement.objects.get(family=family).organisation == "Elders"
+
+
+def test_the_api_shows_the_entries_and_corrects_to_anders(family, coach, listed):
+    from tests.otp import api_verified
+
+    inv = _add(family, coach, "Jeugdbescherming Overijssel", "jeugdbeschermer")
+    client = api_verified(coach)
+    shown = client.get(f"/api/care-involvements/{inv.pk}/").json()
+    assert shown["organisation_entry"] == listed["jbo"].pk
+    refused = client.patch(
+        f"/api/care-involvements/{inv.pk}/",
+        {"organisation": "Elders", "reason": "wrong"},
+        format="json",
+    )
+    assert refused.status_code == 400 and "organisation" in refused.json()
+    corrected = client.patch(
+        f"/api/care-involvements/{inv.pk}/",
+        {"organisation": "Elders", "organisation_other": True, "reason": "wrong"},
+        format="json",
+    )
+    assert corrected.status_code == 200, corrected.content
+    assert corrected.json()["organisation_entry"] is None
+    assert corrected.json()["organisation"] == "Elders"

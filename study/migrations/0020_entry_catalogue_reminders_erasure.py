@@ -41,7 +41,7 @@ def code_recorded_names(apps, schema_editor):
     now = timezone.now()
     entries: dict[tuple, object] = {}
     changed = []
-    for involvement in Involvement.objects.select_related("family").order_by("pk"):
+    for involvement in Involvement._base_manager.select_related("family").order_by("pk"):
         study_id = involvement.family.study_id
         for kind, text_field in (("organisation", "organisation"), ("discipline", "discipline")):
             text = " ".join(getattr(involvement, text_field).split())
@@ -49,12 +49,12 @@ def code_recorded_names(apps, schema_editor):
                 continue
             key = (study_id, kind, text.casefold())
             if key not in entries:
-                entries[key] = Entry.objects.create(study_id=study_id, kind=kind, name=text)
+                entries[key] = Entry._base_manager.create(study_id=study_id, kind=kind, name=text)
             entry = entries[key]
             setattr(involvement, f"{text_field}_entry_id", entry.pk)
             setattr(involvement, text_field, entry.name)
         changed.append(involvement)
-    Involvement.objects.bulk_update(
+    Involvement._base_manager.bulk_update(
         changed, ["organisation", "discipline", "organisation_entry", "discipline_entry"]
     )
     HistoricalEntry.objects.bulk_create(

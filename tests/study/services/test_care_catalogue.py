@@ -5,6 +5,7 @@ only as "anders", a data manager merges duplicates (audited) and codes typed nam
 from __future__ import annotations
 
 from datetime import date
+from types import SimpleNamespace
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -231,3 +232,44 @@ def test_the_api_shows_the_entries_and_corrects_to_anders(family, coach, listed)
     assert corrected.status_code == 200, corrected.content
     assert corrected.json()["organisation_entry"] is None
     assert corrected.json()["organisation"] == "Elders"
+
+
+def _backfill():
+    """The migration's function that codes the names recorded before the list existed, and the
+    models as that migration sees them (found by name: the migration's number may change)."""
+    import importlib
+    from pathlib import Path
+
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+
+    import study.migrations as package
+
+    for path in sorted(Path(package.__path__[0]).glob("0*.py")):
+        module = importlib.import_module(f"study.migrations.{path.stem}")
+        if hasattr(module, "code_recorded_names"):
+            state = MigrationLoader(connection).project_state(("study", path.stem))
+            return module.code_recorded_names, state.apps
+    raise AssertionError("no migration codes the recorded names")
+
+
+def test_the_migration_codes_recorded_names_once_per_spelling(study, family, coach):
+    from django.db import connection
+
+    for org in ("Jeugdbescherming Overijssel", "jeugdbescherming  overijssel", "Mediant GGZ"):
+        _add(family, coach, org, "jeugdbeschermer")
+    CareCatalogueEntry.objects.all().delete()  # as before the list existed
+    histories = CareInvolvement.history.count()
+    # the function uses only the schema editor's connection (SQLite's editor refuses to open
+    # inside the test's transaction)
+    backfill, migration_apps = _backfill()
+    backfill(migration_apps, SimpleNamespace(connection=connection))
+    names = sorted(
+        CareCatalogueEntry.objects.filter(study=study, kind=ORG).values_list("name", flat=True)
+    )
+    assert names == ["Jeugdbescherming Overijssel", "Mediant GGZ"]
+    coded = CareInvolvement.objects.filter(family=family)
+    assert not coded.filter(organisation_entry__isnull=True).exists()
+    assert coded.filter(organisation="Jeugdbescherming Overijssel").count() == 2
+    assert CareInvolvement.history.count() == histories + 3  # each change audited
+    assert CareCatalogueEntry.history.count() == 3  # two organisations, one discipline

@@ -42,7 +42,6 @@ FAMILY_PAGES = {
     "study:query_list",
     "study:query_detail",
     "study:family_remove",
-    "study:family_erase",  # a withdrawn family's pseudonym and row counts
     "study:erasure_list",  # the withdrawn families' pseudonyms
     "study:contact_correct",
     "study:care_involvement_correct",
@@ -72,6 +71,10 @@ NOT_FAMILY_PAGES = {
     "study:membership_change": "accounts and their roles",
     "study:study_professionals": "professionals, not families",
     "study:professional_deactivate": "POST only",
+    "study:family_erase": (
+        "only a withdrawn family of a 'remove' study opens it (none in the world); its read is "
+        "logged (tests/study/services/test_erasure.py)"
+    ),
     "study:care_catalogue": "the study's list of organisations and disciplines, with counts",
     "study:access_log": "the access log itself (data managers; its reads are not family data)",
     "costs:catalogue": "prices",

@@ -16,6 +16,7 @@ from django.urls import reverse
 from study import bulk_sql
 from study.audit import audit_seal, verify_all
 from study.models import (
+    AccessEvent,
     AuditSeal,
     Contact,
     Family,
@@ -165,6 +166,8 @@ def test_the_page_asks_twice_and_the_command_reports_intact(client, withdrawn, d
     login_verified(client, data_manager)
     url = reverse("study:family_erase", args=[withdrawn.pk])
     assert client.get(url).status_code == 200
+    read = AccessEvent.objects.filter(action="family.erase").get()
+    assert read.actor == data_manager and read.family_ids == [withdrawn.pk]
     listing = client.get(reverse("study:erasure_list", args=[withdrawn.study_id]))
     assert withdrawn.pseudonym in listing.content.decode()
     first = client.post(

@@ -281,6 +281,41 @@ def _verify_table(table: AuditTable) -> list[AuditProblem]:
     return problems
 
 
+def verify_table(table: AuditTable) -> list[AuditProblem]:
+    """One table's seals and rows (the erasure checks the tables it rewrites first)."""
+    return _verify_table(table)
+
+
+def reseal_from(table: AuditTable, first_changed_id: int) -> int:
+    """Make the table's seals again from the first one that covers `first_changed_id` (rows of
+    it were erased): each digest over the rows as they are now, chained as before, each mac
+    again. Only for the erasure, inside its transaction, after `verify_table` found the table
+    intact, with the sealer's lock held and the append-only guard lifted. Returns how many."""
+    seals = list(AuditSeal.objects.filter(table=table.name).order_by("seq", "id"))
+    prev_digest, prev_mac, remade = GENESIS, GENESIS, 0
+    for seal in seals:
+        if remade or seal.last_history_id >= first_changed_id:
+            digest, _count = _range_digest(
+                table, prev_digest, seal.first_history_id, seal.last_history_id
+            )
+            seal.prev_digest, seal.digest, seal.prev_mac = prev_digest, digest, prev_mac
+            seal.mac = seal_mac(seal)
+            AuditSeal.objects.filter(pk=seal.pk).update(
+                prev_digest=seal.prev_digest,
+                digest=seal.digest,
+                prev_mac=seal.prev_mac,
+                mac=seal.mac,
+            )
+            remade += 1
+        prev_digest, prev_mac = seal.digest, seal.mac
+    return remade
+
+
+def lock_sealer() -> None:
+    """Hold the sealer's lock until the transaction ends (the erasure rewrites seals)."""
+    _lock()
+
+
 def verify_history() -> list[AuditProblem]:
     """Every table's seals chain and match their rows; every table's rows match its counter;
     the seals themselves match the seal table's counter (a removed newest seal)."""

@@ -26,9 +26,11 @@ from django.utils.translation import gettext as _
 
 from study.models import (
     Arm,
+    CareCatalogueEntry,
     CareInvolvement,
     Contact,
     Family,
+    FamilyErasure,
     Indicator,
     IndicatorValue,
     Member,
@@ -65,6 +67,7 @@ def _sources(families: QuerySet[Family], wave: int | None) -> list[QuerySet]:
             Member.history.filter(family_id__in=ids),
             CareInvolvement.history.filter(family_id__in=ids),
             Contact.history.filter(family_id__in=ids),
+            FamilyErasure.history.filter(family_id__in=ids),
         ]
     return sources
 
@@ -92,6 +95,7 @@ class _Names:
         self.indicators = {i.pk: i for i in Indicator.objects.all()}
         self.waves: dict[int, str] = {}
         self.families: dict[int, str] = {}
+        self.care_names: dict[int, str] = {}
         self.arms = {a.pk: a.get_kind_display() for a in Arm.objects.all()}
 
     def user(self, pk: int | None) -> str:
@@ -107,6 +111,12 @@ class _Names:
             row = Wave.objects.filter(pk=pk).values_list("index", "family__pseudonym").first()
             self.waves[pk] = f"{row[1]} T{row[0]}" if row else "?"
         return self.waves[pk]
+
+    def care_name(self, pk: int) -> str:
+        if pk not in self.care_names:
+            found = CareCatalogueEntry.objects.filter(pk=pk).values_list("name", flat=True)
+            self.care_names[pk] = found.first() or "?"
+        return self.care_names[pk]
 
     def family(self, pk: int) -> str:
         if pk not in self.families:
@@ -128,6 +138,8 @@ def _related(field: models.ForeignKey, value, names: _Names) -> str:
         return names.wave(value)
     if target is Family:
         return names.family(value)
+    if target is CareCatalogueEntry:
+        return names.care_name(value)
     return str(value)
 
 
@@ -176,6 +188,8 @@ def _object(record, names: _Names) -> str:
         return f"{family} · {_('contact')} {timezone.localtime(record.occurred_at):%Y-%m-%d}"
     if model is CareInvolvement:
         return f"{family} · {record.organisation} ({record.discipline})"
+    if model is FamilyErasure:
+        return f"{family} · {_('erasure')}"
     if model is Member:
         return f"{family} · {record.get_role_display()} {record.birth_year}"
     return str(record.history_object)

@@ -310,3 +310,36 @@ def advisory_xact_lock(lock_id: int) -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id])
+
+
+class AuditRewriteRefused(Exception):
+    """The database refused to lift the audit tables' append-only guard (only their owner may)."""
+
+
+def audit_append_only_lifted(tables: Sequence[str]) -> None:
+    """PostgreSQL: lift the append-only triggers of `tables` until the transaction ends (call
+    `audit_append_only_restored` before it commits; a rollback restores them by itself). Only the
+    tables' owner may (ALTER TABLE … DISABLE TRIGGER, which also locks each table exclusively
+    until the end of the transaction); the app's role gets AuditRewriteRefused. Elsewhere there
+    is no such guard."""
+    if connection.vendor != "postgresql":
+        return
+    from django.db import DatabaseError
+
+    try:
+        with connection.cursor() as cursor:
+            # Deferred foreign-key checks of rows written earlier in the transaction are checked
+            # now: ALTER TABLE refuses a table with trigger events still pending.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            for table in tables:
+                cursor.execute(f'ALTER TABLE "{table}" DISABLE TRIGGER "{table}_append_only"')
+    except DatabaseError as exc:
+        raise AuditRewriteRefused(str(exc)) from exc
+
+
+def audit_append_only_restored(tables: Sequence[str]) -> None:
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f'ALTER TABLE "{table}" ENABLE TRIGGER "{table}_append_only"')

@@ -35,6 +35,7 @@ from study.demo_data import (
     generate_demo,
 )
 from study.models import (
+    CareCatalogueEntry,
     CareInvolvement,
     Contact,
     Family,
@@ -134,8 +135,38 @@ def _wave_rows(fam: DemoFamily, waves: list[Wave], catalogue: dict, today: date)
     return values, surveys
 
 
-def _involvement_rows(fam: DemoFamily, family: Family, user) -> list[CareInvolvement]:
-    return [CareInvolvement(family=family, recorded_by=user, **row) for row in fam.involvements]
+def _care_catalogue(
+    study: Study, families: list[DemoFamily], user
+) -> dict[tuple[str, str], CareCatalogueEntry]:
+    """The demo study's coded list of the organisations and disciplines its care workers name
+    (audited, "demo seed")."""
+    rows = [row for fam in families for row in fam.involvements]
+    kinds = CareCatalogueEntry.Kind
+    entries = [
+        CareCatalogueEntry(study=study, kind=kind, name=name)
+        for kind in (kinds.ORGANISATION, kinds.DISCIPLINE)
+        for name in sorted({row[kind.value] for row in rows})
+    ]
+    created = bulk_create_with_history(
+        entries, CareCatalogueEntry, default_user=user, default_change_reason="demo seed"
+    )
+    return {(e.kind, e.name): e for e in created}
+
+
+def _involvement_rows(
+    fam: DemoFamily, family: Family, user, catalogue: dict
+) -> list[CareInvolvement]:
+    kinds = CareCatalogueEntry.Kind
+    return [
+        CareInvolvement(
+            family=family,
+            recorded_by=user,
+            organisation_entry=catalogue.get((kinds.ORGANISATION, row["organisation"])),
+            discipline_entry=catalogue.get((kinds.DISCIPLINE, row["discipline"])),
+            **row,
+        )
+        for row in fam.involvements
+    ]
 
 
 def _contact_rows(fam: DemoFamily, family: Family, coach) -> list[Contact]:
@@ -213,6 +244,7 @@ def seed_demo(
     catalogue = {i.code: i for i in Indicator.objects.filter(study__isnull=True)}
     assert set(catalogue) == {s.code for s in catalogue_specs()}
     data = generate_demo(seed, today)
+    care_catalogue = _care_catalogue(study, data.families, users["beheerder"])
     all_values, all_surveys, all_involvements, all_contacts, touched_waves = [], [], [], [], []
     for fam in data.families:
         family = family_enrol(
@@ -242,7 +274,7 @@ def seed_demo(
         all_values += values
         all_surveys += surveys
         touched_waves += waves
-        all_involvements += _involvement_rows(fam, family, coach)
+        all_involvements += _involvement_rows(fam, family, coach, care_catalogue)
         all_contacts += _contact_rows(fam, family, coach)
     Wave.objects.bulk_update(touched_waves, ["status", "completed_date", "missed_reason", "locked"])
     bulk_create_with_history(

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -437,20 +438,71 @@ class ContactForm(forms.Form):
         return cleaned
 
 
-class InvolvementForm(forms.Form):
+class DatalistInput(forms.TextInput):
+    """A text input that offers the study's list as you type (a `<datalist>`, searchable on a
+    phone too); what is typed must match the list unless "anders" is ticked (the service
+    checks)."""
+
+    def __init__(self, names: Iterable[str] = (), attrs=None):
+        super().__init__(attrs={"autocomplete": "off", **(attrs or {})})
+        self.names = list(names)
+
+    def render(self, name, value, attrs=None, renderer=None):
+        list_id = f"{(attrs or {}).get('id', name)}-list"
+        html = super().render(name, value, {**(attrs or {}), "list": list_id}, renderer)
+        options = format_html_join("", '<option value="{}">', ((n,) for n in self.names))
+        return html + format_html('<datalist id="{}">{}</datalist>', list_id, options)
+
+
+class CareNamesMixin:
+    """Organisation and discipline from the study's coded list, or "anders" (other)."""
+
+    def set_care_lists(self, organisations: list[str], disciplines: list[str]) -> None:
+        fields = self.fields  # type: ignore[attr-defined]
+        for name, names in (("organisation", organisations), ("discipline", disciplines)):
+            fields[name].widget = DatalistInput(names)
+            if names:
+                fields[name].help_text = _("Choose from the study's list.")
+            else:  # nothing to choose from yet: every name is recorded as typed
+                del fields[f"{name}_other"]
+
+
+def _other(label) -> forms.BooleanField:
+    return forms.BooleanField(label=label, required=False)
+
+
+class InvolvementForm(CareNamesMixin, forms.Form):
     organisation = forms.CharField(label=_("Organisation"), max_length=150)
+    organisation_other = _other(_("Anders: the organisation is not on the list"))
     discipline = forms.CharField(label=_("Role / discipline"), max_length=100)
+    discipline_other = _other(_("Anders: the discipline is not on the list"))
     start_date = forms.DateField(label=_("Start"), widget=DateInput())
     end_date = forms.DateField(label=_("End"), required=False, widget=DateInput())
 
-    def __init__(self, *args, today: date | None = None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        today: date | None = None,
+        organisations: list[str] | None = None,
+        disciplines: list[str] | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.fields["start_date"].initial = today or timezone.localdate()
+        self.set_care_lists(organisations or [], disciplines or [])
 
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason for the correction or removal"),
+        max_length=300,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+
+class ReopenForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for reopening"),
         max_length=300,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
@@ -470,12 +522,24 @@ class ContactCorrectForm(ContactForm):
         del self.fields["form_token"]
 
 
-class InvolvementCorrectForm(forms.Form):
+class InvolvementCorrectForm(CareNamesMixin, forms.Form):
     organisation = forms.CharField(label=_("Organisation"), max_length=150)
+    organisation_other = _other(_("Anders: the organisation is not on the list"))
     discipline = forms.CharField(label=_("Role / discipline"), max_length=100)
+    discipline_other = _other(_("Anders: the discipline is not on the list"))
     start_date = forms.DateField(label=_("Start"), widget=DateInput())
     end_date = forms.DateField(label=_("End"), required=False, widget=DateInput())
     reason = ReasonForm.base_fields["reason"]
+
+    def __init__(
+        self,
+        *args,
+        organisations: list[str] | None = None,
+        disciplines: list[str] | None = None,
+        **kwargs,
+    ):
+        super().__init__(*args, **kwargs)
+        self.set_care_lists(organisations or [], disciplines or [])
 
 
 class InvolvementEndForm(forms.Form):

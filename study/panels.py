@@ -167,7 +167,15 @@ def survey_frame(families: QuerySet[Family]) -> pd.DataFrame:
 
 
 def involvement_frame(families: QuerySet[Family]) -> pd.DataFrame:
-    fields = ["family_id", "organisation", "discipline", "start_date", "end_date"]
+    fields = [
+        "family_id",
+        "organisation",
+        "discipline",
+        "organisation_entry_id",
+        "discipline_entry_id",
+        "start_date",
+        "end_date",
+    ]
     rows = CareInvolvement.objects.alive().filter(family__in=families).values(*fields)
     return pd.DataFrame(list(rows), columns=fields)
 

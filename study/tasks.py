@@ -58,3 +58,13 @@ def idempotency_prune_task() -> None:
     from study.idempotency import idempotency_prune
 
     idempotency_prune()
+
+
+# Hourly (beat). Each reminder is claimed in the transaction that sends it, so a repeated or
+# parallel run sends nothing twice; a mail server that fails leaves it for the next run.
+@shared_task(autoretry_for=(OperationalError, InterfaceError), retry_backoff=True, max_retries=3)
+def wave_reminders_task() -> int:
+    """Reminders by e-mail about waves that opened or became overdue."""
+    from study.services.reminders import wave_reminders_send
+
+    return wave_reminders_send().sent

@@ -5,8 +5,10 @@ from django.urls import path
 from study.views import (
     access_log,
     accounts,
+    care_catalogue,
     coach,
     corrections,
+    erasure,
     families,
     imports,
     professionals,
@@ -26,9 +28,16 @@ urlpatterns = [
     path("studies/<int:study_id>/records/", studies.record_status, name="record_status"),
     path("studies/<int:study_id>/queries/", quality.query_list, name="query_list"),
     path("queries/<int:query_id>/", quality.query_detail, name="query_detail"),
+    path(
+        "studies/<int:study_id>/care-catalogue/",
+        care_catalogue.care_catalogue_page,
+        name="care_catalogue",
+    ),
     path("families/<int:family_id>/", families.family_detail, name="family_detail"),
     path("families/<int:family_id>/audit/", families.family_audit, name="family_audit"),
     path("families/<int:family_id>/remove/", corrections.family_remove, name="family_remove"),
+    path("families/<int:family_id>/erase/", erasure.family_erase, name="family_erase"),
+    path("studies/<int:study_id>/erasures/", erasure.erasure_list, name="erasure_list"),
     path("contacts/<int:contact_id>/correct/", corrections.contact_correct, name="contact_correct"),
     path(
         "care-involvements/<int:involvement_id>/correct/",

@@ -308,6 +308,8 @@ CELERY_BEAT_SCHEDULE = {
     # Nightly data-quality pass: rules opened and closed as queries (also run on every save).
     "data-quality": {"task": "study.tasks.data_quality_task", "schedule": 86400.0},
     "prune-idempotency-keys": {"task": "study.tasks.idempotency_prune_task", "schedule": 86400.0},
+    # Hourly: e-mail reminders when a wave opens and when it becomes overdue (each once).
+    "wave-reminders": {"task": "study.tasks.wave_reminders_task", "schedule": 3600.0},
     # Every kind of job (analysis runs, import dry runs and applies, monitor jobs) in one pass.
     "reconcile-jobs": {"task": "tracker.tasks.reconcile_jobs_task", "schedule": 300.0},
     # Hourly check for due periodic effect reports (a due schedule moves on once it has run).
@@ -330,6 +332,9 @@ CACHES = {
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "effectstudie@localhost")
+# Wave reminders go out for waves that opened or became overdue within this many days (no flood
+# of old reminders when reminders are first switched on or the beat was down for long).
+WAVE_REMINDER_MAX_AGE_DAYS = env_int("WAVE_REMINDER_MAX_AGE_DAYS", 14)
 
 LOGGING = {
     "version": 1,

@@ -121,18 +121,37 @@ def registry_outcomes(wide: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _care_name_key(inv: pd.DataFrame, text: str, entry: str) -> pd.Series:
+    """One key per organisation or discipline: its entry of the study's coded list, or else
+    the typed name with spaces collapsed and case folded ("anders")."""
+    if text not in inv.columns:
+        return pd.Series([f"row:{i}" for i in range(len(inv))], index=inv.index)
+    typed = "t:" + inv[text].fillna("").astype(str).str.split().str.join(" ").str.casefold()
+    if entry not in inv.columns:
+        return typed
+    coded = "#" + inv[entry].astype("Int64").astype(str)
+    return coded.where(inv[entry].notna(), typed)
+
+
 def care_workers_per_year(involvements: pd.DataFrame, family_years: pd.DataFrame) -> pd.Series:
-    """Care workers involved with the family during each calendar year (derived, not typed)."""
+    """Care workers involved with the family during each calendar year (derived, not typed):
+    distinct (organisation, discipline) pairs, so one worker recorded twice counts once."""
     if involvements.empty:
         return pd.Series(0.0, index=family_years.index)
     inv = involvements.copy()
     inv["start_year"] = pd.to_datetime(inv["start_date"]).dt.year
     inv["end_year"] = pd.to_datetime(inv["end_date"]).dt.year.fillna(9999)
+    inv["worker"] = (
+        _care_name_key(inv, "organisation", "organisation_entry_id")
+        + "|"
+        + _care_name_key(inv, "discipline", "discipline_entry_id")
+    )
+    inv = inv[["family_id", "start_year", "end_year", "worker"]]
     merged = (
         family_years[["family_id", "year"]].reset_index().merge(inv, on="family_id", how="left")
     )
     active = (merged["start_year"] <= merged["year"]) & (merged["end_year"] >= merged["year"])
-    counts = active.groupby(merged["index"]).sum()
+    counts = merged[active].groupby("index")["worker"].nunique()
     return counts.reindex(family_years.index, fill_value=0).astype(float)
 
 

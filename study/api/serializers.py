@@ -147,12 +147,30 @@ class CareInvolvementCorrectSerializer(serializers.Serializer):
     discipline = serializers.CharField(max_length=100, required=False)
     start_date = serializers.DateField(required=False)
     end_date = serializers.DateField(required=False, allow_null=True)
+    organisation_other = serializers.BooleanField(
+        required=False, help_text="the organisation is not on the study's list (anders)"
+    )
+    discipline_other = serializers.BooleanField(
+        required=False, help_text="the discipline is not on the study's list (anders)"
+    )
 
 
 class CareInvolvementSerializer(serializers.ModelSerializer):
+    """A care worker: names as recorded, and their entries of the study's coded list (null:
+    typed in as "anders")."""
+
     class Meta:
         model = CareInvolvement
-        fields = ["id", "family", "organisation", "discipline", "start_date", "end_date"]
+        fields = [
+            "id",
+            "family",
+            "organisation",
+            "discipline",
+            "organisation_entry",
+            "discipline_entry",
+            "start_date",
+            "end_date",
+        ]
 
 
 class MemberSerializer(serializers.ModelSerializer):

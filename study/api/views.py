@@ -489,8 +489,12 @@ class ProfessionalSurveyViewSet(
         responses={200: s.ProfessionalSurveySerializer, 201: s.ProfessionalSurveySerializer},
     )
     def create(self, request):
-        """Record a professional's survey of one year (recording the year again changes it)."""
+        """Record a professional's survey of one year (recording the year again changes it). An
+        Idempotency-Key header makes a repeat return the first answer."""
         _research_roles_only(request.user)
+        return _once(request, "professional-surveys.create", lambda: self._record(request))
+
+    def _record(self, request) -> tuple[int, dict]:
         ser = s.ProfessionalSurveyWriteSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         answers = dict(ser.validated_data)
@@ -511,7 +515,5 @@ class ProfessionalSurveyViewSet(
                 )
         except DjangoValidationError as exc:
             raise _drf_error(exc) from None
-        return Response(
-            s.ProfessionalSurveySerializer(survey).data,
-            status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
-        )
+        body = s.ProfessionalSurveySerializer(survey).data
+        return (status.HTTP_200_OK if existed else status.HTTP_201_CREATED), body

@@ -7,7 +7,7 @@ this package exports them all, as Django expects of an app's `models`.
 
 from study.models.access import ApiKey, ApiKeyUse, EnrolmentLink, TokenFactor
 from study.models.allocation import AllocationRecord, AllocationStratum
-from study.models.audit import AccessEvent, AuditCounter, AuditSeal
+from study.models.audit import AccessEvent, AuditCounter, AuditSeal, FamilyErasure
 from study.models.base import (
     PSEUDONYM_ALPHABET,
     AuditedQuerySet,
@@ -17,7 +17,7 @@ from study.models.base import (
     Source,
     new_pseudonym,
 )
-from study.models.care import CareInvolvement, Contact
+from study.models.care import CareCatalogueEntry, CareInvolvement, Contact
 from study.models.entry import IdempotencyRecord, StudyDataPolicy
 from study.models.family import (
     CaseloadAssignment,
@@ -32,7 +32,7 @@ from study.models.indicator import Indicator
 from study.models.professional import Professional, ProfessionalSurvey
 from study.models.quality import DataQuery, QualityRule, QueryMessage
 from study.models.study import Arm, Study, StudyMembership
-from study.models.wave import IndicatorValue, Wave, WaveSurvey
+from study.models.wave import IndicatorValue, Wave, WaveReminder, WaveSurvey
 
 __all__ = [
     "PSEUDONYM_ALPHABET",
@@ -45,6 +45,7 @@ __all__ = [
     "Arm",
     "AuditSeal",
     "AuditedQuerySet",
+    "CareCatalogueEntry",
     "CareInvolvement",
     "CaseloadAssignment",
     "NotesGrant",
@@ -53,6 +54,7 @@ __all__ = [
     "DataQuery",
     "EnrolmentLink",
     "Family",
+    "FamilyErasure",
     "FamilyQuerySet",
     "IdempotencyRecord",
     "ImportBatch",
@@ -72,6 +74,7 @@ __all__ = [
     "StudyMembership",
     "TokenFactor",
     "Wave",
+    "WaveReminder",
     "WaveSurvey",
     "new_pseudonym",
 ]

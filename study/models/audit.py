@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from study.models.study import Study
 
@@ -83,3 +85,33 @@ class AuditCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.table}[{self.shard}] = {self.value}"
+
+
+class FamilyErasure(models.Model):
+    """The audited erasure of a withdrawn family's values (study.services.erasure): who asked,
+    why, when it was carried out and how many rows of each table were erased. The rows stay (the
+    family's pseudonym, arm, status and wave dates keep counting in the attrition table); their
+    values are blanked in the live tables and in the history, and the history's seals are made
+    again over the erased rows."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("requested")
+        DONE = "done", _("erased")
+
+    family = models.ForeignKey("study.Family", on_delete=models.PROTECT, related_name="erasures")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField(_("reason"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.REQUESTED)
+    done_at = models.DateTimeField(null=True, blank=True)
+    erased = models.JSONField(default=dict, blank=True)  # table -> rows erased
+    resealed = models.JSONField(default=dict, blank=True)  # table -> seals made again
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return f"erasure {self.pk} ({self.status})"

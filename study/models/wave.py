@@ -140,3 +140,25 @@ class WaveSurvey(SoftDeleteModel):
 
     def __str__(self) -> str:
         return f"survey {self.wave_id}"
+
+
+class WaveReminder(models.Model):
+    """An e-mail reminder sent about a wave (to its coach and the study's researchers): one per
+    wave and event, so a run that repeats sends nothing twice."""
+
+    class Event(models.TextChoices):
+        OPENED = "opened", _("the wave opened")
+        OVERDUE = "overdue", _("the wave is overdue")
+
+    wave = models.ForeignKey(Wave, on_delete=models.PROTECT, related_name="reminders")
+    event = models.CharField(max_length=10, choices=Event.choices)
+    sent_at = models.DateTimeField(auto_now_add=True)
+    recipients = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["wave", "event"], name="one_reminder_per_wave_event")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.wave} {self.event}"

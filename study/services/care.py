@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from study import access
 from study.models import (
+    CareCatalogueEntry,
     CareInvolvement,
     CaseloadAssignment,
     Family,
@@ -18,6 +19,7 @@ from study.models import (
     StudyMembership,
 )
 from study.roles import Role
+from study.services import care_catalogue
 from study.services.common import audited_save
 
 
@@ -68,15 +70,39 @@ def care_involvement_add(
     discipline: str,
     start_date: date,
     end_date: date | None = None,
+    organisation_other: bool = False,
+    discipline_other: bool = False,
     user=None,
 ) -> CareInvolvement:
+    """Record a care worker: organisation and discipline from the study's list, or typed in
+    only as "anders" (`*_other`)."""
     _coach_may_touch(user=user, family=family)
+    errors: dict[str, list[str]] = {}
+    coded = {}
+    for kind, name, other in (
+        (CareCatalogueEntry.Kind.ORGANISATION, organisation, organisation_other),
+        (CareCatalogueEntry.Kind.DISCIPLINE, discipline, discipline_other),
+    ):
+        try:
+            coded[kind] = care_catalogue.resolve(
+                study=family.study, kind=kind, name=name, other=other
+            )
+        except ValidationError as exc:
+            errors |= exc.message_dict
     if end_date and end_date < start_date:
-        raise ValidationError({"end_date": _("The end date lies before the start date.")})
+        errors["end_date"] = [_("The end date lies before the start date.")]
+    if errors:
+        raise ValidationError(errors)
+    (org_entry, org_name), (disc_entry, disc_name) = (
+        coded[CareCatalogueEntry.Kind.ORGANISATION],
+        coded[CareCatalogueEntry.Kind.DISCIPLINE],
+    )
     involvement = CareInvolvement(
         family=family,
-        organisation=organisation,
-        discipline=discipline,
+        organisation=org_name,
+        organisation_entry=org_entry,
+        discipline=disc_name,
+        discipline_entry=disc_entry,
         start_date=start_date,
         end_date=end_date,
         recorded_by=user,

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from study import access
 from study.models import CareInvolvement, Contact
+from study.services import care_catalogue
 from study.services.common import audited_save
 from study.services.contacts import _contact_errors
 
@@ -25,7 +26,14 @@ CONTACT_FIELDS = (
     "note",
     "note_private",
 )
-INVOLVEMENT_FIELDS = ("organisation", "discipline", "start_date", "end_date")
+INVOLVEMENT_FIELDS = (
+    "organisation",
+    "discipline",
+    "start_date",
+    "end_date",
+    "organisation_other",
+    "discipline_other",
+)
 
 
 def _need_reason(reason: str) -> str:
@@ -93,6 +101,39 @@ def contact_soft_delete(*, contact: Contact, reason: str, user) -> Contact:
     return contact
 
 
+def _coded_names(involvement: CareInvolvement, changes: Mapping[str, object]) -> dict:
+    """A corrected organisation or discipline from the study's list (or "anders"), as the
+    involvement's name and entry fields."""
+    changes = dict(changes)
+    unknown = sorted(set(changes) - set(INVOLVEMENT_FIELDS))
+    if unknown:
+        raise ValidationError({f: _("This field cannot be corrected here.") for f in unknown})
+    errors: dict = {}
+    for kind, (text_field, entry_field) in care_catalogue.FIELDS.items():
+        other = bool(changes.pop(f"{text_field}_other", False))
+        if text_field not in changes:
+            continue
+        name = str(changes[text_field])
+        if normalise_same(name, getattr(involvement, text_field)) and not other:
+            changes.pop(text_field)  # unchanged: keep it as it is coded (or not)
+            continue
+        try:
+            entry, stored = care_catalogue.resolve(
+                study=involvement.family.study, kind=kind, name=name, other=other
+            )
+        except ValidationError as exc:
+            errors |= exc.message_dict
+            continue
+        changes[text_field], changes[entry_field] = stored, entry
+    if errors:
+        raise ValidationError(errors)
+    return changes
+
+
+def normalise_same(a: str, b: str) -> bool:
+    return care_catalogue.normalise(a) == care_catalogue.normalise(b)
+
+
 @transaction.atomic
 def care_involvement_correct(
     *, involvement: CareInvolvement, changes: Mapping[str, object], reason: str, user
@@ -100,7 +141,10 @@ def care_involvement_correct(
     _check_involvement(user, involvement)
     why = _need_reason(reason)
     involvement = CareInvolvement.objects.select_for_update().get(pk=involvement.pk)
-    changed = _apply(involvement, changes, INVOLVEMENT_FIELDS)
+    changes = _coded_names(involvement, changes)
+    changed = _apply(
+        involvement, changes, (*INVOLVEMENT_FIELDS, "organisation_entry", "discipline_entry")
+    )
     if involvement.end_date and involvement.end_date < involvement.start_date:
         raise ValidationError({"end_date": _("The end date lies before the start date.")})
     if changed:

@@ -251,7 +251,8 @@ def quality_run(*, study: Study, family_ids: Iterable[int] | None = None) -> Qua
             continue  # opened meanwhile by a parallel run
         outcome.opened += 1
     for stale_key, stale in existing.items():
-        if stale_key not in found:
+        # A query a person reopened stays open until a data manager closes it.
+        if stale_key not in found and stale.reopened_at is None:
             query = stale
             query.status, query.closed_at = DataQuery.Status.CLOSED, timezone.now()
             query.close_reason = _("The rule no longer fails.")
@@ -293,4 +294,39 @@ def query_close(*, query: DataQuery, reason: str, user) -> DataQuery:
     query.status, query.closed_at, query.closed_by = DataQuery.Status.CLOSED, timezone.now(), user
     query.close_reason = reason.strip()
     audited_save(query, user=user, reason=f"closed: {reason.strip()}")
+    return query
+
+
+@transaction.atomic
+def query_reopen(*, query: DataQuery, reason: str, user) -> DataQuery:
+    """Reopen a closed query with a reason (who may answer it, or a data manager): the reason
+    starts the thread again, and the rule no longer closes it by itself."""
+    family = query.wave.family
+    if not (
+        access.may_write_research(user, family)
+        or access.family_has_right(user, family, access.Right.DATA_CORRECT)
+    ):
+        raise PermissionDenied(_("Only researchers and data managers reopen queries."))
+    why = reason.strip()
+    if not why:
+        raise ValidationError({"reason": _("Give a reason for reopening this query.")})
+    query = DataQuery.objects.select_for_update().get(pk=query.pk)
+    if query.status != DataQuery.Status.CLOSED:
+        raise ValidationError({"reason": _("This query is not closed.")})
+    query.status, query.closed_at, query.closed_by, query.close_reason = (
+        DataQuery.Status.OPEN,
+        None,
+        None,
+        "",
+    )
+    query.reopened_at, query.reopened_by = timezone.now(), user
+    try:
+        with transaction.atomic():
+            audited_save(query, user=user, reason=f"reopened: {why}")
+    except IntegrityError:
+        raise ValidationError(
+            {"reason": _("This field has an open query of the same rule already: answer that one.")}
+        ) from None
+    message = QueryMessage(query=query, author=user, text=_("Reopened: %(r)s") % {"r": why})
+    audited_save(message, user=user, reason="query reopened")
     return query

@@ -16,7 +16,12 @@ from study.access_log import family_read
 from study.idempotency import run_once
 from study.services import care as care_services
 from study.services.contacts import contact_log
-from study.views.helpers import add_service_errors, cleaned_or_error, require_family_right
+from study.views.helpers import (
+    add_service_errors,
+    care_lists,
+    cleaned_or_error,
+    require_family_right,
+)
 
 
 @login_required
@@ -73,7 +78,9 @@ def contact_new(request: HttpRequest, family_id: int) -> HttpResponse:
 def care_workers(request: HttpRequest, family_id: int) -> HttpResponse:
     family = selectors.family_get(request.user, family_id)
     family_read(request, action="family.care_workers", families=family)
-    form = forms.InvolvementForm(request.POST if request.method == "POST" else None)
+    form = forms.InvolvementForm(
+        request.POST if request.method == "POST" else None, **care_lists(family.study)
+    )
     if request.method == "POST" and form.is_valid():
         try:
             care_services.care_involvement_add(

@@ -17,10 +17,9 @@ from study import access, forms, selectors
 from study.access_log import family_read
 from study.services import corrections
 from study.services.families import family_soft_delete
-from study.views.helpers import add_service_errors, require_family_right
+from study.views.helpers import add_service_errors, care_lists, require_family_right
 
 _CONTACT_FIELDS = corrections.CONTACT_FIELDS
-_INVOLVEMENT_FIELDS = corrections.INVOLVEMENT_FIELDS
 
 
 def _correct_page(
@@ -116,7 +115,15 @@ def care_involvement_correct(request: HttpRequest, involvement_id: int) -> HttpR
     family_read(request, action="care.correct", families=family, scope=f"id={involvement.pk}")
     form = forms.InvolvementCorrectForm(
         request.POST if request.method == "POST" else None,
-        initial={f: getattr(involvement, f) for f in _INVOLVEMENT_FIELDS},
+        initial={
+            "organisation": involvement.organisation,
+            "discipline": involvement.discipline,
+            "start_date": involvement.start_date,
+            "end_date": involvement.end_date,
+            "organisation_other": involvement.organisation_entry_id is None,
+            "discipline_other": involvement.discipline_entry_id is None,
+        },
+        **care_lists(family.study),
     )
     return _correct_page(
         request,

@@ -6,7 +6,8 @@ from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from study import access
-from study.models import Family
+from study.models import CareCatalogueEntry, Family
+from study.services import care_catalogue
 
 
 def require_family_right(user, family: Family, right: access.Right) -> None:
@@ -38,3 +39,12 @@ def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
     for key, texts in exc.message_dict.items():
         for text in texts:
             form.add_error(key if key in form.fields else None, text)
+
+
+def care_lists(study) -> dict[str, list[str]]:
+    """The names of the study's coded list of care workers, for the forms' search lists."""
+    kinds = CareCatalogueEntry.Kind
+    return {
+        "organisations": [e.name for e in care_catalogue.listed(study, kinds.ORGANISATION)],
+        "disciplines": [e.name for e in care_catalogue.listed(study, kinds.DISCIPLINE)],
+    }

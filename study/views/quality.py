@@ -24,6 +24,9 @@ def query_list(request: HttpRequest, study_id: int) -> HttpResponse:
         raise Http404
     status = request.GET.get("status", "open")
     families = selectors.research_family_list(request.user).filter(study=study)
+    family_id = request.GET.get("family", "")
+    if family_id.isdigit():  # the record grid's link: one family's queries
+        families = families.filter(pk=int(family_id))
     queries = (
         DataQuery.objects.filter(wave__family__in=families)
         .select_related("wave__family", "indicator", "rule")
@@ -45,6 +48,7 @@ def query_list(request: HttpRequest, study_id: int) -> HttpResponse:
         "queries": shown,
         "status": status,
         "statuses": DataQuery.Status.choices,
+        "family_id": family_id if family_id.isdigit() else "",
     }
     return render(request, "study/query_list.html", context)
 
@@ -67,6 +71,7 @@ def query_detail(request: HttpRequest, query_id: int) -> HttpResponse:
     family_read(request, action="query.view", families=family, detail=str(query.pk))
     answer = forms.QueryAnswerForm(request.POST if request.POST.get("action") == "answer" else None)
     close = forms.ReasonForm(request.POST if request.POST.get("action") == "close" else None)
+    reopen = forms.ReopenForm(request.POST if request.POST.get("action") == "reopen" else None)
     if request.method == "POST":
         try:
             if answer.is_bound and answer.is_valid():
@@ -81,19 +86,25 @@ def query_detail(request: HttpRequest, query_id: int) -> HttpResponse:
                 )
                 messages.success(request, _("Query closed."))
                 return redirect("study:query_detail", query.pk)
+            if reopen.is_bound and reopen.is_valid():
+                quality.query_reopen(
+                    query=query, reason=reopen.cleaned_data["reason"], user=request.user
+                )
+                messages.success(request, _("Query reopened."))
+                return redirect("study:query_detail", query.pk)
         except ValidationError as exc:
-            add_service_errors(answer if answer.is_bound else close, exc)
+            bound = next((f for f in (answer, close, reopen) if f.is_bound), answer)
+            add_service_errors(bound, exc)
     context = {
         "query": query,
         "family": family,
         "thread": query.thread.select_related("author"),
         "answer_form": answer,
         "close_form": close,
+        "reopen_form": reopen,
         "may_answer": access.may_write_research(request.user, family),
         "may_close": access.family_has_right(request.user, family, access.Right.DATA_CORRECT),
         "label": query.indicator.label(request.LANGUAGE_CODE or "nl"),
     }
-    status = (
-        400 if (answer.is_bound and answer.errors) or (close.is_bound and close.errors) else 200
-    )
+    status = 400 if any(f.is_bound and f.errors for f in (answer, close, reopen)) else 200
     return render(request, "study/query_detail.html", context, status=status)

@@ -55,6 +55,8 @@ PAGE_KINDS: dict[str, str] = {
     "study:contact_correct": FAMILY,
     "study:care_involvement_correct": FAMILY,
     "study:family_remove": MANAGE,
+    "study:family_erase": MANAGE,
+    "study:erasure_list": MANAGE,
     "study:study_audit": RESEARCH,
     # Lists only the families the visitor may see (a coach: their caseload; others: none).
     "study:record_status": STUDY,
@@ -78,6 +80,7 @@ PAGE_KINDS: dict[str, str] = {
     "study:api_keys": MANAGE,
     "study:api_key_revoke": MANAGE,
     "study:access_log": MANAGE,
+    "study:care_catalogue": MANAGE,
     "study:study_edit": MANAGE,
     "study:study_members": MANAGE,
     "study:membership_change": MANAGE,

@@ -275,3 +275,47 @@ def test_a_rule_opens_a_query_that_is_answered_and_closed(
     manager.screenshot(path=str(SCREENSHOTS / "query_closed.png"), full_page=False)
     query.refresh_from_db()
     assert query.status == "closed" and query.closed_by == data_manager
+    # A closed query is reopened with a reason, by the researcher.
+    page.reload()  # the researcher's page shows the query's thread
+    page.fill("#id_reason", "the registry sent a corrected extract")
+    page.click("#reopen")
+    page.wait_for_load_state()
+    assert "open" in page.locator("#query-status").inner_text()
+    assert "corrected extract" in page.locator("#thread").inner_text()
+
+
+def test_a_coach_picks_a_care_worker_from_the_list_or_types_it_as_anders(
+    open_page, coach, data_manager, family
+):
+    from study.models import CareCatalogueEntry
+    from study.services.care_catalogue import care_catalogue_add
+
+    for kind, name in (
+        (CareCatalogueEntry.Kind.ORGANISATION, "Jeugdbescherming Overijssel"),
+        (CareCatalogueEntry.Kind.DISCIPLINE, "jeugdbeschermer"),
+    ):
+        care_catalogue_add(study=family.study, kind=kind, name=name, user=data_manager)
+    page = open_page(PHONE, is_mobile=True, has_touch=True)
+    log_in(page, coach.username, f"/families/{family.pk}/care-workers/")
+    options = page.locator("#id_organisation-list option")
+    assert options.first.get_attribute("value") == "Jeugdbescherming Overijssel"
+    page.fill("#id_organisation", "jeugdbescherming overijssel")
+    page.fill("#id_discipline", "jeugdbeschermer")
+    page.fill("#id_start_date", "2022-01-10")
+    page.click("#involvement-form button[type=submit]")
+    page.wait_for_load_state()
+    first = family.care_involvements.get()
+    assert first.organisation_entry is not None
+    page.fill("#id_organisation", "Buurtzorg Jong")
+    page.fill("#id_discipline", "jeugdbeschermer")
+    page.fill("#id_start_date", "2022-02-01")
+    page.click("#involvement-form button[type=submit]")
+    page.wait_for_load_state()
+    assert "not on the study's list" in page.locator("#involvement-form").inner_text()
+    page.check("#id_organisation_other")
+    page.click("#involvement-form button[type=submit]")
+    page.wait_for_load_state()
+    typed = family.care_involvements.exclude(pk=first.pk).get()
+    assert typed.organisation == "Buurtzorg Jong" and typed.organisation_entry is None
+    assert page.locator(f"#involvement-{typed.pk} .badge").inner_text() == "anders"
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

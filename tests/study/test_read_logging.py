@@ -43,6 +43,7 @@ FAMILY_PAGES = {
     "study:query_list",
     "study:query_detail",
     "study:family_remove",
+    "study:erasure_list",  # the withdrawn families' pseudonyms
     "study:contact_correct",
     "study:care_involvement_correct",
     "study:family_status",
@@ -75,6 +76,11 @@ NOT_FAMILY_PAGES = {
     "study:membership_change": "accounts and their roles",
     "study:study_professionals": "professionals, not families",
     "study:professional_deactivate": "POST only",
+    "study:family_erase": (
+        "only a withdrawn family of a 'remove' study opens it (none in the world); its read is "
+        "logged (tests/study/services/test_erasure.py)"
+    ),
+    "study:care_catalogue": "the study's list of organisations and disciplines, with counts",
     "study:access_log": "the access log itself (data managers; its reads are not family data)",
     "costs:catalogue": "prices",
     "monitor:list": "aggregated municipal counts (1-9 suppressed)",

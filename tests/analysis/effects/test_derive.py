@@ -126,6 +126,35 @@ def test_care_workers_per_year_counts_the_involvements_active_in_each_year():
     assert derive.care_workers_per_year(NO_INVOLVEMENTS, years).tolist() == [0.0] * 4
 
 
+def test_a_care_worker_recorded_twice_counts_once_per_family_year():
+    years = pd.DataFrame({"family_id": [1, 1, 2], "year": [2020, 2021, 2021]})
+    involvements = pd.DataFrame(
+        {
+            "family_id": [1, 1, 1, 1, 2],
+            "organisation": [
+                "Jeugdbescherming Overijssel",
+                "Jeugdbescherming Overijssel",
+                "jeugdbescherming  overijssel",  # typed as "anders": same name, other spelling
+                "Jeugdbescherming Overijssel",
+                "Jeugdbescherming Overijssel",
+            ],
+            "discipline": ["jeugdbeschermer", "jeugdbeschermer", "Jeugdbeschermer", "GGZ", "x"],
+            "organisation_entry_id": [7, 7, None, 7, 7],
+            "discipline_entry_id": [3, 3, None, 4, None],
+            "start_date": pd.to_datetime(
+                ["2020-01-01", "2020-06-01", "2021-01-01"] * 1 + ["2021-01-01", "2021-01-01"]
+            ),
+            "end_date": pd.to_datetime([None] * 5),
+        }
+    )
+    counts = derive.care_workers_per_year(involvements, years)
+    # 2020: entry pair (7, 3) twice -> 1; 2021: (7, 3), the typed spelling, and (7, 4) -> 3
+    assert counts.tolist() == [1.0, 3.0, 1.0]
+    typed_only = involvements.drop(columns=["organisation_entry_id", "discipline_entry_id"])
+    # without codes the typed names alone: (jb ov, jeugdbeschermer) x3 and (jb ov, ggz)
+    assert derive.care_workers_per_year(typed_only, years).tolist() == [1.0, 2.0, 1.0]
+
+
 def test_contact_outcomes_per_family_and_year():
     contacts = pd.DataFrame(
         {

@@ -301,3 +301,26 @@ def test_old_keys_are_forgotten(coach, family):
     IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(days=8))
     assert idempotency_prune() == 1
     assert not IdempotencyRecord.objects.exists()
+
+
+def test_a_professional_survey_replays_with_the_same_key(researcher, study):
+    from study.models import Professional, ProfessionalSurvey
+
+    professional = Professional.objects.create(
+        study=study, code="P-01", organisation="Wijkteam", approach="new"
+    )
+    client = api_verified(researcher)
+    body = {"professional": professional.pk, "year": 2025, "autonomy": 3}
+    first = client.post("/api/professional-surveys/", body, format="json", HTTP_IDEMPOTENCY_KEY="p")
+    histories = ProfessionalSurvey.history.count()
+    again = client.post("/api/professional-surveys/", body, format="json", HTTP_IDEMPOTENCY_KEY="p")
+    assert first.status_code == 201 and again.status_code == 201, first.content
+    assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
+    assert ProfessionalSurvey.history.count() == histories
+    other = client.post(
+        "/api/professional-surveys/",
+        {**body, "autonomy": 4},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="p",
+    )
+    assert other.status_code == 422

@@ -4,10 +4,10 @@ answered, a data manager closes it, a query closes itself when the rule no longe
 from __future__ import annotations
 
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 
-from study.models import DataQuery, QualityRule
+from study.models import DataQuery, Indicator, QualityRule
 from study.services.quality import quality_run, query_answer, query_close
 from study.services.values import indicator_values_record
 from tests.factories import make_family
@@ -106,3 +106,37 @@ def test_a_jump_of_more_than_k_sd_between_waves(study, researcher):
     indicator_values_record(wave=outlier.waves.get(index=1), values={"moves": 9}, user=researcher)
     jumps = DataQuery.objects.filter(rule__kind=QualityRule.Kind.JUMP)
     assert [q.wave.family_id for q in jumps] == [outlier.pk]
+
+
+def test_a_closed_query_is_reopened_with_a_reason_and_the_rule_leaves_it_open(
+    study, family, researcher, data_manager, coach
+):
+    from study.services.quality import query_close, query_reopen
+
+    QualityRule.objects.create(
+        study=study,
+        kind=QualityRule.Kind.RANGE,
+        indicator=Indicator.objects.get(code="bijstand", study__isnull=True),
+        params={"min": 0, "max": 4},
+    )
+    wave = family.waves.get(index=1)
+    indicator_values_record(wave=wave, values={"bijstand": 6}, user=researcher)
+    query = DataQuery.objects.get()
+    query_close(query=query, reason="registry says 6", user=data_manager)
+    with pytest.raises(ValidationError):
+        query_reopen(query=query, reason="  ", user=researcher)
+    with pytest.raises(PermissionDenied):
+        query_reopen(query=query, reason="still odd", user=coach)
+    query_reopen(query=query, reason="the registry was wrong", user=researcher)
+    query.refresh_from_db()
+    assert query.status == DataQuery.Status.OPEN and query.closed_by is None
+    assert query.reopened_by == researcher
+    assert "the registry was wrong" in query.thread.get().text
+    history = query.history.first()
+    assert history.history_change_reason == "reopened: the registry was wrong"
+    # the value is fixed: the rule no longer fails, but a reopened query waits for a person
+    indicator_values_record(wave=wave, values={"bijstand": 2}, user=researcher)
+    query.refresh_from_db()
+    assert query.status == DataQuery.Status.OPEN
+    with pytest.raises(ValidationError):
+        query_reopen(query=query, reason="again", user=researcher)

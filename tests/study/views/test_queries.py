@@ -55,3 +55,24 @@ def test_a_coach_cannot_see_queries(client, coach, study, query):
     client.force_login(coach)
     assert client.get(reverse("study:query_detail", args=[query.pk])).status_code == 404
     assert client.get(reverse("study:query_list", args=[study.pk])).status_code == 404
+
+
+def test_a_closed_query_is_reopened_on_its_page_and_the_grid_links_per_family(
+    client, researcher, data_manager, study, family, query
+):
+    from study.services.quality import query_close
+
+    query_close(query=query, reason="fine", user=data_manager)
+    url = reverse("study:query_detail", args=[query.pk])
+    client.force_login(researcher)
+    page = client.get(url).content.decode()
+    assert 'id="reopen-form"' in page and 'id="answer-form"' not in page
+    assert client.post(url, {"action": "reopen", "reason": ""}).status_code == 400
+    client.post(url, {"action": "reopen", "reason": "the registry was corrected"})
+    query.refresh_from_db()
+    assert query.status == "open"
+    grid = client.get(reverse("study:record_status", args=[study.pk])).content.decode()
+    per_family = f"{reverse('study:query_list', args=[study.pk])}?family={family.pk}"
+    assert per_family in grid
+    listing = client.get(per_family)
+    assert [q.pk for q in listing.context["queries"]] == [query.pk]

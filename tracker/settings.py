@@ -147,6 +147,12 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "study.context_processors.roles",
             ],
+            # |localize, |unlocalize, {% localize off %} and |euro on every page, no {% load %}
+            "builtins": [
+                "django.templatetags.l10n",
+                "study.templatetags.amounts",
+                "study.templatetags.labels",
+            ],
         },
     },
 ]
@@ -189,6 +195,11 @@ LANGUAGES = [("nl", _("Dutch")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Europe/Amsterdam"
 USE_I18N = True
+# Dutch number formats (459,14; 149.723) with Django's nl formats, one date style per kind
+# (tracker/formats). Years, ids and values in URLs, data- attributes and inputs are rendered
+# with |unlocalize (a builtin here): tests/tracker/test_formats.py crawls for "2.024".
+USE_THOUSAND_SEPARATOR = True
+FORMAT_MODULE_PATH = ["tracker.formats"]
 USE_TZ = True
 
 STATIC_URL = "static/"

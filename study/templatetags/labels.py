@@ -1,0 +1,35 @@
+"""Words for codes, from the one place each is defined (the models' choices and catalogues),
+never `str(code)` on a page: `{{ family.status|family_status }}` → "gestopt",
+`{{ code|missing_reason }}` → "niet aangeleverd", `{{ kind|arm_kind }}` → "vergelijkingsgroep".
+A code without a label shows as itself (so a new code is visible, not hidden)."""
+
+from __future__ import annotations
+
+from django import template
+
+register = template.Library()
+
+
+def _label(choices, code) -> str:
+    return str(dict(choices).get(code, code))
+
+
+@register.filter
+def family_status(code: str) -> str:
+    from study.models import Family
+
+    return _label(Family.Status.choices, code)
+
+
+@register.filter
+def missing_reason(code: str) -> str:
+    from study.models import MissingCode
+
+    return _label(MissingCode.choices, code)
+
+
+@register.filter
+def arm_kind(code: str) -> str:
+    from study.models import Arm
+
+    return _label(Arm.Kind.choices, code)

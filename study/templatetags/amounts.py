@@ -28,3 +28,18 @@ def euro(value, decimals: int = 0) -> str:
         round(amount, int(decimals)), decimal_pos=int(decimals), force_grouping=True
     )
     return f"€{NBSP}{text}"
+
+
+@register.filter
+def amount(value, decimals: int = 2) -> str:
+    """A number with the language's separators ("1.234,56"); a missing one (None, NaN) as
+    "–", never "nan"."""
+    if value is None or value == "":
+        return "–"
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    if not number.is_finite():
+        return "–"
+    return number_format(round(number, int(decimals)), decimal_pos=int(decimals))

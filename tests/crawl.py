@@ -85,6 +85,53 @@ def _links(html: str) -> list[str]:
     return [h for h in HREF.findall(html) if h.startswith("/") and not h.startswith("//")]
 
 
+def _wanted(url: str, seen_urls: set[str], seen_routes: set[str]) -> str | None:
+    """The route of a URL still to crawl, or None."""
+    path = urlsplit(url).path
+    if url in seen_urls or path.endswith(SKIP_SUFFIXES):
+        return None
+    if path.startswith(SKIP_PREFIXES) and path not in CRAWL_ADMIN:
+        return None
+    route = route_of(path)
+    return None if route is None or route in seen_routes else route
+
+
+def _html_of(response) -> str | None:
+    ok = response.status_code == 200 and not getattr(response, "streaming", False)
+    if not ok or not response.get("Content-Type", "").startswith("text/html"):
+        return None
+    return response.content.decode("utf-8", "replace")
+
+
+def crawl_role(client: Client, role: str, seeds: list[str], result: Crawl, limit: int) -> None:
+    queue = list(seeds)
+    seen_routes: set[str] = set()
+    seen_urls: set[str] = set()
+    while queue and len(seen_urls) < limit:
+        url = queue.pop(0)
+        route = _wanted(url, seen_urls, seen_routes)
+        if route is None:
+            continue
+        seen_urls.add(url)
+        response = client.get(url)
+        location = response.get("Location", "") if response.status_code in {301, 302} else ""
+        if location.startswith("/") and "/accounts/login/" not in location:
+            queue.insert(0, location)
+        html = _html_of(response)
+        if html is None:
+            continue
+        seen_routes.add(route)
+        result.pages.append(Page(role, url, route, response.status_code, html))
+        for link in _links(html):
+            link_path = urlsplit(link).path
+            if link_path.startswith("/static/"):
+                continue
+            if route_of(link_path) is None:
+                result.broken_links.append(f"{role} {url}: {link}")
+            elif link not in seen_urls:
+                queue.append(link)
+
+
 def crawl(users: dict, ids: dict[str, int], *, language: str = "nl", limit: int = 400) -> Crawl:
     """GET one instance of every URL pattern each role reaches; broken links are noted."""
     result = Crawl()
@@ -96,44 +143,7 @@ def crawl(users: dict, ids: dict[str, int], *, language: str = "nl", limit: int 
     for role in ROLES:
         client = Client(HTTP_ACCEPT_LANGUAGE=language)
         client.force_login(users[role])
-        queue = ["/", *CRAWL_ADMIN, *param_seeds]
-        seen_routes: set[str] = set()
-        seen_urls: set[str] = set()
-        while queue and len(seen_urls) < limit:
-            url = queue.pop(0)
-            path = urlsplit(url).path
-            if url in seen_urls:
-                continue
-            route = route_of(path)
-            if route is None:
-                continue
-            if route in seen_routes or path.endswith(SKIP_SUFFIXES):
-                continue
-            if path.startswith(SKIP_PREFIXES) and path not in CRAWL_ADMIN:
-                continue
-            seen_urls.add(url)
-            response = client.get(url)
-            if response.status_code in {301, 302}:
-                location = response["Location"]
-                if location.startswith("/") and "/accounts/login/" not in location:
-                    queue.insert(0, location)
-                continue
-            content_type = response.get("Content-Type", "")
-            if response.status_code != 200 or not content_type.startswith("text/html"):
-                continue
-            if getattr(response, "streaming", False):
-                continue
-            seen_routes.add(route)
-            html = response.content.decode("utf-8", "replace")
-            result.pages.append(Page(role, url, route, response.status_code, html))
-            for link in _links(html):
-                link_path = urlsplit(link).path
-                if link_path.startswith("/static/"):
-                    continue
-                if route_of(link_path) is None:
-                    result.broken_links.append(f"{role} {url}: {link}")
-                elif link not in seen_urls:
-                    queue.append(link)
+        crawl_role(client, role, ["/", *CRAWL_ADMIN, *param_seeds], result, limit)
     return result
 
 

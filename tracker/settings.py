@@ -61,10 +61,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and ReDoc served from our own origin (CSP)
     "simple_history",
-    "axes",
-    "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",  # recovery codes
+    "tracker.app_names.Axes",  # django-axes, with a readable name in the admin
+    "tracker.app_names.Otp",
+    "tracker.app_names.Totp",
+    "tracker.app_names.Static",  # recovery codes
     "study",
     "analysis",
     "analysis.costs",

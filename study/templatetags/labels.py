@@ -33,3 +33,32 @@ def arm_kind(code: str) -> str:
     from study.models import Arm
 
     return _label(Arm.Kind.choices, code)
+
+
+@register.filter
+def value_or_reason(text) -> str:
+    """A stored value as text ("459.14") in the reader's number format, or a missing-data code
+    ("not_delivered") as its words; anything else as it is."""
+    from decimal import Decimal, InvalidOperation
+
+    from django.utils.formats import get_format
+
+    from study.models import MissingCode
+
+    if text is None or text == "":
+        return ""
+    if text in MissingCode.values:
+        return str(MissingCode(text).label)
+    try:
+        Decimal(str(text))
+    except InvalidOperation:
+        return str(text)
+    return str(text).replace(".", str(get_format("DECIMAL_SEPARATOR")))
+
+
+@register.filter
+def role_name(code: str) -> str:
+    """A per-study role's name (study.roles.Role), e.g. "wijkcoach"."""
+    from study.roles import Role
+
+    return _label(Role.choices, code)

@@ -60,13 +60,20 @@ def test_no_serious_or_critical_axe_violation_on_any_page(open_page):
     pages = crawl(users, demo_ids(study, users["coach1"])).pages
     assert len(pages) >= 40
     found = []
+    checked = 0
     for role in ROLES:
         page = open_page(locale="nl-NL", bypass_csp=True)
         _log_in(page, role)
         for visit in (p for p in pages if p.role == role):
             page.goto(visit.url)
+            assert "/accounts/login/" not in page.url, (role, visit.url)  # really signed in
             for violation in _axe(page):
                 found.append(f"{role} {visit.url}: {violation}")
+            checked += 1
+        # The check can fail: an unlabelled input added to the last page is reported.
+        page.evaluate("document.querySelector('main').append(document.createElement('input'))")
+        assert any(v["id"] == "label" for v in _axe(page)), role
+    assert checked == len(pages)
     assert found == [], "\n".join(found)
 
 
@@ -80,7 +87,14 @@ def test_no_coach_page_scrolls_sideways_on_a_small_phone(open_page):
     wide = []
     for visit in pages:
         page.goto(visit.url)
+        assert "/accounts/login/" not in page.url, visit.url
         width = page.evaluate("document.documentElement.scrollWidth")
         if width > SMALL_PHONE["width"]:
             wide.append(f"{visit.url}: {width}px")
     assert wide == []
+    # The check can fail: a wide element makes the page scroll sideways.
+    page.evaluate(
+        "document.querySelector('main').insertAdjacentHTML('beforeend', "
+        "'<div style=\"width:500px\">x</div>')"
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") > SMALL_PHONE["width"]

@@ -80,6 +80,11 @@ def _user_data(study) -> list[str]:
     texts |= {p.name for p in Professional.objects.filter(study=study) if hasattr(p, "name")}
     texts |= set(get_user_model().objects.values_list("username", flat=True))
     texts |= set(study.arms.values_list("name", flat=True))
+    # The price catalogue's item descriptions are the baseline report's imported text (data,
+    # in its own language), shown as a tooltip beside the item's code.
+    from analysis.costs.models import PriceItem
+
+    texts |= set(PriceItem.objects.values_list("description", flat=True))
     return sorted((t for t in texts if t), key=len, reverse=True)
 
 

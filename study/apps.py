@@ -23,3 +23,10 @@ class StudyConfig(AppConfig):
         post_delete.connect(
             membership_changed, sender=StudyMembership, dispatch_uid="membership-log-delete"
         )
+
+        from django.contrib.auth.signals import user_logged_in
+
+        from tracker.language import remember_language_on_login
+
+        # the language a user chose is read once, at login, into their session
+        user_logged_in.connect(remember_language_on_login, dispatch_uid="user-language")

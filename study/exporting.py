@@ -9,8 +9,10 @@ and only for the families the user may see.
 from __future__ import annotations
 
 import io
+import struct
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -23,6 +25,9 @@ from study.models import MissingCode, Study, Wave
 
 FORMATS = {
     "csv": "text/csv",
+    # The same panel for a Dutch desktop: Excel set to Dutch reads ';' and decimal commas, and
+    # needs the byte-order mark to see UTF-8 (otherwise "é" shows as "Ã©").
+    "csv-nl": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "sav": "application/x-spss-sav",
     "dta": "application/x-stata-dta",
@@ -51,6 +56,57 @@ SURVEY_LABELS = {
     "reachability": ("bereikbaarheid hulpverleners (0-10)", "reachability of care workers (0-10)"),
 }
 ARM_CODES = {"comparison": 0, "intervention": 1}
+ARM_LABELS = {0: "vergelijkingsgroep", 1: "interventiegroep"}
+#: The family status as a labelled number in SPSS and Stata (the CSV keeps the code).
+STATUS_CODES = {
+    "active": 1,
+    "completed": 2,
+    "dropped_out": 3,
+    "moved_away": 4,
+    "deceased": 5,
+    "withdrawn": 6,
+}
+
+
+def status_labels() -> dict[int, str]:
+    """The status codes' Dutch labels, from the model's choices (one place)."""
+    from django.utils import translation
+
+    from study.models import Family
+
+    with translation.override("nl"):
+        return {STATUS_CODES[value]: str(label) for value, label in Family.Status.choices}
+
+
+@dataclass(frozen=True)
+class CsvDialect:
+    sep: str
+    decimal: str
+    bom: bool
+
+
+#: The international CSV (',' and decimal points, what R, Stata and pandas expect) and the one
+#: for Dutch Excel (';', decimal commas, a UTF-8 byte-order mark).
+CSV_DIALECTS = {
+    "csv": CsvDialect(sep=",", decimal=".", bom=False),
+    "csv-nl": CsvDialect(sep=";", decimal=",", bom=True),
+}
+BOM = "\ufeff".encode()
+
+
+def csv_dialect(name: str | None) -> CsvDialect:
+    """The dialect a request asks for (`nl` or `csv-nl`: Dutch Excel); anything else is the
+    international CSV."""
+    return CSV_DIALECTS["csv-nl"] if name in {"nl", "csv-nl"} else CSV_DIALECTS["csv"]
+
+
+def frame_to_csv_bytes(frame: pd.DataFrame, dialect: CsvDialect, *, header: bool = True) -> bytes:
+    """A frame as CSV text in one dialect, formula-safe (the BOM is the caller's, once)."""
+    text = frame_csv_safe(frame).to_csv(
+        index=False, header=header, sep=dialect.sep, decimal=dialect.decimal
+    )
+    return text.encode("utf-8")
+
 
 #: A text cell starting with one of these is a formula to a spreadsheet (CSV/formula injection):
 #: `=cmd|"/c calc"!A1` as a wijk name would run on opening.
@@ -135,7 +191,9 @@ def panel_frame(study: Study, families: QuerySet) -> pd.DataFrame:
 
 
 def codebook_frame(study: Study) -> pd.DataFrame:
-    """Variable, Dutch and English label, type, unit, range and source — from the catalogue."""
+    """Variable, its Stata name (Stata allows 32 characters, so long names are shortened there),
+    Dutch and English label, type, unit, range, SPSS measure and format, value labels and
+    source — from the catalogue."""
     rows = [
         {
             "variable": k,
@@ -183,7 +241,63 @@ def codebook_frame(study: Study) -> pd.DataFrame:
                 "source": "survey",
             }
         )
-    return pd.DataFrame(rows)
+    book = pd.DataFrame(rows)
+    book.loc[book["variable"] == "status", "type"] = "text (SPSS/Stata: labelled number)"
+    short = stata_names(list(book["variable"]))
+    measures, formats = spss_measures_and_formats(study)
+    book.insert(1, "stata_name", book["variable"].map(short))
+    book["spss_measure"] = book["variable"].map(measures).fillna("")
+    book["spss_format"] = book["variable"].map(formats).fillna("")
+    values = {
+        "arm": "; ".join(f"{k}={v}" for k, v in ARM_LABELS.items()),
+        "status": "; ".join(f"{k}={v}" for k, v in status_labels().items()),
+    }
+    book["value_labels"] = book["variable"].map(values).fillna("")
+    return book
+
+
+#: Catalogue kinds whose values are whole numbers (counts, days, flags); euros keep cents.
+FRACTIONAL_KINDS = {"euros"}
+SURVEY_FORMATS = {
+    "satisfaction": ("ordinal", "F2.0"),
+    "qol_score": ("scale", "F8.2"),
+    "qol_rating": ("ordinal", "F2.0"),
+    "participation_step": ("ordinal", "F2.0"),
+    "reachability": ("ordinal", "F2.0"),
+}
+BASE_FORMATS = {
+    "pseudonym": ("nominal", None),
+    "arm": ("nominal", "F1.0"),
+    "wijk": ("nominal", None),
+    "intake_year": ("scale", "F4.0"),
+    "status": ("nominal", "F1.0"),
+    "wave": ("ordinal", "F2.0"),
+    "year": ("scale", "F4.0"),
+    "years_since_intake": ("scale", "F3.0"),
+}
+
+
+def _numeric_format(maximum, *, whole: bool) -> str:
+    """F<w>.<d> wide enough for the catalogue maximum and the negative missing codes (-4)."""
+    digits = max(len(str(int(maximum))), 1)
+    if whole:
+        return f"F{max(digits, 2)}.0"
+    return f"F{max(digits, 1) + 3}.2"
+
+
+def spss_measures_and_formats(study: Study) -> tuple[dict[str, str], dict[str, str]]:
+    """SPSS measure level (nominal / ordinal / scale) and print format of every panel column."""
+    measures: dict[str, str] = {}
+    formats: dict[str, str] = {}
+    for name, (measure, fmt) in {**BASE_FORMATS, **SURVEY_FORMATS}.items():
+        measures[name] = measure
+        if fmt:
+            formats[name] = fmt
+    for ind in indicators_for(study):
+        measures[ind.code] = "nominal" if ind.kind == "flag" else "scale"
+        formats[ind.code] = _numeric_format(ind.max_value, whole=ind.kind not in FRACTIONAL_KINDS)
+        measures[f"{ind.code}_missing"] = "nominal"
+    return measures, formats
 
 
 def _labels(study: Study) -> dict[str, str]:
@@ -203,27 +317,32 @@ def export_rows(families: QuerySet) -> int:
     return Wave.objects.alive().filter(family__in=families).count()
 
 
-def _csv_pieces(study: Study, families: QuerySet, chunk: int) -> Iterator[tuple[bytes, int]]:
+def _csv_pieces(
+    study: Study, families: QuerySet, chunk: int, dialect: CsvDialect
+) -> Iterator[tuple[bytes, int]]:
     ids = list(families.order_by("pseudonym").values_list("pk", flat=True))
     header = True
     for start in range(0, max(len(ids), 1), chunk):
         part = panel_frame(study, families.model.objects.filter(pk__in=ids[start : start + chunk]))
-        yield frame_csv_safe(part).to_csv(index=False, header=header).encode("utf-8"), len(part)
+        piece = frame_to_csv_bytes(part, dialect, header=header)
+        yield (BOM + piece if header and dialect.bom else piece), len(part)
         header = False
 
 
-def export_csv_stream(study: Study, families: QuerySet, *, chunk: int = 250) -> Iterator[bytes]:
+def export_csv_stream(
+    study: Study, families: QuerySet, *, chunk: int = 250, fmt: str = "csv"
+) -> Iterator[bytes]:
     """The CSV panel in pieces of `chunk` families (in pseudonym order), so a large study streams
     to the browser from the first family on instead of being built in memory first."""
-    for piece, _rows in _csv_pieces(study, families, chunk):
+    for piece, _rows in _csv_pieces(study, families, chunk, CSV_DIALECTS[fmt]):
         yield piece
 
 
 def export_write(study: Study, families: QuerySet, fmt: str, out: BinaryIO) -> int:
     """Write the panel in one format to a binary file object; returns the number of rows."""
-    if fmt == "csv":
+    if fmt in CSV_DIALECTS:
         rows = 0
-        for piece, n in _csv_pieces(study, families, 250):
+        for piece, n in _csv_pieces(study, families, 250, CSV_DIALECTS[fmt]):
             out.write(piece)
             rows += n
         return rows
@@ -245,24 +364,32 @@ def _readstat_bytes(study: Study, frame: pd.DataFrame, fmt: str) -> bytes:
 
     data = frame.copy()
     data["arm"] = data["arm"].map(ARM_CODES).astype(float)
+    data["status"] = data["status"].map(STATUS_CODES).astype(float)
     labels = _labels(study)
     names = list(data.columns)
-    value_labels = {"arm": {0.0: "vergelijkingsgroep", 1.0: "interventiegroep"}}
+    value_labels: dict[str, dict] = {
+        "arm": {float(k): v for k, v in ARM_LABELS.items()},
+        "status": {float(k): v for k, v in status_labels().items()},
+    }
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"export.{fmt}"
         if fmt == "sav":
             missing_ranges = _spss_user_missing(data, value_labels)
+            measures, formats = spss_measures_and_formats(study)
             pyreadstat.write_sav(
                 data,
                 str(path),
                 column_labels=[labels.get(n, n) for n in names],
                 variable_value_labels=value_labels,
                 missing_ranges=missing_ranges,
+                variable_measure={n: measures[n] for n in names if n in measures},
+                variable_format={n: formats[n] for n in names if n in formats},
             )
         else:
             # Stata allows 32-character names and 80-character labels; a shortened name keeps
             # its full name at the start of its label.
             missing_values = _stata_extended_missing(data, value_labels)
+            coded = list(missing_values)
             short = stata_names(names)
             data.columns = [short[n] for n in names]
             column_labels = [
@@ -278,8 +405,15 @@ def _readstat_bytes(study: Study, frame: pd.DataFrame, fmt: str) -> bytes:
                     short[k]: v for k, v in value_labels.items() if len(short[k]) < 32
                 },
                 missing_user_values={short[k]: v for k, v in missing_values.items()},
+                variable_format={
+                    short[n]: f"%{fmt[1:].split('.')[0]}.{fmt.split('.')[1]}f"
+                    for n, fmt in spss_measures_and_formats(study)[1].items()
+                    if n in short
+                },
                 version=15,
             )
+            shared = {short[c]: "missing_reason" for c in coded if len(short[c]) < 32}
+            return stata_share_value_labels(path.read_bytes(), shared)
         return path.read_bytes()
 
 
@@ -342,3 +476,69 @@ def stata_names(names: list[str]) -> dict[str, str]:
         used.add(candidate)
         out[name] = candidate
     return out
+
+
+DTA_NAME = 129  # bytes of a variable or label-set name in Stata's 118/119 formats
+
+
+def stata_share_value_labels(raw: bytes, shared: dict[str, str]) -> bytes:
+    """Point every variable in `shared` (Stata name -> label-set name) at one shared label set
+    and keep one copy of it, as Stata users write `label values x y z reason`: pyreadstat writes
+    a copy per variable (40 identical sets of missing reasons).
+
+    Edits the .dta (format 118/119, little-endian as pyreadstat writes it) through its map:
+    value-label names are fixed-width, so only the value-label table and the two offsets after
+    it change. A file in any other layout is returned unchanged.
+    """
+    if not shared or b"<byteorder>LSF</byteorder>" not in raw[:200]:
+        return raw
+    release = raw[raw.find(b"<release>") + 9 : raw.find(b"</release>")]
+    if release not in {b"118", b"119"}:
+        return raw
+    map_at = raw.find(b"<map>") + len(b"<map>")
+    offsets = list(struct.unpack("<14Q", raw[map_at : map_at + 14 * 8]))
+    names_at = offsets[3] + len(b"<varnames>")
+    lblnames_at = offsets[6] + len(b"<value_label_names>")
+    nvar = (offsets[7] - len(b"</value_label_names>") - lblnames_at) // DTA_NAME
+
+    def field(at: int) -> str:
+        return raw[at : at + DTA_NAME].split(b"\0", 1)[0].decode("utf-8")
+
+    def padded(name: str) -> bytes:
+        encoded = name.encode("utf-8")[: DTA_NAME - 1]
+        return encoded + b"\0" * (DTA_NAME - len(encoded))
+
+    variables = [field(names_at + i * DTA_NAME) for i in range(nvar)]
+    set_of = [field(lblnames_at + i * DTA_NAME) for i in range(nvar)]
+    # The value-label tables: <lbl> length(4) name(129) padding(3) table </lbl>.
+    start, end = offsets[11] + len(b"<value_labels>"), offsets[12] - len(b"</value_labels>")
+    tables: dict[str, bytes] = {}
+    at = start
+    while at < end:
+        length = struct.unpack("<I", raw[at + 5 : at + 9])[0]
+        name = raw[at + 9 : at + 9 + DTA_NAME].split(b"\0", 1)[0].decode("utf-8")
+        body_at = at + 9 + DTA_NAME + 3
+        tables[name] = raw[body_at : body_at + length]
+        at = body_at + length + len(b"</lbl>")
+    new_sets = list(set_of)
+    for i, variable in enumerate(variables):
+        if variable in shared and set_of[i] in tables:
+            new_sets[i] = shared[variable]
+            tables.setdefault(shared[variable], tables[set_of[i]])
+    used = [n for n in dict.fromkeys(new_sets) if n and n in tables]
+    section = b"".join(
+        b"<lbl>" + struct.pack("<I", len(tables[n])) + padded(n) + b"\0\0\0" + tables[n] + b"</lbl>"
+        for n in used
+    )
+    names_block = b"".join(padded(n) for n in new_sets)
+    out = (
+        raw[:lblnames_at]
+        + names_block
+        + raw[lblnames_at + len(names_block) : start]
+        + section
+        + raw[end:]
+    )
+    shift = len(section) - (end - start)
+    offsets[12] += shift
+    offsets[13] += shift
+    return out[:map_at] + struct.pack("<14Q", *offsets) + out[map_at + 14 * 8 :]

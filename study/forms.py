@@ -10,6 +10,7 @@ from datetime import date, datetime
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.formats import get_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -79,6 +80,7 @@ class WaveEntryForm(forms.Form):
         label=_("Quality-of-life instrument"), max_length=60, required=False
     )
     qol_score = forms.DecimalField(
+        localize=True,  # "459,14" in Dutch, shown back as typed
         label=_("Quality-of-life instrument score"),
         max_digits=7,
         decimal_places=2,
@@ -126,7 +128,7 @@ class WaveEntryForm(forms.Form):
             self.fields[f"v_{indicator.code}"] = forms.CharField(
                 label=indicator.label(language),
                 required=False,
-                initial=number,
+                initial=decimal_input_text(number),
                 widget=forms.TextInput(
                     attrs={
                         "inputmode": "numeric" if indicator.is_integer else "decimal",
@@ -193,7 +195,7 @@ class WaveEntryForm(forms.Form):
                 number, code = self.suggestions[indicator.code][:2]
                 posted = number or code
             start = self.current.get(indicator.code, ("", ""))
-            if posted and posted not in start:
+            if posted and posted not in start and canonical_number(posted) not in start:
                 values[indicator.code] = posted
         return values
 
@@ -295,6 +297,27 @@ class WaveEntryForm(forms.Form):
 def _suggestion_text(suggestion: tuple[str, str, str]) -> str:
     number, code = suggestion[:2]
     return number or str(dict(MissingCode.choices).get(code, code))
+
+
+def decimal_input_text(number: str) -> str:
+    """A stored number's text ("459.14") as the user's language writes it in an input ("459,14"
+    in Dutch), without thousands grouping, so it posts back unchanged."""
+    if not number:
+        return number
+    return number.replace(".", str(get_format("DECIMAL_SEPARATOR")))
+
+
+def canonical_number(text: str) -> str:
+    """Typed text ("459,14", "1.500,5") as the stored number's text ("459.14", "1500.5"), or the
+    text itself when it is not a number (the service then says why)."""
+    from decimal import Decimal, InvalidOperation
+
+    if "," in text:
+        text = text.replace(".", "").replace(",", ".")
+    try:
+        return f"{Decimal(text).normalize():f}"
+    except InvalidOperation:
+        return text
 
 
 def _range_text(indicator: Indicator) -> dict[str, str]:

@@ -280,11 +280,24 @@ def care_involvement_get(user, pk: int) -> CareInvolvement:
 
 
 def coach_caseload(user) -> QuerySet[Family]:
-    """The families on the user's own caseload, with their number of contacts."""
+    """The families on the user's own caseload, with their number of contacts, the last
+    contact and the next wave to do (its label index and due date), for the caseload cards."""
+    from django.db.models import Max, OuterRef, Subquery
+
+    open_waves = (
+        Wave.objects.alive()
+        .filter(family=OuterRef("pk"), index__gte=0, status=Wave.Status.PLANNED)
+        .order_by("index")
+    )
     return (
         access.caseload_families(user)
         .select_related("arm", "study")
-        .annotate(n_contacts=Count("contacts", filter=Q(contacts__is_deleted=False)))
+        .annotate(
+            n_contacts=Count("contacts", filter=Q(contacts__is_deleted=False)),
+            last_contact=Max("contacts__occurred_at", filter=Q(contacts__is_deleted=False)),
+            next_wave_index=Subquery(open_waves.values("index")[:1]),
+            next_wave_due=Subquery(open_waves.values("due_date")[:1]),
+        )
     )
 
 

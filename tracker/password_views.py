@@ -9,8 +9,11 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import PasswordResetForm
 from django.http import HttpResponseRedirect
 from rest_framework.authtoken.models import Token
+
+from study.services.languages import in_language_of
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
@@ -20,7 +23,17 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return response
 
 
+class LanguagePasswordResetForm(PasswordResetForm):
+    """The reset e-mail in the language its recipient chose (not the requester's browser's)."""
+
+    def send_mail(self, subject_template_name, email_template_name, context, *args, **kwargs):
+        with in_language_of(context.get("user")):
+            super().send_mail(subject_template_name, email_template_name, context, *args, **kwargs)
+
+
 class PasswordResetView(auth_views.PasswordResetView):
+    form_class = LanguagePasswordResetForm
+
     def form_valid(self, form):
         site = urlsplit(settings.SITE_URL)
         form.save(

@@ -64,10 +64,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and ReDoc served from our own origin (CSP)
     "simple_history",
-    "axes",
-    "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",  # recovery codes
+    "tracker.app_names.Axes",  # django-axes, with a readable name in the admin
+    "tracker.app_names.Otp",
+    "tracker.app_names.Totp",
+    "tracker.app_names.Static",  # recovery codes
     "study",
     "analysis",
     "analysis.costs",
@@ -84,6 +84,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # a signed-in user's own language (the header's switch) over the cookie and the browser
+    "tracker.language.UserLanguageMiddleware",
     "tracker.security.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -151,6 +153,12 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "study.context_processors.roles",
             ],
+            # |localize, |unlocalize, {% localize off %} and |euro on every page, no {% load %}
+            "builtins": [
+                "django.templatetags.l10n",
+                "study.templatetags.amounts",
+                "study.templatetags.labels",
+            ],
         },
     },
 ]
@@ -193,6 +201,11 @@ LANGUAGES = [("nl", _("Dutch")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Europe/Amsterdam"
 USE_I18N = True
+# Dutch number formats (459,14; 149.723) with Django's nl formats, one date style per kind
+# (tracker/formats). Years, ids and values in URLs, data- attributes and inputs are rendered
+# with |unlocalize (a builtin here): tests/tracker/test_formats.py crawls for "2.024".
+USE_THOUSAND_SEPARATOR = True
+FORMAT_MODULE_PATH = ["tracker.formats"]
 USE_TZ = True
 
 STATIC_URL = "static/"

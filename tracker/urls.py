@@ -10,7 +10,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
-from tracker import password_views, setup_api, setup_views, twofactor_views
+from tracker import language, password_views, setup_api, setup_views, twofactor_views
 
 api_patterns = [
     path(
@@ -76,7 +76,8 @@ account_patterns = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include(account_patterns)),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's set_language, remembered per user (tracker/language.py)
+    path("i18n/setlang/", language.set_language, name="set_language"),
     path("api/", include(api_patterns)),
     path("analysis/", include("analysis.urls")),
     path("costs/", include("analysis.costs.urls")),

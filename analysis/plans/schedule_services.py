@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from analysis.models import ReportSchedule
@@ -70,11 +70,16 @@ def schedule_deactivate(*, schedule: ReportSchedule, user) -> ReportSchedule:
     return schedule
 
 
-def _researcher_emails(study) -> list[str]:
-    emails = StudyMembership.objects.filter(
+def _researcher_emails_by_language(study) -> dict[str, list[str]]:
+    """The study's researchers' e-mail addresses by the language each chose (else the site's)."""
+    rows = StudyMembership.objects.filter(
         study=study, role=Role.RESEARCHER, active=True, user__is_active=True
-    ).values_list("user__email", flat=True)
-    return sorted({e for e in emails if e})
+    ).values_list("user__email", "user__profile__language")
+    by_language: dict[str, set[str]] = {}
+    for email, language in rows:
+        if email:
+            by_language.setdefault(language or settings.LANGUAGE_CODE, set()).add(email)
+    return {language: sorted(emails) for language, emails in sorted(by_language.items())}
 
 
 def _link(path: str) -> str:
@@ -82,10 +87,20 @@ def _link(path: str) -> str:
 
 
 def _notify(schedule: ReportSchedule, run, error: str) -> int:
-    recipients = _researcher_emails(schedule.study)
-    if not recipients:
+    by_language = _researcher_emails_by_language(schedule.study)
+    if not by_language:
         log.warning("report schedule %s: the study has no researcher with an e-mail", schedule.pk)
         return 0
+    sent = 0
+    for language, recipients in by_language.items():
+        # One message per language: each researcher reads it in the language they chose.
+        with translation.override(language):
+            subject, body = _notice(schedule, run, error)
+        sent += send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+    return sent
+
+
+def _notice(schedule: ReportSchedule, run, error: str) -> tuple[str, str]:
     link = _link(reverse("analysis:study", kwargs={"study_id": schedule.study_id}))
     study = schedule.study.name
     if run is not None:
@@ -106,7 +121,7 @@ def _notify(schedule: ReportSchedule, run, error: str) -> int:
             "The periodic effect report of %(study)s is due, but the analysis could not "
             "start:\n%(error)s\n\n%(link)s\n"
         ) % {"study": study, "error": error, "link": link}
-    return send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+    return subject, body
 
 
 def schedule_run(*, schedule: ReportSchedule, today: date) -> dict:

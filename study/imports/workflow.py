@@ -197,10 +197,13 @@ def _filename_refused() -> ValidationError:
     )
 
 
-def template_write(study: Study, families: QuerySet[Family], out: Any) -> None:
-    """Write the wide import template (pseudonym, year, indicator codes) for these families."""
+def template_write(
+    study: Study, families: QuerySet[Family], out: Any, *, delimiter: str = ","
+) -> None:
+    """Write the wide import template (pseudonym, year, indicator codes) for these families;
+    `delimiter` ';' for Dutch Excel."""
     codes = [i.code for i in indicators_for(study)]
-    writer = csv.writer(out)
+    writer = csv.writer(out, delimiter=delimiter)
     writer.writerow(["pseudonym", "year", *codes])
     rows = (
         Wave.objects.alive()

@@ -30,6 +30,7 @@ from study.models.family import (
 from study.models.imports import ImportBatch
 from study.models.indicator import Indicator
 from study.models.professional import Professional, ProfessionalSurvey
+from study.models.profile import UserProfile
 from study.models.quality import DataQuery, QualityRule, QueryMessage
 from study.models.study import Arm, Study, StudyMembership
 from study.models.wave import IndicatorValue, Wave, WaveReminder, WaveSurvey
@@ -61,6 +62,7 @@ __all__ = [
     "Indicator",
     "IndicatorValue",
     "Member",
+    "UserProfile",
     "MissingCode",
     "Professional",
     "ProfessionalSurvey",

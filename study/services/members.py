@@ -22,6 +22,7 @@ from study import access
 from study.models import StudyMembership
 from study.roles import Role
 from study.services import accounts
+from study.services.languages import in_language_of
 from study.services.studies import membership_end, membership_grant
 
 
@@ -86,28 +87,25 @@ def member_invite(*, study, email: str, role: str, invited_by) -> Invitation:
     if not accounts.has_authenticator(user):
         _link, raw = accounts.enrolment_link_issue(user=user, issued_by=None)
         enrolment_url = accounts.enrolment_link_url(raw)
-    lines = [
-        _("You have been given the role %(role)s in the study %(study)s.")
-        % {"role": Role(role).label, "study": study.name},
-        _("Your user name is %(username)s.") % {"username": user.get_username()},
-    ]
-    if password_url:
-        lines.append(
-            _("1. Set your password (the link works once): %(url)s") % {"url": password_url}
-        )
-    if enrolment_url:
-        lines.append(
-            _("2. After logging in, link your authenticator app (the link works once): %(url)s")
-            % {"url": enrolment_url}
-        )
-    transaction.on_commit(
-        lambda: send_mail(
-            _("Invitation to the study %(study)s") % {"study": study.name},
-            "\n\n".join(lines),
-            None,
-            [email],
-        )
-    )
+    # In the invitee's own language (their stored choice; a new account: the site's default).
+    with in_language_of(user):
+        lines = [
+            _("You have been given the role %(role)s in the study %(study)s.")
+            % {"role": Role(role).label, "study": study.name},
+            _("Your user name is %(username)s.") % {"username": user.get_username()},
+        ]
+        if password_url:
+            lines.append(
+                _("1. Set your password (the link works once): %(url)s") % {"url": password_url}
+            )
+        if enrolment_url:
+            lines.append(
+                _("2. After logging in, link your authenticator app (the link works once): %(url)s")
+                % {"url": enrolment_url}
+            )
+        subject = _("Invitation to the study %(study)s") % {"study": study.name}
+    body = "\n\n".join(lines)
+    transaction.on_commit(lambda: send_mail(subject, body, None, [email]))
     return Invitation(user, membership, created, password_url, enrolment_url)
 
 

@@ -48,7 +48,9 @@ def _entry_of(raw: object) -> Entry:
         return Entry()
     if isinstance(raw, str) and raw.strip() in _MISSING_CODES:
         return Entry(missing_code=raw.strip())
-    text = str(raw).strip().replace(",", ".")
+    text = str(raw).strip()
+    if "," in text:  # a decimal comma ("459,14"), perhaps with thousands points ("1.500,5")
+        text = text.replace(".", "").replace(",", ".")
     try:
         return Entry(value=Decimal(text))
     except InvalidOperation:

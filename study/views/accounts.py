@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from study import access, selectors
 from study.models import ApiKey
 from study.services import accounts, api_keys
+from study.services.languages import in_language_of
 from study.views.helpers import add_service_errors, require_study_right
 from tracker.twofactor import second_factor_passed
 
@@ -37,13 +38,12 @@ def enrolment_links(request: HttpRequest, study_id: int) -> HttpResponse:
         _link, raw = accounts.enrolment_link_issue(user=member, issued_by=request.user)
         issued = {"user": member, "url": accounts.enrolment_link_url(raw)}
         if member.email:
-            send_mail(
-                _("Link your authenticator app"),
-                _("Open this link once, after logging in with your password: %(url)s")
-                % {"url": issued["url"]},
-                None,
-                [member.email],
-            )
+            with in_language_of(member):
+                subject = _("Link your authenticator app")
+                body = _("Open this link once, after logging in with your password: %(url)s") % {
+                    "url": issued["url"]
+                }
+            send_mail(subject, body, None, [member.email])
     context = {"study": study, "members": selectors.study_member_list(study), "issued": issued}
     return render(request, "study/enrolment_links.html", context)
 

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from study import access, forms, selectors
@@ -89,7 +90,10 @@ def contact_correct(request: HttpRequest, contact_id: int) -> HttpResponse:
         request,
         form=form,
         title=_("Correct the contact of %(date)s with %(family)s")
-        % {"date": f"{initial['occurred_at']:%Y-%m-%d %H:%M}", "family": family.pseudonym},
+        % {
+            "date": date_format(initial["occurred_at"], "DATETIME_FORMAT"),
+            "family": family.pseudonym,
+        },
         save=lambda data, reason: corrections.contact_correct(
             contact=contact, changes=data, reason=reason, user=request.user
         ),

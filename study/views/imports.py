@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from study import selectors
 from study.access_log import family_read
-from study.exporting import csv_safe
+from study.exporting import BOM, csv_dialect, csv_safe
 from study.forms import ImportUploadForm
 from study.imports import workflow
 
@@ -122,5 +122,9 @@ def import_template(request, study_id: int):
     response["Content-Disposition"] = f'attachment; filename="import-template-study{study.pk}.csv"'
     families = selectors.research_family_list(request.user, write=True).filter(study=study)
     family_read(request, action="import.template", families=families, study=study)
-    workflow.template_write(study, families, response)
+    # ?csv=nl: for Dutch Excel (';' and a byte-order mark); the import reads both.
+    dialect = csv_dialect(request.GET.get("csv"))
+    if dialect.bom:
+        response.write(BOM)
+    workflow.template_write(study, families, response, delimiter=dialect.sep)
     return response

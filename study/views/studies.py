@@ -75,11 +75,13 @@ def study_export(request, study_id: int, fmt: str):
     family_read(
         request, action=f"export.{fmt}", families=families, study=study, row_count=rows, scope=fmt
     )
-    filename = f"panel-study{study.pk}.{fmt}"
-    if fmt == "csv":
+    suffix = "csv" if fmt in exporting.CSV_DIALECTS else fmt
+    filename = f"panel-study{study.pk}{'-nl' if fmt == 'csv-nl' else ''}.{suffix}"
+    if fmt in exporting.CSV_DIALECTS:
         # Streamed family by family: the first bytes leave before the whole panel is built.
         response = StreamingHttpResponse(
-            exporting.export_csv_stream(study, families), content_type=exporting.FORMATS[fmt]
+            exporting.export_csv_stream(study, families, fmt=fmt),
+            content_type=f"{exporting.FORMATS[fmt]}; charset=utf-8",
         )
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
@@ -96,9 +98,10 @@ def study_export(request, study_id: int, fmt: str):
 @login_required
 def study_codebook(request, study_id: int):
     study = _research_study(request.user, study_id)
+    dialect = exporting.csv_dialect(request.GET.get("csv"))
+    body = exporting.frame_to_csv_bytes(exporting.codebook_frame(study), dialect)
     response = HttpResponse(
-        exporting.frame_csv_safe(exporting.codebook_frame(study)).to_csv(index=False),
-        content_type="text/csv",
+        (exporting.BOM + body) if dialect.bom else body, content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="codebook-study{study.pk}.csv"'
     return response

@@ -176,3 +176,112 @@ def test_stata_gets_the_reasons_as_extended_missing_values(recorded, tmp_path):
     raw, meta = pyreadstat.read_dta(str(path), user_missing=True)
     t0 = raw.loc[raw["wave"] == 0].iloc[0]
     assert t0["ww"] == "b" and meta.variable_value_labels["ww"]["b"] == "refused"
+
+
+# --- exports that open cleanly on a Dutch desktop (issue 20) -----------------------------------
+
+
+@pytest.fixture
+def recorded_fractions(recorded, researcher):
+    """A euro amount with cents and a count, so decimal commas are exercised."""
+    indicator_values_record(
+        wave=recorded.waves.get(index=1),
+        values={"bijstand": 2, "child_youth_care_residential_days": 31},
+        user=researcher,
+    )
+    wave_survey_record(
+        wave=recorded.waves.get(index=1), data={"qol_score": "459.14"}, user=researcher
+    )
+    return recorded
+
+
+def _same_values(read: pd.DataFrame, panel: pd.DataFrame) -> None:
+    assert list(read.columns) == list(panel.columns)
+    for column in panel.columns:
+        if pd.api.types.is_numeric_dtype(panel[column]):
+            left = pd.to_numeric(read[column]).astype(float).to_numpy()
+            right = panel[column].astype(float).to_numpy()
+            assert ((left == right) | (pd.isna(left) & pd.isna(right))).all(), column
+        else:
+            values = read[column].astype(object)
+            left = values.where(values.notna(), "").astype(str).tolist()
+            assert left == panel[column].fillna("").astype(str).tolist(), column
+
+
+def test_dutch_csv_reads_back_with_semicolons_and_decimal_commas(recorded_fractions):
+    families = Family.objects.filter(study=recorded_fractions.study)
+    payload, rows = export_bytes(recorded_fractions.study, families, "csv-nl")
+    assert payload.startswith("\ufeff".encode()) and rows == 7
+    text = payload.decode("utf-8-sig")
+    assert text.splitlines()[0].startswith("pseudonym;arm;wijk;")
+    assert "459,14" in text and "459.14" not in text
+    read = pd.read_csv(io.BytesIO(payload), sep=";", decimal=",", encoding="utf-8-sig")
+    _same_values(read, panel_frame(recorded_fractions.study, families))
+    # The international CSV stays as it was: commas, decimal points, no byte-order mark.
+    international, _ = export_bytes(recorded_fractions.study, families, "csv")
+    assert not international.startswith("\ufeff".encode()) and b"459.14" in international
+    _same_values(
+        pd.read_csv(io.BytesIO(international)), panel_frame(recorded_fractions.study, families)
+    )
+
+
+def test_dutch_csv_download_and_import_template(client, researcher, data_manager, recorded):
+    client.force_login(researcher)
+    response = client.get(f"/studies/{recorded.study_id}/export/csv-nl/")
+    assert response.status_code == 200
+    assert 'filename="panel-study' in response["Content-Disposition"]
+    assert b"".join(response.streaming_content).startswith("\ufeff".encode())
+    client.force_login(data_manager)
+    template = client.get(f"/studies/{recorded.study_id}/imports/template.csv?csv=nl")
+    assert template.status_code == 200
+    body = template.content.decode("utf-8")
+    assert body.startswith("\ufeffpseudonym;year;bijstand;")
+    plain = client.get(f"/studies/{recorded.study_id}/imports/template.csv").content.decode()
+    assert plain.startswith("pseudonym,year,bijstand,")
+    book = client.get(f"/studies/{recorded.study_id}/codebook/?csv=nl").content
+    read = pd.read_csv(io.BytesIO(book), sep=";", encoding="utf-8-sig")
+    assert "stata_name" in read.columns
+
+
+def test_codebook_lists_the_stata_name_beside_each_variable(study):
+    book = codebook_frame(study).set_index("variable")
+    assert book.loc["bijstand", "stata_name"] == "bijstand"
+    long = [v for v in book.index if len(v) > 32]
+    assert long, "the catalogue has names Stata must shorten"
+    for name in long:
+        assert len(book.loc[name, "stata_name"]) <= 32
+    assert book["stata_name"].is_unique
+
+
+def test_spss_measures_formats_and_labelled_status(recorded_fractions, tmp_path):
+    data, meta = _readback(recorded_fractions.study, "sav", tmp_path)
+    measure = meta.variable_measure
+    assert measure["arm"] == "nominal" and measure["status"] == "nominal"
+    assert measure["wave"] == "ordinal" and measure["bijstand"] == "scale"
+    formats = meta.original_variable_types
+    assert formats["year"] == "F4.0" and formats["intake_year"] == "F4.0"
+    assert formats["bijstand"] == "F2.0"  # catalogue maximum 10
+    assert formats["child_youth_care_residential_days"] == "F3.0"  # maximum 366
+    assert formats["qol_score"] == "F8.2"
+    assert meta.variable_value_labels["status"][1.0] in {"actief", "active"}
+    assert data["status"].dtype.kind == "f" and set(data["status"]) == {1.0}
+    panel = panel_frame(recorded_fractions.study, Family.objects.filter(pk=recorded_fractions.pk))
+    assert data.loc[data["wave"] == 1, "qol_score"].iloc[0] == pytest.approx(459.14)
+    assert data["year"].tolist() == panel["year"].astype(float).tolist()
+
+
+def test_stata_shares_one_value_label_set_for_the_missing_reasons(recorded, tmp_path):
+    data, meta = _readback(recorded.study, "dta", tmp_path)
+    reasons = [v for v, s in meta.variable_to_label.items() if s == "missing_reason"]
+    assert len(reasons) >= 30  # every indicator column points at the one set
+    assert set(meta.value_labels) == {"missing_reason", *meta.variable_to_label.values()}
+    assert len(meta.value_labels) == 3  # arm, status and the missing reasons
+    t0 = data.loc[data["wave"] == 0].iloc[0]
+    assert t0["bijstand"] == 1 and pd.isna(t0["ww"])
+    # An independent reader agrees (pandas' own Stata parser).
+    path = tmp_path / "x.dta"
+    frame = pd.read_stata(path, convert_categoricals=False)
+    assert len(frame) == len(data) and list(frame.columns) == list(data.columns)
+    with pd.io.stata.StataReader(path) as reader:
+        reader.read()
+        assert len(reader.value_labels()) == 3

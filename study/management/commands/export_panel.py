@@ -43,7 +43,7 @@ class Command(BaseCommand):
         else:
             families = Family.objects.alive().filter(study=study)
         if output == "-":
-            if format != "csv":
+            if format not in exporting.CSV_DIALECTS:
                 raise CommandError("only csv can be written to stdout")
             rows = exporting.export_write(study, families, format, sys.stdout.buffer)
         else:

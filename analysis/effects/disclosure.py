@@ -176,7 +176,7 @@ def _weak_cells(values, hidden, constraints) -> list[int]:
     for intervals in (feasible_intervals, exact_intervals):
         lo, hi = intervals(values, hidden, constraints)
         width = hi - lo
-        weak = [i for i in np.flatnonzero(hidden) if width[i] < PROTECTION_WIDTH - 1e-6]
+        weak = [int(i) for i in np.flatnonzero(hidden) if width[i] < PROTECTION_WIDTH - 1e-6]
         if weak:
             return sorted(weak, key=lambda i: (width[i], i))
     return []
@@ -281,3 +281,73 @@ def suppress_table(
         column[mask[:, j]] = SUPPRESSED
         out[col] = column.map(lambda v: v if v == SUPPRESSED else int(v))
     return out
+
+
+#: Family counts beside an outcome ("n" columns, notes) are rounded to a multiple of this, so two
+#: outcomes' counts (80 and 79) cannot be subtracted to show one family.
+ROUND_TO = 5
+
+
+class Count:
+    """A published count, already through the output rule, that tags itself wherever it is
+    printed: ``data-count`` in HTML (Django calls ``__html__``) and ``#count("…")`` in the Typst
+    source (``typst()``), so a scan of either rendering finds every count the report prints."""
+
+    __slots__ = ("rounded", "shown")
+
+    def __init__(self, shown: str, *, rounded: bool = False) -> None:
+        self.shown = shown
+        self.rounded = rounded
+
+    def __str__(self) -> str:
+        return self.shown
+
+    def __repr__(self) -> str:
+        return f"Count({self.shown!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Count):
+            return self.shown == other.shown
+        return self.shown == str(other)
+
+    def __hash__(self) -> int:
+        return hash(self.shown)
+
+    @property
+    def hidden(self) -> bool:
+        return self.shown == SUPPRESSED
+
+    def __html__(self) -> str:
+        extra = ' data-rounded="5"' if self.rounded else ""
+        return f'<span data-count="{self.shown}"{extra}>{self.shown}</span>'
+
+    def typst(self) -> str:
+        return f'#count("{self.shown}")'
+
+
+def _thousands(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
+def count(n: int | str | None, *, rounded: bool = False) -> Count:
+    """The one door for a count into a published report: 1-9 as "*", otherwise the count (with
+    ``rounded``: to the nearest multiple of ``ROUND_TO``, for counts that sit beside other counts
+    of the same families), Dutch thousands separator. An already suppressed "*" stays "*"."""
+    if n is None:
+        return Count("—")
+    if n == SUPPRESSED:
+        return Count(SUPPRESSED)
+    value = _check_count(n)
+    if 1 <= value <= MAX_SUPPRESSED:
+        return Count(SUPPRESSED)
+    if rounded and value:
+        value = max(int(ROUND_TO * round(value / ROUND_TO)), MAX_SUPPRESSED + 1)
+    return Count(_thousands(value), rounded=rounded)
+
+
+def shown_cells(full: np.ndarray, mask: np.ndarray) -> list[list[Count]]:
+    """A protected table (``protect``) as rows of tagged counts."""
+    return [
+        [Count(SUPPRESSED) if h else count(int(v)) for v, h in zip(row, hidden, strict=True)]
+        for row, hidden in zip(full, mask, strict=True)
+    ]

@@ -5,15 +5,20 @@ A published report is immutable (analysis.models.Report): rendering leaves it al
 
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from analysis.models import AnalysisRun, Report
-from analysis.reporting.html import report_html
-from analysis.reporting.pdf import report_pdf
+from analysis.reporting.context import report_context
+from analysis.reporting.html import report_html_from_context
+from analysis.reporting.pdf import ReportRenderError, report_pdf_from_context
 from study import access
+
+log = logging.getLogger(__name__)
 
 
 def report_render(*, run: AnalysisRun) -> Report:
@@ -33,10 +38,18 @@ def report_render(*, run: AnalysisRun) -> Report:
         .order_by("-version")
         .first()
     )
-    html = report_html(run=run, version=version, previous=previous.run if previous else None)
-    pdf = report_pdf(run=run, version=version)
+    context = report_context(run=run, version=version, previous=previous.run if previous else None)
+    html = report_html_from_context(context)
+    # A typesetting error fails only the PDF: the HTML report is stored, the error names the
+    # field that broke it.
+    pdf, pdf_error = None, ""
+    try:
+        pdf = report_pdf_from_context(context, html)
+    except ReportRenderError as exc:
+        log.warning("report of run %s: no PDF (%s): %s", run.pk, exc.field, exc)
+        pdf_error = f"PDF niet gemaakt: het veld '{exc.field}' kon niet worden gezet ({exc})"[:2000]
     report = existing or Report(run=run, study=run.study, version=version)
-    report.html, report.pdf = html, pdf
+    report.html, report.pdf, report.pdf_error = html, pdf, pdf_error
     report.save()
     return report
 

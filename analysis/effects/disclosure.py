@@ -288,30 +288,22 @@ def suppress_table(
 ROUND_TO = 5
 
 
-class Count:
+class Count(str):
     """A published count, already through the output rule, that tags itself wherever it is
-    printed: ``data-count`` in HTML (Django calls ``__html__``) and ``#count("…")`` in the Typst
-    source (``typst()``), so a scan of either rendering finds every count the report prints."""
+    printed: ``data-count`` in HTML (a template's autoescaping calls ``__html__``) and
+    ``#count("…")`` in the Typst source (``typst()``), so a scan of either rendering finds every
+    count the report prints. As a string it is the shown text ("*", "80", "1.234")."""
 
-    __slots__ = ("rounded", "shown")
+    rounded: bool
 
-    def __init__(self, shown: str, *, rounded: bool = False) -> None:
-        self.shown = shown
-        self.rounded = rounded
+    def __new__(cls, shown: str, *, rounded: bool = False) -> Count:
+        obj = super().__new__(cls, shown)
+        obj.rounded = rounded
+        return obj
 
-    def __str__(self) -> str:
-        return self.shown
-
-    def __repr__(self) -> str:
-        return f"Count({self.shown!r})"
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Count):
-            return self.shown == other.shown
-        return self.shown == str(other)
-
-    def __hash__(self) -> int:
-        return hash(self.shown)
+    @property
+    def shown(self) -> str:
+        return str.__str__(self)
 
     @property
     def hidden(self) -> bool:

@@ -37,6 +37,7 @@ from analysis.reporting.published import (
     interval_text,
     number_word,
     published_text,
+    terms_text,
     unit_of,
 )
 
@@ -132,10 +133,22 @@ def _outcome_context(run, q: dict, o: dict, labels: dict) -> dict:
     shown["pretrend_txt"] = _fmt(pre, 3)
     shown.update(design_context(o))
     shown["favourable_txt"] = _favourable(o)
-    shown.update(outcome_diagnostics_context(o))
+    shown.update(published_terms(outcome_diagnostics_context(o)))
     shown["warnings"] = _warnings(o)
     shown["uncertain_reasons"] = [published_text(r) for r in o.get("uncertain_reasons") or []]
     return shown
+
+
+def published_terms(value):
+    """The statistics' own terms in published words, all through a nested part of the context
+    (the diagnostics' scales and reasons: "Poisson PML", "exp(b) - 1")."""
+    if isinstance(value, str):
+        return terms_text(value)
+    if isinstance(value, dict):
+        return {k: published_terms(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [published_terms(v) for v in value]
+    return value
 
 
 def _answer_sentence(q: dict) -> str:
@@ -292,7 +305,7 @@ def report_context(*, run, version: int, previous=None, published: bool = False)
         else count(int(results.get("n_families") or 0)),
         "plan": _plan_context(results.get("plan")),
         "dose_response": _dose_response_context(results.get("dose_response")),
-        "monitor": monitor,
+        "monitor": _monitor_counts(monitor),
         "balance": balance_context(results),
         "diagnostics": results.get("diagnostics"),
     }
@@ -341,10 +354,12 @@ def design_context(o: dict) -> dict:
             + ("; DiD en ANCOVA komen tot een ander oordeel" if flagged else "")
         )
     if o.get("level_effect") is not None:
+        unit = o.get("level_unit") or "eenheden van de uitkomst"
+        digits = 0 if "euro" in unit else 2
         out["beside"].append(
-            f"in {o.get('level_unit', 'eenheden')} bij het gemiddelde van de vergelijkingsgroep na "
-            f"de intake ({_fmt(o.get('comparison_post_mean'), 0)}): {_fmt(o['level_effect'], 0)} "
-            f"({_fmt(o.get('level_ci_low'), 0)} tot {_fmt(o.get('level_ci_high'), 0)})"
+            f"in {unit} bij het gemiddelde van de vergelijkingsgroep na de intake "
+            f"({_fmt(o.get('comparison_post_mean'), digits)}): {fmt(o['level_effect'], digits, sign=True)} "
+            f"({_fmt(o.get('level_ci_low'), digits)} tot {_fmt(o.get('level_ci_high'), digits)})"
         )
     calendar = o.get("calendar") or {}
     if o.get("design") == "aligned" and calendar.get("effect") is not None:
@@ -461,6 +476,24 @@ def override_context(rows: list[dict] | None, labels: dict) -> dict | None:
         "rows": [{"label": labels.get(arm, arm), "n": shown[i]} for i, arm in enumerate(arms)],
         "total": shown[-1],
         "any": int(n.sum()) > 0,
+    }
+
+
+def _tagged(value):
+    try:
+        return count(value)
+    except (TypeError, ValueError):
+        return value
+
+
+def _monitor_counts(monitor: dict | None) -> dict | None:
+    """The monitor section's counts through the one door (they come suppressed already)."""
+    if not monitor:
+        return monitor
+    return {
+        **monitor,
+        **{k: _tagged(monitor.get(k)) for k in ("households_with_child", "mvp", "mpg")},
+        "per_year": [{**r, "mpg": _tagged(r.get("mpg"))} for r in monitor.get("per_year") or []],
     }
 
 

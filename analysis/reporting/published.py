@@ -126,9 +126,20 @@ WARNINGS_NL = (
     ),
 )
 TERMS = (
+    (re.compile(r"coëfficiënt van Poisson PML"), "coëfficiënt van de Poisson-regressie"),
     (re.compile(r"Poisson PML"), "Poisson-regressie"),
     (re.compile(r"\bunit\(s\)"), "eenheden"),
+    (re.compile(r"relatieve verandering \(exp\(b\) - 1\)"), "relatieve verandering"),
 )
+
+
+def terms_text(text: str) -> str:
+    """The statistics' own terms in published words (numbers left alone)."""
+    for pattern, word in TERMS:
+        text = pattern.sub(word, text)
+    return text
+
+
 #: A free-standing whole number of one to three digits (not a year, not part of a decimal,
 #: not a T-label such as T-2).
 LOOSE_COUNT = re.compile(r"(?<![\w,.\-^])\d{1,3}(?![\w,.%])")
@@ -141,9 +152,7 @@ def published_text(text: str) -> str:
     for pattern, dutch in WARNINGS_NL:
         if pattern.search(text):
             return dutch
-    for pattern, word in TERMS:
-        text = pattern.sub(word, text)
-    text = LOOSE_COUNT.sub("enkele", text)
+    text = LOOSE_COUNT.sub("enkele", terms_text(text))
     return re.sub(r"\s+", " ", text).strip()
 
 

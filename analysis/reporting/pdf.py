@@ -233,7 +233,7 @@ class _Typst:
         name = f"plot{self.images}.png"
         Path(self.tmp, name).write_bytes(base64.b64decode(src.split(",", 1)[1]))
         alt = lit(n.attrs.get("alt") or "grafiek")
-        img = f'image("{name}", width: 85%, alt: {alt})'
+        img = f'image("{name}", width: 75%, alt: {alt})'
         if caption is None:
             return f"#figure({img})\n"
         place = "" if fixed else ", placement: auto"

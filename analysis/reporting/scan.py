@@ -3,7 +3,7 @@
 Reads both renderings as a reader would: every count the report tags (``data-count`` in the
 HTML, ``#count("…")`` in the Typst source) must be "*" or at least 10; no other whole number 1-9
 may appear outside an allow-list (years and dates, T-labels, scale ranges such as (0-10),
-version and page numbers, M̄, the rule's own "1 tot en met 9", formulas such as G - 1); and no
+version and page numbers, M̄, plan deviations' parameter values, the rule's own "1 tot en met 9", formulas such as G - 1); and no
 code name (``[a-z]+_[a-z_]+``) or English word may appear outside the technical appendix.
 """
 
@@ -43,6 +43,7 @@ ALLOWED = [
         r"\b\d+ / \d+\b",  # page numbers of the PDF ("3 / 34")
         r"^\s*\d+(\.\d+)*\s",  # heading numbers of the PDF
         r"\bFiguur \d+\b",
+        r"gepland [^,]*, gebruikt [^\s;.]*",  # plan deviations: parameter values, not counts
     )
 ]
 LOOSE_SMALL = re.compile(r"(?<![\d,.\w])-?[1-9](?![\d,.]?\d)(?![\w%])")

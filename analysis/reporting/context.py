@@ -591,7 +591,7 @@ def _plan_context(plan: dict | None) -> dict | None:
     frozen = plan.get("frozen_at")
     return {
         **plan,
-        "frozen_date": datetime.fromisoformat(frozen).strftime("%d-%m-%Y") if frozen else "—",
+        "frozen_date": date_text(datetime.fromisoformat(frozen).date()) if frozen else "—",
     }
 
 

@@ -292,3 +292,28 @@ def test_pdf_module_writes_only_literals_for_text(rendered):
     stripped = re.sub(r'#?(count|raw)?\("(?:[^"\\]|\\.)*"\)|#?"(?:[^"\\]|\\.)*"', "", body)
     assert "bijstand" not in stripped and "delicten" not in stripped
     assert pdf_module.PREAMBLE
+
+
+def test_the_report_is_dutch_whatever_the_readers_language(study):
+    from django.utils import translation
+
+    with translation.override("en"):
+        context = report_context(run=small_run(study), version=1)
+        html = report_html_from_context(context)
+    assert 'lang="nl"' in html and "Samenvatting" in html and "Summary" not in html
+    assert "Gezinnen in de studie en uitval" in html
+
+
+def test_run_analysis_writes_the_html_and_the_pdf(tmp_path):
+    from django.core.management import CommandError
+
+    from analysis.management.commands.run_analysis import _write_report
+
+    report = Report(html="<article>rapport</article>", pdf=b"%PDF-1.7", pdf_error="")
+    _write_report(report, pdf=str(tmp_path / "r.pdf"), html=str(tmp_path / "r.html"))
+    assert (tmp_path / "r.pdf").read_bytes() == b"%PDF-1.7"
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>") and '<html lang="nl">' in page and "rapport" in page
+    broken = Report(html="<article/>", pdf=None, pdf_error="PDF niet gemaakt: het veld 'x'")
+    with pytest.raises(CommandError, match="het veld 'x'"):
+        _write_report(broken, pdf=str(tmp_path / "s.pdf"), html=None)

@@ -309,6 +309,16 @@ class Count(str):
     def hidden(self) -> bool:
         return self.shown == SUPPRESSED
 
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, int | np.integer) and not isinstance(other, bool):
+            return self.shown.replace(".", "") == str(int(other))
+        return str.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    __hash__ = str.__hash__
+
     def __html__(self) -> str:
         extra = ' data-rounded="5"' if self.rounded else ""
         return f'<span data-count="{self.shown}"{extra}>{self.shown}</span>'

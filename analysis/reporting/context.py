@@ -253,7 +253,7 @@ def report_context(*, run, version: int, previous=None, published: bool = False)
     ]
     outcome_labels = {o["code"]: o["label"] for q in questions for o in q["outcomes"]}
     outcome_rows = {o["code"]: o for q in questions for o in q["outcomes"]}
-    finished = run.finished_at
+    finished = getattr(run, "finished_at", None)
     return {
         "run": run,
         "study": run.study,
@@ -510,7 +510,7 @@ def _baseline(base: dict | None) -> dict | None:
 
 def _period(run) -> str:
     start = getattr(run.study, "start_date", None)
-    end = run.finished_at
+    end = getattr(run, "finished_at", None)
     if start is None:
         return "—"
     return f"{date_text(start)} tot {date_text(end.date()) if end else 'heden'}"
@@ -565,11 +565,11 @@ def _multiplicity_txt(multiplicity: dict | None) -> str:
 def _technical(run, results: dict) -> list[dict]:
     """The technical appendix: identifiers a reader needs only to trace the analysis."""
     plan = results.get("plan") or {}
-    params = run.params or {}
+    params = getattr(run, "params", None) or {}
     rows = [
         ("Analysenummer", str(run.pk)),
-        ("Data-vingerafdruk", run.fingerprint or "—"),
-        ("Codeversie", run.code_version or "—"),
+        ("Data-vingerafdruk", getattr(run, "fingerprint", "") or "—"),
+        ("Codeversie", getattr(run, "code_version", "") or "—"),
         ("Analyseplan (SHA-256)", plan.get("sha256") or "—"),
         ("Inferentie", str(params.get("inference", "cr2"))),
         ("Bootstrap-trekkingen", str(params.get("draws") or 0)),

@@ -68,6 +68,9 @@ class Report(models.Model):
     version = models.PositiveIntegerField()
     html = models.TextField()
     pdf = models.BinaryField(null=True, blank=True)
+    #: Why there is no PDF (a typesetting error, naming the field that broke it); the HTML
+    #: report is stored all the same.
+    pdf_error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     published = models.BooleanField(default=False)
     published_at = models.DateTimeField(null=True, blank=True)

@@ -69,50 +69,192 @@ def suppress_mean(value: float | None, n: int) -> float | str | None:
     return float(value)
 
 
-def _secondary_candidate(values: np.ndarray, hidden: np.ndarray, line: np.ndarray) -> int | None:
-    """Index in ``line`` of the next-smallest shown cell to hide (non-zero cells first)."""
-    shown = [i for i in line if not hidden[i]]
-    if not shown:
+#: The protection interval: every hidden cell's range, as a reader can work it out from the shown
+#: cells and totals of its rows and columns, must be at least this wide (so a hidden 1-9 is never
+#: pinned down, nor known to lie within 1-9: "38 | * | * | 40" would give both cells as 1).
+PROTECTION_WIDTH = MAX_SUPPRESSED + 1
+
+
+def _constraints(n_rows: int, n_cols: int, rows: bool, cols: bool) -> list[tuple[list[int], int]]:
+    """The additive relations of a table with margins, as (cells, total) index pairs into the
+    flattened (n_rows + 1) x (n_cols + 1) table whose last row and column are the totals."""
+    width = n_cols + 1
+    out: list[tuple[list[int], int]] = []
+    for r in range(n_rows + 1 if cols else n_rows):
+        if rows:
+            out.append(([r * width + c for c in range(n_cols)], r * width + n_cols))
+    for c in range(n_cols + 1 if rows else n_cols):
+        if cols:
+            out.append(([r * width + c for r in range(n_rows)], n_rows * width + c))
+    return out
+
+
+def _other_range(idx, coef, lo, hi, k) -> tuple[float, float]:
+    """Range of the sum of the terms of a relation other than term ``k``."""
+    low = high = 0.0
+    for j, i in enumerate(idx):
+        if j != k:
+            a, b = coef[j] * lo[i], coef[j] * hi[i]
+            low += min(a, b)
+            high += max(a, b)
+    return low, high
+
+
+def feasible_intervals(
+    values: np.ndarray, hidden: np.ndarray, constraints: list[tuple[list[int], int]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """What a reader can derive about every cell: (low, high) bounds from the shown cells and the
+    sums (bounds propagation to a fixed point; shown cells are exact, hidden ones start at
+    [0, inf)). ``values`` and ``hidden`` are flat."""
+    lo = np.where(hidden, 0.0, values.astype(float))
+    hi = np.where(hidden, np.inf, values.astype(float))
+    terms = [([*cells, total], [1.0] * len(cells) + [-1.0]) for cells, total in constraints]
+    for _ in range(4 * len(values) + 8):
+        changed = False
+        for idx, coef in terms:
+            for k in (k for k, i in enumerate(idx) if hidden[i]):
+                # coef_k * x_k = -(sum of the other terms)
+                other_lo, other_hi = _other_range(idx, coef, lo, hi, k)
+                new_lo, new_hi = (-other_hi, -other_lo) if coef[k] > 0 else (other_lo, other_hi)
+                i = idx[k]
+                if new_lo > lo[i] + 1e-9:
+                    lo[i], changed = new_lo, True
+                if new_hi < hi[i] - 1e-9:
+                    hi[i], changed = new_hi, True
+        if not changed:
+            break
+    return lo, hi
+
+
+def _equations(values, hidden, constraints, col) -> tuple[list, list]:
+    """The table's sums as linear equations in its hidden cells (A x = b)."""
+    a_eq, b_eq = [], []
+    for cells, total in constraints:
+        row = np.zeros(len(col))
+        rhs = 0.0
+        for i, sign in [*((c, 1.0) for c in cells), (total, -1.0)]:
+            if hidden[i]:
+                row[col[i]] += sign
+            else:
+                rhs -= sign * float(values[i])
+        if row.any():
+            a_eq.append(row)
+            b_eq.append(rhs)
+    return a_eq, b_eq
+
+
+def exact_intervals(
+    values: np.ndarray, hidden: np.ndarray, constraints: list[tuple[list[int], int]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The tightest (low, high) a reader can reach by linear programming over all the table's
+    sums at once (the attack that bounds propagation can miss); flat arrays like
+    ``feasible_intervals``."""
+    from scipy.optimize import linprog
+
+    lo = np.where(hidden, 0.0, values.astype(float))
+    hi = np.where(hidden, np.inf, values.astype(float))
+    unknown = [int(i) for i in np.flatnonzero(hidden)]
+    col = {i: k for k, i in enumerate(unknown)}
+    a_eq, b_eq = _equations(values, hidden, constraints, col)
+    if not a_eq:
+        return lo, hi
+    for i in unknown:
+        for sense in (1.0, -1.0):
+            c = np.zeros(len(unknown))
+            c[col[i]] = sense
+            res = linprog(c, A_eq=np.array(a_eq), b_eq=np.array(b_eq), bounds=(0, None))
+            if res.status == 0 and sense > 0:
+                lo[i] = res.fun
+            elif res.status == 0:
+                hi[i] = -res.fun
+    return lo, hi
+
+
+def _weak_cells(values, hidden, constraints) -> list[int]:
+    """Hidden cells whose range is narrower than the protection interval, narrowest first:
+    bounds propagation while it finds any, then the exact linear-programming check."""
+    for intervals in (feasible_intervals, exact_intervals):
+        lo, hi = intervals(values, hidden, constraints)
+        width = hi - lo
+        weak = [int(i) for i in np.flatnonzero(hidden) if width[i] < PROTECTION_WIDTH - 1e-6]
+        if weak:
+            return sorted(weak, key=lambda i: (width[i], i))
+    return []
+
+
+def _next_to_hide(flat, flat_hidden, constraints, inner) -> int | None:
+    """The shown cell to hide next, or None when every hidden cell is protected: the smallest
+    non-zero shown cell (inner cells before margins) in a row or column of the weakest cell."""
+
+    def order(i):
+        return (i not in inner, flat[i] == 0, flat[i], i)
+
+    weak = _weak_cells(flat, flat_hidden, constraints)
+    if not weak:
         return None
-    nonzero = [i for i in shown if values[i] > 0]
-    pool = nonzero or shown
-    return min(pool, key=lambda i: (values[i], i))
+    for cell in weak:
+        lines = [[*cells, total] for cells, total in constraints if cell in [*cells, total]]
+        pool = {i for line in lines for i in line if not flat_hidden[i]}
+        if pool:
+            return min(pool, key=order)
+    shown = [int(i) for i in np.flatnonzero(~flat_hidden)]
+    return min(shown, key=order) if shown else None
+
+
+def protect(
+    values: np.ndarray, *, row_totals: bool, col_totals: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Primary and secondary suppression of a 2-D table of counts shown with its margins.
+
+    Returns (full, mask): ``full`` is the table with a total column (``row_totals``) and a
+    total row (``col_totals``) appended (both: with the grand total), ``mask`` the cells of
+    ``full`` to print as "*". Margins that are not shown count as hidden. Primary: every count
+    1-9, margins included. Secondary: while a hidden cell's feasible range (what a reader can
+    work out from the shown cells and totals, ``feasible_intervals``) is narrower than
+    ``PROTECTION_WIDTH``, the smallest non-zero shown cell of its rows and columns (inner cells
+    before margins) is hidden too.
+    """
+    values = np.asarray(values, dtype=np.int64)
+    if values.ndim != 2:
+        raise ValueError("suppression needs a 2-D table of counts")
+    if (values < 0).any():
+        raise ValueError("a table of counts cannot hold negative values")
+    n_rows, n_cols = values.shape
+    full = np.zeros((n_rows + 1, n_cols + 1), dtype=np.int64)
+    full[:-1, :-1] = values
+    full[:-1, -1] = values.sum(axis=1)
+    full[-1, :-1] = values.sum(axis=0)
+    full[-1, -1] = values.sum()
+    hidden = (full >= 1) & (full <= MAX_SUPPRESSED)
+    if not row_totals:
+        hidden[:, -1] = True
+    if not col_totals:
+        hidden[-1, :] = True
+    flat, flat_hidden = full.ravel(), hidden.ravel().copy()
+    constraints = _constraints(n_rows, n_cols, row_totals, col_totals)
+    width = n_cols + 1
+    inner = {r * width + c for r in range(n_rows) for c in range(n_cols)}
+    while (pick := _next_to_hide(flat, flat_hidden, constraints, inner)) is not None:
+        flat_hidden[pick] = True
+    return full, flat_hidden.reshape(full.shape)
 
 
 def suppression_mask(values: np.ndarray, totals: Totals = "both") -> np.ndarray:
-    """Boolean mask of the cells to hide in a 2-D array of counts.
-
-    Primary: every count 1-9. Secondary: while a row (``totals`` "rows"/"both") or a column
-    ("columns"/"both") has exactly one hidden cell, the next-smallest shown cell in that line is
-    hidden too, so that no hidden cell equals the shown total minus the shown cells.
-    """
+    """Boolean mask of the cells to hide in a 2-D array of counts whose totals are shown beside
+    it: "columns" (a total row: each column adds up to it), "rows" (a total column), "both"
+    (both and the grand total) or "none" (primary suppression only). The protection interval
+    holds against the shown totals (``protect``)."""
     values = np.asarray(values, dtype=np.int64)
     if values.ndim != 2:
         raise ValueError("suppression_mask needs a 2-D table of counts")
     if (values < 0).any():
         raise ValueError("a table of counts cannot hold negative values")
-    hidden = (values >= 1) & (values <= MAX_SUPPRESSED)
-    n_rows, n_cols = values.shape
-    flat = values.ravel()
-    check_rows = totals in ("rows", "both")
-    check_cols = totals in ("columns", "both")
-    changed = True
-    while changed:
-        changed = False
-        lines: list[np.ndarray] = []
-        if check_rows:
-            lines += [np.arange(r * n_cols, (r + 1) * n_cols) for r in range(n_rows)]
-        if check_cols:
-            lines += [np.arange(c, n_rows * n_cols, n_cols) for c in range(n_cols)]
-        flat_hidden = hidden.ravel()
-        for line in lines:
-            if flat_hidden[line].sum() == 1:
-                pick = _secondary_candidate(flat, flat_hidden, line)
-                if pick is not None:
-                    flat_hidden[pick] = True
-                    changed = True
-        hidden = flat_hidden.reshape(n_rows, n_cols)
-    return hidden
+    if totals == "none":
+        return (values >= 1) & (values <= MAX_SUPPRESSED)
+    _, mask = protect(
+        values, row_totals=totals in ("rows", "both"), col_totals=totals in ("columns", "both")
+    )
+    return mask[:-1, :-1]
 
 
 def suppress_table(
@@ -139,3 +281,75 @@ def suppress_table(
         column[mask[:, j]] = SUPPRESSED
         out[col] = column.map(lambda v: v if v == SUPPRESSED else int(v))
     return out
+
+
+#: Family counts beside an outcome ("n" columns, notes) are rounded to a multiple of this, so two
+#: outcomes' counts (80 and 79) cannot be subtracted to show one family.
+ROUND_TO = 5
+
+
+class Count(str):
+    """A published count, already through the output rule, that tags itself wherever it is
+    printed: ``data-count`` in HTML (a template's autoescaping calls ``__html__``) and
+    ``#count("…")`` in the Typst source (``typst()``), so a scan of either rendering finds every
+    count the report prints. As a string it is the shown text ("*", "80", "1.234")."""
+
+    rounded: bool
+
+    def __new__(cls, shown: str, *, rounded: bool = False) -> Count:
+        obj = super().__new__(cls, shown)
+        obj.rounded = rounded
+        return obj
+
+    @property
+    def shown(self) -> str:
+        return str.__str__(self)
+
+    @property
+    def hidden(self) -> bool:
+        return self.shown == SUPPRESSED
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, int | np.integer) and not isinstance(other, bool):
+            return self.shown.replace(".", "") == str(int(other))
+        return str.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    __hash__ = str.__hash__
+
+    def __html__(self) -> str:
+        extra = ' data-rounded="5"' if self.rounded else ""
+        return f'<span data-count="{self.shown}"{extra}>{self.shown}</span>'
+
+    def typst(self) -> str:
+        return f'#count("{self.shown}")'
+
+
+def _thousands(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
+def count(n: int | str | None, *, rounded: bool = False) -> Count:
+    """The one door for a count into a published report: 1-9 as "*", otherwise the count (with
+    ``rounded``: to the nearest multiple of ``ROUND_TO``, for counts that sit beside other counts
+    of the same families), Dutch thousands separator. An already suppressed "*" stays "*"."""
+    if n is None:
+        return Count("—")
+    if n == SUPPRESSED:
+        return Count(SUPPRESSED)
+    value = _check_count(n)
+    if 1 <= value <= MAX_SUPPRESSED:
+        return Count(SUPPRESSED)
+    if rounded and value:
+        value = max(int(ROUND_TO * round(value / ROUND_TO)), MAX_SUPPRESSED + 1)
+    return Count(_thousands(value), rounded=rounded)
+
+
+def shown_cells(full: np.ndarray, mask: np.ndarray) -> list[list[Count]]:
+    """A protected table (``protect``) as rows of tagged counts."""
+    return [
+        [Count(SUPPRESSED) if h else count(int(v)) for v, h in zip(row, hidden, strict=True)]
+        for row, hidden in zip(full, mask, strict=True)
+    ]

@@ -1,6 +1,7 @@
 """The report's view of the statistician's checks (issue 14), already disclosure-controlled.
 
-Every published count (balance n's, Lee-bound n's) goes through suppress_count; a mean or an
+Every published count (balance n's, Lee-bound n's) goes through the disclosure helper's
+``count`` (tagged, rounded to five beside other counts of the same families); a mean or an
 SMD resting on fewer than 10 families in an arm is left out.
 """
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from analysis.effects.disclosure import suppress_count
+from analysis.effects.disclosure import count, suppress_count
 from analysis.reporting.plots import MIN_FAMILIES_FOR_MEAN
 
 SCALES = {
@@ -184,8 +185,10 @@ def _ipw(ipw: dict | None) -> dict | None:
     if lee and lee.get("computed") is not False and lee.get("lower") is not None:
         out["lee"] = {
             "range": f"{_fmt(lee['lower'])} tot {_fmt(lee['upper'])}",
-            "n_stayers": suppress_count(int(lee.get("n_stayers") or 0)),
-            "n_trimmed": suppress_count(int(lee.get("n_trimmed") or 0)),
+            # Tagged counts (the report's one door); the stayers rounded to five, as they sit
+            # beside other counts of the same families.
+            "n_stayers": count(int(lee.get("n_stayers") or 0), rounded=True),
+            "n_trimmed": count(int(lee.get("n_trimmed") or 0)),
         }
     return out
 
@@ -321,8 +324,8 @@ def _balance_rows(rows: list[dict], labels: dict[str, str]) -> list[dict]:
             {
                 "variable": _label(r["variable"], labels),
                 "period": PERIODS.get(r["period"], r["period"]),
-                "n_intervention": suppress_count(n_i),
-                "n_comparison": suppress_count(n_c),
+                "n_intervention": count(n_i, rounded=True),
+                "n_comparison": count(n_c, rounded=True),
                 "shown": enough,
                 "mean_intervention": _fmt(r.get("mean_intervention")),
                 "mean_comparison": _fmt(r.get("mean_comparison")),

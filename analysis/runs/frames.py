@@ -11,6 +11,7 @@ import hashlib
 import logging
 
 import pandas as pd
+from django.db.models import Count
 
 from analysis.costs import engine as cost_engine
 from analysis.costs import pricing
@@ -34,6 +35,16 @@ def build_frames(study: Study) -> dict[str, pd.DataFrame]:
         "contacts": panels.contact_frame(families),
         "professionals": panels.professional_survey_frame(study),
         "instrument_scores": instrument_panels.score_frame(families),
+        # Families enrolled on the case file despite the recorded indicators (issue 18), per arm.
+        "eligibility_overrides": pd.DataFrame(
+            list(
+                families.exclude(eligibility_override_reason="")
+                .values("arm__kind")
+                .annotate(n=Count("id"))
+                .order_by("arm__kind")
+            ),
+            columns=["arm__kind", "n"],
+        ).rename(columns={"arm__kind": "arm"}),
     }
     try:
         # Years after the last published CPI year cannot be indexed yet: they are left out.

@@ -17,8 +17,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from analysis.models import AnalysisRun, Report, ReportPublicationEvent
-from analysis.reporting.html import report_html
-from analysis.reporting.pdf import report_pdf
+from analysis.reporting.context import report_context
+from analysis.reporting.html import report_html_from_context
+from analysis.reporting.pdf import ReportRenderError, report_pdf_from_context
 from study import access
 
 log = logging.getLogger(__name__)
@@ -44,18 +45,46 @@ def report_render(*, run: AnalysisRun) -> Report:
         .order_by("-version")
         .first()
     )
-    html = report_html(run=run, version=version, previous=previous.run if previous else None)
-    pdf = report_pdf(run=run, version=version)
+    html, pdf, pdf_error = _rendered(run=run, version=version, previous=previous)
     report = existing or Report(run=run, study=run.study, version=version)
-    report.html, report.pdf = html, pdf
+    report.html, report.pdf, report.pdf_error = html, pdf, pdf_error
     report.save()
     return report
+
+
+def _rendered(
+    *, run: AnalysisRun, version: int, previous: Report | None, published: bool = False
+) -> tuple[str, bytes | None, str]:
+    """The report's HTML, its PDF (or None) and the PDF's error, from one context."""
+    context = report_context(
+        run=run, version=version, previous=previous.run if previous else None, published=published
+    )
+    html = report_html_from_context(context)
+    # A typesetting error fails only the PDF: the HTML report is stored, the error names the
+    # field that broke it.
+    pdf, pdf_error = None, ""
+    try:
+        pdf = report_pdf_from_context(context, html)
+    except ReportRenderError as exc:
+        log.warning("report of run %s: no PDF (%s): %s", run.pk, exc.field, exc)
+        pdf_error = f"PDF niet gemaakt: het veld '{exc.field}' kon niet worden gezet ({exc})"[:2000]
+    return html, pdf, pdf_error
+
+
+def _previous_published(report: Report) -> Report | None:
+    return (
+        Report.objects.filter(study=report.study, published=True, withdrawn_at__isnull=True)
+        .exclude(pk=report.pk)
+        .select_related("run")
+        .order_by("-version")
+        .first()
+    )
 
 
 def published_rendering(report: Report) -> str:
     """The report's content exactly as the gemeente reads it once published: the publish
     preview and the gemeente's report page both show this (the stored rendering; publishing
-    changes nothing in it)."""
+    typesets it once more, changing only the status on its title page)."""
     return report.html
 
 
@@ -63,11 +92,27 @@ def _locked(report: Report) -> Report:
     return Report.objects.select_for_update().defer("html", "pdf").get(pk=report.pk)
 
 
-@transaction.atomic
 def report_publish(*, report: Report, user) -> Report:
-    """Publish a draft report: the municipality (gemeente) can read it from then on."""
+    """Publish a draft report: the municipality (gemeente) can read it from then on. The
+    report is typeset once more with its status "gepubliceerd" on the title page (outside the
+    write transaction: typesetting takes seconds and must not hold the database's write lock);
+    its content is the same run's, so it is what the preview showed."""
     if not access.has_right(user, report.study, access.Right.REPORT_PUBLISH):
         raise PermissionDenied
+    if report.published or report.withdrawn:
+        rendered = None  # refused or a no-op below, under the lock
+    else:
+        rendered = _rendered(
+            run=report.run,
+            version=report.version,
+            previous=_previous_published(report),
+            published=True,
+        )
+    with transaction.atomic():
+        return _publish(report=report, user=user, rendered=rendered)
+
+
+def _publish(*, report: Report, user, rendered: tuple[str, bytes | None, str] | None) -> Report:
     stored = _locked(report)
     if stored.withdrawn:
         raise ValidationError(
@@ -76,9 +121,22 @@ def report_publish(*, report: Report, user) -> Report:
         )
     if stored.published:
         return report
+    if rendered is None:  # published or withdrawn since it was read: render now, as a draft was
+        rendered = _rendered(
+            run=report.run,
+            version=report.version,
+            previous=_previous_published(report),
+            published=True,
+        )
+    report.html, report.pdf, report.pdf_error = rendered
     report.published, report.published_at, report.published_by = True, timezone.now(), user
     Report.objects.filter(pk=report.pk).update(
-        published=True, published_at=report.published_at, published_by=user
+        published=True,
+        published_at=report.published_at,
+        published_by=user,
+        html=report.html,
+        pdf=report.pdf,
+        pdf_error=report.pdf_error,
     )
     ReportPublicationEvent.objects.create(
         report=report,

@@ -150,6 +150,11 @@ def analysis_compute(*, study: Study, params: dict, progress=None) -> tuple[dict
     )
     primary = dose.primary_family_outcomes(results["questions"])
     results["attrition"] = summaries.attrition_summary(frames["families"])
+    overrides = frames.get("eligibility_overrides")
+    if overrides is not None:
+        results["eligibility_overrides"] = [
+            {"arm": str(r.arm), "n": int(r.n)} for r in overrides.itertuples()
+        ]
     results["dose"] = summaries.dose_summary(family_panel)
     results["dose_response"] = dose.dose_response(family_panel, primary)
     results["costs"] = summaries.cost_summary(

@@ -35,6 +35,7 @@ class Command(BaseCommand):
             "--last-wave", type=int, help="interim analysis: waves up to T<N> only (default: all)"
         )
         parser.add_argument("--pdf", help="write the report's PDF to this path")
+        parser.add_argument("--html", help="write the report's HTML to this path")
         parser.add_argument("--json", action="store_true", help="print one JSON object")
         parser.add_argument(
             "--no-diagnostics",
@@ -59,6 +60,7 @@ class Command(BaseCommand):
         inference,
         pdf,
         json: bool,
+        html=None,
         last_wave=None,
         diagnostics=None,
         **options,
@@ -89,9 +91,7 @@ class Command(BaseCommand):
         run = analysis_run_execute(run_id=run.pk)
         if run.status != AnalysisRun.Status.SUCCEEDED:
             raise CommandError(f"analysis run {run.pk} failed: {run.error}")
-        if pdf and getattr(run, "report", None) and run.report.pdf:
-            with open(pdf, "wb") as fh:
-                fh.write(bytes(run.report.pdf))
+        _write_report(getattr(run, "report", None), pdf=pdf, html=html)
         summary = _summary(run)
         if json:
             import json as _json
@@ -105,6 +105,28 @@ class Command(BaseCommand):
                     f"  {o['outcome']:<28} {o['verdict']:<16} effect={o['effect']} "
                     f"ci=[{o['ci_low']}, {o['ci_high']}] p_adj={o['p_adjusted']} n={o['n_families']}"
                 )
+
+
+def _write_report(report, *, pdf: str | None, html: str | None) -> None:
+    """--pdf and --html: the stored report's two renderings, written to files."""
+    if report is None:
+        return
+    if pdf:
+        if not report.pdf:
+            raise CommandError(report.pdf_error or "the report has no PDF")
+        with open(pdf, "wb") as fh:
+            fh.write(bytes(report.pdf))
+    if html:
+        with open(html, "w", encoding="utf-8") as fh:
+            fh.write(_standalone_html(report.html))
+
+
+def _standalone_html(body: str) -> str:
+    """The report's HTML as a page of its own (the report is Dutch)."""
+    return (
+        '<!doctype html><html lang="nl"><head><meta charset="utf-8">'
+        "<title>Effectrapportage</title></head><body>" + body + "</body></html>\n"
+    )
 
 
 def _summary(run) -> dict:

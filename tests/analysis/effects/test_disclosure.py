@@ -11,7 +11,12 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from analysis.effects.disclosure import (
+    PROTECTION_WIDTH,
+    _constraints,
+    exact_intervals,
+    feasible_intervals,
     percentage,
+    protect,
     suppress_count,
     suppress_mean,
     suppress_table,
@@ -94,15 +99,57 @@ def test_no_printed_count_is_between_one_and_nine(values, totals):
     assert not any(1 <= v <= 9 for v in printed)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(values=tables, totals=st.sampled_from(["rows", "columns", "both"]))
 def test_no_hidden_cell_is_recoverable_from_a_shown_total(values, totals):
-    mask = suppression_mask(values, totals=totals)
-    for line_mask, line_values in zip(_lines(mask, totals), _lines(values, totals), strict=True):
-        # Subtraction attack: shown total minus shown cells equals the hidden cell when exactly
-        # one cell of the line is hidden (a one-cell line is its own total and cannot be helped).
-        if len(line_values) > 1:
-            assert int(line_mask.sum()) != 1
+    """Subtraction attack: a line whose total is shown never has exactly one hidden cell."""
+    full, mask = protect(
+        values, row_totals=totals in ("rows", "both"), col_totals=totals in ("columns", "both")
+    )
+    assert (mask[:-1, :-1] == suppression_mask(values, totals=totals)).all()
+    lines = []
+    if totals in ("rows", "both"):
+        lines += list(mask[:-1])
+    if totals in ("columns", "both"):
+        lines += list(mask[:, :-1].T)
+    for line in lines:
+        if not line[-1]:  # the line's total is shown
+            assert int(line[:-1].sum()) != 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=tables, totals=st.sampled_from(["rows", "columns", "both"]))
+def test_every_hidden_cell_keeps_its_protection_interval(values, totals):
+    """Differencing over all rows and columns together: what a reader can work out about every
+    hidden cell (bounds from all shown cells and totals) is a range at least 10 wide, so no
+    hidden count is pinned, nor known to lie within 1-9."""
+    rows, cols = totals in ("rows", "both"), totals in ("columns", "both")
+    full, mask = protect(values, row_totals=rows, col_totals=cols)
+    printed = full[~mask]
+    assert not ((printed >= 1) & (printed <= 9)).any()
+    constraints = _constraints(values.shape[0], values.shape[1], rows, cols)
+    lo, hi = feasible_intervals(full.ravel(), mask.ravel(), constraints)
+    assert (full.ravel() >= lo).all() and (full.ravel() <= hi).all()  # the bounds are sound
+    assert ((hi - lo)[mask.ravel()] >= PROTECTION_WIDTH).all()
+    lo, hi = exact_intervals(full.ravel(), mask.ravel(), constraints)  # the LP attack
+    assert ((hi - lo)[mask.ravel()] >= PROTECTION_WIDTH - 1e-6).all()
+
+
+def test_two_small_cells_beside_their_total_are_not_pinned():
+    """The attrition row of issue 19: 38 | * | * | 40 gave both hidden cells as 1."""
+    full, mask = protect(np.array([[38, 1, 1]]), row_totals=True, col_totals=False)
+    assert mask[0, :3].all() and not mask[0, 3]  # 38 is hidden too; the total 40 stays
+    lo, hi = feasible_intervals(full.ravel(), mask.ravel(), _constraints(1, 3, True, False))
+    assert (hi[:3] - lo[:3] >= PROTECTION_WIDTH).all()
+
+
+def test_differencing_across_rows_and_columns_is_checked_together():
+    # Each line on its own has two hidden cells, yet together the rows and columns pinned the
+    # small cell before the protection interval: 3 = 43 - 40 once 40 follows from its column.
+    full, mask = protect(np.array([[40, 3], [38, 12]]), row_totals=True, col_totals=True)
+    assert mask[:2, :2].all()
+    lo, hi = feasible_intervals(full.ravel(), mask.ravel(), _constraints(2, 2, True, True))
+    assert hi[1] - lo[1] >= PROTECTION_WIDTH
 
 
 def test_disclosure_does_not_import_django():

@@ -4,6 +4,8 @@ nothing is deleted; every step recorded). Pages and API, per role."""
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+from django.utils.formats import date_format
 from rest_framework.test import APIClient
 
 from analysis.models import AnalysisRun, Report, ReportPublicationEvent
@@ -14,13 +16,12 @@ from tests.factories import make_study, make_user
 
 pytestmark = pytest.mark.django_db
 
-BODY = '<section id="summary"><h2>Samenvatting</h2><p>Bijstand afgenomen met 31,1 procentpunt.</p></section>'
-
 
 @pytest.fixture
 def draft(study):
+    """A draft report rendered as a run renders it (HTML and PDF from one context)."""
     run = AnalysisRun.objects.create(study=study, status="succeeded", results={"questions": []})
-    return Report.objects.create(run=run, study=study, version=1, html=BODY, pdf=b"%PDF-1.7 x")
+    return report_services.report_render(run=run)
 
 
 def _get(client, user, url):
@@ -29,7 +30,12 @@ def _get(client, user, url):
 
 
 def _body_of_page(html: str) -> str:
-    return html[html.index('<section id="summary">') : html.index("</section>") + 10]
+    return html[html.index('<article class="report"') : html.index("</article>") + 10]
+
+
+def _as_draft(body: str) -> str:
+    """The published rendering differs from the draft in its status only (title page)."""
+    return body.replace('data-status="gepubliceerd">gepubliceerd', 'data-status="concept">concept')
 
 
 def test_the_preview_shows_exactly_what_the_gemeente_reads_and_publishes_only_when_confirmed(
@@ -60,8 +66,12 @@ def test_the_preview_shows_exactly_what_the_gemeente_reads_and_publishes_only_wh
     (event,) = draft.publication_events.all()
     assert (event.action, event.by) == ("published", researcher)
 
-    seen = _get(client, gemeente_user, f"/analysis/reports/{draft.pk}/").content.decode()
-    assert _body_of_page(seen) == shown == BODY
+    seen = _body_of_page(
+        _get(client, gemeente_user, f"/analysis/reports/{draft.pk}/").content.decode()
+    )
+    assert 'data-status="concept"' in shown and 'data-status="gepubliceerd"' in seen
+    assert _as_draft(seen) == shown
+    assert bytes(draft.pdf).startswith(b"%PDF")  # typeset again with its status
 
 
 def test_only_those_who_publish_see_the_preview_and_withdrawal_pages(
@@ -85,6 +95,8 @@ def test_withdrawing_needs_a_reason_keeps_the_report_and_the_gemeente_sees_it_wi
     client, study, researcher, gemeente_user, draft
 ):
     report_services.report_publish(report=draft, user=researcher)
+    draft.refresh_from_db()
+    published_html, published_pdf = draft.html, bytes(draft.pdf)
     client.force_login(researcher)
     url = f"/analysis/reports/{draft.pk}/withdraw/"
     refused = client.post(url, {"reason": "fout"})
@@ -93,7 +105,7 @@ def test_withdrawing_needs_a_reason_keeps_the_report_and_the_gemeente_sees_it_wi
     assert client.post(url, {"reason": reason}).status_code == 302
     draft.refresh_from_db()
     assert draft.withdrawn and draft.published and draft.withdrawn_by == researcher
-    assert draft.html == BODY and bytes(draft.pdf) == b"%PDF-1.7 x"  # nothing deleted
+    assert draft.html == published_html and bytes(draft.pdf) == published_pdf  # nothing deleted
     assert [e.action for e in draft.publication_events.all()] == ["published", "withdrawn"]
     assert draft.publication_events.last().reason == reason
 
@@ -105,7 +117,7 @@ def test_withdrawing_needs_a_reason_keeps_the_report_and_the_gemeente_sees_it_wi
     assert reason in page and "Samenvatting" not in page  # the content is not shown
     assert client.get(f"/analysis/reports/{draft.pk}/pdf/").status_code == 404
     listing = _get(client, gemeente_user, f"/analysis/studies/{study.pk}/").content.decode()
-    assert f"withdrawn on {draft.withdrawn_at:%Y-%m-%d}" in listing
+    assert f"withdrawn on {date_format(timezone.localtime(draft.withdrawn_at))}" in listing
     # researchers still read what was withdrawn
     own = _get(client, researcher, f"/analysis/reports/{draft.pk}/").content.decode()
     assert "Samenvatting" in own and 'id="report-withdrawn"' in own

@@ -59,7 +59,6 @@ SECTIONS = (
     ("gemeentelijke-monitor", "Gemeentelijke monitor"),
     ("dosis", "Dosis van de aanpak"),
     ("balance", "Vergelijkbaarheid van de groepen vóór de aanpak"),
-    ("mde", "Minimaal aantoonbaar effect"),
     ("gezinnen", "Gezinnen in de studie en uitval"),
     ("methode", "Methode"),
     ("privacy", "Privacy"),
@@ -255,8 +254,6 @@ def report_context(*, run, version: int, previous=None, published: bool = False)
         }
         for r in costs.get("by_domain", [])
     ]
-    outcome_labels = {o["code"]: o["label"] for q in questions for o in q["outcomes"]}
-    outcome_rows = {o["code"]: o for q in questions for o in q["outcomes"]}
     finished = getattr(run, "finished_at", None)
     return {
         "run": run,
@@ -269,7 +266,6 @@ def report_context(*, run, version: int, previous=None, published: bool = False)
         "sections": _sections(changes, previous, monitor),
         "summary": summary_context(run, questions),
         "overrides": override_context(results.get("eligibility_overrides"), labels),
-        "mde_rows": _mde_rows(results.get("mde", []), outcome_labels, outcome_rows),
         "multiplicity_txt": _multiplicity_txt(results.get("multiplicity")),
         "technical": _technical(run, results),
         "questions": questions,
@@ -527,26 +523,6 @@ def _sections(changes, previous, monitor) -> list[dict]:
     if not monitor:
         skip.add("gemeentelijke-monitor")
     return [{"id": key, "title": title} for key, title in SECTIONS if key not in skip]
-
-
-def _mde_rows(mde: list[dict], labels: dict, outcomes: dict) -> list[dict]:
-    """Minimum detectable effects in the unit of the outcome's effect (never a code name)."""
-    rows = []
-    for m in mde:
-        o = outcomes.get(m["outcome"]) or {}
-        scale = o.get("scale") or ""
-        value = m.get("mde")
-        if value is not None and scale == "procentpunten" and abs(value) <= 1:
-            value = value * 100  # the MDE is on the 0-1 scale of the outcome
-        text = (
-            effect_text({"effect": value, "scale": scale}).lstrip("+")
-            if scale != "relatieve verandering (exp(b) - 1)"
-            else f"{fmt(value, 2)} (in eenheden van de uitkomst)"
-        )
-        rows.append(
-            {"label": labels.get(m["outcome"], m["outcome"].replace("_", " ")), "mde_txt": text}
-        )
-    return rows
 
 
 def _multiplicity_txt(multiplicity: dict | None) -> str:

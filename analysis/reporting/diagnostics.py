@@ -233,7 +233,7 @@ def _robustness(rows) -> dict | None:
 #: Where the MDE beside the interval width comes from, in the report's words.
 MDE_SOURCES = {
     "plan": "vooraf vastgelegd in het analyseplan",
-    "run": "niet vooraf vastgelegd: berekend bij deze run uit de eigen gegevens",
+    "run": "niet vooraf vastgelegd: berekend bij deze analyse uit de eigen gegevens",
 }
 
 

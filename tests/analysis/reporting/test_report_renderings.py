@@ -131,12 +131,14 @@ def test_differencing_the_attrition_table_reveals_no_count(rendered):
     assert (hi - lo)[hidden].min() >= PROTECTION_WIDTH - 1e-6
 
 
-def test_outcome_counts_cannot_be_subtracted(rendered):
+def test_outcome_counts_cannot_be_subtracted(rendered, study):
     context, html, _ = rendered
     a, b = context["questions"][0]["outcomes"]
     assert (a["n_families_shown"], a["n_treated_shown"]) == ("80", "40")
     assert (b["n_families_shown"], b["n_treated_shown"]) == ("80", "40")  # 79/39 rounded
-    assert "79" not in scan.html_text(html) and "39" not in scan.html_text(html)
+    # The study's name (a factory counter in the tests) may hold any number: left out.
+    text = scan.html_text(html).replace(study.name, "")
+    assert not re.search(r"\b(79|39)\b", text)
 
 
 def test_warnings_lose_their_numbers_and_english(rendered):

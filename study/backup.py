@@ -22,11 +22,12 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.models import Group
 from django.core import serializers
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 
 from study import models as m
@@ -189,6 +190,7 @@ def study_restore(*, bundle: dict, restored_users: list | None = None) -> m.Stud
             # Bundles written before the keyed macs carried the old hash chain's fields.
             item.get("fields", {}).pop("hash", None)
             item.get("fields", {}).pop("prev_hash", None)
+    _sequences_above(objects)
     payload = json.dumps(objects)
     for obj in serializers.deserialize("json", payload, handle_forward_references=True):
         if not _present(obj.object):
@@ -196,6 +198,29 @@ def study_restore(*, bundle: dict, restored_users: list | None = None) -> m.Stud
             if restored_users is not None and type(obj.object) is get_user_model():
                 restored_users.append(obj.object)
     return m.Study.objects.get(name=bundle["study"])
+
+
+def _sequences_above(objects: list[dict]) -> None:
+    """On PostgreSQL, move each restored table's id sequence past the bundle's ids first: rows
+    the restore itself writes (access events of the memberships it creates) then never take an
+    id that a bundle row brings, which would turn that row's insert into a refused update of an
+    append-only log."""
+    if connection.vendor != "postgresql":
+        return
+    top: dict[str, int] = {}
+    for item in objects:
+        if isinstance(item.get("pk"), int):
+            top[item["model"]] = max(top.get(item["model"], 0), item["pk"])
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for label, highest in top.items():
+            meta = apps.get_model(label)._meta
+            table, column = meta.db_table, meta.pk.column
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence(%s, %s), GREATEST("
+                f"(SELECT COALESCE(MAX({quote(column)}), 0) FROM {quote(table)}), %s))",
+                [table, column, highest],
+            )
 
 
 def _present(instance) -> bool:

@@ -51,7 +51,7 @@ def test_researcher_uploads_sees_problems_then_imports_a_good_file(
     good = f"pseudonym,year,bijstand\n{fam.pseudonym},2020,1\n{fam.pseudonym},2021,2\n"
     response = post_file(client, fam.study, good, capture=django_capture_on_commit_callbacks)
     page = client.get(response.url)
-    assert 'id="apply-import"' in page.content.decode() and b"2 new" in page.content
+    assert 'id="apply-import"' in page.content.decode() and b"would add 2" in page.content
     batch = ImportBatch.objects.filter(status="validated").get()
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("study:import_apply", args=[batch.pk]))

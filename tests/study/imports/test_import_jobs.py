@@ -126,7 +126,7 @@ def test_the_apply_is_queued_as_a_job_of_its_own_and_claimed_once(family, resear
     second = _during(
         monkeypatch,
         workflow,
-        "values_apply_bulk",
+        "_write",  # the writer on both paths (COPY on PostgreSQL, the values service elsewhere)
         lambda: workflow.registry_import_apply(batch_id=batch.pk),
     )
     done = workflow.registry_import_apply(batch_id=batch.pk)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import F
+from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -128,7 +129,9 @@ class ReportViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.report_list(self.request.user).order_by("-pk")
 
     def _publishable(self, pk) -> Report:
-        report = selectors.report_get(self.request.user, pk)  # 404 for another study's
+        if not str(pk).isdigit():  # a malformed id answers 404, as for a report one cannot see
+            raise Http404
+        report = selectors.report_get(self.request.user, int(pk))  # 404 for another study's
         if not access.has_right(self.request.user, report.study, access.Right.REPORT_PUBLISH):
             raise PermissionDenied
         return report

@@ -27,14 +27,14 @@ import io
 import json
 import os
 import sys
-import tempfile
 import time
-import uuid
 from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks._bench_db import fresh_database  # noqa: E402
 
 
 def progress(message: str) -> None:
@@ -43,27 +43,7 @@ def progress(message: str) -> None:
 
 def setup_django(database_url: str | None) -> tuple[str, callable]:
     """Point Django at a fresh database; returns its URL and a clean-up function."""
-    cleanup = lambda: None  # noqa: E731
-    if database_url:
-        import psycopg
-
-        name = f"bench_import_{uuid.uuid4().hex[:8]}"
-        admin = database_url.rsplit("/", 1)[0] + "/postgres"
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = database_url.rsplit("/", 1)[0] + f"/{name}"
-
-        def cleanup() -> None:
-            from django.db import connections
-
-            connections.close_all()
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    else:
-        path = Path(tempfile.mkdtemp()) / "bench.sqlite3"
-        url = f"sqlite:///{path}"
-        cleanup = lambda: path.unlink(missing_ok=True)  # noqa: E731
+    url, cleanup = fresh_database(database_url, prefix="bench_import")
     os.environ.update(
         DJANGO_SETTINGS_MODULE="tracker.settings",
         DEBUG="1",

@@ -24,11 +24,12 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks._bench_db import fresh_database  # noqa: E402
 
 LAYOUT_URL = "/bench/layout/"
 
@@ -38,26 +39,7 @@ def progress(message: str) -> None:
 
 
 def setup_django(database_url: str | None):
-    cleanup = lambda: None  # noqa: E731
-    if database_url:
-        import psycopg
-
-        name = f"bench_pages_{uuid.uuid4().hex[:8]}"
-        admin = database_url.rsplit("/", 1)[0] + "/postgres"
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = database_url.rsplit("/", 1)[0] + f"/{name}"
-
-        def cleanup() -> None:
-            from django.db import connections
-
-            connections.close_all()
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    else:
-        path = Path(tempfile.mkdtemp()) / "bench.sqlite3"
-        url = f"sqlite:///{path}"
+    url, cleanup = fresh_database(database_url, prefix="bench_pages")
     os.environ.update(
         DJANGO_SETTINGS_MODULE="benchmarks._bench_settings",
         DEBUG="0",

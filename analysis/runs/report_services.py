@@ -38,14 +38,7 @@ def report_render(*, run: AnalysisRun) -> Report:
         if existing
         else (Report.objects.filter(study=run.study).aggregate(v=Max("version"))["v"] or 0) + 1
     )
-    previous = (
-        Report.objects.filter(study=run.study, published=True, withdrawn_at__isnull=True)
-        .exclude(run=run)
-        .select_related("run")
-        .order_by("-version")
-        .first()
-    )
-    html, pdf, pdf_error = _rendered(run=run, version=version, previous=previous)
+    html, pdf, pdf_error = _rendered(run=run, version=version, previous=_previous_published(run))
     report = existing or Report(run=run, study=run.study, version=version)
     report.html, report.pdf, report.pdf_error = html, pdf, pdf_error
     report.save()
@@ -71,10 +64,12 @@ def _rendered(
     return html, pdf, pdf_error
 
 
-def _previous_published(report: Report) -> Report | None:
+def _previous_published(run: AnalysisRun) -> Report | None:
+    """The newest published, not withdrawn report of the run's study other than the run's own:
+    what "wat is er veranderd" compares with."""
     return (
-        Report.objects.filter(study=report.study, published=True, withdrawn_at__isnull=True)
-        .exclude(pk=report.pk)
+        Report.objects.filter(study=run.study, published=True, withdrawn_at__isnull=True)
+        .exclude(run=run)
         .select_related("run")
         .order_by("-version")
         .first()
@@ -105,7 +100,7 @@ def report_publish(*, report: Report, user) -> Report:
         rendered = _rendered(
             run=report.run,
             version=report.version,
-            previous=_previous_published(report),
+            previous=_previous_published(report.run),
             published=True,
         )
     with transaction.atomic():
@@ -125,7 +120,7 @@ def _publish(*, report: Report, user, rendered: tuple[str, bytes | None, str] | 
         rendered = _rendered(
             run=report.run,
             version=report.version,
-            previous=_previous_published(report),
+            previous=_previous_published(report.run),
             published=True,
         )
     report.html, report.pdf, report.pdf_error = rendered

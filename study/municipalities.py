@@ -1,9 +1,13 @@
 """Dutch municipalities by their CBS gemeentecode (GMxxxx), the code a study stores and the
-monitor and access scoping match on. The list is `study/data/gemeenten.csv` (code,name): today
-the municipalities of Overijssel and the larger cities (no full CBS list could be brought into
-this repository: none ships in a package we may install). Replace it with CBS's full
-"Gemeentelijke indeling" of the current year to offer every municipality, or add one with
-`manage.py municipality_add --code GMxxxx --name NAME`."""
+monitor and access scoping match on. The list is `study/data/gemeenten.csv` (code,name): all 342
+municipalities of CBS's "Gemeentelijke indeling" in force since 1 January 2023 (the last
+mergers: Voorne aan Zee GM1992 from Brielle, Hellevoetsluis and Westvoorne; Dijk en Waard GM1980;
+Weesp into Amsterdam). Codes and names are CBS's (CC BY 4.0); the file was taken from the
+municipality table of the Dutch government's open-source COVID-19 dashboard
+(github.com/minvws/nl-covid19-data-dashboard, packages/common/src/data/gm.ts, EUPL-1.2, June 2024
+snapshot), with 's-Gravenhage and Hengelo under their CBS names. A later herindeling is added with
+`manage.py municipality_add --code GMxxxx --name NAME` (a merged municipality stays on the list
+so recorded studies keep their name)."""
 
 from __future__ import annotations
 

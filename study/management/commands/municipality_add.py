@@ -1,7 +1,7 @@
 """Add a municipality to the CBS gemeentecode list (`study/data/gemeenten.csv`) that set-up
-offers, e.g. one that the shipped partial list lacks or a merger's new code:
+offers, e.g. a new municipality formed by a herindeling after the shipped list (1 January 2023):
 
-    manage.py municipality_add --code GM1992 --name "Voorne aan Zee"
+    manage.py municipality_add --code GM1999 --name "Nieuwe Gemeente"
 
 The code must be CBS's (GM and four digits) and new to the list; the name is checked against the
 list too, so a typo does not add a second spelling of a municipality that is there."""

@@ -32,3 +32,13 @@ def scenario_description(scenario) -> str:
 @register.filter
 def catalogue_note(note: str) -> str:
     return labels.catalogue_note(note)
+
+
+@register.filter
+def cost_item(code: str, description: str = "") -> str:
+    return labels.item_label(code, description)
+
+
+@register.filter
+def indicator_names(codes: str) -> str:
+    return labels.indicator_labels(codes or "")

@@ -52,5 +52,8 @@ def test_family_breakdown_partial_renders_totals_and_missing():
     html = render_to_string(
         "costs/partials/family_breakdown.html", {"breakdown": engine.breakdown(costs)}
     )
-    assert "ww_benefit" in html and "child_ots" in html
+    # Items and missing indicators in words (issue 20), never as code names.
+    assert "ww_benefit" not in html and "child_ots" not in html
+    assert "Unemployment benefit (WW)" in html or "WW-uitkering" in html
+    assert "incomplete, missing" in html or "onvolledig" in html
     assert "26956" in html.replace(".", "").replace(",", "")[:100000]

@@ -27,6 +27,9 @@ def test_researcher_sees_the_cost_page_and_a_coach_does_not(client, family, rese
     indicator_values_record(wave=family.waves.get(index=0), values={"bijstand": 1}, user=researcher)
     client.force_login(researcher)
     response = client.get(f"/costs/families/{family.pk}/")
-    assert response.status_code == 200 and "bijstand_benefit" in response.content.decode()
+    page = response.content.decode()
+    # The item in words in the reader's language, not its code (issue 20).
+    assert response.status_code == 200 and "Social assistance (bijstand), couple" in page
+    assert "bijstand_benefit" not in page
     client.force_login(coach)
     assert client.get(f"/costs/families/{family.pk}/").status_code == 403

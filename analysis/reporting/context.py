@@ -33,16 +33,15 @@ from analysis.reporting.plots import (
     plot_once,
 )
 from analysis.reporting.published import (
-    UNIT_GROUP_TITLES,
     date_text,
     effect_text,
     estimator_text,
     fmt,
+    forest_groups,
     interval_text,
     number_word,
     published_text,
     terms_text,
-    unit_of,
 )
 
 
@@ -194,25 +193,14 @@ def summary_context(run, questions: list[dict]) -> dict:
                 }
             )
     forests = []
-    for group, title in UNIT_GROUP_TITLES.items():
-        members = [
-            r
-            for r in rows
-            if r["primary"]
-            and not r["level"]
-            and unit_of(r)[0] == group
-            and r["effect"] is not None
-        ]
-        png = (
-            plot_once(
-                run,
-                "forest",
-                {"code": "summary"},
-                {"code": group},
-                lambda _o, m=members, g=group: forest_plot(m, g),
-            )
-            if members
-            else None
+    shown = [r for r in rows if r["primary"] and not r["level"] and r["effect"] is not None]
+    for group, title, _word, members in forest_groups(shown):
+        png = plot_once(
+            run,
+            "forest",
+            {"code": "summary"},
+            {"code": group},
+            lambda _o, m=members, g=group, t=title: forest_plot(m, g, t),
         )
         if png:
             forests.append(

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from analysis.reporting.published import UNIT_GROUP_TITLES, fmt, unit_of
+from analysis.reporting.published import UNIT_GROUP_TITLES, fmt, plural_word, unit_of
 
 MIN_FAMILIES_FOR_MEAN = 10
 ARM_LABELS = {
@@ -149,7 +149,7 @@ def event_point_shown(point: dict) -> bool:
     return True
 
 
-def forest_plot(rows: list[dict], group: str) -> bytes | None:
+def forest_plot(rows: list[dict], group: str, title: str | None = None) -> bytes | None:
     """All primary effects of one unit group on one figure: estimate and 95% interval per
     outcome, in the published unit, a line at no effect. ``rows`` carry label, effect, ci_low,
     ci_high and scale (the summary rows of the context)."""
@@ -173,8 +173,8 @@ def forest_plot(rows: list[dict], group: str) -> bytes | None:
     ax.axvline(0, color="grey", lw=0.8)
     ax.set_yticks(ys)
     ax.set_yticklabels([r["label"] for r in rows], fontsize=8)
-    ax.set_xlabel(f"effect met 95%-interval ({'procent' if word == '%' else word + 'en'})")
-    ax.set_title(UNIT_GROUP_TITLES.get(group, group), fontsize=10)
+    ax.set_xlabel(f"effect met 95%-interval ({plural_word(word)})")
+    ax.set_title(title or UNIT_GROUP_TITLES.get(group, group), fontsize=10)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt(v, 0 if digits == 0 else 1)))
     ax.grid(alpha=0.3, axis="x")
     return _png(fig)

@@ -47,6 +47,32 @@ def _scale_word(label: str) -> str:
     return "punt"
 
 
+def plural_word(word: str) -> str:
+    """The unit word an axis or heading uses: punt -> punten, uur -> uren; words taken from an
+    "aantal X" label (hulpverleners, contacten) are plural already."""
+    return {"punt": "punten", "uur": "uren", "%": "procent"}.get(word, word)
+
+
+def forest_groups(rows: list[dict]) -> list[tuple[str, str, str, list[dict]]]:
+    """The summary's forest plots: (key, title, unit word, rows), one per unit group and, within
+    the scale outcomes, one per unit word, so one axis never mixes points on a scale with hours
+    or a number of care workers."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        group, _, word, _ = unit_of(row)
+        groups.setdefault((group, word if group == "punten" else ""), []).append(row)
+    out = []
+    for group, title in UNIT_GROUP_TITLES.items():
+        words = sorted(w for g, w in groups if g == group)
+        for word in words:
+            key = group if not word or word == "punt" else f"{group}-{word}"
+            heading = title
+            if group == "punten" and word != "punt":
+                heading = f"Overige uitkomsten: verschil in {plural_word(word)}"
+            out.append((key, heading, word, groups[(group, word)]))
+    return out
+
+
 def unit_of(outcome: dict) -> tuple[str, float, str, int]:
     scale = outcome.get("scale") or ""
     group, factor, word, digits = UNITS.get(scale, ("punten", 1.0, "punt", 2))

@@ -21,7 +21,7 @@ from typing import Any
 from django.db import connection, models
 from django.utils import timezone
 
-from study.models import CaseloadAssignment, Family, IndicatorValue, StudyMembership
+from study.models import CaseloadAssignment, Family, IndicatorValue, StudyMembership, Wave
 from study.roles import Role
 
 CHUNK = 5000
@@ -343,3 +343,98 @@ def audit_append_only_restored(tables: Sequence[str]) -> None:
     with connection.cursor() as cursor:
         for table in tables:
             cursor.execute(f'ALTER TABLE "{table}" ENABLE TRIGGER "{table}_append_only"')
+
+
+# --- data-quality rules: wave-to-wave changes, set-based -----------------------------------------
+
+FAMILIES_PER_QUERY = 2000
+
+
+def _changes_sql(*, families: int | None, indicators: int) -> str:
+    """The live values (of live waves) of a study beside the same family's value of the same
+    indicator at the wave before (LAG over the family's waves), as a CTE ``v``: portable SQL
+    (PostgreSQL, SQLite). Placeholders: the study id, then ``families`` family ids (or none:
+    the whole study), then ``indicators`` indicator ids."""
+    value, wave, family = (
+        _qn(IndicatorValue._meta.db_table),
+        _qn(Wave._meta.db_table),
+        _qn(Family._meta.db_table),
+    )
+    index = _qn("index")
+    window = f"OVER (PARTITION BY w.{_qn('family_id')}, v.{_qn('indicator_id')} ORDER BY w.{index})"
+    where = [
+        f"f.{_qn('study_id')} = %s",
+        f"NOT v.{_qn('is_deleted')}",
+        f"NOT w.{_qn('is_deleted')}",
+        f"v.{_qn('value')} IS NOT NULL",
+    ]
+    if families is not None:
+        where.append(f"w.{_qn('family_id')} IN ({', '.join(['%s'] * families)})")
+    where.append(f"v.{_qn('indicator_id')} IN ({', '.join(['%s'] * indicators)})")
+    return (
+        f"WITH v AS (SELECT w.{_qn('family_id')} AS family_id, v.{_qn('wave_id')} AS wave_id, "
+        f"w.{index} AS idx, v.{_qn('indicator_id')} AS indicator_id, v.{_qn('value')} AS value, "
+        f"LAG(v.{_qn('value')}) {window} AS prev_value, LAG(w.{index}) {window} AS prev_idx "
+        f"FROM {value} v JOIN {wave} w ON w.{_qn('id')} = v.{_qn('wave_id')} "
+        f"JOIN {family} f ON f.{_qn('id')} = w.{_qn('family_id')} WHERE {' AND '.join(where)})"
+    )
+
+
+def change_spread(*, study_id: int, indicator_ids: Sequence[int]) -> dict[int, tuple[int, float]]:
+    """indicator id -> (number of consecutive-wave pairs, population variance of their changes)
+    over the whole study, in one statement (PostgreSQL's exact VAR_POP; elsewhere two passes:
+    the mean, then the squared deviations from it, as `statistics.pvariance` computes it)."""
+    if not indicator_ids:
+        return {}
+    diffs = (
+        _changes_sql(families=None, indicators=len(indicator_ids))
+        + ", d AS (SELECT indicator_id, value - prev_value AS diff FROM v "
+        "WHERE prev_idx = idx - 1) "
+    )
+    if connection.vendor == "postgresql":  # exact (numeric) in one pass
+        sql = diffs + "SELECT indicator_id, COUNT(*), VAR_POP(diff) FROM d GROUP BY indicator_id"
+    else:
+        sql = diffs + (
+            ", m AS (SELECT indicator_id, COUNT(*) AS n, AVG(diff) AS mean FROM d "
+            "GROUP BY indicator_id) SELECT m.indicator_id, m.n, "
+            "AVG((d.diff - m.mean) * (d.diff - m.mean)) FROM d "
+            "JOIN m ON m.indicator_id = d.indicator_id GROUP BY m.indicator_id, m.n"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [study_id, *indicator_ids])
+        return {int(i): (int(n), float(var)) for i, n, var in cursor.fetchall()}
+
+
+def jumps(
+    *, study_id: int, family_ids: Sequence[int] | None, thresholds: dict[int, float]
+) -> list[tuple]:
+    """(wave id, indicator id, value, value at the wave before, that wave's index) of every
+    change between consecutive waves larger than its indicator's threshold, of the given
+    families (or the whole study): one statement per FAMILIES_PER_QUERY families."""
+    if not thresholds:
+        return []
+    indicators = sorted(thresholds)
+    case = " ".join("WHEN %s THEN %s" for _ in indicators)
+    case_params = [p for i in indicators for p in (i, thresholds[i])]
+    chunks: list[list[int] | None] = (
+        [None]
+        if family_ids is None
+        else [
+            list(family_ids[s : s + FAMILIES_PER_QUERY])
+            for s in range(0, len(family_ids), FAMILIES_PER_QUERY)
+        ]
+    )
+    found: list[tuple] = []
+    with connection.cursor() as cursor:
+        for chunk in chunks:
+            sql = (
+                _changes_sql(
+                    families=None if chunk is None else len(chunk), indicators=len(indicators)
+                )
+                + " SELECT wave_id, indicator_id, value, prev_value, prev_idx FROM v "
+                f"WHERE prev_idx = idx - 1 AND ABS(value - prev_value) > CASE indicator_id {case} END "
+                "ORDER BY family_id, indicator_id, idx"
+            )
+            cursor.execute(sql, [study_id, *(chunk or []), *indicators, *case_params])
+            found += cursor.fetchall()
+    return found

@@ -153,9 +153,12 @@ def bare_copy_seconds(batch_id: int, rows: int) -> float | None:
     return seconds
 
 
-def schema_copy_seconds(batch_id: int, rows: int) -> float | None:
+def schema_copy_seconds(
+    batch_id: int, rows: int, *, indexes: bool = True, foreign_keys: bool = True
+) -> float | None:
     """The same COPY into copies of the real tables with their indexes, checks and foreign
-    keys (no triggers): the floor any import into this schema has. None off PostgreSQL."""
+    keys (no triggers): the floor any import into this schema has; with ``indexes`` or
+    ``foreign_keys`` False, without them (what each costs on its own). None off PostgreSQL."""
     from django.db import connection, transaction
 
     from study.bulk_sql import HISTORY_COLUMNS, VALUE_COLUMNS
@@ -171,13 +174,14 @@ def schema_copy_seconds(batch_id: int, rows: int) -> float | None:
     with connection.cursor() as cursor:
         for copy_of, (source, names) in tables.items():
             columns = ", ".join(f'"{c}"' for c in names)
-            cursor.execute(f'CREATE TABLE {copy_of} (LIKE "{source}" INCLUDING ALL)')
+            like = "INCLUDING ALL" if indexes else "INCLUDING ALL EXCLUDING INDEXES"
+            cursor.execute(f'CREATE TABLE {copy_of} (LIKE "{source}" {like})')
             cursor.execute(
                 "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
                 "WHERE conrelid = %s::regclass AND contype = 'f'",
                 [source],
             )
-            for (definition,) in cursor.fetchall():
+            for (definition,) in cursor.fetchall() if foreign_keys else []:
                 cursor.execute(f"ALTER TABLE {copy_of} ADD {definition}")
             select = f'SELECT {columns} FROM "{source}" WHERE "import_batch_id" = {int(batch_id)}'
             data = bytearray()
@@ -251,9 +255,12 @@ def main() -> None:
         if copy_s is not None:
             progress(f"bare COPY of the same rows {copy_s:.2f} s")
         schema_s = schema_copy_seconds(batch.pk, rows)
+        indexes_s = schema_copy_seconds(batch.pk, rows, foreign_keys=False)
+        keys_s = schema_copy_seconds(batch.pk, rows, indexes=False)
         if schema_s is not None:
             progress(
-                f"COPY into copies of the real tables (indexes, foreign keys) {schema_s:.2f} s"
+                f"COPY into copies of the real tables (indexes, foreign keys) {schema_s:.2f} s; "
+                f"indexes only {indexes_s:.2f} s, foreign keys only {keys_s:.2f} s"
             )
 
         start = time.perf_counter()
@@ -307,10 +314,14 @@ def main() -> None:
             f"  {'bare COPY, values + history':<34}{copy_s:>10.2f}   validate + import = "
             f"{ratio:.1f}x the COPY (goal <= 4x: {'met' if ratio <= 4 else 'NOT met'})"
         )
-    if schema_s is not None:
+    if schema_s is not None and copy_s:
         print(
             f"  {'COPY with the schema (idx, FKs)':<34}{schema_s:>10.2f}   validate + import = "
             f"{total / schema_s:.1f}x it; without the rules {(total - rules_s) / schema_s:.1f}x"
+        )
+        print(
+            f"  {'  the schema alone':<34}{'':>10}   = {schema_s / copy_s:.1f}x the bare COPY "
+            f"(indexes only {indexes_s:.2f} s, foreign keys only {keys_s:.2f} s)"
         )
     print(
         f"  {'re-import of the same file':<34}{reimport_s:>10.2f}   = {reimport_ratio:.2f}x the "
@@ -332,6 +343,9 @@ def main() -> None:
         "import_vs_copy": None if ratio is None else round(ratio, 2),
         "quality_rules_s": round(rules_s, 3),
         "schema_copy_s": None if schema_s is None else round(schema_s, 3),
+        "schema_indexes_only_s": None if indexes_s is None else round(indexes_s, 3),
+        "schema_foreign_keys_only_s": None if keys_s is None else round(keys_s, 3),
+        "schema_vs_copy": None if not (schema_s and copy_s) else round(schema_s / copy_s, 2),
         "import_without_rules_vs_copy": None
         if not copy_s
         else round((total - rules_s) / copy_s, 2),

@@ -22,6 +22,7 @@ from study import access, bulk_sql
 from study.catalogue import indicators_for
 from study.models import (
     DataQuery,
+    Family,
     Indicator,
     IndicatorValue,
     Member,
@@ -96,17 +97,24 @@ def _range(rule: QualityRule, values) -> dict:
     return found
 
 
-def _child_without_child(rule: QualityRule, values, study: Study, catalogue: dict) -> dict:
+def _child_without_child(
+    rule: QualityRule, values, study: Study, family_ids: list[int] | None, catalogue: dict
+) -> dict:
     """A child indicator above 0 in a family without a (live) child: one query."""
     child_ids = _only(rule, [pk for pk, i in catalogue.items() if i.level == Indicator.Level.CHILD])
     if not child_ids:
         return {}
     with_child = Member.objects.alive().filter(family__study=study, role=Member.Role.CHILD)
-    failing = (
-        values.filter(indicator_id__in=child_ids, value__gt=0)
-        .exclude(wave__family_id__in=with_child.values("family_id"))
-        .values_list("wave_id", "indicator_id", "value")
-    )
+    # The families without a child first (few, usually none): their values only, then.
+    childless = Family.objects.filter(study=study).exclude(pk__in=with_child.values("family_id"))
+    if family_ids is not None:
+        childless = childless.filter(pk__in=family_ids)
+    without = list(childless.values_list("pk", flat=True))
+    if not without:
+        return {}
+    failing = values.filter(
+        indicator_id__in=child_ids, value__gt=0, wave__family_id__in=without
+    ).values_list("wave_id", "indicator_id", "value")
     found = {}
     for wave_id, indicator_id, value in failing:
         found[(_rule_key(rule), wave_id, indicator_id)] = _(
@@ -172,7 +180,7 @@ def violations(
         if rule.kind == QualityRule.Kind.RANGE:
             found |= _range(rule, values)
         elif rule.kind == QualityRule.Kind.CHILD_WITHOUT_CHILD:
-            found |= _child_without_child(rule, values, study, catalogue)
+            found |= _child_without_child(rule, values, study, family_ids, catalogue)
         elif rule.kind == QualityRule.Kind.JUMP:
             found |= _jump(rule, study, family_ids, catalogue)
     return found

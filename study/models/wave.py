@@ -120,7 +120,6 @@ class IndicatorValue(SoftDeleteModel):
         return f"{self.indicator.code}={shown}"
 
 
-
 for _unindexed in ("history_date", "history_user"):  # see IndicatorValue.history
     IndicatorValue.history.model._meta.get_field(_unindexed).db_index = False
 

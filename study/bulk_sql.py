@@ -21,7 +21,7 @@ from typing import Any
 from django.db import connection, models
 from django.utils import timezone
 
-from study.models import CaseloadAssignment, Family, IndicatorValue, StudyMembership
+from study.models import CaseloadAssignment, Family, IndicatorValue, StudyMembership, Wave
 from study.roles import Role
 
 CHUNK = 5000
@@ -177,16 +177,17 @@ def indicator_values_copy(
     missing_code,
     existing,
     source: str,
-    import_batch_id: int | None,
+    import_batch_id: int,
     user_id: int | None,
     reason: str,
 ) -> None:
-    """PostgreSQL: the same writes as `indicator_values_write` for column arrays (numpy), each
-    table in one COPY: new live values with ids drawn from the table's sequence up front (so
-    their history rows need no read back), changed values through a temporary table and one
-    UPDATE, and one history row per change ('+' new, '~' changed). ``existing`` is the live
-    value's id for a changed value and 0 for a new one; ``value`` is COPY text, "" for NULL.
-    The caller holds a transaction and has checked every value."""
+    """PostgreSQL: the same writes as `indicator_values_write` for column arrays (numpy) of one
+    import batch: changed values through a temporary table and one UPDATE, new values in one
+    COPY (their ids from the table's identity), then every history row ('+' new, '~' changed;
+    who, when, why) in one INSERT ... SELECT of the rows the batch wrote, so no row is read
+    back into Python and no history line is built here. ``existing`` is the live value's id for
+    a changed value and 0 for a new one; ``value`` is COPY text, "" for NULL. The caller holds
+    a transaction and has checked every value."""
     import numpy as np
     import pandas as pd
 
@@ -195,47 +196,23 @@ def indicator_values_copy(
     table = IndicatorValue._meta.db_table
     history = IndicatorValue.history.model._meta.db_table
     now = timezone.now().isoformat()
-    new = existing == 0
-    n_new = int(new.sum())
-    ids = np.asarray(existing, dtype=np.int64).copy()
+    new = np.asarray(existing) == 0
+    changed = ~new
+    values = pd.Series(value, dtype=object).replace("", "\\N")
+    batch = str(int(import_batch_id))
     with connection.cursor() as cursor:
-        if n_new:
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                [table, n_new],
-            )
-            ids[new] = [row[0] for row in cursor.fetchall()]
-        values = pd.Series(value, dtype=object).replace("", "\\N")
-        tail = (
-            "f\t\\N\t\t"
-            + pd.Series(wave_id).astype(str)
-            + "\t"
-            + pd.Series(indicator_id).astype(str)
-            + "\t"
-            + values
-            + "\t"
-            + pd.Series(missing_code, dtype=object)
-            + f"\t{_copy_text(source)}\t"
-            + ("\\N" if import_batch_id is None else str(import_batch_id))
-            + f"\t{now}"
-        )
-        rows = pd.Series(ids).astype(str) + "\t" + tail
-        _copy(cursor, table, ("id", *VALUE_COLUMNS), rows[new].tolist())
-        changed = ~new
         if changed.any():
             cursor.execute(
                 "CREATE TEMPORARY TABLE import_changed (id bigint, value numeric, missing_code "
                 "text, source text, import_batch_id bigint, updated_at timestamptz) ON COMMIT DROP"
             )
             narrow = (
-                pd.Series(ids[changed]).astype(str)
+                pd.Series(np.asarray(existing, dtype=np.int64)[changed]).astype(str)
                 + "\t"
                 + values[changed].reset_index(drop=True)
                 + "\t"
                 + pd.Series(missing_code[changed], dtype=object)
-                + f"\t{_copy_text(source)}\t"
-                + ("\\N" if import_batch_id is None else str(import_batch_id))
-                + f"\t{now}"
+                + f"\t{_copy_text(source)}\t{batch}\t{now}"
             )
             _copy(
                 cursor,
@@ -248,10 +225,36 @@ def indicator_values_copy(
                 "source = c.source, import_batch_id = c.import_batch_id, "
                 "updated_at = c.updated_at FROM import_changed c WHERE v.id = c.id"
             )
-        who = "\\N" if user_id is None else str(user_id)
-        kind = pd.Series(np.where(new, "+", "~"), dtype=object)
-        history_rows = rows + f"\t{now}\t{_copy_text(reason)}\t" + kind + f"\t{who}"
-        _copy(cursor, history, HISTORY_COLUMNS, history_rows.tolist())
+        # The rows this call writes: the changed ids, and new ids above the largest one now.
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {_qn(table)}")
+        (before,) = cursor.fetchone()
+        if new.any():
+            rows = (
+                "f\t\\N\t\t"
+                + pd.Series(wave_id[new]).astype(str)
+                + "\t"
+                + pd.Series(indicator_id[new]).astype(str)
+                + "\t"
+                + values[new]
+                + "\t"
+                + pd.Series(missing_code[new], dtype=object)
+                + f"\t{_copy_text(source)}\t{batch}\t{now}"
+            )
+            _copy(cursor, table, VALUE_COLUMNS, rows.tolist())
+        copied = ", ".join(f"v.{_qn(c)}" for c in ("id", *VALUE_COLUMNS))
+        kind, joined, ours = "'+'", "", "v.id > %s"
+        if changed.any():
+            kind = "CASE WHEN c.id IS NULL THEN '+' ELSE '~' END"
+            joined = "LEFT JOIN import_changed c ON c.id = v.id "
+            ours = "(v.id > %s OR c.id IS NOT NULL)"
+        # history_date is the rows' updated_at: one timestamp for the whole batch, as before.
+        cursor.execute(
+            f"INSERT INTO {_qn(history)} ({', '.join(_qn(c) for c in HISTORY_COLUMNS)}) "
+            f"SELECT {copied}, v.{_qn('updated_at')}, %s, {kind}, %s FROM {_qn(table)} v "
+            f"{joined}WHERE v.{_qn('import_batch_id')} = %s AND v.{_qn('updated_at')} = %s "
+            f"AND {ours} ORDER BY v.id",
+            [reason, user_id, int(import_batch_id), now, before],
+        )
 
 
 def insert_with_history(obj: models.Model, *, user: Any, reason: str) -> None:
@@ -343,3 +346,98 @@ def audit_append_only_restored(tables: Sequence[str]) -> None:
     with connection.cursor() as cursor:
         for table in tables:
             cursor.execute(f'ALTER TABLE "{table}" ENABLE TRIGGER "{table}_append_only"')
+
+
+# --- data-quality rules: wave-to-wave changes, set-based -----------------------------------------
+
+FAMILIES_PER_QUERY = 2000
+
+
+def _changes_sql(*, families: int | None, indicators: int) -> str:
+    """The live values (of live waves) of a study beside the same family's value of the same
+    indicator at the wave before (LAG over the family's waves), as a CTE ``v``: portable SQL
+    (PostgreSQL, SQLite). Placeholders: the study id, then ``families`` family ids (or none:
+    the whole study), then ``indicators`` indicator ids."""
+    value, wave, family = (
+        _qn(IndicatorValue._meta.db_table),
+        _qn(Wave._meta.db_table),
+        _qn(Family._meta.db_table),
+    )
+    index = _qn("index")
+    window = f"OVER (PARTITION BY w.{_qn('family_id')}, v.{_qn('indicator_id')} ORDER BY w.{index})"
+    where = [
+        f"f.{_qn('study_id')} = %s",
+        f"NOT v.{_qn('is_deleted')}",
+        f"NOT w.{_qn('is_deleted')}",
+        f"v.{_qn('value')} IS NOT NULL",
+    ]
+    if families is not None:
+        where.append(f"w.{_qn('family_id')} IN ({', '.join(['%s'] * families)})")
+    where.append(f"v.{_qn('indicator_id')} IN ({', '.join(['%s'] * indicators)})")
+    return (
+        f"WITH v AS (SELECT w.{_qn('family_id')} AS family_id, v.{_qn('wave_id')} AS wave_id, "
+        f"w.{index} AS idx, v.{_qn('indicator_id')} AS indicator_id, v.{_qn('value')} AS value, "
+        f"LAG(v.{_qn('value')}) {window} AS prev_value, LAG(w.{index}) {window} AS prev_idx "
+        f"FROM {value} v JOIN {wave} w ON w.{_qn('id')} = v.{_qn('wave_id')} "
+        f"JOIN {family} f ON f.{_qn('id')} = w.{_qn('family_id')} WHERE {' AND '.join(where)})"
+    )
+
+
+def change_spread(*, study_id: int, indicator_ids: Sequence[int]) -> dict[int, tuple[int, float]]:
+    """indicator id -> (number of consecutive-wave pairs, population variance of their changes)
+    over the whole study, in one statement (PostgreSQL's exact VAR_POP; elsewhere two passes:
+    the mean, then the squared deviations from it, as `statistics.pvariance` computes it)."""
+    if not indicator_ids:
+        return {}
+    diffs = (
+        _changes_sql(families=None, indicators=len(indicator_ids))
+        + ", d AS (SELECT indicator_id, value - prev_value AS diff FROM v "
+        "WHERE prev_idx = idx - 1) "
+    )
+    if connection.vendor == "postgresql":  # exact (numeric) in one pass
+        sql = diffs + "SELECT indicator_id, COUNT(*), VAR_POP(diff) FROM d GROUP BY indicator_id"
+    else:
+        sql = diffs + (
+            ", m AS (SELECT indicator_id, COUNT(*) AS n, AVG(diff) AS mean FROM d "
+            "GROUP BY indicator_id) SELECT m.indicator_id, m.n, "
+            "AVG((d.diff - m.mean) * (d.diff - m.mean)) FROM d "
+            "JOIN m ON m.indicator_id = d.indicator_id GROUP BY m.indicator_id, m.n"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [study_id, *indicator_ids])
+        return {int(i): (int(n), float(var)) for i, n, var in cursor.fetchall()}
+
+
+def jumps(
+    *, study_id: int, family_ids: Sequence[int] | None, thresholds: dict[int, float]
+) -> list[tuple]:
+    """(wave id, indicator id, value, value at the wave before, that wave's index) of every
+    change between consecutive waves larger than its indicator's threshold, of the given
+    families (or the whole study): one statement per FAMILIES_PER_QUERY families."""
+    if not thresholds:
+        return []
+    indicators = sorted(thresholds)
+    case = " ".join("WHEN %s THEN %s" for _ in indicators)
+    case_params = [p for i in indicators for p in (i, thresholds[i])]
+    chunks: list[list[int] | None] = (
+        [None]
+        if family_ids is None
+        else [
+            list(family_ids[s : s + FAMILIES_PER_QUERY])
+            for s in range(0, len(family_ids), FAMILIES_PER_QUERY)
+        ]
+    )
+    found: list[tuple] = []
+    with connection.cursor() as cursor:
+        for chunk in chunks:
+            sql = (
+                _changes_sql(
+                    families=None if chunk is None else len(chunk), indicators=len(indicators)
+                )
+                + " SELECT wave_id, indicator_id, value, prev_value, prev_idx FROM v "
+                f"WHERE prev_idx = idx - 1 AND ABS(value - prev_value) > CASE indicator_id {case} END "
+                "ORDER BY family_id, indicator_id, idx"
+            )
+            cursor.execute(sql, [study_id, *(chunk or []), *indicators, *case_params])
+            found += cursor.fetchall()
+    return found

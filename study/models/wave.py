@@ -94,7 +94,12 @@ class IndicatorValue(SoftDeleteModel):
         "ImportBatch", null=True, blank=True, on_delete=models.PROTECT, related_name="values"
     )
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords()
+    # The history of values is the largest table a registry import writes (one row per value):
+    # it is indexed only for how it is read, by the value (``id``, the history of one value)
+    # and by wave (the family's audit trail, "changed since" of an import). The indicator, the
+    # batch, the date and the user are only ever filtered beside a wave, so their indexes cost
+    # every import and served no query (their foreign key to the user stays).
+    history = HistoricalRecords(no_db_index=["indicator", "import_batch"])
 
     class Meta:
         constraints = [
@@ -113,6 +118,10 @@ class IndicatorValue(SoftDeleteModel):
     def __str__(self) -> str:
         shown = self.missing_code if self.value is None else self.value
         return f"{self.indicator.code}={shown}"
+
+
+for _unindexed in ("history_date", "history_user"):  # see IndicatorValue.history
+    IndicatorValue.history.model._meta.get_field(_unindexed).db_index = False
 
 
 class WaveSurvey(SoftDeleteModel):

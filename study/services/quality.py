@@ -5,8 +5,7 @@ data_quality` where no beat runs."""
 
 from __future__ import annotations
 
-import statistics
-from collections import defaultdict
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -14,10 +13,12 @@ from decimal import Decimal
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from study import access
+from study import access, bulk_sql
 from study.catalogue import indicators_for
 from study.models import (
     DataQuery,
@@ -38,15 +39,6 @@ DEFAULT_RULES: tuple[tuple[str, dict], ...] = (
 _SD_TTL = 600
 
 
-@dataclass(frozen=True)
-class _Value:
-    family_id: int
-    wave_id: int
-    index: int
-    indicator_id: int
-    value: Decimal
-
-
 def rules_of(study: Study) -> list[QualityRule]:
     """The study's active rules; a study without any has the default set, stored (audited)
     only once one of them opens a query."""
@@ -62,119 +54,115 @@ def _rule_key(rule: QualityRule) -> int | str:
     return rule.pk if rule.pk is not None else f"default:{rule.kind}"
 
 
-def _values(study: Study, family_ids: Iterable[int] | None) -> list[_Value]:
+def _decimal(value) -> Decimal:
+    """A value as the ORM reads it (SQLite's raw cursor gives floats)."""
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _fmt(value) -> str:
+    return f"{_decimal(value).normalize():f}"
+
+
+def _live_values(study: Study, family_ids: list[int] | None):
+    """The live, non-missing values of the study's live waves (of the given families)."""
     qs = IndicatorValue.objects.alive().filter(
         wave__family__study=study, wave__is_deleted=False, value__isnull=False
     )
-    if family_ids is not None:
-        qs = qs.filter(wave__family_id__in=list(family_ids))
-    return [
-        _Value(*row)
-        for row in qs.values_list(
-            "wave__family_id", "wave_id", "wave__index", "indicator_id", "value"
-        )
-    ]
+    return qs if family_ids is None else qs.filter(wave__family_id__in=family_ids)
 
 
-def _pairs(values: list[_Value]) -> dict[int, list[tuple[_Value, _Value]]]:
-    """indicator id -> consecutive (previous, next) wave values of each family."""
-    by_key: dict[tuple[int, int], dict[int, _Value]] = defaultdict(dict)
-    for v in values:
-        by_key[(v.family_id, v.indicator_id)][v.index] = v
-    pairs: dict[int, list[tuple[_Value, _Value]]] = defaultdict(list)
-    for (_family, indicator_id), waves in by_key.items():
-        for index, v in waves.items():
-            if index - 1 in waves:
-                pairs[indicator_id].append((waves[index - 1], v))
-    return pairs
+def _only(rule: QualityRule, ids: Iterable[int]) -> list[int]:
+    """The indicator ids a rule looks at: its own indicator, or all of them."""
+    return [i for i in ids if rule.indicator_id in (None, i)]
 
 
-def _jump_sd(study: Study, indicator_id: int, min_pairs: int) -> float | None:
-    """SD of the wave-to-wave changes of an indicator over the whole study (cached)."""
-    key = f"dq-sd:{study.pk}:{indicator_id}:{min_pairs}"
-    cached = cache.get(key)
-    if cached is not None:
-        return None if cached == "" else float(cached)
-    diffs = [
-        float(b.value - a.value)
-        for a, b in _pairs(_values_of_indicator(study, indicator_id)).get(indicator_id, [])
-    ]
-    sd = statistics.pstdev(diffs) if len(diffs) >= max(min_pairs, 2) else None
-    cache.set(key, "" if sd is None else str(sd), _SD_TTL)
-    return sd
-
-
-def _values_of_indicator(study: Study, indicator_id: int) -> list[_Value]:
-    qs = IndicatorValue.objects.alive().filter(
-        wave__family__study=study,
-        wave__is_deleted=False,
-        value__isnull=False,
-        indicator_id=indicator_id,
-    )
-    return [
-        _Value(*row)
-        for row in qs.values_list(
-            "wave__family_id", "wave_id", "wave__index", "indicator_id", "value"
-        )
-    ]
-
-
-def _fmt(value: Decimal) -> str:
-    return f"{value.normalize():f}"
-
-
-def _range(rule: QualityRule, values: list[_Value]) -> dict:
+def _range(rule: QualityRule, values) -> dict:
+    """Values outside [min, max]: one query returning only the values that fail."""
     low, high = rule.params.get("min"), rule.params.get("max")
+    outside = Q()
+    if low is not None:
+        outside |= Q(value__lt=Decimal(str(low)))
+    if high is not None:
+        outside |= Q(value__gt=Decimal(str(high)))
+    if not outside:
+        return {}
+    failing = values.filter(outside)
+    if rule.indicator_id is not None:
+        failing = failing.filter(indicator_id=rule.indicator_id)
     found = {}
-    for v in values:
-        if (low is not None and v.value < Decimal(str(low))) or (
-            high is not None and v.value > Decimal(str(high))
-        ):
-            found[(_rule_key(rule), v.wave_id, v.indicator_id)] = _(
-                "%(value)s lies outside the plausible range %(low)s to %(high)s."
-            ) % {"value": _fmt(v.value), "low": low, "high": high}
+    for wave_id, indicator_id, value in failing.values_list("wave_id", "indicator_id", "value"):
+        found[(_rule_key(rule), wave_id, indicator_id)] = _(
+            "%(value)s lies outside the plausible range %(low)s to %(high)s."
+        ) % {"value": _fmt(value), "low": low, "high": high}
     return found
 
 
 def _child_without_child(
-    rule: QualityRule, values: list[_Value], catalogue: dict, with_child: set[int]
+    rule: QualityRule, values, study: Study, family_ids: list[int] | None, catalogue: dict
 ) -> dict:
+    """A child indicator above 0 in a family without a (live) child: one query."""
+    child_ids = _only(rule, [pk for pk, i in catalogue.items() if i.level == Indicator.Level.CHILD])
+    if not child_ids:
+        return {}
+    with_child = Member.objects.alive().filter(family__study=study, role=Member.Role.CHILD)
+    # The families without a child first (few, usually none): their values only, then.
+    childless = Family.objects.filter(study=study).exclude(pk__in=with_child.values("family_id"))
+    if family_ids is not None:
+        childless = childless.filter(pk__in=family_ids)
+    without = list(childless.values_list("pk", flat=True))
+    if not without:
+        return {}
+    failing = values.filter(
+        indicator_id__in=child_ids, value__gt=0, wave__family_id__in=without
+    ).values_list("wave_id", "indicator_id", "value")
     found = {}
-    for v in values:
-        indicator = catalogue.get(v.indicator_id)
-        if (
-            indicator is not None
-            and indicator.level == Indicator.Level.CHILD
-            and v.value > 0
-            and v.family_id not in with_child
-        ):
-            found[(_rule_key(rule), v.wave_id, v.indicator_id)] = _(
-                "A child indicator is %(value)s but the family has no child recorded."
-            ) % {"value": _fmt(v.value)}
+    for wave_id, indicator_id, value in failing:
+        found[(_rule_key(rule), wave_id, indicator_id)] = _(
+            "A child indicator is %(value)s but the family has no child recorded."
+        ) % {"value": _fmt(value)}
     return found
 
 
-def _jump(rule: QualityRule, study: Study, pairs: dict) -> dict:
+def _jump_sds(study: Study, indicator_ids: list[int], min_pairs: int) -> dict[int, float | None]:
+    """SD of the wave-to-wave changes of each indicator over the whole study (cached), the
+    missing ones in one statement."""
+    keys = {i: f"dq-sd:{study.pk}:{i}:{min_pairs}" for i in indicator_ids}
+    cached = cache.get_many(list(keys.values()))
+    sds: dict[int, float | None] = {}
+    missing = []
+    for i, key in keys.items():
+        if key in cached:
+            sds[i] = None if cached[key] == "" else float(cached[key])
+        else:
+            missing.append(i)
+    if missing:
+        spread = bulk_sql.change_spread(study_id=study.pk, indicator_ids=missing)
+        fresh = {}
+        for i in missing:
+            n, variance = spread.get(i, (0, 0.0))
+            sd = math.sqrt(max(variance, 0.0)) if n >= max(min_pairs, 2) else None
+            sds[i] = sd
+            fresh[keys[i]] = "" if sd is None else str(sd)
+        cache.set_many(fresh, _SD_TTL)
+    return sds
+
+
+def _jump(rule: QualityRule, study: Study, family_ids: list[int] | None, catalogue: dict) -> dict:
+    """Changes between consecutive waves of more than k SDs of the study's changes of that
+    indicator: the SDs in one statement, the failing changes in another (a window over the
+    families' waves); only the failing rows reach Python."""
     k = float(rule.params.get("k", 3))
     min_pairs = int(rule.params.get("min_pairs", 20))
+    ids = _only(rule, sorted(catalogue))
+    sds = _jump_sds(study, ids, min_pairs)
+    thresholds = {i: k * sd for i, sd in sds.items() if sd}
+    rows = bulk_sql.jumps(study_id=study.pk, family_ids=family_ids, thresholds=thresholds)
     found = {}
-    for indicator_id, items in pairs.items():
-        if rule.indicator_id not in (None, indicator_id):
-            continue
-        sd = _jump_sd(study, indicator_id, min_pairs)
-        if not sd:
-            continue
-        for before, after in items:
-            if abs(float(after.value - before.value)) > k * sd:
-                found[(_rule_key(rule), after.wave_id, indicator_id)] = _(
-                    "Changed from %(a)s at T%(i)s to %(b)s: more than %(k)s standard deviations "
-                    "of the study's wave-to-wave changes."
-                ) % {
-                    "a": _fmt(before.value),
-                    "i": before.index,
-                    "b": _fmt(after.value),
-                    "k": rule.params.get("k", 3),
-                }
+    for wave_id, indicator_id, value, before, index in rows:
+        found[(_rule_key(rule), wave_id, indicator_id)] = _(
+            "Changed from %(a)s at T%(i)s to %(b)s: more than %(k)s standard deviations "
+            "of the study's wave-to-wave changes."
+        ) % {"a": _fmt(before), "i": index, "b": _fmt(value), "k": rule.params.get("k", 3)}
     return found
 
 
@@ -182,28 +170,19 @@ def violations(
     study: Study, *, family_ids: Iterable[int] | None = None, rules: list[QualityRule] | None = None
 ) -> dict[tuple, str]:
     """(rule id, or "default:<kind>" for a default rule not stored yet, wave id, indicator id)
-    -> what is wrong, for every failing rule."""
-    family_ids = None if family_ids is None else list(family_ids)
-    values = _values(study, family_ids)
+    -> what is wrong, for every failing rule. Set-based: each rule is a query (or two) that
+    returns only the values failing it, for the given families or the whole study."""
+    family_ids = None if family_ids is None else sorted(set(family_ids))
     catalogue = {i.pk: i for i in indicators_for(study)}
-    families = Family.objects.filter(study=study)
-    if family_ids is not None:
-        families = families.filter(pk__in=family_ids)
-    with_child = set(
-        Member.objects.alive()
-        .filter(family__in=families, role=Member.Role.CHILD)
-        .values_list("family_id", flat=True)
-    )
-    pairs = _pairs(values)
+    values = _live_values(study, family_ids)
     found: dict[tuple, str] = {}
     for rule in rules if rules is not None else rules_of(study):
-        applies = [v for v in values if rule.indicator_id in (None, v.indicator_id)]
         if rule.kind == QualityRule.Kind.RANGE:
-            found |= _range(rule, applies)
+            found |= _range(rule, values)
         elif rule.kind == QualityRule.Kind.CHILD_WITHOUT_CHILD:
-            found |= _child_without_child(rule, applies, catalogue, with_child)
+            found |= _child_without_child(rule, values, study, family_ids, catalogue)
         elif rule.kind == QualityRule.Kind.JUMP:
-            found |= _jump(rule, study, pairs)
+            found |= _jump(rule, study, family_ids, catalogue)
     return found
 
 
@@ -231,34 +210,64 @@ def quality_run(*, study: Study, family_ids: Iterable[int] | None = None) -> Qua
             rule__study=study, status=DataQuery.Status.CLOSED, closed_by__isnull=False
         ).values_list("rule_id", "wave_id", "indicator_id")
     )
-    outcome = QualityOutcome()
-    for key, message in found.items():
-        if key in existing or key in dismissed:
-            continue
-        rule_key, wave_id, indicator_id = key
-        rule = by_key[rule_key]
-        if rule.pk is None:
-            for default in rules:  # the default set is stored together, or not at all
-                if default.pk is None:
-                    audited_save(default, user=None, reason="default data-quality rules")
-        query = DataQuery(
-            rule=rule, wave_id=wave_id, indicator_id=indicator_id, message=message[:300]
+    to_open = [key for key in found if key not in existing and key not in dismissed]
+    if any(by_key[rule_key].pk is None for rule_key, _w, _i in to_open):
+        for default in rules:  # the default set is stored together, or not at all
+            if default.pk is None:
+                audited_save(default, user=None, reason="default data-quality rules")
+    opening = [
+        DataQuery(
+            rule=by_key[rule_key],
+            wave_id=wave_id,
+            indicator_id=indicator_id,
+            message=found[(rule_key, wave_id, indicator_id)][:300],
         )
+        for rule_key, wave_id, indicator_id in to_open
+    ]
+    outcome = QualityOutcome(opened=_open(opening))
+    # A query a person reopened stays open until a data manager closes it.
+    closing = [
+        query for key, query in existing.items() if key not in found and query.reopened_at is None
+    ]
+    now = timezone.now()
+    for query in closing:
+        query.status, query.closed_at = DataQuery.Status.CLOSED, now
+        query.close_reason = _("The rule no longer fails.")
+    if closing:
+        bulk_update_with_history(
+            closing,
+            DataQuery,
+            ["status", "closed_at", "close_reason"],
+            default_change_reason="closed: the rule no longer fails",
+        )
+    outcome.closed = len(closing)
+    return outcome
+
+
+def _open(queries: list[DataQuery]) -> int:
+    """Open the queries (and their history rows) in one bulk insert; when a parallel run opened
+    one of them meanwhile (the one-unclosed-query constraint), one by one, skipping those."""
+    if not queries:
+        return 0
+    try:
+        with transaction.atomic():
+            bulk_create_with_history(
+                queries, DataQuery, default_change_reason="opened by a data-quality rule"
+            )
+        return len(queries)
+    except IntegrityError:
+        pass
+    opened = 0
+    for query in queries:
+        query.pk = None
+        query._state.adding = True
         try:
             with transaction.atomic():
                 audited_save(query, user=None, reason="opened by a data-quality rule")
         except IntegrityError:
             continue  # opened meanwhile by a parallel run
-        outcome.opened += 1
-    for stale_key, stale in existing.items():
-        # A query a person reopened stays open until a data manager closes it.
-        if stale_key not in found and stale.reopened_at is None:
-            query = stale
-            query.status, query.closed_at = DataQuery.Status.CLOSED, timezone.now()
-            query.close_reason = _("The rule no longer fails.")
-            audited_save(query, user=None, reason="closed: the rule no longer fails")
-            outcome.closed += 1
-    return outcome
+        opened += 1
+    return opened
 
 
 def quality_run_all() -> dict[int, QualityOutcome]:

@@ -18,8 +18,9 @@ from decimal import Decimal
 from itertools import islice
 
 from django.contrib.auth import get_user_model
-from django.db import models
-from django.db.models import Case, OuterRef, QuerySet, Subquery, When
+from django.db import connections, models
+from django.db.models import QuerySet, Value
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -278,29 +279,48 @@ class _Previous:
 def _with_context(qs: QuerySet) -> QuerySet:
     """The history rows with, in the same query, the previous version's tracked fields (for
     changed rows only: simple-history's `prev_record`, the latest older version of the same
-    object) and the labels of the wave or family each row belongs to."""
+    object) and the labels of the wave or family each row belongs to. Plain scalar subqueries
+    (SQL that PostgreSQL and SQLite both run): cheap to build, evaluated for the rows fetched."""
     model = qs.model
-    key = model.instance_type._meta.pk.attname
-    older = model._default_manager.filter(
-        **{key: OuterRef(key)}, history_date__lt=OuterRef("history_date")
-    ).order_by("-history_date", "-history_id")
-    annotations = {
-        "_prev_history_id": Case(
-            When(history_type="~", then=Subquery(older.values("history_id")[:1]))
+    q = connections[qs.db].ops.quote_name
+    table = q(model._meta.db_table)
+    key = q(model._meta.get_field(model.instance_type._meta.pk.name).column)
+    date, hid = q("history_date"), q("history_id")
+
+    def older(column: str, field: models.Field) -> RawSQL:
+        return RawSQL(
+            f"CASE WHEN {table}.{q('history_type')} = %s THEN (SELECT p.{q(column)} FROM {table} p"
+            f" WHERE p.{key} = {table}.{key} AND p.{date} < {table}.{date}"
+            f" ORDER BY p.{date} DESC, p.{hid} DESC LIMIT 1) END",
+            ("~",),
+            output_field=field,
         )
-    }
+
+    annotations = {"_prev_history_id": older("history_id", model._meta.get_field("history_id"))}
     for field in _fields(model):
-        annotations[f"_prev__{field.attname}"] = Case(
-            When(history_type="~", then=Subquery(older.values(field.attname)[:1]))
-        )
+        own = model._meta.get_field(field.name)
+        annotations[f"_prev__{field.attname}"] = older(own.column, own)
     attnames = {f.attname for f in _fields(model)}
+    waves, families = q(Wave._meta.db_table), q(Family._meta.db_table)
     if "wave_id" in attnames:
-        wave = Wave.objects.filter(pk=OuterRef("wave_id")).order_by()
-        annotations["_wave_index"] = Subquery(wave.values("index")[:1])
-        annotations["_wave_pseudonym"] = Subquery(wave.values("family__pseudonym")[:1])
+        annotations["_wave_index"] = RawSQL(
+            f"SELECT w.{q('index')} FROM {waves} w WHERE w.{q('id')} = {table}.{q('wave_id')}",
+            (),
+            output_field=models.IntegerField(),
+        )
+        annotations["_wave_pseudonym"] = RawSQL(
+            f"SELECT f.{q('pseudonym')} FROM {waves} w INNER JOIN {families} f"
+            f" ON f.{q('id')} = w.{q('family_id')} WHERE w.{q('id')} = {table}.{q('wave_id')}",
+            (),
+            output_field=models.CharField(),
+        )
     if "family_id" in attnames:
-        family = Family._base_manager.filter(pk=OuterRef("family_id")).order_by()
-        annotations["_family_pseudonym"] = Subquery(family.values("pseudonym")[:1])
+        annotations["_family_pseudonym"] = RawSQL(
+            f"SELECT f.{q('pseudonym')} FROM {families} f"
+            f" WHERE f.{q('id')} = {table}.{q('family_id')}",
+            (),
+            output_field=models.CharField(),
+        )
     return qs.annotate(**annotations)
 
 
@@ -396,21 +416,23 @@ def trail(
     families: QuerySet[Family], spec: TrailFilter = TrailFilter(), *, limit: int | None = None
 ) -> Iterator[dict]:
     """Every change to the families' data, newest first, as readable rows (a generator: page it
-    with `trail_page`, or stream it to CSV). `limit`: at most that many rows are wanted (a page),
-    so each history table is asked for at most that many. A fixed number of queries: one per
-    history table, and per batch of rows one per kind of name shown."""
+    with `trail_page`, or stream it to CSV). `limit`: at most that many rows are wanted (a page).
+    A fixed number of queries: for a page, one for the newest `limit` rows of all history tables
+    together and one per table that has rows among them; otherwise one per table; and per batch
+    of rows one per kind of name shown."""
     names = _Names()
-    streams = []
-    for i, qs in enumerate(_sources(families, spec.wave)):
-        qs = _with_context(_filtered(qs, spec))
-        # A field filter on other tables is applied to the readable rows: no limit there.
-        python_filtered = spec.field and qs.model is not IndicatorValue.history.model
-        records = (
-            qs[:limit] if limit is not None and not python_filtered else qs.iterator(chunk_size=500)
-        )
-        streams.append(_keyed(records, i))
-    merged = (record for _when, _id, _i, record in heapq.merge(*streams, reverse=True))
-    while batch := list(islice(merged, limit or 500)):
+    sources = _sources(families, spec.wave)
+    # A field filter on other tables than the values is applied to the readable rows, so it
+    # cannot be limited in SQL: that case reads the tables in full, as the CSV does.
+    if limit is not None and not spec.field:
+        records: Iterator = iter(_newest(sources, spec, limit))
+    else:
+        streams = [
+            _keyed(_with_context(_filtered(qs, spec)).iterator(chunk_size=500), i)
+            for i, qs in enumerate(sources)
+        ]
+        records = (record for _when, _id, _i, record in heapq.merge(*streams, reverse=True))
+    while batch := list(islice(records, limit or 500)):
         for record in batch:
             _attach_previous(record)
         names.preload(batch)
@@ -418,6 +440,35 @@ def trail(
             row = _row(record, names)
             if _field_matches(row, spec, type(record)):
                 yield row
+
+
+def _newest(sources: list[QuerySet], spec: TrailFilter, limit: int) -> list:
+    """The newest `limit` history rows of all tables: their keys in one UNION ALL query, then
+    the rows themselves (with their context) from only the tables that have some."""
+    keys = [
+        _filtered(qs, spec)
+        .select_related(None)
+        .order_by()
+        .annotate(_source=Value(i, output_field=models.IntegerField()))
+        .values_list("history_date", "history_id", "_source")
+        for i, qs in enumerate(sources)
+    ]
+    newest = list(
+        keys[0]
+        .union(*keys[1:], all=True)
+        .order_by("-history_date", "-history_id", "-_source")[:limit]
+    )
+    wanted: dict[int, list[int]] = {}
+    for _when, history_id, i in newest:
+        wanted.setdefault(i, []).append(history_id)
+    found = {}
+    for i, ids in wanted.items():
+        model = sources[i].model
+        rows = _with_context(
+            model._default_manager.filter(history_id__in=ids).select_related("history_user")
+        )
+        found.update({(i, r.history_id): r for r in rows})
+    return [found[(i, history_id)] for _when, history_id, i in newest]
 
 
 @dataclass

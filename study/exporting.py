@@ -142,18 +142,22 @@ def csv_safe(row: list) -> list:
 
 
 def _formula_like(cells: pd.Series) -> np.ndarray:
-    """Which cells are text starting like a formula (before the number check)."""
+    """Which cells `csv_safe_value` changes: the distinct values are tested (a text column has
+    few: codes, reasons, wijken), then looked up in one vectorised `isin`."""
     try:
-        starts = cells.str.startswith(FORMULA_START)
-    except AttributeError:  # no text at all (e.g. only empty cells)
+        distinct = pd.unique(cells)
+    except TypeError:  # an unhashable cell: test every cell
+        return cells.map(lambda v: csv_safe_value(v) is not v).to_numpy(dtype=bool)
+    risky = [v for v in distinct if csv_safe_value(v) is not v]
+    if not risky:
         return np.zeros(len(cells), dtype=bool)
-    return starts.fillna(False).to_numpy(dtype=bool)
+    return cells.isin(risky).to_numpy(dtype=bool)
 
 
 def frame_csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame with every text column neutralised (numeric columns untouched). Vectorised:
-    one prefix test over all text cells at once; only the cells that start like a formula go
-    through `csv_safe_value`."""
+    one test over the distinct text cells of all columns at once; only the cells that start
+    like a formula go through `csv_safe_value`."""
     text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
     if not text or frame.empty:
         return frame

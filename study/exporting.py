@@ -390,6 +390,11 @@ def _readstat_bytes(study: Study, frame: pd.DataFrame, fmt: str, indicators: lis
     import pyreadstat
 
     data = frame.copy()
+    # pyreadstat reads the cells one by one: from numpy object arrays, not element by element
+    # out of pyarrow-backed text columns (half of its time). The file is the same.
+    for column in data.columns:
+        if pd.api.types.is_string_dtype(data[column]) and data[column].dtype != object:
+            data[column] = data[column].astype(object)
     data["arm"] = data["arm"].map(ARM_CODES).astype(float)
     data["status"] = data["status"].map(STATUS_CODES).astype(float)
     labels = _labels(study, indicators)

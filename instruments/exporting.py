@@ -158,7 +158,12 @@ def instrument_frame(
 
 
 def wave_frame(families: QuerySet) -> pd.DataFrame:
-    fam = panels.family_frame(families)[["family_id", "pseudonym", "arm"]]
+    # The three family columns only (panels.family_frame also counts members: a query and a
+    # pivot this table does not use).
+    fam = pd.DataFrame(
+        list(families.values_list("id", "pseudonym", "arm__kind")),
+        columns=["family_id", "pseudonym", "arm"],
+    )
     waves = panels.wave_frame(families)[["wave_id", "family_id", "wave", "year"]]
     return fam.merge(waves, on="family_id")
 

@@ -30,3 +30,10 @@ class StudyConfig(AppConfig):
 
         # the language a user chose is read once, at login, into their session
         user_logged_in.connect(remember_language_on_login, dispatch_uid="user-language")
+
+        from django.core.signals import request_finished
+
+        from tracker.gcfreeze import freeze_once
+
+        # the loaded code and templates out of the garbage collector's full collections
+        request_finished.connect(freeze_once, dispatch_uid="gc-freeze")

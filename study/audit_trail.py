@@ -18,8 +18,9 @@ from decimal import Decimal
 from itertools import islice
 
 from django.contrib.auth import get_user_model
-from django.db import models
-from django.db.models import QuerySet
+from django.db import connections, models
+from django.db.models import QuerySet, Value
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -98,6 +99,72 @@ class _Names:
         self.care_names: dict[int, str] = {}
         self.arms = {a.pk: a.get_kind_display() for a in Arm.objects.all()}
 
+    def preload(self, records: list) -> None:
+        """Names for a batch of history rows: what the history query brought along (the user,
+        the wave's and family's labels), the rest in one query per kind of target (users,
+        waves, families, care catalogue entries) instead of one query per id."""
+        for record in records:
+            self._carried(record)
+        wanted = self._wanted(records)
+        users = get_user_model().objects.values_list("pk", "username")
+        self._fill(self.users, wanted["user"], lambda ids: dict(users.filter(pk__in=ids)))
+        self._fill(self.waves, wanted["wave"], _wave_labels, missing="?")
+        families = Family._base_manager.order_by().values_list("pk", "pseudonym")
+        self._fill(
+            self.families, wanted["family"], lambda ids: dict(families.filter(pk__in=ids)), "?"
+        )
+        care = CareCatalogueEntry.objects.values_list("pk", "name")
+        self._fill(self.care_names, wanted["care"], lambda ids: dict(care.filter(pk__in=ids)), "?")
+
+    def _carried(self, record) -> None:
+        if record.history_user_id is not None:
+            user = record.history_user
+            self.users.setdefault(
+                record.history_user_id, user.username if user else _("removed user")
+            )
+        index = getattr(record, "_wave_index", _UNSET)
+        if index is not _UNSET:
+            pseudonym = record._wave_pseudonym
+            self.waves.setdefault(
+                record.wave_id,
+                "?" if index is None or pseudonym is None else f"{pseudonym} T{index}",
+            )
+        pseudonym = getattr(record, "_family_pseudonym", _UNSET)
+        if pseudonym is not _UNSET:
+            self.families.setdefault(record.family_id, pseudonym or "?")
+
+    def _wanted(self, records: list) -> dict[str, set]:
+        """The foreign-key values (new and previous) of the batch whose name is not known yet."""
+        caches = {
+            "user": self.users,
+            "wave": self.waves,
+            "family": self.families,
+            "care": self.care_names,
+        }
+        wanted: dict[str, set] = {kind: set() for kind in caches}
+        for record in records:
+            previous = record._previous
+            for field in _fields(type(record)):
+                kind = _target_kind(field)
+                if kind is None:
+                    continue
+                for value in (
+                    getattr(record, field.attname),
+                    getattr(previous, field.attname, None),
+                ):
+                    if value is not None and value not in caches[kind]:
+                        wanted[kind].add(value)
+        return wanted
+
+    @staticmethod
+    def _fill(cache: dict, wanted: set, lookup, missing: str | None = None) -> None:
+        """Look the wanted ids up in one query (`lookup`: ids -> {pk: name})."""
+        if not wanted:
+            return
+        found = lookup(wanted)
+        for pk in wanted:
+            cache[pk] = found.get(pk) or (missing if missing is not None else _("removed user"))
+
     def user(self, pk: int | None) -> str:
         if pk is None:
             return "—"
@@ -123,6 +190,30 @@ class _Names:
             found = Family._base_manager.filter(pk=pk).values_list("pseudonym", flat=True)
             self.families[pk] = found.first() or "?"
         return self.families[pk]
+
+
+_UNSET = object()
+
+
+def _wave_labels(ids) -> dict[int, str]:
+    rows = Wave.objects.filter(pk__in=ids).values_list("pk", "index", "family__pseudonym")
+    return {pk: f"{pseudonym} T{index}" for pk, index, pseudonym in rows}
+
+
+def _target_kind(field: models.Field) -> str | None:
+    """Which name cache a foreign key's value is looked up in (None: not a name lookup)."""
+    if not isinstance(field, models.ForeignKey):
+        return None
+    target = field.related_model
+    if target is get_user_model():
+        return "user"
+    if target is Wave:
+        return "wave"
+    if target is Family:
+        return "family"
+    if target is CareCatalogueEntry:
+        return "care"
+    return None
 
 
 def _related(field: models.ForeignKey, value, names: _Names) -> str:
@@ -162,13 +253,84 @@ def _shown(field: models.Field, value: object, names: _Names) -> str:
     return str(value)
 
 
+_FIELDS: dict[type, list[models.Field]] = {}
+
+
 def _fields(model) -> list[models.Field]:
-    """The tracked model's fields as the history row holds them (its own model's fields)."""
-    return [
-        f
-        for f in model.instance_type._meta.concrete_fields
-        if f.name not in HIDDEN and f.attname not in HIDDEN
-    ]
+    """The tracked model's fields as the history row holds them (its own model's fields);
+    built once per history model and process (the models do not change at run time)."""
+    if model not in _FIELDS:
+        _FIELDS[model] = [
+            f
+            for f in model.instance_type._meta.concrete_fields
+            if f.name not in HIDDEN and f.attname not in HIDDEN
+        ]
+    return _FIELDS[model]
+
+
+class _Previous:
+    """The previous version of a changed row, as the history query brought it along (the
+    fields `_row` compares), so no row needs simple-history's `prev_record` query."""
+
+    def __init__(self, values: dict) -> None:
+        self.__dict__.update(values)
+
+
+def _with_context(qs: QuerySet) -> QuerySet:
+    """The history rows with, in the same query, the previous version's tracked fields (for
+    changed rows only: simple-history's `prev_record`, the latest older version of the same
+    object) and the labels of the wave or family each row belongs to. Plain scalar subqueries
+    (SQL that PostgreSQL and SQLite both run): cheap to build, evaluated for the rows fetched."""
+    model = qs.model
+    q = connections[qs.db].ops.quote_name
+    table = q(model._meta.db_table)
+    key = q(model._meta.get_field(model.instance_type._meta.pk.name).column)
+    date, hid = q("history_date"), q("history_id")
+
+    def older(column: str, field: models.Field) -> RawSQL:
+        return RawSQL(
+            f"CASE WHEN {table}.{q('history_type')} = %s THEN (SELECT p.{q(column)} FROM {table} p"
+            f" WHERE p.{key} = {table}.{key} AND p.{date} < {table}.{date}"
+            f" ORDER BY p.{date} DESC, p.{hid} DESC LIMIT 1) END",
+            ("~",),
+            output_field=field,
+        )
+
+    annotations = {"_prev_history_id": older("history_id", model._meta.get_field("history_id"))}
+    for field in _fields(model):
+        own = model._meta.get_field(field.name)
+        annotations[f"_prev__{field.attname}"] = older(own.column, own)
+    attnames = {f.attname for f in _fields(model)}
+    waves, families = q(Wave._meta.db_table), q(Family._meta.db_table)
+    if "wave_id" in attnames:
+        annotations["_wave_index"] = RawSQL(
+            f"SELECT w.{q('index')} FROM {waves} w WHERE w.{q('id')} = {table}.{q('wave_id')}",
+            (),
+            output_field=models.IntegerField(),
+        )
+        annotations["_wave_pseudonym"] = RawSQL(
+            f"SELECT f.{q('pseudonym')} FROM {waves} w INNER JOIN {families} f"
+            f" ON f.{q('id')} = w.{q('family_id')} WHERE w.{q('id')} = {table}.{q('wave_id')}",
+            (),
+            output_field=models.CharField(),
+        )
+    if "family_id" in attnames:
+        annotations["_family_pseudonym"] = RawSQL(
+            f"SELECT f.{q('pseudonym')} FROM {families} f"
+            f" WHERE f.{q('id')} = {table}.{q('family_id')}",
+            (),
+            output_field=models.CharField(),
+        )
+    return qs.annotate(**annotations)
+
+
+def _attach_previous(record) -> None:
+    if record.history_type == "~" and record._prev_history_id is not None:
+        record._previous = _Previous(
+            {f.attname: getattr(record, f"_prev__{f.attname}") for f in _fields(type(record))}
+        )
+    else:
+        record._previous = None
 
 
 def _object(record, names: _Names) -> str:
@@ -197,7 +359,7 @@ def _object(record, names: _Names) -> str:
 
 def _row(record, names: _Names) -> dict:
     fields = _fields(type(record))
-    previous = record.prev_record if record.history_type == "~" else None
+    previous = record._previous
     changes = []
     for field in fields:
         new = getattr(record, field.attname)
@@ -244,19 +406,72 @@ def _field_matches(row: dict, spec: TrailFilter, model) -> bool:
     return any(wanted in c["field"].lower() for c in row["changes"])
 
 
-def trail(families: QuerySet[Family], spec: TrailFilter = TrailFilter()) -> Iterator[dict]:
+def _keyed(records, i: int) -> Iterator[tuple]:
+    """Each record with its merge key: newest first, the table's number breaks ties."""
+    for r in records:
+        yield (r.history_date, r.history_id, i, r)
+
+
+def trail(
+    families: QuerySet[Family], spec: TrailFilter = TrailFilter(), *, limit: int | None = None
+) -> Iterator[dict]:
     """Every change to the families' data, newest first, as readable rows (a generator: page it
-    with `trail_page`, or stream it to CSV)."""
+    with `trail_page`, or stream it to CSV). `limit`: at most that many rows are wanted (a page).
+    A fixed number of queries: for a page, one for the newest `limit` rows of all history tables
+    together and one per table that has rows among them; otherwise one per table; and per batch
+    of rows one per kind of name shown."""
     names = _Names()
-    sources = [_filtered(qs, spec) for qs in _sources(families, spec.wave)]
-    streams = [
-        ((r.history_date, r.history_id, i, r) for r in qs.iterator(chunk_size=500))
+    sources = _sources(families, spec.wave)
+    # A field filter on other tables than the values is applied to the readable rows, so it
+    # cannot be limited in SQL: that case reads the tables in full, as the CSV does.
+    if limit is not None and not spec.field:
+        records: Iterator = iter(_newest(sources, spec, limit))
+    else:
+        streams = [
+            _keyed(_with_context(_filtered(qs, spec)).iterator(chunk_size=500), i)
+            for i, qs in enumerate(sources)
+        ]
+        records = (record for _when, _id, _i, record in heapq.merge(*streams, reverse=True))
+    while batch := list(islice(records, limit or 500)):
+        for record in batch:
+            _attach_previous(record)
+        names.preload(batch)
+        for record in batch:
+            row = _row(record, names)
+            if _field_matches(row, spec, type(record)):
+                yield row
+
+
+def _newest(sources: list[QuerySet], spec: TrailFilter, limit: int) -> list:
+    """The newest `limit` history rows of all tables: their keys in one UNION ALL query, then
+    the rows themselves (with their context) from only the tables that have some."""
+    keys = [
+        _filtered(qs, spec)
+        .select_related(None)
+        .order_by()
+        .annotate(_source=Value(i, output_field=models.IntegerField()))
+        .values_list("history_date", "history_id", "_source")
         for i, qs in enumerate(sources)
     ]
-    for _when, _id, _i, record in heapq.merge(*streams, reverse=True):
-        row = _row(record, names)
-        if _field_matches(row, spec, type(record)):
-            yield row
+    if connections[sources[0].db].features.supports_slicing_ordering_in_compound:
+        # PostgreSQL: each table's own newest rows first (an index scan, not a sort of all).
+        keys = [k.order_by("-history_date", "-history_id")[:limit] for k in keys]
+    newest = list(
+        keys[0]
+        .union(*keys[1:], all=True)
+        .order_by("-history_date", "-history_id", "-_source")[:limit]
+    )
+    wanted: dict[int, list[int]] = {}
+    for _when, history_id, i in newest:
+        wanted.setdefault(i, []).append(history_id)
+    found = {}
+    for i, ids in wanted.items():
+        model = sources[i].model
+        rows = _with_context(
+            model._default_manager.filter(history_id__in=ids).select_related("history_user")
+        )
+        found.update({(i, r.history_id): r for r in rows})
+    return [found[(i, history_id)] for _when, history_id, i in newest]
 
 
 @dataclass
@@ -270,7 +485,10 @@ class TrailPage:
         return self.number > 1
 
 
-def trail_page(rows: Iterable[dict], *, page: int, per_page: int = 50) -> TrailPage:
+PER_PAGE = 50
+
+
+def trail_page(rows: Iterable[dict], *, page: int, per_page: int = PER_PAGE) -> TrailPage:
     page = max(page, 1)
     chunk = list(islice(rows, (page - 1) * per_page, page * per_page + 1))
     return TrailPage(rows=chunk[:per_page], number=page, has_next=len(chunk) > per_page)

@@ -8,6 +8,7 @@ and only for the families the user may see.
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
 import tempfile
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 import pandas as pd
 from django.db.models import QuerySet
 
@@ -69,13 +71,19 @@ STATUS_CODES = {
 
 
 def status_labels() -> dict[int, str]:
-    """The status codes' Dutch labels, from the model's choices (one place)."""
+    """The status codes' Dutch labels, from the model's choices (one place; built once per
+    process, the choices are code)."""
+    return dict(_status_labels())
+
+
+@functools.cache
+def _status_labels() -> tuple[tuple[int, str], ...]:
     from django.utils import translation
 
     from study.models import Family
 
     with translation.override("nl"):
-        return {STATUS_CODES[value]: str(label) for value, label in Family.Status.choices}
+        return tuple((STATUS_CODES[value], str(label)) for value, label in Family.Status.choices)
 
 
 @dataclass(frozen=True)
@@ -133,14 +141,35 @@ def csv_safe(row: list) -> list:
     return [csv_safe_value(v) for v in row]
 
 
+def _formula_like(cells: pd.Series) -> np.ndarray:
+    """Which cells `csv_safe_value` changes: the distinct values are tested (a text column has
+    few: codes, reasons, wijken), then looked up in one vectorised `isin`."""
+    try:
+        distinct = pd.unique(cells)
+    except TypeError:  # an unhashable cell: test every cell
+        return cells.map(lambda v: csv_safe_value(v) is not v).to_numpy(dtype=bool)
+    risky = [v for v in distinct if csv_safe_value(v) is not v]
+    if not risky:
+        return np.zeros(len(cells), dtype=bool)
+    return cells.isin(risky).to_numpy(dtype=bool)
+
+
 def frame_csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame with every text column neutralised (numeric columns untouched)."""
+    """The frame with every text column neutralised (numeric columns untouched). Vectorised:
+    one test over the distinct text cells of all columns at once; only the cells that start
+    like a formula go through `csv_safe_value`."""
     text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
-    if not text:
+    if not text or frame.empty:
+        return frame
+    cells = pd.Series(np.concatenate([frame[c].to_numpy(dtype=object) for c in text]), dtype=object)
+    risky = _formula_like(cells).reshape(len(text), len(frame))
+    if not risky.any():
         return frame
     safe = frame.copy()
-    for column in text:
-        safe[column] = safe[column].astype(object).map(csv_safe_value)
+    for column, starts in zip(text, risky, strict=True):
+        if starts.any():
+            safe[column] = safe[column].astype(object)
+            safe.loc[starts, column] = safe.loc[starts, column].map(csv_safe_value)
     return safe
 
 
@@ -154,43 +183,37 @@ def _xlsx_text_stays_text(book) -> None:
                     cell.data_type = "s"
 
 
-def panel_frame(study: Study, families: QuerySet) -> pd.DataFrame:
-    """The analysis-ready panel of the given (already access-filtered) families of a study."""
-    fam = panels.family_frame(families)[
-        ["family_id", "pseudonym", "arm", "wijk", "intake_year", "status"]
-    ]
-    waves = panels.wave_frame(families)[["family_id", "wave", "year"]]
+def panel_frame(study: Study, families: QuerySet, indicators: list | None = None) -> pd.DataFrame:
+    """The analysis-ready panel of the given (already access-filtered) families of a study:
+    a fixed number of queries (families, waves, indicator values, surveys), laid out with
+    vectorised pandas/numpy (no loop per family or value)."""
+    indicators = list(indicators_for(study)) if indicators is None else indicators
+    codes = [i.code for i in indicators]
+    fam = pd.DataFrame(
+        list(families.values_list("id", "pseudonym", "arm__kind", "wijk", "intake_date", "status")),
+        columns=["family_id", "pseudonym", "arm", "wijk", "intake_date", "status"],
+    )
+    fam["intake_year"] = pd.to_datetime(fam["intake_date"]).dt.year.astype("Int64")
+    fam = fam[["family_id", "pseudonym", "arm", "wijk", "intake_year", "status"]]
+    waves = panels.wave_frame(families)[["wave_id", "family_id", "wave", "year"]]
     frame = fam.merge(waves, on="family_id")
     frame["years_since_intake"] = frame["year"] - frame["intake_year"]
-    long = panels.indicator_long_frame(families)
-    codes = [i.code for i in indicators_for(study)]
-    if not long.empty:
-        keys = ["family_id", "wave"]
-        values = long.pivot(index=keys, columns="indicator", values="value")  # noqa: PD010
-        coded = long.loc[long["missing_code"] != ""]
-        reasons = coded.pivot(index=keys, columns="indicator", values="missing_code")  # noqa: PD010
-        reasons.columns = [f"{c}_missing" for c in reasons.columns]
-        frame = frame.merge(values.reset_index(), on=["family_id", "wave"], how="left")
-        frame = frame.merge(reasons.reset_index(), on=["family_id", "wave"], how="left")
-    for code in codes:
-        if code not in frame:
-            frame[code] = float("nan")
-        frame[f"{code}_missing"] = frame.get(
-            f"{code}_missing", pd.Series("", index=frame.index)
-        ).fillna("")
+    values, reasons = panels.indicator_grid(frame["wave_id"], families, [i.pk for i in indicators])
     surveys = panels.survey_frame(families)
-    frame = frame.merge(
+    scores = frame[["family_id", "wave"]].merge(
         surveys.drop(columns=["year", "qol_instrument"]), on=["family_id", "wave"], how="left"
     )
-    ordered = (
-        list(BASE_LABELS)
-        + [c for code in codes for c in (code, f"{code}_missing")]
-        + list(SURVEY_LABELS)
-    )
-    return frame.sort_values(["pseudonym", "wave"])[ordered].reset_index(drop=True)
+    columns: dict[str, pd.Series] = {name: frame[name] for name in BASE_LABELS}
+    for j, code in enumerate(codes):
+        columns[code] = pd.Series(values[:, j], index=frame.index)
+        columns[f"{code}_missing"] = pd.Series(reasons[:, j], index=frame.index)
+    for name in SURVEY_LABELS:
+        columns[name] = pd.Series(scores[name].to_numpy(), index=frame.index)
+    frame = pd.DataFrame(columns)
+    return frame.sort_values(["pseudonym", "wave"]).reset_index(drop=True)
 
 
-def codebook_frame(study: Study) -> pd.DataFrame:
+def codebook_frame(study: Study, indicators: list | None = None) -> pd.DataFrame:
     """Variable, its Stata name (Stata allows 32 characters, so long names are shortened there),
     Dutch and English label, type, unit, range, SPSS measure and format, value labels and
     source — from the catalogue."""
@@ -206,7 +229,8 @@ def codebook_frame(study: Study) -> pd.DataFrame:
         }
         for k, (nl, en) in BASE_LABELS.items()
     ]
-    for ind in indicators_for(study):
+    indicators = list(indicators_for(study)) if indicators is None else indicators
+    for ind in indicators:
         rows.append(
             {
                 "variable": ind.code,
@@ -244,7 +268,7 @@ def codebook_frame(study: Study) -> pd.DataFrame:
     book = pd.DataFrame(rows)
     book.loc[book["variable"] == "status", "type"] = "text (SPSS/Stata: labelled number)"
     short = stata_names(list(book["variable"]))
-    measures, formats = spss_measures_and_formats(study)
+    measures, formats = spss_measures_and_formats(study, indicators)
     book.insert(1, "stata_name", book["variable"].map(short))
     book["spss_measure"] = book["variable"].map(measures).fillna("")
     book["spss_format"] = book["variable"].map(formats).fillna("")
@@ -285,7 +309,9 @@ def _numeric_format(maximum, *, whole: bool) -> str:
     return f"F{max(digits, 1) + 3}.2"
 
 
-def spss_measures_and_formats(study: Study) -> tuple[dict[str, str], dict[str, str]]:
+def spss_measures_and_formats(
+    study: Study, indicators: list | None = None
+) -> tuple[dict[str, str], dict[str, str]]:
     """SPSS measure level (nominal / ordinal / scale) and print format of every panel column."""
     measures: dict[str, str] = {}
     formats: dict[str, str] = {}
@@ -293,15 +319,15 @@ def spss_measures_and_formats(study: Study) -> tuple[dict[str, str], dict[str, s
         measures[name] = measure
         if fmt:
             formats[name] = fmt
-    for ind in indicators_for(study):
+    for ind in list(indicators_for(study)) if indicators is None else indicators:
         measures[ind.code] = "nominal" if ind.kind == "flag" else "scale"
         formats[ind.code] = _numeric_format(ind.max_value, whole=ind.kind not in FRACTIONAL_KINDS)
         measures[f"{ind.code}_missing"] = "nominal"
     return measures, formats
 
 
-def _labels(study: Study) -> dict[str, str]:
-    book = codebook_frame(study)
+def _labels(study: Study, indicators: list) -> dict[str, str]:
+    book = codebook_frame(study, indicators)
     return dict(zip(book["variable"], book["label_nl"], strict=True))
 
 
@@ -348,24 +374,31 @@ def export_write(study: Study, families: QuerySet, fmt: str, out: BinaryIO) -> i
         return rows
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format '{fmt}'; use one of {', '.join(FORMATS)}")
-    frame = panel_frame(study, families)
+    indicators = list(indicators_for(study))  # one catalogue query for panel and codebook
+    frame = panel_frame(study, families, indicators)
     if fmt == "xlsx":
         with pd.ExcelWriter(out, engine="openpyxl") as writer:
             frame.to_excel(writer, sheet_name="panel", index=False)
-            codebook_frame(study).to_excel(writer, sheet_name="codebook", index=False)
+            codebook_frame(study, indicators).to_excel(writer, sheet_name="codebook", index=False)
             _xlsx_text_stays_text(writer.book)
     else:
-        out.write(_readstat_bytes(study, frame, fmt))
+        out.write(_readstat_bytes(study, frame, fmt, indicators))
     return len(frame)
 
 
-def _readstat_bytes(study: Study, frame: pd.DataFrame, fmt: str) -> bytes:
+def _readstat_bytes(study: Study, frame: pd.DataFrame, fmt: str, indicators: list) -> bytes:
     import pyreadstat
 
     data = frame.copy()
+    # pyreadstat reads the cells one by one: from numpy object arrays, not element by element
+    # out of pyarrow-backed text columns (half of its time). The file is the same.
+    for column in data.columns:
+        if pd.api.types.is_string_dtype(data[column]) and data[column].dtype != object:
+            data[column] = data[column].astype(object)
     data["arm"] = data["arm"].map(ARM_CODES).astype(float)
     data["status"] = data["status"].map(STATUS_CODES).astype(float)
-    labels = _labels(study)
+    labels = _labels(study, indicators)
+    measures, formats = spss_measures_and_formats(study, indicators)
     names = list(data.columns)
     value_labels: dict[str, dict] = {
         "arm": {float(k): v for k, v in ARM_LABELS.items()},
@@ -375,7 +408,6 @@ def _readstat_bytes(study: Study, frame: pd.DataFrame, fmt: str) -> bytes:
         path = Path(tmp) / f"export.{fmt}"
         if fmt == "sav":
             missing_ranges = _spss_user_missing(data, value_labels)
-            measures, formats = spss_measures_and_formats(study)
             pyreadstat.write_sav(
                 data,
                 str(path),
@@ -407,7 +439,7 @@ def _readstat_bytes(study: Study, frame: pd.DataFrame, fmt: str) -> bytes:
                 missing_user_values={short[k]: v for k, v in missing_values.items()},
                 variable_format={
                     short[n]: f"%{fmt[1:].split('.')[0]}.{fmt.split('.')[1]}f"
-                    for n, fmt in spss_measures_and_formats(study)[1].items()
+                    for n, fmt in formats.items()
                     if n in short
                 },
                 version=15,
@@ -429,18 +461,25 @@ SPSS_MISSING = {
 def _reasons_as_codes(data: pd.DataFrame, value_labels: dict, codes: dict) -> list[str]:
     """Put each missing-data reason into its numeric column as the format's own missing code
     (`codes`: reason -> code), with a value label naming the reason; returns the columns coded.
-    The reason column stays beside it for other tools."""
+    The reason column stays beside it for other tools. Vectorised per column."""
     labels = {code: str(MissingCode(reason).label) for reason, code in codes.items()}
     coded_columns = []
+    replaced: dict[str, pd.Series] = {}
     for column in list(data.columns):
         reasons = f"{column}_missing"
         if reasons not in data.columns:
             continue
         coded = data[reasons].map(codes)
-        values = data[column].astype(float).astype(object)
-        data[column] = values.where(coded.isna(), coded)
+        values = data[column].astype(float).to_numpy(dtype=object)
+        replaced[column] = pd.Series(
+            np.where(coded.isna().to_numpy(), values, coded.to_numpy(dtype=object)),
+            index=data.index,
+            dtype=object,
+        )
         value_labels[column] = labels
         coded_columns.append(column)
+    for column, series in replaced.items():
+        data[column] = series
     return coded_columns
 
 

@@ -4,12 +4,19 @@ the same code; the word is always there too)."""
 from __future__ import annotations
 
 from django import template
+from django.utils.translation import get_language
 
 from study.models import Wave
 
 register = template.Library()
 
+#: The words per language, built once per process (the choices and catalogues are code).
+_WORDS: dict[str | None, dict[str, str]] = {}
+
 
 @register.filter
 def status_word(code: str) -> str:
-    return str(Wave.status_words().get(code, code))
+    language = get_language()
+    if language not in _WORDS:
+        _WORDS[language] = {k: str(v) for k, v in Wave.status_words().items()}
+    return _WORDS[language].get(code, code)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -26,9 +27,16 @@ from study.views.helpers import (
 
 @login_required
 def caseload(request):
-    families = selectors.coach_caseload(request.user).order_by("pseudonym")
-    family_read(request, action="caseload", families=families)
-    return render(request, "study/caseload.html", {"families": families})
+    """The user's caseload as cards, 50 families a page (a data manager's caseload is every
+    family of every study; the page must not grow with them)."""
+    families = selectors.coach_caseload(request.user).order_by("pseudonym", "pk")
+    page = Paginator(families, CASELOAD_PER_PAGE).get_page(request.GET.get("page"))
+    shown = list(page.object_list)
+    family_read(request, action="caseload", families=[f.pk for f in shown])
+    return render(request, "study/caseload.html", {"families": shown, "page": page})
+
+
+CASELOAD_PER_PAGE = 50
 
 
 @login_required

@@ -5,8 +5,10 @@ from __future__ import annotations
 import tempfile
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from study import access, exporting, selectors
 from study.access_log import family_read
@@ -118,9 +120,22 @@ def study_audit(request, study_id: int):
     return audit_page(request, families=families, study=study)
 
 
+def _url_maker(name: str):
+    """pk -> the URL of a route with one integer argument, reversed once (not once per cell)."""
+    marker = 7_654_321_987
+    prefix, suffix = reverse(name, args=[marker]).split(str(marker))
+    return lambda pk: f"{prefix}{pk}{suffix}"
+
+
+#: Families per page of the record status dashboard (REDCap's and Castor's pages of records).
+RECORDS_PER_PAGE = (25, 50, 100)
+
+
 @login_required
 def record_status(request, study_id: int):
-    """The record status dashboard: the study's families x waves, status in colour and words."""
+    """The record status dashboard: the study's families x waves, status in colour and words;
+    filtered, with the counts per wave over every filtered family, and paged (50 families a
+    page unless `per_page` says 25 or 100)."""
     study = selectors.study_get(request.user, study_id)
     families = selectors.family_list(request.user).filter(study=study)
     spec = selectors.GridFilter(
@@ -130,12 +145,31 @@ def record_status(request, study_id: int):
         status=request.GET.get("status", ""),
     )
     grid = selectors.record_status_grid(families, spec)
+    per_page = request.GET.get("per_page", "")
+    per_page = int(per_page) if per_page in {str(n) for n in RECORDS_PER_PAGE} else 50
+    page = Paginator(grid["rows"], per_page).get_page(request.GET.get("page"))
+    shown = list(page.object_list)
     family_read(
         request,
         action="study.records",
-        families=[row["family"].pk for row in grid["rows"]],
+        families=[row["family"].pk for row in shown],
         study=study,
-        row_count=len(grid["rows"]),
+        row_count=len(shown),
     )
-    context = {"study": study, "grid": grid, "spec": spec, "arms": Arm.Kind.choices}
+    entry = _url_maker("study:wave_entry")
+    for row in shown:
+        row["links"] = [(cell, entry(cell[0].pk) if cell else "") for cell in row["row"]]
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "study": study,
+        "grid": grid,
+        "spec": spec,
+        "arms": Arm.Kind.choices,
+        "page": page,
+        "rows": shown,
+        "per_page": per_page,
+        "per_page_choices": RECORDS_PER_PAGE,
+        "query": query.urlencode(),
+    }
     return render(request, "study/record_status.html", context)

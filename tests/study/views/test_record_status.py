@@ -90,3 +90,30 @@ def test_the_grid_takes_a_fixed_number_of_queries(
     client.force_login(researcher)
     with django_assert_max_num_queries(25):
         _grid(client, study)
+
+
+def test_the_grid_pages_by_families_and_counts_every_filtered_family(client, researcher, study):
+    """REDCap's and Castor's dashboards page their records: 50 families a page (25 or 100 on
+    request), the filters kept in the page links, the counts per wave over all families, and
+    the access log names the families shown."""
+    from study.models import AccessEvent
+
+    study.intervention_cap = 1000
+    study.save(update_fields=["intervention_cap"])
+    for _ in range(55):
+        make_family(study, "intervention", user=researcher)
+    client.force_login(researcher)
+    first = _grid(client, study, arm="intervention")
+    assert len(first.context["rows"]) == 50
+    html = first.content.decode()
+    assert "arm=intervention&amp;page=2" in html and 'id="record-next"' in html
+    second = _grid(client, study, arm="intervention", page=2)
+    shown = [r["family"].pk for r in second.context["rows"]]
+    assert len(shown) == 5
+    assert not set(shown) & {r["family"].pk for r in first.context["rows"]}
+    t0 = dict(second.context["grid"]["counts"])[0]
+    assert sum(n for _status, n in t0) == 55
+    event = AccessEvent.objects.filter(action="study.records").order_by("-pk").first()
+    assert sorted(event.family_ids) == sorted(shown) and event.row_count == 5
+    assert len(_grid(client, study, per_page=25).context["rows"]) == 25
+    assert len(_grid(client, study, per_page=7).context["rows"]) == 50  # not a choice: 50

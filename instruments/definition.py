@@ -97,6 +97,14 @@ class Threshold:
     code: str
     label: Text
     max_score: int
+    min_score: int = 1  # the lowest value of its items' scale
+
+    @property
+    def range_text(self) -> str:
+        """The scores at the threshold in words: "score 1-2" (or "laagste score")."""
+        if self.max_score == self.min_score:
+            return "laagste score"
+        return f"score {self.min_score}-{self.max_score}"
 
 
 @dataclass(frozen=True)
@@ -250,7 +258,7 @@ def _threshold(
         problems.append("threshold: max_score must lie on the items' scale, below its top")
         return None, None
     label = _text(spec.get("label", code), "threshold label", problems)
-    return Threshold(code, label, max_score), rule
+    return Threshold(code, label, max_score, min(s.minimum for s in scales)), rule
 
 
 def parse_definition(raw: Mapping[str, Any]) -> Definition:

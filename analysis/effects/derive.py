@@ -201,7 +201,8 @@ def _label(definitions: list, instrument: str, group: int) -> str:
     """ "<instrument> v<version>" for the versions of one comparability group."""
     defs = [d for d in definitions if d.code == instrument]
     versions = versions_in_group(defs, instrument, group) or [group]
-    name = text_in(defs[0].name) if defs else instrument
+    named = [d for d in defs if d.version == versions[0]] or defs
+    name = text_in(named[0].name) if named else instrument
     return f"{name} " + " en ".join(f"v{v}" for v in versions)
 
 
@@ -225,7 +226,7 @@ def threshold_outcomes(scores: pd.DataFrame | None, definitions: list | None) ->
                 "max_score": threshold.max_score,
                 "threshold_label": text_in(threshold.label),
                 "label": f"{_label(defs, instrument, groups[0])}: aandeel domeinen "
-                f"'{text_in(threshold.label)}' (score {threshold.max_score} of lager)",
+                f"'{text_in(threshold.label)}' ({threshold.range_text})",
             }
         )
     return out

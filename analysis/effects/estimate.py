@@ -342,6 +342,10 @@ def version_segments(
     return out
 
 
+THRESHOLD_NOTE = (
+    "aanvullende uitkomst: het aandeel domeinen op de drempel van een ordinaal instrument, "
+    "toegevoegd omdat de studie dit instrument gebruikt; geen vraag uit het analyseplan"
+)
 THRESHOLD_QUESTION_TEXT = "Neemt het aandeel domeinen op '{label}' af ({name})?"
 
 
@@ -441,6 +445,8 @@ def answer_questions(
             broken = derive.instrument_break_warning(family_panel, outcome.code, outcome.label_nl)
             if broken:
                 row["warnings"] = [*row.get("warnings", []), broken]
+            if outcome.code.startswith(derive.THRESHOLD_PREFIX):
+                row["warnings"] = [*row.get("warnings", []), THRESHOLD_NOTE]
             if outcome.unit == "family":
                 segments = version_segments(
                     question,

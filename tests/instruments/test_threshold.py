@@ -100,6 +100,7 @@ def test_a_study_with_an_ordinal_instrument_gets_the_threshold_as_an_extra_outco
     (outcome,) = question["outcomes"]
     assert outcome["code"] == "threshold__zrm_fixture" and not outcome["primary"]
     assert outcome["scale"] == "procentpunten" and outcome["outcome_design"] == "t0_only"
+    assert any("geen vraag uit het analyseplan" in w for w in outcome["warnings"])
     # the true effect is -20 percentage points on v1; v2 (not comparable) is its own segment
     assert outcome["ci_low"] <= -20 <= outcome["ci_high"] and outcome["effect"] < -10
     (segment,) = outcome["version_segments"]

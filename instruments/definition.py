@@ -84,6 +84,29 @@ class ScoreRule:
         return "share" if self.method == "share_at_most" else "score"
 
 
+#: The score code a definition's threshold is stored under unless it names its own.
+THRESHOLD_SCORE = "threshold_share"
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """An ordinal instrument's threshold outcome: the share of its items (domains) scored at most
+    `max_score`, e.g. the ZRM's "acuut/niet zelfredzaam" (1-2). Scored per administration as the
+    score `code` (method share_at_most) and estimated as an extra outcome when a study uses it."""
+
+    code: str
+    label: Text
+    max_score: int
+    min_score: int = 1  # the lowest value of its items' scale
+
+    @property
+    def range_text(self) -> str:
+        """The scores at the threshold in words: "score 1-2" (or "laagste score")."""
+        if self.max_score == self.min_score:
+            return "laagste score"
+        return f"score {self.min_score}-{self.max_score}"
+
+
 @dataclass(frozen=True)
 class Definition:
     code: str
@@ -98,6 +121,7 @@ class Definition:
     comparable_with: tuple[int, ...] = ()
     changes: str = ""
     ordinal: bool = False
+    threshold: Threshold | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def item(self, code: str) -> Item:
@@ -199,6 +223,44 @@ def _score_rule(spec: Mapping[str, Any], items: list[Item], problems: list[str])
     return None
 
 
+def _threshold(
+    raw: Mapping[str, Any], items: list[Item], problems: list[str]
+) -> tuple[Threshold | None, ScoreRule | None]:
+    """The `threshold:` field (`{label, max_score, code?, items?, min_items?}`) and the score
+    rule it adds (share_at_most over its items)."""
+    spec = raw.get("threshold")
+    if spec is None:
+        return None, None
+    if not isinstance(spec, Mapping):
+        problems.append("threshold: a mapping with label and max_score is needed")
+        return None, None
+    if not raw.get("ordinal"):
+        problems.append("threshold: only an ordinal instrument (ordinal: true) has one")
+    max_score = spec.get("max_score")
+    code = str(spec.get("code", THRESHOLD_SCORE))
+    if not isinstance(max_score, int) or isinstance(max_score, bool):
+        problems.append("threshold: max_score must be a whole number")
+        return None, None
+    rule_spec = {
+        "code": code,
+        "label": spec.get("label", code),
+        "method": "share_at_most",
+        "threshold": max_score,
+        "items": spec.get("items", "all"),
+    }
+    if "min_items" in spec:
+        rule_spec["min_items"] = spec["min_items"]
+    rule = _score_rule(rule_spec, items, problems)
+    if rule is None:
+        return None, None
+    scales = [i.scale for i in items if i.code in rule.items]
+    if not all(scale.minimum <= max_score < scale.maximum for scale in scales):
+        problems.append("threshold: max_score must lie on the items' scale, below its top")
+        return None, None
+    label = _text(spec.get("label", code), "threshold label", problems)
+    return Threshold(code, label, max_score, min(s.minimum for s in scales)), rule
+
+
 def parse_definition(raw: Mapping[str, Any]) -> Definition:
     """A definition from its parsed file; DefinitionError lists every problem."""
     problems: list[str] = []
@@ -212,7 +274,10 @@ def parse_definition(raw: Mapping[str, Any]) -> Definition:
     scales = _scales(raw, problems)
     items = _items(raw, scales, problems)
     scores = [_score_rule(spec, items, problems) for spec in raw.get("scores") or []]
-    if not raw.get("scores"):
+    threshold, threshold_rule = _threshold(raw, items, problems)
+    if threshold_rule is not None:
+        scores.append(threshold_rule)
+    if not scores:
         problems.append("no scores")
     codes = [s.code for s in scores if s is not None]
     for dup in sorted({c for c in codes if codes.count(c) > 1}):
@@ -236,6 +301,7 @@ def parse_definition(raw: Mapping[str, Any]) -> Definition:
         comparable_with=comparable,
         changes=str(raw.get("changes", "")).strip(),
         ordinal=bool(raw.get("ordinal", False)),
+        threshold=threshold,
         raw=dict(raw),
     )
 

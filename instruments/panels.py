@@ -4,7 +4,7 @@ instruments/frames.py (one query)."""
 from __future__ import annotations
 
 import pandas as pd
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from instruments.frames import SCORE_COLUMNS, comparable_groups
 from instruments.models import Administration, InstrumentVersion
@@ -47,3 +47,17 @@ def score_frame(families: QuerySet[Family]) -> pd.DataFrame:
     frame = pd.DataFrame(out, columns=SCORE_COLUMNS)
     frame["value"] = pd.to_numeric(frame["value"], errors="coerce").astype(float)
     return frame
+
+
+def score_definitions(families: QuerySet[Family]) -> list:
+    """The parsed definitions of every version of the instruments these families answered (the
+    analysis names version breaks and threshold outcomes from them)."""
+    codes = set(
+        Administration.objects.alive()
+        .filter(wave__family__in=families, wave__is_deleted=False)
+        .values_list("instrument_code", flat=True)
+    )
+    versions = InstrumentVersion.objects.filter(
+        Q(study__isnull=True) | Q(study_id__in=families.values("study_id")), code__in=codes
+    ).only("code", "version", "definition")
+    return [v.parsed for v in versions]

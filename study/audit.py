@@ -6,7 +6,9 @@ altered row, a forged event or a replaced seal verify.
 
 - Each access event carries `mac`, the keyed HMAC of its content, written with it (no lock, no
   chain on the read path: reads run side by side).
-- The audit tables (every history table and the access log) are sealed in batches by
+- The audit tables (every history table of the study and of the apps in
+  audit_guards.AUDITED_HISTORY_APPS, the append-only logs of audit_guards.APPEND_ONLY_MODELS
+  such as the report publication events, and the access log) are sealed in batches by
   `audit_seal` (Celery beat, every 5 minutes): an AuditSeal holds a keyed HMAC chain over every
   row of an id range, starting from the previous seal's digest, and its own `mac` over its fields
   and the previous seal's `mac`, so seals cannot be removed, reordered or replaced unnoticed.
@@ -38,6 +40,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from study import bulk_sql
+from study.audit_guards import APPEND_ONLY_MODELS, AUDITED_HISTORY_APPS
 from study.models import AccessEvent, AuditCounter, AuditSeal
 
 GENESIS = "0" * 64
@@ -116,19 +119,35 @@ class AuditTable:
 
 
 def history_models() -> list:
-    """The historical (audit) models of the study app, in a stable order."""
+    """The historical (audit) models of the study app and of the apps in
+    AUDITED_HISTORY_APPS, in a stable order."""
+    labels = ["study", *(a for a in AUDITED_HISTORY_APPS if a in apps.app_configs)]
     return sorted(
         (
             m
-            for m in apps.get_app_config("study").get_models()
+            for label in labels
+            for m in apps.get_app_config(label).get_models()
             if m.__name__.startswith("Historical")
         ),
         key=lambda m: m._meta.db_table,
     )
 
 
+def append_only_models() -> list:
+    """The append-only logs of other apps sealed like the access log (id and `at` columns)."""
+    return [
+        apps.get_model(label, name)
+        for label, name in APPEND_ONLY_MODELS
+        if label in apps.app_configs
+    ]
+
+
 def audit_tables() -> list[AuditTable]:
-    return [AuditTable(m, "history_id") for m in history_models()] + [AuditTable(AccessEvent, "id")]
+    return (
+        [AuditTable(m, "history_id") for m in history_models()]
+        + [AuditTable(AccessEvent, "id")]
+        + [AuditTable(m, "id") for m in append_only_models()]
+    )
 
 
 def _rows(table: AuditTable, first_id: int, last_id: int):

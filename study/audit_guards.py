@@ -1,5 +1,6 @@
-"""The database's side of the audit trail: triggers on every audit table (the history tables,
-the access log and the seals).
+"""The database's side of the audit trail: triggers on every audit table (the history tables
+of the study and of the apps in AUDITED_HISTORY_APPS, the append-only logs of
+APPEND_ONLY_MODELS, the access log and the seals).
 
 - every inserted row is counted in `study_auditcounter`, in the inserting transaction, by the
   database (PostgreSQL: a statement-level SECURITY DEFINER trigger spread over 16 shards, so
@@ -61,12 +62,40 @@ $$;
 """
 
 
+#: Apps whose history tables are audit tables beside the study's (the instruments' versions and
+#: administrations); their migrations install the guards on their own tables and count the rows
+#: already there (instruments/0002).
+AUDITED_HISTORY_APPS = ("instruments",)
+#: Append-only logs of other apps, guarded and sealed like the access log: (app label, model).
+APPEND_ONLY_MODELS = (("analysis", "ReportPublicationEvent"),)
+
+
 def audit_tables(app_config) -> list[str]:
     """The audit tables of the study app (history tables, access log, seals), sorted."""
     tables = [
         m._meta.db_table for m in app_config.get_models() if m.__name__.startswith("Historical")
     ]
     return sorted(tables) + ["study_accessevent", "study_auditseal"]
+
+
+def history_tables(app_config) -> list[str]:
+    """The history tables of one app, sorted."""
+    return sorted(
+        m._meta.db_table for m in app_config.get_models() if m.__name__.startswith("Historical")
+    )
+
+
+def all_audit_tables(registry) -> list[str]:
+    """Every audit table of the installation: the study's (audit_tables), the history tables of
+    AUDITED_HISTORY_APPS and the tables of APPEND_ONLY_MODELS whose apps are installed."""
+    tables = audit_tables(registry.get_app_config("study"))
+    for label in AUDITED_HISTORY_APPS:
+        if label in registry.app_configs:
+            tables += history_tables(registry.get_app_config(label))
+    for label, model in APPEND_ONLY_MODELS:
+        if label in registry.app_configs:
+            tables.append(registry.get_model(label, model)._meta.db_table)
+    return tables
 
 
 def _pg_statements(tables: list[str]) -> list[str]:
@@ -119,7 +148,7 @@ def install_after_migrate(sender, using="default", **kwargs) -> None:
     from django.apps import apps
     from django.db import connections
 
-    install(connections[using], audit_tables(apps.get_app_config("study")))
+    install(connections[using], all_audit_tables(apps))
 
 
 def app_role_grants(role: str) -> list[str]:
@@ -131,7 +160,7 @@ def app_role_grants(role: str) -> list[str]:
 
     if not role.replace("_", "").isalnum():
         raise ValueError("a role name of letters, digits and underscores")
-    tables = audit_tables(apps.get_app_config("study"))
+    tables = all_audit_tables(apps)
     quoted = ", ".join(f'"{t}"' for t in tables if t in connection.introspection.table_names())
     return [
         f"GRANT USAGE ON SCHEMA public TO {role}",
@@ -140,3 +169,30 @@ def app_role_grants(role: str) -> list[str]:
         f"REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {quoted} FROM {role}",
         f'REVOKE INSERT, UPDATE, DELETE, TRUNCATE, TRIGGER ON "{COUNTER}" FROM {role}',
     ]
+
+
+def guard_and_count(connection, tables: list[str]) -> None:
+    """Install the guards on tables that join the audit trail after they were created (a later
+    app's migration) and count the rows written before their counting trigger existed (shard 99,
+    as migration study/0013 did for the study's tables), so the unsealed tail verifies."""
+    install(connection, tables)
+    existing = set(connection.introspection.table_names())
+    with connection.cursor() as cursor:
+        for table in (t for t in tables if t in existing):
+            cursor.execute(f'SELECT count(*) FROM "{table}"')
+            (rows,) = cursor.fetchone()
+            cursor.execute(
+                f'SELECT coalesce(sum(value), 0) FROM {COUNTER} WHERE "table" = %s', [table]
+            )
+            (known,) = cursor.fetchone()
+            if rows <= known:
+                continue
+            cursor.execute(
+                f'UPDATE {COUNTER} SET value = value + %s WHERE "table" = %s AND shard = 99',
+                [rows - known, table],
+            )
+            if cursor.rowcount == 0:
+                cursor.execute(
+                    f'INSERT INTO {COUNTER} ("table", shard, value) VALUES (%s, 99, %s)',
+                    [table, rows - known],
+                )

@@ -13,7 +13,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from instruments.frames import score_outcome, version_breaks
+from instruments.definition import text_in
+from instruments.frames import break_text_nl, score_outcome, version_breaks, versions_in_group
 from study.catalogue import codes_in_group
 
 # The code lists come from the indicator catalogue's group column: an indicator added to a group
@@ -175,20 +176,107 @@ def contact_outcomes(contacts: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()[columns]
 
 
-def instrument_outcomes(panel: pd.DataFrame, scores: pd.DataFrame | None) -> pd.DataFrame:
-    """The panel with one column per instrument outcome (NaN where not scored or not recorded);
-    `panel.attrs["instrument_breaks"]` names, per outcome, the versions left out (not declared
-    comparable with the outcome's group)."""
-    breaks = {}
-    for column, (instrument, score, group) in INSTRUMENT_OUTCOMES.items():
+#: A threshold outcome's column: THRESHOLD_PREFIX + the instrument's code (one per instrument
+#: whose definition has a `threshold`); a version segment's column: the outcome's + "__v<group>".
+THRESHOLD_PREFIX = "threshold__"
+SEGMENT_MARK = "__v"
+
+
+def instrument_column(code: str) -> bool:
+    """Whether a panel column is an instrument score (an outcome, a threshold or a segment)."""
+    base = code.split(SEGMENT_MARK)[0]
+    return base in INSTRUMENT_OUTCOMES or base.startswith(THRESHOLD_PREFIX)
+
+
+def _groups_of(scores: pd.DataFrame | None, instrument: str, score: str) -> list[int]:
+    if scores is None or scores.empty:
+        return []
+    rows = scores[
+        (scores["instrument"] == instrument) & (scores["score"] == score) & scores["value"].notna()
+    ]
+    return sorted({int(g) for g in rows["group"]})
+
+
+def _label(definitions: list, instrument: str, group: int) -> str:
+    """ "<instrument> v<version>" for the versions of one comparability group."""
+    defs = [d for d in definitions if d.code == instrument]
+    versions = versions_in_group(defs, instrument, group) or [group]
+    named = [d for d in defs if d.version == versions[0]] or defs
+    name = text_in(named[0].name) if named else instrument
+    return f"{name} " + " en ".join(f"v{v}" for v in versions)
+
+
+def threshold_outcomes(scores: pd.DataFrame | None, definitions: list | None) -> list[dict]:
+    """The threshold outcomes of the ordinal instruments the study recorded (a definition with
+    a `threshold`, instruments/definition.py): one per instrument, on its earliest
+    comparability group with data (later non-comparable groups are its version segments)."""
+    out = []
+    for instrument in sorted({d.code for d in definitions or [] if d.threshold is not None}):
+        defs = [d for d in definitions or [] if d.code == instrument and d.threshold]
+        threshold = defs[-1].threshold
+        groups = _groups_of(scores, instrument, threshold.code)
+        if not groups:
+            continue
+        out.append(
+            {
+                "column": THRESHOLD_PREFIX + instrument,
+                "instrument": instrument,
+                "score": threshold.code,
+                "group": groups[0],
+                "max_score": threshold.max_score,
+                "threshold_label": text_in(threshold.label),
+                "label": f"{_label(defs, instrument, groups[0])}: aandeel domeinen "
+                f"'{text_in(threshold.label)}' ({threshold.range_text})",
+            }
+        )
+    return out
+
+
+def instrument_outcomes(
+    panel: pd.DataFrame, scores: pd.DataFrame | None, definitions: list | None = None
+) -> pd.DataFrame:
+    """The panel with one column per instrument outcome and per threshold outcome, from the
+    versions declared score-comparable with the outcome's group only (NaN where not scored),
+    and one column per other comparability group recorded (a version segment, estimated on its
+    own: a family measured under both versions contributes to both). ``panel.attrs``:
+    "instrument_breaks" (outcome -> versions outside its group), "instrument_segments"
+    (outcome -> its segments: column, group, label, break sentence) and "threshold_outcomes"."""
+    definitions = list(definitions or [])
+    outcomes = {c: (i, s, g) for c, (i, s, g) in INSTRUMENT_OUTCOMES.items()}
+    thresholds = threshold_outcomes(scores, definitions)
+    outcomes |= {t["column"]: (t["instrument"], t["score"], t["group"]) for t in thresholds}
+    breaks: dict[str, list[int]] = {}
+    segments: dict[str, list[dict]] = {}
+
+    def add(column: str, instrument: str, score: str, group: int) -> pd.DataFrame:
         values = score_outcome(scores, instrument, score, group)
         values = values.rename(columns={"value": column})
-        panel = panel.merge(values, on=["family_id", "year"], how="left")
-        panel[column] = panel[column].astype(float)
+        merged = panel.merge(values, on=["family_id", "year"], how="left")
+        merged[column] = merged[column].astype(float)
+        return merged
+
+    for column, (instrument, score, group) in outcomes.items():
+        panel = add(column, instrument, score, group)
         left_out = version_breaks(scores, instrument, group)
         if left_out:
             breaks[column] = left_out
-    panel.attrs["instrument_breaks"] = breaks
+        for other in (g for g in _groups_of(scores, instrument, score) if g != group):
+            seg = f"{column}{SEGMENT_MARK}{other}"
+            panel = add(seg, instrument, score, other)
+            segments.setdefault(column, []).append(
+                {
+                    "column": seg,
+                    "group": other,
+                    "label": _label(definitions, instrument, other),
+                    "break": break_text_nl(definitions, scores, instrument, group, other)
+                    if definitions
+                    else f"Versiebreuk: v{other} is niet score-vergelijkbaar verklaard met "
+                    f"v{group}, dus apart geschat.",
+                }
+            )
+    panel.attrs.update(
+        instrument_breaks=breaks, instrument_segments=segments, threshold_outcomes=thresholds
+    )
     return panel
 
 
@@ -200,7 +288,7 @@ def instrument_break_warning(panel: pd.DataFrame, code: str, label: str) -> str:
     versions = ", ".join(f"v{v}" for v in left_out)
     return (
         f"versiebreuk: {label} is geschat op de versies die score-vergelijkbaar zijn verklaard; "
-        f"{versions} niet vergelijkbaar verklaard en daarom niet meegenomen"
+        f"{versions} niet vergelijkbaar verklaard en daarom per versie apart geschat (hieronder)"
     )
 
 
@@ -212,8 +300,10 @@ def family_year_panel(
     contacts: pd.DataFrame,
     costs: pd.DataFrame | None = None,
     instrument_scores: pd.DataFrame | None = None,
+    instrument_definitions: list | None = None,
 ) -> pd.DataFrame:
-    """The analysis panel: one row per family and year with every derived outcome."""
+    """The analysis panel: one row per family and year with every derived outcome (the
+    instrument definitions name version breaks and threshold outcomes)."""
     panel = registry_outcomes(wide)
     fam = families[["family_id", "arm", "intake_year", "status"]]
     panel = panel.merge(fam, on="family_id", how="inner")
@@ -236,10 +326,10 @@ def family_year_panel(
         )
     else:
         panel[COST_OUTCOME] = np.nan
-    panel = instrument_outcomes(panel, instrument_scores)
-    breaks = panel.attrs.get("instrument_breaks", {})
+    panel = instrument_outcomes(panel, instrument_scores, instrument_definitions)
+    attrs = dict(panel.attrs)
     panel = panel.sort_values(["family_id", "year"]).reset_index(drop=True)
-    panel.attrs["instrument_breaks"] = breaks
+    panel.attrs.update(attrs)
     return panel
 
 

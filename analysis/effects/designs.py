@@ -26,9 +26,9 @@ from __future__ import annotations
 from analysis.effects.derive import (
     CONTACT_OUTCOMES,
     COST_OUTCOME,
-    INSTRUMENT_OUTCOMES,
     PROFESSIONAL_OUTCOMES,
     SURVEY_OUTCOMES,
+    instrument_column,
 )
 
 DESIGNS = ("aligned", "calendar")  # a plan's (and a question's) design
@@ -52,7 +52,7 @@ def outcome_design(code: str) -> str:
     """The design an outcome's data allow (see the module docstring)."""
     if code in PROFESSIONAL_OUTCOMES:
         return "calendar"
-    if code in SURVEY_OUTCOMES or code in INSTRUMENT_OUTCOMES:  # instruments: from T0 on too
+    if code in SURVEY_OUTCOMES or instrument_column(code):  # instruments: from T0 on too
         return "t0_only"
     if code in CONTACT_OUTCOMES:
         return "none"

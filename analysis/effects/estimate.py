@@ -283,6 +283,90 @@ def _answer_outcome(
     return row
 
 
+#: A version segment is estimated on its own only with at least this many families of each arm
+#: measured under it (the report's rule for a mean: fewer than 10 families are not shown).
+MIN_SEGMENT_FAMILIES = 10
+SEGMENT_NOTE = (
+    "aparte schatting op alleen deze versie, met dezelfde schatter en inferentie als de "
+    "hoofdschatting; niet gecorrigeerd voor meervoudig toetsen en zonder eigen oordeel"
+)
+
+
+def segment_families(panel: pd.DataFrame, column: str) -> dict[str, int]:
+    """Families with at least one measurement in a column, per arm."""
+    measured = panel.loc[panel[column].notna(), ["family_id", "arm"]]
+    counts = measured.drop_duplicates().groupby("arm")["family_id"].nunique()
+    return {arm: int(counts.get(arm, 0)) for arm in ("intervention", "comparison")}
+
+
+def version_segments(
+    question: Question,
+    outcome: Outcome,
+    family_panel: pd.DataFrame,
+    professional_panel: pd.DataFrame,
+    **settings: Any,
+) -> list[dict]:
+    """Each version segment of an instrument outcome (versions not declared score-comparable
+    with the outcome's): its own estimate with the same estimator and inference, on the rows
+    measured under it only, or the reason there is none (too few families per arm)."""
+    out = []
+    for seg in family_panel.attrs.get("instrument_segments", {}).get(outcome.code, []):
+        column = seg["column"]
+        n = segment_families(family_panel, column) if column in family_panel else {}
+        row: dict[str, Any] = {
+            "code": column,
+            "label": seg["label"],
+            "group": seg["group"],
+            "break": seg["break"],
+            "kind": outcome.kind,
+            "better": outcome.better,
+            "n_intervention": n.get("intervention", 0),
+            "n_comparison": n.get("comparison", 0),
+            "note": SEGMENT_NOTE,
+        }
+        if min(row["n_intervention"], row["n_comparison"]) < MIN_SEGMENT_FAMILIES:
+            row.update(
+                effect=None,
+                p=None,
+                reason=f"te weinig gezinnen gemeten met deze versie voor een eigen schatting "
+                f"(minder dan {MIN_SEGMENT_FAMILIES} per groep)",
+            )
+        else:
+            segment = Outcome(column, seg["label"], outcome.kind, outcome.better, False)
+            estimated = _answer_outcome(
+                question, segment, family_panel, professional_panel, **settings
+            )
+            row.update({k: v for k, v in estimated.items() if k not in row or k == "label"})
+            row["label"] = seg["label"]
+        out.append(json_safe(row))
+    return out
+
+
+THRESHOLD_NOTE = (
+    "aanvullende uitkomst: het aandeel domeinen op de drempel van een ordinaal instrument, "
+    "toegevoegd omdat de studie dit instrument gebruikt; geen vraag uit het analyseplan"
+)
+THRESHOLD_QUESTION_TEXT = "Neemt het aandeel domeinen op '{label}' af ({name})?"
+
+
+def threshold_questions(family_panel: pd.DataFrame) -> tuple[Question, ...]:
+    """One extra question per ordinal instrument with a threshold the study recorded: the share
+    of its domains at the threshold (e.g. ZRM 'acuut/niet zelfredzaam', score 1-2) as a secondary
+    outcome in percentage points (a share, estimated like a yes/no outcome), lower is better."""
+    out = []
+    for n, t in enumerate(family_panel.attrs.get("threshold_outcomes", []), start=1):
+        name = t["label"].split(":")[0]
+        out.append(
+            Question(
+                f"D{n}",
+                "family",
+                THRESHOLD_QUESTION_TEXT.format(label=t["threshold_label"], name=name),
+                (Outcome(t["column"], t["label"], "binary", "decrease", False),),
+            )
+        )
+    return tuple(out)
+
+
 def romano_wolf_family(
     family_panel: pd.DataFrame, answered: list[dict], *, draws: int, seed: int | None
 ) -> dict[str, float]:
@@ -341,6 +425,7 @@ def answer_questions(
         rel=family_panel["year"] - family_panel["intake_year"],
         arm01=(family_panel["arm"] == "intervention").astype(float),
     )
+    questions = (*questions, *threshold_questions(family_panel))
     counted = plan_outcome_count(questions)
     total = sum(len(q.outcomes) for q in questions) or 1
     done, answered = 0, []
@@ -360,6 +445,21 @@ def answer_questions(
             broken = derive.instrument_break_warning(family_panel, outcome.code, outcome.label_nl)
             if broken:
                 row["warnings"] = [*row.get("warnings", []), broken]
+            if outcome.code.startswith(derive.THRESHOLD_PREFIX):
+                row["warnings"] = [*row.get("warnings", []), THRESHOLD_NOTE]
+            if outcome.unit == "family":
+                segments = version_segments(
+                    question,
+                    outcome,
+                    family_panel,
+                    professional_panel,
+                    design=design,
+                    inference=inference,
+                    draws=draws,
+                    seed=seed,
+                )
+                if segments:
+                    row["version_segments"] = segments
             outcomes.append(json_safe(row))
             done += 1
             if progress:

@@ -138,7 +138,54 @@ def _outcome_context(run, q: dict, o: dict, labels: dict) -> dict:
     shown.update(published_terms(outcome_diagnostics_context(o)))
     shown["warnings"] = _warnings(o)
     shown["uncertain_reasons"] = [published_text(r) for r in o.get("uncertain_reasons") or []]
+    shown["segments"] = [segment_context(seg) for seg in o.get("version_segments") or []]
     return shown
+
+
+def segment_context(seg: dict) -> dict:
+    """A version segment of an instrument outcome as printed: its label, the break in plain
+    Dutch, its own estimate (unadjusted p) or why there is none, and the families measured under
+    it per arm through the output rule (the two counts and their total protected together)."""
+    n = np.array([[int(seg.get("n_intervention") or 0), int(seg.get("n_comparison") or 0)]])
+    full, mask = protect(n, row_totals=True, col_totals=False)
+    intervention, comparison, _total = shown_cells(full, mask)[0]
+    p = seg.get("p")
+    p_txt = "< 0,001" if p is not None and p < 0.001 else _fmt(p, 3)
+    reason = seg.get("reason") or (published_text(seg["error"]) if seg.get("error") else "")
+    return {
+        "code": seg.get("code", ""),
+        "label": seg.get("label", ""),
+        "break_txt": seg.get("break", ""),
+        "effect_txt": effect_text(seg),
+        "ci_txt": interval_text(seg),
+        "p_eq": p_txt if p_txt.startswith("<") else f"= {p_txt}",
+        "note": seg.get("note", ""),
+        "reason": reason,
+        "estimated": seg.get("effect") is not None and not reason,
+        "n_intervention": intervention,
+        "n_comparison": comparison,
+    }
+
+
+#: The methods section's sentence on P1-P2 (README: no validated professionals' instrument with
+#: suitable terms was found, so they keep their single items).
+PROFESSIONAL_SINGLE_ITEMS = (
+    "De uitkomsten van professionals (P1-P2: werktevredenheid, autonomie, trots en competentie) "
+    "zijn losse vragen (enkele items), geen gevalideerd instrument: we hebben geen gevalideerd "
+    "instrument voor professionals gevonden waarvan de voorwaarden gebruik in dit project "
+    "toestaan. Een losse vraag meet minder betrouwbaar dan een gevalideerde schaal met "
+    "meerdere vragen, dus kleine veranderingen zijn moeilijker aan te tonen."
+)
+
+
+def professional_single_items(questions: list[dict]) -> str:
+    """The limitation sentence when the report answers a professionals' question ("" else)."""
+    answered = any(
+        q.get("group") == "professional"
+        or any(o.get("code") in PROFESSIONAL_OUTCOMES for o in q.get("outcomes", []))
+        for q in questions
+    )
+    return PROFESSIONAL_SINGLE_ITEMS if answered else ""
 
 
 def published_terms(value):
@@ -296,6 +343,7 @@ def report_context(*, run, version: int, previous=None, published: bool = False)
         "balance": balance_context(results),
         "matching": matching_context(results),
         "diagnostics": results.get("diagnostics"),
+        "professional_single_items": professional_single_items(results.get("questions", [])),
     }
 
 

@@ -59,6 +59,12 @@ def build_frames(study: Study) -> dict[str, pd.DataFrame]:
     return frames
 
 
+def instrument_definitions(study: Study) -> list:
+    """The definitions of the instrument versions the study's families answered (for version
+    breaks and threshold outcomes; their content is in the scores' fingerprint already)."""
+    return instrument_panels.score_definitions(Family.objects.alive().filter(study=study))
+
+
 def fingerprint(frames: dict[str, pd.DataFrame]) -> str:
     """SHA-256 of the input frames: an unchanged rerun has the same fingerprint and numbers."""
     digest = hashlib.sha256()

@@ -27,7 +27,7 @@ from analysis.effects.plan import multiplicity_of
 from analysis.models import AnalysisPlan, AnalysisRun
 from analysis.plans import plan_services, question_services
 from analysis.runs import selectors
-from analysis.runs.frames import build_frames, fingerprint
+from analysis.runs.frames import build_frames, fingerprint, instrument_definitions
 from analysis.runs.job import RUN_JOB
 from analysis.runs.reconcile import reconcile_runs
 from analysis.runs.report_services import report_render
@@ -127,6 +127,7 @@ def analysis_compute(*, study: Study, params: dict, progress=None) -> tuple[dict
         frames["contacts"],
         frames["costs"],
         frames.get("instrument_scores"),
+        instrument_definitions=instrument_definitions(study),
     )
     if params.get("last_wave") is not None:
         # An interim report: only the waves up to T<last_wave> (and the pre-intake years).

@@ -8,7 +8,7 @@ such families ("remove"). Carrying it out, in one transaction:
 1. holds the sealer's lock and checks that every history table it rewrites verifies (an
    erasure never re-seals over tampering: a table that does not verify is refused);
 2. blanks the family's values in the live rows (indicator values, survey answers, contact
-   notes, care workers' names) and in every history row of them;
+   notes, care workers' names, instrument answers and scores) and in every history row of them;
 3. makes the seals of those history tables again from the first seal over an erased row (the
    chain continues as before; row counts do not change, so the counters still match);
 4. records the erasure itself (FamilyErasure, with its own history: who, when, why, how many
@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.apps import apps
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -81,6 +82,22 @@ def _targets() -> list[_Target]:
             {**names, "organisation_entry": None, "discipline_entry": None},
             {**names, "organisation_entry_id": None, "discipline_entry_id": None},
         ),
+    ] + _instrument_targets()
+
+
+def _instrument_targets() -> list[_Target]:
+    """The instruments' administrations (item answers, missing codes, scores), when the app is
+    installed (study never imports it: the model is looked up by name)."""
+    if "instruments" not in apps.app_configs:
+        return []
+    blank: dict[str, dict] = {"answers": {}, "missing_codes": {}, "scores": {}}
+    return [
+        _Target(
+            apps.get_model("instruments", "Administration"),
+            "wave_id",
+            {**blank, "is_deleted": True},
+            blank,
+        )
     ]
 
 

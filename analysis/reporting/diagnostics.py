@@ -45,7 +45,14 @@ ROBUSTNESS_LINES = {
     "stacked": "gestapeld per intakejaar",
     "imputation": "imputatie (Borusyak, Jaravel en Spiess)",
     "calendar_twfe": "kalender-TWFE",
-    "ri": "randomisatie-inferentie (armlabels gepermuteerd binnen intakejaar)",
+    "ri": "randomisatie-inferentie",
+}
+#: Within what randomisation inference permuted the arm labels (the RI line's ``within``).
+RI_WITHIN = {
+    "allocation_block": "binnen de blokken van de toewijzing en het intakejaar",
+    "allocation_stratum": "binnen de strata van de toewijzing en het intakejaar",
+    "match_set": "binnen de gematchte paren of sets en het intakejaar",
+    "intake_year": "binnen het intakejaar",
 }
 
 
@@ -201,8 +208,16 @@ def _line(r: dict) -> str:
             label += " (met Goodman-Bacon-decompositie)"
         elif "dCDH" in line or "Chaisemartin" in line:
             label += " (met de gewichten van De Chaisemartin en D'Haultfoeuille)"
-    if method == "ri" and "check" in line.lower():
-        label += "; geen loting: een permutatiecontrole, geen op het ontwerp gebaseerde inferentie"
+    if method == "ri":
+        within = RI_WITHIN.get(str(r.get("within") or ""), RI_WITHIN["intake_year"])
+        label += f" (armlabels gepermuteerd {within}"
+        label += "; alle toewijzingen doorgerekend)" if r.get("exact") else ")"
+        if r.get("note"):
+            label += f"; {r['note']}"
+        if "check" in line.lower():
+            label += (
+                "; geen loting: een permutatiecontrole, geen op het ontwerp gebaseerde inferentie"
+            )
     return label
 
 

@@ -99,6 +99,7 @@ def _study_querysets(study: m.Study) -> list[tuple[type, object]]:
         (m.Family, families),
         # The allocation log (what was revealed); never the concealed rest of a block.
         (m.AllocationRecord, m.AllocationRecord.objects.filter(study=study)),
+        (m.MatchingCandidate, m.MatchingCandidate.objects.filter(study=study)),
         (m.Member, m.Member.objects.filter(family__in=families)),
         (m.Wave, waves),
         (m.IndicatorValue, m.IndicatorValue.objects.filter(wave__in=waves)),

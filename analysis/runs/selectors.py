@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pandas as pd
 from django.conf import settings
 from django.db.models import F, Q, QuerySet
 from django.http import Http404
@@ -14,6 +15,7 @@ from analysis.runs.job import RUN_JOB
 from study import access
 from study.allocation import METHOD as BLOCKS_METHOD
 from study.models.allocation import AllocationRecord
+from study.models.matching import MatchingCandidate
 from tracker import jobs
 
 #: A run in one of these is not finished: it blocks another run of its study.
@@ -127,3 +129,16 @@ def allocation_cells(study) -> tuple[dict[int, str], dict[int, str] | None, str 
         return strata, None, NOTE_BLOCKS_UNKNOWN
     blocks = {family: f"{stratum}#{block}" for family, stratum, block, _method in rows}
     return strata, blocks, None
+
+
+def matching_candidates_frame(study):
+    """The matched study's recorded candidate pool as a frame (candidate_key, intake_year,
+    selected, match_set, one column per matching variable), or None when none was recorded."""
+    rows = list(
+        MatchingCandidate.objects.filter(study=study).values(
+            "candidate_key", "intake_year", "selected", "match_set", "values"
+        )
+    )
+    if not rows:
+        return None
+    return pd.DataFrame([{**r.pop("values"), **r} for r in rows])

@@ -179,6 +179,7 @@ def analysis_compute(*, study: Study, params: dict, progress=None) -> tuple[dict
             planned_mde=_planned_mde(study, params.get("plan_version")),
             families=_with_match_sets(frames["families"], study) if matched else frames["families"],
             match_variables=study.match_variables if matched else None,
+            candidates=selectors.matching_candidates_frame(study) if matched else None,
         )
     else:
         results["diagnostics"] = {"computed": False, "reason": "uitgeschakeld voor deze run"}

@@ -346,3 +346,15 @@ def test_robustness_panel_names_the_ri_restriction_and_its_note():
     rows = robustness_part(df, cols=COLS, outcome="registry", draws=9)
     ri = next(r for r in rows if r["method"] == "ri")
     assert ri["within"] == "intake_year" and "note" not in ri
+
+
+def test_the_report_names_the_ri_restriction_in_dutch():
+    from analysis.reporting.diagnostics import _line
+
+    line = _line({"method": "ri", "line": "randomisation inference", "within": "allocation_block"})
+    assert "binnen de blokken van de toewijzing en het intakejaar" in line
+    note = "minimisatie kent geen blokken: binnen het stratum van de toewijzing"
+    line = _line({"method": "ri", "line": "x", "within": "allocation_stratum", "note": note})
+    assert "binnen de strata van de toewijzing en het intakejaar" in line and note in line
+    line = _line({"method": "ri", "line": "x; a permutation check", "within": "match_set"})
+    assert "gematchte paren" in line and "permutatiecontrole" in line

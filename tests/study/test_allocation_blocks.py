@@ -144,7 +144,14 @@ def test_the_migration_gives_earlier_allocations_their_blocks_where_the_sequence
     truth = dict(AllocationRecord.objects.filter(study=study).values_list("pk", "block_number"))
     AllocationRecord.objects.filter(study=study).update(block_number=None, block_size=None)
     assert selectors.allocation_cells(study)[2] == selectors.NOTE_BLOCKS_UNKNOWN
-    migration.blocks_from_the_sequence(apps, SimpleNamespace(connection=connection))
+
+    def execute(sql, params=None):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+    # On PostgreSQL the migration lifts the append-only trigger for its update and restores it.
+    editor = SimpleNamespace(connection=connection, execute=execute)
+    migration.blocks_from_the_sequence(apps, editor)
     for stratum in ("noord", "zuid"):
         log = AllocationRecord.objects.filter(study=study, stratum=stratum)
         state = AllocationStratum.objects.get(study=study, stratum=stratum)
@@ -192,3 +199,31 @@ def test_a_backup_keeps_closed_blocks_and_leaves_out_the_open_one():
         expected = None if still_open else record.block_number
         assert rows[record.pk]["block_number"] == expected
         assert rows[record.pk]["block_size"] == (None if still_open else record.block_size)
+
+
+@pytest.mark.django_db
+def test_the_log_stays_append_only_after_the_migration_on_postgresql():
+    from study.models.allocation import AllocationRecordError
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the append-only trigger is PostgreSQL's")
+    from importlib import import_module
+
+    from django.db import DatabaseError, transaction
+
+    migration = import_module("study.migrations.0023_allocation_blocks")
+    study = _study()
+    user = make_member(study, Role.RESEARCHER)
+    _enrol(study, "Noord", random.Random(1), user)
+
+    def execute(sql, params=None):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+    migration.blocks_from_the_sequence(
+        apps, SimpleNamespace(connection=connection, execute=execute)
+    )
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AllocationRecord.objects.filter(study=study).update(block_number=5)
+    with pytest.raises(AllocationRecordError):
+        AllocationRecord.objects.get(study=study).delete()

@@ -87,3 +87,36 @@ def test_only_a_matched_study_has_a_pool_and_sets_need_selection(matched):
         )
     with pytest.raises(CommandError):
         call_command("record_candidates", "/nonexistent.csv", "--study-id", str(matched.pk))
+
+
+def test_a_researcher_records_the_pool_over_the_api_and_an_outsider_cannot(matched):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from study.roles import Role
+    from tests.factories import make_member
+    from tests.otp import api_verified
+
+    text = b"candidate_key,intake_year,selected,match_set,n_child\nk1,2024,1,P1,2\nk2,2024,0,,3\n"
+    researcher = api_verified(make_member(matched, Role.RESEARCHER))
+    answer = researcher.post(
+        "/api/matching-candidates/",
+        {"study": matched.pk, "file": SimpleUploadedFile("pool.csv", text)},
+        format="multipart",
+    )
+    assert answer.status_code == 201 and answer.json() == {"study": matched.pk, "candidates": 2}
+    bsn = f"candidate_key,intake_year\n{BSN},2024\n".encode()
+    refused = researcher.post(
+        "/api/matching-candidates/",
+        {"study": matched.pk, "file": SimpleUploadedFile("pool.csv", bsn)},
+        format="multipart",
+    )
+    assert refused.status_code == 400 and BSN not in refused.content.decode()
+    other = make_study(allocation_method=Study.AllocationMethod.MATCHED)
+    outsider = api_verified(make_member(other, Role.RESEARCHER))
+    denied = outsider.post(
+        "/api/matching-candidates/",
+        {"study": matched.pk, "file": SimpleUploadedFile("pool.csv", text)},
+        format="multipart",
+    )
+    assert denied.status_code == 404
+    assert MatchingCandidate.objects.filter(study=matched).count() == 2

@@ -16,6 +16,8 @@ def blocks_from_the_sequence(apps, schema_editor):
     stratum_state = apps.get_model("study", "AllocationStratum")
     postgres = schema_editor.connection.vendor == "postgresql"
     if postgres:  # the allocation log is append-only; the owner lifts the guard for this only
+        # (deferred checks first: a table with pending trigger events cannot be altered)
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         schema_editor.execute(f'ALTER TABLE "{TABLE}" DISABLE TRIGGER {TABLE}_append_only')
     groups = record.objects.filter(method=METHOD).values_list("study_id", "stratum").distinct()
     for study_id, stratum in sorted(set(groups)):
@@ -37,7 +39,9 @@ def blocks_from_the_sequence(apps, schema_editor):
         for (pk, _arm), (number, size) in zip(rows, blocks, strict=True):
             record.objects.filter(pk=pk).update(block_number=number, block_size=size)
     if postgres:
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         schema_editor.execute(f'ALTER TABLE "{TABLE}" ENABLE TRIGGER {TABLE}_append_only')
+        schema_editor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 class Migration(migrations.Migration):

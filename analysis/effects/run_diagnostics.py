@@ -216,6 +216,7 @@ def _one_outcome(
         if planned is None and isinstance(o.get("mde_planned"), dict):
             o["mde_planned"]["source"] = "run"
         _ppml_lines(o, parts)
+        _conceal_blocks(o)
         return
     for part in ROW_PARTS:
         if parts is not None and not parts.get(part, True):
@@ -227,6 +228,18 @@ def _one_outcome(
     if planned is None and isinstance(o.get("mde_planned"), dict):
         o["mde_planned"]["source"] = "run"
     _ppml_lines(o, parts)
+    _conceal_blocks(o)
+
+
+def _conceal_blocks(o: dict) -> None:
+    """An RI line within allocation blocks keeps out how many cells there were and how many
+    assignments an exact test enumerated: with the revealed sequence they would tell how many
+    blocks were drawn, and so where the open block began (the allocation's concealment)."""
+    for line in o.get("robustness") or []:
+        if isinstance(line, dict) and line.get("within") == ALLOCATION_BLOCK:
+            line.pop("cells", None)
+            if line.get("exact"):
+                line["draws"] = None
 
 
 def _ppml_lines(o: dict, parts: dict[str, bool] | None) -> None:

@@ -119,7 +119,9 @@ def test_ri_permutes_within_intake_year_and_allocation_block(panel):
     (row,) = out["questions"][0]["outcomes"]
     ri = next(r for r in row["robustness"] if r["method"] == "ri")
     assert ri["within"] == rd.ALLOCATION_BLOCK and "permutation check" not in ri["line"]
-    assert ri["cells"] == data.groupby(["intake_year", rd.ALLOCATION_BLOCK]).ngroups
+    # The number of cells (and so of blocks drawn) stays out of the run's JSON; so does the
+    # number of assignments of an exact test (here: blocks of four give few enough).
+    assert "cells" not in ri and ri["exact"] is True and ri["draws"] is None
     arm = data.assign(arm01=(data["arm"] == "intervention").astype(float))
     p = prepare_aligned(
         arm,
@@ -133,6 +135,8 @@ def test_ri_permutes_within_intake_year_and_allocation_block(panel):
     groups = np.array([block[f] for f in per.to_numpy()])
     direct = aligned_ri(p, t0="own", groups=groups, draws=99, seed=5)
     assert ri["p_value"] == pytest.approx(direct["p_value"])
+    assert direct["cells"] == data.groupby(["intake_year", rd.ALLOCATION_BLOCK]).ngroups
+    assert direct["exact"] is True and direct["draws"] <= 99
     # Without blocks (minimisation) the stratum is used, with the note on the line.
     out = rd.add_diagnostics(
         data.drop(columns=rd.ALLOCATION_BLOCK),

@@ -229,3 +229,26 @@ def test_the_log_stays_append_only_after_the_migration_on_postgresql():
         AllocationRecord.objects.filter(study=study).update(block_number=5)
     with pytest.raises(AllocationRecordError):
         AllocationRecord.objects.get(study=study).delete()
+
+
+@pytest.mark.django_db
+def test_the_run_hands_the_blocks_of_the_log_to_the_analysis():
+    import pandas as pd
+
+    from analysis.effects import run_diagnostics as rd
+    from analysis.runs.services import _with_strata
+
+    study = _study()
+    user = make_member(study, Role.RESEARCHER)
+    rng = random.Random(6)
+    families = [_enrol(study, wijk, rng, user) for wijk in ["Noord", "Zuid"] * 4]
+    panel = pd.DataFrame({"family_id": [f.pk for f in families] + [999_999], "year": 2026})
+    got, note = _with_strata(panel, study)
+    assert note is None
+    log = {r.family_id: r for r in AllocationRecord.objects.filter(study=study)}
+    for family_id, label in zip(got["family_id"], got[rd.ALLOCATION_BLOCK], strict=True):
+        if family_id in log:
+            assert label == f"{log[family_id].stratum}#{log[family_id].block_number}"
+        else:  # no allocation record: a cell of its own
+            assert label == "unallocated-999999"
+    assert set(got[rd.STRATUM]) == {"noord", "zuid", ""}

@@ -160,6 +160,9 @@ class AllocationRecordAdmin(FamilyReadLogging, admin.ModelAdmin):
     family_lookup = "family_id"
 
     list_display = ("study", "family", "stratum", "sequence_number", "arm_kind", "allocated_at")
+    # The block and its size are concealed while the block is open (the size says how many
+    # allocations remain): the admin never shows them.
+    exclude = ("block_number", "block_size")
     list_filter = ("study",)
 
     def has_add_permission(self, request, obj=None):

@@ -204,3 +204,58 @@ def add_to_counts(
     for factor, level in levels.items() if levels else [("", "")]:
         cell = counts.setdefault(factor, {}).setdefault(level, {})
         cell[arm] = cell.get(arm, 0) + 1
+
+
+# --- Blocks of allocations made before their blocks were recorded -------------------------------
+
+
+def reconstruct_blocks(
+    revealed: Sequence[str],
+    *,
+    blocks_drawn: int,
+    pending: Sequence[str],
+    arms: Sequence[str] = ARMS,
+    sizes: Sequence[int] = BLOCK_SIZES,
+) -> list[tuple[int, int]] | None:
+    """(block number, block size) of each revealed allocation of a stratum, in order, when the
+    stored sequence allows only one reading; else None.
+
+    The stratum's ``revealed`` arms must split into exactly ``blocks_drawn`` consecutive blocks,
+    each of an allowed size holding every arm equally often, the last one completed by the
+    concealed ``pending`` rest. A sequence that balances part-way through a block (I C | C I
+    could be one block of four or two of two) usually has more than one such split: then
+    nothing is guessed."""
+    n, k = len(revealed), blocks_drawn
+    if n == 0 or k < 1 or k > n:
+        return None
+
+    def balanced(block: Sequence[str]) -> bool:
+        share, rest = divmod(len(block), len(arms))
+        return len(block) in sizes and not rest and all(block.count(a) == share for a in arms)
+
+    # ways[j][i]: readings of revealed[i:] as j blocks, the last with `pending` (capped at 2).
+    ways = [[0] * (n + 1) for _ in range(k + 1)]
+    for i in range(n):
+        ways[1][i] = int(balanced([*revealed[i:], *pending]))
+    for j in range(2, k + 1):
+        for i in range(n):
+            ways[j][i] = min(
+                2,
+                sum(
+                    ways[j - 1][i + s] for s in sizes if i + s < n and balanced(revealed[i : i + s])
+                ),
+            )
+    if ways[k][0] != 1:
+        return None
+    out: list[tuple[int, int]] = []
+    i = 0
+    for j in range(k, 1, -1):
+        s = next(
+            s
+            for s in sizes
+            if i + s < n and balanced(revealed[i : i + s]) and ways[j - 1][i + s] == 1
+        )
+        out.extend([(k - j + 1, s)] * s)
+        i += s
+    out.extend([(k, n - i + len(pending))] * (n - i))
+    return out

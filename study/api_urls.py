@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from study.api import auth, imports, setup, views
+from study.api import auth, imports, matching, setup, views
 
 router = DefaultRouter()
 router.register("studies", setup.StudyViewSet, basename="study")
@@ -22,6 +22,9 @@ router.register(
 )
 
 router.register("imports", imports.ImportBatchViewSet, basename="import-batch")
+router.register(
+    "matching-candidates", matching.MatchingCandidateViewSet, basename="matching-candidate"
+)
 
 urlpatterns = [
     path("auth/token/", auth.TokenView.as_view(), name="api-token"),

@@ -99,6 +99,7 @@ def _study_querysets(study: m.Study) -> list[tuple[type, object]]:
         (m.Family, families),
         # The allocation log (what was revealed); never the concealed rest of a block.
         (m.AllocationRecord, m.AllocationRecord.objects.filter(study=study)),
+        (m.MatchingCandidate, m.MatchingCandidate.objects.filter(study=study)),
         (m.Member, m.Member.objects.filter(family__in=families)),
         (m.Wave, waves),
         (m.IndicatorValue, m.IndicatorValue.objects.filter(wave__in=waves)),
@@ -164,6 +165,8 @@ def study_backup(
         if qs.model is get_user_model() and not password_hashes:
             for row in rows:
                 row["fields"]["password"] = UNUSABLE_PASSWORD_PREFIX
+        if qs.model is m.AllocationRecord:
+            _conceal_open_blocks(study, rows)
         objects.extend(rows)
     return {
         "format": "effectstudie-backup",
@@ -221,6 +224,36 @@ def _sequences_above(objects: list[dict]) -> None:
                 f"(SELECT COALESCE(MAX({quote(column)}), 0) FROM {quote(table)}), %s))",
                 [table, column, highest],
             )
+
+
+def _open_blocks(study: m.Study) -> set[tuple[str, int]]:
+    """(stratum, block number) of each stratum's block that still has allocations to come."""
+    open_strata = [
+        state.stratum
+        for state in m.AllocationStratum.objects.filter(study=study).only("stratum", "pending")
+        if state.pending
+    ]
+    out = set()
+    for stratum in open_strata:
+        last = (
+            m.AllocationRecord.objects.filter(study=study, stratum=stratum)
+            .order_by("-sequence_number")
+            .values_list("block_number", flat=True)
+            .first()
+        )
+        if last is not None:
+            out.add((stratum, last))
+    return out
+
+
+def _conceal_open_blocks(study: m.Study, rows: list[dict]) -> None:
+    """The bundle leaves out the block and its size of allocations from an open block: the
+    size would tell how many allocations remain (the rest of the block is never backed up)."""
+    hidden = _open_blocks(study)
+    for row in rows:
+        fields = row["fields"]
+        if (fields.get("stratum"), fields.get("block_number")) in hidden:
+            fields["block_number"] = fields["block_size"] = None
 
 
 def _present(instance) -> bool:

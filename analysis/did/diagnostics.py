@@ -54,6 +54,7 @@ def outcome_diagnostics(
     strata: str | None = None,
     blocks: str | None = None,
     randomised: bool = False,
+    ri_note: str | None = None,
     draws: int = 999,
     seed: int = 0,
     mde_alpha: float | None = None,
@@ -68,7 +69,9 @@ def outcome_diagnostics(
     of the family's T0) and ``outcome`` (empty = not observed); event time is ``time - intake``.
     Optional columns: ``balance_variables`` (default: the outcome), ``ipw_covariates`` (values at
     T-1 enter the stay logit), ``strata`` / ``blocks`` (one label per family; randomisation
-    inference permutes arm labels within intake year x that label; ``blocks`` wins if both).
+    inference permutes arm labels within intake year x that label; ``blocks`` wins if both:
+    the allocation's permuted blocks or the matched pairs; ``ri_note`` says on the RI line why
+    a coarser restriction was used, e.g. blocks not recorded).
 
     ``model``: ``"linear"`` (outcome units), ``"lpm"`` (0/1 outcome, effects in percentage
     points) or ``"ppml"`` (counts/costs: HonestDiD and the CI width on the log scale; balance
@@ -167,6 +170,7 @@ def outcome_diagnostics(
                 strata=strata,
                 blocks=blocks,
                 randomised=randomised,
+                ri_note=ri_note,
                 draws=draws,
                 seed=seed,
                 scale=scale,

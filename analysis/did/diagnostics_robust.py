@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -85,6 +86,42 @@ def permute_within(arm_u: np.ndarray, cells: np.ndarray, rng: np.random.Generato
     return out
 
 
+def assignments_within(arm_u: np.ndarray, cells: np.ndarray) -> int:
+    """How many distinct arm assignments keep every cell's number of intervention families:
+    the product over cells of C(n_c, k_c) (a cell without variation contributes 1)."""
+    total = 1
+    for c in np.unique(cells):
+        members = arm_u[cells == c]
+        total *= math.comb(int(members.size), int(members.sum()))
+    return total
+
+
+def enumerate_within(arm_u: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """Every distinct assignment that keeps each cell's count of intervention families, as
+    the columns of a (G, N) array; the observed assignment is one of them. Only cells with
+    both arms vary."""
+    base = arm_u.astype(float).copy()
+    choices = []
+    for c in np.unique(cells):
+        idx = np.flatnonzero(cells == c)
+        k = int(arm_u[idx].sum())
+        if 0 < k < idx.size:
+            base[idx] = 0.0
+            choices.append([idx[list(pick)] for pick in itertools.combinations(range(idx.size), k)])
+    columns = []
+    for combo in itertools.product(*choices):
+        a = base.copy()
+        for treated in combo:
+            a[treated] = 1.0
+        columns.append(a)
+    return np.column_stack(columns)
+
+
+#: Randomisation inference enumerates every assignment (an exact p-value) when there are at
+#: most this many (and, by default, no more than the draws asked for); else it draws.
+EXACT_MAX = 100_000
+
+
 def aligned_ri(
     panel: AlignedPanel,
     *,
@@ -92,10 +129,16 @@ def aligned_ri(
     groups: np.ndarray | None = None,
     draws: int = 999,
     seed: int | None = 0,
+    exact: bool | None = None,
 ) -> dict[str, Any]:
     """Randomisation inference of the aligned arm x post estimate (see the module docstring).
 
-    ``groups``: one label per family code (strata or blocks/pairs), or None for intake years.
+    ``groups``: one label per family code (strata, allocation blocks or matched pairs), or None
+    for intake years only; labels are permuted within intake year x group, never across
+    intake years. ``exact``: enumerate every assignment that keeps the cells' counts (p =
+    #{|b*| >= |b|} / N, the observed assignment one of the N); None (default) does so when
+    N <= ``draws`` (random draws would only repeat assignments), False never, True always (up
+    to EXACT_MAX assignments).
     """
     design = aligned_design(panel, t0=t0)
     p = design.panel
@@ -130,9 +173,29 @@ def aligned_ri(
     arm_u = p.unit_arm()
     cells = permutation_cells(p, groups)
     observed = float(betas(arm_u[:, None])[0])
+    tol = 1e-10 * max(1.0, abs(observed))
+    n_cells = int(np.unique(cells).size)
+    support = assignments_within(arm_u, cells)
+    if exact is None:
+        exact = support <= min(draws, EXACT_MAX)
+    if exact:
+        if support > EXACT_MAX:
+            raise PanelError(f"{support} assignments are too many to enumerate")
+        every = enumerate_within(arm_u, cells)
+        hits = sum(
+            int(np.sum(np.abs(betas(every[:, i : i + RI_CHUNK])) >= abs(observed) - tol))
+            for i in range(0, every.shape[1], RI_CHUNK)
+        )
+        return {
+            "statistic": observed,
+            "p_value": hits / support,
+            "draws": support,
+            "exact": True,
+            "seed": seed,
+            "cells": n_cells,
+        }
     rng = np.random.default_rng(seed)
     hits, done = 0, 0
-    tol = 1e-10 * max(1.0, abs(observed))
     while done < draws:
         b = min(RI_CHUNK, draws - done)
         perms = np.column_stack([permute_within(arm_u, cells, rng) for _ in range(b)])
@@ -142,8 +205,9 @@ def aligned_ri(
         "statistic": observed,
         "p_value": (1 + hits) / (1 + draws),
         "draws": draws,
+        "exact": False,
         "seed": seed,
-        "cells": int(np.unique(cells).size),
+        "cells": n_cells,
     }
 
 
@@ -169,12 +233,16 @@ def robustness_part(
     strata: str | None = None,
     blocks: str | None = None,
     randomised: bool = False,
+    ri_note: str | None = None,
     draws: int = 999,
     seed: int | None = 0,
     scale: float = 1.0,
     level: float = 0.95,
 ) -> list[dict[str, Any]]:
-    """The robustness panel of a linear aligned outcome (see the module docstring)."""
+    """The robustness panel of a linear aligned outcome (see the module docstring). The RI
+    line names the restriction in ``within`` (the ``blocks`` or ``strata`` column, or
+    ``"intake_year"``) and carries ``ri_note`` (why a coarser restriction was used) as
+    ``note``."""
     panel = prepare_aligned(df, outcome=outcome, **cols)
     design = aligned_design(panel, t0=t0)
     main = result_from_fit(
@@ -263,6 +331,9 @@ def robustness_part(
             ri["p_value"],
             draws=ri["draws"],
             cells=ri["cells"],
+            exact=ri["exact"],
+            within=group_col or "intake_year",
+            **({"note": ri_note} if ri_note else {}),
         )
     )
     return json_safe(out)

@@ -8,8 +8,10 @@
   in different intake years) and the balance after matching: the SMD over the families in
   complete sets (both arms present) and the mean within-set difference of each variable,
   standardised by the pooled SD of all families. Balance before matching needs the candidate
-  pool the matches were drawn from; the study set-up does not record it, so that part says so
-  (``before`` not computed) unless the caller passes a ``candidates`` frame.
+  pool the matches were drawn from (recorded per study as matching candidates): the SMD of
+  every matching variable between the intervention families and the whole pool (selected or
+  not), beside the balance after matching (``smd_before`` on each row after matching); without
+  a recorded pool ``before`` is not computed and says so.
 """
 
 from __future__ import annotations
@@ -25,10 +27,9 @@ from analysis.did.panel import json_safe
 
 #: Household characteristics at intake (columns of the family frame, or derived from them).
 HOUSEHOLD = ("n_adult", "n_child", "single_adult", "intake_year")
-NO_POOL = (
-    "de set-up legt de kandidaten waaruit gematcht is niet vast: balans vóór het matchen is "
-    "niet te tonen"
-)
+NO_POOL = "geen kandidatenpool vastgelegd: balans vóór het matchen is niet te tonen"
+#: Columns of a candidate frame that are not matching variables.
+CANDIDATE_COLUMNS = ("candidate_key", "selected", "match_set")
 
 
 def household_frame(families: pd.DataFrame) -> pd.DataFrame:
@@ -83,7 +84,9 @@ def matching_diagnostics(
     ``families``: family_id, arm, intake_year, n_adult, n_child, match_set ("" outside a set).
     ``outcomes``: optional per-family pre-intake values (family_id and one column per registry
     outcome, e.g. the T-1 level) balanced after matching too. ``candidates``: the recorded
-    candidate pool (same columns as ``families``), for balance before matching.
+    candidate pool (candidate_key, selected, match_set and one column per matching variable:
+    household characteristics by their family column's name, registry outcomes by their code
+    for the level at T-1, intake_year), for balance before matching.
     """
     frame = household_frame(families)
     if "match_set" not in frame or not (frame["match_set"] != "").any():
@@ -128,10 +131,36 @@ def matching_diagnostics(
     if candidates is None or candidates.empty:
         out["before"] = {"computed": False, "reason": NO_POOL}
     else:
-        pool = household_frame(candidates).set_index("family_id")
-        out["before"] = [
-            _balance_row(v, "before matching", pool[v], pool["arm01"])
-            for v in HOUSEHOLD
-            if v in pool and pool[v].notna().any()
-        ]
+        out["before"] = balance_before_matching(frame, candidates)
+        out["pool"] = {
+            "n_candidates": int(len(candidates)),
+            "n_selected": int(candidates["selected"].astype(bool).sum())
+            if "selected" in candidates
+            else None,
+        }
+        before = {r["variable"]: r for r in out["before"]}
+        for row in after:
+            b = before.get(row["variable"])
+            if b is not None:
+                row["smd_before"], row["mark_before"] = b["smd"], b["mark"]
+                row["n_candidates"] = b["n_comparison"]
     return json_safe(out)
+
+
+def balance_before_matching(frame: pd.DataFrame, candidates: pd.DataFrame) -> list[dict]:
+    """SMD of each matching variable of the pool: the intervention families (``frame``, as
+    household_frame with the T-1 registry levels) against every candidate. A candidate value
+    named like a registry outcome is its level at T-1 (the family column ``<code> T-1``)."""
+    treated = frame.loc[frame["arm01"] == 1]
+    rows = []
+    for v in [c for c in candidates.columns if c not in CANDIDATE_COLUMNS]:
+        column = v if v in treated else f"{v} T-1" if f"{v} T-1" in treated else None
+        pool = pd.to_numeric(candidates[v], errors="coerce")
+        if column is None or pool.notna().sum() == 0:
+            continue
+        values = pd.concat(
+            [pd.to_numeric(treated[column], errors="coerce"), pool], ignore_index=True
+        )
+        arms = pd.Series([1.0] * len(treated) + [0.0] * len(pool))
+        rows.append(_balance_row(column, "before matching", values, arms))
+    return rows

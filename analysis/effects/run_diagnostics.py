@@ -76,12 +76,15 @@ def _eligible(o: dict) -> bool:
 
 
 STRATUM = "allocation_stratum"
+#: Randomised by permuted blocks: the block of the allocation log a family was allocated in
+#: (its stratum and block number, one label).
+ALLOCATION_BLOCK = "allocation_block"
 #: Matched studies: the pair or set a family was matched in (Family.match_set).
 BLOCK = "match_set"
 
 
 def _frame(panel: pd.DataFrame, code: str) -> pd.DataFrame:
-    extra = [c for c in (STRATUM, BLOCK) if c in panel]
+    extra = [c for c in (STRATUM, ALLOCATION_BLOCK, BLOCK) if c in panel]
     data = panel[["family_id", "year", "intake_year", "arm", code, *extra]].copy()
     data["arm01"] = (data["arm"] == "intervention").astype(float)
     return data.drop(columns="arm")
@@ -98,18 +101,22 @@ def outcome_parts(
     parts: dict[str, bool] | None = None,
     randomised: bool = False,
     honest: dict | None = None,
+    ri_note: str | None = None,
 ) -> dict[str, Any]:
     """outcome_diagnostics of one outcome row, called as the run calls it (randomisation
-    inference within intake year x allocation stratum when the panel has ``STRATUM``, within
-    intake year x matched pair when it has ``BLOCK``; HonestDiD as the plan's ``honest``)."""
+    inference within intake year x allocation block when the panel has ``ALLOCATION_BLOCK``,
+    else within intake year x allocation stratum when it has ``STRATUM``, within intake year
+    x matched pair when it has ``BLOCK``; HonestDiD as the plan's ``honest``)."""
     on = dict.fromkeys(PARTS, True) | {"balance": False} | dict(parts or {})
     frame = _frame(panel, o["code"])
     h = plan_core.honest_settings(honest)
+    blocks = next((c for c in (ALLOCATION_BLOCK, BLOCK) if c in frame), None)
     return outcome_diagnostics(
         frame,
         strata=STRATUM if STRATUM in frame else None,
-        blocks=BLOCK if BLOCK in frame else None,
+        blocks=blocks,
         randomised=randomised,
+        ri_note=ri_note,
         honest_target=h["target"],
         honest_restrictions=h["restrictions"],
         sd_method=h["sd_method"],
@@ -209,6 +216,7 @@ def _one_outcome(
         if planned is None and isinstance(o.get("mde_planned"), dict):
             o["mde_planned"]["source"] = "run"
         _ppml_lines(o, parts)
+        _conceal_blocks(o)
         return
     for part in ROW_PARTS:
         if parts is not None and not parts.get(part, True):
@@ -220,6 +228,18 @@ def _one_outcome(
     if planned is None and isinstance(o.get("mde_planned"), dict):
         o["mde_planned"]["source"] = "run"
     _ppml_lines(o, parts)
+    _conceal_blocks(o)
+
+
+def _conceal_blocks(o: dict) -> None:
+    """An RI line within allocation blocks keeps out how many cells there were and how many
+    assignments an exact test enumerated: with the revealed sequence they would tell how many
+    blocks were drawn, and so where the open block began (the allocation's concealment)."""
+    for line in o.get("robustness") or []:
+        if isinstance(line, dict) and line.get("within") == ALLOCATION_BLOCK:
+            line.pop("cells", None)
+            if line.get("exact"):
+                line["draws"] = None
 
 
 def _ppml_lines(o: dict, parts: dict[str, bool] | None) -> None:
@@ -244,6 +264,8 @@ def add_diagnostics(
     planned_mde: dict | None = None,
     families: pd.DataFrame | None = None,
     match_variables: str | None = None,
+    candidates: pd.DataFrame | None = None,
+    ri_note: str | None = None,
 ) -> dict:
     """Write the diagnostics into ``results`` (the run's answers) and return it.
 
@@ -251,9 +273,10 @@ def add_diagnostics(
     gets ``primary``; each primary aligned family outcome gets the parts of ROW_PARTS and
     ``eligibility_tied`` (a care outcome under a rule with the chronicity criterion,
     ``chronicity_rule``). ``randomised``: the study allocated its arms at random (else the RI
-    line is a permutation check); a column ``allocation_stratum`` in ``panel`` (the stratum of
-    the allocation log) makes RI permute within intake year x stratum, a column ``match_set``
-    (matched studies) within intake year x pair. ``planned_mde``: the plan's pre-registered
+    line is a permutation check); a column ``allocation_block`` in ``panel`` (stratum and block
+    of the allocation log) makes RI permute within intake year x block, else a column
+    ``allocation_stratum`` within intake year x stratum (``ri_note``: why not within blocks,
+    e.g. minimisation), a column ``match_set`` (matched studies) within intake year x pair. ``planned_mde``: the plan's pre-registered
     MDEs (plan content ``planned_mde``): an outcome that has one shows it as ``mde_planned``
     (``source: plan``) instead of a simulation of the run (``source: run``). The HonestDiD
     settings come from ``params["honest"]`` (the plan's). ``families`` (the run's family
@@ -285,6 +308,7 @@ def add_diagnostics(
         "seed": seed,
         "randomised": randomised,
         "honest": params.get("honest"),
+        "ri_note": ri_note,
     }
     for q in results.get("questions", []):
         for o in q["outcomes"]:
@@ -306,7 +330,10 @@ def add_diagnostics(
     results["balance"] = json_safe(balance)
     if match_variables is not None and families is not None:
         results["matching"] = matching_diagnostics(
-            families, match_variables=match_variables, outcomes=pre_intake_levels(panel)
+            families,
+            match_variables=match_variables,
+            outcomes=pre_intake_levels(panel),
+            candidates=candidates,
         )
     if timings is not None:
         timings["balance"] = timings.get("balance", 0.0) + time.perf_counter() - started

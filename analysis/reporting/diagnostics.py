@@ -45,7 +45,14 @@ ROBUSTNESS_LINES = {
     "stacked": "gestapeld per intakejaar",
     "imputation": "imputatie (Borusyak, Jaravel en Spiess)",
     "calendar_twfe": "kalender-TWFE",
-    "ri": "randomisatie-inferentie (armlabels gepermuteerd binnen intakejaar)",
+    "ri": "randomisatie-inferentie",
+}
+#: Within what randomisation inference permuted the arm labels (the RI line's ``within``).
+RI_WITHIN = {
+    "allocation_block": "binnen de blokken van de toewijzing en het intakejaar",
+    "allocation_stratum": "binnen de strata van de toewijzing en het intakejaar",
+    "match_set": "binnen de gematchte paren of sets en het intakejaar",
+    "intake_year": "binnen het intakejaar",
 }
 
 
@@ -201,8 +208,16 @@ def _line(r: dict) -> str:
             label += " (met Goodman-Bacon-decompositie)"
         elif "dCDH" in line or "Chaisemartin" in line:
             label += " (met de gewichten van De Chaisemartin en D'Haultfoeuille)"
-    if method == "ri" and "check" in line.lower():
-        label += "; geen loting: een permutatiecontrole, geen op het ontwerp gebaseerde inferentie"
+    if method == "ri":
+        within = RI_WITHIN.get(str(r.get("within") or ""), RI_WITHIN["intake_year"])
+        label += f" (armlabels gepermuteerd {within}"
+        label += "; alle toewijzingen doorgerekend)" if r.get("exact") else ")"
+        if r.get("note"):
+            label += f"; {r['note']}"
+        if "check" in line.lower():
+            label += (
+                "; geen loting: een permutatiecontrole, geen op het ontwerp gebaseerde inferentie"
+            )
     return label
 
 
@@ -332,9 +347,23 @@ def _balance_rows(rows: list[dict], labels: dict[str, str]) -> list[dict]:
                 "smd": _fmt(r.get("smd")),
                 "mark": MARKS.get(r.get("mark") or "", r.get("mark") or "") if enough else "",
                 "within_set_smd": _fmt(r.get("within_set_smd")) if enough else None,
+                **_before_columns(r, n_i),
             }
         )
     return out
+
+
+def _before_columns(r: dict, n_i: int) -> dict:
+    """A row after matching with the pool's SMD before matching beside it (when recorded)."""
+    if "n_candidates" not in r:
+        return {}
+    n_pool = int(r.get("n_candidates") or 0)
+    enough = min(n_i, n_pool) >= MIN_FAMILIES_FOR_MEAN and r.get("smd_before") is not None
+    return {
+        "n_candidates": suppress_count(n_pool),
+        "smd_before": _fmt(r.get("smd_before")) if enough else "—",
+        "mark_before": MARKS.get(r.get("mark_before") or "", "") if enough else "",
+    }
 
 
 def matching_context(results: dict) -> dict | None:
@@ -360,6 +389,8 @@ def matching_context(results: dict) -> dict | None:
         "families_outside_sets": suppress_count(int(m.get("families_outside_sets") or 0)),
         "sets_across_intake_years": suppress_count(int(m.get("sets_across_intake_years") or 0)),
         "after": _balance_rows(m.get("after") or [], _labels(results)),
-        "before": _balance_rows(before, _labels(results)) if isinstance(before, list) else None,
+        "pool": isinstance(before, list),
+        "n_candidates": suppress_count(int((m.get("pool") or {}).get("n_candidates") or 0)),
+        "n_selected": suppress_count(int((m.get("pool") or {}).get("n_selected") or 0)),
         "before_reason": None if isinstance(before, list) else (before or {}).get("reason"),
     }

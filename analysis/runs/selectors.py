@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pandas as pd
 from django.conf import settings
 from django.db.models import F, Q, QuerySet
 from django.http import Http404
@@ -12,6 +13,9 @@ from django.utils import timezone
 from analysis.models import AnalysisRun, Report
 from analysis.runs.job import RUN_JOB
 from study import access
+from study.allocation import METHOD as BLOCKS_METHOD
+from study.models.allocation import AllocationRecord
+from study.models.matching import MatchingCandidate
 from tracker import jobs
 
 #: A run in one of these is not finished: it blocks another run of its study.
@@ -96,3 +100,45 @@ def run_get(user, pk: int) -> AnalysisRun:
 def runnable_studies(user) -> list:
     """The studies whose runs and plans a user may see (researchers and data managers)."""
     return list(access.studies_with(user, access.Right.ANALYSE))
+
+
+#: Why randomisation inference permutes within strata rather than blocks (run JSON, in Dutch).
+NOTE_MINIMISATION = "minimisatie kent geen blokken: binnen het stratum van de toewijzing"
+NOTE_BLOCKS_UNKNOWN = (
+    "de blokken van eerdere toewijzingen zijn niet vastgelegd en niet eenduidig te herleiden: "
+    "binnen het stratum van de toewijzing"
+)
+
+
+def allocation_cells(study) -> tuple[dict[int, str], dict[int, str] | None, str | None]:
+    """What randomisation inference of a randomised study permutes within, from the allocation
+    log: (family id -> stratum, family id -> stratum and block or None, note). Blocks only
+    when every allocation of the study was by permuted blocks and has its block; else None
+    and the note says why (minimisation; blocks not recorded for earlier allocations)."""
+    rows = list(
+        AllocationRecord.objects.filter(study=study).values_list(
+            "family_id", "stratum", "block_number", "method"
+        )
+    )
+    strata = {family: stratum for family, stratum, _block, _method in rows}
+    if not rows:
+        return strata, None, None
+    if any(method != BLOCKS_METHOD for *_rest, method in rows):
+        return strata, None, NOTE_MINIMISATION
+    if any(block is None for _family, _stratum, block, _method in rows):
+        return strata, None, NOTE_BLOCKS_UNKNOWN
+    blocks = {family: f"{stratum}#{block}" for family, stratum, block, _method in rows}
+    return strata, blocks, None
+
+
+def matching_candidates_frame(study):
+    """The matched study's recorded candidate pool as a frame (candidate_key, intake_year,
+    selected, match_set, one column per matching variable), or None when none was recorded."""
+    rows = list(
+        MatchingCandidate.objects.filter(study=study).values(
+            "candidate_key", "intake_year", "selected", "match_set", "values"
+        )
+    )
+    if not rows:
+        return None
+    return pd.DataFrame([{**r.pop("values"), **r} for r in rows])

@@ -33,7 +33,6 @@ from analysis.runs.reconcile import reconcile_runs
 from analysis.runs.report_services import report_render
 from study import access
 from study.models import Family, Study
-from study.models.allocation import AllocationRecord
 from tracker import jobs
 
 log = logging.getLogger(__name__)
@@ -170,15 +169,18 @@ def analysis_compute(*, study: Study, params: dict, progress=None) -> tuple[dict
         if progress:
             progress(92, "diagnostics")
         matched = study.allocation_method == Study.AllocationMethod.MATCHED
+        cells_panel, ri_note = _with_strata(family_panel, study)
         run_diagnostics.add_diagnostics(
-            _with_strata(family_panel, study),
+            cells_panel,
             results,
+            ri_note=ri_note,
             params=params,
             randomised=study.allocation_method == Study.AllocationMethod.RANDOMISED,
             chronicity_rule=study.eligibility_rule == Study.EligibilityRule.MPG,
             planned_mde=_planned_mde(study, params.get("plan_version")),
             families=_with_match_sets(frames["families"], study) if matched else frames["families"],
             match_variables=study.match_variables if matched else None,
+            candidates=selectors.matching_candidates_frame(study) if matched else None,
         )
     else:
         results["diagnostics"] = {"computed": False, "reason": "uitgeschakeld voor deze run"}
@@ -211,13 +213,24 @@ def _with_match_sets(families, study: Study):
 
 
 def _with_strata(family_panel, study: Study):
-    """The family panel with each family's allocation stratum (randomisation inference permutes
-    arms within intake year x stratum) and, in a matched study, its matched pair or set (within
-    intake year x pair); unchanged when the study recorded neither."""
-    strata = dict(AllocationRecord.objects.filter(study=study).values_list("family_id", "stratum"))
+    """The family panel with each family's allocation stratum and block (randomisation
+    inference permutes arms within intake year x block, or x stratum where the blocks are not
+    known) and, in a matched study, its matched pair or set (within intake year x pair); and
+    the note on the restriction. Unchanged when the study recorded neither."""
+    strata, blocks, note = selectors.allocation_cells(study)
     if strata:
         family_panel = family_panel.assign(
             **{run_diagnostics.STRATUM: family_panel["family_id"].map(strata).fillna("")}
+        )
+    if blocks:
+        # A family without an allocation record is its own cell (its label is never permuted).
+        ids = family_panel["family_id"]
+        family_panel = family_panel.assign(
+            **{
+                run_diagnostics.ALLOCATION_BLOCK: ids.map(blocks).fillna(
+                    "unallocated-" + ids.astype(str)
+                )
+            }
         )
     if study.allocation_method == Study.AllocationMethod.MATCHED:
         pairs = _match_sets(study)
@@ -227,7 +240,7 @@ def _with_strata(family_panel, study: Study):
             family_panel = family_panel.assign(
                 **{run_diagnostics.BLOCK: ids.map(pairs).fillna("unpaired-" + ids.astype(str))}
             )
-    return family_panel
+    return family_panel, note
 
 
 def _progress(claim: jobs.Claim):

@@ -29,6 +29,7 @@ from study.models.family import (
 )
 from study.models.imports import ImportBatch
 from study.models.indicator import Indicator
+from study.models.matching import MatchingCandidate
 from study.models.professional import Professional, ProfessionalSurvey
 from study.models.profile import UserProfile
 from study.models.quality import DataQuery, QualityRule, QueryMessage
@@ -36,6 +37,7 @@ from study.models.study import Arm, Study, StudyMembership
 from study.models.wave import IndicatorValue, Wave, WaveReminder, WaveSurvey
 
 __all__ = [
+    "MatchingCandidate",
     "PSEUDONYM_ALPHABET",
     "AccessEvent",
     "AllocationRecord",

@@ -47,6 +47,14 @@ class AllocationRecord(models.Model):
     )
     stratum = models.CharField(_("stratum"), max_length=100)
     sequence_number = models.PositiveIntegerField(_("number in its stratum"))
+    # The permuted block the allocation was taken from (1, 2, ... within its stratum) and that
+    # block's size, for randomisation inference within blocks. Concealed like the stratum's
+    # state while the block is open (its size tells how many allocations remain): no page,
+    # endpoint, export or admin shows them, and a backup leaves them out for an open block.
+    # None under minimisation (no blocks) and for allocations made before blocks were recorded
+    # whose block could not be reconstructed.
+    block_number = models.PositiveIntegerField(_("block in its stratum"), null=True, blank=True)
+    block_size = models.PositiveSmallIntegerField(_("size of its block"), null=True, blank=True)
     arm_kind = models.CharField(_("arm"), max_length=20)
     method = models.CharField(_("method"), max_length=40)
     allocated_at = models.DateTimeField(_("allocated at"), default=timezone.now)

@@ -10,6 +10,7 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,9 +19,14 @@ from study.models import AllocationRecord, AllocationStratum, Family, Member, St
 from study.services.families import MemberSpec, family_enrol
 
 
-def _draw(*, study: Study, stratum: str, rng: random.Random | None) -> tuple[str, int]:
-    """The next arm of the stratum and its number in the stratum (the stratum row is locked
-    for the rest of the transaction, so two enrolments never take the same place)."""
+def _draw(
+    *, study: Study, stratum: str, rng: random.Random | None
+) -> tuple[str, int, int | None, int | None]:
+    """The next arm of the stratum, its number in the stratum, and its block's number and size
+    (the stratum row is locked for the rest of the transaction, so two enrolments never take
+    the same place). A new block gets the next number of the stratum; an allocation from the
+    current block gets the block of the stratum's previous allocation (None when that one's
+    block is not known: made before blocks were recorded and not reconstructed)."""
     state, _created = AllocationStratum.objects.select_for_update().get_or_create(
         study=study, stratum=stratum
     )
@@ -28,10 +34,18 @@ def _draw(*, study: Study, stratum: str, rng: random.Random | None) -> tuple[str
         allocation.StratumState(pending=list(state.pending), blocks_drawn=state.blocks_drawn),
         rng=rng,
     )
+    started = new.blocks_drawn != state.blocks_drawn
     state.pending, state.blocks_drawn = new.pending, new.blocks_drawn
     state.save(update_fields=["pending", "blocks_drawn"])
-    number = AllocationRecord.objects.filter(study=study, stratum=stratum).count() + 1
-    return arm, number
+    earlier = AllocationRecord.objects.filter(study=study, stratum=stratum)
+    number = earlier.count() + 1
+    if started:
+        top = earlier.aggregate(top=Max("block_number"))["top"] or 0
+        return arm, number, top + 1, 1 + len(new.pending)
+    previous = earlier.order_by("-sequence_number").values("block_number", "block_size").first()
+    if previous is None:
+        return arm, number, None, None
+    return arm, number, previous["block_number"], previous["block_size"]
 
 
 def _minimise(*, study: Study, stratum: str, rng: random.Random | None) -> tuple[str, int]:
@@ -79,9 +93,10 @@ def family_enrol_randomised(
     if study.randomisation == Study.Randomisation.MINIMISATION:
         method = allocation.METHOD_MINIMISATION
         arm_kind, number = _minimise(study=study, stratum=stratum, rng=rng)
+        block_number = block_size = None  # minimisation has no blocks
     else:
         method = allocation.METHOD
-        arm_kind, number = _draw(study=study, stratum=stratum, rng=rng)
+        arm_kind, number, block_number, block_size = _draw(study=study, stratum=stratum, rng=rng)
     family = family_enrol(
         study=study,
         arm_kind=arm_kind,
@@ -101,6 +116,8 @@ def family_enrol_randomised(
         family=family,
         stratum=stratum,
         sequence_number=number,
+        block_number=block_number,
+        block_size=block_size,
         arm_kind=arm_kind,
         method=method,
         allocated_by=user,

@@ -115,6 +115,7 @@ API_KINDS: dict[str, str | None] = {
     "professionals": RESEARCH,
     "professional-surveys": RESEARCH,
     "imports": RESEARCH,
+    "matching-candidates": RESEARCH,
     "analysis-runs": ANALYSIS,
     "analysis-plans": ANALYSIS,
     "reports": ANALYSIS,

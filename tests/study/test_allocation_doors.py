@@ -4,7 +4,8 @@ exports, the backup bundle and every admin page.
 
 The stratum's concealed state is overwritten with a canary that no real sequence holds; a door
 that showed the state in any form (the list, its length, the blocks drawn) would show the
-canary."""
+canary. So are the block number and block size of the revealed allocation, whose block is still
+open (its size would tell how many allocations remain): no door shows them either."""
 
 from __future__ import annotations
 
@@ -19,17 +20,20 @@ from rest_framework.test import APIClient
 
 from study import exporting
 from study.backup import study_backup
-from study.models import AllocationStratum, Study
+from study.models import AllocationRecord, AllocationStratum, Study
 from study.roles import Role
 from study.services.allocation import family_enrol_randomised
 from study.services.families import MemberSpec
 from tests.access_matrix.checks import api_schema, page_url, routes
 from tests.factories import ELIGIBLE, make_member, make_study, make_user
+from tests.study.append_only import allocation_log_guard_lifted
 
 pytestmark = pytest.mark.django_db
 
 CANARY = "canary-concealed-7f3a"
 CANARY_BLOCKS = 987_654_321
+CANARY_BLOCK_NUMBER = 876_543_219
+CANARY_BLOCK_SIZE = 32_109
 
 
 @pytest.fixture
@@ -54,6 +58,11 @@ def concealed():
     AllocationStratum.objects.filter(study=study).update(
         pending=[CANARY, CANARY], blocks_drawn=CANARY_BLOCKS
     )
+    assert AllocationRecord.objects.get(family=family).block_number == 1  # written at enrolment
+    with allocation_log_guard_lifted():
+        AllocationRecord.objects.filter(family=family).update(
+            block_number=CANARY_BLOCK_NUMBER, block_size=CANARY_BLOCK_SIZE
+        )
     ids = {
         "studies": study.pk,
         "study": study.pk,
@@ -73,7 +82,9 @@ def _body(response) -> str:
 
 
 def _shows(text: str) -> bool:
-    return CANARY in text or str(CANARY_BLOCKS) in text
+    numbers = (CANARY_BLOCKS, CANARY_BLOCK_NUMBER, CANARY_BLOCK_SIZE)
+    plain = [str(n) for n in numbers] + [f"{n:,}".replace(",", ".") for n in numbers]
+    return CANARY in text or any(n in text for n in plain)
 
 
 def test_no_page_shows_it(concealed):
@@ -126,6 +137,8 @@ def test_no_export_or_backup_shows_it(concealed):
     bundle = json.dumps(study_backup(study=study), default=str)
     assert not _shows(bundle)
     assert "allocationstratum" not in bundle
+    (row,) = [o for o in json.loads(bundle)["objects"] if o["model"] == "study.allocationrecord"]
+    assert row["fields"]["block_number"] is None and row["fields"]["block_size"] is None
 
 
 def test_no_admin_page_shows_it(concealed):

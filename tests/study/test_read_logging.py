@@ -116,6 +116,7 @@ NOT_FAMILY_API = {
     "instrument-versions": "instrument definitions",
     "memberships": "accounts and their roles",
     "study-set-up": "POST only (creates a study)",
+    "matching-candidates": "POST only (records a matched study's candidate pool)",
     "studies": "studies",
     "professionals": "professionals, not families",
     "professional-surveys": "professionals' own surveys",

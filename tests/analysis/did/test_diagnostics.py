@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 
@@ -23,7 +24,9 @@ from analysis.did.diagnostics_parts import (
 )
 from analysis.did.diagnostics_robust import (
     aligned_ri,
+    assignments_within,
     calendar_twfe,
+    enumerate_within,
     mde_part,
     permutation_cells,
     permute_within,
@@ -262,3 +265,96 @@ def test_lpm_mde_and_its_power_curve_are_in_percentage_points():
     assert out["mde_planned"]["power_curve"][0]["effect"] == pytest.approx(
         100 * raw["power_curve"][0]["effect"]
     )
+
+
+def test_enumeration_within_blocks_keeps_every_cells_count_and_equals_a_hand_count():
+    # cells: a pair (1 of 2 treated), a block of four (2 of 4), a pair without variation
+    arm_u = np.array([1, 0, 1, 1, 0, 0, 1, 1])
+    cells = np.array([0, 0, 1, 1, 1, 1, 2, 2])
+    every = enumerate_within(arm_u, cells)
+    # by hand: 2 ways in the first pair x 6 in the block of four x 1 in the last pair
+    assert every.shape == (8, 12)
+    assert assignments_within(arm_u, cells) == 12
+    assert len({tuple(col) for col in every.T}) == 12
+    assert any((col == arm_u).all() for col in every.T)
+    for col in every.T:
+        for c in np.unique(cells):
+            assert col[cells == c].sum() == arm_u[cells == c].sum()
+        assert (col[6:] == 1).all()  # a cell without variation contributes nothing
+
+
+def _tiny():
+    df = crisis_panel(n=3, seed=5)
+    families = sorted(df.family.unique())
+    block = dict(zip(families, ["a", "a", "b", "b", "b", "a"], strict=True))
+    return df.assign(block=df.family.map(block))
+
+
+def test_exact_ri_within_intake_year_and_block_equals_refits_of_every_allowed_assignment():
+    df = _tiny()
+    panel = prepare_aligned(df, **COLS, outcome="registry")
+    per = panel.data.groupby(panel.unit)["family"].first().to_numpy()
+    groups = df.groupby("family").block.first().reindex(per).to_numpy()
+    ri = aligned_ri(panel, groups=groups, draws=999, seed=1)
+    assert ri["exact"] is True
+    # Independently: every 0/1 vector over the families, kept when each (intake year, block)
+    # holds as many intervention families as observed; each refitted from its DataFrame.
+    fam = df.groupby("family")[["intake", "block", "arm"]].first()
+    key = fam.intake.astype(str) + "|" + fam.block
+    observed_counts = fam.groupby(key).arm.sum().astype(int).to_numpy()
+    observed = aligned_did(df, **COLS, outcome="registry", robustness=("cr2",)).att
+    allowed, hits = 0, 0
+    for bits in itertools.product((0, 1), repeat=len(fam)):
+        arms = pd.Series(bits, index=fam.index)
+        if not np.array_equal(arms.groupby(key).sum().to_numpy(), observed_counts):
+            continue
+        allowed += 1
+        b = aligned_did(
+            df.assign(arm=df.family.map(arms)), **COLS, outcome="registry", robustness=("cr2",)
+        ).att
+        hits += abs(b) >= abs(observed) - 1e-10
+    assert ri["draws"] == allowed
+    assert ri["statistic"] == pytest.approx(observed, rel=1e-9)
+    assert ri["p_value"] == pytest.approx(hits / allowed)
+    # Within intake years only there are more assignments: the blocks restrict the permutations.
+    loose = aligned_ri(panel, groups=None, draws=10**5, seed=1)
+    assert loose["exact"] and loose["draws"] > ri["draws"]
+
+
+def test_random_draws_within_blocks_keep_the_cells_counts():
+    df = crisis_panel(n=10, seed=3)
+    panel = prepare_aligned(df, **COLS, outcome="registry")
+    groups = (np.arange(panel.n_units) // 4).astype(str)
+    cells = permutation_cells(panel, groups)
+    arm_u = panel.unit_arm()
+    rng = np.random.default_rng(2)
+    for _ in range(50):
+        perm = permute_within(arm_u, cells, rng)
+        for c in np.unique(cells):
+            assert perm[cells == c].sum() == arm_u[cells == c].sum()
+    ri = aligned_ri(panel, groups=groups, draws=49, seed=2, exact=False)
+    assert ri["exact"] is False and ri["draws"] == 49
+
+
+def test_robustness_panel_names_the_ri_restriction_and_its_note():
+    df = _tiny()
+    rows = robustness_part(
+        df, cols=COLS, outcome="registry", blocks="block", randomised=True, ri_note="n", draws=9
+    )
+    ri = next(r for r in rows if r["method"] == "ri")
+    assert ri["within"] == "block" and ri["note"] == "n"
+    rows = robustness_part(df, cols=COLS, outcome="registry", draws=9)
+    ri = next(r for r in rows if r["method"] == "ri")
+    assert ri["within"] == "intake_year" and "note" not in ri
+
+
+def test_the_report_names_the_ri_restriction_in_dutch():
+    from analysis.reporting.diagnostics import _line
+
+    line = _line({"method": "ri", "line": "randomisation inference", "within": "allocation_block"})
+    assert "binnen de blokken van de toewijzing en het intakejaar" in line
+    note = "minimisatie kent geen blokken: binnen het stratum van de toewijzing"
+    line = _line({"method": "ri", "line": "x", "within": "allocation_stratum", "note": note})
+    assert "binnen de strata van de toewijzing en het intakejaar" in line and note in line
+    line = _line({"method": "ri", "line": "x; a permutation check", "within": "match_set"})
+    assert "gematchte paren" in line and "permutatiecontrole" in line

@@ -74,15 +74,31 @@ def test_matching_diagnostics_say_how_the_sets_were_formed_and_balance_after_mat
     assert out["before"] == {"computed": False, "reason": NO_POOL}
 
 
-def test_balance_before_matching_when_the_candidate_pool_is_given():
+def test_balance_before_matching_compares_the_intervention_families_with_the_pool():
     fam = _families()
-    pool = pd.concat([fam, fam.assign(family_id=fam.family_id + 100, n_child=fam.n_child + 1)])
-    pool.loc[pool.family_id > 100, "arm"] = "comparison"
-    out = matching_diagnostics(fam, candidates=pool)
+    pool = pd.DataFrame(
+        {
+            "candidate_key": [f"k{i}" for i in range(8)],
+            "intake_year": [2024, 2024, 2025, 2025, 2024, 2025, 2024, 2025],
+            "n_child": [1, 4, 2, 5, 3, 1, 2, 6],
+            "bijstand": [0, 1, 1, 1, 0, 1, 1, 0],
+            "selected": [True, False, True, False, True, False, False, True],
+            "match_set": ["P1", "", "P2", "", "P3", "", "", "P4"],
+        }
+    )
+    outcomes = fam[["family_id"]].assign(**{"bijstand T-1": (fam.family_id % 2).astype(float)})
+    out = matching_diagnostics(fam, candidates=pool, outcomes=outcomes)
     before = {r["variable"]: r for r in out["before"]}
-    t = pool.loc[pool.arm == "intervention"]
-    c = pool.loc[pool.arm == "comparison"]
-    assert before["n_child"]["smd"] == pytest.approx(_smd(t.n_child, c.n_child))
+    t = fam.loc[fam.arm == "intervention"]
+    assert before["n_child"]["smd"] == pytest.approx(_smd(t.n_child, pool.n_child))
+    assert before["n_child"]["n_comparison"] == 8
+    assert before["intake_year"]["smd"] == pytest.approx(_smd(t.intake_year, pool.intake_year))
+    t_bij = outcomes.loc[outcomes.family_id.isin(t.family_id), "bijstand T-1"]
+    assert before["bijstand T-1"]["smd"] == pytest.approx(_smd(t_bij, pool.bijstand))
+    assert out["pool"] == {"n_candidates": 8, "n_selected": 4}
+    after = {r["variable"]: r for r in out["after"]}
+    assert after["n_child"]["smd_before"] == before["n_child"]["smd"]
+    assert after["n_child"]["n_candidates"] == 8
 
 
 def test_no_sets_recorded_is_not_computed():
@@ -103,9 +119,41 @@ def test_the_report_prints_matching_counts_through_the_disclosure_rule():
     shown = matching_context(results)
     assert shown["families_outside_sets"] == suppress_count(2)
     assert shown["families_in_complete_sets"] == suppress_count(11)
-    assert shown["before"] is None and shown["before_reason"] == NO_POOL
+    assert shown["pool"] is False and shown["before_reason"] == NO_POOL
     assert {r["variable"] for r in shown["after"]} >= {"kinderen in het huishouden"}
     rows = balance_context(results)["rows"]
     assert {r["period"] for r in rows} == {"bij de intake"}
     assert all(r["n_intervention"] == suppress_count(6) for r in rows)
     assert matching_context({"questions": []}) is None
+
+
+def test_the_report_shows_before_matching_columns_only_when_a_pool_was_recorded():
+    from django.template.loader import render_to_string
+
+    from analysis.reporting.diagnostics import matching_context
+
+    fam = pd.concat([_families()] * 3, ignore_index=True)  # enough families to show SMDs
+    fam["family_id"] = range(1, len(fam) + 1)
+    fam["match_set"] = fam["match_set"].where(fam["match_set"] == "", fam["match_set"] + "x")
+    fam["match_set"] = [f"{s}{i // 14}" if s else "" for i, s in enumerate(fam["match_set"])]
+    pool = pd.DataFrame(
+        {
+            "candidate_key": [f"k{i}" for i in range(30)],
+            "intake_year": [2020 + i % 3 for i in range(30)],
+            "n_child": [1 + i % 5 for i in range(30)],
+            "selected": [i < 10 for i in range(30)],
+            "match_set": [f"P{i}" if i < 10 else "" for i in range(30)],
+        }
+    )
+    with_pool = matching_context(
+        {"questions": [], "matching": matching_diagnostics(fam, candidates=pool)}
+    )
+    without = matching_context({"questions": [], "matching": matching_diagnostics(fam)})
+    assert with_pool["pool"] is True
+    row = next(r for r in with_pool["after"] if r["variable"] == "kinderen in het huishouden")
+    t = fam.loc[fam.arm == "intervention"]
+    assert row["smd_before"] == f"{_smd(t.n_child, pool.n_child):.2f}".replace(".", ",")
+    html = render_to_string("analysis/report_body.html", {"matching": with_pool})
+    assert "SMD voor matching" in html and "kandidatenpool van" in html
+    html = render_to_string("analysis/report_body.html", {"matching": without})
+    assert "SMD voor matching" not in html and "geen kandidatenpool vastgelegd" in html

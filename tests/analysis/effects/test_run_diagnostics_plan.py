@@ -99,3 +99,53 @@ def test_without_a_plan_mde_the_run_simulates_one_and_says_so(panel):
     )
     (row,) = out["questions"][0]["outcomes"]
     assert row["mde_planned"]["source"] == "run" and row["mde_planned"]["mde"] > 0
+
+
+def test_ri_permutes_within_intake_year_and_allocation_block(panel):
+    # A randomised study: blocks of four families in family order (the allocation log's
+    # stratum and block), beside a stratum column; the blocks win and the line names them.
+    fam = panel.groupby("family_id").size().index.to_series()
+    block = {f: f"noord#{i // 4 + 1}" for i, f in enumerate(fam)}
+    data = panel.drop(columns=rd.BLOCK).assign(
+        **{rd.ALLOCATION_BLOCK: panel["family_id"].map(block), rd.STRATUM: "noord"}
+    )
+    out = rd.add_diagnostics(
+        data,
+        _results(),
+        params={"draws": 99, "seed": 5},
+        parts={p: p == "robustness" for p in rd.PARTS},
+        randomised=True,
+    )
+    (row,) = out["questions"][0]["outcomes"]
+    ri = next(r for r in row["robustness"] if r["method"] == "ri")
+    assert ri["within"] == rd.ALLOCATION_BLOCK and "permutation check" not in ri["line"]
+    # The number of cells (and so of blocks drawn) stays out of the run's JSON; so does the
+    # number of assignments of an exact test (here: blocks of four give few enough).
+    assert "cells" not in ri and ri["exact"] is True and ri["draws"] is None
+    arm = data.assign(arm01=(data["arm"] == "intervention").astype(float))
+    p = prepare_aligned(
+        arm,
+        unit="family_id",
+        time="year",
+        arm="arm01",
+        intake="intake_year",
+        outcome="child_protection",
+    )
+    per = p.data.groupby(p.unit)["family_id"].first()
+    groups = np.array([block[f] for f in per.to_numpy()])
+    direct = aligned_ri(p, t0="own", groups=groups, draws=99, seed=5)
+    assert ri["p_value"] == pytest.approx(direct["p_value"])
+    assert direct["cells"] == data.groupby(["intake_year", rd.ALLOCATION_BLOCK]).ngroups
+    assert direct["exact"] is True and direct["draws"] <= 99
+    # Without blocks (minimisation) the stratum is used, with the note on the line.
+    out = rd.add_diagnostics(
+        data.drop(columns=rd.ALLOCATION_BLOCK),
+        _results(),
+        params={"draws": 99, "seed": 5},
+        parts={p: p == "robustness" for p in rd.PARTS},
+        randomised=True,
+        ri_note="minimisatie kent geen blokken",
+    )
+    (row,) = out["questions"][0]["outcomes"]
+    ri = next(r for r in row["robustness"] if r["method"] == "ri")
+    assert ri["within"] == rd.STRATUM and ri["note"] == "minimisatie kent geen blokken"

@@ -249,7 +249,7 @@ def main() -> None:
         type=int,
         default=0,
         metavar="M",
-        help="also time the Delta^SD sensitivity with C-LF and FLCI on M values of M (slow)",
+        help="also time the Delta^SD sensitivity with C-LF and FLCI on M values of M",
     )
     args = parser.parse_args()
     draws = args.draws or (999 if args.quick else 9999)

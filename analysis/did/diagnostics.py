@@ -48,7 +48,7 @@ def outcome_diagnostics(
     mbar: Sequence[float] = (0.5, 1.0, 1.5, 2.0),
     m_grid: Sequence[float] | None = None,
     honest_restrictions: Sequence[str] = ("rm", "sd"),
-    sd_method: str = "C-LF",
+    sd_method: str = "FLCI",
     balance_variables: Sequence[str] | None = None,
     ipw_covariates: Sequence[str] = (),
     strata: str | None = None,
@@ -80,10 +80,9 @@ def outcome_diagnostics(
     ``honest_target``: "average" (T1 ... T4, T0 weight 0), "first" (T1) or ``{event time:
     weight}``; ``mbar`` the Delta^RM grid, ``m_grid`` the Delta^SD grid (default: six values
     up to a bound of the pre-intake slope changes); ``honest_restrictions`` ``("rm", "sd")``.
-    ``sd_method``: the Delta^SD test, ``"C-LF"`` by default here (the hybrid test R offers for
-    Delta^SD; seconds per outcome) or ``"FLCI"`` (R's default, validated on the Medicaid
-    example, but moderndid 0.2.0's FLCI takes over a minute per M on the aligned event study
-    with T0 ... T4 as post periods). ``alpha``: the level of HonestDiD and of every interval;
+    ``sd_method``: the Delta^SD test, ``"FLCI"`` (R's default, exact in milliseconds per M:
+    :mod:`analysis.did.honest_flci`) or ``"C-LF"`` (the hybrid test R offers for Delta^SD).
+    ``alpha``: the level of HonestDiD and of every interval;
     ``mde_alpha``: the alpha this outcome faces under the plan's multiplicity rule (default
     ``alpha``); ``mde_power`` the target power; ``rho``: an assumed lag-1 serial correlation
     (default: estimated from the pre-intake years; needed when only T0 precedes treatment);

@@ -18,10 +18,10 @@ Two restrictions on how far the post-intake violation of parallel trends may go:
   critical value is the ``1 - kappa`` quantile of ``max_v v' xi`` over the same vertices, with
   the same 1000 normal draws (seed 0) as moderndid/R.
 * **Smoothness** Delta^SD(M): the bias's slope changes by at most ``M`` per period. Test: R's
-  default, the **fixed-length confidence interval (FLCI)** of Armstrong & Kolesar
-  (``moderndid.didhonest.compute_flci``), an optimisation without a grid; or, on request, the
-  C-LF hybrid on R's Delta^SD polyhedron (:func:`sd_clf_interval`), which is much faster when
-  there are many post periods (moderndid's FLCI takes over a minute per M with five).
+  default, the **fixed-length confidence interval (FLCI)** of Armstrong & Kolesar, solved
+  exactly along the lasso path of the bias-variance frontier (:mod:`analysis.did.honest_flci`,
+  milliseconds per M; moderndid 0.2.0's ``compute_flci`` never ends with a single lead); or,
+  on request, the C-LF hybrid on R's Delta^SD polyhedron (:func:`sd_clf_interval`).
 
 The C-LF interval is found without cutting it short: each (change, sign) polyhedron is tested on
 a coarse grid (``COARSE_POINTS``) over a range that contains the identified set plus 20 standard errors, and every
@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from analysis.did.honest import rm_constraints
+from analysis.did.honest_flci import flci
 
 COARSE_POINTS = 101
 REFINE_TOL = 1e-4  # of the search range
@@ -354,21 +355,13 @@ def sd_interval(
     m: float,
     alpha: float = 0.05,
 ) -> tuple[float, float]:
-    """The Delta^SD(M) fixed-length confidence interval of ``l' tau_post`` (Armstrong-Kolesar)."""
-    from moderndid.didhonest.fixed_length_ci import compute_flci
+    """The Delta^SD(M) fixed-length confidence interval of ``l' tau_post`` (Armstrong-Kolesar).
 
-    with _warnings.catch_warnings():
-        _warnings.simplefilter("ignore")
-        r = compute_flci(
-            beta_hat=beta,
-            sigma=sigma,
-            n_pre_periods=n_pre,
-            n_post_periods=l_vec.size,
-            post_period_weights=l_vec,
-            smoothness_bound=m,
-            alpha=alpha,
-        )
-    return float(r.flci[0]), float(r.flci[1])
+    R's ``findOptimalFLCI`` solved exactly along the lasso path of the bias-variance frontier
+    (:func:`analysis.did.honest_flci.flci`; milliseconds per M).
+    """
+    r = flci(beta, sigma, n_pre=n_pre, l_vec=l_vec, m=m, alpha=alpha)
+    return r.ci_low, r.ci_high
 
 
 def sd_clf_interval(
@@ -482,8 +475,7 @@ def honest_sensitivity(
     ``beta``: event-study coefficients, the ``n_pre`` leads (reference excluded) first, then the
     ``l_vec.size`` post periods; ``sigma`` their covariance. ``grid``: the Mbar (rm, default
     0.5, 1, 1.5, 2) or M (sd, default :func:`sd_default_grid`) values. ``sd_method``: "FLCI"
-    (R's default for Delta^SD) or "C-LF" (:func:`sd_clf_interval`, much faster with many post
-    periods). Returns a JSON-able dict:
+    (R's default for Delta^SD) or "C-LF" (:func:`sd_clf_interval`). Returns a JSON-able dict:
     restriction, method, parameter name, rows ``{value, ci_low, ci_high}``, the original
     interval, the breakdown value and how it was found.
     """

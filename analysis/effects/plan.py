@@ -24,12 +24,12 @@ PLAN_PARAMS = ("design", "estimator", "multiplicity", "inference", "draws", "see
 HONEST_RESTRICTIONS = ("rm", "sd")
 HONEST_TARGETS = ("average", "first")
 HONEST_SD_METHODS = ("FLCI", "C-LF")
-#: HonestDiD as the plan fixes it: both restrictions, the average of T1 ... T4 (T0 weight 0).
-#: Delta^SD with C-LF, not R's default FLCI: measured on an 80-family aligned study (T-2 ... T4)
-#: on the 2-core machine, C-LF took 11.5 s for two values of M and FLCI had not finished them
-#: after 25 minutes (benchmarks/report_speed.py --flci 2 times both on the demo). The plan may
-#: choose FLCI; the report names the test used.
-HONEST_DEFAULTS = {"restrictions": ["rm", "sd"], "target": "average", "sd_method": "C-LF"}
+#: HonestDiD as the plan fixes it: both restrictions, the average of T1 ... T4 (T0 weight 0),
+#: R's defaults: C-LF for Delta^RM and the fixed-length CI (FLCI) for Delta^SD (exact, a few
+#: milliseconds per M: analysis/did/honest_flci.py; benchmarks/diagnostics_speed.py times it).
+#: A plan may choose C-LF for Delta^SD; a plan frozen with C-LF (the default until FLCI was
+#: made fast) keeps it, because its content records the method. The report names the test used.
+HONEST_DEFAULTS = {"restrictions": ["rm", "sd"], "target": "average", "sd_method": "FLCI"}
 #: The planned MDE: power 0.8; ``rho`` None = the lag-1 correlation of the pre-intake years.
 POWER_DEFAULTS = {"power": 0.8, "rho": None, "reps": 1000}
 # Deviations are printed in the (Dutch) report: the names below are its words.

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from analysis.did.inference import DEFAULT_METHODS
+from analysis.effects.plan import HONEST_SD_METHODS
 
 
 def error_messages(exc: ValidationError) -> list[str]:
@@ -94,6 +95,15 @@ def _honest(post) -> dict:
         if post.get(f"honest_{key}"):
             honest[key] = post[f"honest_{key}"]
     return honest
+
+
+def sd_method_choices() -> list[tuple[str, str]]:
+    """The Delta^SD tests a plan may choose, R's default (FLCI) first, with their labels."""
+    labels = {
+        "FLCI": _("fixed-length confidence interval (FLCI, R's default)"),
+        "C-LF": _("conditional-least-favourable hybrid test (C-LF)"),
+    }
+    return [(m, labels[m]) for m in HONEST_SD_METHODS]
 
 
 def inference_choices() -> list[tuple[str, str]]:

@@ -148,6 +148,9 @@ def analysis_plan_revise(*, study, user, changes: dict, reason: str) -> Analysis
     if not (reason or "").strip():
         raise ValidationError({"reason": _("a new plan version needs a reason")})
     changes = dict(changes)
+    for key in ("honest", "power"):  # a partial change keeps the plan's other settings
+        if isinstance(changes.get(key), dict) and isinstance(current.content.get(key), dict):
+            changes[key] = {**current.content[key], **changes[key]}
     _validate(changes)
     params = {**current.content, **changes}
     if "design" in changes:

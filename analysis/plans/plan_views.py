@@ -11,7 +11,6 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from analysis.effects import plan as plan_core
 from analysis.plans import forms, plan_services, selectors
 
 
@@ -34,7 +33,7 @@ def plan_detail(request, study_id: int):
             "post_intake": plan_services.study_has_post_intake_data(study),
             "inference_choices": forms.inference_choices(),
             "defaults": plan_services.PLAN_DEFAULTS,
-            "sd_methods": plan_core.HONEST_SD_METHODS,
+            "sd_method_choices": forms.sd_method_choices(),
             "planned_mde": (current.content.get("planned_mde") or {}) if current else {},
         },
     )

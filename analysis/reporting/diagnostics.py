@@ -37,6 +37,11 @@ RESTRICTIONS = {
     "afwijking vóór de intake",
     "sd": "gladheid (Δ^SD): de trend mag per jaar hooguit M van richting veranderen",
 }
+#: The HonestDiD tests in the report's words, by the engine's method name (its first word).
+HONEST_METHODS = {
+    "FLCI": "vaste-lengte-interval (FLCI)",
+    "C-LF": "conditionele minst-gunstige hybride toets (C-LF)",
+}
 ROBUSTNESS_LINES = {
     "cr2": "uitgelijnd, CR2 (Satterthwaite-vrijheidsgraden)",
     "cr1": "uitgelijnd, CR1 (G - 1 vrijheidsgraden)",
@@ -110,6 +115,11 @@ def _not_computed(part) -> str | None:
     return None
 
 
+def honest_method_nl(method: str) -> str:
+    """The report's Dutch name of a HonestDiD test ("FLCI (fixed-length ...)" -> Dutch)."""
+    return HONEST_METHODS.get(method.split(" ", 1)[0], method)
+
+
 def _honest(h: dict | None, eligibility_tied: bool) -> dict | None:
     if h is None:
         return None
@@ -148,7 +158,7 @@ def _honest(h: dict | None, eligibility_tied: bool) -> dict | None:
             {
                 "key": key,
                 "label": RESTRICTIONS[key],
-                "method": r.get("method", ""),
+                "method": honest_method_nl(str(r.get("method", ""))),
                 "symbol": symbol,
                 "rows": [
                     {

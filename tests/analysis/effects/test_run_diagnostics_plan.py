@@ -90,6 +90,22 @@ def test_honest_follows_the_plan_and_the_plan_mde_is_shown_not_simulated(panel):
     assert row["mde_planned"] == {**planned["outcomes"]["child_protection"], "source": "plan"}
 
 
+@pytest.mark.parametrize("plan_sd, label", [(None, "FLCI"), ("C-LF", "C-LF")])
+def test_smoothness_uses_flci_unless_the_plan_chose_c_lf(panel, plan_sd, label):
+    honest = {"restrictions": ["sd"], "target": "first"}
+    if plan_sd:
+        honest["sd_method"] = plan_sd
+    out = rd.add_diagnostics(
+        panel,
+        _results(),
+        params={"draws": 19, "seed": 1, "honest": honest},
+        parts={p: p == "honest" for p in rd.PARTS},
+    )
+    (row,) = out["questions"][0]["outcomes"]
+    assert row["honest"]["sd"]["method"].startswith(label)
+    assert row["honest"]["sd"]["intervals"][0]["value"] == 0.0
+
+
 def test_without_a_plan_mde_the_run_simulates_one_and_says_so(panel):
     out = rd.add_diagnostics(
         panel,

@@ -92,7 +92,34 @@ def test_defaults_when_the_form_is_left_as_it_is(study, researcher):
     c = plan.content
     assert (c["inference"], c["draws"], c["seed"]) == ("cr2", 0, 2016)
     assert c["honest"]["restrictions"] == ["rm", "sd"] and c["honest"]["target"] == "average"
+    assert c["honest"]["sd_method"] == "FLCI"  # R's default for Delta^SD
     assert c["power"]["rho"] is None
+
+
+def test_the_freeze_form_offers_flci_as_the_default_for_smoothness(client, study, researcher):
+    client.force_login(researcher)
+    page = client.get(f"/analysis/studies/{study.pk}/plan/").content.decode()
+    select = page[page.index('name="honest_sd_method"') :]
+    select = select[: select.index("</select>")]
+    assert '<option value="FLCI" selected>' in select
+    assert '<option value="C-LF">' in select and "(FLCI" in select
+
+
+def test_a_plan_frozen_with_c_lf_keeps_it_through_revisions(study, researcher):
+    v1 = analysis_plan_freeze(
+        study=study, user=researcher, params={"honest": {"sd_method": "C-LF"}}
+    )
+    assert v1.content["honest"]["sd_method"] == "C-LF"
+    v2 = analysis_plan_revise(study=study, user=researcher, changes={"draws": 99}, reason="x")
+    assert v2.content["honest"]["sd_method"] == "C-LF"
+    v3 = analysis_plan_revise(
+        study=study, user=researcher, changes={"honest": {"target": "first"}}, reason="T1"
+    )
+    assert v3.content["honest"] == {
+        "restrictions": ["rm", "sd"],
+        "target": "first",
+        "sd_method": "C-LF",
+    }
 
 
 def test_a_revision_keeps_the_pre_registered_mde(study, researcher):

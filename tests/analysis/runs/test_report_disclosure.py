@@ -293,6 +293,8 @@ def test_honest_equals_the_entry_point(demo_diag_run):
     o = _row(demo_diag_run, "child_protection")
     assert o["honest"] == _direct(demo_diag_run, "child_protection", "honest")
     assert o["honest"]["rm"]["parameter"] == "Mbar" and o["honest"]["sd"]["parameter"] == "M"
+    assert o["honest"]["rm"]["method"].startswith("C-LF")
+    assert o["honest"]["sd"]["method"].startswith("FLCI")  # the plan's default, R's
 
 
 def test_balance_smd_by_hand(demo_diag_run):
@@ -362,6 +364,18 @@ def test_report_shows_the_diagnostics_in_dutch(demo_diag_run, demo_html):
         f"M̄ = {shown} keer zo groot zijn als vóór de intake" in text
     )
     assert "Kijk daarom ook naar Δ^SD ernaast" in text  # eligibility-tied care outcomes
+    assert "methode vaste-lengte-interval (FLCI)" in text
+    assert "methode conditionele minst-gunstige hybride toets (C-LF)" in text  # Delta^RM
+    sd = o["honest"]["sd"]
+    lo, hi = sd["original"]["ci_low"], sd["original"]["ci_high"]
+    if lo <= 0 <= hi:
+        sd_text = "het effect is al zonder afwijkingen van parallelle trends niet aantoonbaar"
+    elif sd["breakdown"] is None:
+        sd_text = "het effect blijft aantoonbaar over het hele rooster van waarden"
+    else:
+        shown_sd = f"{sd['breakdown']:.2f}".replace(".", ",")
+        sd_text = f"zolang de trend per jaar hooguit M = {shown_sd} van richting verandert"
+    assert sd_text in text
     assert 'data-table="balance"' in demo_html and "≥ 0,25" in text
     assert "Gewogen naar de kans om in de studie te blijven (IPW)" in text
     assert text.count("Robuustheid: dezelfde vraag op andere manieren geschat") == sum(

@@ -625,6 +625,19 @@ class AuditFilterForm(forms.Form):
         )
 
 
+class CandidatePoolForm(forms.Form):
+    """Upload of a matched study's candidate pool (CSV); checked by the service, not here."""
+
+    file = forms.FileField(
+        label=_("Candidate pool (CSV)"),
+        help_text=_(
+            "One row per candidate considered for matching, intervention families included: "
+            "candidate_key, intake_year, selected, match_set and one column per matching "
+            "variable. Never a BSN."
+        ),
+    )
+
+
 class ImportUploadForm(forms.Form):
     """Upload of a registry extract; what is in the file is checked by the dry run, not here."""
 

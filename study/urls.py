@@ -11,6 +11,7 @@ from study.views import (
     erasure,
     families,
     imports,
+    matching,
     professionals,
     quality,
     setup,
@@ -90,6 +91,11 @@ urlpatterns = [
     ),
     path("studies/<int:study_id>/caseloads/", setup.caseloads, name="caseloads"),
     path("studies/<int:study_id>/notes-grants/", setup.notes_grants, name="notes_grants"),
+    path(
+        "studies/<int:study_id>/matching-candidates/",
+        matching.matching_candidates,
+        name="matching_candidates",
+    ),
     path(
         "studies/<int:study_id>/professionals/",
         setup.study_professionals,

@@ -86,6 +86,7 @@ PAGE_KINDS: dict[str, str] = {
     "study:membership_change": MANAGE,
     "study:caseloads": CASELOAD,
     "study:notes_grants": CASELOAD,
+    "study:matching_candidates": RESEARCH,
     "study:family_status": RESEARCH,
     "study:study_professionals": RESEARCH,
     "study:professional_deactivate": RESEARCH,

@@ -57,6 +57,7 @@ FAMILY_PAGES = {
 NOT_FAMILY_PAGES = {
     "study:home": "the user's studies",
     "study:family_enrol": "an empty form (the POST enrols)",
+    "study:matching_candidates": "counts of the candidate pool per intake year; no keys",
     "study:care_involvement_end": "POST only",
     "study:wave_complete": "POST only",
     "study:wave_missed": "POST only",

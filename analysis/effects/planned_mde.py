@@ -25,6 +25,7 @@ reason); binary outcomes (LPM) are in percentage points.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -184,10 +185,13 @@ def planned_mde(
     design_source: str,
     only: set[str] | None = None,
     default_reps: int = 1000,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> dict[str, Any]:
     """``planned_mde`` of a plan's content: settings and one entry per primary outcome
     (``only``: just these codes; ``default_reps``: simulations when the plan names none). ``families``: family_id, arm01, intake_year of the planned
-    design; ``observed``: family-year rows with the outcomes (pre-intake years are used)."""
+    design; ``observed``: family-year rows with the outcomes (pre-intake years are used).
+    ``progress(done, total, code)`` is called before each outcome is simulated and once at the end
+    (``code`` then empty)."""
     settings = content.get("power") or {}
     primary = list(content.get("primary_outcomes") or [])
     m = max(len(primary), 1)
@@ -200,9 +204,10 @@ def planned_mde(
     }
     seed = int(content.get("seed") or 0)
     per: dict[str, Any] = {}
-    for code in primary:
-        if code not in outcomes or (only is not None and code not in only):
-            continue
+    todo = [c for c in primary if c in outcomes and (only is None or c in only)]
+    for done, code in enumerate(todo):
+        if progress is not None:
+            progress(done, len(todo), code)
         per[code] = outcome_mde(
             families,
             observed,
@@ -215,6 +220,8 @@ def planned_mde(
             reps=int(settings.get("reps", default_reps)),
             seed=seed,
         )
+    if progress is not None:
+        progress(len(todo), len(todo), "")
     return {
         "alpha": alpha,
         "alpha_rule": f"alpha / m = {content.get('alpha', 0.05)} / {m} (eerste stap van Holm, "

@@ -9,7 +9,7 @@ from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from analysis.models import AnalysisRun, Report
+from analysis.models import AnalysisRun, Report, ReportTypesetJob
 from analysis.runs.job import RUN_JOB
 from study import access
 from tracker import jobs
@@ -96,3 +96,19 @@ def run_get(user, pk: int) -> AnalysisRun:
 def runnable_studies(user) -> list:
     """The studies whose runs and plans a user may see (researchers and data managers)."""
     return list(access.studies_with(user, access.Right.ANALYSE))
+
+
+def typesetting(report: Report) -> ReportTypesetJob | None:
+    """The report's PDF typesetting still under way (queued or running), or None."""
+    return (
+        ReportTypesetJob.objects.filter(
+            report=report,
+            status__in=(ReportTypesetJob.Status.QUEUED, ReportTypesetJob.Status.RUNNING),
+        )
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+def typeset_last(report: Report) -> ReportTypesetJob | None:
+    return ReportTypesetJob.objects.filter(report=report).order_by("-created_at", "-pk").first()

@@ -175,6 +175,21 @@ def outcome_mde(
     )
 
 
+def _simulable(content: dict) -> dict[str, dict]:
+    """The plan's primary family outcomes by code: the ones whose MDE is simulated."""
+    return {
+        o["code"]: o
+        for q in content.get("questions", [])
+        for o in q.get("outcomes", [])
+        if o.get("primary") and q.get("unit", "family") == "family"
+    }
+
+
+def simulated_codes(content: dict) -> set[str]:
+    """The primary outcomes of a plan's content that :func:`planned_mde` simulates."""
+    return set(_simulable(content)) & set(content.get("primary_outcomes") or [])
+
+
 def planned_mde(
     content: dict,
     *,
@@ -196,12 +211,7 @@ def planned_mde(
     primary = list(content.get("primary_outcomes") or [])
     m = max(len(primary), 1)
     alpha = float(content.get("alpha", 0.05)) / m
-    outcomes = {
-        o["code"]: o
-        for q in content.get("questions", [])
-        for o in q.get("outcomes", [])
-        if o.get("primary") and q.get("unit", "family") == "family"
-    }
+    outcomes = _simulable(content)
     seed = int(content.get("seed") or 0)
     per: dict[str, Any] = {}
     todo = [c for c in primary if c in outcomes and (only is None or c in only)]

@@ -55,8 +55,7 @@ def simulation_needed(
     if content.get("design") == "calendar":
         return False
     kept = _kept(previous, recompute)
-    primary = set(content.get("primary_outcomes") or [])
-    return not kept or bool(primary - set(kept.get("outcomes") or {}))
+    return not kept or bool(planned_mde.simulated_codes(content) - set(kept.get("outcomes") or {}))
 
 
 def with_planned_mde(
@@ -74,7 +73,8 @@ def with_planned_mde(
     kept = _kept(previous, recompute)
     kept_outcomes = dict(kept.get("outcomes") or {})
     primary = set(content.get("primary_outcomes") or [])
-    missing = primary - set(kept_outcomes)
+    # Only outcomes the simulation covers count as missing (a professional outcome never has one).
+    missing = planned_mde.simulated_codes(content) - set(kept_outcomes)
     if content.get("design") == "calendar":
         return {
             **content,

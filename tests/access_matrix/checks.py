@@ -117,6 +117,7 @@ API_KINDS: dict[str, str | None] = {
     "imports": RESEARCH,
     "analysis-runs": ANALYSIS,
     "analysis-plans": ANALYSIS,
+    "plan-freezes": ANALYSIS,
     "reports": ANALYSIS,
     "monitor/reports": MONITOR,
     "monitor/jobs": MONITOR,

@@ -91,7 +91,7 @@ def _previous_published(run: AnalysisRun) -> Report | None:
 def published_rendering(report: Report) -> str:
     """The report's content exactly as the gemeente reads it once published: the publish
     preview and the gemeente's report page both show this (the stored rendering; publishing
-    typesets it once more, changing only the status on its title page)."""
+    changes only the status on its title page and typesets its PDF again, as a job)."""
     return report.html
 
 

@@ -181,6 +181,8 @@ def snapshot() -> dict[str, int]:
         "study.ImportBatch",
         "analysis.AnalysisRun",
         "analysis.ReportPublicationEvent",
+        "analysis.PlanFreezeJob",
+        "analysis.ReportTypesetJob",
         "monitor.MonitorJob",
     ):
         model = apps.get_model(label)

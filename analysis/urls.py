@@ -42,6 +42,7 @@ urlpatterns = [
     path("reports/<int:report_id>/", views.report_detail, name="report"),
     path("reports/<int:report_id>/pdf/", views.report_pdf, name="report_pdf"),
     path("reports/<int:report_id>/pdf/status/", views.report_pdf_status, name="report_pdf_status"),
+    path("reports/<int:report_id>/typeset/", views.report_typeset, name="report_typeset"),
     path("reports/<int:report_id>/publish/", views.report_publish, name="report_publish"),
     path("reports/<int:report_id>/withdraw/", views.report_withdraw, name="report_withdraw"),
 ]

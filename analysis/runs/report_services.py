@@ -26,6 +26,7 @@ from analysis.models import AnalysisRun, Report, ReportPublicationEvent, ReportT
 from analysis.reporting.context import report_context
 from analysis.reporting.html import as_published, report_html_from_context
 from analysis.reporting.pdf import ReportRenderError, report_pdf_from_context, report_pdf_from_html
+from analysis.runs import selectors
 from analysis.runs.job import TYPESET_DONE, TYPESET_JOB, TYPESET_STARTED
 from study import access
 from tracker import jobs
@@ -159,6 +160,34 @@ def _publish(*, report: Report, user, send: bool) -> ReportTypesetJob | None:
     if send:
         jobs.enqueue_on_commit(TYPESET_JOB.task_name, job.pk)
     log.info("report %s (study %s) published by %s", report.pk, report.study_id, user.pk)
+    return job
+
+
+def report_typeset_again(*, report: Report, user) -> ReportTypesetJob:
+    """Typeset a published report's PDF again: after a failure (a new job), or when its
+    typesetting stalled (the reconciler's pass sends it again, for where no beat runs). Refused
+    for a draft or a withdrawn report, one that has its PDF, and while a typesetting is under
+    way."""
+    if not access.has_right(user, report.study, access.Right.REPORT_PUBLISH):
+        raise PermissionDenied
+    active = selectors.typesetting(report)
+    if active is not None and jobs.job_stalled(TYPESET_JOB, active):
+        jobs.jobs_reconcile(TYPESET_JOB)
+        return active
+    with transaction.atomic():
+        stored = _locked(report)
+        if not stored.published or stored.withdrawn:
+            raise ValidationError(
+                _("Only a published report that is not withdrawn gets its PDF typeset."),
+                code="not_published",
+            )
+        if selectors.typesetting(report) is not None:
+            raise ValidationError(_("The PDF is already being typeset."), code="typesetting")
+        if Report.objects.filter(pk=report.pk, pdf__isnull=False).exists():
+            raise ValidationError(_("This report already has its PDF."), code="has_pdf")
+        Report.objects.filter(pk=report.pk).update(pdf_error="")
+        job = ReportTypesetJob.objects.create(report=report, heartbeat_at=timezone.now())
+        jobs.enqueue_on_commit(TYPESET_JOB.task_name, job.pk)
     return job
 
 

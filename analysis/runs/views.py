@@ -15,8 +15,10 @@ from django.views.decorators.http import require_POST
 from analysis.models import Report
 from analysis.plans import selectors as plan_selectors
 from analysis.runs import report_services, selectors, services
+from analysis.runs.job import TYPESET_JOB
 from study import access
 from study import selectors as study_selectors
+from tracker import jobs
 
 
 @login_required
@@ -93,15 +95,37 @@ def report_detail(request, report_id: int):
                 "content": report_services.published_rendering(report) if may_publish else "",
             },
         )
+    typesetting = selectors.typesetting(report) if report.published else None
     return render(
         request,
         "analysis/report.html",
         {
             "report": report,
             "may_publish": may_publish,
-            "typesetting": selectors.typesetting(report) if report.published else None,
+            "typesetting": typesetting,
+            "may_typeset_again": may_publish
+            and report.published
+            and not report.withdrawn
+            and (typesetting is None or jobs.job_stalled(TYPESET_JOB, typesetting))
+            and not Report.objects.filter(pk=report.pk, pdf__isnull=False).exists(),
         },
     )
+
+
+@login_required
+@require_POST
+def report_typeset(request, report_id: int):
+    """Typeset a published report's PDF again (after a failure, or when it stalled)."""
+    report = selectors.report_get(request.user, report_id)
+    if not _may_publish(request.user, report):
+        raise Http404
+    try:
+        report_services.report_typeset_again(report=report, user=request.user)
+    except ValidationError as exc:
+        messages.warning(request, exc.messages[0])
+    else:
+        messages.success(request, _("The PDF is being typeset again."))
+    return redirect("analysis:report", report_id=report.pk)
 
 
 @login_required

@@ -216,3 +216,60 @@ def test_api_publish_per_role_reports_the_pdf_as_typesetting(
     assert listed["pdf_status"] == "ready"
     for user in (gemeente_user, coach):  # they read it, they do not publish it again
         assert api(user).post(url, {"confirm": True}, format="json").status_code == 403
+
+
+def test_after_a_failure_the_researcher_typesets_again_from_the_page(
+    client,
+    study,
+    researcher,
+    gemeente_user,
+    draft,
+    sent,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+):
+    def broken(html, *, study, context):
+        raise ReportRenderError("unclosed delimiter", field="study.name")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(report_services, "report_pdf_from_html", broken)
+        job = _publish(draft, researcher, django_capture_on_commit_callbacks)
+        report_services.report_typeset_execute(job_id=job.pk)
+    assert 'id="typeset-again"' in _page(client, researcher, draft)
+    assert 'id="typeset-again"' not in _page(client, gemeente_user, draft)
+    client.force_login(gemeente_user)
+    assert client.post(f"/analysis/reports/{draft.pk}/typeset/").status_code == 404
+    client.force_login(researcher)
+    sent.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/analysis/reports/{draft.pk}/typeset/")
+    again = ReportTypesetJob.objects.filter(report=draft).latest("pk")
+    assert again.pk != job.pk and sent == [(again.pk,)]
+    draft.refresh_from_db()
+    assert draft.pdf_error == ""  # no longer failed: being typeset
+    page = _page(client, researcher, draft)
+    assert 'id="pdf-typesetting"' in page and 'id="typeset-again"' not in page
+    answer = client.post(f"/analysis/reports/{draft.pk}/typeset/", follow=True)
+    assert "already being typeset" in answer.content.decode()  # one at a time
+    report_services.report_typeset_execute(job_id=again.pk)
+    draft.refresh_from_db()
+    assert bytes(draft.pdf).startswith(b"%PDF")
+    assert 'id="typeset-again"' not in _page(client, researcher, draft)
+
+
+def test_a_stalled_typesetting_is_sent_again_from_the_page(
+    client, study, researcher, draft, sent, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    job = _publish(draft, researcher, django_capture_on_commit_callbacks)
+    long_ago = timezone.now() - timedelta(seconds=settings.ANALYSIS_QUEUED_SECONDS + 60)
+    ReportTypesetJob.objects.filter(pk=job.pk).update(created_at=long_ago, heartbeat_at=long_ago)
+    assert 'id="typeset-again"' in _page(client, researcher, draft)
+    sent.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/analysis/reports/{draft.pk}/typeset/")
+    assert sent == [(job.pk,)]  # the reconciler's pass sent the lost message again
+    assert ReportTypesetJob.objects.filter(report=draft).count() == 1

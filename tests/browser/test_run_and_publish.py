@@ -9,6 +9,7 @@ the MDE simulation's progress with the freeze button disabled until the version 
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -152,7 +153,11 @@ def test_freezing_the_plan_answers_at_once_and_shows_the_mde_progress(
     log_in(page, researcher.username, f"/analysis/studies/{study.pk}/plan/")
     page.click("#freeze-plan")
     page.wait_for_selector("#plan-freezing")
-    page.wait_for_function("document.querySelector('#plan-freezing progress').value >= 50")
+    bar = page.locator("#plan-freezing progress")
+    deadline = time.monotonic() + 30  # polled from here: wait_for_function's polling needs eval,
+    while bar.evaluate("el => el.value") < 50:  # which the content security policy forbids
+        assert time.monotonic() < deadline, "the progress bar never showed the job's progress"
+        page.wait_for_timeout(200)
     assert page.locator("#freeze-plan").is_disabled()
     assert "being frozen" in page.locator("#freeze-in-progress").inner_text()
     assert not AnalysisPlan.objects.filter(study=study).exists()  # nothing frozen yet

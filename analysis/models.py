@@ -246,3 +246,101 @@ class ReportSchedule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.study} {self.frequency} (next {self.next_due})"
+
+
+class PlanFreezeJob(models.Model):
+    """A request to freeze the study's analysis plan (version 1, or a revision with its reason):
+    a job of tracker/jobs.py (analysis/plans/job.py). The request records what is to be frozen
+    (``content``: the questions and settings at the moment of the request); the job simulates the
+    pre-registered MDE of each primary outcome, and only then is the plan version written, with
+    its MDEs, in the transaction that marks the job succeeded. Until then no plan is frozen."""
+
+    class Kind(models.TextChoices):
+        FREEZE = "freeze", _("freeze")
+        REVISE = "revise", _("revision")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        SUCCEEDED = "succeeded", _("succeeded")
+        FAILED = "failed", _("failed")
+
+    study = models.ForeignKey(
+        "study.Study", on_delete=models.PROTECT, related_name="plan_freeze_jobs"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.FREEZE)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    #: The plan content to freeze, without its MDEs (the job adds them).
+    content = models.JSONField(default=dict)
+    #: A revision: the version it revises, and whether the power settings changed.
+    previous = models.ForeignKey(
+        "analysis.AnalysisPlan", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recompute = models.BooleanField(default=False)
+    reason = models.TextField(blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    progress_note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=200, blank=True)
+    error = models.TextField(blank=True)
+    #: The version the job froze (set in the same transaction as its success).
+    plan = models.OneToOneField(
+        "analysis.AnalysisPlan",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="freeze_job",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"plan {self.kind} {self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+
+class ReportTypesetJob(models.Model):
+    """Typesetting a published report's PDF (status "gepubliceerd" on its title page): a job of
+    tracker/jobs.py (analysis/runs/job.py). Publishing records the publication at once and
+    queues this job; the PDF (or Report.pdf_error) is stored when it finishes, unless the report
+    was withdrawn meanwhile (the job is then cancelled and stores nothing)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        SUCCEEDED = "succeeded", _("succeeded")
+        FAILED = "failed", _("failed")
+        CANCELLED = "cancelled", _("cancelled")
+
+    report = models.ForeignKey(Report, on_delete=models.PROTECT, related_name="typeset_jobs")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    progress_note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=200, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"typeset report {self.report_id} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)

@@ -7,8 +7,8 @@ from django.db import InterfaceError, OperationalError
 
 from analysis.monitor import pipeline
 from analysis.monitor import services as monitor_services
-from analysis.plans import schedule_services
-from analysis.runs import services
+from analysis.plans import plan_services, schedule_services
+from analysis.runs import report_services, services
 
 # One setting bounds a run; the reconciler's stale threshold is derived from the same setting
 # (runs left by a dead worker are put right by tracker.tasks.reconcile_jobs_task).
@@ -28,6 +28,34 @@ _LIMIT = int(settings.ANALYSIS_TIME_LIMIT.total_seconds())
 )
 def analysis_run_task(run_id: int) -> None:
     services.analysis_run_execute(run_id=run_id)
+
+
+# Freezing a plan simulates its MDEs (seconds per outcome) and typesetting a published report
+# takes seconds: both are jobs claimed like a run (acks_late: a killed worker's job is redelivered,
+# the claim makes that harmless), bounded by the run's time limit, retried only for a database
+# that is briefly unreachable; a simulation or typesetting error fails the job with a message.
+@shared_task(
+    acks_late=True,
+    time_limit=_LIMIT,
+    soft_time_limit=_LIMIT - 60,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=3,
+)
+def plan_freeze_task(job_id: int) -> None:
+    plan_services.analysis_plan_freeze_execute(job_id=job_id)
+
+
+@shared_task(
+    acks_late=True,
+    time_limit=_LIMIT,
+    soft_time_limit=_LIMIT - 60,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=3,
+)
+def report_typeset_task(job_id: int) -> None:
+    report_services.report_typeset_execute(job_id=job_id)
 
 
 # Celery beat (CELERY_BEAT_SCHEDULE): due report schedules start a draft run and e-mail the

@@ -27,6 +27,11 @@ urlpatterns = [
     path("studies/<int:study_id>/plan/", plan_views.plan_detail, name="plan"),
     path("studies/<int:study_id>/plan/freeze/", plan_views.plan_freeze, name="plan_freeze"),
     path("studies/<int:study_id>/plan/revise/", plan_views.plan_revise, name="plan_revise"),
+    path(
+        "plan-freezes/<int:job_id>/status/",
+        plan_views.plan_freeze_status,
+        name="plan_freeze_status",
+    ),
     path("studies/<int:study_id>/schedules/", schedule_views.schedule_add, name="schedule_add"),
     path(
         "studies/<int:study_id>/schedules/<int:schedule_id>/stop/",
@@ -36,6 +41,8 @@ urlpatterns = [
     path("runs/<int:run_id>/status/", views.run_status, name="run_status"),
     path("reports/<int:report_id>/", views.report_detail, name="report"),
     path("reports/<int:report_id>/pdf/", views.report_pdf, name="report_pdf"),
+    path("reports/<int:report_id>/pdf/status/", views.report_pdf_status, name="report_pdf_status"),
+    path("reports/<int:report_id>/typeset/", views.report_typeset, name="report_typeset"),
     path("reports/<int:report_id>/publish/", views.report_publish, name="report_publish"),
     path("reports/<int:report_id>/withdraw/", views.report_withdraw, name="report_withdraw"),
 ]

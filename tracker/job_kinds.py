@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from analysis.monitor.job import MONITOR_JOB
-from analysis.runs.job import RUN_JOB
+from analysis.plans.job import PLAN_FREEZE_JOB
+from analysis.runs.job import RUN_JOB, TYPESET_JOB
 from study.imports.job import APPLY_JOB, DRY_RUN_JOB
 from tracker.jobs import JobSpec, Reconciled, jobs_reconcile
 
@@ -20,6 +21,8 @@ JOB_KINDS: dict[str, JobSpec] = {
     "import-dry-run": DRY_RUN_JOB,
     "import-apply": APPLY_JOB,
     "monitor-job": MONITOR_JOB,
+    "plan-freeze": PLAN_FREEZE_JOB,
+    "report-typeset": TYPESET_JOB,
 }
 
 

@@ -248,6 +248,19 @@ def worker_gone(
     return last is None or last < now - timedelta(seconds=seconds)
 
 
+def job_stalled(spec: JobSpec, job: JobRow, *, now: datetime | None = None) -> bool:
+    """An unfinished job nobody works on (the reconciler's rules): running with its worker gone,
+    or queued for longer than a worker takes to pick a job up. Such a job should not block a new
+    request for ever where no beat runs the reconciler (the embedded default)."""
+    now = now or timezone.now()
+    if job.status == spec.running:
+        return worker_gone(spec, job, now=now)
+    if job.status != spec.queued:
+        return False
+    last = job.heartbeat_at or job.created_at
+    return last is None or last < now - timedelta(seconds=spec.queued_seconds())
+
+
 def _give_up(
     spec: JobSpec, as_read: models.QuerySet, *, job_id: int, attempts: int, now: datetime
 ) -> bool:

@@ -433,6 +433,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "MemberRoleEnum": "study.models.family.Member.Role",
     "FamilyStatusEnum": "study.models.family.Family.Status",
     "ContactKindEnum": "study.models.care.Contact.Kind",
+    "PlanFreezeKindEnum": "analysis.models.PlanFreezeJob.Kind",
 }
 
 # --- audit (privacy) ---

@@ -25,6 +25,7 @@ reason); binary outcomes (LPM) are in percentage points.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -174,6 +175,21 @@ def outcome_mde(
     )
 
 
+def _simulable(content: dict) -> dict[str, dict]:
+    """The plan's primary family outcomes by code: the ones whose MDE is simulated."""
+    return {
+        o["code"]: o
+        for q in content.get("questions", [])
+        for o in q.get("outcomes", [])
+        if o.get("primary") and q.get("unit", "family") == "family"
+    }
+
+
+def simulated_codes(content: dict) -> set[str]:
+    """The primary outcomes of a plan's content that :func:`planned_mde` simulates."""
+    return set(_simulable(content)) & set(content.get("primary_outcomes") or [])
+
+
 def planned_mde(
     content: dict,
     *,
@@ -184,25 +200,24 @@ def planned_mde(
     design_source: str,
     only: set[str] | None = None,
     default_reps: int = 1000,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> dict[str, Any]:
     """``planned_mde`` of a plan's content: settings and one entry per primary outcome
     (``only``: just these codes; ``default_reps``: simulations when the plan names none). ``families``: family_id, arm01, intake_year of the planned
-    design; ``observed``: family-year rows with the outcomes (pre-intake years are used)."""
+    design; ``observed``: family-year rows with the outcomes (pre-intake years are used).
+    ``progress(done, total, code)`` is called before each outcome is simulated and once at the end
+    (``code`` then empty)."""
     settings = content.get("power") or {}
     primary = list(content.get("primary_outcomes") or [])
     m = max(len(primary), 1)
     alpha = float(content.get("alpha", 0.05)) / m
-    outcomes = {
-        o["code"]: o
-        for q in content.get("questions", [])
-        for o in q.get("outcomes", [])
-        if o.get("primary") and q.get("unit", "family") == "family"
-    }
+    outcomes = _simulable(content)
     seed = int(content.get("seed") or 0)
     per: dict[str, Any] = {}
-    for code in primary:
-        if code not in outcomes or (only is not None and code not in only):
-            continue
+    todo = [c for c in primary if c in outcomes and (only is None or c in only)]
+    for done, code in enumerate(todo):
+        if progress is not None:
+            progress(done, len(todo), code)
         per[code] = outcome_mde(
             families,
             observed,
@@ -215,6 +230,8 @@ def planned_mde(
             reps=int(settings.get("reps", default_reps)),
             seed=seed,
         )
+    if progress is not None:
+        progress(len(todo), len(todo), "")
     return {
         "alpha": alpha,
         "alpha_rule": f"alpha / m = {content.get('alpha', 0.05)} / {m} (eerste stap van Holm, "

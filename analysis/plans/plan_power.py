@@ -3,6 +3,8 @@ the simulation in analysis/effects/planned_mde.py."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 from django.conf import settings as django_settings
 
@@ -40,16 +42,39 @@ def _planned_numbers(study: Study) -> tuple[int, int]:
     return n_int, int(study.comparison_cap or n_int)
 
 
+def _kept(previous: dict | None, recompute: bool) -> dict:
+    return {} if previous is None or recompute else dict(previous.get("planned_mde") or {})
+
+
+def simulation_needed(
+    *, content: dict, previous: dict | None = None, recompute: bool = False
+) -> bool:
+    """Whether :func:`with_planned_mde` simulates (seconds per outcome) or only carries the
+    earlier version's MDEs over (at once): the freeze request uses it to refuse a revision that
+    changes nothing before any job is queued."""
+    if content.get("design") == "calendar":
+        return False
+    kept = _kept(previous, recompute)
+    return not kept or bool(planned_mde.simulated_codes(content) - set(kept.get("outcomes") or {}))
+
+
 def with_planned_mde(
-    *, study: Study, content: dict, previous: dict | None = None, recompute: bool = False
+    *,
+    study: Study,
+    content: dict,
+    previous: dict | None = None,
+    recompute: bool = False,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> dict:
     """``content`` with ``planned_mde``: computed at the first freeze; a revision keeps the
     earlier version's values (pre-registered), computing only primary outcomes it lacks, and
-    all of them again only when the revision changes the power settings (``recompute``)."""
-    kept = {} if previous is None or recompute else dict(previous.get("planned_mde") or {})
+    all of them again only when the revision changes the power settings (``recompute``).
+    ``progress(done, total, code)``: before each simulated outcome (analysis/effects/planned_mde)."""
+    kept = _kept(previous, recompute)
     kept_outcomes = dict(kept.get("outcomes") or {})
     primary = set(content.get("primary_outcomes") or [])
-    missing = primary - set(kept_outcomes)
+    # Only outcomes the simulation covers count as missing (a professional outcome never has one).
+    missing = planned_mde.simulated_codes(content) - set(kept_outcomes)
     if content.get("design") == "calendar":
         return {
             **content,
@@ -76,6 +101,7 @@ def with_planned_mde(
         design_source=source,
         only=missing if kept else None,
         default_reps=django_settings.PLANNED_MDE_REPS,
+        progress=progress,
     )
     if kept:
         fresh = {**kept, "outcomes": {**kept_outcomes, **fresh["outcomes"]}}

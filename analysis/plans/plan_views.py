@@ -7,6 +7,7 @@ import json
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -19,6 +20,7 @@ def plan_detail(request, study_id: int):
     study = selectors.study_for_analysts(request.user, study_id)
     plans = list(selectors.plan_list(request.user, study=study))
     current = plans[0] if plans else None
+    last = selectors.freeze_last(study)
     return render(
         request,
         "analysis/plan.html",
@@ -35,7 +37,19 @@ def plan_detail(request, study_id: int):
             "defaults": plan_services.PLAN_DEFAULTS,
             "sd_method_choices": forms.sd_method_choices(),
             "planned_mde": (current.content.get("planned_mde") or {}) if current else {},
+            "freezing": selectors.freeze_in_progress(study),
+            "freeze_failed": last if last and last.status == last.Status.FAILED else None,
         },
+    )
+
+
+def _requested(request, job) -> None:
+    messages.success(
+        request,
+        _(
+            "The analysis plan is being frozen: the minimum detectable effects are computed "
+            "first (progress below); the version is frozen when they are done."
+        ),
     )
 
 
@@ -44,16 +58,18 @@ def plan_detail(request, study_id: int):
 def plan_freeze(request, study_id: int):
     study = selectors.study_for_editors(request.user, study_id)
     try:
-        plan = plan_services.analysis_plan_freeze(
+        job = plan_services.analysis_plan_freeze_request(
             study=study, user=request.user, params=forms.freeze_settings(request.POST)
         )
     except ValueError:
         messages.error(request, _("Draws, seed, power and correlation must be numbers."))
+    except plan_services.PlanFreezeActive as exc:
+        messages.warning(request, exc.messages[0])
     except ValidationError as exc:
         for e in forms.error_messages(exc):
             messages.error(request, e)
     else:
-        messages.success(request, _("Analysis plan version %(v)s is frozen.") % {"v": plan.version})
+        _requested(request, job)
     return redirect("analysis:plan", study_id=study.pk)
 
 
@@ -62,7 +78,7 @@ def plan_freeze(request, study_id: int):
 def plan_revise(request, study_id: int):
     study = selectors.study_for_editors(request.user, study_id)
     try:
-        plan = plan_services.analysis_plan_revise(
+        job = plan_services.analysis_plan_revise_request(
             study=study,
             user=request.user,
             changes=forms.plan_changes(request.POST),
@@ -70,9 +86,28 @@ def plan_revise(request, study_id: int):
         )
     except ValueError:
         messages.error(request, _("Draws and seed must be whole numbers."))
+    except plan_services.PlanFreezeActive as exc:
+        messages.warning(request, exc.messages[0])
     except ValidationError as exc:
         for e in forms.error_messages(exc):
             messages.error(request, e)
     else:
-        messages.success(request, _("Analysis plan version %(v)s is frozen.") % {"v": plan.version})
+        _requested(request, job)
     return redirect("analysis:plan", study_id=study.pk)
+
+
+@login_required
+def plan_freeze_status(request, job_id: int):
+    """The progress of a freeze (the plan page's progress bar polls it)."""
+    job = selectors.freeze_job_get(request.user, job_id)
+    return JsonResponse(
+        {
+            "id": job.pk,
+            "status": job.status,
+            "progress": job.progress,
+            "note": job.progress_note,
+            "error": job.error,
+            "plan_version": job.plan.version if job.plan_id else None,
+            "finished": job.is_finished,
+        }
+    )

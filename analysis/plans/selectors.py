@@ -6,11 +6,13 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from analysis.effects.questions import indicators_by_question
-from analysis.models import AnalysisPlan, ReportSchedule, StudyQuestion
+from analysis.models import AnalysisPlan, PlanFreezeJob, ReportSchedule, StudyQuestion
+from analysis.plans.job import PLAN_FREEZE_JOB
 from analysis.runs.selectors import may_run_analyses
 from study import access
 from study import selectors as study_selectors
 from study.catalogue import indicators_for
+from tracker import jobs
 
 
 def may_edit_questions(user, study) -> bool:
@@ -40,6 +42,43 @@ def plan_list(user, *, study) -> QuerySet[AnalysisPlan]:
 def plan_current(study) -> AnalysisPlan | None:
     """The latest frozen version of the study's analysis plan (None before the first freeze)."""
     return AnalysisPlan.objects.filter(study=study).order_by("-version").first()
+
+
+def _unfinished_freezes(study) -> QuerySet[PlanFreezeJob]:
+    return PlanFreezeJob.objects.filter(
+        study=study, status__in=(PlanFreezeJob.Status.QUEUED, PlanFreezeJob.Status.RUNNING)
+    ).order_by("-created_at", "-pk")
+
+
+def freeze_active(study) -> PlanFreezeJob | None:
+    """The study's newest queued or running freeze (stalled or not): it refuses another."""
+    return _unfinished_freezes(study).first()
+
+
+def freeze_in_progress(study) -> PlanFreezeJob | None:
+    """The freeze that keeps the freeze buttons disabled: queued or running and not stalled (a
+    stalled one is picked up again when someone asks to freeze)."""
+    return next(
+        (job for job in _unfinished_freezes(study) if not jobs.job_stalled(PLAN_FREEZE_JOB, job)),
+        None,
+    )
+
+
+def freeze_stalled(study) -> bool:
+    return any(jobs.job_stalled(PLAN_FREEZE_JOB, job) for job in _unfinished_freezes(study))
+
+
+def freeze_last(study) -> PlanFreezeJob | None:
+    """The study's newest freeze request, whatever became of it (the page shows its error)."""
+    return PlanFreezeJob.objects.filter(study=study).order_by("-created_at", "-pk").first()
+
+
+def freeze_job_get(user, pk: int) -> PlanFreezeJob:
+    """A freeze request, for the study's researchers and data managers; 404 for anyone else."""
+    job = PlanFreezeJob.objects.filter(pk=pk).select_related("study", "plan").first()
+    if job is None or not may_run_analyses(user, job.study):
+        raise Http404
+    return job
 
 
 def schedule_list(user, *, study) -> QuerySet[ReportSchedule]:

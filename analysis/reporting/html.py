@@ -19,3 +19,18 @@ def report_html(*, run, version: int, previous=None, published: bool = False) ->
     return report_html_from_context(
         report_context(run=run, version=version, previous=previous, published=published)
     )
+
+
+#: The status on the title page (analysis/report_body.html); user text cannot contain it, as
+#: autoescaping turns its quotes into entities.
+_STATUS = '<strong data-status="{0}">{0}</strong>'
+DRAFT_STATUS, PUBLISHED_STATUS = _STATUS.format("concept"), _STATUS.format("gepubliceerd")
+
+
+def as_published(html: str) -> str | None:
+    """A draft rendering with the status "gepubliceerd" on its title page: the published
+    rendering of the same context, without drawing it again (None when the draft does not carry
+    the status exactly once, e.g. one rendered by an older template)."""
+    if html.count(DRAFT_STATUS) != 1 or PUBLISHED_STATUS in html:
+        return None
+    return html.replace(DRAFT_STATUS, PUBLISHED_STATUS)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import unescape
 from html.parser import HTMLParser
@@ -305,9 +306,15 @@ def _broken_field(context: dict, tmp: Path) -> str:
 
 def report_pdf_from_context(context: dict, html: str) -> bytes:
     """Typeset the report; raises ReportRenderError naming the field that broke it."""
+    return report_pdf_from_html(html, study=context.get("study"), context=lambda: context)
+
+
+def report_pdf_from_html(html: str, *, study, context: Callable[[], dict]) -> bytes:
+    """Typeset a report's HTML (as rendered from its context, e.g. the stored published
+    rendering); ``context`` is built only when typesetting fails, to name the field that broke
+    it (ReportRenderError)."""
     import typst
 
-    study = context.get("study")
     with tempfile.TemporaryDirectory() as tmp:
         source = typst_source(
             html,
@@ -319,7 +326,7 @@ def report_pdf_from_context(context: dict, html: str) -> bytes:
         try:
             return compile_pdf(Path(tmp))
         except typst.TypstError as exc:
-            raise ReportRenderError(str(exc), field=_broken_field(context, Path(tmp))) from exc
+            raise ReportRenderError(str(exc), field=_broken_field(context(), Path(tmp))) from exc
 
 
 def report_typst_source(*, run, version: int, previous=None, published: bool = False) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import F
+from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -12,7 +12,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 
 from analysis.did.inference import DEFAULT_METHODS
-from analysis.models import AnalysisRun, Report
+from analysis.models import AnalysisRun, Report, ReportTypesetJob
 from analysis.runs import report_services, selectors, services
 from study import access
 from study import selectors as study_selectors
@@ -54,6 +54,10 @@ class RunRequestSerializer(serializers.Serializer):
 
 class ReportSerializer(serializers.ModelSerializer):
     withdrawn = serializers.BooleanField(read_only=True)
+    pdf_status = serializers.SerializerMethodField(
+        help_text="ready; typesetting (published, its PDF is being made); failed (pdf_error "
+        "says why); none."
+    )
 
     class Meta:
         model = Report
@@ -68,7 +72,22 @@ class ReportSerializer(serializers.ModelSerializer):
             "withdrawn",
             "withdrawn_at",
             "withdrawal_reason",
+            "pdf_status",
+            "pdf_error",
         ]
+
+    def get_pdf_status(self, report: Report) -> str:
+        has_pdf = getattr(report, "has_pdf", None)
+        if has_pdf is None:
+            has_pdf = Report.objects.filter(pk=report.pk, pdf__isnull=False).exists()
+        if has_pdf:
+            return "ready"
+        typesetting = getattr(report, "typesetting_now", None)
+        if typesetting is None:
+            typesetting = selectors.typesetting(report) is not None
+        if typesetting:
+            return "typesetting"
+        return "failed" if report.pdf_error else "none"
 
 
 class PublishSerializer(serializers.Serializer):
@@ -126,7 +145,18 @@ class ReportViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ReportSerializer
 
     def get_queryset(self):
-        return selectors.report_list(self.request.user).order_by("-pk")
+        active = ReportTypesetJob.objects.filter(
+            report=OuterRef("pk"),
+            status__in=(ReportTypesetJob.Status.QUEUED, ReportTypesetJob.Status.RUNNING),
+        )
+        return (
+            selectors.report_list(self.request.user)
+            .annotate(
+                has_pdf=ExpressionWrapper(Q(pdf__isnull=False), output_field=BooleanField()),
+                typesetting_now=Exists(active),
+            )
+            .order_by("-pk")
+        )
 
     def _publishable(self, pk) -> Report:
         if not str(pk).isdigit():  # a malformed id answers 404, as for a report one cannot see

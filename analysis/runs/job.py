@@ -1,4 +1,5 @@
-"""An analysis run as a job of tracker/jobs.py: its model, task, statuses and limits."""
+"""An analysis run, and the typesetting of a published report's PDF, as jobs of tracker/jobs.py:
+their models, tasks, statuses and limits."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import datetime
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from analysis.models import AnalysisRun
+from analysis.models import AnalysisRun, Report, ReportTypesetJob
 from tracker.jobs import JobSpec
 
 #: The task that executes a run (analysis/tasks.py); services send it by this name.
@@ -47,4 +48,54 @@ RUN_JOB = JobSpec(
     claim_fields=_claim_fields,
     requeue_fields=_requeue_fields,
     label="analysis run",
+)
+
+
+#: The task that typesets a published report's PDF (analysis/tasks.py); sent by this name.
+TYPESET_TASK = "analysis.tasks.report_typeset_task"
+#: Typesetting progress (%): claimed, typesetting, storing.
+TYPESET_CLAIMED = 5
+TYPESET_STARTED = 20
+TYPESET_DONE = 90
+
+
+def typeset_gave_up_message(attempts: int) -> str:
+    return _(
+        "The PDF was not made: the worker typesetting it stopped %(n)s times (for example "
+        "killed, out of memory or over the time limit). The published report itself can be "
+        "read; ask the administrator to check the worker logs."
+    ) % {"n": attempts}
+
+
+def _typeset_gave_up_fields(attempts: int, now: datetime) -> dict:
+    return {"error": typeset_gave_up_message(attempts), "finished_at": now}
+
+
+def _typeset_claim_fields(now: datetime) -> dict:
+    return {"started_at": now, "progress": TYPESET_CLAIMED}
+
+
+def _typeset_given_up(job_id: int) -> None:
+    """The report says why it has no PDF (unless it was withdrawn meanwhile)."""
+    job = ReportTypesetJob.objects.filter(pk=job_id).values("report_id", "error").first()
+    if job:
+        Report.objects.filter(pk=job["report_id"], withdrawn_at__isnull=True).update(
+            pdf_error=job["error"]
+        )
+
+
+TYPESET_JOB = JobSpec(
+    model=ReportTypesetJob,
+    task_name=TYPESET_TASK,
+    queued=ReportTypesetJob.Status.QUEUED,
+    running=ReportTypesetJob.Status.RUNNING,
+    failed=ReportTypesetJob.Status.FAILED,
+    max_attempts=lambda: settings.ANALYSIS_MAX_ATTEMPTS,
+    stale_seconds=lambda: settings.ANALYSIS_STALE_SECONDS,
+    queued_seconds=lambda: settings.ANALYSIS_QUEUED_SECONDS,
+    gave_up_fields=_typeset_gave_up_fields,
+    claim_fields=_typeset_claim_fields,
+    requeue_fields=_requeue_fields,
+    on_gave_up=_typeset_given_up,
+    label="report typesetting",
 )

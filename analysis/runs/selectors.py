@@ -10,7 +10,7 @@ from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from analysis.models import AnalysisRun, Report
+from analysis.models import AnalysisRun, Report, ReportTypesetJob
 from analysis.runs.job import RUN_JOB
 from study import access
 from study.allocation import METHOD as BLOCKS_METHOD
@@ -142,3 +142,19 @@ def matching_candidates_frame(study):
     if not rows:
         return None
     return pd.DataFrame([{**r.pop("values"), **r} for r in rows])
+
+
+def typesetting(report: Report) -> ReportTypesetJob | None:
+    """The report's PDF typesetting still under way (queued or running), or None."""
+    return (
+        ReportTypesetJob.objects.filter(
+            report=report,
+            status__in=(ReportTypesetJob.Status.QUEUED, ReportTypesetJob.Status.RUNNING),
+        )
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+def typeset_last(report: Report) -> ReportTypesetJob | None:
+    return ReportTypesetJob.objects.filter(report=report).order_by("-created_at", "-pk").first()

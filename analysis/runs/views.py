@@ -12,10 +12,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from analysis.models import Report
 from analysis.plans import selectors as plan_selectors
 from analysis.runs import report_services, selectors, services
+from analysis.runs.job import TYPESET_JOB
 from study import access
 from study import selectors as study_selectors
+from tracker import jobs
 
 
 @login_required
@@ -92,7 +95,37 @@ def report_detail(request, report_id: int):
                 "content": report_services.published_rendering(report) if may_publish else "",
             },
         )
-    return render(request, "analysis/report.html", {"report": report, "may_publish": may_publish})
+    typesetting = selectors.typesetting(report) if report.published else None
+    return render(
+        request,
+        "analysis/report.html",
+        {
+            "report": report,
+            "may_publish": may_publish,
+            "typesetting": typesetting,
+            "may_typeset_again": may_publish
+            and report.published
+            and not report.withdrawn
+            and (typesetting is None or jobs.job_stalled(TYPESET_JOB, typesetting))
+            and not Report.objects.filter(pk=report.pk, pdf__isnull=False).exists(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def report_typeset(request, report_id: int):
+    """Typeset a published report's PDF again (after a failure, or when it stalled)."""
+    report = selectors.report_get(request.user, report_id)
+    if not _may_publish(request.user, report):
+        raise Http404
+    try:
+        report_services.report_typeset_again(report=report, user=request.user)
+    except ValidationError as exc:
+        messages.warning(request, exc.messages[0])
+    else:
+        messages.success(request, _("The PDF is being typeset again."))
+    return redirect("analysis:report", report_id=report.pk)
 
 
 @login_required
@@ -103,6 +136,25 @@ def report_pdf(request, report_id: int):
     response = HttpResponse(bytes(report.pdf), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="effectrapportage-v{report.version}.pdf"'
     return response
+
+
+@login_required
+def report_pdf_status(request, report_id: int):
+    """The progress of a published report's PDF (the report page's progress bar polls it)."""
+    report = selectors.report_get(request.user, report_id)
+    if report.withdrawn and not _may_publish(request.user, report):
+        raise Http404
+    job = selectors.typeset_last(report)
+    finished = job is None or not job.is_active
+    return JsonResponse(
+        {
+            "status": job.status if job else "",
+            "progress": job.progress if job else 100,
+            "note": job.progress_note if job else "",
+            "pdf": Report.objects.filter(pk=report.pk, pdf__isnull=False).exists(),
+            "finished": finished,
+        }
+    )
 
 
 @login_required
@@ -119,7 +171,11 @@ def report_publish(request, report_id: int):
         if request.POST.get("confirm") == "yes":
             report_services.report_publish(report=report, user=request.user)
             messages.success(
-                request, _("The report is published; the municipality can read it now.")
+                request,
+                _(
+                    "The report is published; the municipality can read it now. Its PDF is "
+                    "being typeset and appears on the report page when it is ready."
+                ),
             )
             return redirect("analysis:report", report_id=report.pk)
         if "confirm" in request.POST or "preview" in request.POST:

@@ -119,6 +119,7 @@ API_KINDS: dict[str, str | None] = {
     "matching-candidates": RESEARCH,
     "analysis-runs": ANALYSIS,
     "analysis-plans": ANALYSIS,
+    "plan-freezes": ANALYSIS,
     "reports": ANALYSIS,
     "monitor/reports": MONITOR,
     "monitor/jobs": MONITOR,
@@ -182,6 +183,8 @@ def snapshot() -> dict[str, int]:
         "study.ImportBatch",
         "analysis.AnalysisRun",
         "analysis.ReportPublicationEvent",
+        "analysis.PlanFreezeJob",
+        "analysis.ReportTypesetJob",
         "monitor.MonitorJob",
     ):
         model = apps.get_model(label)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from analysis.models import AnalysisRun, Report
+from analysis.models import AnalysisRun, PlanFreezeJob, Report
 from analysis.monitor.models import MonitorJob, MonitorReport
 from instruments.models import InstrumentVersion
 from instruments.services import administration_record, instruments_ensure_shipped
@@ -120,6 +120,9 @@ def _study_data(study, researcher) -> dict[str, int]:
         municipality=study.municipality, year=2025, summary={"mpg": 40}, tables={}, cost={}
     )
     job = MonitorJob.objects.create(params={"year": 2025}, created_by=researcher)
+    freeze = PlanFreezeJob.objects.create(
+        study=study, requested_by=researcher, status="failed", error="not frozen"
+    )
     return {
         "studies": study.pk,
         "study": study.pk,
@@ -135,6 +138,8 @@ def _study_data(study, researcher) -> dict[str, int]:
         "monitor/reports": monitor_report.pk,
         "monitor/jobs": job.pk,
         "monitor": monitor_report.pk,
+        "plan-freezes": freeze.pk,
+        "job": freeze.pk,
     }
 
 

@@ -1,17 +1,21 @@
 """A researcher starts an analysis in a real browser on the embedded default (background thread,
 no broker): the page answers at once, shows the run's progress, keeps the button disabled while
 it runs, and links the finished run to its report; publishing shows a preview and asks for
-confirmation, the report can be withdrawn with a reason, and the gemeente then sees it as
-withdrawn with the date."""
+confirmation, is recorded at once while the PDF is typeset in the background (the report page
+says so, then offers the PDF), the report can be withdrawn with a reason, and the gemeente then
+sees it as withdrawn with the date. Freezing the analysis plan likewise answers at once and shows
+the MDE simulation's progress with the freeze button disabled until the version is frozen."""
 
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
-from analysis.models import AnalysisRun, Report
-from analysis.runs import services
+from analysis.models import AnalysisPlan, AnalysisRun, Report
+from analysis.plans import plan_power
+from analysis.runs import report_services, services
 from tests.browser.conftest import SCREENSHOTS, log_in
 
 pytestmark = [
@@ -45,8 +49,24 @@ def slow_analysis(settings, monkeypatch):
     release.set()
 
 
+@pytest.fixture
+def slow_typesetting(settings, monkeypatch):
+    """The PDF is typeset in a background thread, held until the test lets it go."""
+    settings.JOBS_RUNNER = "thread"
+    release = threading.Event()
+    real = report_services.report_pdf_from_html
+
+    def typeset(html, *, study, context):
+        assert release.wait(timeout=60), "the test never let the typesetting finish"
+        return real(html, study=study, context=context)
+
+    monkeypatch.setattr(report_services, "report_pdf_from_html", typeset)
+    yield release
+    release.set()
+
+
 def test_a_researcher_runs_publishes_and_withdraws_and_the_gemeente_sees_it_withdrawn(
-    open_page, study, researcher, gemeente_user, slow_analysis
+    open_page, study, researcher, gemeente_user, slow_analysis, slow_typesetting
 ):
     page = open_page()
     log_in(page, researcher.username, f"/analysis/studies/{study.pk}/")
@@ -85,10 +105,16 @@ def test_a_researcher_runs_publishes_and_withdraws_and_the_gemeente_sees_it_with
     page.screenshot(path=str(SCREENSHOTS / "publish_preview.png"), full_page=True)
     page.check("#confirm-publish")
     page.click("#publish")
-    page.wait_for_load_state()
+    page.wait_for_selector("#pdf-typesetting")  # published at once, the PDF still being made
     report.refresh_from_db()
-    assert report.published
-    assert 'data-status="gepubliceerd"' in report.html  # typeset again with its status
+    assert report.published and not report.pdf
+    assert 'data-status="gepubliceerd"' in report.html
+    assert page.locator("#report-pdf").count() == 0
+    assert "Samenvatting" in page.content()  # the published HTML is there already
+    slow_typesetting.set()  # the page polls and reloads by itself once the PDF is there
+    page.wait_for_selector("#report-pdf", timeout=60_000)
+    report.refresh_from_db()
+    assert bytes(report.pdf).startswith(b"%PDF")
     published_html = report.html
 
     page.goto(f"/analysis/studies/{study.pk}/")
@@ -108,6 +134,37 @@ def test_a_researcher_runs_publishes_and_withdraws_and_the_gemeente_sees_it_with
     assert "verkeerde prijzen" in notice.inner_text()
     assert "Samenvatting" not in gemeente.content()
     gemeente.screenshot(path=str(SCREENSHOTS / "report_withdrawn.png"), full_page=True)
+
+
+def test_freezing_the_plan_answers_at_once_and_shows_the_mde_progress(
+    open_page, study, researcher, settings, monkeypatch
+):
+    settings.JOBS_RUNNER = "thread"
+    release = threading.Event()
+    real = plan_power.with_planned_mde
+
+    def slow(*, progress=None, **kwargs):
+        progress(1, 2, "receives_bijstand")
+        assert release.wait(timeout=60), "the test never let the freeze finish"
+        return real(progress=progress, **kwargs)
+
+    monkeypatch.setattr(plan_power, "with_planned_mde", slow)
+    page = open_page()
+    log_in(page, researcher.username, f"/analysis/studies/{study.pk}/plan/")
+    page.click("#freeze-plan")
+    page.wait_for_selector("#plan-freezing")
+    bar = page.locator("#plan-freezing progress")
+    deadline = time.monotonic() + 30  # polled from here: wait_for_function's polling needs eval,
+    while bar.evaluate("el => el.value") < 50:  # which the content security policy forbids
+        assert time.monotonic() < deadline, "the progress bar never showed the job's progress"
+        page.wait_for_timeout(200)
+    assert page.locator("#freeze-plan").is_disabled()
+    assert "being frozen" in page.locator("#freeze-in-progress").inner_text()
+    assert not AnalysisPlan.objects.filter(study=study).exists()  # nothing frozen yet
+    release.set()  # the page reloads by itself once the version is frozen
+    page.wait_for_selector("[data-planned-mde]", timeout=60_000)
+    assert AnalysisPlan.objects.get(study=study).version == 1
+    assert page.locator("[data-plan-hash]").inner_text() == AnalysisPlan.objects.get().sha256
 
 
 def test_the_gemeente_reads_the_monitor_on_a_phone_without_page_wide_sideways_scroll(

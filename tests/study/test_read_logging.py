@@ -123,6 +123,7 @@ NOT_FAMILY_API = {
     "professional-surveys": "professionals' own surveys",
     "analysis-runs": "aggregated",
     "analysis-plans": "aggregated",
+    "plan-freezes": "aggregated (a plan's freeze and its progress)",
     "reports": "aggregated",
     "monitor/reports": "aggregated",
     "monitor/jobs": "aggregated",

@@ -1,5 +1,6 @@
 """One reconcile pass for every kind of job: the beat task and `manage.py reconcile_jobs` cover
-analysis runs, import dry runs and applies, and monitor jobs through tracker.jobs.jobs_reconcile."""
+analysis runs, import dry runs and applies, monitor jobs, plan freezes and report typesetting
+through tracker.jobs.jobs_reconcile."""
 
 import json
 import socket
@@ -11,7 +12,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from analysis.models import AnalysisRun
+from analysis.models import AnalysisRun, PlanFreezeJob, Report, ReportTypesetJob
 from analysis.monitor.models import MonitorJob
 from study.models import ImportBatch
 from tracker.job_kinds import JOB_KINDS, jobs_reconcile_all
@@ -39,6 +40,8 @@ def test_every_model_with_job_fields_is_a_kind_of_job():
         "study.tasks.registry_import_validate_task",
         "study.tasks.registry_import_apply_task",
         "analysis.tasks.monitor_job_task",
+        "analysis.tasks.plan_freeze_task",
+        "analysis.tasks.report_typeset_task",
     }
 
 
@@ -61,11 +64,18 @@ def dead_jobs(study, dead_claimant):
     checking = ImportBatch.objects.create(filename="a.csv", status="validating", **batch)
     importing = ImportBatch.objects.create(filename="b.csv", status="applying", **batch)
     monitor = MonitorJob.objects.create(attempts=settings.MONITOR_JOB_MAX_ATTEMPTS, **dead)
+    last = {"attempts": settings.ANALYSIS_MAX_ATTEMPTS, **dead}
+    freeze = PlanFreezeJob.objects.create(study=study, **last)
+    done = AnalysisRun.objects.create(study=study, status="succeeded")
+    report = Report.objects.create(run=done, study=study, version=1, html="<p>r</p>")
+    typeset = ReportTypesetJob.objects.create(report=report, **last)
     return {
         "analysis-run": run.pk,
         "import-dry-run": checking.pk,
         "import-apply": importing.pk,
         "monitor-job": monitor.pk,
+        "plan-freeze": freeze.pk,
+        "report-typeset": typeset.pk,
     }
 
 
@@ -80,6 +90,9 @@ def test_the_beat_task_reconciles_every_kind_of_job(dead_jobs):
     assert AnalysisRun.objects.get(pk=dead_jobs["analysis-run"]).status == "failed"
     assert set(ImportBatch.objects.values_list("status", flat=True)) == {"failed"}
     assert MonitorJob.objects.get(pk=dead_jobs["monitor-job"]).status == "failed"
+    assert PlanFreezeJob.objects.get(pk=dead_jobs["plan-freeze"]).status == "failed"
+    typeset = ReportTypesetJob.objects.select_related("report").get(pk=dead_jobs["report-typeset"])
+    assert typeset.status == "failed" and typeset.report.pdf_error == typeset.error != ""
 
 
 @pytest.mark.django_db

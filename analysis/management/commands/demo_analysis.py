@@ -40,5 +40,5 @@ class Command(BaseCommand):
         run = analysis_run_execute(run_id=run.pk)
         if run.status != AnalysisRun.Status.SUCCEEDED:
             raise CommandError(f"demo analysis failed: {run.error}")
-        report_publish(report=run.report, user=researcher)
+        report_publish(report=run.report, user=researcher, typeset_here=True)
         self.stdout.write(f"Published report v{run.report.version} of run {run.pk}.")

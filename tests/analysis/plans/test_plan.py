@@ -168,16 +168,21 @@ def test_report_says_when_no_plan_was_registered(study):
     assert "geen vooraf geregistreerd analyseplan" in html
 
 
-def test_plan_page_freezes_and_revises(client, study, researcher):
+def test_plan_page_freezes_and_revises(
+    client, study, researcher, django_capture_on_commit_callbacks
+):
     client.force_login(researcher)
     assert (
         "No analysis plan is frozen yet"
         in client.get(f"/analysis/studies/{study.pk}/plan/").content.decode()
     )
-    client.post(f"/analysis/studies/{study.pk}/plan/freeze/")
-    client.post(
-        f"/analysis/studies/{study.pk}/plan/revise/", {"draws": "999", "reason": "bootstrap"}
-    )
+    # Each request queues its job; the job (eager Celery) runs once the request has committed.
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/analysis/studies/{study.pk}/plan/freeze/")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            f"/analysis/studies/{study.pk}/plan/revise/", {"draws": "999", "reason": "bootstrap"}
+        )
     versions = list(AnalysisPlan.objects.filter(study=study).values_list("version", "reason"))
     assert sorted(versions) == [(1, ""), (2, "bootstrap")]
     page = client.get(f"/analysis/studies/{study.pk}/plan/").content.decode()

@@ -27,12 +27,20 @@ def _freeze_url(study):
 
 
 @pytest.mark.parametrize("role", ["researcher", "data_manager"])
-def test_the_first_freeze_takes_the_run_settings(client, study, role, request):
+def test_the_first_freeze_takes_the_run_settings(
+    client, study, role, request, django_capture_on_commit_callbacks
+):
     user = request.getfixturevalue(role)
     client.force_login(user)
     page = client.get(f"/analysis/studies/{study.pk}/plan/").content.decode()
     assert 'name="honest_target"' in page and 'name="draws"' in page
-    client.post(_freeze_url(study), {**SETTINGS, "power": "0,9"})
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        client.post(_freeze_url(study), {**SETTINGS, "power": "0,9"})
+    assert not AnalysisPlan.objects.filter(study=study).exists()  # recorded, not frozen yet
+    page = client.get(f"/analysis/studies/{study.pk}/plan/").content.decode()
+    assert 'id="freeze-plan" disabled' in page and "data-status-url" in page
+    for send in queued:  # the job's task, as the worker runs it
+        send()
     plan = AnalysisPlan.objects.get(study=study)
     c = plan.content
     assert (c["design"], c["inference"], c["draws"], c["seed"], c["multiplicity"]) == (

@@ -33,13 +33,20 @@ def _body_of_page(html: str) -> str:
     return html[html.index('<article class="report"') : html.index("</article>") + 10]
 
 
+def _pdf_text(pdf: bytes) -> str:
+    import pypdfium2
+
+    doc = pypdfium2.PdfDocument(pdf)
+    return "\n".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+
+
 def _as_draft(body: str) -> str:
     """The published rendering differs from the draft in its status only (title page)."""
     return body.replace('data-status="gepubliceerd">gepubliceerd', 'data-status="concept">concept')
 
 
 def test_the_preview_shows_exactly_what_the_gemeente_reads_and_publishes_only_when_confirmed(
-    client, study, researcher, gemeente_user, draft
+    client, study, researcher, gemeente_user, draft, django_capture_on_commit_callbacks
 ):
     preview = _get(client, researcher, f"/analysis/reports/{draft.pk}/publish/")
     assert preview.status_code == 200
@@ -59,19 +66,34 @@ def test_the_preview_shows_exactly_what_the_gemeente_reads_and_publishes_only_wh
     draft.refresh_from_db()
     assert not draft.published and not draft.publication_events.exists()
 
-    done = client.post(f"/analysis/reports/{draft.pk}/publish/", {"confirm": "yes"})
+    with django_capture_on_commit_callbacks(execute=False) as typesetting:
+        done = client.post(f"/analysis/reports/{draft.pk}/publish/", {"confirm": "yes"})
     assert done.status_code == 302
     draft.refresh_from_db()
     assert draft.published and draft.published_by == researcher
     (event,) = draft.publication_events.all()
     assert (event.action, event.by) == ("published", researcher)
 
-    seen = _body_of_page(
-        _get(client, gemeente_user, f"/analysis/reports/{draft.pk}/").content.decode()
-    )
+    # Published at once: the gemeente reads the published HTML; the PDF is still being typeset
+    # (the draft's PDF, with "concept" on its title page, is not offered).
+    page = _get(client, gemeente_user, f"/analysis/reports/{draft.pk}/").content.decode()
+    seen = _body_of_page(page)
     assert 'data-status="concept"' in shown and 'data-status="gepubliceerd"' in seen
     assert _as_draft(seen) == shown
-    assert bytes(draft.pdf).startswith(b"%PDF")  # typeset again with its status
+    assert draft.pdf is None and 'id="pdf-typesetting"' in page and 'id="report-pdf"' not in page
+    assert "The PDF is being typeset" in page
+    assert client.get(f"/analysis/reports/{draft.pk}/pdf/").status_code == 404
+    status = client.get(f"/analysis/reports/{draft.pk}/pdf/status/").json()
+    assert (status["status"], status["finished"], status["pdf"]) == ("queued", False, False)
+
+    for send in typesetting:  # the job, as the worker runs it
+        send()
+    draft.refresh_from_db()
+    assert bytes(draft.pdf).startswith(b"%PDF") and draft.pdf_error == ""
+    assert "gepubliceerd" in _pdf_text(bytes(draft.pdf))  # typeset with its status
+    page = _get(client, gemeente_user, f"/analysis/reports/{draft.pk}/").content.decode()
+    assert 'id="report-pdf"' in page and 'id="pdf-typesetting"' not in page
+    assert client.get(f"/analysis/reports/{draft.pk}/pdf/status/").json()["finished"] is True
 
 
 def test_only_those_who_publish_see_the_preview_and_withdrawal_pages(
@@ -94,7 +116,7 @@ def test_only_those_who_publish_see_the_preview_and_withdrawal_pages(
 def test_withdrawing_needs_a_reason_keeps_the_report_and_the_gemeente_sees_it_withdrawn(
     client, study, researcher, gemeente_user, draft
 ):
-    report_services.report_publish(report=draft, user=researcher)
+    report_services.report_publish(report=draft, user=researcher, typeset_here=True)
     draft.refresh_from_db()
     published_html, published_pdf = draft.html, bytes(draft.pdf)
     client.force_login(researcher)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext as _
 
 from analysis.did.inference import DEFAULT_METHODS
+from analysis.method_labels import DESIGN_LABELS, INFERENCE_LABELS, label
 
 
 def error_messages(exc: ValidationError) -> list[str]:
@@ -98,5 +98,8 @@ def _honest(post) -> dict:
 
 def inference_choices() -> list[tuple[str, str]]:
     """The inference methods a plan (and a run) may follow, with their labels."""
-    labels = {"wild": _("wild cluster bootstrap")}
-    return [(m, labels.get(m, m.upper())) for m in DEFAULT_METHODS]
+    return [(m, label(INFERENCE_LABELS, m)) for m in DEFAULT_METHODS]
+
+
+def design_choices() -> list[tuple[str, str]]:
+    return [(code, str(words)) for code, words in DESIGN_LABELS.items()]

@@ -46,6 +46,8 @@ class AnalysisRun(models.Model):
     )
 
     class Meta:
+        verbose_name = _("analysis run")
+        verbose_name_plural = _("analysis runs")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -84,6 +86,8 @@ class Report(models.Model):
     withdrawal_reason = models.TextField(_("reason for withdrawal"), blank=True)
 
     class Meta:
+        verbose_name = _("effect report")
+        verbose_name_plural = _("effect reports")
         ordering = ["-version"]
         constraints = [
             models.UniqueConstraint(fields=["study", "version"], name="unique_report_version")
@@ -130,6 +134,8 @@ class ReportPublicationEvent(models.Model):
     reason = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = _("report publication event")
+        verbose_name_plural = _("report publication events")
         ordering = ["at", "pk"]
 
     def __str__(self) -> str:
@@ -182,6 +188,8 @@ class StudyQuestion(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("research question")
+        verbose_name_plural = _("research questions")
         ordering = ["study", "order", "code"]
         constraints = [
             models.UniqueConstraint(fields=["study", "code"], name="unique_question_code")
@@ -205,6 +213,8 @@ class AnalysisPlan(models.Model):
     sha256 = models.CharField(max_length=64)
 
     class Meta:
+        verbose_name = _("analysis plan")
+        verbose_name_plural = _("analysis plans")
         ordering = ["study", "-version"]
         constraints = [
             models.UniqueConstraint(fields=["study", "version"], name="unique_plan_version")
@@ -242,6 +252,8 @@ class ReportSchedule(models.Model):
     last_error = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = _("report schedule")
+        verbose_name_plural = _("report schedules")
         ordering = ["next_due"]
 
     def __str__(self) -> str:

@@ -67,6 +67,9 @@ def _variables(definitions: Iterable[Definition]) -> dict[str, dict]:
                         "label_nl": text_in(item.text, "nl"),
                         "label_en": text_in(item.text, "en"),
                         "values": {v: text_in(lbl, "nl") for v, lbl in item.scale.values.items()},
+                        "values_en": {
+                            v: text_in(lbl, "en") for v, lbl in item.scale.values.items()
+                        },
                         "reverse": item.reverse,
                         "versions": [],
                         "changes": "; ".join(changes.get(item.code, [])),
@@ -82,10 +85,16 @@ def _variables(definitions: Iterable[Definition]) -> dict[str, dict]:
                         "label_nl": f"{d.label}: {text_in(rule.label, 'nl')}",
                         "label_en": text_in(rule.label, "en"),
                         "values": {},
+                        "values_en": {},
                         "reverse": False,
                         "versions": [],
                         "rule": f"{rule.method} of {len(rule.items)} items, "
                         f"at least {rule.min_items} answered",
+                        "score": {
+                            "method": rule.method,
+                            "items": len(rule.items),
+                            "min_items": rule.min_items,
+                        },
                         "comparable": "",
                     },
                 )
@@ -94,14 +103,22 @@ def _variables(definitions: Iterable[Definition]) -> dict[str, dict]:
                     var["comparable"] = f"v{d.version} comparable with " + ", ".join(
                         f"v{v}" for v in d.comparable_with
                     )
+                    var["comparable_with"] = (d.version, list(d.comparable_with))
     return out
 
 
-def codebook(versions: Iterable[InstrumentVersion]) -> list[dict]:
+#: What the codebook page reads beside the file's columns (not written to the file).
+PAGE_ONLY = ("label", "value_labels", "score", "comparable_with")
+
+
+def codebook(versions: Iterable[InstrumentVersion], *, language: str = "nl") -> list[dict]:
     """One row per variable: label, kind, value labels, the versions it exists in and what
-    changed (items) or how it is computed and which versions are comparable (scores)."""
+    changed (items) or how it is computed and which versions are comparable (scores). The
+    file's columns are fixed (label_nl, label_en, Dutch value labels, English rule text); the
+    page reads `label`, `value_labels`, `score` and `comparable_with`, in its language."""
     rows = []
     for name, var in _variables(v.parsed for v in versions).items():
+        labels = var["values_en"] if language == "en" else var["values"]
         rows.append(
             {
                 "variable": name,
@@ -114,6 +131,10 @@ def codebook(versions: Iterable[InstrumentVersion]) -> list[dict]:
                 "versions": ", ".join(str(v) for v in var["versions"]),
                 "changes": var.get("changes") or var.get("rule", ""),
                 "comparable": var.get("comparable", ""),
+                "label": var["label_en"] if language == "en" else var["label_nl"],
+                "value_labels": "; ".join(f"{k}={v}" for k, v in labels.items()),
+                "score": var.get("score"),
+                "comparable_with": var.get("comparable_with"),
             }
         )
     return rows
@@ -171,7 +192,8 @@ def wave_frame(families: QuerySet) -> pd.DataFrame:
 def export_frames(study: Study, families: QuerySet) -> tuple[pd.DataFrame, pd.DataFrame]:
     versions = list(instrument_version_list(study=study))
     frame = instrument_frame(administration_rows(families), wave_frame(families), versions)
-    return frame, pd.DataFrame(codebook(versions))
+    book = pd.DataFrame(codebook(versions)).drop(columns=list(PAGE_ONLY), errors="ignore")
+    return frame, book
 
 
 def _readstat(frame: pd.DataFrame, book: pd.DataFrame, fmt: str) -> bytes:

@@ -35,6 +35,8 @@ class InstrumentVersion(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("instrument version")
+        verbose_name_plural = _("instrument versions")
         ordering = ["code", "version"]
         constraints = [
             models.UniqueConstraint(
@@ -85,6 +87,8 @@ class Administration(SoftDeleteModel):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("instrument administration")
+        verbose_name_plural = _("instrument administrations")
         ordering = ["wave", "instrument_code"]
         constraints = [
             models.UniqueConstraint(

@@ -245,7 +245,8 @@ def study_versions(request: HttpRequest, study_id: int) -> HttpResponse:
 def study_codebook(request: HttpRequest, study_id: int) -> HttpResponse:
     study = get_object_or_404(access.visible_studies(request.user), pk=study_id)
     require_study_right(request.user, study, access.Right.RESEARCH_READ)
-    rows = exporting.codebook(selectors.instrument_version_list(study=study))
+    versions = selectors.instrument_version_list(study=study)
+    rows = exporting.codebook(versions, language=_language())
     return render(request, "instruments/codebook.html", {"study": study, "rows": rows})
 
 

@@ -7,6 +7,7 @@ show the sequence before enrolment."""
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -190,8 +191,33 @@ class AccessEventAdmin(admin.ModelAdmin):
         return False
 
 
+class MembershipInline(admin.TabularInline):
+    """A person's roles, per study (the role in the catalogue's words): what grants access."""
+
+    model = models.StudyMembership
+    fk_name = "user"
+    fields = ("study", "role", "active")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name = _("role in a study")
+    verbose_name_plural = _("roles per study")
+
+    def has_add_permission(self, request, obj=None):
+        return False  # roles are granted on the study's members page (audited)
+
+
 class NoDeleteUserAdmin(UserAdmin):
-    """Accounts are deactivated, never deleted (their memberships and history stay)."""
+    """Accounts are deactivated, never deleted (their memberships and history stay). Roles are
+    shown per study; the global groups (English role codes) grant nothing since
+    study/migrations/0011 and are neither shown nor offered."""
+
+    inlines = (MembershipInline,)
+    list_filter = ("is_staff", "is_superuser", "is_active")
+    fieldsets = tuple(
+        (name, {**options, "fields": tuple(f for f in options["fields"] if f != "groups")})
+        for name, options in UserAdmin.fieldsets or ()
+    )
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -201,6 +227,8 @@ User = get_user_model()
 if admin.site.is_registered(User):
     admin.site.unregister(User)
 admin.site.register(User, NoDeleteUserAdmin)
+if admin.site.is_registered(Group):
+    admin.site.unregister(Group)  # the legacy groups grant nothing (roles are per study)
 
 
 @admin.register(models.StudyDataPolicy)

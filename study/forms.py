@@ -496,9 +496,9 @@ def _other(label) -> forms.BooleanField:
 
 class InvolvementForm(CareNamesMixin, forms.Form):
     organisation = forms.CharField(label=_("Organisation"), max_length=150)
-    organisation_other = _other(_("Anders: the organisation is not on the list"))
+    organisation_other = _other(_("Other: the organisation is not on the list"))
     discipline = forms.CharField(label=_("Role / discipline"), max_length=100)
-    discipline_other = _other(_("Anders: the discipline is not on the list"))
+    discipline_other = _other(_("Other: the discipline is not on the list"))
     start_date = forms.DateField(label=_("Start"), widget=DateInput())
     end_date = forms.DateField(label=_("End"), required=False, widget=DateInput())
 
@@ -547,9 +547,9 @@ class ContactCorrectForm(ContactForm):
 
 class InvolvementCorrectForm(CareNamesMixin, forms.Form):
     organisation = forms.CharField(label=_("Organisation"), max_length=150)
-    organisation_other = _other(_("Anders: the organisation is not on the list"))
+    organisation_other = _other(_("Other: the organisation is not on the list"))
     discipline = forms.CharField(label=_("Role / discipline"), max_length=100)
-    discipline_other = _other(_("Anders: the discipline is not on the list"))
+    discipline_other = _other(_("Other: the discipline is not on the list"))
     start_date = forms.DateField(label=_("Start"), widget=DateInput())
     end_date = forms.DateField(label=_("End"), required=False, widget=DateInput())
     reason = ReasonForm.base_fields["reason"]

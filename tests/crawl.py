@@ -41,6 +41,34 @@ class Crawl:
     broken_links: list[str] = field(default_factory=list)
 
 
+def seed_crawl_study(seed: int = 7):
+    """The demo study as the crawl reads it: seeded, with its analysis plan frozen, one finished
+    run and its report published (the path `manage.py demo_analysis` takes: the report pages
+    are crawled, the gemeente reads the published report). Returns (study, users by role)."""
+    from django.contrib.auth import get_user_model
+
+    from analysis.models import AnalysisRun
+    from analysis.plans.plan_services import analysis_plan_freeze, plan_params
+    from analysis.runs.report_services import report_publish
+    from analysis.runs.services import analysis_run_execute
+    from study.demo import seed_demo
+
+    study, _ = seed_demo(seed=seed)
+    users = {u.username: u for u in get_user_model().objects.filter(username__in=ROLES)}
+    researcher = users["onderzoeker"]
+    plan = analysis_plan_freeze(study=study, user=researcher)
+    run = AnalysisRun.objects.create(
+        study=study,
+        started_by=researcher,
+        plan=plan,
+        params={**plan_params(plan), "price_year": study.price_year, "plan_version": plan.version},
+    )
+    run = analysis_run_execute(run_id=run.pk)
+    assert run is not None and run.status == AnalysisRun.Status.SUCCEEDED, run and run.error
+    report_publish(report=run.report, user=researcher)
+    return study, users
+
+
 def route_of(path: str) -> str | None:
     try:
         match = resolve(path)
@@ -150,7 +178,10 @@ def crawl(users: dict, ids: dict[str, int], *, language: str = "nl", limit: int 
 class VisibleText(HTMLParser):
     """The text a person reads: no <script>, <style>, <code> (identifiers: codebook and Stata
     names, import column names), <kbd>, <samp>, <pre>, <textarea> (what someone typed), nor
-    elements marked translate="no"; placeholders and title attributes count."""
+    elements marked translate="no", nor parts in another language than the page's (an element
+    whose lang differs from <html lang>: the published report, which stays Dutch, the language
+    switch's own names; `foreign` lists them, tag and class, so a test can hold them to a known
+    few); placeholders and title attributes count."""
 
     SKIP = {"script", "style", "code", "kbd", "samp", "pre", "template", "textarea"}
 
@@ -158,6 +189,18 @@ class VisibleText(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.skipping: list[str] = []
         self.parts: list[str] = []
+        self.page_lang: str | None = None
+        self.foreign: set[str] = set()
+
+    def _is_foreign(self, tag: str, values: dict) -> bool:
+        lang = values.get("lang")
+        if tag == "html":
+            self.page_lang = lang
+            return False
+        if lang and self.page_lang and lang[:2] != self.page_lang[:2]:
+            self.foreign.add(f"{tag}.{values.get('class') or ''} lang={lang}")
+            return True
+        return False
 
     def handle_starttag(self, tag, attrs):
         values = dict(attrs)
@@ -165,7 +208,7 @@ class VisibleText(HTMLParser):
             if tag == self.skipping[-1]:
                 self.skipping.append(tag)
             return
-        if tag in self.SKIP or values.get("translate") == "no":
+        if tag in self.SKIP or values.get("translate") == "no" or self._is_foreign(tag, values):
             self.skipping.append(tag)
             return
         for name in ("placeholder", "title", "aria-label", "alt"):
@@ -181,7 +224,11 @@ class VisibleText(HTMLParser):
             self.parts.append(data)
 
     @classmethod
-    def of(cls, html: str) -> str:
+    def parsed(cls, html: str) -> VisibleText:
         parser = cls()
         parser.feed(html)
-        return " ".join(" ".join(parser.parts).split())
+        return parser
+
+    @classmethod
+    def of(cls, html: str) -> str:
+        return " ".join(" ".join(cls.parsed(html).parts).split())

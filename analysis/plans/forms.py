@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from analysis.did.inference import DEFAULT_METHODS
 from analysis.effects.plan import HONEST_SD_METHODS
+from analysis.method_labels import DESIGN_LABELS, INFERENCE_LABELS, label
 
 
 def error_messages(exc: ValidationError) -> list[str]:
@@ -108,5 +109,8 @@ def sd_method_choices() -> list[tuple[str, str]]:
 
 def inference_choices() -> list[tuple[str, str]]:
     """The inference methods a plan (and a run) may follow, with their labels."""
-    labels = {"wild": _("wild cluster bootstrap")}
-    return [(m, labels.get(m, m.upper())) for m in DEFAULT_METHODS]
+    return [(m, label(INFERENCE_LABELS, m)) for m in DEFAULT_METHODS]
+
+
+def design_choices() -> list[tuple[str, str]]:
+    return [(code, str(words)) for code, words in DESIGN_LABELS.items()]

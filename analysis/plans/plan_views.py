@@ -34,6 +34,7 @@ def plan_detail(request, study_id: int):
             "may_edit": selectors.may_edit_questions(request.user, study),
             "post_intake": plan_services.study_has_post_intake_data(study),
             "inference_choices": forms.inference_choices(),
+            "design_choices": forms.design_choices(),
             "defaults": plan_services.PLAN_DEFAULTS,
             "sd_method_choices": forms.sd_method_choices(),
             "planned_mde": (current.content.get("planned_mde") or {}) if current else {},

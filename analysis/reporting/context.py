@@ -11,6 +11,7 @@ from datetime import datetime
 
 import numpy as np
 
+from analysis.costs.labels import DOMAIN_LABELS
 from analysis.effects.derive import PROFESSIONAL_OUTCOMES
 from analysis.effects.disclosure import SUPPRESSED, count, protect, shown_cells
 from analysis.effects.estimate import CRISIS_ENTRY_WARNING
@@ -284,7 +285,8 @@ def report_context(*, run, version: int, previous=None, published: bool = False)
         {
             **r,
             "arm_label": labels.get(r.get("arm"), r.get("arm")),
-            "domain_label": str(r.get("domain", "")).replace("_", " "),
+            # lazy: the report is rendered in Dutch (html.py), whatever language built this
+            "domain_label": DOMAIN_LABELS.get(str(r.get("domain", "")), r.get("domain", "")),
             "mean_txt": _fmt(r["mean_eur"], 0) if r["n"] >= MIN_FAMILIES_FOR_MEAN else "*",
         }
         for r in costs.get("by_domain", [])

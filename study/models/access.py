@@ -64,6 +64,8 @@ class ApiKeyUse(models.Model):
     client_address = models.CharField(max_length=45, blank=True)
 
     class Meta:
+        verbose_name = _("API key use")
+        verbose_name_plural = _("API key uses")
         ordering = ["-at"]
 
     def __str__(self) -> str:
@@ -91,6 +93,8 @@ class EnrolmentLink(models.Model):
     )
 
     class Meta:
+        verbose_name = _("authenticator link")
+        verbose_name_plural = _("authenticator links")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -110,6 +114,10 @@ class TokenFactor(models.Model):
     )
     device_id = models.CharField(max_length=100)
     verified_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("token's second factor")
+        verbose_name_plural = _("tokens' second factors")
 
     def __str__(self) -> str:
         return f"second factor of token of user {self.token_id}"

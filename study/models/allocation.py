@@ -24,6 +24,8 @@ class AllocationStratum(models.Model):
     blocks_drawn = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("allocation stratum")
+        verbose_name_plural = _("allocation strata")
         constraints = [
             models.UniqueConstraint(fields=["study", "stratum"], name="unique_allocation_stratum")
         ]

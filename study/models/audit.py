@@ -38,6 +38,8 @@ class AccessEvent(models.Model):
     mac = models.CharField(max_length=64, blank=True)
 
     class Meta:
+        verbose_name = _("access event")
+        verbose_name_plural = _("access events")
         ordering = ["-at"]
 
     def __str__(self) -> str:
@@ -61,6 +63,8 @@ class AuditSeal(models.Model):
     mac = models.CharField(max_length=64, blank=True)
 
     class Meta:
+        verbose_name = _("audit seal")
+        verbose_name_plural = _("audit seals")
         ordering = ["table", "first_history_id"]
 
     def __str__(self) -> str:
@@ -79,6 +83,8 @@ class AuditCounter(models.Model):
     value = models.BigIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("audit counter")
+        verbose_name_plural = _("audit counters")
         constraints = [
             models.UniqueConstraint(fields=["table", "shard"], name="audit_counter_table_shard")
         ]
@@ -111,6 +117,8 @@ class FamilyErasure(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("family erasure")
+        verbose_name_plural = _("family erasures")
         ordering = ["-requested_at"]
 
     def __str__(self) -> str:

@@ -34,6 +34,8 @@ class CareCatalogueEntry(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("care list entry")
+        verbose_name_plural = _("care list entries")
         ordering = ["study", "kind", "name"]
         constraints = [
             models.UniqueConstraint(
@@ -83,6 +85,8 @@ class CareInvolvement(SoftDeleteModel):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("care worker involvement")
+        verbose_name_plural = _("care worker involvements")
         ordering = ["family", "start_date"]
 
     def __str__(self) -> str:
@@ -124,6 +128,8 @@ class Contact(SoftDeleteModel):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
         ordering = ["-occurred_at"]
 
     def __str__(self) -> str:

@@ -38,6 +38,10 @@ class StudyDataPolicy(models.Model):
     )
     history = HistoricalRecords()
 
+    class Meta:
+        verbose_name = _("data policy")
+        verbose_name_plural = _("data policies")
+
     def __str__(self) -> str:
         return f"data policy of {self.study_id}"
 
@@ -55,6 +59,8 @@ class IdempotencyRecord(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
+        verbose_name = _("sent form")
+        verbose_name_plural = _("sent forms")
         constraints = [
             models.UniqueConstraint(fields=["user", "scope", "key"], name="unique_idempotency_key")
         ]

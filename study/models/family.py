@@ -143,6 +143,8 @@ class Member(SoftDeleteModel):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("family member")
+        verbose_name_plural = _("family members")
         ordering = ["family", "role", "birth_year"]
 
     def __str__(self) -> str:
@@ -168,6 +170,8 @@ class CaseloadAssignment(models.Model):
     objects = CaseloadQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("caseload assignment")
+        verbose_name_plural = _("caseload assignments")
         ordering = ["family", "start_date"]
 
     def __str__(self) -> str:

@@ -39,6 +39,8 @@ class Indicator(models.Model):
     objects = AuditedQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("indicator")
+        verbose_name_plural = _("indicators")
         ordering = ["order", "code"]
         constraints = [
             models.UniqueConstraint(fields=["study", "code"], name="unique_indicator_code"),

@@ -29,6 +29,8 @@ class Professional(SoftDeleteModel):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("professional")
+        verbose_name_plural = _("professionals")
         constraints = [
             models.UniqueConstraint(fields=["study", "code"], name="unique_professional")
         ]
@@ -50,6 +52,8 @@ class ProfessionalSurvey(SoftDeleteModel):
     SCALES = ("job_satisfaction", "autonomy", "pride", "competence", "cooperation")
 
     class Meta:
+        verbose_name = _("professional survey")
+        verbose_name_plural = _("professional surveys")
         constraints = [
             models.UniqueConstraint(
                 fields=["professional", "year"],

@@ -41,6 +41,8 @@ class QualityRule(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("data-quality rule")
+        verbose_name_plural = _("data-quality rules")
         ordering = ["study", "kind", "pk"]
 
     def __str__(self) -> str:
@@ -76,6 +78,8 @@ class DataQuery(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("data-quality query")
+        verbose_name_plural = _("data-quality queries")
         ordering = ["-opened_at"]
         constraints = [
             models.UniqueConstraint(
@@ -101,6 +105,8 @@ class QueryMessage(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("query message")
+        verbose_name_plural = _("query messages")
         ordering = ["at", "pk"]
 
     def __str__(self) -> str:

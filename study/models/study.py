@@ -156,6 +156,8 @@ class StudyMembership(models.Model):
     objects = AuditedQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("study role")
+        verbose_name_plural = _("study roles")
         constraints = [
             models.UniqueConstraint(fields=["study", "user", "role"], name="unique_membership")
         ]
@@ -177,6 +179,8 @@ class Arm(models.Model):
     objects = AuditedQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("arm")
+        verbose_name_plural = _("arms")
         constraints = [models.UniqueConstraint(fields=["study", "kind"], name="unique_arm_kind")]
         ordering = ["study", "kind"]
 

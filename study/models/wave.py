@@ -46,6 +46,8 @@ class Wave(SoftDeleteModel):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("wave")
+        verbose_name_plural = _("waves")
         ordering = ["family", "index"]
         constraints = [
             models.UniqueConstraint(fields=["family", "index"], name="unique_wave_index")
@@ -102,6 +104,8 @@ class IndicatorValue(SoftDeleteModel):
     history = HistoricalRecords(no_db_index=["indicator", "import_batch"])
 
     class Meta:
+        verbose_name = _("indicator value")
+        verbose_name_plural = _("indicator values")
         constraints = [
             models.UniqueConstraint(
                 fields=["wave", "indicator"],
@@ -147,6 +151,10 @@ class WaveSurvey(SoftDeleteModel):
 
     SCORE_FIELDS = ("satisfaction", "qol_score", "qol_rating", "participation_step", "reachability")
 
+    class Meta:
+        verbose_name = _("wave survey")
+        verbose_name_plural = _("wave surveys")
+
     def __str__(self) -> str:
         return f"survey {self.wave_id}"
 
@@ -165,6 +173,8 @@ class WaveReminder(models.Model):
     recipients = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("wave reminder")
+        verbose_name_plural = _("wave reminders")
         constraints = [
             models.UniqueConstraint(fields=["wave", "event"], name="one_reminder_per_wave_event")
         ]

@@ -84,7 +84,7 @@ def resolve(
         {
             field: _(
                 "“%(name)s” is not on the study's list: choose a name from the list, or tick "
-                "“anders” (other) to record it as typed."
+                "“other” to record it as typed."
             )
             % {"name": text}
         }

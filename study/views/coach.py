@@ -85,7 +85,6 @@ def contact_new(request: HttpRequest, family_id: int) -> HttpResponse:
 @login_required
 def care_workers(request: HttpRequest, family_id: int) -> HttpResponse:
     family = selectors.family_get(request.user, family_id)
-    family_read(request, action="family.care_workers", families=family)
     form = forms.InvolvementForm(
         request.POST if request.method == "POST" else None, **care_lists(family.study)
     )
@@ -99,14 +98,26 @@ def care_workers(request: HttpRequest, family_id: int) -> HttpResponse:
         else:
             messages.success(request, _("Care worker added."))
             return redirect("study:care_workers", family.pk)
+    return _care_workers_page(request, family, form=form)
+
+
+def _care_workers_page(
+    request: HttpRequest, family, *, form, failed_end=None, end_form=None
+) -> HttpResponse:
+    """The family's care workers with the add form; a refused end date is shown next to that
+    involvement's date field and in the error summary at the top, with the date as typed."""
+    family_read(request, action="family.care_workers", families=family)
     context = {
         "family": family,
         "form": form,
         "involvements": selectors.care_involvement_list(family),
         "end_form": forms.InvolvementEndForm(initial={"end_date": timezone.localdate()}),
+        "failed_end": failed_end,
+        "failed_end_form": end_form,
+        "summary_form": end_form if end_form is not None else form,
     }
-    status = 400 if form.is_bound and form.errors else 200
-    return render(request, "study/care_workers.html", context, status=status)
+    failed = form.is_bound and form.errors or end_form is not None
+    return render(request, "study/care_workers.html", context, status=400 if failed else 200)
 
 
 @login_required
@@ -114,14 +125,18 @@ def care_workers(request: HttpRequest, family_id: int) -> HttpResponse:
 def care_involvement_end(request: HttpRequest, involvement_id: int) -> HttpResponse:
     involvement = selectors.care_involvement_get(request.user, involvement_id)
     form = forms.InvolvementEndForm(request.POST)
+    form.fields["end_date"].widget.attrs["id"] = f"end-{involvement.pk}"
     try:
         data = cleaned_or_error(form)
         care_services.care_involvement_end(
             involvement=involvement, end_date=data["end_date"], user=request.user
         )
     except ValidationError as exc:
-        for text in exc.messages:
-            messages.error(request, text)
-    else:
-        messages.success(request, _("Involvement of %(org)s ended.") % {"org": involvement})
+        if not form.errors:  # the date alone is the form: every refusal sits next to it
+            form.add_error("end_date", ValidationError(exc.messages))
+        add_form = forms.InvolvementForm(**care_lists(involvement.family.study))
+        return _care_workers_page(
+            request, involvement.family, form=add_form, failed_end=involvement.pk, end_form=form
+        )
+    messages.success(request, _("Involvement of %(org)s ended.") % {"org": involvement})
     return redirect("study:care_workers", involvement.family_id)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.crawl import ROLES, crawl, demo_ids
+from tests.crawl import ROLES, crawl, demo_ids, seed_crawl_study
 
 AXE = Path(__file__).parent / "vendor" / "axe-core-4.11.4" / "axe.min.js"
 AXE_SHA256 = "fb83a4378d978ecb7d2dae48a3a3778a84c971ac692f3afd45d714fba89c0f0d"
@@ -22,18 +22,14 @@ def _demo():
     import importlib
 
     from django.apps import apps
-    from django.contrib.auth import get_user_model
 
     from analysis.costs.models import PriceCatalogue
-    from study.demo import seed_demo
 
     if not PriceCatalogue.objects.exists():  # a transactional test's flush removed the seed
         migration = "analysis.costs.migrations.0002_seed_catalogue_2014_cpi_scenarios"
         importlib.import_module(migration).seed(apps, None)
 
-    study, _ = seed_demo(seed=7)
-    users = {u.username: u for u in get_user_model().objects.filter(username__in=ROLES)}
-    return study, users
+    return seed_crawl_study()  # with a finished run and its published report
 
 
 def _log_in(page, username: str) -> None:

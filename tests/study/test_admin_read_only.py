@@ -67,3 +67,37 @@ def test_users_are_not_deleted_and_the_allocation_state_is_not_in_the_admin(
 
 def test_a_study_has_no_add_form(superuser_client):
     assert superuser_client.get(reverse("admin:study_study_add")).status_code == 403
+
+
+def test_every_model_has_a_translated_name():
+    from django.apps import apps
+    from django.utils.functional import Promise
+
+    unnamed = [
+        m.__name__
+        for m in apps.get_models()
+        if m._meta.app_label in {"study", "analysis", "instruments", "costs", "monitor"}
+        and not m.__name__.startswith("Historical")
+        and not isinstance(m._meta.original_attrs.get("verbose_name"), Promise)
+    ]
+    assert unnamed == []
+
+
+@pytest.mark.django_db
+def test_the_user_page_shows_roles_per_study_not_groups(superuser_client):
+    from django.contrib.auth.models import Group
+
+    from study.roles import Role
+    from study.services.studies import membership_grant
+    from tests.factories import make_study
+
+    client = superuser_client
+    person = get_user_model().objects.create_user("onderzoeker2")
+    person.groups.add(Group.objects.get_or_create(name="researcher")[0])
+    membership_grant(study=make_study(), user=person, role=Role.RESEARCHER)
+    page = client.get(f"/admin/auth/user/{person.pk}/change/", HTTP_ACCEPT_LANGUAGE="en")
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "Roles per study" in text and "Researcher" in text
+    assert 'name="groups"' not in text
+    assert client.get("/admin/auth/group/").status_code == 404

@@ -246,3 +246,45 @@ def test_contact_errors_are_summarised_with_links(client, coach, family):
     assert response.status_code == 400
     summary = response.content.decode().split('id="error-summary"')[1].split("</div>")[0]
     assert 'href="#id_duration_minutes"' in summary and "#id_kind" in summary
+
+
+def test_a_refused_end_date_shows_next_to_its_field_and_in_the_summary(client, coach, family):
+    involvement = care_involvement_add(
+        family=family, organisation="GGZ", discipline="x", start_date=date(2022, 1, 10), user=coach
+    )
+    client.force_login(coach)
+    end = reverse("study:care_involvement_end", args=[involvement.pk])
+    response = client.post(end, {"end_date": "2021-12-31"})
+    assert response.status_code == 400  # the page itself, not a redirect that loses the date
+    page = response.content.decode()
+    summary = page.split('id="error-summary"')[1].split("</div>")[0]
+    assert f'href="#end-{involvement.pk}"' in summary
+    assert "before the start date" in summary
+    card = page.split(f'id="involvement-{involvement.pk}"')[1].split("</form>")[0]
+    assert 'value="2021-12-31"' in card and 'aria-invalid="true"' in card
+    assert f'id="error-end-{involvement.pk}"' in card and "before the start date" in card
+    involvement.refresh_from_db()
+    assert involvement.end_date is None
+
+
+def test_an_unreadable_end_date_is_kept_as_typed_next_to_its_field(client, coach, family):
+    involvement = care_involvement_add(
+        family=family, organisation="GGZ", discipline="x", start_date=date(2022, 1, 10), user=coach
+    )
+    client.force_login(coach)
+    end = reverse("study:care_involvement_end", args=[involvement.pk])
+    response = client.post(end, {"end_date": "31-13-2022"})
+    assert response.status_code == 400
+    card = response.content.decode().split(f'id="involvement-{involvement.pk}"')[1]
+    assert 'value="31-13-2022"' in card.split("</form>")[0]
+
+
+def test_a_care_worker_add_error_is_in_the_summary_at_the_top(client, coach, family):
+    client.force_login(coach)
+    url = reverse("study:care_workers", args=[family.pk])
+    response = client.post(url, {"organisation": "GGZ", "discipline": "x", "start_date": ""})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert page.index('id="error-summary"') < page.index('id="involvement-form"')
+    assert 'href="#id_start_date"' in page.split('id="error-summary"')[1].split("</div>")[0]
+    assert 'value="GGZ"' in page

@@ -13,47 +13,34 @@ from analysis.runs import report_services, services
 # One setting bounds a run; the reconciler's stale threshold is derived from the same setting
 # (runs left by a dead worker are put right by tracker.tasks.reconcile_jobs_task).
 _LIMIT = int(settings.ANALYSIS_TIME_LIMIT.total_seconds())
+#: The options of every analysis job's task (runs, plan freezes, report typesetting).
+_JOB_TASK = {
+    "acks_late": True,
+    "time_limit": _LIMIT,
+    "soft_time_limit": _LIMIT - 60,
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": True,
+    "max_retries": 3,
+}
 
 
 # acks_late + reject_on_worker_lost (settings): a killed worker's run is redelivered; the claim in
 # analysis_run_execute makes redelivery harmless. time_limit bounds a runaway run; retries only for
 # a database that is briefly unreachable — a statistics error fails the run instead.
-@shared_task(
-    acks_late=True,
-    time_limit=_LIMIT,
-    soft_time_limit=_LIMIT - 60,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    max_retries=3,
-)
+@shared_task(**_JOB_TASK)
 def analysis_run_task(run_id: int) -> None:
     services.analysis_run_execute(run_id=run_id)
 
 
 # Freezing a plan simulates its MDEs (seconds per outcome) and typesetting a published report
-# takes seconds: both are jobs claimed like a run (acks_late: a killed worker's job is redelivered,
-# the claim makes that harmless), bounded by the run's time limit, retried only for a database
-# that is briefly unreachable; a simulation or typesetting error fails the job with a message.
-@shared_task(
-    acks_late=True,
-    time_limit=_LIMIT,
-    soft_time_limit=_LIMIT - 60,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    max_retries=3,
-)
+# takes seconds: both are jobs claimed like a run, with the run's task options; a simulation or
+# typesetting error fails the job with a message.
+@shared_task(**_JOB_TASK)
 def plan_freeze_task(job_id: int) -> None:
     plan_services.analysis_plan_freeze_execute(job_id=job_id)
 
 
-@shared_task(
-    acks_late=True,
-    time_limit=_LIMIT,
-    soft_time_limit=_LIMIT - 60,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    max_retries=3,
-)
+@shared_task(**_JOB_TASK)
 def report_typeset_task(job_id: int) -> None:
     report_services.report_typeset_execute(job_id=job_id)
 

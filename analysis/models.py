@@ -313,6 +313,8 @@ class PlanFreezeJob(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        verbose_name = _("plan freeze")
+        verbose_name_plural = _("plan freezes")
 
     def __str__(self) -> str:
         return f"plan {self.kind} {self.pk} ({self.status})"
@@ -349,6 +351,8 @@ class ReportTypesetJob(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        verbose_name = _("report typesetting")
+        verbose_name_plural = _("report typesettings")
 
     def __str__(self) -> str:
         return f"typeset report {self.report_id} ({self.status})"

@@ -631,9 +631,8 @@ class CandidatePoolForm(forms.Form):
     file = forms.FileField(
         label=_("Candidate pool (CSV)"),
         help_text=_(
-            "One row per candidate considered for matching, intervention families included: "
-            "candidate_key, intake_year, selected, match_set and one column per matching "
-            "variable. Never a BSN."
+            "One row per candidate considered for matching, intervention families included, "
+            "with the columns below. Never a BSN."
         ),
     )
 

@@ -148,10 +148,10 @@ class CareInvolvementCorrectSerializer(serializers.Serializer):
     start_date = serializers.DateField(required=False)
     end_date = serializers.DateField(required=False, allow_null=True)
     organisation_other = serializers.BooleanField(
-        required=False, help_text="the organisation is not on the study's list (anders)"
+        required=False, help_text="the organisation is not on the study's list (other)"
     )
     discipline_other = serializers.BooleanField(
-        required=False, help_text="the discipline is not on the study's list (anders)"
+        required=False, help_text="the discipline is not on the study's list (other)"
     )
 
 

@@ -260,7 +260,27 @@ class ReportSchedule(models.Model):
         return f"{self.study} {self.frequency} (next {self.next_due})"
 
 
-class PlanFreezeJob(models.Model):
+class JobState(models.Model):
+    """What every job of tracker/jobs.py keeps beside its status: progress, timing, attempts,
+    the claim and its heartbeat, and the error it failed with (the plan freeze and typesetting
+    jobs; each declares its own statuses)."""
+
+    progress = models.PositiveSmallIntegerField(default=0)
+    progress_note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=200, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-pk"]
+
+
+class PlanFreezeJob(JobState):
     """A request to freeze the study's analysis plan (version 1, or a revision with its reason):
     a job of tracker/jobs.py (analysis/plans/job.py). The request records what is to be frozen
     (``content``: the questions and settings at the moment of the request); the job simulates the
@@ -293,15 +313,6 @@ class PlanFreezeJob(models.Model):
     recompute = models.BooleanField(default=False)
     reason = models.TextField(blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
-    progress = models.PositiveSmallIntegerField(default=0)
-    progress_note = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    claimed_by = models.CharField(max_length=200, blank=True)
-    error = models.TextField(blank=True)
     #: The version the job froze (set in the same transaction as its success).
     plan = models.OneToOneField(
         "analysis.AnalysisPlan",
@@ -311,8 +322,7 @@ class PlanFreezeJob(models.Model):
         related_name="freeze_job",
     )
 
-    class Meta:
-        ordering = ["-created_at", "-pk"]
+    class Meta(JobState.Meta):
         verbose_name = _("plan freeze")
         verbose_name_plural = _("plan freezes")
 
@@ -324,7 +334,7 @@ class PlanFreezeJob(models.Model):
         return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
 
 
-class ReportTypesetJob(models.Model):
+class ReportTypesetJob(JobState):
     """Typesetting a published report's PDF (status "gepubliceerd" on its title page): a job of
     tracker/jobs.py (analysis/runs/job.py). Publishing records the publication at once and
     queues this job; the PDF (or Report.pdf_error) is stored when it finishes, unless the report
@@ -339,18 +349,8 @@ class ReportTypesetJob(models.Model):
 
     report = models.ForeignKey(Report, on_delete=models.PROTECT, related_name="typeset_jobs")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
-    progress = models.PositiveSmallIntegerField(default=0)
-    progress_note = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    claimed_by = models.CharField(max_length=200, blank=True)
-    error = models.TextField(blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-pk"]
+    class Meta(JobState.Meta):
         verbose_name = _("report typesetting")
         verbose_name_plural = _("report typesettings")
 

@@ -3,7 +3,9 @@ their models, tasks, statuses and limits."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -23,30 +25,51 @@ def gave_up_message(attempts: int) -> str:
     ) % {"n": attempts}
 
 
-def _gave_up_fields(attempts: int, now: datetime) -> dict:
-    return {"error": gave_up_message(attempts), "finished_at": now}
-
-
-def _claim_fields(now: datetime) -> dict:
-    return {"started_at": now, "progress": 1}
-
-
 def _requeue_fields() -> dict:
     return {"progress_note": _("worker stopped; queued again")}
 
 
-RUN_JOB = JobSpec(
+def analysis_job(
+    *,
+    model: Any,
+    task_name: str,
+    gave_up: Callable[[int], str],
+    claimed_progress: int,
+    label: str,
+    on_gave_up: Callable[[int], None] | None = None,
+) -> JobSpec:
+    """A job of the analysis app (runs, plan freezes, typesetting): bounded by the analysis
+    limits (ANALYSIS_MAX_ATTEMPTS and the reconciler's thresholds), its error the `gave_up`
+    message when the worker stopped too often, progress `claimed_progress` once claimed."""
+
+    def gave_up_fields(attempts: int, now: datetime) -> dict:
+        return {"error": gave_up(attempts), "finished_at": now}
+
+    def claim_fields(now: datetime) -> dict:
+        return {"started_at": now, "progress": claimed_progress}
+
+    return JobSpec(
+        model=model,
+        task_name=task_name,
+        queued=model.Status.QUEUED,
+        running=model.Status.RUNNING,
+        failed=model.Status.FAILED,
+        max_attempts=lambda: settings.ANALYSIS_MAX_ATTEMPTS,
+        stale_seconds=lambda: settings.ANALYSIS_STALE_SECONDS,
+        queued_seconds=lambda: settings.ANALYSIS_QUEUED_SECONDS,
+        gave_up_fields=gave_up_fields,
+        claim_fields=claim_fields,
+        requeue_fields=_requeue_fields,
+        label=label,
+        on_gave_up=on_gave_up,
+    )
+
+
+RUN_JOB = analysis_job(
     model=AnalysisRun,
     task_name=RUN_TASK,
-    queued=AnalysisRun.Status.QUEUED,
-    running=AnalysisRun.Status.RUNNING,
-    failed=AnalysisRun.Status.FAILED,
-    max_attempts=lambda: settings.ANALYSIS_MAX_ATTEMPTS,
-    stale_seconds=lambda: settings.ANALYSIS_STALE_SECONDS,
-    queued_seconds=lambda: settings.ANALYSIS_QUEUED_SECONDS,
-    gave_up_fields=_gave_up_fields,
-    claim_fields=_claim_fields,
-    requeue_fields=_requeue_fields,
+    gave_up=gave_up_message,
+    claimed_progress=1,
     label="analysis run",
 )
 
@@ -67,14 +90,6 @@ def typeset_gave_up_message(attempts: int) -> str:
     ) % {"n": attempts}
 
 
-def _typeset_gave_up_fields(attempts: int, now: datetime) -> dict:
-    return {"error": typeset_gave_up_message(attempts), "finished_at": now}
-
-
-def _typeset_claim_fields(now: datetime) -> dict:
-    return {"started_at": now, "progress": TYPESET_CLAIMED}
-
-
 def _typeset_given_up(job_id: int) -> None:
     """The report says why it has no PDF (unless it was withdrawn meanwhile)."""
     job = ReportTypesetJob.objects.filter(pk=job_id).values("report_id", "error").first()
@@ -84,18 +99,11 @@ def _typeset_given_up(job_id: int) -> None:
         )
 
 
-TYPESET_JOB = JobSpec(
+TYPESET_JOB = analysis_job(
     model=ReportTypesetJob,
     task_name=TYPESET_TASK,
-    queued=ReportTypesetJob.Status.QUEUED,
-    running=ReportTypesetJob.Status.RUNNING,
-    failed=ReportTypesetJob.Status.FAILED,
-    max_attempts=lambda: settings.ANALYSIS_MAX_ATTEMPTS,
-    stale_seconds=lambda: settings.ANALYSIS_STALE_SECONDS,
-    queued_seconds=lambda: settings.ANALYSIS_QUEUED_SECONDS,
-    gave_up_fields=_typeset_gave_up_fields,
-    claim_fields=_typeset_claim_fields,
-    requeue_fields=_requeue_fields,
-    on_gave_up=_typeset_given_up,
+    gave_up=typeset_gave_up_message,
+    claimed_progress=TYPESET_CLAIMED,
     label="report typesetting",
+    on_gave_up=_typeset_given_up,
 )

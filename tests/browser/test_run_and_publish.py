@@ -12,6 +12,7 @@ import threading
 import time
 
 import pytest
+from django.utils import timezone
 
 from analysis.models import AnalysisPlan, AnalysisRun, Report
 from analysis.plans import plan_power
@@ -130,7 +131,10 @@ def test_a_researcher_runs_publishes_and_withdraws_and_the_gemeente_sees_it_with
     log_in(gemeente, gemeente_user.username, f"/analysis/reports/{report.pk}/")
     notice = gemeente.locator("#report-withdrawn")
     assert notice.is_visible()
-    assert notice.get_attribute("data-withdrawn") == f"{report.withdrawn_at:%Y-%m-%d}"
+    assert (
+        notice.get_attribute("data-withdrawn")
+        == f"{timezone.localtime(report.withdrawn_at):%Y-%m-%d}"
+    )
     assert "verkeerde prijzen" in notice.inner_text()
     assert "Samenvatting" not in gemeente.content()
     gemeente.screenshot(path=str(SCREENSHOTS / "report_withdrawn.png"), full_page=True)

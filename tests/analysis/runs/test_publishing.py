@@ -134,7 +134,7 @@ def test_withdrawing_needs_a_reason_keeps_the_report_and_the_gemeente_sees_it_wi
     page = _get(client, gemeente_user, f"/analysis/reports/{draft.pk}/").content.decode()
     assert (
         'id="report-withdrawn"' in page
-        and f'data-withdrawn="{draft.withdrawn_at:%Y-%m-%d}"' in page
+        and f'data-withdrawn="{timezone.localtime(draft.withdrawn_at):%Y-%m-%d}"' in page
     )
     assert reason in page and "Samenvatting" not in page  # the content is not shown
     assert client.get(f"/analysis/reports/{draft.pk}/pdf/").status_code == 404

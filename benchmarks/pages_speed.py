@@ -11,6 +11,7 @@ the same rows (goal: at most 2x its time). Ends with one line of JSON, the worst
 
     python benchmarks/pages_speed.py                  # 10 studies, 7 requests per page
     python benchmarks/pages_speed.py --quick          # 1 study, 3 requests per page (CI)
+    python benchmarks/pages_speed.py --quick --only 'wave_entry|study_new' --all
 """
 
 from __future__ import annotations
@@ -210,7 +211,10 @@ def main() -> None:
     parser.add_argument("--studies", type=int)
     parser.add_argument("--repeat", type=int)
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL") or None)
+    parser.add_argument("--only", help="time only pages whose name matches this regex")
+    parser.add_argument("--all", action="store_true", help="print every page, not the worst 25")
     args = parser.parse_args()
+    only = re.compile(args.only) if args.only else None
     studies = args.studies or (1 if args.quick else 10)
     repeat = args.repeat or (3 if args.quick else 7)
     url, cleanup = setup_django(args.database_url)
@@ -235,7 +239,7 @@ def main() -> None:
             layout_p95.append(pct(layout_s, 0.95))
             for route, name in routes():
                 page_url = fill(route, ids)
-                if page_url is None:
+                if page_url is None or (only and not only.search(name)):
                     continue
                 status, queries, seconds = timed(client, page_url, repeat)
                 if status != 200 or len(seconds) < repeat:
@@ -256,7 +260,7 @@ def main() -> None:
             page["vs_layout_p95"] = round(page["p95_ms"] / layout, 1)
         researcher = Client()
         researcher.force_login(users["onderzoeker"])
-        exports = export_speed(researcher, first, max(repeat // 2, 2))
+        exports = [] if only else export_speed(researcher, first, max(repeat // 2, 2))
     finally:
         cleanup()
 
@@ -269,7 +273,7 @@ def main() -> None:
     )
     print(f"  layout-only page p95 {layout:.1f} ms (queries {layout_queries})")
     print(f"  {'page':<34}{'role':<12}{'queries':>8}{'p50 ms':>9}{'p95 ms':>9}{'x layout':>9}")
-    for p in worst[:25]:
+    for p in worst if args.all else worst[:25]:
         print(
             f"  {p['page']:<34}{p['role']:<12}{p['queries']:>8}{p['p50_ms']:>9}{p['p95_ms']:>9}"
             f"{p['vs_layout_p95']:>9}"

@@ -22,7 +22,7 @@ run: install
 	DEBUG=1 $(PY) manage.py seed_demo
 	DEBUG=1 $(PY) manage.py demo_monitor
 	DEBUG=1 $(PY) manage.py demo_analysis
-	DEBUG=1 $(PY) manage.py demo_logins
+	DEBUG=1 $(PY) manage.py demo_logins --address $(HOST):$(PORT)
 	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install

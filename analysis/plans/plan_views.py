@@ -44,7 +44,7 @@ def plan_detail(request, study_id: int):
     )
 
 
-def _requested(request, job) -> None:
+def _requested(request) -> None:
     messages.success(
         request,
         _(
@@ -59,7 +59,7 @@ def _requested(request, job) -> None:
 def plan_freeze(request, study_id: int):
     study = selectors.study_for_editors(request.user, study_id)
     try:
-        job = plan_services.analysis_plan_freeze_request(
+        plan_services.analysis_plan_freeze_request(
             study=study, user=request.user, params=forms.freeze_settings(request.POST)
         )
     except ValueError:
@@ -70,7 +70,7 @@ def plan_freeze(request, study_id: int):
         for e in forms.error_messages(exc):
             messages.error(request, e)
     else:
-        _requested(request, job)
+        _requested(request)
     return redirect("analysis:plan", study_id=study.pk)
 
 
@@ -79,7 +79,7 @@ def plan_freeze(request, study_id: int):
 def plan_revise(request, study_id: int):
     study = selectors.study_for_editors(request.user, study_id)
     try:
-        job = plan_services.analysis_plan_revise_request(
+        plan_services.analysis_plan_revise_request(
             study=study,
             user=request.user,
             changes=forms.plan_changes(request.POST),
@@ -93,7 +93,7 @@ def plan_revise(request, study_id: int):
         for e in forms.error_messages(exc):
             messages.error(request, e)
     else:
-        _requested(request, job)
+        _requested(request)
     return redirect("analysis:plan", study_id=study.pk)
 
 

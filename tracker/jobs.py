@@ -364,6 +364,25 @@ def job_claim(spec: JobSpec, *, job_id: int) -> Claim | GaveUp | None:
     return Claim(spec=spec, job_id=job_id, attempt=attempt)
 
 
+def job_execute(
+    spec: JobSpec,
+    *,
+    job_id: int,
+    work: Callable[[Claim], T],
+    gave_up: Callable[[int], T] | None = None,
+) -> T | None:
+    """Claim job ``job_id`` (:func:`job_claim`) and run ``work(claim)`` under the claim
+    (:func:`run_claimed`), the one way every job kind executes. When the job had used up its
+    attempts, ``gave_up(job_id)`` answers (e.g. the failed row), else None; None too when there
+    was nothing to do (finished, held by a live worker, or claimed by another first)."""
+    claim = job_claim(spec, job_id=job_id)
+    if isinstance(claim, GaveUp):
+        return gave_up(job_id) if gave_up is not None else None
+    if claim is None:
+        return None
+    return run_claimed(claim, work)
+
+
 # --- the reconciler ------------------------------------------------------------------------------
 
 

@@ -221,12 +221,9 @@ def monitor_job_execute(*, job_id: int) -> MonitorJob | None:
     alone; one whose worker died is taken over, and one that has used up
     MONITOR_JOB_MAX_ATTEMPTS is failed (its extract deleted) instead.
     """
-    claim = jobs.job_claim(MONITOR_JOB, job_id=job_id)
-    if isinstance(claim, jobs.GaveUp):
-        return MonitorJob.objects.get(pk=job_id)
-    if claim is None:
-        return None
-    return jobs.run_claimed(claim, _count)
+    return jobs.job_execute(
+        MONITOR_JOB, job_id=job_id, work=_count, gave_up=lambda pk: MonitorJob.objects.get(pk=pk)
+    )
 
 
 def _count(claim: jobs.Claim) -> MonitorJob:

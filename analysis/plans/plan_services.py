@@ -334,12 +334,12 @@ def analysis_plan_freeze_execute(*, job_id: int) -> PlanFreezeJob | None:
     so a plan is frozen once however often the task is delivered. A failure (the simulation
     raised, or another version was frozen meanwhile) fails the job with a readable message and
     freezes nothing."""
-    claim = jobs.job_claim(PLAN_FREEZE_JOB, job_id=job_id)
-    if isinstance(claim, jobs.GaveUp):
-        return PlanFreezeJob.objects.get(pk=job_id)
-    if claim is None:
-        return None  # finished, held by a live worker, or claimed by another first
-    return jobs.run_claimed(claim, _freeze_claimed)
+    return jobs.job_execute(
+        PLAN_FREEZE_JOB,
+        job_id=job_id,
+        work=_freeze_claimed,
+        gave_up=lambda pk: PlanFreezeJob.objects.get(pk=pk),
+    )
 
 
 def _freeze_claimed(claim: jobs.Claim) -> PlanFreezeJob | None:

@@ -196,12 +196,12 @@ def report_typeset_execute(*, job_id: int) -> ReportTypesetJob | None:
     store it, or the reason there is none in ``Report.pdf_error``. Stored only by the attempt
     still holding the claim and only while the report is not withdrawn: a withdrawal during
     typesetting wins (the job is cancelled, nothing is stored)."""
-    claim = jobs.job_claim(TYPESET_JOB, job_id=job_id)
-    if isinstance(claim, jobs.GaveUp):
-        return ReportTypesetJob.objects.get(pk=job_id)
-    if claim is None:
-        return None
-    return jobs.run_claimed(claim, _typeset_claimed)
+    return jobs.job_execute(
+        TYPESET_JOB,
+        job_id=job_id,
+        work=_typeset_claimed,
+        gave_up=lambda pk: ReportTypesetJob.objects.get(pk=pk),
+    )
 
 
 def _typeset(report: Report) -> tuple[bytes | None, str]:

@@ -259,14 +259,14 @@ def analysis_run_execute(*, run_id: int) -> AnalysisRun | None:
     SIGKILL). Each claim counts an attempt; a run that has used up ANALYSIS_MAX_ATTEMPTS is marked
     failed instead of being tried again. Results are stored only by the attempt that still holds
     the claim, so a run completes once however often its task is delivered."""
-    claim = jobs.job_claim(RUN_JOB, job_id=run_id)
-    if isinstance(claim, jobs.GaveUp):
-        return AnalysisRun.objects.get(pk=run_id)
-    if claim is None:
-        return None  # finished, held by a live worker, or claimed by another first
     # Ended without an outcome (database unreachable, worker shutdown, a bug): the claim is given
     # back, so the task's retry or the reconciler picks the run up at once.
-    return jobs.run_claimed(claim, _execute_claimed)
+    return jobs.job_execute(
+        RUN_JOB,
+        job_id=run_id,
+        work=_execute_claimed,
+        gave_up=lambda pk: AnalysisRun.objects.get(pk=pk),
+    )
 
 
 def _execute_claimed(claim: jobs.Claim) -> AnalysisRun | None:

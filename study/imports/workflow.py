@@ -397,12 +397,12 @@ def registry_import_validate(*, batch_id: int) -> ImportBatch | None:
     The batch is claimed first (tracker/jobs.py), so however often the task is delivered, one
     worker does the dry run; a batch whose worker died is taken over, and one that has used up
     IMPORT_MAX_ATTEMPTS is failed instead. None when there was nothing to do."""
-    claim = jobs.job_claim(DRY_RUN_JOB, job_id=batch_id)
-    if isinstance(claim, jobs.GaveUp):
-        return ImportBatch.objects.defer("content").get(pk=batch_id)
-    if claim is None:
-        return None  # checked already, held by a live worker, or claimed by another first
-    return jobs.run_claimed(claim, _dry_run)
+    return jobs.job_execute(
+        DRY_RUN_JOB,
+        job_id=batch_id,
+        work=_dry_run,
+        gave_up=lambda pk: ImportBatch.objects.defer("content").get(pk=pk),
+    )
 
 
 def _screen(batch: ImportBatch, progress: Progress) -> None:
@@ -626,10 +626,8 @@ def registry_import_apply(*, batch_id: int) -> ImportBatch | None:
     transaction, so a wave locked after the dry run refuses the whole import instead of being
     skipped. Running it twice changes nothing the second time.
     """
-    claim = jobs.job_claim(APPLY_JOB, job_id=batch_id)
-    if not isinstance(claim, jobs.Claim):
-        return None  # imported already, held by a live worker, or given up
-    return jobs.run_claimed(claim, _apply)
+    # None when imported already, held by a live worker, or given up.
+    return jobs.job_execute(APPLY_JOB, job_id=batch_id, work=_apply)
 
 
 def _apply(claim: jobs.Claim) -> ImportBatch | None:

@@ -191,11 +191,19 @@ def record_status_grid(
 
 
 def study_dashboard(study: Study, families: QuerySet[Family], *, today: date | None = None) -> dict:
-    """Families per arm and status, wave completion, what is due next, enrolment vs cap."""
+    """Families per arm and status, wave completion, what is due next, enrolment vs cap, and
+    how many families were enrolled on an eligibility override."""
     today = today or timezone.localdate()
-    per_arm_status = Counter(
-        (row["arm__kind"], row["status"]) for row in families.values("arm__kind", "status")
+    grouped = (
+        families.order_by()
+        .values("arm__kind", "status")
+        .annotate(n=Count("pk"), overrides=Count("pk", filter=~Q(eligibility_override_reason="")))
     )
+    per_arm_status: Counter = Counter()
+    overrides = 0
+    for row in grouped:
+        per_arm_status[(row["arm__kind"], row["status"])] += row["n"]
+        overrides += row["overrides"]
     arms = {}
     for arm in study.arms.all():
         counts = {
@@ -211,26 +219,41 @@ def study_dashboard(study: Study, families: QuerySet[Family], *, today: date | N
             "cap": cap,
             "attrition": left,
         }
-    waves = list(
+    # The stored fields of every wave, not a model instance each (hundreds per study); the 25
+    # due next become waves with their family's pseudonym, all the table shows of them.
+    rows = (
         Wave.objects.alive()
         .filter(family__in=families, index__gte=0)
-        .select_related("family", "family__arm")
         .order_by("due_date")
+        .values_list(
+            "index",
+            "status",
+            "window_start",
+            "window_end",
+            "due_date",
+            "family_id",
+            "family__pseudonym",
+        )
     )
-    status_counts = Counter(w.status_on(today) for w in waves)
-    upcoming = [w for w in waves if w.status_on(today) in (Wave.Status.DUE, Wave.Status.OVERDUE)][
-        :25
-    ]
+    status_counts: Counter = Counter()
     by_index: dict[int, Counter] = {}
-    for w in waves:
-        row = by_index.setdefault(w.index, Counter())
-        row[w.status_on(today)] += 1
+    upcoming: list[Wave] = []
+    for index, status, window_start, window_end, due_date, family_id, pseudonym in rows:
+        shown = Wave.derived_status(status, window_start, window_end, today)
+        status_counts[shown] += 1
+        by_index.setdefault(index, Counter())[shown] += 1
+        if shown in (Wave.Status.DUE, Wave.Status.OVERDUE) and len(upcoming) < 25:
+            family = Family(pk=family_id, pseudonym=pseudonym)
+            upcoming.append(
+                Wave(index=index, due_date=due_date, window_end=window_end, family=family)
+            )
     return {
         "arms": arms,
         "wave_status": dict(status_counts),
         "upcoming": upcoming,
         "by_index": [(index, dict(counts)) for index, counts in sorted(by_index.items())],
         "n_families": sum(a["total"] for a in arms.values()),
+        "overrides": overrides,
     }
 
 

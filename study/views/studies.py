@@ -43,19 +43,35 @@ def study_detail(request, study_id: int):
         return render(request, "study/study_public.html", {"study": study, "rights": rights})
     families = selectors.research_family_list(request.user).filter(study=study)
     dashboard = selectors.study_dashboard(study, families)
-    family_read(request, action="study.families", families=families, study=study)
-    rows = list(families.order_by("arm__kind", "pseudonym"))
+    # The family list is paged like the record status dashboard; the counts above it are over
+    # every family, and the read log holds the families shown.
+    page = Paginator(families.order_by("arm__kind", "pseudonym", "pk"), FAMILIES_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    shown = list(page.object_list)
+    family_read(
+        request,
+        action="study.families",
+        families=[f.pk for f in shown],
+        study=study,
+        row_count=len(shown),
+    )
     return render(
         request,
         "study/study_detail.html",
         {
             "study": study,
             "rights": rights,
-            "overrides": sum(1 for f in rows if f.eligibility_override_reason),
+            "overrides": dashboard["overrides"],
             "dashboard": dashboard,
-            "families": rows,
+            "families": shown,
+            "page": page,
         },
     )
+
+
+#: Families per page of the study dashboard's family list.
+FAMILIES_PER_PAGE = 50
 
 
 def _research_study(user, study_id: int):

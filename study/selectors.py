@@ -133,8 +133,8 @@ class GridFilter:
 def record_status_grid(
     families: QuerySet[Family], spec: GridFilter = GridFilter(), *, today: date | None = None
 ) -> dict:
-    """Families x waves, each cell the wave's record status (planned, due, overdue, completed,
-    missed, registry year, locked), filtered by arm, wijk, coach and status; counts per wave
+    """Families x waves, each cell the wave's id and record status (planned, due, overdue,
+    completed, missed, registry year, locked), filtered by arm, wijk, coach and status; counts per wave
     column; the filter choices. Four queries whatever the number of families."""
     today = today or timezone.localdate()
     if spec.arm:
@@ -146,11 +146,19 @@ def record_status_grid(
         families = families.filter(
             pk__in=coaches.filter(coach__username=spec.coach).values("family_id")
         )
-    rows = list(
-        families.select_related("arm")
-        .prefetch_related(Prefetch("waves", queryset=Wave.objects.alive().order_by("index")))
-        .order_by("arm__kind", "pseudonym")
-    )
+    rows = list(families.select_related("arm").order_by("arm__kind", "pseudonym"))
+    # The waves' fields only, not a model instance per wave (seven per family).
+    cells_of: dict[int, dict[int, tuple[int, str]]] = {}
+    for family_id, pk, index, status, locked, window_start, window_end in (
+        Wave.objects.alive()
+        .filter(family__in=families)
+        .order_by("family_id", "index")
+        .values_list("family_id", "pk", "index", "status", "locked", "window_start", "window_end")
+    ):
+        shown = (
+            Wave.LOCKED if locked else Wave.derived_status(status, window_start, window_end, today)
+        )
+        cells_of.setdefault(family_id, {})[index] = (pk, shown)
     open_queries = dict(
         DataQuery.objects.filter(wave__family__in=families)
         .exclude(status=DataQuery.Status.CLOSED)
@@ -164,7 +172,7 @@ def record_status_grid(
     indices: set[int] = set()
     grid = []
     for family in rows:
-        cells = {w.index: (w, w.record_status(today)) for w in family.waves.all()}
+        cells = cells_of.get(family.pk, {})
         if spec.status and spec.status not in {status for _w, status in cells.values()}:
             continue
         indices |= set(cells)

@@ -15,6 +15,7 @@ from study.access_log import family_read
 from study.models import Arm
 from study.roles import Role
 from study.services.studies import may_create_study
+from study.templatetags.record_status import status_words
 
 
 @login_required
@@ -172,9 +173,15 @@ def record_status(request, study_id: int):
         study=study,
         row_count=len(shown),
     )
-    entry = _url_maker("study:wave_entry")
+    # Each cell's link and word made here, not by a URL tag and a filter per cell.
+    entry, detail = _url_maker("study:wave_entry"), _url_maker("study:family_detail")
+    words = status_words()
     for row in shown:
-        row["links"] = [(cell, entry(cell[0].pk) if cell else "") for cell in row["row"]]
+        row["href"] = detail(row["family"].pk)
+        row["links"] = [
+            (cell[1], words.get(cell[1], cell[1]), entry(cell[0])) if cell else None
+            for cell in row["row"]
+        ]
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -187,5 +194,6 @@ def record_status(request, study_id: int):
         "per_page": per_page,
         "per_page_choices": RECORDS_PER_PAGE,
         "query": query.urlencode(),
+        "queries_url": reverse("study:query_list", args=[study.pk]),
     }
     return render(request, "study/record_status.html", context)

@@ -13,7 +13,7 @@ from decimal import Decimal
 from itertools import chain
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -32,6 +32,7 @@ from study.models import (
     Indicator,
     IndicatorValue,
     Member,
+    MissingCode,
     Professional,
     ProfessionalSurvey,
     Study,
@@ -82,27 +83,30 @@ def wave_get(user, pk: int) -> Wave:
 
 def family_detail(family: Family) -> dict:
     """Everything the family page shows, in a fixed handful of queries."""
-    waves = list(
-        family.waves.alive()
-        .prefetch_related(
-            Prefetch("values", queryset=IndicatorValue.objects.alive().select_related("indicator"))
-        )
-        .order_by("index")
-    )
-    surveys = {s.wave_id: s for s in WaveSurvey.objects.alive().filter(wave__family=family)}
+    waves = list(family.waves.alive().order_by("index"))
     today = timezone.localdate()
     for wave in waves:
         wave.display_status = wave.status_on(today)
-        wave.survey_obj = surveys.get(wave.pk)
-        wave.value_map = {v.indicator.code: v for v in wave.values.all()}
+    indicators = list(indicators_for(family.study))
+    code_of = {indicator.pk: indicator.code for indicator in indicators}
+    # The values as shown, read as plain fields (not a value and an indicator instance each).
+    shown: dict[tuple[int, str], str] = {}
+    for wave_id, indicator_id, value, missing_code in (
+        IndicatorValue.objects.alive()
+        .filter(wave_id__in=[wave.pk for wave in waves])
+        .values_list("wave_id", "indicator_id", "value", "missing_code")
+    ):
+        code = code_of.get(indicator_id)
+        if code is not None:
+            shown[(wave_id, code)] = _value_text(value, missing_code)
     language = get_language() or "nl"
     indicator_rows = [
         {
             "code": indicator.code,
             "label": indicator.label(language),
-            "cells": [_value_display(wave.value_map.get(indicator.code)) for wave in waves],
+            "cells": [shown.get((wave.pk, indicator.code), "") for wave in waves],
         }
-        for indicator in indicators_for(family.study)
+        for indicator in indicators
     ]
     return {
         "family": family,
@@ -114,12 +118,11 @@ def family_detail(family: Family) -> dict:
     }
 
 
-def _value_display(value: IndicatorValue | None) -> str:
+def _value_text(value: Decimal | None, missing_code: str) -> str:
+    """A value as the pages show it: the number, or the words of its missing code."""
     if value is None:
-        return ""
-    if value.value is None:
-        return value.get_missing_code_display()
-    return f"{value.value.normalize():f}"
+        return str(dict(MissingCode.choices).get(missing_code, missing_code))
+    return f"{value.normalize():f}"
 
 
 @dataclass(frozen=True)

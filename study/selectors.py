@@ -313,9 +313,15 @@ def care_involvement_get(user, pk: int) -> CareInvolvement:
     return involvement
 
 
-def coach_caseload(user) -> QuerySet[Family]:
+def coach_caseload_ids(user) -> QuerySet:
+    """The ids of the families on the user's caseload, in the cards' order (for paging)."""
+    return access.caseload_families(user).order_by("pseudonym", "pk").values_list("pk", flat=True)
+
+
+def coach_caseload(user, *, ids: list[int] | None = None) -> QuerySet[Family]:
     """The families on the user's own caseload, with their number of contacts, the last
-    contact and the next wave to do (its label index and due date), for the caseload cards."""
+    contact and the next wave to do (its label index and due date), for the caseload cards;
+    `ids`: only those (a page: its contacts are counted, not every family's)."""
     from django.db.models import Max, OuterRef, Subquery
 
     open_waves = (
@@ -323,15 +329,14 @@ def coach_caseload(user) -> QuerySet[Family]:
         .filter(family=OuterRef("pk"), index__gte=0, status=Wave.Status.PLANNED)
         .order_by("index")
     )
-    return (
-        access.caseload_families(user)
-        .select_related("arm", "study")
-        .annotate(
-            n_contacts=Count("contacts", filter=Q(contacts__is_deleted=False)),
-            last_contact=Max("contacts__occurred_at", filter=Q(contacts__is_deleted=False)),
-            next_wave_index=Subquery(open_waves.values("index")[:1]),
-            next_wave_due=Subquery(open_waves.values("due_date")[:1]),
-        )
+    families = access.caseload_families(user)
+    if ids is not None:
+        families = families.filter(pk__in=ids)
+    return families.select_related("arm", "study").annotate(
+        n_contacts=Count("contacts", filter=Q(contacts__is_deleted=False)),
+        last_contact=Max("contacts__occurred_at", filter=Q(contacts__is_deleted=False)),
+        next_wave_index=Subquery(open_waves.values("index")[:1]),
+        next_wave_due=Subquery(open_waves.values("due_date")[:1]),
     )
 
 

@@ -16,6 +16,7 @@ from study.models import Arm
 from study.roles import Role
 from study.services.studies import may_create_study
 from study.templatetags.record_status import status_words
+from study.views.helpers import url_maker
 
 
 @login_required
@@ -137,13 +138,6 @@ def study_audit(request, study_id: int):
     return audit_page(request, families=families, study=study)
 
 
-def _url_maker(name: str):
-    """pk -> the URL of a route with one integer argument, reversed once (not once per cell)."""
-    marker = 7_654_321_987
-    prefix, suffix = reverse(name, args=[marker]).split(str(marker))
-    return lambda pk: f"{prefix}{pk}{suffix}"
-
-
 #: Families per page of the record status dashboard (REDCap's and Castor's pages of records).
 RECORDS_PER_PAGE = (25, 50, 100)
 
@@ -174,7 +168,7 @@ def record_status(request, study_id: int):
         row_count=len(shown),
     )
     # Each cell's link and word made here, not by a URL tag and a filter per cell.
-    entry, detail = _url_maker("study:wave_entry"), _url_maker("study:family_detail")
+    entry, detail = url_maker("study:wave_entry"), url_maker("study:family_detail")
     words = status_words()
     for row in shown:
         row["href"] = detail(row["family"].pk)

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.formats import localize
 from django.utils.translation import get_language
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -675,7 +676,20 @@ def caseload_overview(user, study: Study) -> list[dict]:
         current = [
             a for a in rows if a.start_date <= today and (a.end_date is None or a.end_date >= today)
         ]
-        overview.append({"family": family, "current": current, "history": rows})
+        overview.append(
+            {
+                "family": family,
+                "current": current,
+                "history": rows,
+                # As the table shows them (one text per cell, not a loop and filters per row).
+                "coach_today": ", ".join(a.coach.get_username() for a in current) or "—",
+                "history_text": "; ".join(
+                    f"{a.coach.get_username()} {localize(a.start_date)}–"
+                    f"{localize(a.end_date) if a.end_date else ''}"
+                    for a in rows
+                ),
+            }
+        )
     return overview
 
 

@@ -15,7 +15,7 @@ from study.access_log import family_read
 from study.models import Study
 from study.services import allocation as allocation_services
 from study.services import families as family_services
-from study.views.helpers import require_family_right, require_study_right
+from study.views.helpers import require_family_right, require_study_right, url_maker
 
 
 @login_required
@@ -27,6 +27,9 @@ def family_detail(request, family_id: int):
     context["may_log_contact"] = access.Right.CONTACT_LOG in rights
     context["may_change_status"] = access.Right.RESEARCH_WRITE in rights
     context["may_correct_all"] = access.Right.DATA_CORRECT in rights
+    correct = url_maker("study:contact_correct")  # reversed once, not per contact
+    for contact in context["contacts"]:
+        contact.href = correct(contact.pk)
     family_read(request, action="family.view", families=family)
     return render(request, "study/family_detail.html", context)
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from study import access, exporting, selectors
 from study.access_log import family_read
-from study.models import Arm
+from study.models import Arm, Wave
 from study.roles import Role
 from study.services.studies import may_create_study
 from study.templatetags.record_status import status_words
@@ -51,6 +51,9 @@ def study_detail(request, study_id: int):
         request.GET.get("page")
     )
     shown = list(page.object_list)
+    detail = url_maker("study:family_detail")  # reversed once, not per row
+    for row in (*shown, *dashboard["upcoming"]):
+        row.href = detail(row.family_id if isinstance(row, Wave) else row.pk)
     family_read(
         request,
         action="study.families",

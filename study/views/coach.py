@@ -42,7 +42,11 @@ def caseload(request):
         for name in ("study:family_detail", "study:contact_new", "study:care_workers")
     )
     for family in shown:
-        family.links = (detail(family.pk), contact(family.pk), care(family.pk))
+        family.links = {
+            "detail": detail(family.pk),
+            "contact": contact(family.pk),
+            "care": care(family.pk),
+        }
     return render(request, "study/caseload.html", {"families": shown, "page": page})
 
 

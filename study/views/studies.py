@@ -175,8 +175,12 @@ def record_status(request, study_id: int):
     words = status_words()
     for row in shown:
         row["href"] = detail(row["family"].pk)
+        # Dicts, not tuples: a template looks a name up in a dict first (a tuple's index is
+        # its slowest lookup, after a dir() of the tuple).
         row["links"] = [
-            (cell[1], words.get(cell[1], cell[1]), entry(cell[0])) if cell else None
+            {"status": cell[1], "word": words.get(cell[1], cell[1]), "href": entry(cell[0])}
+            if cell
+            else None
             for cell in row["row"]
         ]
     query = request.GET.copy()

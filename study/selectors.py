@@ -13,9 +13,10 @@ from decimal import Decimal
 from itertools import chain
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.formats import localize
 from django.utils.translation import get_language
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -32,6 +33,7 @@ from study.models import (
     Indicator,
     IndicatorValue,
     Member,
+    MissingCode,
     Professional,
     ProfessionalSurvey,
     Study,
@@ -82,27 +84,30 @@ def wave_get(user, pk: int) -> Wave:
 
 def family_detail(family: Family) -> dict:
     """Everything the family page shows, in a fixed handful of queries."""
-    waves = list(
-        family.waves.alive()
-        .prefetch_related(
-            Prefetch("values", queryset=IndicatorValue.objects.alive().select_related("indicator"))
-        )
-        .order_by("index")
-    )
-    surveys = {s.wave_id: s for s in WaveSurvey.objects.alive().filter(wave__family=family)}
+    waves = list(family.waves.alive().order_by("index"))
     today = timezone.localdate()
     for wave in waves:
         wave.display_status = wave.status_on(today)
-        wave.survey_obj = surveys.get(wave.pk)
-        wave.value_map = {v.indicator.code: v for v in wave.values.all()}
+    indicators = list(indicators_for(family.study))
+    code_of = {indicator.pk: indicator.code for indicator in indicators}
+    # The values as shown, read as plain fields (not a value and an indicator instance each).
+    shown: dict[tuple[int, str], str] = {}
+    for wave_id, indicator_id, value, missing_code in (
+        IndicatorValue.objects.alive()
+        .filter(wave_id__in=[wave.pk for wave in waves])
+        .values_list("wave_id", "indicator_id", "value", "missing_code")
+    ):
+        code = code_of.get(indicator_id)
+        if code is not None:
+            shown[(wave_id, code)] = _value_text(value, missing_code)
     language = get_language() or "nl"
     indicator_rows = [
         {
             "code": indicator.code,
             "label": indicator.label(language),
-            "cells": [_value_display(wave.value_map.get(indicator.code)) for wave in waves],
+            "cells": [shown.get((wave.pk, indicator.code), "") for wave in waves],
         }
-        for indicator in indicators_for(family.study)
+        for indicator in indicators
     ]
     return {
         "family": family,
@@ -114,12 +119,11 @@ def family_detail(family: Family) -> dict:
     }
 
 
-def _value_display(value: IndicatorValue | None) -> str:
+def _value_text(value: Decimal | None, missing_code: str) -> str:
+    """A value as the pages show it: the number, or the words of its missing code."""
     if value is None:
-        return ""
-    if value.value is None:
-        return value.get_missing_code_display()
-    return f"{value.value.normalize():f}"
+        return str(dict(MissingCode.choices).get(missing_code, missing_code))
+    return f"{value.normalize():f}"
 
 
 @dataclass(frozen=True)
@@ -133,8 +137,8 @@ class GridFilter:
 def record_status_grid(
     families: QuerySet[Family], spec: GridFilter = GridFilter(), *, today: date | None = None
 ) -> dict:
-    """Families x waves, each cell the wave's record status (planned, due, overdue, completed,
-    missed, registry year, locked), filtered by arm, wijk, coach and status; counts per wave
+    """Families x waves, each cell the wave's id and record status (planned, due, overdue,
+    completed, missed, registry year, locked), filtered by arm, wijk, coach and status; counts per wave
     column; the filter choices. Four queries whatever the number of families."""
     today = today or timezone.localdate()
     if spec.arm:
@@ -146,11 +150,19 @@ def record_status_grid(
         families = families.filter(
             pk__in=coaches.filter(coach__username=spec.coach).values("family_id")
         )
-    rows = list(
-        families.select_related("arm")
-        .prefetch_related(Prefetch("waves", queryset=Wave.objects.alive().order_by("index")))
-        .order_by("arm__kind", "pseudonym")
-    )
+    rows = list(families.select_related("arm").order_by("arm__kind", "pseudonym"))
+    # The waves' fields only, not a model instance per wave (seven per family).
+    cells_of: dict[int, dict[int, tuple[int, str]]] = {}
+    for family_id, pk, index, status, locked, window_start, window_end in (
+        Wave.objects.alive()
+        .filter(family__in=families)
+        .order_by("family_id", "index")
+        .values_list("family_id", "pk", "index", "status", "locked", "window_start", "window_end")
+    ):
+        shown = (
+            Wave.LOCKED if locked else Wave.derived_status(status, window_start, window_end, today)
+        )
+        cells_of.setdefault(family_id, {})[index] = (pk, shown)
     open_queries = dict(
         DataQuery.objects.filter(wave__family__in=families)
         .exclude(status=DataQuery.Status.CLOSED)
@@ -164,7 +176,7 @@ def record_status_grid(
     indices: set[int] = set()
     grid = []
     for family in rows:
-        cells = {w.index: (w, w.record_status(today)) for w in family.waves.all()}
+        cells = cells_of.get(family.pk, {})
         if spec.status and spec.status not in {status for _w, status in cells.values()}:
             continue
         indices |= set(cells)
@@ -191,11 +203,19 @@ def record_status_grid(
 
 
 def study_dashboard(study: Study, families: QuerySet[Family], *, today: date | None = None) -> dict:
-    """Families per arm and status, wave completion, what is due next, enrolment vs cap."""
+    """Families per arm and status, wave completion, what is due next, enrolment vs cap, and
+    how many families were enrolled on an eligibility override."""
     today = today or timezone.localdate()
-    per_arm_status = Counter(
-        (row["arm__kind"], row["status"]) for row in families.values("arm__kind", "status")
+    grouped = (
+        families.order_by()
+        .values("arm__kind", "status")
+        .annotate(n=Count("pk"), overrides=Count("pk", filter=~Q(eligibility_override_reason="")))
     )
+    per_arm_status: Counter = Counter()
+    overrides = 0
+    for row in grouped:
+        per_arm_status[(row["arm__kind"], row["status"])] += row["n"]
+        overrides += row["overrides"]
     arms = {}
     for arm in study.arms.all():
         counts = {
@@ -211,26 +231,41 @@ def study_dashboard(study: Study, families: QuerySet[Family], *, today: date | N
             "cap": cap,
             "attrition": left,
         }
-    waves = list(
+    # The stored fields of every wave, not a model instance each (hundreds per study); the 25
+    # due next become waves with their family's pseudonym, all the table shows of them.
+    rows = (
         Wave.objects.alive()
         .filter(family__in=families, index__gte=0)
-        .select_related("family", "family__arm")
         .order_by("due_date")
+        .values_list(
+            "index",
+            "status",
+            "window_start",
+            "window_end",
+            "due_date",
+            "family_id",
+            "family__pseudonym",
+        )
     )
-    status_counts = Counter(w.status_on(today) for w in waves)
-    upcoming = [w for w in waves if w.status_on(today) in (Wave.Status.DUE, Wave.Status.OVERDUE)][
-        :25
-    ]
+    status_counts: Counter = Counter()
     by_index: dict[int, Counter] = {}
-    for w in waves:
-        row = by_index.setdefault(w.index, Counter())
-        row[w.status_on(today)] += 1
+    upcoming: list[Wave] = []
+    for index, status, window_start, window_end, due_date, family_id, pseudonym in rows:
+        shown = Wave.derived_status(status, window_start, window_end, today)
+        status_counts[shown] += 1
+        by_index.setdefault(index, Counter())[shown] += 1
+        if shown in (Wave.Status.DUE, Wave.Status.OVERDUE) and len(upcoming) < 25:
+            family = Family(pk=family_id, pseudonym=pseudonym)
+            upcoming.append(
+                Wave(index=index, due_date=due_date, window_end=window_end, family=family)
+            )
     return {
         "arms": arms,
         "wave_status": dict(status_counts),
         "upcoming": upcoming,
         "by_index": [(index, dict(counts)) for index, counts in sorted(by_index.items())],
         "n_families": sum(a["total"] for a in arms.values()),
+        "overrides": overrides,
     }
 
 
@@ -279,9 +314,15 @@ def care_involvement_get(user, pk: int) -> CareInvolvement:
     return involvement
 
 
-def coach_caseload(user) -> QuerySet[Family]:
+def coach_caseload_ids(user) -> QuerySet:
+    """The ids of the families on the user's caseload, in the cards' order (for paging)."""
+    return access.caseload_families(user).order_by("pseudonym", "pk").values_list("pk", flat=True)
+
+
+def coach_caseload(user, *, ids: list[int] | None = None) -> QuerySet[Family]:
     """The families on the user's own caseload, with their number of contacts, the last
-    contact and the next wave to do (its label index and due date), for the caseload cards."""
+    contact and the next wave to do (its label index and due date), for the caseload cards;
+    `ids`: only those (a page: its contacts are counted, not every family's)."""
     from django.db.models import Max, OuterRef, Subquery
 
     open_waves = (
@@ -289,15 +330,14 @@ def coach_caseload(user) -> QuerySet[Family]:
         .filter(family=OuterRef("pk"), index__gte=0, status=Wave.Status.PLANNED)
         .order_by("index")
     )
-    return (
-        access.caseload_families(user)
-        .select_related("arm", "study")
-        .annotate(
-            n_contacts=Count("contacts", filter=Q(contacts__is_deleted=False)),
-            last_contact=Max("contacts__occurred_at", filter=Q(contacts__is_deleted=False)),
-            next_wave_index=Subquery(open_waves.values("index")[:1]),
-            next_wave_due=Subquery(open_waves.values("due_date")[:1]),
-        )
+    families = access.caseload_families(user)
+    if ids is not None:
+        families = families.filter(pk__in=ids)
+    return families.select_related("arm", "study").annotate(
+        n_contacts=Count("contacts", filter=Q(contacts__is_deleted=False)),
+        last_contact=Max("contacts__occurred_at", filter=Q(contacts__is_deleted=False)),
+        next_wave_index=Subquery(open_waves.values("index")[:1]),
+        next_wave_due=Subquery(open_waves.values("due_date")[:1]),
     )
 
 
@@ -636,7 +676,20 @@ def caseload_overview(user, study: Study) -> list[dict]:
         current = [
             a for a in rows if a.start_date <= today and (a.end_date is None or a.end_date >= today)
         ]
-        overview.append({"family": family, "current": current, "history": rows})
+        overview.append(
+            {
+                "family": family,
+                "current": current,
+                "history": rows,
+                # As the table shows them (one text per cell, not a loop and filters per row).
+                "coach_today": ", ".join(a.coach.get_username() for a in current) or "—",
+                "history_text": "; ".join(
+                    f"{a.coach.get_username()} {localize(a.start_date)}–"
+                    f"{localize(a.end_date) if a.end_date else ''}"
+                    for a in rows
+                ),
+            }
+        )
     return overview
 
 

@@ -77,13 +77,20 @@ class Wave(SoftDeleteModel):
 
     def status_on(self, day: date) -> str:
         """The status as the dashboard shows it on a given day (due/overdue are derived)."""
-        if self.status in (self.Status.COMPLETED, self.Status.MISSED, self.Status.REGISTRY):
-            return self.status
-        if self.window_end and day > self.window_end:
-            return self.Status.OVERDUE
-        if self.window_start and day >= self.window_start:
-            return self.Status.DUE
-        return self.Status.PLANNED
+        return self.derived_status(self.status, self.window_start, self.window_end, day)
+
+    @classmethod
+    def derived_status(
+        cls, status: str, window_start: date | None, window_end: date | None, day: date
+    ) -> str:
+        """`status_on` from the stored fields alone (for rows read without model instances)."""
+        if status in (cls.Status.COMPLETED, cls.Status.MISSED, cls.Status.REGISTRY):
+            return status
+        if window_end and day > window_end:
+            return cls.Status.OVERDUE
+        if window_start and day >= window_start:
+            return cls.Status.DUE
+        return cls.Status.PLANNED
 
 
 class IndicatorValue(SoftDeleteModel):

@@ -14,9 +14,14 @@ register = template.Library()
 _WORDS: dict[str | None, dict[str, str]] = {}
 
 
-@register.filter
-def status_word(code: str) -> str:
+def status_words() -> dict[str, str]:
+    """Every record status's word in the active language (for a view that fills long tables)."""
     language = get_language()
     if language not in _WORDS:
         _WORDS[language] = {k: str(v) for k, v in Wave.status_words().items()}
-    return _WORDS[language].get(code, code)
+    return _WORDS[language]
+
+
+@register.filter
+def status_word(code: str) -> str:
+    return status_words().get(code, code)

@@ -15,7 +15,7 @@ from study.access_log import family_read
 from study.models import Study
 from study.services import allocation as allocation_services
 from study.services import families as family_services
-from study.views.helpers import require_family_right, require_study_right
+from study.views.helpers import require_family_right, require_study_right, url_maker
 
 
 @login_required
@@ -27,6 +27,9 @@ def family_detail(request, family_id: int):
     context["may_log_contact"] = access.Right.CONTACT_LOG in rights
     context["may_change_status"] = access.Right.RESEARCH_WRITE in rights
     context["may_correct_all"] = access.Right.DATA_CORRECT in rights
+    correct = url_maker("study:contact_correct")  # reversed once, not per contact
+    for contact in context["contacts"]:
+        contact.href = correct(contact.pk)
     family_read(request, action="family.view", families=family)
     return render(request, "study/family_detail.html", context)
 
@@ -45,11 +48,13 @@ def audit_page(request, *, families, study, family=None) -> HttpResponse:
     form = forms.AuditFilterForm(request.GET or None)
     spec = form.spec()
     detail = ", ".join(f"{k}={v}" for k, v in vars(spec).items() if v not in (None, ""))
+    # The families' ids once: for the read log and for every history table's query.
+    ids = sorted(families.values_list("pk", flat=True))
     if request.GET.get("format") == "csv":
         family_read(
-            request, action="audit.export", families=family or families, study=study, detail=detail
+            request, action="audit.export", families=family or ids, study=study, detail=detail
         )
-        rows = audit_trail.trail(families, spec)
+        rows = audit_trail.trail(ids, spec)
         response = StreamingHttpResponse(audit_trail.trail_csv(rows), content_type="text/csv")
         name = family.pseudonym if family else f"study{study.pk}"
         response["Content-Disposition"] = f'attachment; filename="audit-{name}.csv"'
@@ -61,12 +66,12 @@ def audit_page(request, *, families, study, family=None) -> HttpResponse:
     number = max(number, 1)
     per_page = audit_trail.PER_PAGE
     # Only the rows up to this page (and one more, to know there is a next page) are read.
-    rows = audit_trail.trail(families, spec, limit=number * per_page + 1)
+    rows = audit_trail.trail(ids, spec, limit=number * per_page + 1)
     page = audit_trail.trail_page(rows, page=number, per_page=per_page)
     family_read(
         request,
         action="audit.view",
-        families=family or families,
+        families=family or ids,
         study=study,
         row_count=len(page.rows),
         detail=detail,

@@ -177,7 +177,15 @@ def caseloads(request: HttpRequest, study_id: int) -> HttpResponse:
         families=[row["family"].pk for row in overview],
         study=study,
     )
-    context = {"study": study, "form": form, "overview": overview, "coaches": coaches}
+    # The families ticked (a refused form shows them again), looked up once, not once per row.
+    chosen = {str(pk) for pk in form["families"].value() or []}
+    context = {
+        "study": study,
+        "form": form,
+        "overview": overview,
+        "coaches": coaches,
+        "chosen": chosen,
+    }
     return render(request, "study/caseloads.html", context, status=400 if form.errors else 200)
 
 

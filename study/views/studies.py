@@ -12,9 +12,11 @@ from django.urls import reverse
 
 from study import access, exporting, selectors
 from study.access_log import family_read
-from study.models import Arm
+from study.models import Arm, Wave
 from study.roles import Role
 from study.services.studies import may_create_study
+from study.templatetags.record_status import status_words
+from study.views.helpers import url_maker
 
 
 @login_required
@@ -43,19 +45,38 @@ def study_detail(request, study_id: int):
         return render(request, "study/study_public.html", {"study": study, "rights": rights})
     families = selectors.research_family_list(request.user).filter(study=study)
     dashboard = selectors.study_dashboard(study, families)
-    family_read(request, action="study.families", families=families, study=study)
-    rows = list(families.order_by("arm__kind", "pseudonym"))
+    # The family list is paged like the record status dashboard; the counts above it are over
+    # every family, and the read log holds the families shown.
+    page = Paginator(families.order_by("arm__kind", "pseudonym", "pk"), FAMILIES_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    shown = list(page.object_list)
+    detail = url_maker("study:family_detail")  # reversed once, not per row
+    for row in (*shown, *dashboard["upcoming"]):
+        row.href = detail(row.family_id if isinstance(row, Wave) else row.pk)
+    family_read(
+        request,
+        action="study.families",
+        families=[f.pk for f in shown],
+        study=study,
+        row_count=len(shown),
+    )
     return render(
         request,
         "study/study_detail.html",
         {
             "study": study,
             "rights": rights,
-            "overrides": sum(1 for f in rows if f.eligibility_override_reason),
+            "overrides": dashboard["overrides"],
             "dashboard": dashboard,
-            "families": rows,
+            "families": shown,
+            "page": page,
         },
     )
+
+
+#: Families per page of the study dashboard's family list.
+FAMILIES_PER_PAGE = 50
 
 
 def _research_study(user, study_id: int):
@@ -120,13 +141,6 @@ def study_audit(request, study_id: int):
     return audit_page(request, families=families, study=study)
 
 
-def _url_maker(name: str):
-    """pk -> the URL of a route with one integer argument, reversed once (not once per cell)."""
-    marker = 7_654_321_987
-    prefix, suffix = reverse(name, args=[marker]).split(str(marker))
-    return lambda pk: f"{prefix}{pk}{suffix}"
-
-
 #: Families per page of the record status dashboard (REDCap's and Castor's pages of records).
 RECORDS_PER_PAGE = (25, 50, 100)
 
@@ -156,9 +170,19 @@ def record_status(request, study_id: int):
         study=study,
         row_count=len(shown),
     )
-    entry = _url_maker("study:wave_entry")
+    # Each cell's link and word made here, not by a URL tag and a filter per cell.
+    entry, detail = url_maker("study:wave_entry"), url_maker("study:family_detail")
+    words = status_words()
     for row in shown:
-        row["links"] = [(cell, entry(cell[0].pk) if cell else "") for cell in row["row"]]
+        row["href"] = detail(row["family"].pk)
+        # Dicts, not tuples: a template looks a name up in a dict first (a tuple's index is
+        # its slowest lookup, after a dir() of the tuple).
+        row["links"] = [
+            {"status": cell[1], "word": words.get(cell[1], cell[1]), "href": entry(cell[0])}
+            if cell
+            else None
+            for cell in row["row"]
+        ]
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -171,5 +195,6 @@ def record_status(request, study_id: int):
         "per_page": per_page,
         "per_page_choices": RECORDS_PER_PAGE,
         "query": query.urlencode(),
+        "queries_url": reverse("study:query_list", args=[study.pk]),
     }
     return render(request, "study/record_status.html", context)

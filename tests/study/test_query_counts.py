@@ -75,7 +75,7 @@ def test_family_page_queries_do_not_grow_with_its_data(
     # The access event is one INSERT (no lock, no chain: study/audit.py; its counter is a
     # trigger). The access checks ask the user's memberships of the family's study
     # (study.access.family_rights).
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(15):
         response = client.get(url)
     assert len(response.context["contacts"]) == size
     assert len(response.context["indicator_rows"][0]["cells"]) == len(family.study.wave_indices)

@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django.utils.formats import localize
 
 from study.models import AllocationRecord, CaseloadAssignment, Family, Professional, Study
 from study.roles import Role
@@ -146,6 +147,19 @@ def test_the_coordinator_assigns_and_hands_over_from_the_caseload_page(client, s
         url, {"action": "hand_over", "on": "2026-03-01", "families": [families[1].pk]}
     )
     assert response.status_code == 400  # no coach chosen
+    # The refused form keeps the ticked family ticked, and only that one; each row names the
+    # coach today and the caseload history.
+    html = response.content.decode()
+
+    def row(family):
+        return html.split(f'data-family="{family.pseudonym}"')[1].split("</tr>")[0]
+
+    assert f'id="f-{families[1].pk}" checked>' in row(families[1])
+    assert " checked" not in row(families[0]) and " checked" not in row(families[2])
+    assert f"<td>{second.username}</td>" in row(families[0])
+    day = [localize(date(2026, 1, 5)), localize(date(2026, 2, 28)), localize(date(2026, 3, 1))]
+    history = f"{first.username} {day[0]}–{day[1]}; {second.username} {day[2]}–</td>"
+    assert history in row(families[0])
 
 
 def test_a_coach_and_a_researcher_do_not_open_the_caseload_page(

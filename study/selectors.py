@@ -13,7 +13,7 @@ from decimal import Decimal
 from itertools import chain
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.formats import localize
@@ -32,6 +32,7 @@ from study.models import (
     ImportBatch,
     Indicator,
     IndicatorValue,
+    MatchingCandidate,
     Member,
     MissingCode,
     Professional,
@@ -695,3 +696,28 @@ def caseload_overview(user, study: Study) -> list[dict]:
 
 def study_professionals(study: Study) -> QuerySet[Professional]:
     return Professional.objects.alive().filter(study=study).order_by("-active", "code")
+
+
+def matching_pool_summary(study: Study) -> dict:
+    """What a matched study's recorded candidate pool holds, as counts only (never a candidate
+    key): per intake year the candidates and how many were selected, the totals, when and by whom
+    it was last recorded, and the matching variables it names."""
+    rows = MatchingCandidate.objects.filter(study=study)
+    per_year = list(
+        rows.values("intake_year")
+        .annotate(n=Count("pk"), selected=Count("pk", filter=Q(selected=True)))
+        .order_by("intake_year")
+    )
+    last = rows.aggregate(at=Max("recorded_at"))["at"]
+    recorded_by = (
+        rows.filter(recorded_at=last).select_related("recorded_by").first() if last else None
+    )
+    variables = sorted({k for values in rows.values_list("values", flat=True) for k in values})
+    return {
+        "per_year": per_year,
+        "total": sum(r["n"] for r in per_year),
+        "selected": sum(r["selected"] for r in per_year),
+        "recorded_at": last,
+        "recorded_by": recorded_by.recorded_by if recorded_by else None,
+        "variables": variables,
+    }

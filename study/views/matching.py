@@ -8,14 +8,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Max, Q
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from study import selectors
 from study.forms import CandidatePoolForm
 from study.imports.problems import ImportFileError
-from study.models import MatchingCandidate, Study
+from study.models import Study
 from study.services.matching import (
     KEY,
     SELECTED,
@@ -24,28 +23,6 @@ from study.services.matching import (
     candidates_from_csv,
     matching_candidates_record,
 )
-
-
-def _pool(study: Study) -> dict:
-    rows = MatchingCandidate.objects.filter(study=study)
-    per_year = list(
-        rows.values("intake_year")
-        .annotate(n=Count("pk"), selected=Count("pk", filter=Q(selected=True)))
-        .order_by("intake_year")
-    )
-    last = rows.aggregate(at=Max("recorded_at"))["at"]
-    recorded_by = (
-        rows.filter(recorded_at=last).select_related("recorded_by").first() if last else None
-    )
-    variables = sorted({k for values in rows.values_list("values", flat=True) for k in values})
-    return {
-        "per_year": per_year,
-        "total": sum(r["n"] for r in per_year),
-        "selected": sum(r["selected"] for r in per_year),
-        "recorded_at": last,
-        "recorded_by": recorded_by.recorded_by if recorded_by else None,
-        "variables": variables,
-    }
 
 
 @login_required
@@ -71,7 +48,7 @@ def matching_candidates(request, study_id: int):
         "study": study,
         "matched": matched,
         "form": form,
-        "pool": _pool(study),
+        "pool": selectors.matching_pool_summary(study),
         "columns": {"key": KEY, "year": YEAR, "selected": SELECTED, "set": SET},
     }
     return render(request, "study/matching_candidates.html", context)

@@ -161,8 +161,13 @@ def _fetch_columns(rows: QuerySet) -> tuple[Sequence, ...] | None:
         aggregated = ", ".join(f"array_agg(x.c{i})" for i in range(width))
         names = ", ".join(f"c{i}" for i in range(width))
         connection.ensure_connection()
-        with psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(f"SELECT {aggregated} FROM ({sql}) AS x ({names})", params, binary=True)
+        # Binary results, through Django's cursor wrapper so the query is logged and counted
+        # like any other (Django's own cursors bind on the client, which cannot ask for them).
+        raw = psycopg.Cursor(connection.connection)
+        raw.format = psycopg.pq.Format.BINARY
+        wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
+        with wrap(raw) as cursor:
+            cursor.execute(f"SELECT {aggregated} FROM ({sql}) AS x ({names})", params)
             found = cursor.fetchone()
         return None if found is None or found[0] is None else tuple(found)
     with connection.cursor() as cursor:

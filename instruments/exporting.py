@@ -199,13 +199,22 @@ def instrument_frame(
     for name in ("instrument", "version", "origin"):
         columns[name] = take(data[name])
     for name, var in variables.items():
-        values = pd.Series(numbers[name], index=data.index, dtype=object)
-        columns[name] = take(pd.to_numeric(values, errors="coerce").astype(float))
+        columns[name] = pd.Series(_as_float(numbers[name])[taken])
         if var["kind"] == "item":
             reason = f"{name}_missing"
             text = pd.Series(reasons[reason], index=data.index) if rows else None
             columns[reason] = take(text if text is not None else pd.Series("", index=data.index))
     return pd.DataFrame(columns)
+
+
+def _as_float(values: list) -> np.ndarray:
+    """The cells as floats (None: NaN) in one numpy conversion; a column holding text goes
+    through pandas' coercion instead (text that is no number becomes NaN)."""
+    try:
+        return np.array(values, dtype=float)
+    except (TypeError, ValueError):
+        series = pd.Series(values, dtype=object)
+        return pd.to_numeric(series, errors="coerce").astype(float).to_numpy()
 
 
 def wave_frame(families: QuerySet) -> pd.DataFrame:

@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from django.db.models import QuerySet
 from django.http import HttpResponse
@@ -19,14 +20,13 @@ from instruments.definition import Definition, changes_between, text_in
 from instruments.legacy import AdministrationRow
 from instruments.models import InstrumentVersion
 from instruments.selectors import administration_rows, instrument_version_list
-from study import panels
 from study.exporting import (
     SPSS_MISSING,
     STATA_MISSING,
     frame_csv_safe,
     stata_names,
 )
-from study.models import MissingCode, Study
+from study.models import MissingCode, Study, Wave
 
 FORMATS = {
     "csv": "text/csv",
@@ -140,53 +140,92 @@ def codebook(versions: Iterable[InstrumentVersion], *, language: str = "nl") -> 
     return rows
 
 
+def _cells(rows: list[AdministrationRow], variables: dict[str, dict]) -> tuple[dict, dict]:
+    """Per variable, its value in each row (None: none) and per item its missing-data reason
+    ("": none); answers, reasons and scores of columns no version has are left out."""
+    n = len(rows)
+    numbers: dict[str, list] = {name: [None] * n for name in variables}
+    reasons: dict[str, list] = {
+        f"{name}_missing": [""] * n for name, var in variables.items() if var["kind"] == "item"
+    }
+    for i, row in enumerate(rows):
+        for item, value in row.answers.items():
+            column = numbers.get(item_column(row.instrument, item))
+            if column is not None:
+                column[i] = value
+        for item, code in row.missing_codes.items():
+            column = reasons.get(f"{item_column(row.instrument, item)}_missing")
+            if column is not None:
+                column[i] = "" if code is None else code
+        for score, value in row.scores.items():
+            column = numbers.get(score_column(row.instrument, score))
+            if column is not None:
+                column[i] = value
+    return numbers, reasons
+
+
 def instrument_frame(
     rows: list[AdministrationRow], waves: pd.DataFrame, versions: Iterable[InstrumentVersion]
 ) -> pd.DataFrame:
     """The administrations as one table (see the module docstring); `waves` has wave_id,
-    pseudonym, arm, wave and year."""
+    pseudonym, arm, wave and year. Built column by column from lists (one DataFrame at the
+    end, not one column insert per variable), and the rows ordered on the narrow key columns
+    before the wide table is taken in that order."""
     variables = _variables(v.parsed for v in versions)
-    records = []
-    for row in rows:
-        record: dict[str, object] = {
-            "wave_id": row.wave_id,
-            "instrument": row.instrument,
-            "version": row.version,
-            "origin": row.origin,
-        }
-        for item, value in row.answers.items():
-            record[item_column(row.instrument, item)] = value
-        for item, code in row.missing_codes.items():
-            record[f"{item_column(row.instrument, item)}_missing"] = code
-        for score, value in row.scores.items():
-            record[score_column(row.instrument, score)] = value
-        records.append(record)
-    data = pd.DataFrame(records, columns=["wave_id", "instrument", "version", "origin"])
-    if records:
-        data = pd.DataFrame(records)
-    columns = list(BASE)
+    n = len(rows)
+    numbers, reasons = _cells(rows, variables)
+    if rows:
+        data = pd.DataFrame(
+            {
+                "wave_id": [r.wave_id for r in rows],
+                "instrument": [r.instrument for r in rows],
+                "version": [r.version for r in rows],
+                "origin": [r.origin for r in rows],
+            }
+        )
+    else:
+        data = pd.DataFrame([], columns=["wave_id", "instrument", "version", "origin"])
+    key = waves.merge(
+        data[["wave_id", "instrument"]].assign(_row=np.arange(n)), on="wave_id", how="inner"
+    ).sort_values(["pseudonym", "wave", "instrument"])
+    taken = key["_row"].to_numpy(dtype=np.int64)
+
+    def take(series: pd.Series) -> pd.Series:
+        return series.take(taken).reset_index(drop=True)
+
+    columns: dict[str, pd.Series] = {
+        name: key[name].reset_index(drop=True) for name in ("pseudonym", "arm", "wave", "year")
+    }
+    for name in ("instrument", "version", "origin"):
+        columns[name] = take(data[name])
     for name, var in variables.items():
-        if name not in data:
-            data[name] = float("nan")
-        data[name] = pd.to_numeric(data[name], errors="coerce").astype(float)
-        columns.append(name)
+        columns[name] = pd.Series(_as_float(numbers[name])[taken])
         if var["kind"] == "item":
             reason = f"{name}_missing"
-            data[reason] = data.get(reason, pd.Series("", index=data.index)).fillna("")
-            columns.append(reason)
-    frame = waves.merge(data, on="wave_id", how="inner")
-    return frame.sort_values(["pseudonym", "wave", "instrument"])[columns].reset_index(drop=True)
+            text = pd.Series(reasons[reason], index=data.index) if rows else None
+            columns[reason] = take(text if text is not None else pd.Series("", index=data.index))
+    return pd.DataFrame(columns)
+
+
+def _as_float(values: list) -> np.ndarray:
+    """The cells as floats (None: NaN) in one numpy conversion; a column holding text goes
+    through pandas' coercion instead (text that is no number becomes NaN)."""
+    try:
+        return np.array(values, dtype=float)
+    except (TypeError, ValueError):
+        series = pd.Series(values, dtype=object)
+        return pd.to_numeric(series, errors="coerce").astype(float).to_numpy()
 
 
 def wave_frame(families: QuerySet) -> pd.DataFrame:
-    # The three family columns only (panels.family_frame also counts members: a query and a
-    # pivot this table does not use).
-    fam = pd.DataFrame(
-        list(families.values_list("id", "pseudonym", "arm__kind")),
-        columns=["family_id", "pseudonym", "arm"],
+    """wave_id, pseudonym, arm, wave and year of the families' live waves, in one query (the
+    family columns joined in; panels.family_frame would also count members)."""
+    rows = (
+        Wave.objects.alive()
+        .filter(family__in=families)
+        .values_list("id", "family__pseudonym", "family__arm__kind", "index", "year")
     )
-    waves = panels.wave_frame(families)[["wave_id", "family_id", "wave", "year"]]
-    return fam.merge(waves, on="family_id")
+    return pd.DataFrame(list(rows), columns=["wave_id", "pseudonym", "arm", "wave", "year"])
 
 
 def export_frames(study: Study, families: QuerySet) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -44,14 +44,20 @@ def survey_rows(surveys: Iterable[Mapping[str, object]]) -> list[AdministrationR
     """One-item administrations from WaveSurvey rows (`values()` with wave_id, the four fields
     and missing_codes); a question neither answered nor coded is no administration."""
     rows = []
+    # A one-item instrument has few answers (0-10): each is scored once per call, not per row
+    # (every row gets its own copy of the scores).
+    scored: dict[tuple[str, int | None], dict[str, float | None]] = {}
     for survey in surveys:
         codes = survey.get("missing_codes") or {}
         for fld, (code, version, item) in SURVEY_ITEMS.items():
             value, missing = survey.get(fld), codes.get(fld, "")  # type: ignore[attr-defined]
             if value is None and not missing:
                 continue
-            answers = {} if value is None else {item: int(value)}  # type: ignore[call-overload]
-            definition = shipped_definition(code, version)
+            number = None if value is None else int(value)  # type: ignore[call-overload]
+            answers = {} if number is None else {item: number}
+            key = (fld, number)
+            if key not in scored:
+                scored[key] = score_all(shipped_definition(code, version), answers)
             rows.append(
                 AdministrationRow(
                     wave_id=int(survey["wave_id"]),  # type: ignore[call-overload]
@@ -59,7 +65,7 @@ def survey_rows(surveys: Iterable[Mapping[str, object]]) -> list[AdministrationR
                     version=version,
                     answers=answers,
                     missing_codes={item: missing} if missing else {},
-                    scores=score_all(definition, answers),
+                    scores=dict(scored[key]),
                     origin="wave_survey",
                 )
             )

@@ -183,34 +183,56 @@ def _xlsx_text_stays_text(book) -> None:
                     cell.data_type = "s"
 
 
+#: The panel's family and wave columns, read in one query over the live waves.
+_WAVE_FIELDS = (
+    "id",
+    "family_id",
+    "index",
+    "year",
+    "family__pseudonym",
+    "family__arm__kind",
+    "family__wijk",
+    "family__intake_date",
+    "family__status",
+)
+
+
 def panel_frame(study: Study, families: QuerySet, indicators: list | None = None) -> pd.DataFrame:
     """The analysis-ready panel of the given (already access-filtered) families of a study:
-    a fixed number of queries (families, waves, indicator values, surveys), laid out with
-    vectorised pandas/numpy (no loop per family or value)."""
+    a fixed number of queries (live waves with their family's columns, indicator values,
+    surveys), laid out with vectorised pandas/numpy (no loop per family or value). The rows
+    are put in their final order (pseudonym, wave: both unique) before the values are placed,
+    so no merge or sort of the wide frame is needed."""
     indicators = list(indicators_for(study)) if indicators is None else indicators
     codes = [i.code for i in indicators]
-    fam = pd.DataFrame(
-        list(families.values_list("id", "pseudonym", "arm__kind", "wijk", "intake_date", "status")),
-        columns=["family_id", "pseudonym", "arm", "wijk", "intake_date", "status"],
+    waves = pd.DataFrame(
+        list(Wave.objects.alive().filter(family__in=families).values_list(*_WAVE_FIELDS)),
+        columns=[
+            "wave_id",
+            "family_id",
+            "wave",
+            "year",
+            "pseudonym",
+            "arm",
+            "wijk",
+            "intake_date",
+            "status",
+        ],
     )
-    fam["intake_year"] = pd.to_datetime(fam["intake_date"]).dt.year.astype("Int64")
-    fam = fam[["family_id", "pseudonym", "arm", "wijk", "intake_year", "status"]]
-    waves = panels.wave_frame(families)[["wave_id", "family_id", "wave", "year"]]
-    frame = fam.merge(waves, on="family_id")
-    frame["years_since_intake"] = frame["year"] - frame["intake_year"]
-    values, reasons = panels.indicator_grid(frame["wave_id"], families, [i.pk for i in indicators])
-    surveys = panels.survey_frame(families)
-    scores = frame[["family_id", "wave"]].merge(
-        surveys.drop(columns=["year", "qol_instrument"]), on=["family_id", "wave"], how="left"
+    waves = waves.sort_values(["pseudonym", "wave"]).reset_index(drop=True)
+    waves["intake_year"] = pd.to_datetime(waves["intake_date"]).dt.year.astype("Int64")
+    waves["years_since_intake"] = waves["year"] - waves["intake_year"]
+    values, reasons = panels.indicator_grid(waves["wave_id"], families, [i.pk for i in indicators])
+    scores = waves[["family_id", "wave"]].merge(
+        panels.survey_scores(families), on=["family_id", "wave"], how="left"
     )
-    columns: dict[str, pd.Series] = {name: frame[name] for name in BASE_LABELS}
+    columns: dict[str, pd.Series] = {name: waves[name] for name in BASE_LABELS}
     for j, code in enumerate(codes):
-        columns[code] = pd.Series(values[:, j], index=frame.index)
-        columns[f"{code}_missing"] = pd.Series(reasons[:, j], index=frame.index)
+        columns[code] = pd.Series(values[:, j], index=waves.index)
+        columns[f"{code}_missing"] = pd.Series(reasons[:, j], index=waves.index)
     for name in SURVEY_LABELS:
-        columns[name] = pd.Series(scores[name].to_numpy(), index=frame.index)
-    frame = pd.DataFrame(columns)
-    return frame.sort_values(["pseudonym", "wave"]).reset_index(drop=True)
+        columns[name] = pd.Series(scores[name].to_numpy(), index=waves.index)
+    return pd.DataFrame(columns)
 
 
 def codebook_frame(study: Study, indicators: list | None = None) -> pd.DataFrame:
@@ -343,10 +365,20 @@ def export_rows(families: QuerySet) -> int:
     return Wave.objects.alive().filter(family__in=families).count()
 
 
+def export_family_ids(families: QuerySet) -> list[int]:
+    """The families' ids in pseudonym order: what the read log records and the CSV stream
+    cuts into pieces (read once per request)."""
+    return list(families.order_by("pseudonym").values_list("pk", flat=True))
+
+
 def _csv_pieces(
-    study: Study, families: QuerySet, chunk: int, dialect: CsvDialect
+    study: Study,
+    families: QuerySet,
+    chunk: int,
+    dialect: CsvDialect,
+    family_ids: list[int] | None = None,
 ) -> Iterator[tuple[bytes, int]]:
-    ids = list(families.order_by("pseudonym").values_list("pk", flat=True))
+    ids = export_family_ids(families) if family_ids is None else family_ids
     header = True
     for start in range(0, max(len(ids), 1), chunk):
         part = panel_frame(study, families.model.objects.filter(pk__in=ids[start : start + chunk]))
@@ -356,11 +388,17 @@ def _csv_pieces(
 
 
 def export_csv_stream(
-    study: Study, families: QuerySet, *, chunk: int = 250, fmt: str = "csv"
+    study: Study,
+    families: QuerySet,
+    *,
+    chunk: int = 250,
+    fmt: str = "csv",
+    family_ids: list[int] | None = None,
 ) -> Iterator[bytes]:
     """The CSV panel in pieces of `chunk` families (in pseudonym order), so a large study streams
-    to the browser from the first family on instead of being built in memory first."""
-    for piece, _rows in _csv_pieces(study, families, chunk, CSV_DIALECTS[fmt]):
+    to the browser from the first family on instead of being built in memory first.
+    `family_ids`: the families' ids from `export_family_ids`, when the caller already has them."""
+    for piece, _rows in _csv_pieces(study, families, chunk, CSV_DIALECTS[fmt], family_ids):
         yield piece
 
 

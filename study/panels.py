@@ -3,8 +3,11 @@ number of queries (never one per family)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import FloatField, QuerySet
 from django.db.models.functions import Cast
@@ -141,6 +144,38 @@ def indicator_long_frame(families: QuerySet[Family]) -> pd.DataFrame:
     return df
 
 
+def _fetch_columns(rows: QuerySet) -> tuple[Sequence, ...] | None:
+    """The rows of a values_list queryset as one list per column (None when there are none).
+    On PostgreSQL one row comes back, each column as one array in binary (the driver decodes
+    an array of 20,000 numbers in C instead of 20,000 text values); elsewhere the driver's
+    tuples, transposed."""
+    try:
+        sql, params = rows.query.sql_with_params()
+    except EmptyResultSet:  # e.g. no family at all (`pk__in=[]`): no rows, no query
+        return None
+    connection = connections[rows.db]
+    if connection.vendor == "postgresql":
+        import psycopg
+
+        width = len(rows.query.values_select) + len(rows.query.annotation_select)
+        aggregated = ", ".join(f"array_agg(x.c{i})" for i in range(width))
+        names = ", ".join(f"c{i}" for i in range(width))
+        connection.ensure_connection()
+        # Binary results, through Django's cursor wrapper so the query is logged and counted
+        # like any other (Django's own cursors bind on the client, which cannot ask for them).
+        raw = psycopg.Cursor(connection.connection)
+        raw.format = psycopg.pq.Format.BINARY
+        wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
+        with wrap(raw) as cursor:
+            cursor.execute(f"SELECT {aggregated} FROM ({sql}) AS x ({names})", params)
+            found = cursor.fetchone()
+        return None if found is None or found[0] is None else tuple(found)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        tuples = cursor.fetchall()
+    return tuple(zip(*tuples, strict=True)) if tuples else None
+
+
 def indicator_grid(
     wave_ids: pd.Series, families: QuerySet[Family], indicator_ids: list[int]
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -156,13 +191,10 @@ def indicator_grid(
     )
     values = np.full((len(wave_ids), len(indicator_ids)), np.nan)
     reasons = np.full((len(wave_ids), len(indicator_ids)), "", dtype=object)
-    sql, params = rows.query.sql_with_params()
-    with connections[rows.db].cursor() as cursor:
-        cursor.execute(sql, params)
-        found = cursor.fetchall()
-    if not found:
+    columns = _fetch_columns(rows)
+    if columns is None:
         return values, reasons
-    waves, indicators, numbers, missing = zip(*found, strict=True)
+    waves, indicators, numbers, missing = columns
     at = pd.Index(wave_ids).get_indexer(np.asarray(waves, dtype=np.int64))
     column = pd.Index(indicator_ids).get_indexer(np.asarray(indicators, dtype=np.int64))
     keep = (at >= 0) & (column >= 0)
@@ -195,6 +227,17 @@ def survey_frame(families: QuerySet[Family]) -> pd.DataFrame:
     df = pd.DataFrame(list(rows), columns=fields).rename(
         columns={"wave__family_id": "family_id", "wave__index": "wave", "wave__year": "year"}
     )
+    for col in WaveSurvey.SCORE_FIELDS:
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
+    return df
+
+
+def survey_scores(families: QuerySet[Family]) -> pd.DataFrame:
+    """The live surveys' scores by family and wave index (`survey_frame` without the year and
+    the instrument, read as tuples: what the panel export merges)."""
+    fields = ["wave__family_id", "wave__index", *WaveSurvey.SCORE_FIELDS]
+    rows = WaveSurvey.objects.alive().filter(wave__family__in=families).values_list(*fields)
+    df = pd.DataFrame(list(rows), columns=["family_id", "wave", *WaveSurvey.SCORE_FIELDS])
     for col in WaveSurvey.SCORE_FIELDS:
         df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
     return df

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from django.utils.translation import gettext as _
 
 #: Missing-data codes an item may carry unless the definition names its own (the study's codes,
 #: study.models.MissingCode, without the registry-only "not delivered").
@@ -369,15 +370,19 @@ def version_problems(new: Definition, earlier: list[Definition]) -> list[str]:
 
 
 def changes_between(old: Definition, new: Definition) -> list[str]:
-    """What changed from one version to the next, item by item (for the codebook)."""
+    """What changed from one version to the next, item by item, as "code: what" in the active
+    language (for the codebook)."""
+    v = new.version
     lines = []
     for code in new.item_codes:
         if code not in old.item_codes:
-            lines.append(f"{code}: new in v{new.version}")
+            lines.append(_("%(code)s: new in v%(version)s") % {"code": code, "version": v})
         elif old.item(code).text != new.item(code).text:
-            lines.append(f"{code}: wording changed in v{new.version}")
+            lines.append(
+                _("%(code)s: wording changed in v%(version)s") % {"code": code, "version": v}
+            )
     lines += [
-        f"{code}: dropped in v{new.version}"
+        _("%(code)s: dropped in v%(version)s") % {"code": code, "version": v}
         for code in old.item_codes
         if code not in new.item_codes
     ]

@@ -7,6 +7,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
 from instruments.definition import (
     DefinitionError,
@@ -151,8 +152,12 @@ def test_zrm_2017_is_a_new_version_not_comparable_and_its_changes_are_listed():
     assert (v1.code, v1.version, v2.version) == ("zrm_fixture", 1, 2)
     assert version_problems(v2, [v1]) == []
     assert v2.comparable_with == ()
-    changes = changes_between(v1, v2)
+    with translation.override("en"):
+        changes = changes_between(v1, v2)
     assert "domain_12: new in v2" in changes and "parenting: new in v2" in changes
+    with translation.override("nl"):
+        dutch = changes_between(v1, v2)
+    assert "domain_12: nieuw in v2" in dutch and "parenting: nieuw in v2" in dutch
 
 
 def test_definitions_are_frozen_values():

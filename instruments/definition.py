@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from django.utils.translation import gettext as _
 
 #: Missing-data codes an item may carry unless the definition names its own (the study's codes,
 #: study.models.MissingCode, without the registry-only "not delivered").
@@ -369,21 +368,15 @@ def version_problems(new: Definition, earlier: list[Definition]) -> list[str]:
     return sorted(set(problems))
 
 
-def changes_between(old: Definition, new: Definition) -> list[str]:
-    """What changed from one version to the next, item by item, as "code: what" in the active
-    language (for the codebook)."""
+def changes_between(old: Definition, new: Definition) -> list[tuple[str, str, int]]:
+    """What changed from one version to the next, item by item, as (item code, "new" | "wording"
+    | "dropped", the new version); the codebook puts it in words (`instruments/exporting.py`)."""
     v = new.version
     lines = []
     for code in new.item_codes:
         if code not in old.item_codes:
-            lines.append(_("%(code)s: new in v%(version)s") % {"code": code, "version": v})
+            lines.append((code, "new", v))
         elif old.item(code).text != new.item(code).text:
-            lines.append(
-                _("%(code)s: wording changed in v%(version)s") % {"code": code, "version": v}
-            )
-    lines += [
-        _("%(code)s: dropped in v%(version)s") % {"code": code, "version": v}
-        for code in old.item_codes
-        if code not in new.item_codes
-    ]
+            lines.append((code, "wording", v))
+    lines += [(code, "dropped", v) for code in old.item_codes if code not in new.item_codes]
     return lines

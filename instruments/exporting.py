@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from django.db.models import QuerySet
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 
 from instruments.definition import Definition, changes_between, text_in
 from instruments.legacy import AdministrationRow
@@ -38,6 +39,17 @@ FORMATS = {
 BASE = ["pseudonym", "arm", "wave", "year", "instrument", "version", "origin"]
 
 
+def change_words(kind: str, version: int) -> str:
+    """A codebook's words for one item's change (`definition.changes_between`), in the
+    active language."""
+    words = {
+        "new": _("new in v%(version)s"),
+        "wording": _("wording changed in v%(version)s"),
+        "dropped": _("dropped in v%(version)s"),
+    }
+    return words[kind] % {"version": version}
+
+
 def item_column(instrument: str, item: str) -> str:
     return f"{instrument}_{item}"
 
@@ -55,8 +67,8 @@ def _variables(definitions: Iterable[Definition]) -> dict[str, dict]:
     for code, versions in by_code.items():
         changes: dict[str, list[str]] = {}
         for old, new in zip(versions, versions[1:], strict=False):
-            for line in changes_between(old, new):
-                changes.setdefault(line.split(":", 1)[0], []).append(line.split(": ", 1)[1])
+            for item_code, kind, version in changes_between(old, new):
+                changes.setdefault(item_code, []).append(change_words(kind, version))
         for d in versions:
             for item in d.items:
                 var = out.setdefault(

@@ -16,6 +16,7 @@ from instruments.definition import (
     read_definition_file,
     version_problems,
 )
+from instruments.exporting import change_words
 from instruments.library import read_directory, shipped, shipped_definition
 from instruments.scoring import AnswerError, check_answers, score_answers
 
@@ -152,12 +153,14 @@ def test_zrm_2017_is_a_new_version_not_comparable_and_its_changes_are_listed():
     assert (v1.code, v1.version, v2.version) == ("zrm_fixture", 1, 2)
     assert version_problems(v2, [v1]) == []
     assert v2.comparable_with == ()
+    changes = changes_between(v1, v2)
+    assert ("domain_12", "new", 2) in changes and ("parenting", "new", 2) in changes
     with translation.override("en"):
-        changes = changes_between(v1, v2)
-    assert "domain_12: new in v2" in changes and "parenting: new in v2" in changes
+        assert change_words("new", 2) == "new in v2"
     with translation.override("nl"):
-        dutch = changes_between(v1, v2)
-    assert "domain_12: nieuw in v2" in dutch and "parenting: nieuw in v2" in dutch
+        assert change_words("new", 2) == "nieuw in v2"
+        assert change_words("wording", 3) == "formulering gewijzigd in v3"
+        assert change_words("dropped", 2) == "vervallen in v2"
 
 
 def test_definitions_are_frozen_values():

@@ -130,7 +130,7 @@ def timed(client, url: str, repeat: int):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    seconds, queries, status = [], 0, 0
+    seconds, queries, status, kind = [], 0, 0, ""
     for _ in range(repeat):
         # The connection keeps at most 9,000 logged queries: once full, a capture counts 0.
         connection.queries_log.clear()
@@ -141,9 +141,28 @@ def timed(client, url: str, repeat: int):
                 b"".join(response.streaming_content)
             seconds.append(time.perf_counter() - start)
         status, queries = response.status_code, len(captured)
+        kind = response.get("Content-Type", "").split(";")[0]
         if status != 200:
             break
-    return status, queries, seconds
+    return status, queries, seconds, kind
+
+
+def profiled(client, url: str, target: Path) -> str:
+    """One more request of the page under cProfile: the stats file, and the 30 most costly
+    functions by cumulative time as text."""
+    import cProfile
+    import pstats
+
+    profile = cProfile.Profile()
+    profile.enable()
+    response = client.get(url)
+    if getattr(response, "streaming", False):
+        b"".join(response.streaming_content)
+    profile.disable()
+    profile.dump_stats(target)
+    out = io.StringIO()
+    pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(30)
+    return out.getvalue()
 
 
 def pct(values: list[float], q: float) -> float:
@@ -158,7 +177,7 @@ def export_speed(client, study, repeat: int) -> list[dict]:
     from study import exporting
 
     found = []
-    csv_status, _q, _s = timed(client, f"/studies/{study.pk}/export/csv/", 1)
+    csv_status, _q, _s, _k = timed(client, f"/studies/{study.pk}/export/csv/", 1)
     if csv_status != 200:
         return found
     response = client.get(f"/studies/{study.pk}/export/csv/")
@@ -166,7 +185,7 @@ def export_speed(client, study, repeat: int) -> list[dict]:
     frame = pd.read_csv(io.BytesIO(body), low_memory=False)
     rows = len(frame)
     for fmt in exporting.FORMATS:
-        status, _q, seconds = timed(client, f"/studies/{study.pk}/export/{fmt}/", repeat)
+        status, _q, seconds, _k = timed(client, f"/studies/{study.pk}/export/{fmt}/", repeat)
         if status != 200:
             continue
         bare = []
@@ -213,6 +232,11 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL") or None)
     parser.add_argument("--only", help="time only pages whose name matches this regex")
     parser.add_argument("--all", action="store_true", help="print every page, not the worst 25")
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="also profile each timed page once (cProfile): DIR/<page>-<role>.prof and .txt",
+    )
     args = parser.parse_args()
     only = re.compile(args.only) if args.only else None
     studies = args.studies or (1 if args.quick else 10)
@@ -235,15 +259,21 @@ def main() -> None:
         for username in sorted(users):
             client = Client()
             client.force_login(users[username])
-            _s, layout_queries, layout_s = timed(client, LAYOUT_URL, repeat * 2)
+            _s, layout_queries, layout_s, _k = timed(client, LAYOUT_URL, repeat * 2)
             layout_p95.append(pct(layout_s, 0.95))
             for route, name in routes():
                 page_url = fill(route, ids)
                 if page_url is None or (only and not only.search(name)):
                     continue
-                status, queries, seconds = timed(client, page_url, repeat)
+                status, queries, seconds, kind = timed(client, page_url, repeat)
                 if status != 200 or len(seconds) < repeat:
                     continue
+                if args.profile:
+                    folder = Path(args.profile)
+                    folder.mkdir(parents=True, exist_ok=True)
+                    stem = f"{name.replace(':', '_')}-{username}"
+                    text = profiled(client, page_url, folder / f"{stem}.prof")
+                    (folder / f"{stem}.txt").write_text(text)
                 pages.append(
                     {
                         "page": name,
@@ -252,6 +282,8 @@ def main() -> None:
                         "queries": queries,
                         "p50_ms": round(pct(seconds, 0.5) * 1000, 1),
                         "p95_ms": round(pct(seconds, 0.95) * 1000, 1),
+                        # downloads (CSV, SAV, ...) are judged against a bare write instead
+                        "html": kind == "text/html",
                     }
                 )
             progress(f"{username}: {sum(p['role'] == username for p in pages)} pages")
@@ -265,7 +297,8 @@ def main() -> None:
         cleanup()
 
     worst = sorted(pages, key=lambda p: p["p95_ms"], reverse=True)
-    over_time = [p for p in pages if p["vs_layout_p95"] >= 3]
+    html = [p for p in pages if p["html"]]
+    over_time = [p for p in html if p["vs_layout_p95"] >= 3]
     over_queries = [p for p in pages if p["queries"] > 25]
     print()
     print(
@@ -276,9 +309,9 @@ def main() -> None:
     for p in worst if args.all else worst[:25]:
         print(
             f"  {p['page']:<34}{p['role']:<12}{p['queries']:>8}{p['p50_ms']:>9}{p['p95_ms']:>9}"
-            f"{p['vs_layout_p95']:>9}"
+            f"{p['vs_layout_p95']:>9}{'' if p['html'] else '  (download)'}"
         )
-    print(f"  pages at or over 3x the layout's p95: {len(over_time)} of {len(pages)}")
+    print(f"  HTML pages at or over 3x the layout's p95: {len(over_time)} of {len(html)}")
     print(f"  pages over 25 queries: {len(over_queries)}")
     for e in exports:
         print(
@@ -291,6 +324,7 @@ def main() -> None:
         "database": url.split("://")[0],
         "studies": studies,
         "pages": len(pages),
+        "html_pages": len(html),
         "layout_p95_ms": round(layout, 1),
         "over_3x_layout": len(over_time),
         "over_25_queries": len(over_queries),

@@ -114,7 +114,11 @@ def _weighted_adjustments(fit: LinearFit, blocks: _Blocks) -> np.ndarray:
         ~blocks.mask[:, :, None] & np.eye(blocks.m, dtype=bool), 1.0, 0.0
     )
     vals, vecs = np.linalg.eigh(B)
-    powered = np.where(vals > EIG_TOL, np.abs(vals) ** -0.5, 0.0)
+    # Eigenvalues at or below the tolerance (a family's fitted-out block) get 0, the generalised
+    # inverse square root; they are masked out, so no power of a zero is taken (no warning).
+    kept = vals > EIG_TOL
+    powered = np.zeros_like(vals)
+    powered[kept] = vals[kept] ** -0.5
     A = np.einsum("gik,gk,gjk->gij", vecs, powered, vecs) * mask2
     return A * sp[:, :, None] * inv_s[:, None, :]
 

@@ -77,6 +77,27 @@ def test_inactivity_of_20_minutes_ends_the_session(client):
 
 
 @pytest.mark.django_db
+def test_activity_keeps_the_session_but_writes_it_at_most_once_a_minute(client):
+    from django.contrib.sessions.models import Session
+
+    make_user("researcher", username="evert", password=PASSWORD)
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        _login(client, "evert", PASSWORD)
+        client.get(reverse("study:home"))
+        key = client.session.session_key
+        expiry = Session.objects.get(pk=key).expire_date
+        clock.shift(timedelta(seconds=30))
+        client.get(reverse("study:home"))  # within the minute: no write
+        assert Session.objects.get(pk=key).expire_date == expiry
+        for _ in range(8):  # 40 minutes of a request every 5 minutes: still signed in
+            clock.shift(timedelta(minutes=5))
+            assert client.get(reverse("study:home")).status_code == 200
+        assert Session.objects.get(pk=key).expire_date > expiry + timedelta(minutes=39)
+        clock.shift(timedelta(minutes=20, seconds=1))
+        assert client.get(reverse("study:home")).status_code == 302
+
+
+@pytest.mark.django_db
 def test_absolute_session_lifetime_is_enforced(client, settings):
     make_user("researcher", username="fons", password=PASSWORD)
     _login(client, "fons", PASSWORD)

@@ -221,7 +221,10 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 # Sessions: server-side inactivity expiry (20 min) and an absolute lifetime (10 h).
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 20 * 60)
 SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 10 * 3600)
-SESSION_SAVE_EVERY_REQUEST = True
+# Activity moves the idle expiry forward at most once a minute (tracker.security's
+# SessionTimeoutMiddleware), not by rewriting the session on every request.
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_REFRESH_SECONDS = env_int("SESSION_REFRESH_SECONDS", 60)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG

@@ -43,6 +43,15 @@ def catalogue_list():
     return PriceCatalogue.objects.select_related("created_by", "parent").order_by("-version")
 
 
+def published_versions() -> QuerySet[PriceCatalogue]:
+    """The published versions, newest first, with only what the version picker shows."""
+    return (
+        PriceCatalogue.objects.filter(published=True)
+        .order_by("-version")
+        .only("version", "created_at")
+    )
+
+
 def catalogue_current() -> PriceCatalogue:
     """The newest published catalogue version."""
     catalogue = PriceCatalogue.objects.filter(published=True).order_by("-version").first()

@@ -45,7 +45,7 @@ def catalogue(request):
         "costs/catalogue.html",
         {
             "catalogue": current,
-            "versions": selectors.catalogue_list().filter(published=True),
+            "versions": selectors.published_versions(),
             "price_year": price_year,
             "items": items,
             "baseline": baseline,

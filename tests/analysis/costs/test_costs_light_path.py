@@ -208,3 +208,41 @@ def test_family_without_values_has_no_breakdown(family):
     families = Family.objects.filter(pk=family.pk)
     assert selectors.family_breakdown(families, price_year=2014) is None
     assert len(selectors.costs_for_families(families, price_year=2014)) == 0
+
+
+#: The catalogue page's row loop before it became {% catalogue_item_rows %} (kept to pin it).
+OLD_ROWS = """{% load i18n l10n cost_labels amounts %}{% for item in items %}
+  <tr>
+    <td>{{ item.code|cost_item:item.description }}<br><small class="muted"><code>{{ item.code }}</code></small></td><td>{{ item.domain|cost_domain }}</td><td>{{ item.unit|cost_unit }}</td><td>{{ item.reference_year|unlocalize }}</td>
+    <td class="num">{{ item.price_at_reference_year|amount }}</td><td class="num">{% if item.index_factor_to_base is not None %}{{ item.index_factor_to_base|amount:4 }}{% endif %}</td>
+    <td class="num">{{ item.price_base_year|amount }}</td><td class="num">{% if item.unit == "euros_claimed" %}{% translate "euros claimed, indexed" %}{% else %}{{ item.price|amount }}{% endif %}</td>
+  </tr>
+  {% endfor %}"""
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+@pytest.mark.parametrize("price_year", [2014, 2021])
+def test_catalogue_item_rows_are_the_old_template_loop(cpi, language, price_year):
+    from django.template import Context, Template
+    from django.utils import translation
+
+    rows = pricing.indexed_catalogue_rows(
+        _items(), base_year=2014, price_year=price_year, cpi=cpi, version=1
+    )
+    typed = {
+        **rows[0],
+        "code": "own_item",
+        "description": 'Eigen <b>"item"</b> & co',
+        "domain": "<other>",
+        "unit": "per_day",
+        "index_factor_to_base": None,
+        "price": float("nan"),
+    }
+    items = [*rows, typed]
+    with translation.override(language):
+        old = Template(OLD_ROWS).render(Context({"items": items}))
+        new = Template("{% load cost_labels %}{% catalogue_item_rows items %}").render(
+            Context({"items": items})
+        )
+    assert new == old
+    assert "&lt;b&gt;" in new and "<b>" not in new

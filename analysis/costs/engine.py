@@ -22,7 +22,7 @@ Rules (the baseline report's, see the domain brief "The cost model"):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -354,5 +354,168 @@ def breakdown(costs: pd.DataFrame) -> dict:
         "price_year": None if first is None else int(first["price_year"]),
         "catalogue_version": None if first is None else first["catalogue_version"],
         "scenario": None if first is None else first["scenario"],
+        "periods": periods,
+    }
+
+
+# --- one family on a page, without frames ---------------------------------------------------
+# The cost page shows one family: a few hundred values, for which building and merging frames
+# costs more than the arithmetic. These give exactly what ``breakdown(family_costs(...))`` gives
+# for the point estimate with the default required indicators (tests pin them to it); they
+# return None where that would raise, so the caller can let the frame functions say why.
+
+
+def _light_items(
+    indicators: Iterable[tuple[str, Any]], known: set[str]
+) -> tuple[set[str], dict[str, list[str]]] | None:
+    """:func:`indicator_items` on (code, cost_items) pairs, with every code (None: unknown item)."""
+    codes: set[str] = set()
+    items_of: dict[str, list[str]] = {}
+    for code, cost_items in indicators:
+        codes.add(code)
+        text = "" if cost_items is None or pd.isna(cost_items) else str(cost_items).strip()
+        if not text:
+            continue
+        items = [part.strip() for part in text.split("+") if part.strip()]
+        if any(item not in known for item in items):
+            return None
+        items_of[code] = items
+    return codes, items_of
+
+
+def _light_volumes(
+    volumes: Iterable[tuple[Any, Any, str, float]], codes: set[str]
+) -> tuple[dict[tuple[Any, Any, str], float], dict[tuple[Any, Any], None]] | None:
+    """The values by (family, period, indicator) and the family-periods in order; None where
+    :func:`_check_volumes` would refuse them."""
+    values: dict[tuple[Any, Any, str], float] = {}
+    family_periods: dict[tuple[Any, Any], None] = {}
+    for family, period, indicator, value in volumes:
+        if indicator not in codes or (family, period, indicator) in values:
+            return None
+        if not pd.isna(value) and value < 0:
+            return None
+        values[(family, period, indicator)] = value
+        family_periods[(family, period)] = None
+    return values, family_periods
+
+
+def family_cost_records(
+    volumes: Sequence[tuple[Any, Any, str, float]],
+    catalogue: Sequence[Mapping[str, Any]],
+    indicators: Iterable[tuple[str, Any]],
+    *,
+    price_year: int,
+    cpi: Mapping[int, float],
+    ggz_year_of: Callable[[Any], int] | None = None,
+) -> list[dict] | None:
+    """:func:`family_costs` (point estimate, every costed indicator required) on plain rows.
+
+    ``volumes``: (family, period, indicator, value) tuples (value a float, NaN when missing);
+    ``catalogue``: rows of ``pricing.indexed_catalogue_rows``; ``indicators``: (code,
+    cost_items) pairs. The records in the order of ``family_costs``' frame, or None when
+    ``family_costs`` would refuse the input (call it to get its error)."""
+    if {row["price_year"] for row in catalogue} != {int(price_year)}:
+        return None
+    found_items = _light_items(indicators, {row["code"] for row in catalogue})
+    found_volumes = None if found_items is None else _light_volumes(volumes, found_items[0])
+    if found_items is None or found_volumes is None:
+        return None
+    items_of = found_items[1]
+    values, family_periods = found_volumes
+    required = sorted(items_of)
+    # family_costs' outer merge: every family-period and required indicator, sorted.
+    keys = [
+        (family, period, indicator)
+        for family, period in sorted(family_periods)
+        for indicator in required
+    ]
+    by_code = {row["code"]: row for row in catalogue}
+    claim_factors: dict[Any, float] = {}
+    version = catalogue[0]["catalogue_version"] if catalogue else None
+    version = None if version is None or pd.isna(version) else int(version)
+    records = []
+    for family, period, indicator in keys:
+        found = values.get((family, period, indicator), float("nan"))
+        value = float(found) if not pd.isna(found) else float("nan")
+        for item in items_of[indicator]:
+            entry = by_code[item]
+            if entry["unit"] == UNIT_EUROS_CLAIMED:
+                volume = value
+                if value != value:  # NaN
+                    unit_price = float("nan")
+                else:
+                    if period not in claim_factors:
+                        claim_year = _claim_year(period, ggz_year_of)
+                        claim_factors[period] = index_factor(cpi, claim_year, price_year)
+                    unit_price = claim_factors[period]
+            else:
+                volume = (
+                    family_days_from_child_days(value)
+                    if entry["unit"] == UNIT_FAMILY_DAY
+                    else value
+                )
+                unit_price = float(entry["price"])
+            euros = volume * unit_price if volume == volume else float("nan")
+            records.append(
+                {
+                    "family": family,
+                    "period": period,
+                    "indicator": indicator,
+                    "item": item,
+                    "domain": entry["domain"],
+                    "unit": entry["unit"],
+                    "value": value,
+                    "volume": volume,
+                    "unit_price": unit_price,
+                    "euros": float("nan") if euros != euros else float(round_cents(euros)),
+                    "catalogue_version": version,
+                    "price_year": int(price_year),
+                    "scenario": POINT,
+                }
+            )
+    return records
+
+
+def breakdown_of_records(records: Sequence[Mapping[str, Any]]) -> dict | None:
+    """:func:`breakdown` of one family's :func:`family_cost_records` (None when there are
+    none, or when they are of more than one family: ``breakdown`` refuses those)."""
+    if not records or len({row["family"] for row in records}) > 1:
+        return None
+    by_period: dict[Any, list[Mapping[str, Any]]] = {}
+    for row in records:
+        by_period.setdefault(row["period"], []).append(row)
+    periods = []
+    for period in sorted(by_period):
+        group = by_period[period]
+        missing = sorted({row["indicator"] for row in group if pd.isna(row["euros"])})
+        periods.append(
+            {
+                "period": period,
+                "rows": [
+                    {
+                        "indicator": row["indicator"],
+                        "item": row["item"],
+                        "domain": row["domain"],
+                        "volume": row["volume"],
+                        "unit_price": row["unit_price"],
+                        "euros": row["euros"],
+                        "missing": bool(pd.isna(row["euros"])),
+                    }
+                    for row in group
+                    if pd.isna(row["euros"]) or row["euros"] != 0
+                ],
+                "total_eur": float(
+                    round_cents(sum(row["euros"] for row in group if not pd.isna(row["euros"])))
+                ),
+                "complete": not missing,
+                "missing_indicators": ", ".join(missing),
+            }
+        )
+    first = records[0]
+    return {
+        "price_year": int(first["price_year"]),
+        "catalogue_version": first["catalogue_version"],
+        "scenario": first["scenario"],
         "periods": periods,
     }

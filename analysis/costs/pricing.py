@@ -17,7 +17,7 @@ Conventions (they reproduce the baseline report's factors to three decimals):
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -225,3 +225,57 @@ def indexed_catalogue(
     frame["price_year"] = int(price_year)
     frame["catalogue_version"] = version
     return frame.reset_index(drop=True)
+
+
+def _number(value) -> float:
+    """A stored amount as the frames hold it: a float, NaN when empty."""
+    return float("nan") if value is None or pd.isna(value) else float(value)
+
+
+def indexed_catalogue_rows(
+    items: Sequence[Mapping],
+    *,
+    base_year: int,
+    price_year: int,
+    cpi: Mapping[int, float],
+    version: int | None = None,
+) -> list[dict]:
+    """:func:`indexed_catalogue` for a few dozen plain rows (a page's catalogue), without a
+    frame: the same columns and values, one dict per item in the given order (the stored
+    amounts may be Decimals or None; they come back as floats, NaN when empty), as
+    ``indexed_catalogue(frame, ...).to_dict("records")`` gives them."""
+    rows: list[dict] = []
+    base_prices: list[Decimal | None] = []
+    for item in items:
+        missing = [column for column in ("code", "unit", "reference_year") if column not in item]
+        if missing:
+            raise ValueError(f"catalogue lacks column(s): {', '.join(missing)}")
+        row = dict(item)
+        for column in ("price_at_reference_year", "index_factor_to_base", "price_base_year"):
+            if column in row:
+                row[column] = _number(row[column])
+        stored = row.get("price_base_year")
+        if stored is not None and not pd.isna(stored):
+            base_prices.append(round_cents(stored))
+        else:
+            base_prices.append(
+                base_year_price(
+                    price_at_reference_year=row.get("price_at_reference_year"),
+                    reference_year=row["reference_year"],
+                    base_year=base_year,
+                    index_factor_to_base=row.get("index_factor_to_base"),
+                    cpi=cpi,
+                )
+            )
+        rows.append(row)
+    factor = 1.0 if int(price_year) == int(base_year) else index_factor(cpi, base_year, price_year)
+    factor_decimal = Decimal(repr(factor))
+    for row, base in zip(rows, base_prices, strict=True):
+        row["price_base_year"] = float(base) if base is not None else float("nan")
+        row["price"] = (
+            float(round_cents(base * factor_decimal)) if base is not None else float("nan")
+        )
+        row["base_year"] = int(base_year)
+        row["price_year"] = int(price_year)
+        row["catalogue_version"] = version
+    return rows

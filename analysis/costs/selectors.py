@@ -19,6 +19,7 @@ from analysis.costs.models import CpiYear, PriceCatalogue, PriceItem, Sensitivit
 from analysis.costs.scenarios import Scenario
 from study import panels
 from study.catalogue import catalogue_specs
+from study.models import IndicatorValue
 
 ITEM_FIELDS = [
     "code",
@@ -40,6 +41,15 @@ class CatalogueNotFound(LookupError):
 def catalogue_list():
     """Every catalogue version, newest first."""
     return PriceCatalogue.objects.select_related("created_by", "parent").order_by("-version")
+
+
+def published_versions() -> QuerySet[PriceCatalogue]:
+    """The published versions, newest first, with only what the version picker shows."""
+    return (
+        PriceCatalogue.objects.filter(published=True)
+        .order_by("-version")
+        .only("version", "created_at")
+    )
 
 
 def catalogue_current() -> PriceCatalogue:
@@ -99,6 +109,21 @@ def catalogue_frame(
         catalogue_items_frame(catalogue),
         base_year=catalogue.base_year,
         price_year=year,
+        cpi=cpi_series() if cpi is None else cpi,
+        version=catalogue.version,
+    )
+
+
+def catalogue_rows(
+    catalogue: PriceCatalogue, price_year: int | None = None, *, cpi: dict[int, float] | None = None
+) -> list[dict]:
+    """``catalogue_frame(catalogue, price_year).to_dict("records")`` without a frame (a page's
+    few dozen items): the same rows and values (tests pin it to the frame)."""
+    items = list(PriceItem.objects.filter(catalogue=catalogue).order_by("id").values(*ITEM_FIELDS))
+    return pricing.indexed_catalogue_rows(
+        items,
+        base_year=catalogue.base_year,
+        price_year=catalogue.base_year if price_year is None else int(price_year),
         cpi=cpi_series() if cpi is None else cpi,
         version=catalogue.version,
     )
@@ -200,3 +225,27 @@ def costs_for_families(
         version=version,
         ggz_year_of=int,
     )
+
+
+def family_breakdown(families: QuerySet, *, price_year: int) -> dict | None:
+    """``engine.breakdown(costs_for_families(families, price_year=...))`` for one family's page
+    (None without costed values), computed on plain rows (engine.family_cost_records; tests pin
+    it to the frames); input the frame functions would refuse goes to them, so their error is
+    the one raised. Raises :class:`pricing.MissingCpiYearError` as they do."""
+    cpi = cpi_series()
+    catalogue = catalogue_rows(catalogue_get(), price_year, cpi=cpi)
+    nan = float("nan")
+    volumes = [
+        (family, year, code, nan if value is None else float(value))
+        for family, year, code, value in IndicatorValue.objects.alive()
+        .filter(wave__family__in=families, wave__is_deleted=False)
+        .values_list("wave__family_id", "wave__year", "indicator__code", "value")
+    ]
+    indicators = [(spec.code, spec.cost_items) for spec in catalogue_specs()]
+    records = engine.family_cost_records(
+        volumes, catalogue, indicators, price_year=price_year, cpi=cpi, ggz_year_of=int
+    )
+    if records is not None:
+        return engine.breakdown_of_records(records) if records else None
+    costs = costs_for_families(families, price_year=price_year)
+    return engine.breakdown(costs) if len(costs) else None

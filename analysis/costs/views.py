@@ -33,7 +33,7 @@ def catalogue(request):
     items, baseline = [], None
     try:
         cpi = selectors.cpi_series()
-        items = selectors.catalogue_frame(current, price_year, cpi=cpi).to_dict("records")
+        items = selectors.catalogue_rows(current, price_year, cpi=cpi)
         baseline = engine.baseline_per_family(cpi, price_year)
     except pricing.MissingCpiYearError as missing:
         error = _("No CPI for %(year)s yet: add it to index prices to %(price_year)s.") % {
@@ -45,7 +45,7 @@ def catalogue(request):
         "costs/catalogue.html",
         {
             "catalogue": current,
-            "versions": selectors.catalogue_list().filter(published=True),
+            "versions": selectors.published_versions(),
             "price_year": price_year,
             "items": items,
             "baseline": baseline,
@@ -65,10 +65,9 @@ def family_costs(request, family_id: int):
     price_year = _int_param(request, "price_year") or family.study.price_year
     error, breakdown = "", None
     try:
-        costs = selectors.costs_for_families(
+        breakdown = selectors.family_breakdown(
             Family.objects.filter(pk=family.pk), price_year=price_year
         )
-        breakdown = engine.breakdown(costs) if len(costs) else None
     except pricing.MissingCpiYearError as missing:
         error = _("No CPI for %(year)s yet: add it to index prices to %(price_year)s.") % {
             "year": missing.year,

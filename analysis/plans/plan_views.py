@@ -13,12 +13,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from analysis.plans import forms, plan_services, selectors
+from study.access import Right
 
 
 @login_required
 def plan_detail(request, study_id: int):
-    study = selectors.study_for_analysts(request.user, study_id)
-    plans = list(selectors.plan_list(request.user, study=study))
+    study, rights = selectors.study_rights_for_analysts(request.user, study_id)
+    plans = list(selectors.plan_list(request.user, study=study, may_run=True))
     current = plans[0] if plans else None
     last = selectors.freeze_last(study)
     return render(
@@ -31,7 +32,7 @@ def plan_detail(request, study_id: int):
             "content_json": json.dumps(current.content, indent=1, ensure_ascii=False)
             if current
             else "",
-            "may_edit": selectors.may_edit_questions(request.user, study),
+            "may_edit": Right.PLAN_EDIT in rights,
             "post_intake": plan_services.study_has_post_intake_data(study),
             "inference_choices": forms.inference_choices(),
             "design_choices": forms.design_choices(),

@@ -14,14 +14,16 @@ from django.views.decorators.http import require_POST
 
 from analysis.models import StudyQuestion
 from analysis.plans import forms, question_services, selectors
+from study.access import Right
 
 
 @login_required
 def question_list(request, study_id: int):
-    study = selectors.study_for_analysts(request.user, study_id)
+    study, rights = selectors.study_rights_for_analysts(request.user, study_id)
     feeds = selectors.question_indicators(study)
     questions = [
-        (q, feeds.get(q.code, [])) for q in selectors.question_list(request.user, study=study)
+        (q, feeds.get(q.code, []))
+        for q in selectors.question_list(request.user, study=study, may_run=True)
     ]
     return render(
         request,
@@ -29,7 +31,7 @@ def question_list(request, study_id: int):
         {
             "study": study,
             "questions": questions,
-            "may_edit": selectors.may_edit_questions(request.user, study),
+            "may_edit": Right.PLAN_EDIT in rights,
             "plan": selectors.plan_current(study),
         },
     )
@@ -62,10 +64,11 @@ def _save(request, study, question) -> list[str]:
 
 @login_required
 def question_edit(request, study_id: int, question_id: int | None = None):
-    study = selectors.study_for_editors(request.user, study_id)
+    study, _rights = selectors.study_rights_for_analysts(request.user, study_id, edit=True)
     question = None
     if question_id is not None:
-        question = selectors.question_list(request.user, study=study).filter(pk=question_id).first()
+        questions = selectors.question_list(request.user, study=study, may_run=True)
+        question = questions.filter(pk=question_id).first()
         if question is None:
             raise Http404
     errors: list[str] = []

@@ -21,8 +21,9 @@ def may_edit_questions(user, study) -> bool:
     return access.has_right(user, study, access.Right.PLAN_EDIT)
 
 
-def question_list(user, *, study) -> QuerySet[StudyQuestion]:
-    if not may_run_analyses(user, study):
+def question_list(user, *, study, may_run: bool | None = None) -> QuerySet[StudyQuestion]:
+    """``may_run``: :func:`may_run_analyses` when the caller has it already."""
+    if not (may_run_analyses(user, study) if may_run is None else may_run):
         return StudyQuestion.objects.none()
     return StudyQuestion.objects.filter(study=study).order_by("order", "code")
 
@@ -33,8 +34,9 @@ def question_indicators(study) -> dict[str, list[str]]:
     return indicators_by_question(indicators_for(study).values_list("code", "research_questions"))
 
 
-def plan_list(user, *, study) -> QuerySet[AnalysisPlan]:
-    if not may_run_analyses(user, study):
+def plan_list(user, *, study, may_run: bool | None = None) -> QuerySet[AnalysisPlan]:
+    """``may_run``: :func:`may_run_analyses` when the caller has it already."""
+    if not (may_run_analyses(user, study) if may_run is None else may_run):
         return AnalysisPlan.objects.none()
     return AnalysisPlan.objects.filter(study=study).order_by("-version")
 
@@ -81,8 +83,9 @@ def freeze_job_get(user, pk: int) -> PlanFreezeJob:
     return job
 
 
-def schedule_list(user, *, study) -> QuerySet[ReportSchedule]:
-    if not may_run_analyses(user, study):
+def schedule_list(user, *, study, may_run: bool | None = None) -> QuerySet[ReportSchedule]:
+    """``may_run``: :func:`may_run_analyses` when the caller has it already."""
+    if not (may_run_analyses(user, study) if may_run is None else may_run):
         return ReportSchedule.objects.none()
     return ReportSchedule.objects.filter(study=study).order_by("-active", "next_due")
 
@@ -101,3 +104,13 @@ def study_for_editors(user, study_id: int):
     if not may_edit_questions(user, study):
         raise Http404
     return study
+
+
+def study_rights_for_analysts(user, study_id: int, *, edit: bool = False):
+    """:func:`study_for_analysts` (``edit``: :func:`study_for_editors`) and the user's rights
+    in the study (``access.study_rights``), read in one query instead of one per right."""
+    study = study_selectors.study_get(user, study_id)
+    rights = access.study_rights(user, study)
+    if access.Right.ANALYSE not in rights or (edit and access.Right.PLAN_EDIT not in rights):
+        raise Http404
+    return study, rights

@@ -37,6 +37,17 @@ def report_list(user, *, study=None) -> QuerySet[Report]:
     return qs.filter(Q(study__in=analysable) | Q(study__in=readable, published=True))
 
 
+def study_report_list(study, *, rights: set[access.Right]) -> QuerySet[Report]:
+    """:func:`report_list` of one study for a user holding ``rights`` there
+    (``access.study_rights``): every report to analysts, the published ones to readers."""
+    qs = Report.objects.select_related("run", "study").defer("html", "pdf").filter(study=study)
+    if access.Right.ANALYSE in rights:
+        return qs
+    if access.Right.READ_PUBLISHED in rights:
+        return qs.filter(published=True)
+    return qs.none()
+
+
 def report_get(user, pk: int) -> Report:
     try:
         return report_list(user).get(pk=pk)
@@ -44,9 +55,10 @@ def report_get(user, pk: int) -> Report:
         raise Http404 from None
 
 
-def run_list(user, *, study) -> QuerySet[AnalysisRun]:
-    """The study's runs, each with ``report_pk`` (its report's id, None without one)."""
-    if not may_run_analyses(user, study):
+def run_list(user, *, study, may_run: bool | None = None) -> QuerySet[AnalysisRun]:
+    """The study's runs, each with ``report_pk`` (its report's id, None without one).
+    ``may_run``: :func:`may_run_analyses` when the caller has it already."""
+    if not (may_run_analyses(user, study) if may_run is None else may_run):
         return AnalysisRun.objects.none()
     return (
         AnalysisRun.objects.filter(study=study)

@@ -24,7 +24,8 @@ from tracker import jobs
 @login_required
 def study_analyses(request, study_id: int):
     study = study_selectors.study_get(request.user, study_id)
-    may_run = selectors.may_run_analyses(request.user, study)
+    rights = access.study_rights(request.user, study)  # one query for every right below
+    may_run = access.Right.ANALYSE in rights
     return render(
         request,
         "analysis/study_analyses.html",
@@ -32,11 +33,11 @@ def study_analyses(request, study_id: int):
             "study": study,
             "may_run": may_run,
             "in_progress": selectors.run_in_progress(study) if may_run else None,
-            "may_publish": access.has_right(request.user, study, access.Right.REPORT_PUBLISH),
-            "runs": selectors.run_list(request.user, study=study)[:20],
-            "reports": selectors.report_list(request.user, study=study),
-            "schedules": plan_selectors.schedule_list(request.user, study=study),
-            "may_schedule": plan_selectors.may_edit_questions(request.user, study),
+            "may_publish": access.Right.REPORT_PUBLISH in rights,
+            "runs": selectors.run_list(request.user, study=study, may_run=may_run)[:20],
+            "reports": selectors.study_report_list(study, rights=rights),
+            "schedules": plan_selectors.schedule_list(request.user, study=study, may_run=may_run),
+            "may_schedule": access.Right.PLAN_EDIT in rights,
         },
     )
 

@@ -122,6 +122,8 @@ class WaveEntryForm(forms.Form):
             code: s for code, s in (suggestions or {}).items() if code not in self.current
         }
         language = get_language() or "nl"
+        # The missing-code choices' words once per form, not once per field and per option.
+        missing_choices = [(value, str(label)) for value, label in MISSING_CHOICES]
         for indicator in self.indicators:
             number, code = self.current.get(indicator.code, ("", ""))
             step = "1" if indicator.is_integer else "0.01"
@@ -141,7 +143,7 @@ class WaveEntryForm(forms.Form):
             )
             self.fields[f"m_{indicator.code}"] = forms.ChoiceField(
                 label=_("Missing because"),
-                choices=MISSING_CHOICES,
+                choices=missing_choices,
                 required=False,
                 initial=code,
             )

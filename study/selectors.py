@@ -413,10 +413,14 @@ def wave_entry_values(wave: Wave, version: str | None = None) -> dict:
     from study.services.values import parse_version, values_as_of, wave_version
 
     def values_of(w: Wave) -> dict[str, tuple[str, str]]:
-        rows = IndicatorValue.objects.alive().filter(wave=w).select_related("indicator")
+        rows = (
+            IndicatorValue.objects.alive()
+            .filter(wave=w)
+            .values_list("indicator__code", "value", "missing_code")
+        )
         return {
-            v.indicator.code: ("" if v.value is None else _number_text(v.value), v.missing_code)
-            for v in rows
+            code: ("" if value is None else _number_text(value), missing)
+            for code, value, missing in rows
         }
 
     try:

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.choices import BaseChoiceIterator
 from django.utils.formats import get_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import get_language
@@ -29,6 +30,18 @@ from study.services.values import SOFT_LIMIT
 
 LEVEL_ORDER = (Indicator.Level.HOUSEHOLD, Indicator.Level.ADULT, Indicator.Level.CHILD)
 MISSING_CHOICES = [("", _("— value given —"))] + list(MissingCode.choices)
+
+
+class _FixedChoices(BaseChoiceIterator):
+    """Choices already in Django's normal form ((value, label) pairs, labels as text): a field
+    and its widget take them as they are, instead of normalising the list again for every one
+    of the wave form's missing-code fields (issue 21)."""
+
+    def __init__(self, pairs: list[tuple[str, str]]):
+        self.pairs = pairs
+
+    def __iter__(self):
+        return iter(self.pairs)
 
 
 class DateInput(forms.DateInput):
@@ -122,6 +135,8 @@ class WaveEntryForm(forms.Form):
             code: s for code, s in (suggestions or {}).items() if code not in self.current
         }
         language = get_language() or "nl"
+        # The missing-code choices' words once per form, not once per field and per option.
+        missing_choices = _FixedChoices([(value, str(label)) for value, label in MISSING_CHOICES])
         for indicator in self.indicators:
             number, code = self.current.get(indicator.code, ("", ""))
             step = "1" if indicator.is_integer else "0.01"
@@ -141,7 +156,7 @@ class WaveEntryForm(forms.Form):
             )
             self.fields[f"m_{indicator.code}"] = forms.ChoiceField(
                 label=_("Missing because"),
-                choices=MISSING_CHOICES,
+                choices=missing_choices,
                 required=False,
                 initial=code,
             )

@@ -404,19 +404,26 @@ def waves_due_list(user, *, today: date | None = None, horizon_days: int = 60) -
     return result
 
 
-def wave_entry_values(wave: Wave, version: str | None = None) -> dict:
+def wave_entry_values(
+    wave: Wave, version: str | None = None, *, waves: list[Wave] | None = None
+) -> dict:
     """What the wave entry form starts from: the wave's own values (code -> (number, missing
     code)) as they stand now or, given a version the form carried, as they stood then; the
     previous wave's values as suggestions (code -> (number, missing code, wave label)) for
-    indicators this wave has no value for; the survey's answers; and the version."""
+    indicators this wave has no value for; the survey's answers; and the version. `waves`: the
+    family's live waves (`family_wave_list`), when the caller has them (one query fewer)."""
     from study.services.surveys import survey_as_of
     from study.services.values import parse_version, values_as_of, wave_version
 
     def values_of(w: Wave) -> dict[str, tuple[str, str]]:
-        rows = IndicatorValue.objects.alive().filter(wave=w).select_related("indicator")
+        rows = (
+            IndicatorValue.objects.alive()
+            .filter(wave=w)
+            .values_list("indicator__code", "value", "missing_code")
+        )
         return {
-            v.indicator.code: ("" if v.value is None else _number_text(v.value), v.missing_code)
-            for v in rows
+            code: ("" if value is None else _number_text(value), missing)
+            for code, value, missing in rows
         }
 
     try:
@@ -435,7 +442,10 @@ def wave_entry_values(wave: Wave, version: str | None = None) -> dict:
             for pk, e in values_as_of(wave, base[0]).items()
         }
         answers = {f: v for f, v in survey_as_of(wave, base[1]).items() if f in _SURVEY_INITIAL}
-    previous = wave.family.waves.alive().filter(index=wave.index - 1).first()
+    if waves is None:
+        previous = wave.family.waves.alive().filter(index=wave.index - 1).first()
+    else:  # one live wave per index (unique_wave_index)
+        previous = next((w for w in waves if w.index == wave.index - 1), None)
     suggestions = {}
     if previous is not None:
         suggestions = {

@@ -41,9 +41,9 @@ def _saved_message(wave: Wave, outcome: RecordOutcome, unconfirmed: int, source:
 
 
 def _entry_form(
-    wave: Wave, data=None, version: str | None = None
+    wave: Wave, data=None, version: str | None = None, *, waves: list[Wave] | None = None
 ) -> tuple[forms.WaveEntryForm, dict]:
-    start = selectors.wave_entry_values(wave, version)
+    start = selectors.wave_entry_values(wave, version, waves=waves)
     form = forms.WaveEntryForm(
         data,
         indicators=indicators_for(wave.family.study),
@@ -90,8 +90,12 @@ def wave_entry(request: HttpRequest, wave_id: int) -> HttpResponse:
         require_family_right(request.user, family, access.Right.RESEARCH_WRITE)
     family_read(request, action="wave.view", families=family, detail=wave.label)
     posted = request.method == "POST"
+    waves = selectors.family_wave_list(family)
     form, start = _entry_form(
-        wave, request.POST if posted else None, request.POST.get("version") if posted else None
+        wave,
+        request.POST if posted else None,
+        request.POST.get("version") if posted else None,
+        waves=waves,
     )
     conflict = False
     if posted and not wave.locked:
@@ -141,7 +145,7 @@ def wave_entry(request: HttpRequest, wave_id: int) -> HttpResponse:
         "open_queries": list(
             wave.queries.exclude(status="closed").select_related("indicator").order_by("pk")
         ),
-        "waves": selectors.family_wave_list(family),
+        "waves": waves,
         "has_errors": form.is_bound and bool(form.errors),
         "complete_form": forms.WaveCompleteForm(initial={"completed_date": timezone.localdate()}),
         "missed_form": forms.WaveMissedForm(),

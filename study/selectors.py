@@ -24,6 +24,7 @@ from study import access
 from study.catalogue import indicators_for
 from study.models import (
     ApiKey,
+    Arm,
     CareInvolvement,
     CaseloadAssignment,
     Contact,
@@ -379,6 +380,35 @@ def coach_caseload(user, *, ids: list[int] | None = None) -> QuerySet[Family]:
     )
 
 
+def coach_caseload_cards(user, *, ids: list[int]) -> list[dict]:
+    """The caseload cards of the families `ids` (a page of `coach_caseload_ids`): what each
+    card shows, as plain rows (not model instances), in the cards' order."""
+    return list(
+        coach_caseload(user, ids=ids)
+        .order_by("pseudonym", "pk")
+        .values(
+            "pk",
+            "pseudonym",
+            "wijk",
+            "study_id",
+            "arm__name",
+            "arm__kind",
+            "n_contacts",
+            "last_contact",
+            "next_wave_index",
+            "next_wave_due",
+        )
+    )
+
+
+def study_of_families(study_of: dict[int, int]) -> Study | None:
+    """The one study of families (family id -> its study id; None when none or several), as
+    the read log looks up the study of the families it logs itself (its first 1,000 ids), in
+    one query instead of two."""
+    study_ids = {study_of[pk] for pk in sorted(study_of)[:1000]}
+    return Study.objects.filter(pk=study_ids.pop()).first() if len(study_ids) == 1 else None
+
+
 def family_audit_trail(family: Family, *, limit: int = 500) -> list[dict]:
     """Every recorded change to a family and its data: who, when, what from what to what."""
     sources = [
@@ -431,7 +461,7 @@ def waves_due_list(user, *, today: date | None = None, horizon_days: int = 60) -
             status__in=[Wave.Status.PLANNED, Wave.Status.DUE, Wave.Status.OVERDUE],
             window_start__lte=today + timedelta(days=horizon_days),
         )
-        .select_related("family", "family__arm")
+        .select_related("family")  # the page shows the family's pseudonym, not its arm
         .order_by("due_date", "family__pseudonym")
     )
     result = []
@@ -729,6 +759,66 @@ def caseload_overview(user, study: Study) -> list[dict]:
             }
         )
     return overview
+
+
+@dataclass(frozen=True, slots=True)
+class CaseloadFamily:
+    """A family as the caseloads page lists it (and its form offers it)."""
+
+    pk: int
+    pseudonym: str
+
+
+def caseload_table(user, study: Study) -> list[dict]:
+    """The rows of the caseloads page (as `caseload_overview`, in plain rows, not model
+    instances): each family of the study whose caseload the user manages, its arm, its coaches
+    today and its caseload history as the table shows them. Two queries."""
+    families = (
+        access.caseload_managed_families(user)
+        .filter(study=study)
+        .order_by("pseudonym")
+        .values_list("pk", "pseudonym", "arm__name", "arm__kind")
+    )
+    today = timezone.localdate()
+    history: dict[int, list[tuple]] = {}
+    for family_id, start, end, coach in (
+        CaseloadAssignment.objects.filter(family__in=families.values("pk"))
+        .order_by("start_date", "pk")
+        .values_list("family_id", "start_date", "end_date", "coach__username")
+    ):
+        history.setdefault(family_id, []).append((start, end, coach))
+    kinds = {code: str(word) for code, word in Arm.Kind.choices}
+    table = []
+    for pk, pseudonym, arm_name, arm_kind in families:
+        rows = history.get(pk, [])
+        table.append(
+            {
+                "family": CaseloadFamily(pk, pseudonym),
+                "arm": arm_name or kinds.get(arm_kind, arm_kind),
+                "coach_today": ", ".join(
+                    coach
+                    for start, end, coach in rows
+                    if start <= today and (end is None or end >= today)
+                )
+                or "—",
+                "history_text": "; ".join(
+                    f"{coach} {localize(start)}–{localize(end) if end else ''}"
+                    for start, end, coach in rows
+                ),
+            }
+        )
+    return table
+
+
+def caseload_families_chosen(user, study: Study, ids: set[int]) -> list[Family]:
+    """The families of `ids` whose caseloads the user manages in the study (for a change), in
+    the table's order."""
+    return list(
+        access.caseload_managed_families(user)
+        .filter(study=study, pk__in=ids)
+        .select_related("arm")
+        .order_by("pseudonym")
+    )
 
 
 def study_professionals(study: Study) -> QuerySet[Professional]:

@@ -18,6 +18,7 @@ from study.access_log import family_read
 from study.models import Arm, Family
 from study.roles import Role
 from study.services.studies import may_create_study
+from study.templatetags.page_rows import url_parts
 from study.templatetags.record_status import status_words
 from study.views.helpers import url_maker
 
@@ -230,7 +231,7 @@ def _record_rows_html(rows: list[dict], queries_url: str) -> SafeString:
     """The record status grid's body rows, as the template wrote them: each family's link,
     arm, coaches and open queries, then a cell per wave column (its status word linking to
     the wave's entry, or a dash). Escaped as the template escapes (`html.escape`)."""
-    entry_prefix, entry_suffix = _url_parts("study:wave_entry")
+    entry_prefix, entry_suffix = url_parts("study:wave_entry")
     detail = url_maker("study:family_detail")
     # Each status's cell markup around the wave's id, made once.
     cell_of = {
@@ -271,13 +272,6 @@ def _record_rows_html(rows: list[dict], queries_url: str) -> SafeString:
             + f"</td>\n{''.join(cells)}</tr>\n"
         )
     return mark_safe("".join(out))
-
-
-def _url_parts(name: str) -> tuple[str, str]:
-    """The URL of a route with one integer argument, split around that argument."""
-    marker = 7_654_321_987
-    prefix, suffix = reverse(name, args=[marker]).split(str(marker))
-    return prefix, suffix
 
 
 def _record_counts_html(counts: list) -> SafeString:

@@ -24,6 +24,7 @@ from study import access
 from study.catalogue import indicators_for
 from study.models import (
     ApiKey,
+    Arm,
     CareInvolvement,
     CaseloadAssignment,
     Contact,
@@ -135,34 +136,57 @@ class GridFilter:
     status: str = ""  # a record status: families with at least one wave in it
 
 
+@dataclass(frozen=True, slots=True)
+class GridFamily:
+    """A family as the record status grid shows it (its fields, not a model instance)."""
+
+    pk: int
+    pseudonym: str
+    arm_kind: str | None
+    wijk: str
+
+
 def record_status_grid(
     families: QuerySet[Family], spec: GridFilter = GridFilter(), *, today: date | None = None
 ) -> dict:
     """Families x waves, each cell the wave's id and record status (planned, due, overdue,
     completed, missed, registry year, locked), filtered by arm, wijk, coach and status; counts per wave
-    column; the filter choices. Four queries whatever the number of families."""
+    column; the filter choices. Four queries whatever the number of families: the coaches, the
+    families, their waves and their open data queries (the filter choices come from those)."""
     today = today or timezone.localdate()
     if spec.arm:
         families = families.filter(arm__kind=spec.arm)
     if spec.wijk:
         families = families.filter(wijk=spec.wijk)
     coaches = CaseloadAssignment.objects.active_on(today).filter(family__in=families)
+    # The coaches today of the families of the arm and wijk chosen: each row's coaches and the
+    # coach filter's choices, in one query.
+    coach_of: dict[int, list[str]] = {}
+    for family_id, name in coaches.values_list("family_id", "coach__username"):
+        coach_of.setdefault(family_id, []).append(name)
     if spec.coach:
         families = families.filter(
             pk__in=coaches.filter(coach__username=spec.coach).values("family_id")
         )
-    rows = list(families.select_related("arm").order_by("arm__kind", "pseudonym"))
+    # The families' fields, not model instances; the queries below select them by the same
+    # subquery (cheaper to build than a list of their ids).
+    rows = [
+        GridFamily(pk, pseudonym, arm_kind, wijk)
+        for pk, pseudonym, arm_kind, wijk in families.order_by(
+            "arm__kind", "pseudonym"
+        ).values_list("pk", "pseudonym", "arm__kind", "wijk")
+    ]
+    wijken = sorted({family.wijk for family in rows if family.wijk})
     # The waves' fields only, not a model instance per wave (seven per family).
     cells_of: dict[int, dict[int, tuple[int, str]]] = {}
+    derived, locked_word = Wave.derived_status, Wave.LOCKED
     for family_id, pk, index, status, locked, window_start, window_end in (
         Wave.objects.alive()
         .filter(family__in=families)
         .order_by("family_id", "index")
         .values_list("family_id", "pk", "index", "status", "locked", "window_start", "window_end")
     ):
-        shown = (
-            Wave.LOCKED if locked else Wave.derived_status(status, window_start, window_end, today)
-        )
+        shown = locked_word if locked else derived(status, window_start, window_end, today)
         cells_of.setdefault(family_id, {})[index] = (pk, shown)
     open_queries = dict(
         DataQuery.objects.filter(wave__family__in=families)
@@ -171,9 +195,6 @@ def record_status_grid(
         .annotate(n=Count("pk"))
         .values_list("wave__family_id", "n")
     )
-    coach_of: dict[int, list[str]] = {}
-    for family_id, name in coaches.values_list("family_id", "coach__username"):
-        coach_of.setdefault(family_id, []).append(name)
     indices: set[int] = set()
     grid = []
     for family in rows:
@@ -197,8 +218,8 @@ def record_status_grid(
         "columns": columns,
         "rows": grid,
         "counts": [(i, sorted(counts[i].items())) for i in columns],
-        "wijken": sorted({w for w in families.values_list("wijk", flat=True) if w}),
-        "coaches": sorted(set(coaches.values_list("coach__username", flat=True))),
+        "wijken": wijken,
+        "coaches": sorted(set(chain.from_iterable(coach_of.values()))),
         "statuses": Wave.status_words(),
     }
 
@@ -213,10 +234,11 @@ def study_dashboard(study: Study, families: QuerySet[Family], *, today: date | N
         .annotate(n=Count("pk"), overrides=Count("pk", filter=~Q(eligibility_override_reason="")))
     )
     per_arm_status: Counter = Counter()
-    overrides = 0
+    overrides = family_count = 0
     for row in grouped:
         per_arm_status[(row["arm__kind"], row["status"])] += row["n"]
         overrides += row["overrides"]
+        family_count += row["n"]
     arms = {}
     for arm in study.arms.all():
         counts = {
@@ -267,7 +289,23 @@ def study_dashboard(study: Study, families: QuerySet[Family], *, today: date | N
         "by_index": [(index, dict(counts)) for index, counts in sorted(by_index.items())],
         "n_families": sum(a["total"] for a in arms.values()),
         "overrides": overrides,
+        "family_count": family_count,  # every family, whatever its arm
     }
+
+
+def study_family_rows(families: QuerySet[Family]) -> QuerySet:
+    """The study dashboard's family list: what it shows of each family (named rows, not model
+    instances), in its order (arm, pseudonym)."""
+    return families.order_by("arm__kind", "pseudonym", "pk").values_list(
+        "pk",
+        "pseudonym",
+        "arm__name",
+        "arm__kind",
+        "wijk",
+        "intake_date",
+        "status",
+        named=True,
+    )
 
 
 def family_wave_list(family: Family) -> list[Wave]:
@@ -342,6 +380,35 @@ def coach_caseload(user, *, ids: list[int] | None = None) -> QuerySet[Family]:
     )
 
 
+def coach_caseload_cards(user, *, ids: list[int]) -> list[dict]:
+    """The caseload cards of the families `ids` (a page of `coach_caseload_ids`): what each
+    card shows, as plain rows (not model instances), in the cards' order."""
+    return list(
+        coach_caseload(user, ids=ids)
+        .order_by("pseudonym", "pk")
+        .values(
+            "pk",
+            "pseudonym",
+            "wijk",
+            "study_id",
+            "arm__name",
+            "arm__kind",
+            "n_contacts",
+            "last_contact",
+            "next_wave_index",
+            "next_wave_due",
+        )
+    )
+
+
+def study_of_families(study_of: dict[int, int]) -> Study | None:
+    """The one study of families (family id -> its study id; None when none or several), as
+    the read log looks up the study of the families it logs itself (its first 1,000 ids), in
+    one query instead of two."""
+    study_ids = {study_of[pk] for pk in sorted(study_of)[:1000]}
+    return Study.objects.filter(pk=study_ids.pop()).first() if len(study_ids) == 1 else None
+
+
 def family_audit_trail(family: Family, *, limit: int = 500) -> list[dict]:
     """Every recorded change to a family and its data: who, when, what from what to what."""
     sources = [
@@ -394,7 +461,7 @@ def waves_due_list(user, *, today: date | None = None, horizon_days: int = 60) -
             status__in=[Wave.Status.PLANNED, Wave.Status.DUE, Wave.Status.OVERDUE],
             window_start__lte=today + timedelta(days=horizon_days),
         )
-        .select_related("family", "family__arm")
+        .select_related("family")  # the page shows the family's pseudonym, not its arm
         .order_by("due_date", "family__pseudonym")
     )
     result = []
@@ -702,6 +769,66 @@ def caseload_overview(user, study: Study) -> list[dict]:
             }
         )
     return overview
+
+
+@dataclass(frozen=True, slots=True)
+class CaseloadFamily:
+    """A family as the caseloads page lists it (and its form offers it)."""
+
+    pk: int
+    pseudonym: str
+
+
+def caseload_table(user, study: Study) -> list[dict]:
+    """The rows of the caseloads page (as `caseload_overview`, in plain rows, not model
+    instances): each family of the study whose caseload the user manages, its arm, its coaches
+    today and its caseload history as the table shows them. Two queries."""
+    families = (
+        access.caseload_managed_families(user)
+        .filter(study=study)
+        .order_by("pseudonym")
+        .values_list("pk", "pseudonym", "arm__name", "arm__kind")
+    )
+    today = timezone.localdate()
+    history: dict[int, list[tuple]] = {}
+    for family_id, start, end, coach in (
+        CaseloadAssignment.objects.filter(family__in=families.values("pk"))
+        .order_by("start_date", "pk")
+        .values_list("family_id", "start_date", "end_date", "coach__username")
+    ):
+        history.setdefault(family_id, []).append((start, end, coach))
+    kinds = {code: str(word) for code, word in Arm.Kind.choices}
+    table = []
+    for pk, pseudonym, arm_name, arm_kind in families:
+        rows = history.get(pk, [])
+        table.append(
+            {
+                "family": CaseloadFamily(pk, pseudonym),
+                "arm": arm_name or kinds.get(arm_kind, arm_kind),
+                "coach_today": ", ".join(
+                    coach
+                    for start, end, coach in rows
+                    if start <= today and (end is None or end >= today)
+                )
+                or "—",
+                "history_text": "; ".join(
+                    f"{coach} {localize(start)}–{localize(end) if end else ''}"
+                    for start, end, coach in rows
+                ),
+            }
+        )
+    return table
+
+
+def caseload_families_chosen(user, study: Study, ids: set[int]) -> list[Family]:
+    """The families of `ids` whose caseloads the user manages in the study (for a change), in
+    the table's order."""
+    return list(
+        access.caseload_managed_families(user)
+        .filter(study=study, pk__in=ids)
+        .select_related("arm")
+        .order_by("pseudonym")
+    )
 
 
 def study_professionals(study: Study) -> QuerySet[Professional]:

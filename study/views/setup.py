@@ -145,7 +145,8 @@ def caseloads(request: HttpRequest, study_id: int) -> HttpResponse:
     """Assign, hand over and end the caseloads of one family or many (coordinators, data
     managers); each family's caseload history."""
     study = _study(request, study_id, access.Right.CASELOAD_MANAGE)
-    overview = selectors.caseload_overview(request.user, study)
+    # Plain rows (the table's texts made once), not model instances per family and assignment.
+    overview = selectors.caseload_table(request.user, study)
     coaches = selectors.study_coaches(study)
     form = setup_forms.CaseloadForm(
         request.POST or None, coaches=coaches, families=[row["family"] for row in overview]
@@ -153,7 +154,7 @@ def caseloads(request: HttpRequest, study_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         chosen = {int(pk) for pk in data["families"]}
-        families = [row["family"] for row in overview if row["family"].pk in chosen]
+        families = selectors.caseload_families_chosen(request.user, study, chosen)
         coach = get_user_model().objects.filter(pk=data.get("coach") or 0).first()
         try:
             if data["action"] == "assign":

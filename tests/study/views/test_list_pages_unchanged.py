@@ -1,0 +1,346 @@
+"""The list pages made faster (issue 21) show the same markup as before. The rows of the record
+status grid and its foot, of the study dashboard's tables, the caseload cards, the caseloads table
+and the due waves are rendered here as they were: the templates' loops and the selectors' reads
+of before, frozen below, must appear unchanged in the pages, for several roles, both languages
+and some filters of the grid, on the demo study."""
+
+from collections import Counter
+from datetime import date
+
+import pytest
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.template import engines
+from django.utils import timezone, translation
+
+from study import selectors
+from study.demo import seed_demo
+from study.models import CaseloadAssignment, DataQuery, Family, Study, Wave
+from study.selectors import GridFilter
+from study.templatetags.record_status import status_words
+from study.views.helpers import url_maker
+
+pytestmark = pytest.mark.django_db
+
+OLD_RECORD_ROWS = """{% load i18n %}{% for row in rows %}<tr id="family-{{ row.family.pk|unlocalize }}"><td><a href="{{ row.href }}">{{ row.family.pseudonym }}</a></td><td>{{ row.family.arm.get_kind_display }}</td><td>{{ row.coaches|join:", "|default:"—" }}</td><td class="num">{% if row.open_queries %}<a href="{{ queries_url }}?family={{ row.family.pk|unlocalize }}">{{ row.open_queries }}</a>{% else %}0{% endif %}</td>
+{% for cell in row.links %}<td>{% if cell %}<a class="badge {{ cell.status }}" href="{{ cell.href }}">{{ cell.word }}</a>{% else %}—{% endif %}</td>{% endfor %}</tr>
+{% empty %}<tr><td colspan="4">{% translate "No families match these filters." %}</td></tr>{% endfor %}
+</tbody>
+<tfoot><tr><th colspan="4">{% translate "Count per wave" %}</th>{% for i, counts in grid.counts %}<td>{% for status, n in counts %}<div><span class="badge {{ status }}">{{ status|status_word }}</span> {{ n }}</div>{% endfor %}</td>{% endfor %}</tr></tfoot>"""
+
+OLD_DASHBOARD_ROWS = """{% load i18n %}{% for wave in dashboard.upcoming %}<tr><td><a href="{{ wave.href }}">{{ wave.family.pseudonym }}</a></td><td>{{ wave.label }}</td><td>{{ wave.due_date }}</td><td>{{ wave.window_end }}</td></tr>
+{% empty %}<tr><td colspan="4">{% translate "Nothing due." %}</td></tr>{% endfor %}
+</tbody></table>
+
+<h2>{% translate "Families" %}</h2>
+<table><thead><tr><th>{% translate "Pseudonym" %}</th><th>{% translate "Arm" %}</th><th>{% translate "District" %}</th><th>{% translate "Intake" %}</th><th>{% translate "Status" %}</th></tr></thead><tbody>
+{% for family in families %}<tr><td><a href="{{ family.href }}">{{ family.pseudonym }}</a></td><td>{{ family.arm }}</td><td>{{ family.wijk }}</td><td>{{ family.intake_date }}</td><td>{{ family.get_status_display }}</td></tr>{% endfor %}
+</tbody></table>"""
+
+OLD_CASELOAD_CARDS = """{% load i18n %}{% translate "contacts" as w_contacts %}{% translate "Last contact" as w_last %}{% translate "Next wave" as w_next %}{% translate "due" as w_due %}{% translate "Log contact" as w_log %}{% translate "Care workers" as w_care %}{% for family in families %}
+<div class="card caseload-family" id="family-{{ family.pk|unlocalize }}">
+  <a href="{{ family.links.detail }}"><strong>{{ family.pseudonym }}</strong></a>
+  <span class="muted">{{ family.wijk }} · {{ family.arm }} · {{ family.n_contacts }} {{ w_contacts }}</span>
+  <dl class="caseload-facts">
+    <div><dt>{{ w_last }}</dt><dd>{% if family.last_contact %}{{ family.last_contact|date }}{% else %}—{% endif %}</dd></div>
+    <div><dt>{{ w_next }}</dt><dd>{% if family.next_wave_index is not None %}T{{ family.next_wave_index|unlocalize }}{% if family.next_wave_due %}, {{ w_due }} {{ family.next_wave_due|date }}{% endif %}{% else %}—{% endif %}</dd></div>
+  </dl>
+  <div class="card-actions">
+    <a class="button" href="{{ family.links.contact }}">{{ w_log }}</a>
+    <a class="button secondary" href="{{ family.links.care }}">{{ w_care }}</a>
+  </div>
+</div>
+{% empty %}<p>{% translate "No families on your caseload." %}</p>{% endfor %}"""
+
+OLD_CASELOADS_ROWS = """{% load i18n %}{% for row in overview %}<tr data-family="{{ row.family.pseudonym|unlocalize }}">
+{% with pk=row.family.pk|unlocalize %}<td><input type="checkbox" name="families" value="{{ pk }}" id="f-{{ pk }}"{% if pk in chosen %} checked{% endif %}></td>
+<td><label for="f-{{ pk }}">{{ row.family.pseudonym }}</label></td>{% endwith %}<td>{{ row.family.arm }}</td>
+<td>{{ row.coach_today }}</td>
+<td class="muted">{{ row.history_text }}</td>
+</tr>{% empty %}<tr><td colspan="5">{% translate "No families enrolled yet." %}</td></tr>{% endfor %}"""
+
+OLD_DUE_CARDS = """{% load i18n record_status %}{% for wave in waves %}
+<div class="card due-wave" id="due-{{ wave.pk|unlocalize }}">
+  <strong>{{ wave.family.pseudonym }} · {{ wave.label }}</strong>
+  <span class="badge {{ wave.display_status }}">{{ wave.display_status|status_word }}</span><br>
+  <span class="muted">{% translate "due" %} {{ wave.due_date }} · {% translate "window" %} {{ wave.window_start }} – {{ wave.window_end }}</span>
+  <div class="card-actions">
+    <a href="{% url 'study:family_detail' wave.family_id %}">{% translate "Family" %}</a>
+    {% if wave.family_id in enterable %}<a href="{% url 'study:wave_entry' wave.pk %}">{% translate "Enter data" %}</a>{% endif %}
+  </div>
+</div>
+{% empty %}<p>{% translate "No waves due." %}</p>{% endfor %}"""
+
+
+def _render(source: str, context: dict) -> str:
+    return engines["django"].from_string("{% load record_status %}" + source).render(context)
+
+
+# --- the selectors as they were -------------------------------------------------------------
+
+
+def old_record_status_grid(
+    families: QuerySet[Family], spec: GridFilter, *, today: date | None = None
+) -> dict:
+    """Families x waves, each cell the wave's id and record status (planned, due, overdue,
+    completed, missed, registry year, locked), filtered by arm, wijk, coach and status; counts per wave
+    column; the filter choices. Four queries whatever the number of families."""
+    today = today or timezone.localdate()
+    if spec.arm:
+        families = families.filter(arm__kind=spec.arm)
+    if spec.wijk:
+        families = families.filter(wijk=spec.wijk)
+    coaches = CaseloadAssignment.objects.active_on(today).filter(family__in=families)
+    if spec.coach:
+        families = families.filter(
+            pk__in=coaches.filter(coach__username=spec.coach).values("family_id")
+        )
+    rows = list(families.select_related("arm").order_by("arm__kind", "pseudonym"))
+    # The waves' fields only, not a model instance per wave (seven per family).
+    cells_of: dict[int, dict[int, tuple[int, str]]] = {}
+    for family_id, pk, index, status, locked, window_start, window_end in (
+        Wave.objects.alive()
+        .filter(family__in=families)
+        .order_by("family_id", "index")
+        .values_list("family_id", "pk", "index", "status", "locked", "window_start", "window_end")
+    ):
+        shown = (
+            Wave.LOCKED if locked else Wave.derived_status(status, window_start, window_end, today)
+        )
+        cells_of.setdefault(family_id, {})[index] = (pk, shown)
+    open_queries = dict(
+        DataQuery.objects.filter(wave__family__in=families)
+        .exclude(status=DataQuery.Status.CLOSED)
+        .values("wave__family_id")
+        .annotate(n=Count("pk"))
+        .values_list("wave__family_id", "n")
+    )
+    coach_of: dict[int, list[str]] = {}
+    for family_id, name in coaches.values_list("family_id", "coach__username"):
+        coach_of.setdefault(family_id, []).append(name)
+    indices: set[int] = set()
+    grid = []
+    for family in rows:
+        cells = cells_of.get(family.pk, {})
+        if spec.status and spec.status not in {status for _w, status in cells.values()}:
+            continue
+        indices |= set(cells)
+        grid.append(
+            {
+                "family": family,
+                "coaches": sorted(coach_of.get(family.pk, [])),
+                "cells": cells,
+                "open_queries": open_queries.get(family.pk, 0),
+            }
+        )
+    columns = sorted(indices)
+    counts = {i: Counter(row["cells"][i][1] for row in grid if i in row["cells"]) for i in columns}
+    for row in grid:
+        row["row"] = [row["cells"].get(i) for i in columns]
+    return {
+        "columns": columns,
+        "rows": grid,
+        "counts": [(i, sorted(counts[i].items())) for i in columns],
+        "wijken": sorted({w for w in families.values_list("wijk", flat=True) if w}),
+        "coaches": sorted(set(coaches.values_list("coach__username", flat=True))),
+        "statuses": Wave.status_words(),
+    }
+
+
+def old_study_dashboard(
+    study: Study, families: QuerySet[Family], *, today: date | None = None
+) -> dict:
+    """Families per arm and status, wave completion, what is due next, enrolment vs cap, and
+    how many families were enrolled on an eligibility override."""
+    today = today or timezone.localdate()
+    grouped = (
+        families.order_by()
+        .values("arm__kind", "status")
+        .annotate(n=Count("pk"), overrides=Count("pk", filter=~Q(eligibility_override_reason="")))
+    )
+    per_arm_status: Counter = Counter()
+    overrides = 0
+    for row in grouped:
+        per_arm_status[(row["arm__kind"], row["status"])] += row["n"]
+        overrides += row["overrides"]
+    arms = {}
+    for arm in study.arms.all():
+        counts = {
+            status: per_arm_status.get((arm.kind, status), 0) for status in Family.Status.values
+        }
+        total = sum(counts.values())
+        cap = study.intervention_cap if arm.is_intervention else study.comparison_cap
+        left = total - counts[Family.Status.ACTIVE] - counts[Family.Status.COMPLETED]
+        arms[arm.kind] = {
+            "arm": arm,
+            "counts": counts,
+            "total": total,
+            "cap": cap,
+            "attrition": left,
+        }
+    # The stored fields of every wave, not a model instance each (hundreds per study); the 25
+    # due next become waves with their family's pseudonym, all the table shows of them.
+    rows = (
+        Wave.objects.alive()
+        .filter(family__in=families, index__gte=0)
+        .order_by("due_date")
+        .values_list(
+            "index",
+            "status",
+            "window_start",
+            "window_end",
+            "due_date",
+            "family_id",
+            "family__pseudonym",
+        )
+    )
+    status_counts: Counter = Counter()
+    by_index: dict[int, Counter] = {}
+    upcoming: list[Wave] = []
+    for index, status, window_start, window_end, due_date, family_id, pseudonym in rows:
+        shown = Wave.derived_status(status, window_start, window_end, today)
+        status_counts[shown] += 1
+        by_index.setdefault(index, Counter())[shown] += 1
+        if shown in (Wave.Status.DUE, Wave.Status.OVERDUE) and len(upcoming) < 25:
+            family = Family(pk=family_id, pseudonym=pseudonym)
+            upcoming.append(
+                Wave(index=index, due_date=due_date, window_end=window_end, family=family)
+            )
+    return {
+        "arms": arms,
+        "wave_status": dict(status_counts),
+        "upcoming": upcoming,
+        "by_index": [(index, dict(counts)) for index, counts in sorted(by_index.items())],
+        "n_families": sum(a["total"] for a in arms.values()),
+        "overrides": overrides,
+    }
+
+
+def old_record_rows(user, study, spec: GridFilter, page: int = 1) -> str:
+    families = selectors.family_list(user).filter(study=study)
+    grid = old_record_status_grid(families, spec)
+    shown = list(Paginator(grid["rows"], 50).get_page(page).object_list)
+    entry, detail = url_maker("study:wave_entry"), url_maker("study:family_detail")
+    words = status_words()
+    for row in shown:
+        row["href"] = detail(row["family"].pk)
+        row["links"] = [
+            {"status": cell[1], "word": words.get(cell[1], cell[1]), "href": entry(cell[0])}
+            if cell
+            else None
+            for cell in row["row"]
+        ]
+    from django.urls import reverse
+
+    context = {
+        "rows": shown,
+        "grid": grid,
+        "queries_url": reverse("study:query_list", args=[study.pk]),
+    }
+    return _render(OLD_RECORD_ROWS, context)
+
+
+def old_dashboard_rows(user, study, page: int = 1) -> str:
+    families = selectors.research_family_list(user).filter(study=study)
+    dashboard = old_study_dashboard(study, families)
+    shown = list(
+        Paginator(families.order_by("arm__kind", "pseudonym", "pk"), 50).get_page(page).object_list
+    )
+    detail = url_maker("study:family_detail")
+    for row in (*shown, *dashboard["upcoming"]):
+        row.href = detail(row.family_id if isinstance(row, Wave) else row.pk)
+    return _render(OLD_DASHBOARD_ROWS, {"dashboard": dashboard, "families": shown})
+
+
+def old_caseload_cards(user, page: int = 1) -> str:
+    ids = selectors.coach_caseload_ids(user)
+    ids = list(Paginator(ids, 50).get_page(page).object_list)
+    shown = list(selectors.coach_caseload(user, ids=ids).order_by("pseudonym", "pk"))
+    detail, contact, care = (
+        url_maker(name)
+        for name in ("study:family_detail", "study:contact_new", "study:care_workers")
+    )
+    for family in shown:
+        family.links = {
+            "detail": detail(family.pk),
+            "contact": contact(family.pk),
+            "care": care(family.pk),
+        }
+    return _render(OLD_CASELOAD_CARDS, {"families": shown})
+
+
+def old_caseloads_rows(user, study) -> str:
+    return _render(
+        OLD_CASELOADS_ROWS,
+        {"overview": selectors.caseload_overview(user, study), "chosen": set()},
+    )
+
+
+def old_due_cards(user) -> str:
+    waves = selectors.waves_due_list(user)
+    enterable = selectors.research_family_ids(user, waves)
+    return _render(OLD_DUE_CARDS, {"waves": waves, "enterable": enterable})
+
+
+# --- the pages now --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock(), transaction.atomic():
+        study, _ = seed_demo(seed=7)
+        yield study
+        transaction.set_rollback(True)
+
+
+def _page(client, url: str) -> str:
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return response.content.decode()
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+@pytest.mark.parametrize("username", ["beheerder", "onderzoeker", "coach1"])
+def test_the_list_pages_show_the_rows_as_before(
+    client, demo, django_user_model, username, language
+):
+    user = django_user_model.objects.get(username=username)
+    client.force_login(user)
+    client.cookies["django_language"] = language
+    study = Study.objects.get(pk=demo.pk)
+    coach = (
+        CaseloadAssignment.objects.filter(family__study=study)
+        .values_list("coach__username", flat=True)
+        .first()
+    )
+    wijk = study.families.exclude(wijk="").values_list("wijk", flat=True).first()
+    checked = 0
+    with translation.override(language):
+        for query, spec, page in [
+            ("", GridFilter(), 1),
+            ("?page=2", GridFilter(), 2),
+            ("?status=overdue", GridFilter(status="overdue"), 1),
+            ("?status=locked", GridFilter(status="locked"), 1),
+            (f"?coach={coach}", GridFilter(coach=coach), 1),
+            (f"?wijk={wijk}&arm=comparison", GridFilter(wijk=wijk, arm="comparison"), 1),
+        ]:
+            html = _page(client, f"/studies/{study.pk}/records/{query}")
+            assert old_record_rows(user, study, spec, page) in html, query
+            checked += 1
+        if selectors.research_family_list(user).filter(study=study).exists():
+            for page in (1, 2):
+                html = _page(client, f"/studies/{study.pk}/?page={page}")
+                assert old_dashboard_rows(user, study, page) in html
+                checked += 1
+        response = client.get("/caseload/")
+        if response.status_code == 200:
+            for page in (1, 2):
+                assert old_caseload_cards(user, page) in _page(client, f"/caseload/?page={page}")
+                checked += 1
+        response = client.get(f"/studies/{study.pk}/caseloads/")
+        if response.status_code == 200:
+            assert old_caseloads_rows(user, study) in response.content.decode()
+            checked += 1
+        assert old_due_cards(user) in _page(client, "/due/")
+    assert checked >= 7

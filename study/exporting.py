@@ -8,11 +8,12 @@ and only for the families the user may see.
 
 from __future__ import annotations
 
+import csv
 import functools
 import io
 import struct
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -109,11 +110,94 @@ def csv_dialect(name: str | None) -> CsvDialect:
 
 
 def frame_to_csv_bytes(frame: pd.DataFrame, dialect: CsvDialect, *, header: bool = True) -> bytes:
-    """A frame as CSV text in one dialect, formula-safe (the BOM is the caller's, once)."""
-    text = frame_csv_safe(frame).to_csv(
-        index=False, header=header, sep=dialect.sep, decimal=dialect.decimal
-    )
+    """A frame as CSV text in one dialect, formula-safe (the BOM is the caller's, once).
+
+    The bytes pandas' `to_csv` writes for `frame_csv_safe(frame)`, written from whole columns:
+    numbers formatted as pandas does (numpy's shortest repr, the decimal mark swapped), each
+    distinct text value guarded and quoted once by the csv module, the rows joined in C. A
+    frame with other column types goes through pandas itself."""
+    text = _columns_to_csv(frame, dialect, header=header)
+    if text is None:
+        text = frame_csv_safe(frame).to_csv(
+            index=False, header=header, sep=dialect.sep, decimal=dialect.decimal
+        )
     return text.encode("utf-8")
+
+
+def _csv_field(dialect: CsvDialect) -> Callable[[object], str]:
+    """One cell as the csv module writes it in a row of several (pandas' writer: minimal
+    quoting, doubled quotes, '\\n' line ends)."""
+    buffer = io.StringIO()
+    writer = csv.writer(
+        buffer,
+        delimiter=dialect.sep,
+        quotechar='"',
+        doublequote=True,
+        escapechar=None,
+        lineterminator="\n",
+        quoting=csv.QUOTE_MINIMAL,
+    )
+    tail = len(dialect.sep) + 1
+
+    def field(value: object) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([value, ""])
+        return buffer.getvalue()[:-tail]
+
+    return field
+
+
+def _csv_cells(series: pd.Series, dialect: CsvDialect, field) -> list[str] | None:
+    """A column's cells as CSV text, as pandas' `get_values_for_csv` and the csv module make
+    them (missing: ""); None for a type this does not know (the caller uses pandas)."""
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        values = series.to_numpy()
+        text = values.astype(str)
+        if dialect.decimal != "." and len(text):
+            text = np.strings.replace(text, ".", dialect.decimal, 1)
+        cells = text.astype(object)
+        cells[np.isnan(values)] = ""
+        return cells.tolist()
+    if isinstance(dtype, np.dtype) and dtype.kind in "iu":
+        return series.to_numpy().astype(str).tolist()
+    if isinstance(dtype, pd.api.extensions.ExtensionDtype) and pd.api.types.is_integer_dtype(dtype):
+        values = series.to_numpy(dtype=object, na_value=None)
+        return ["" if v is None else str(v) for v in values]
+    if pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.StringDtype):
+        # text, formula-guarded and quoted once per distinct value (a column has few)
+        values = series.to_numpy(dtype=object)
+        try:
+            codes, distinct = pd.factorize(values, use_na_sentinel=True)
+        except TypeError:  # an unhashable cell
+            return None
+        cells = np.array([field(csv_safe_value(v)) for v in distinct] + [""], dtype=object)
+        codes[codes < 0] = len(distinct)
+        return cells[codes].tolist()
+    return None
+
+
+def _columns_to_csv(frame: pd.DataFrame, dialect: CsvDialect, *, header: bool) -> str | None:
+    names = list(frame.columns)
+    if (
+        len(names) < 2
+        or dialect.decimal == dialect.sep
+        or not all(isinstance(n, str) for n in names)
+        or frame.columns.has_duplicates
+    ):
+        return None
+    field = _csv_field(dialect)
+    columns = []
+    for name in names:
+        cells = _csv_cells(frame[name], dialect, field)
+        if cells is None:
+            return None
+        columns.append(cells)
+    sep = dialect.sep
+    lines = [sep.join(field(n) for n in names)] if header else []
+    lines.extend(map(sep.join, zip(*columns, strict=True)))
+    return "\n".join(lines) + "\n" if lines else ""
 
 
 #: A text cell starting with one of these is a formula to a spreadsheet (CSV/formula injection):
@@ -200,13 +284,15 @@ _WAVE_FIELDS = (
 def panel_frame(study: Study, families: QuerySet, indicators: list | None = None) -> pd.DataFrame:
     """The analysis-ready panel of the given (already access-filtered) families of a study:
     a fixed number of queries (live waves with their family's columns, indicator values,
-    surveys), laid out with vectorised pandas/numpy (no loop per family or value). The rows
-    are put in their final order (pseudonym, wave: both unique) before the values are placed,
-    so no merge or sort of the wide frame is needed."""
+    surveys), laid out with vectorised numpy (no loop per value). The wave rows are put in
+    their final order (pseudonym, wave: both unique) as they are read, so no merge or sort of
+    a frame is needed, and the frame is made once from whole columns (no index to align)."""
     indicators = list(indicators_for(study)) if indicators is None else indicators
     codes = [i.code for i in indicators]
+    rows = list(Wave.objects.alive().filter(family__in=families).values_list(*_WAVE_FIELDS))
+    rows.sort(key=lambda r: (r[4], r[2]))  # pseudonym, wave index
     waves = pd.DataFrame(
-        list(Wave.objects.alive().filter(family__in=families).values_list(*_WAVE_FIELDS)),
+        rows,
         columns=[
             "wave_id",
             "family_id",
@@ -219,20 +305,39 @@ def panel_frame(study: Study, families: QuerySet, indicators: list | None = None
             "status",
         ],
     )
-    waves = waves.sort_values(["pseudonym", "wave"]).reset_index(drop=True)
-    waves["intake_year"] = pd.to_datetime(waves["intake_date"]).dt.year.astype("Int64")
-    waves["years_since_intake"] = waves["year"] - waves["intake_year"]
-    values, reasons = panels.indicator_grid(waves["wave_id"], families, [i.pk for i in indicators])
-    scores = waves[["family_id", "wave"]].merge(
-        panels.survey_scores(families), on=["family_id", "wave"], how="left"
+    intake_year = pd.array(
+        [None if d is None else d.year for d in waves["intake_date"]], dtype="Int64"
     )
-    columns: dict[str, pd.Series] = {name: waves[name] for name in BASE_LABELS}
+    columns: dict[str, object] = {name: waves[name].array for name in BASE_LABELS if name in waves}
+    columns["intake_year"] = intake_year
+    columns["years_since_intake"] = (waves["year"] - pd.Series(intake_year)).array
+    columns = {name: columns[name] for name in BASE_LABELS}
+    values, reasons = panels.indicator_grid(waves["wave_id"], families, [i.pk for i in indicators])
+    # the reasons as one text array, each indicator's column a slice of it (not 40 arrays)
+    reason_text = pd.Series(np.ascontiguousarray(reasons.T).ravel()).array
+    n = len(waves)
     for j, code in enumerate(codes):
-        columns[code] = pd.Series(values[:, j], index=waves.index)
-        columns[f"{code}_missing"] = pd.Series(reasons[:, j], index=waves.index)
-    for name in SURVEY_LABELS:
-        columns[name] = pd.Series(scores[name].to_numpy(), index=waves.index)
+        columns[code] = values[:, j]
+        columns[f"{code}_missing"] = reason_text[j * n : (j + 1) * n]
+    scores = _survey_grid(waves, families)
+    for k, name in enumerate(SURVEY_LABELS):
+        columns[name] = scores[:, k]
     return pd.DataFrame(columns)
+
+
+def _survey_grid(waves: pd.DataFrame, families: QuerySet) -> np.ndarray:
+    """The live surveys' scores on the rows of `waves`, matched on family and wave index
+    (NaN: no survey), one column per `SURVEY_LABELS` field."""
+    found = panels.survey_scores(families)
+    grid = np.full((len(waves), len(SURVEY_LABELS)), np.nan)
+    if found.empty:
+        return grid
+    at = {key: i for i, key in enumerate(zip(waves["family_id"], waves["wave"], strict=True))}
+    rows = [at.get(key, -1) for key in zip(found["family_id"], found["wave"], strict=True)]
+    taken = np.asarray(rows, dtype=np.int64)
+    keep = taken >= 0
+    grid[taken[keep]] = found[list(SURVEY_LABELS)].to_numpy(dtype=float)[keep]
+    return grid
 
 
 def codebook_frame(study: Study, indicators: list | None = None) -> pd.DataFrame:

@@ -20,7 +20,8 @@ from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
-from django.db.models import QuerySet
+from django.db.models import Count, FilteredRelation, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from study import panels
 from study.catalogue import indicators_for
@@ -279,39 +280,55 @@ _WAVE_FIELDS = (
     "family__intake_date",
     "family__status",
 )
+_WAVE_COLUMNS = (
+    "wave_id",
+    "family_id",
+    "wave",
+    "year",
+    "pseudonym",
+    "arm",
+    "wijk",
+    "intake_date",
+    "status",
+)
+
+
+def _live_waves(families: QuerySet) -> QuerySet:
+    """The families' live waves with their family's columns and their live survey's scores
+    (a wave has at most one survey, and a family one wave per index), as tuples."""
+    scores = [f"live_survey__{name}" for name in SURVEY_LABELS]
+    return (
+        Wave.objects.alive()
+        .filter(family__in=families)
+        .annotate(live_survey=FilteredRelation("survey", condition=Q(survey__is_deleted=False)))
+        .values_list(*_WAVE_FIELDS, *scores)
+    )
 
 
 def panel_frame(study: Study, families: QuerySet, indicators: list | None = None) -> pd.DataFrame:
     """The analysis-ready panel of the given (already access-filtered) families of a study:
-    a fixed number of queries (live waves with their family's columns, indicator values,
-    surveys), laid out with vectorised numpy (no loop per value). The wave rows are put in
-    their final order (pseudonym, wave: both unique) as they are read, so no merge or sort of
-    a frame is needed, and the frame is made once from whole columns (no index to align)."""
+    a fixed number of queries (live waves with their family's columns and survey scores,
+    indicator values), laid out with vectorised numpy (no loop per value). The wave rows are
+    put in their final order (pseudonym, wave: both unique) as they are read, so no merge or
+    sort of a frame is needed, and the frame is made once from whole columns (no index to
+    align)."""
     indicators = list(indicators_for(study)) if indicators is None else indicators
     codes = [i.code for i in indicators]
-    rows = list(Wave.objects.alive().filter(family__in=families).values_list(*_WAVE_FIELDS))
+    rows = list(_live_waves(families))
     rows.sort(key=lambda r: (r[4], r[2]))  # pseudonym, wave index
-    waves = pd.DataFrame(
-        rows,
-        columns=[
-            "wave_id",
-            "family_id",
-            "wave",
-            "year",
-            "pseudonym",
-            "arm",
-            "wijk",
-            "intake_date",
-            "status",
-        ],
-    )
+    width = len(_WAVE_COLUMNS)
+    waves = pd.DataFrame([r[:width] for r in rows], columns=list(_WAVE_COLUMNS))
     intake_year = pd.array(
         [None if d is None else d.year for d in waves["intake_date"]], dtype="Int64"
     )
-    columns: dict[str, object] = {name: waves[name].array for name in BASE_LABELS if name in waves}
-    columns["intake_year"] = intake_year
-    columns["years_since_intake"] = (waves["year"] - pd.Series(intake_year)).array
-    columns = {name: columns[name] for name in BASE_LABELS}
+    columns: dict[str, object] = {}
+    for name in BASE_LABELS:
+        if name == "intake_year":
+            columns[name] = intake_year
+        elif name == "years_since_intake":
+            columns[name] = (waves["year"] - pd.Series(intake_year)).array
+        else:
+            columns[name] = waves[name].array
     values, reasons = panels.indicator_grid(waves["wave_id"], families, [i.pk for i in indicators])
     # the reasons as one text array, each indicator's column a slice of it (not 40 arrays)
     reason_text = pd.Series(np.ascontiguousarray(reasons.T).ravel()).array
@@ -319,25 +336,10 @@ def panel_frame(study: Study, families: QuerySet, indicators: list | None = None
     for j, code in enumerate(codes):
         columns[code] = values[:, j]
         columns[f"{code}_missing"] = reason_text[j * n : (j + 1) * n]
-    scores = _survey_grid(waves, families)
     for k, name in enumerate(SURVEY_LABELS):
-        columns[name] = scores[:, k]
+        scores = pd.Series([r[width + k] for r in rows], dtype=object)
+        columns[name] = pd.to_numeric(scores, errors="coerce").astype(float).to_numpy()
     return pd.DataFrame(columns)
-
-
-def _survey_grid(waves: pd.DataFrame, families: QuerySet) -> np.ndarray:
-    """The live surveys' scores on the rows of `waves`, matched on family and wave index
-    (NaN: no survey), one column per `SURVEY_LABELS` field."""
-    found = panels.survey_scores(families)
-    grid = np.full((len(waves), len(SURVEY_LABELS)), np.nan)
-    if found.empty:
-        return grid
-    at = {key: i for i, key in enumerate(zip(waves["family_id"], waves["wave"], strict=True))}
-    rows = [at.get(key, -1) for key in zip(found["family_id"], found["wave"], strict=True)]
-    taken = np.asarray(rows, dtype=np.int64)
-    keep = taken >= 0
-    grid[taken[keep]] = found[list(SURVEY_LABELS)].to_numpy(dtype=float)[keep]
-    return grid
 
 
 def codebook_frame(study: Study, indicators: list | None = None) -> pd.DataFrame:
@@ -476,6 +478,25 @@ def export_family_ids(families: QuerySet) -> list[int]:
     return list(families.order_by("pseudonym").values_list("pk", flat=True))
 
 
+def export_family_ids_and_rows(families: QuerySet) -> tuple[list[int], int]:
+    """`export_family_ids` and `export_rows` in one query: the ids in pseudonym order and the
+    number of panel rows (each family's live waves, counted beside it)."""
+    live_waves = (
+        Wave.objects.alive()
+        .filter(family=OuterRef("pk"))
+        .order_by()
+        .values("family")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    found = list(
+        families.order_by("pseudonym")
+        .annotate(panel_rows=Coalesce(Subquery(live_waves), 0))
+        .values_list("pk", "panel_rows")
+    )
+    return [pk for pk, _n in found], sum(n for _pk, n in found)
+
+
 def _csv_pieces(
     study: Study,
     families: QuerySet,
@@ -484,9 +505,12 @@ def _csv_pieces(
     family_ids: list[int] | None = None,
 ) -> Iterator[tuple[bytes, int]]:
     ids = export_family_ids(families) if family_ids is None else family_ids
+    indicators = list(indicators_for(study))  # one catalogue query for all pieces
     header = True
     for start in range(0, max(len(ids), 1), chunk):
-        part = panel_frame(study, families.model.objects.filter(pk__in=ids[start : start + chunk]))
+        part = panel_frame(
+            study, families.model.objects.filter(pk__in=ids[start : start + chunk]), indicators
+        )
         piece = frame_to_csv_bytes(part, dialect, header=header)
         yield (BOM + piece if header and dialect.bom else piece), len(part)
         header = False

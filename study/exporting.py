@@ -456,8 +456,14 @@ def spss_measures_and_formats(
 
 
 def _labels(study: Study, indicators: list) -> dict[str, str]:
-    book = codebook_frame(study, indicators)
-    return dict(zip(book["variable"], book["label_nl"], strict=True))
+    """Every panel column's Dutch label: the codebook's `label_nl` (its rows, without
+    building its frame)."""
+    labels = {name: nl for name, (nl, _en) in BASE_LABELS.items()}
+    for ind in indicators:
+        labels[ind.code] = ind.label_nl
+        labels[f"{ind.code}_missing"] = f"reden ontbreken: {ind.label_nl}"
+    labels.update({name: nl for name, (nl, _en) in SURVEY_LABELS.items()})
+    return labels
 
 
 def export_bytes(study: Study, families: QuerySet, fmt: str) -> tuple[bytes, int]:
@@ -556,12 +562,18 @@ def export_write(study: Study, families: QuerySet, fmt: str, out: BinaryIO) -> i
 def _readstat_bytes(study: Study, frame: pd.DataFrame, fmt: str, indicators: list) -> bytes:
     import pyreadstat
 
-    data = frame.copy()
     # pyreadstat reads the cells one by one: from numpy object arrays, not element by element
     # out of pyarrow-backed text columns (half of its time). The file is the same.
-    for column in data.columns:
-        if pd.api.types.is_string_dtype(data[column]) and data[column].dtype != object:
-            data[column] = data[column].astype(object)
+    data = pd.DataFrame(
+        {
+            name: (
+                _objects(column.astype(object).to_numpy(), frame.index)
+                if pd.api.types.is_string_dtype(column) and column.dtype != object
+                else _kept(column)
+            )
+            for name, column in frame.items()
+        }
+    )
     data["arm"] = data["arm"].map(ARM_CODES).astype(float)
     data["status"] = data["status"].map(STATUS_CODES).astype(float)
     labels = _labels(study, indicators)
@@ -574,7 +586,7 @@ def _readstat_bytes(study: Study, frame: pd.DataFrame, fmt: str, indicators: lis
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"export.{fmt}"
         if fmt == "sav":
-            missing_ranges = _spss_user_missing(data, value_labels)
+            data, missing_ranges = _spss_user_missing(data, value_labels)
             pyreadstat.write_sav(
                 data,
                 str(path),
@@ -587,7 +599,7 @@ def _readstat_bytes(study: Study, frame: pd.DataFrame, fmt: str, indicators: lis
         else:
             # Stata allows 32-character names and 80-character labels; a shortened name keeps
             # its full name at the start of its label.
-            missing_values = _stata_extended_missing(data, value_labels)
+            data, missing_values = _stata_extended_missing(data, value_labels)
             coded = list(missing_values)
             short = stata_names(names)
             data.columns = [short[n] for n in names]
@@ -616,6 +628,17 @@ def _readstat_bytes(study: Study, frame: pd.DataFrame, fmt: str, indicators: lis
         return path.read_bytes()
 
 
+def _objects(values: np.ndarray, index: pd.Index) -> pd.Series:
+    """An object column that stays one: a frame made from a bare object array would read
+    text into pandas' string type again."""
+    return pd.Series(values, index=index, dtype=object, copy=False)
+
+
+def _kept(column: pd.Series):
+    """A frame's column to make a new frame from, its type unchanged (no index to align)."""
+    return _objects(column.to_numpy(), column.index) if column.dtype == object else column.array
+
+
 # SPSS user-missing codes for the missing-data reasons (registry values are never negative).
 SPSS_MISSING = {
     "unknown": -1.0,
@@ -625,49 +648,51 @@ SPSS_MISSING = {
 }
 
 
-def _reasons_as_codes(data: pd.DataFrame, value_labels: dict, codes: dict) -> list[str]:
+def _reasons_as_codes(
+    data: pd.DataFrame, value_labels: dict, codes: dict, *, as_float: bool = False
+) -> tuple[pd.DataFrame, list[str]]:
     """Put each missing-data reason into its numeric column as the format's own missing code
-    (`codes`: reason -> code), with a value label naming the reason; returns the columns coded.
-    The reason column stays beside it for other tools. Vectorised per column."""
+    (`codes`: reason -> code), with a value label naming the reason; returns the frame (made
+    once, not a column insert per variable) and the columns coded. A coded column holds
+    objects (the value as a float, or the code), or with `as_float` floats. The reason column
+    stays beside it for other tools. Each reason column's few distinct values are looked up
+    once."""
     labels = {code: str(MissingCode(reason).label) for reason, code in codes.items()}
-    coded_columns = []
-    replaced: dict[str, pd.Series] = {}
-    for column in list(data.columns):
-        reasons = f"{column}_missing"
-        if reasons not in data.columns:
-            continue
-        coded = data[reasons].map(codes)
+    names = set(data.columns)
+    coded_columns = [c for c in data.columns if f"{c}_missing" in names]
+    if not coded_columns:
+        return data, []
+    columns: dict[str, object] = {name: _kept(column) for name, column in data.items()}
+    for column in coded_columns:
+        reasons = data[f"{column}_missing"].to_numpy(dtype=object)
+        at, distinct = pd.factorize(reasons, use_na_sentinel=True)
+        found = [codes.get(reason) for reason in distinct] + [None]
+        at[at < 0] = len(distinct)
+        coded = np.asarray(found, dtype=object)[at]
+        missing = pd.isna(coded)
         values = data[column].astype(float).to_numpy(dtype=object)
-        replaced[column] = pd.Series(
-            np.where(coded.isna().to_numpy(), values, coded.to_numpy(dtype=object)),
-            index=data.index,
-            dtype=object,
-        )
+        merged = np.where(missing, values, coded)
+        columns[column] = merged.astype(float) if as_float else _objects(merged, data.index)
         value_labels[column] = labels
-        coded_columns.append(column)
-    for column, series in replaced.items():
-        data[column] = series
-    return coded_columns
+    return pd.DataFrame(columns), coded_columns
 
 
-def _spss_user_missing(data: pd.DataFrame, value_labels: dict) -> dict:
+def _spss_user_missing(data: pd.DataFrame, value_labels: dict) -> tuple[pd.DataFrame, dict]:
     """Negative codes declared user-missing, as SPSS users expect (`MISSING VALUES x (-4 THRU
     -1)`)."""
-    columns = _reasons_as_codes(data, value_labels, SPSS_MISSING)
-    for column in columns:
-        data[column] = data[column].astype(float)
-    return {column: [{"lo": -4.0, "hi": -1.0}] for column in columns}
+    data, columns = _reasons_as_codes(data, value_labels, SPSS_MISSING, as_float=True)
+    return data, {column: [{"lo": -4.0, "hi": -1.0}] for column in columns}
 
 
 # Stata extended missing values for the missing-data reasons (.a … .d).
 STATA_MISSING = {"unknown": "a", "refused": "b", "not_applicable": "c", "not_delivered": "d"}
 
 
-def _stata_extended_missing(data: pd.DataFrame, value_labels: dict) -> dict:
+def _stata_extended_missing(data: pd.DataFrame, value_labels: dict) -> tuple[pd.DataFrame, dict]:
     """Stata's extended missing values (.a unknown, .b refused, .c not applicable, .d not
     delivered): Stata treats them as missing while `tab x, missing` still shows why."""
-    columns = _reasons_as_codes(data, value_labels, STATA_MISSING)
-    return {column: sorted(STATA_MISSING.values()) for column in columns}
+    data, columns = _reasons_as_codes(data, value_labels, STATA_MISSING)
+    return data, {column: sorted(STATA_MISSING.values()) for column in columns}
 
 
 def stata_names(names: list[str]) -> dict[str, str]:

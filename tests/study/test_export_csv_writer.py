@@ -57,3 +57,20 @@ def test_other_column_types_go_through_pandas():
     assert exporting.frame_to_csv_bytes(frame, dialect) == pandas_csv(frame, dialect, True)
     single = frame[["x"]]
     assert exporting.frame_to_csv_bytes(single, dialect) == pandas_csv(single, dialect, True)
+
+
+@pytest.mark.django_db
+def test_the_demo_panel_and_instrument_frames_are_written_as_pandas_writes_them():
+    from instruments import exporting as instrument_exporting
+    from study.demo import seed_demo
+    from study.models import Family
+
+    study, _ = seed_demo(seed=7)
+    families = Family.objects.filter(study=study)
+    panel = exporting.panel_frame(study, families)
+    instruments, book = instrument_exporting.export_frames(study, families)
+    for frame in (panel, instruments, book, exporting.codebook_frame(study)):
+        assert len(frame) > 10
+        for dialect in exporting.CSV_DIALECTS.values():
+            assert exporting._columns_to_csv(frame, dialect, header=True) is not None
+            assert exporting.frame_to_csv_bytes(frame, dialect) == pandas_csv(frame, dialect, True)

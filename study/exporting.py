@@ -155,10 +155,12 @@ def _csv_cells(series: pd.Series, dialect: CsvDialect, field) -> list[str] | Non
     dtype = series.dtype
     if isinstance(dtype, np.dtype) and dtype.kind == "f":
         values = series.to_numpy()
-        text = values.astype(str)
+        # each distinct number (by its bits: 0.0 and -0.0 differ) formatted once
+        bits, at = np.unique(values.view(f"i{values.itemsize}"), return_inverse=True)
+        text = bits.view(values.dtype).astype(str)
         if dialect.decimal != "." and len(text):
             text = np.strings.replace(text, ".", dialect.decimal, 1)
-        cells = text.astype(object)
+        cells = text.astype(object)[at.reshape(-1)]
         cells[np.isnan(values)] = ""
         return cells.tolist()
     if isinstance(dtype, np.dtype) and dtype.kind in "iu":

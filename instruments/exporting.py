@@ -22,9 +22,11 @@ from instruments.legacy import AdministrationRow
 from instruments.models import InstrumentVersion
 from instruments.selectors import administration_rows, instrument_version_list
 from study.exporting import (
+    CSV_DIALECTS,
     SPSS_MISSING,
     STATA_MISSING,
     frame_csv_safe,
+    frame_to_csv_bytes,
     stata_names,
 )
 from study.models import MissingCode, Study, Wave
@@ -295,10 +297,11 @@ def _readstat(frame: pd.DataFrame, book: pd.DataFrame, fmt: str) -> bytes:
 
 def export_bytes(study: Study, families: QuerySet, fmt: str) -> bytes:
     frame, book = export_frames(study, families)
+    # the bytes of `frame_csv_safe(frame).to_csv(index=False)`, written from whole columns
     if fmt == "csv":
-        return frame_csv_safe(frame).to_csv(index=False).encode("utf-8")
+        return frame_to_csv_bytes(frame, CSV_DIALECTS["csv"])
     if fmt == "codebook.csv":
-        return frame_csv_safe(book).to_csv(index=False).encode("utf-8")
+        return frame_to_csv_bytes(book, CSV_DIALECTS["csv"])
     if fmt == "xlsx":
         buffer = io.BytesIO()
         with pd.ExcelWriter(buffer, engine="openpyxl") as writer:

@@ -8,18 +8,20 @@ and only for the families the user may see.
 
 from __future__ import annotations
 
+import csv
 import functools
 import io
 import struct
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
-from django.db.models import QuerySet
+from django.db.models import Count, FilteredRelation, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from study import panels
 from study.catalogue import indicators_for
@@ -109,11 +111,96 @@ def csv_dialect(name: str | None) -> CsvDialect:
 
 
 def frame_to_csv_bytes(frame: pd.DataFrame, dialect: CsvDialect, *, header: bool = True) -> bytes:
-    """A frame as CSV text in one dialect, formula-safe (the BOM is the caller's, once)."""
-    text = frame_csv_safe(frame).to_csv(
-        index=False, header=header, sep=dialect.sep, decimal=dialect.decimal
-    )
+    """A frame as CSV text in one dialect, formula-safe (the BOM is the caller's, once).
+
+    The bytes pandas' `to_csv` writes for `frame_csv_safe(frame)`, written from whole columns:
+    numbers formatted as pandas does (numpy's shortest repr, the decimal mark swapped), each
+    distinct text value guarded and quoted once by the csv module, the rows joined in C. A
+    frame with other column types goes through pandas itself."""
+    text = _columns_to_csv(frame, dialect, header=header)
+    if text is None:
+        text = frame_csv_safe(frame).to_csv(
+            index=False, header=header, sep=dialect.sep, decimal=dialect.decimal
+        )
     return text.encode("utf-8")
+
+
+def _csv_field(dialect: CsvDialect) -> Callable[[object], str]:
+    """One cell as the csv module writes it in a row of several (pandas' writer: minimal
+    quoting, doubled quotes, '\\n' line ends)."""
+    buffer = io.StringIO()
+    writer = csv.writer(
+        buffer,
+        delimiter=dialect.sep,
+        quotechar='"',
+        doublequote=True,
+        escapechar=None,
+        lineterminator="\n",
+        quoting=csv.QUOTE_MINIMAL,
+    )
+    tail = len(dialect.sep) + 1
+
+    def field(value: object) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([value, ""])
+        return buffer.getvalue()[:-tail]
+
+    return field
+
+
+def _csv_cells(series: pd.Series, dialect: CsvDialect, field) -> list[str] | None:
+    """A column's cells as CSV text, as pandas' `get_values_for_csv` and the csv module make
+    them (missing: ""); None for a type this does not know (the caller uses pandas)."""
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        values = series.to_numpy()
+        # each distinct number (by its bits: 0.0 and -0.0 differ) formatted once
+        bits, at = np.unique(values.view(f"i{values.itemsize}"), return_inverse=True)
+        text = bits.view(values.dtype).astype(str)
+        if dialect.decimal != "." and len(text):
+            text = np.strings.replace(text, ".", dialect.decimal, 1)
+        cells = text.astype(object)[at.reshape(-1)]
+        cells[np.isnan(values)] = ""
+        return cells.tolist()
+    if isinstance(dtype, np.dtype) and dtype.kind in "iu":
+        return series.to_numpy().astype(str).tolist()
+    if isinstance(dtype, pd.api.extensions.ExtensionDtype) and pd.api.types.is_integer_dtype(dtype):
+        values = series.to_numpy(dtype=object, na_value=None)
+        return ["" if v is None else str(v) for v in values]
+    if pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.StringDtype):
+        # text, formula-guarded and quoted once per distinct value (a column has few)
+        values = series.to_numpy(dtype=object)
+        try:
+            codes, distinct = pd.factorize(values, use_na_sentinel=True)
+        except TypeError:  # an unhashable cell
+            return None
+        cells = np.array([field(csv_safe_value(v)) for v in distinct] + [""], dtype=object)
+        codes[codes < 0] = len(distinct)
+        return cells[codes].tolist()
+    return None
+
+
+def _columns_to_csv(frame: pd.DataFrame, dialect: CsvDialect, *, header: bool) -> str | None:
+    names = list(frame.columns)
+    if (
+        len(names) < 2
+        or dialect.decimal == dialect.sep
+        or not all(isinstance(n, str) for n in names)
+        or frame.columns.has_duplicates
+    ):
+        return None
+    field = _csv_field(dialect)
+    columns = []
+    for name in names:
+        cells = _csv_cells(frame[name], dialect, field)
+        if cells is None:
+            return None
+        columns.append(cells)
+    sep = dialect.sep
+    lines = [sep.join(field(n) for n in names)] if header else []
+    lines.extend(map(sep.join, zip(*columns, strict=True)))
+    return "\n".join(lines) + "\n" if lines else ""
 
 
 #: A text cell starting with one of these is a formula to a spreadsheet (CSV/formula injection):
@@ -195,43 +282,65 @@ _WAVE_FIELDS = (
     "family__intake_date",
     "family__status",
 )
+_WAVE_COLUMNS = (
+    "wave_id",
+    "family_id",
+    "wave",
+    "year",
+    "pseudonym",
+    "arm",
+    "wijk",
+    "intake_date",
+    "status",
+)
+
+
+def _live_waves(families: QuerySet) -> QuerySet:
+    """The families' live waves with their family's columns and their live survey's scores
+    (a wave has at most one survey, and a family one wave per index), as tuples."""
+    scores = [f"live_survey__{name}" for name in SURVEY_LABELS]
+    return (
+        Wave.objects.alive()
+        .filter(family__in=families)
+        .annotate(live_survey=FilteredRelation("survey", condition=Q(survey__is_deleted=False)))
+        .values_list(*_WAVE_FIELDS, *scores)
+    )
 
 
 def panel_frame(study: Study, families: QuerySet, indicators: list | None = None) -> pd.DataFrame:
     """The analysis-ready panel of the given (already access-filtered) families of a study:
-    a fixed number of queries (live waves with their family's columns, indicator values,
-    surveys), laid out with vectorised pandas/numpy (no loop per family or value). The rows
-    are put in their final order (pseudonym, wave: both unique) before the values are placed,
-    so no merge or sort of the wide frame is needed."""
+    a fixed number of queries (live waves with their family's columns and survey scores,
+    indicator values), laid out with vectorised numpy (no loop per value). The wave rows are
+    put in their final order (pseudonym, wave: both unique) as they are read, so no merge or
+    sort of a frame is needed, and the frame is made once from whole columns (no index to
+    align)."""
     indicators = list(indicators_for(study)) if indicators is None else indicators
     codes = [i.code for i in indicators]
-    waves = pd.DataFrame(
-        list(Wave.objects.alive().filter(family__in=families).values_list(*_WAVE_FIELDS)),
-        columns=[
-            "wave_id",
-            "family_id",
-            "wave",
-            "year",
-            "pseudonym",
-            "arm",
-            "wijk",
-            "intake_date",
-            "status",
-        ],
+    rows = list(_live_waves(families))
+    rows.sort(key=lambda r: (r[4], r[2]))  # pseudonym, wave index
+    width = len(_WAVE_COLUMNS)
+    waves = pd.DataFrame([r[:width] for r in rows], columns=list(_WAVE_COLUMNS))
+    intake_year = pd.array(
+        [None if d is None else d.year for d in waves["intake_date"]], dtype="Int64"
     )
-    waves = waves.sort_values(["pseudonym", "wave"]).reset_index(drop=True)
-    waves["intake_year"] = pd.to_datetime(waves["intake_date"]).dt.year.astype("Int64")
-    waves["years_since_intake"] = waves["year"] - waves["intake_year"]
+    columns: dict[str, object] = {}
+    for name in BASE_LABELS:
+        if name == "intake_year":
+            columns[name] = intake_year
+        elif name == "years_since_intake":
+            columns[name] = (waves["year"] - pd.Series(intake_year)).array
+        else:
+            columns[name] = waves[name].array
     values, reasons = panels.indicator_grid(waves["wave_id"], families, [i.pk for i in indicators])
-    scores = waves[["family_id", "wave"]].merge(
-        panels.survey_scores(families), on=["family_id", "wave"], how="left"
-    )
-    columns: dict[str, pd.Series] = {name: waves[name] for name in BASE_LABELS}
+    # the reasons as one text array, each indicator's column a slice of it (not 40 arrays)
+    reason_text = pd.Series(np.ascontiguousarray(reasons.T).ravel()).array
+    n = len(waves)
     for j, code in enumerate(codes):
-        columns[code] = pd.Series(values[:, j], index=waves.index)
-        columns[f"{code}_missing"] = pd.Series(reasons[:, j], index=waves.index)
-    for name in SURVEY_LABELS:
-        columns[name] = pd.Series(scores[name].to_numpy(), index=waves.index)
+        columns[code] = values[:, j]
+        columns[f"{code}_missing"] = reason_text[j * n : (j + 1) * n]
+    for k, name in enumerate(SURVEY_LABELS):
+        scores = pd.Series([r[width + k] for r in rows], dtype=object)
+        columns[name] = pd.to_numeric(scores, errors="coerce").astype(float).to_numpy()
     return pd.DataFrame(columns)
 
 
@@ -349,8 +458,14 @@ def spss_measures_and_formats(
 
 
 def _labels(study: Study, indicators: list) -> dict[str, str]:
-    book = codebook_frame(study, indicators)
-    return dict(zip(book["variable"], book["label_nl"], strict=True))
+    """Every panel column's Dutch label: the codebook's `label_nl` (its rows, without
+    building its frame)."""
+    labels = {name: nl for name, (nl, _en) in BASE_LABELS.items()}
+    for ind in indicators:
+        labels[ind.code] = ind.label_nl
+        labels[f"{ind.code}_missing"] = f"reden ontbreken: {ind.label_nl}"
+    labels.update({name: nl for name, (nl, _en) in SURVEY_LABELS.items()})
+    return labels
 
 
 def export_bytes(study: Study, families: QuerySet, fmt: str) -> tuple[bytes, int]:
@@ -371,6 +486,25 @@ def export_family_ids(families: QuerySet) -> list[int]:
     return list(families.order_by("pseudonym").values_list("pk", flat=True))
 
 
+def export_family_ids_and_rows(families: QuerySet) -> tuple[list[int], int]:
+    """`export_family_ids` and `export_rows` in one query: the ids in pseudonym order and the
+    number of panel rows (each family's live waves, counted beside it)."""
+    live_waves = (
+        Wave.objects.alive()
+        .filter(family=OuterRef("pk"))
+        .order_by()
+        .values("family")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    found = list(
+        families.order_by("pseudonym")
+        .annotate(panel_rows=Coalesce(Subquery(live_waves), 0))
+        .values_list("pk", "panel_rows")
+    )
+    return [pk for pk, _n in found], sum(n for _pk, n in found)
+
+
 def _csv_pieces(
     study: Study,
     families: QuerySet,
@@ -379,9 +513,12 @@ def _csv_pieces(
     family_ids: list[int] | None = None,
 ) -> Iterator[tuple[bytes, int]]:
     ids = export_family_ids(families) if family_ids is None else family_ids
+    indicators = list(indicators_for(study))  # one catalogue query for all pieces
     header = True
     for start in range(0, max(len(ids), 1), chunk):
-        part = panel_frame(study, families.model.objects.filter(pk__in=ids[start : start + chunk]))
+        part = panel_frame(
+            study, families.model.objects.filter(pk__in=ids[start : start + chunk]), indicators
+        )
         piece = frame_to_csv_bytes(part, dialect, header=header)
         yield (BOM + piece if header and dialect.bom else piece), len(part)
         header = False
@@ -427,12 +564,18 @@ def export_write(study: Study, families: QuerySet, fmt: str, out: BinaryIO) -> i
 def _readstat_bytes(study: Study, frame: pd.DataFrame, fmt: str, indicators: list) -> bytes:
     import pyreadstat
 
-    data = frame.copy()
     # pyreadstat reads the cells one by one: from numpy object arrays, not element by element
     # out of pyarrow-backed text columns (half of its time). The file is the same.
-    for column in data.columns:
-        if pd.api.types.is_string_dtype(data[column]) and data[column].dtype != object:
-            data[column] = data[column].astype(object)
+    data = pd.DataFrame(
+        {
+            name: (
+                _objects(column.astype(object).to_numpy(), frame.index)
+                if pd.api.types.is_string_dtype(column) and column.dtype != object
+                else _kept(column)
+            )
+            for name, column in frame.items()
+        }
+    )
     data["arm"] = data["arm"].map(ARM_CODES).astype(float)
     data["status"] = data["status"].map(STATUS_CODES).astype(float)
     labels = _labels(study, indicators)
@@ -445,7 +588,7 @@ def _readstat_bytes(study: Study, frame: pd.DataFrame, fmt: str, indicators: lis
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"export.{fmt}"
         if fmt == "sav":
-            missing_ranges = _spss_user_missing(data, value_labels)
+            data, missing_ranges = _spss_user_missing(data, value_labels)
             pyreadstat.write_sav(
                 data,
                 str(path),
@@ -458,7 +601,7 @@ def _readstat_bytes(study: Study, frame: pd.DataFrame, fmt: str, indicators: lis
         else:
             # Stata allows 32-character names and 80-character labels; a shortened name keeps
             # its full name at the start of its label.
-            missing_values = _stata_extended_missing(data, value_labels)
+            data, missing_values = _stata_extended_missing(data, value_labels)
             coded = list(missing_values)
             short = stata_names(names)
             data.columns = [short[n] for n in names]
@@ -487,6 +630,17 @@ def _readstat_bytes(study: Study, frame: pd.DataFrame, fmt: str, indicators: lis
         return path.read_bytes()
 
 
+def _objects(values: np.ndarray, index: pd.Index) -> pd.Series:
+    """An object column that stays one: a frame made from a bare object array would read
+    text into pandas' string type again."""
+    return pd.Series(values, index=index, dtype=object, copy=False)
+
+
+def _kept(column: pd.Series):
+    """A frame's column to make a new frame from, its type unchanged (no index to align)."""
+    return _objects(column.to_numpy(), column.index) if column.dtype == object else column.array
+
+
 # SPSS user-missing codes for the missing-data reasons (registry values are never negative).
 SPSS_MISSING = {
     "unknown": -1.0,
@@ -496,49 +650,51 @@ SPSS_MISSING = {
 }
 
 
-def _reasons_as_codes(data: pd.DataFrame, value_labels: dict, codes: dict) -> list[str]:
+def _reasons_as_codes(
+    data: pd.DataFrame, value_labels: dict, codes: dict, *, as_float: bool = False
+) -> tuple[pd.DataFrame, list[str]]:
     """Put each missing-data reason into its numeric column as the format's own missing code
-    (`codes`: reason -> code), with a value label naming the reason; returns the columns coded.
-    The reason column stays beside it for other tools. Vectorised per column."""
+    (`codes`: reason -> code), with a value label naming the reason; returns the frame (made
+    once, not a column insert per variable) and the columns coded. A coded column holds
+    objects (the value as a float, or the code), or with `as_float` floats. The reason column
+    stays beside it for other tools. Each reason column's few distinct values are looked up
+    once."""
     labels = {code: str(MissingCode(reason).label) for reason, code in codes.items()}
-    coded_columns = []
-    replaced: dict[str, pd.Series] = {}
-    for column in list(data.columns):
-        reasons = f"{column}_missing"
-        if reasons not in data.columns:
-            continue
-        coded = data[reasons].map(codes)
+    names = set(data.columns)
+    coded_columns = [c for c in data.columns if f"{c}_missing" in names]
+    if not coded_columns:
+        return data, []
+    columns: dict[str, object] = {name: _kept(column) for name, column in data.items()}
+    for column in coded_columns:
+        reasons = data[f"{column}_missing"].to_numpy(dtype=object)
+        at, distinct = pd.factorize(reasons, use_na_sentinel=True)
+        found = [codes.get(reason) for reason in distinct] + [None]
+        at[at < 0] = len(distinct)
+        coded = np.asarray(found, dtype=object)[at]
+        missing = pd.isna(coded)
         values = data[column].astype(float).to_numpy(dtype=object)
-        replaced[column] = pd.Series(
-            np.where(coded.isna().to_numpy(), values, coded.to_numpy(dtype=object)),
-            index=data.index,
-            dtype=object,
-        )
+        merged = np.where(missing, values, coded)
+        columns[column] = merged.astype(float) if as_float else _objects(merged, data.index)
         value_labels[column] = labels
-        coded_columns.append(column)
-    for column, series in replaced.items():
-        data[column] = series
-    return coded_columns
+    return pd.DataFrame(columns), coded_columns
 
 
-def _spss_user_missing(data: pd.DataFrame, value_labels: dict) -> dict:
+def _spss_user_missing(data: pd.DataFrame, value_labels: dict) -> tuple[pd.DataFrame, dict]:
     """Negative codes declared user-missing, as SPSS users expect (`MISSING VALUES x (-4 THRU
     -1)`)."""
-    columns = _reasons_as_codes(data, value_labels, SPSS_MISSING)
-    for column in columns:
-        data[column] = data[column].astype(float)
-    return {column: [{"lo": -4.0, "hi": -1.0}] for column in columns}
+    data, columns = _reasons_as_codes(data, value_labels, SPSS_MISSING, as_float=True)
+    return data, {column: [{"lo": -4.0, "hi": -1.0}] for column in columns}
 
 
 # Stata extended missing values for the missing-data reasons (.a … .d).
 STATA_MISSING = {"unknown": "a", "refused": "b", "not_applicable": "c", "not_delivered": "d"}
 
 
-def _stata_extended_missing(data: pd.DataFrame, value_labels: dict) -> dict:
+def _stata_extended_missing(data: pd.DataFrame, value_labels: dict) -> tuple[pd.DataFrame, dict]:
     """Stata's extended missing values (.a unknown, .b refused, .c not applicable, .d not
     delivered): Stata treats them as missing while `tab x, missing` still shows why."""
-    columns = _reasons_as_codes(data, value_labels, STATA_MISSING)
-    return {column: sorted(STATA_MISSING.values()) for column in columns}
+    data, columns = _reasons_as_codes(data, value_labels, STATA_MISSING)
+    return data, {column: sorted(STATA_MISSING.values()) for column in columns}
 
 
 def stata_names(names: list[str]) -> dict[str, str]:

@@ -129,8 +129,8 @@ def study_export(request, study_id: int, fmt: str):
     if fmt not in exporting.FORMATS:
         raise Http404
     families = selectors.research_family_list(request.user).filter(study=study)
-    ids = exporting.export_family_ids(families)  # read once: for the log and the CSV pieces
-    rows = exporting.export_rows(families)
+    # read once (one query): for the log and the CSV pieces
+    ids, rows = exporting.export_family_ids_and_rows(families)
     family_read(
         request, action=f"export.{fmt}", families=ids, study=study, row_count=rows, scope=fmt
     )

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django import template
-from django.utils.formats import date_format, localize
+from django.utils.dateformat import format as date_format
+from django.utils.formats import get_format, localize
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
@@ -24,16 +25,18 @@ def _shown(value: object) -> str:
     return conditional_escape(value if isinstance(value, str) else str(value))
 
 
-def _when(value: object) -> str:
-    """`{{ value|date:"DATETIME_FORMAT" }}`."""
+def _when(value: object, fmt: str) -> str:
+    """`{{ value|date:"DATETIME_FORMAT" }}`, `fmt` being `get_format("DATETIME_FORMAT")` (read
+    once per table: the filter reads it once per cell)."""
     if value in (None, ""):
         return ""
-    return conditional_escape(date_format(template_localtime(value), "DATETIME_FORMAT"))
+    return conditional_escape(date_format(template_localtime(value), fmt))
 
 
 @register.simple_tag
 def audit_rows(trail: Iterable[dict]) -> SafeString:
     """The rows of the audit trail's table (`family_audit.html`)."""
+    fmt = get_format("DATETIME_FORMAT")
     out = []
     for row in trail:
         changes = "".join(
@@ -42,7 +45,7 @@ def audit_rows(trail: Iterable[dict]) -> SafeString:
             for c in row["changes"]
         )
         out.append(
-            f'<tr class="audit-{_shown(row["type"])}"><td>{_when(row["when"])}</td>'
+            f'<tr class="audit-{_shown(row["type"])}"><td>{_when(row["when"], fmt)}</td>'
             f"<td>{_shown(row['who'])}</td><td>{_shown(capfirst(row['model']))} · "
             f'{_shown(row["object"])} <span class="badge">{_shown(row["type_label"])}</span></td>\n'
             f"<td>{changes}</td><td>{_shown(row['reason'])}</td></tr>\n"
@@ -66,6 +69,15 @@ def contact_rows(context, contacts: Iterable, may_correct_all: bool) -> SafeStri
     the contact's own coach."""
     user_pk = getattr(context.get("user"), "pk", None)
     correct = _("Correct")
+    fmt = get_format("DATETIME_FORMAT")
+    words: dict[tuple[str, object], str] = {}  # each choice's words once, not once per row
+
+    def display(contact, field: str) -> str:
+        key = (field, getattr(contact, field))
+        if key not in words:
+            words[key] = _shown(getattr(contact, f"get_{field}_display")())
+        return words[key]
+
     out = []
     for c in contacts:
         link = (
@@ -74,8 +86,8 @@ def contact_rows(context, contacts: Iterable, may_correct_all: bool) -> SafeStri
             else ""
         )
         out.append(
-            f"<tr><td>{_when(c.occurred_at)}</td><td>{_shown(c.get_kind_display())}</td>"
+            f"<tr><td>{_when(c.occurred_at, fmt)}</td><td>{display(c, 'kind')}</td>"
             f'<td class="num">{_shown(c.duration_minutes)}</td>'
-            f"<td>{_shown(c.get_initiated_by_display())}</td><td>{link}</td></tr>"
+            f"<td>{display(c, 'initiated_by')}</td><td>{link}</td></tr>"
         )
     return mark_safe("".join(out))  # every value above is escaped by _shown

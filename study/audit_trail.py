@@ -122,16 +122,12 @@ class _Names:
 
     def __init__(self) -> None:
         self.users: dict[int, str] = {}
-        # Each indicator's label in the page's language (plain columns, not instances).
-        dutch = (get_language() or "nl").startswith("nl")
-        self.indicators = {
-            pk: (nl if dutch else en)
-            for pk, nl, en in Indicator.objects.values_list("pk", "label_nl", "label_en")
-        }
+        self._dutch = (get_language() or "nl").startswith("nl")
+        self._indicators: dict[int, str] | None = None
+        self._arms: dict[int, str] | None = None
         self.waves: dict[int, str] = {}
         self.families: dict[int, str] = {}
         self.care_names: dict[int, str] = {}
-        self.arms = {a.pk: a.get_kind_display() for a in Arm.objects.all()}
         # The words every row repeats, translated once per trail (not once per row).
         self.words = {
             "system": _("system"),
@@ -143,6 +139,24 @@ class _Names:
             "deleted": _("removed"),
         }
         self.verbose: dict = {}  # a field or model -> its verbose name as text
+
+    @property
+    def indicators(self) -> dict[int, str]:
+        """Each indicator's label in the page's language (plain columns, not instances); read
+        when a row first needs one (a page of contacts does not)."""
+        if self._indicators is None:
+            dutch = self._dutch
+            self._indicators = {
+                pk: (nl if dutch else en)
+                for pk, nl, en in Indicator.objects.values_list("pk", "label_nl", "label_en")
+            }
+        return self._indicators
+
+    @property
+    def arms(self) -> dict[int, str]:
+        if self._arms is None:
+            self._arms = {a.pk: a.get_kind_display() for a in Arm.objects.all()}
+        return self._arms
 
     def verbose_name(self, of) -> str:
         """A field's (or a model's options') verbose name as text, once per trail."""

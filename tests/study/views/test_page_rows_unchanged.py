@@ -124,3 +124,25 @@ def test_the_family_page_rows_are_the_template_loop_s(
                 "{% load page_rows %}{% contact_rows contacts may_correct_all %}", **shown
             )
             assert new == _render(OLD_CONTACT_ROWS, **shown)
+
+
+def test_the_field_row_tag_is_the_field_partial():
+    from django import forms
+
+    from study.forms import AuditFilterForm
+
+    class Sample(forms.Form):
+        name = forms.CharField(label="Na<me> & co", help_text="<b>help</b>", max_length=3)
+        kind = forms.ChoiceField(choices=[("a", "A&"), ("b", "B")])
+        when = forms.DateField(required=False)
+
+    for form in (
+        Sample(),
+        Sample({"name": "too long", "kind": "x", "when": "no date"}),
+        AuditFilterForm(),
+        AuditFilterForm({"since": "x", "wave": "9"}),
+    ):
+        form.is_bound and form.is_valid()
+        for field in form:
+            old = _render('{% include "partials/field.html" with field=field %}', field=field)
+            assert _render("{% load page_rows %}{% field_row field %}", field=field) == old

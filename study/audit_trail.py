@@ -539,7 +539,9 @@ def _newest(models: list, family_ids: list[int], spec: TrailFilter, limit: int) 
     for i, ids in wanted.items():
         model = models[i]
         rows = _with_context(
-            model._default_manager.filter(history_id__in=ids).select_related("history_user")
+            model._default_manager.filter(history_id__in=ids)
+            .select_related("history_user")
+            .order_by()  # put in the keys' order below: no sort of wide rows here
         )
         found.update({(i, r.history_id): r for r in rows})
     return [found[(i, history_id)] for _when, history_id, i in newest]

@@ -158,6 +158,13 @@ class _Names:
             self._arms = {a.pk: a.get_kind_display() for a in Arm.objects.all()}
         return self._arms
 
+    def choice_words(self, field: models.Field) -> dict:
+        """A field's choices as words (text), once per trail."""
+        key = ("choices", field)
+        if key not in self.verbose:
+            self.verbose[key] = {k: str(v) for k, v in field.flatchoices}
+        return self.verbose[key]
+
     def verbose_name(self, of) -> str:
         """A field's (or a model's options') verbose name as text, once per trail."""
         if of not in self.verbose:
@@ -304,7 +311,8 @@ def _shown(field: models.Field, value: object, names: _Names) -> str:
     if isinstance(field, models.ForeignKey):
         return _related(field, value, names)
     if field.choices:
-        return str(dict(field.flatchoices).get(value, value))
+        words = names.choice_words(field)
+        return words[value] if value in words else str(value)
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, Decimal):

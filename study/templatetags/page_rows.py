@@ -5,6 +5,7 @@ pages have hundreds of cells). Every value is shown exactly as the template show
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable
 
 from django import template
@@ -21,6 +22,8 @@ register = template.Library()
 
 def _shown(value: object) -> str:
     """`{{ value }}` in a template (autoescape on): local time, localized, escaped."""
+    if type(value) is str:  # most cells: what `escape` does, without its lazy-text wrapper
+        return html.escape(value)
     value = localize(template_localtime(value))
     return conditional_escape(value if isinstance(value, str) else str(value))
 

@@ -19,7 +19,7 @@ from itertools import islice
 
 from django.contrib.auth import get_user_model
 from django.db import connections, models
-from django.db.models import QuerySet, Value
+from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -79,6 +79,29 @@ def _sources(families: QuerySet[Family] | list[int], wave: int | None) -> list[Q
     return sources
 
 
+_HISTORY_MODELS: list = []
+
+
+def _source_models(wave: int | None) -> list:
+    """The history models of `_sources`, in its order (the table numbers of the merge); read
+    once per process (each `Model.history` access builds a manager class)."""
+    if not _HISTORY_MODELS:
+        _HISTORY_MODELS.extend(
+            model.history.model  # type: ignore[attr-defined]
+            for model in (
+                IndicatorValue,
+                WaveSurvey,
+                Wave,
+                Family,
+                Member,
+                CareInvolvement,
+                Contact,
+                FamilyErasure,
+            )
+        )
+    return _HISTORY_MODELS[:3] if wave is not None else list(_HISTORY_MODELS)
+
+
 def _filtered(qs: QuerySet, spec: TrailFilter) -> QuerySet:
     if spec.person:
         qs = qs.filter(history_user__username=spec.person)
@@ -89,7 +112,7 @@ def _filtered(qs: QuerySet, spec: TrailFilter) -> QuerySet:
         qs = qs.filter(
             history_date__lt=datetime.combine(spec.until + timedelta(days=1), time.min, tz)
         )
-    if spec.field and qs.model is IndicatorValue.history.model:
+    if spec.field and qs.model.instance_type is IndicatorValue:
         qs = qs.filter(indicator__code=spec.field)
     return qs.select_related("history_user").order_by("-history_date", "-history_id")
 
@@ -99,11 +122,54 @@ class _Names:
 
     def __init__(self) -> None:
         self.users: dict[int, str] = {}
-        self.indicators = {i.pk: i for i in Indicator.objects.all()}
+        self._dutch = (get_language() or "nl").startswith("nl")
+        self._indicators: dict[int, str] | None = None
+        self._arms: dict[int, str] | None = None
         self.waves: dict[int, str] = {}
         self.families: dict[int, str] = {}
         self.care_names: dict[int, str] = {}
-        self.arms = {a.pk: a.get_kind_display() for a in Arm.objects.all()}
+        # The words every row repeats, translated once per trail (not once per row).
+        self.words = {
+            "system": _("system"),
+            "survey": _("survey"),
+            "contact": _("contact"),
+            "erasure": _("erasure"),
+            "created": _("created"),
+            "changed": _("changed"),
+            "deleted": _("removed"),
+        }
+        self.verbose: dict = {}  # a field or model -> its verbose name as text
+
+    @property
+    def indicators(self) -> dict[int, str]:
+        """Each indicator's label in the page's language (plain columns, not instances); read
+        when a row first needs one (a page of contacts does not)."""
+        if self._indicators is None:
+            dutch = self._dutch
+            self._indicators = {
+                pk: (nl if dutch else en)
+                for pk, nl, en in Indicator.objects.values_list("pk", "label_nl", "label_en")
+            }
+        return self._indicators
+
+    @property
+    def arms(self) -> dict[int, str]:
+        if self._arms is None:
+            self._arms = {a.pk: a.get_kind_display() for a in Arm.objects.all()}
+        return self._arms
+
+    def choice_words(self, field: models.Field) -> dict:
+        """A field's choices as words (text), once per trail."""
+        key = ("choices", field)
+        if key not in self.verbose:
+            self.verbose[key] = {k: str(v) for k, v in field.flatchoices}
+        return self.verbose[key]
+
+    def verbose_name(self, of) -> str:
+        """A field's (or a model's options') verbose name as text, once per trail."""
+        if of not in self.verbose:
+            self.verbose[of] = str(of.verbose_name)
+        return self.verbose[of]
 
     def preload(self, records: list) -> None:
         """Names for a batch of history rows: what the history query brought along (the user,
@@ -150,10 +216,7 @@ class _Names:
         wanted: dict[str, set] = {kind: set() for kind in caches}
         for record in records:
             previous = record._previous
-            for field in _fields(type(record)):
-                kind = _target_kind(field)
-                if kind is None:
-                    continue
+            for field, kind in _name_fields(type(record)):
                 for value in (
                     getattr(record, field.attname),
                     getattr(previous, field.attname, None),
@@ -229,8 +292,7 @@ def _related(field: models.ForeignKey, value, names: _Names) -> str:
     if target is Arm:
         return names.arms.get(value, "?")
     if target is Indicator:
-        indicator = names.indicators.get(value)
-        return indicator.label(get_language() or "nl") if indicator else "?"
+        return names.indicators.get(value, "?")
     if target is Wave:
         return names.wave(value)
     if target is Family:
@@ -249,7 +311,8 @@ def _shown(field: models.Field, value: object, names: _Names) -> str:
     if isinstance(field, models.ForeignKey):
         return _related(field, value, names)
     if field.choices:
-        return str(dict(field.flatchoices).get(value, value))
+        words = names.choice_words(field)
+        return words[value] if value in words else str(value)
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, Decimal):
@@ -260,6 +323,21 @@ def _shown(field: models.Field, value: object, names: _Names) -> str:
 
 
 _FIELDS: dict[type, list[models.Field]] = {}
+_NAME_FIELDS: dict[type, list[tuple[models.Field, str]]] = {}
+
+
+def _name_fields(model) -> list[tuple[models.Field, str]]:
+    """The tracked fields whose values are named through a lookup, with the kind of lookup
+    (`_target_kind`); once per history model and process."""
+    if model not in _NAME_FIELDS:
+        _NAME_FIELDS[model] = [
+            (f, kind) for f in _fields(model) if (kind := _target_kind(f)) is not None
+        ]
+    return _NAME_FIELDS[model]
+
+
+def _local_day(moment: datetime) -> str:
+    return f"{timezone.localtime(moment):%Y-%m-%d}"
 
 
 def _fields(model) -> list[models.Field]:
@@ -342,22 +420,21 @@ def _attach_previous(record) -> None:
 def _object(record, names: _Names) -> str:
     model = type(record).instance_type
     if model is IndicatorValue:
-        indicator = names.indicators.get(record.indicator_id)
-        label = indicator.label(get_language() or "nl") if indicator else "?"
+        label = names.indicators.get(record.indicator_id, "?")
         return f"{names.wave(record.wave_id)} · {label}"
     if model is WaveSurvey:
-        return f"{names.wave(record.wave_id)} · {_('survey')}"
+        return f"{names.wave(record.wave_id)} · {names.words['survey']}"
     if model is Wave:
         return f"{names.family(record.family_id)} T{record.index}"
     if model is Family:
         return record.pseudonym
     family = names.family(record.family_id)
     if model is Contact:
-        return f"{family} · {_('contact')} {timezone.localtime(record.occurred_at):%Y-%m-%d}"
+        return f"{family} · {names.words['contact']} {_local_day(record.occurred_at)}"
     if model is CareInvolvement:
         return f"{family} · {record.organisation} ({record.discipline})"
     if model is FamilyErasure:
-        return f"{family} · {_('erasure')}"
+        return f"{family} · {names.words['erasure']}"
     if model is Member:
         return f"{family} · {record.get_role_display()} {record.birth_year}"
     return str(record.history_object)
@@ -375,7 +452,7 @@ def _row(record, names: _Names) -> dict:
                 continue
             changes.append(
                 {
-                    "field": str(field.verbose_name),
+                    "field": names.verbose_name(field),
                     "old": _shown(field, old, names),
                     "new": _shown(field, new, names),
                 }
@@ -384,7 +461,7 @@ def _row(record, names: _Names) -> dict:
             if field.name in {"family", "wave", "indicator", "is_deleted"}:
                 continue
             changes.append(
-                {"field": str(field.verbose_name), "old": "—", "new": _shown(field, new, names)}
+                {"field": names.verbose_name(field), "old": "—", "new": _shown(field, new, names)}
             )
     model = type(record).instance_type
     kind = TYPES[record.history_type]
@@ -393,20 +470,20 @@ def _row(record, names: _Names) -> dict:
             kind = "deleted"  # a soft delete is a change of is_deleted
     return {
         "when": record.history_date,
-        "who": names.user(record.history_user_id) if record.history_user_id else _("system"),
-        "model": str(model._meta.verbose_name),
+        "who": names.user(record.history_user_id)
+        if record.history_user_id
+        else names.words["system"],
+        "model": names.verbose_name(model._meta),
         "object": _object(record, names),
         "type": kind,
-        "type_label": {"created": _("created"), "changed": _("changed"), "deleted": _("removed")}[
-            kind
-        ],
+        "type_label": names.words[kind],
         "reason": record.history_change_reason or "",
         "changes": changes,
     }
 
 
 def _field_matches(row: dict, spec: TrailFilter, model) -> bool:
-    if not spec.field or model is IndicatorValue.history.model:
+    if not spec.field or model.instance_type is IndicatorValue:
         return True
     wanted = spec.field.lower()
     return any(wanted in c["field"].lower() for c in row["changes"])
@@ -430,12 +507,17 @@ def trail(
     together and one per table that has rows among them; otherwise one per table; and per batch
     of rows one per kind of name shown."""
     names = _Names()
-    sources = _sources(families, spec.wave)
     # A field filter on other tables than the values is applied to the readable rows, so it
     # cannot be limited in SQL: that case reads the tables in full, as the CSV does.
     if limit is not None and not spec.field:
-        records: Iterator = iter(_newest(sources, spec, limit))
+        ids = (
+            families
+            if isinstance(families, list)
+            else list(families.order_by().values_list("pk", flat=True))
+        )
+        records: Iterator = iter(_newest(_source_models(spec.wave), ids, spec, limit))
     else:
+        sources = _sources(families, spec.wave)
         streams = [
             _keyed(_with_context(_filtered(qs, spec)).iterator(chunk_size=500), i)
             for i, qs in enumerate(sources)
@@ -451,36 +533,98 @@ def trail(
                 yield row
 
 
-def _newest(sources: list[QuerySet], spec: TrailFilter, limit: int) -> list:
+def _newest(models: list, family_ids: list[int], spec: TrailFilter, limit: int) -> list:
     """The newest `limit` history rows of all tables: their keys in one UNION ALL query, then
     the rows themselves (with their context) from only the tables that have some."""
-    keys = [
-        _filtered(qs, spec)
-        .select_related(None)
-        .order_by()
-        .annotate(_source=Value(i, output_field=models.IntegerField()))
-        .values_list("history_date", "history_id", "_source")
-        for i, qs in enumerate(sources)
-    ]
-    if connections[sources[0].db].features.supports_slicing_ordering_in_compound:
-        # PostgreSQL: each table's own newest rows first (an index scan, not a sort of all).
-        keys = [k.order_by("-history_date", "-history_id")[:limit] for k in keys]
-    newest = list(
-        keys[0]
-        .union(*keys[1:], all=True)
-        .order_by("-history_date", "-history_id", "-_source")[:limit]
-    )
+    sql, params = _keys_sql(models, family_ids, spec, limit)
+    with connections[models[0]._default_manager.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        newest = cursor.fetchall()
     wanted: dict[int, list[int]] = {}
     for _when, history_id, i in newest:
         wanted.setdefault(i, []).append(history_id)
     found = {}
     for i, ids in wanted.items():
-        model = sources[i].model
+        model = models[i]
         rows = _with_context(
-            model._default_manager.filter(history_id__in=ids).select_related("history_user")
+            model._default_manager.filter(history_id__in=ids)
+            .select_related("history_user")
+            .order_by()  # put in the keys' order below: no sort of wide rows here
         )
         found.update({(i, r.history_id): r for r in rows})
     return [found[(i, history_id)] for _when, history_id, i in newest]
+
+
+def _keys_sql(
+    models: list, family_ids: list[int], spec: TrailFilter, limit: int
+) -> tuple[str, list]:
+    """The keys query of `_newest` as plain SQL (PostgreSQL and SQLite): (date, id, table
+    number) of each table's newest `limit` rows of the families, newest first over all tables.
+
+    Built by hand, not by the ORM: the families' ids (integers read from the database) are
+    written into the SQL once per table instead of being prepared as hundreds of parameters.
+    The value history has no index on its date (dropped in migration 0023 for the imports):
+    its newest rows are the last written ones, read backwards along its primary key (history_id
+    grows with time: a history row is stamped when it is written), not a sort of the whole
+    table; the merge over all tables is by date, as the full trail's."""
+    q = connections[models[0]._default_manager.db].ops.quote_name
+    branches, params = [], []
+    for i, model in enumerate(models):
+        table = q(model._meta.db_table)
+        where, args = _family_where(model, family_ids, spec.wave, q)
+        if spec.person:
+            users = q(get_user_model()._meta.db_table)
+            where.append(
+                f"{table}.{q('history_user_id')} IN (SELECT u.{q('id')} FROM {users} u"
+                f" WHERE u.{q('username')} = %s)"
+            )
+            args.append(spec.person)
+        tz = timezone.get_current_timezone()
+        if spec.since:
+            where.append(f"{table}.{q('history_date')} >= %s")
+            args.append(datetime.combine(spec.since, time.min, tz))
+        if spec.until:
+            where.append(f"{table}.{q('history_date')} < %s")
+            args.append(datetime.combine(spec.until + timedelta(days=1), time.min, tz))
+        order = (
+            f"{table}.{q('history_id')} DESC"
+            if model.instance_type is IndicatorValue
+            else f"{table}.{q('history_date')} DESC, {table}.{q('history_id')} DESC"
+        )
+        branches.append(
+            f"SELECT * FROM (SELECT {table}.{q('history_date')} AS {q('history_date')},"
+            f" {table}.{q('history_id')} AS {q('history_id')}, {i} AS {q('_source')}"
+            f" FROM {table} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT {int(limit)})"
+            f" {q(f'k{i}')}"
+        )
+        params += args
+    sql = (
+        " UNION ALL ".join(branches)
+        + f" ORDER BY {q('history_date')} DESC, {q('history_id')} DESC, {q('_source')} DESC"
+        + f" LIMIT {int(limit)}"
+    )
+    return sql, params
+
+
+def _family_where(model, family_ids: list[int], wave: int | None, q) -> tuple[list[str], list]:
+    """The condition of `_sources` (these families, this wave) on one history table."""
+    table = q(model._meta.db_table)
+    ids = ", ".join(str(int(pk)) for pk in family_ids) or "NULL"
+    if model.instance_type in (IndicatorValue, WaveSurvey):
+        waves = q(Wave._meta.db_table)
+        by_wave = "" if wave is None else f" AND w.{q('index')} = %s"
+        return (
+            [
+                f"{table}.{q('wave_id')} IN (SELECT w.{q('id')} FROM {waves} w"
+                f" WHERE w.{q('family_id')} IN ({ids}){by_wave})"
+            ],
+            [] if wave is None else [wave],
+        )
+    column = "id" if model.instance_type is Family else "family_id"
+    where = [f"{table}.{q(column)} IN ({ids})"]
+    if model.instance_type is Wave and wave is not None:
+        return [*where, f"{table}.{q('index')} = %s"], [wave]
+    return where, []
 
 
 @dataclass

@@ -94,6 +94,7 @@ def family_detail(family: Family) -> dict:
     code_of = {indicator.pk: indicator.code for indicator in indicators}
     # The values as shown, read as plain fields (not a value and an indicator instance each).
     shown: dict[tuple[int, str], str] = {}
+    missing = {code: str(words) for code, words in MissingCode.choices}  # once, not per value
     for wave_id, indicator_id, value, missing_code in (
         IndicatorValue.objects.alive()
         .filter(wave_id__in=[wave.pk for wave in waves])
@@ -101,7 +102,11 @@ def family_detail(family: Family) -> dict:
     ):
         code = code_of.get(indicator_id)
         if code is not None:
-            shown[(wave_id, code)] = _value_text(value, missing_code)
+            shown[(wave_id, code)] = (
+                missing.get(missing_code, missing_code)
+                if value is None
+                else f"{value.normalize():f}"
+            )
     language = get_language() or "nl"
     indicator_rows = [
         {
@@ -117,15 +122,8 @@ def family_detail(family: Family) -> dict:
         "members": list(family.members.alive()),
         "waves": waves,
         "involvements": list(family.care_involvements.alive()),
-        "contacts": list(family.contacts.alive().select_related("coach")[:50]),
+        "contacts": list(family.contacts.alive()[:50]),  # the page shows coach_id only
     }
-
-
-def _value_text(value: Decimal | None, missing_code: str) -> str:
-    """A value as the pages show it: the number, or the words of its missing code."""
-    if value is None:
-        return str(dict(MissingCode.choices).get(missing_code, missing_code))
-    return f"{value.normalize():f}"
 
 
 @dataclass(frozen=True)

@@ -1,132 +1,96 @@
-"""The long lists of some pages (the coach's caseload cards), made in one pass in Python with
-the words the template translated: a template loop with several lookups, filters and links per
-row costs more than the rest of the page. The markup is the templates' own, escaped as the
-template engine escapes (`html.escape`, dates and numbers localised as `{{ }}` and `|date` do)."""
+"""The long tables of the family page and the audit trail as one tag each: their rows' HTML
+built in Python (a template loop costs a variable lookup, a filter and an escape per cell; these
+pages have hundreds of cells). Every value is shown exactly as the template showed it:
+`_shown` does what a `{{ value }}` does (local time, localized, escaped)."""
 
 from __future__ import annotations
 
-from html import escape
+import html
+from collections.abc import Iterable
 
 from django import template
-from django.urls import reverse
-from django.utils.formats import date_format, localize
+from django.utils.dateformat import format as date_format
+from django.utils.formats import get_format, localize
+from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import capfirst
 from django.utils.timezone import template_localtime
-
-from study.models import Arm
-from study.templatetags.record_status import status_words
+from django.utils.translation import gettext as _
 
 register = template.Library()
 
 
-def _date(value) -> str:
-    """`{{ value|date }}`: nothing for none, else the date in the language's DATE_FORMAT."""
+def _shown(value: object) -> str:
+    """`{{ value }}` in a template (autoescape on): local time, localized, escaped."""
+    if type(value) is str:  # most cells: what `escape` does, without its lazy-text wrapper
+        return html.escape(value)
+    value = localize(template_localtime(value))
+    return conditional_escape(value if isinstance(value, str) else str(value))
+
+
+def _when(value: object, fmt: str) -> str:
+    """`{{ value|date:"DATETIME_FORMAT" }}`, `fmt` being `get_format("DATETIME_FORMAT")` (read
+    once per table: the filter reads it once per cell)."""
     if value in (None, ""):
         return ""
-    return escape(date_format(template_localtime(value)))
+    return conditional_escape(date_format(template_localtime(value), fmt))
 
 
 @register.simple_tag
-def caseload_cards(
-    families: list[dict], w_contacts, w_last, w_next, w_due, w_log, w_care
-) -> SafeString:
-    """The caseload's cards: each family's link, wijk, arm, contacts, last contact, next wave
-    and the two actions (`links`: detail, contact, care, set by the view)."""
-    kinds = {code: str(word) for code, word in Arm.Kind.choices}
-    w_contacts, w_last, w_next, w_due, w_log, w_care = (
-        escape(str(w)) for w in (w_contacts, w_last, w_next, w_due, w_log, w_care)
-    )
+def audit_rows(trail: Iterable[dict]) -> SafeString:
+    """The rows of the audit trail's table (`family_audit.html`)."""
+    fmt = get_format("DATETIME_FORMAT")
     out = []
-    for family in families:
-        links = family["links"]
-        arm = family["arm__name"] or kinds.get(family["arm__kind"], family["arm__kind"])
-        last = _date(family["last_contact"]) if family["last_contact"] else "—"
-        index = family["next_wave_index"]
-        if index is None:
-            upcoming = "—"
-        else:
-            upcoming = f"T{index}"
-            if family["next_wave_due"]:
-                upcoming += f", {w_due} {_date(family['next_wave_due'])}"
-        out.append(
-            f'\n<div class="card caseload-family" id="family-{family["pk"]}">\n'
-            f'  <a href="{links["detail"]}"><strong>{escape(family["pseudonym"])}</strong></a>\n'
-            f'  <span class="muted">{escape(family["wijk"])} · {escape(str(arm))} · '
-            f"{escape(str(localize(family['n_contacts'])))} {w_contacts}</span>\n"
-            '  <dl class="caseload-facts">\n'
-            f"    <div><dt>{w_last}</dt><dd>{last}</dd></div>\n"
-            f"    <div><dt>{w_next}</dt><dd>{upcoming}</dd></div>\n"
-            "  </dl>\n"
-            '  <div class="card-actions">\n'
-            f'    <a class="button" href="{links["contact"]}">{w_log}</a>\n'
-            f'    <a class="button secondary" href="{links["care"]}">{w_care}</a>\n'
-            "  </div>\n"
-            "</div>\n"
+    for row in trail:
+        changes = "".join(
+            f'<div><span class="muted">{_shown(c["field"])}:</span> {_shown(c["old"])} → '
+            f"{_shown(c['new'])}</div>"
+            for c in row["changes"]
         )
-    return mark_safe("".join(out))
-
-
-@register.simple_tag
-def caseload_rows(overview: list[dict], chosen: set[str]) -> SafeString:
-    """The caseloads page's table rows: a check box (ticked when chosen), the pseudonym, arm,
-    coaches today and the caseload history of each family."""
-    out = []
-    for row in overview:
-        pk = str(row["family"].pk)
-        pseudonym = escape(row["family"].pseudonym)
         out.append(
-            f'<tr data-family="{pseudonym}">\n'
-            f'<td><input type="checkbox" name="families" value="{pk}" id="f-{pk}"'
-            f"{' checked' if pk in chosen else ''}></td>\n"
-            f'<td><label for="f-{pk}">{pseudonym}</label></td><td>{escape(str(row["arm"]))}</td>\n'
-            f"<td>{escape(row['coach_today'])}</td>\n"
-            f'<td class="muted">{escape(row["history_text"])}</td>\n'
-            "</tr>"
+            f'<tr class="audit-{_shown(row["type"])}"><td>{_when(row["when"], fmt)}</td>'
+            f"<td>{_shown(row['who'])}</td><td>{_shown(capfirst(row['model']))} · "
+            f'{_shown(row["object"])} <span class="badge">{_shown(row["type_label"])}</span></td>\n'
+            f"<td>{changes}</td><td>{_shown(row['reason'])}</td></tr>\n"
         )
-    return mark_safe("".join(out))
+    return mark_safe("".join(out))  # every value above is escaped by _shown
 
 
 @register.simple_tag
-def due_wave_cards(waves: list, enterable: set[int], w_due, w_window, w_family, w_enter):
-    """The due waves' cards: family and wave, the record status, the dates, and the links to
-    the family and (when the user may record its data) to the wave's entry."""
-    detail, entry = url_parts("study:family_detail"), url_parts("study:wave_entry")
-    words = status_words()
-    w_due, w_window, w_family, w_enter = (
-        escape(str(w)) for w in (w_due, w_window, w_family, w_enter)
-    )
+def indicator_rows(rows: Iterable[dict]) -> SafeString:
+    """The registry indicators' rows of the family page: a label and a cell per wave."""
     out = []
-    for wave in waves:
-        status = wave.display_status
-        enter = (
-            f'<a href="{entry[0]}{wave.pk}{entry[1]}">{w_enter}</a>'
-            if wave.family_id in enterable
+    for row in rows:
+        cells = "".join(f'<td class="num">{_shown(cell)}</td>' for cell in row["cells"])
+        out.append(f"<tr><td>{_shown(row['label'])}</td>{cells}</tr>")
+    return mark_safe("".join(out))  # every value above is escaped by _shown
+
+
+@register.simple_tag(takes_context=True)
+def contact_rows(context, contacts: Iterable, may_correct_all: bool) -> SafeString:
+    """The contacts' rows of the family page; the correct link for the data manager and for
+    the contact's own coach."""
+    user_pk = getattr(context.get("user"), "pk", None)
+    correct = _("Correct")
+    fmt = get_format("DATETIME_FORMAT")
+    words: dict[tuple[str, object], str] = {}  # each choice's words once, not once per row
+
+    def display(contact, field: str) -> str:
+        key = (field, getattr(contact, field))
+        if key not in words:
+            words[key] = _shown(getattr(contact, f"get_{field}_display")())
+        return words[key]
+
+    out = []
+    for c in contacts:
+        link = (
+            f'<a href="{_shown(c.href)}">{_shown(correct)}</a>'
+            if may_correct_all or c.coach_id == user_pk
             else ""
         )
         out.append(
-            f'\n<div class="card due-wave" id="due-{wave.pk}">\n'
-            f"  <strong>{escape(wave.family.pseudonym)} · {escape(wave.label)}</strong>\n"
-            f'  <span class="badge {escape(status)}">{escape(words.get(status, status))}</span>'
-            "<br>\n"
-            f'  <span class="muted">{w_due} {_value(wave.due_date)} · {w_window} '
-            f"{_value(wave.window_start)} – {_value(wave.window_end)}</span>\n"
-            '  <div class="card-actions">\n'
-            f'    <a href="{detail[0]}{wave.family_id}{detail[1]}">{w_family}</a>\n'
-            f"    {enter}\n"
-            "  </div>\n"
-            "</div>\n"
+            f"<tr><td>{_when(c.occurred_at, fmt)}</td><td>{display(c, 'kind')}</td>"
+            f'<td class="num">{_shown(c.duration_minutes)}</td>'
+            f"<td>{display(c, 'initiated_by')}</td><td>{link}</td></tr>"
         )
-    return mark_safe("".join(out))
-
-
-def _value(value) -> str:
-    """`{{ value }}`: localised (dates in the language's format), escaped."""
-    return escape(str(localize(value)))
-
-
-def url_parts(name: str) -> tuple[str, str]:
-    """The URL of a route with one integer argument, split around that argument (reversed once,
-    not per row)."""
-    marker = 7_654_321_987
-    prefix, suffix = reverse(name, args=[marker]).split(str(marker))
-    return prefix, suffix
+    return mark_safe("".join(out))  # every value above is escaped by _shown

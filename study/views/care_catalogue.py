@@ -21,6 +21,33 @@ from study.views.helpers import require_study_right
 Kind = CareCatalogueEntry.Kind
 
 
+class _ListedChoices(forms.models.ModelChoiceIterator):
+    """A choice field's options from the list the page read once (`field.listed_rows`), not a
+    query per field: the merge and code forms show the same listed entries three times."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.field.listed_rows:
+            yield self.choice(obj)
+
+    def __len__(self):
+        return len(self.field.listed_rows) + (self.field.empty_label is not None)
+
+    def __bool__(self):
+        return self.field.empty_label is not None or bool(self.field.listed_rows)
+
+
+def _show_listed(form: forms.Form, names: tuple[str, ...], rows: list) -> forms.Form:
+    """A form to show (not to validate) whose choice fields offer `rows`."""
+    for name in names:
+        field = form.fields[name]
+        field.listed_rows = rows  # type: ignore[attr-defined]
+        field.iterator = _ListedChoices  # type: ignore[attr-defined]
+        field.widget.choices = field.choices  # type: ignore[attr-defined]
+    return form
+
+
 class AddForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=150)
 
@@ -145,6 +172,7 @@ def care_catalogue_page(request: HttpRequest, study_id: int) -> HttpResponse:
     entries = [
         {"entry": e, "count": in_use.get(e.pk, 0), "aliases": aliases.get(e.pk, 0)} for e in found
     ]
+    rows = list(listed)  # the merge and code forms' choices, read once
     context = {
         "study": study,
         "kind": kind,
@@ -153,7 +181,7 @@ def care_catalogue_page(request: HttpRequest, study_id: int) -> HttpResponse:
         "entries": entries,
         "others": care_catalogue.other_names(study, kind),
         "add_form": AddForm(),
-        "merge_form": MergeForm(listed=listed),
-        "code_form": CodeForm(listed=listed),
+        "merge_form": _show_listed(MergeForm(listed=listed), ("target", "sources"), rows),
+        "code_form": _show_listed(CodeForm(listed=listed), ("target",), rows),
     }
     return render(request, "study/care_catalogue.html", context)

@@ -30,6 +30,9 @@ def family_detail(request, family_id: int):
     correct = url_maker("study:contact_correct")  # reversed once, not per contact
     for contact in context["contacts"]:
         contact.href = correct(contact.pk)
+    instruments, entry = url_maker("instruments:wave_instruments"), url_maker("study:wave_entry")
+    for wave in context["waves"]:
+        wave.instruments_href, wave.entry_href = instruments(wave.pk), entry(wave.pk)
     family_read(request, action="family.view", families=family)
     return render(request, "study/family_detail.html", context)
 

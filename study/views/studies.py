@@ -18,7 +18,7 @@ from study.access_log import family_read
 from study.models import Arm, Family
 from study.roles import Role
 from study.services.studies import may_create_study
-from study.templatetags.page_rows import url_parts
+from study.templatetags.caseload_rows import url_parts
 from study.templatetags.record_status import status_words
 from study.views.helpers import url_maker
 

@@ -1,0 +1,148 @@
+"""Speed work on the family page and the audit trail must not change what they show: the rows
+built by the `page_rows` tags are the rows the template loops made (the loops are kept here as
+the reference), and a page of the trail read by the keys query is the first rows of the full
+trail (the CSV's merge of every history table), in the same order."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from itertools import islice
+
+import pytest
+from django.template import Context, Template
+from django.utils import timezone
+from django.utils.translation import override
+
+from study import audit_trail, selectors
+from study.services.values import indicator_values_record
+from study.services.waves import wave_entry_record, wave_lock, wave_unlock
+from study.views.helpers import url_maker
+from tests.factories import make_family
+
+pytestmark = pytest.mark.django_db
+
+# The template markup before the rows were built in Python (templates/study/*.html).
+OLD_AUDIT_ROWS = """{% for row in trail %}<tr class="audit-{{ row.type }}"><td>{{ row.when|date:"DATETIME_FORMAT" }}</td><td>{{ row.who }}</td><td>{{ row.model|capfirst }} · {{ row.object }} <span class="badge">{{ row.type_label }}</span></td>
+<td>{% for c in row.changes %}<div><span class="muted">{{ c.field }}:</span> {{ c.old }} → {{ c.new }}</div>{% endfor %}</td><td>{{ row.reason }}</td></tr>
+{% endfor %}"""
+OLD_INDICATOR_ROWS = """{% for row in indicator_rows %}<tr><td>{{ row.label }}</td>{% for cell in row.cells %}<td class="num">{{ cell }}</td>{% endfor %}</tr>{% endfor %}"""
+OLD_CONTACT_ROWS = """{% load i18n %}{% for c in contacts %}<tr><td>{{ c.occurred_at|date:"DATETIME_FORMAT" }}</td><td>{{ c.get_kind_display }}</td><td class="num">{{ c.duration_minutes }}</td><td>{{ c.get_initiated_by_display }}</td><td>{% if may_correct_all or c.coach_id == user.pk %}<a href="{{ c.href }}">{% translate "Correct" %}</a>{% endif %}</td></tr>{% endfor %}"""
+
+
+def _render(source: str, **context) -> str:
+    return Template(source).render(Context(context))
+
+
+def _history(study, researcher, data_manager):
+    """Two families with changes in several history tables, some in the same second."""
+    families = [make_family(study, user=researcher) for _ in range(2)]
+    for n, family in enumerate(families):
+        t1 = family.waves.get(index=1)
+        for i in range(8):
+            indicator_values_record(wave=t1, values={"bijstand": i + n}, user=researcher)
+        indicator_values_record(wave=family.waves.get(index=0), values={"ww": 1}, user=data_manager)
+        wave_entry_record(wave=t1, values={"bijstand": "3"}, user=researcher)
+        wave_lock(wave=t1, user=researcher)
+        wave_unlock(wave=t1, user=data_manager, reason='typo <b>"&"</b>')
+    return families
+
+
+def test_a_page_of_the_trail_is_the_first_rows_of_the_full_trail(study, researcher, data_manager):
+    families = _history(study, researcher, data_manager)
+    ids = sorted(f.pk for f in families)
+    today = timezone.localdate()
+    specs = [
+        audit_trail.TrailFilter(),
+        audit_trail.TrailFilter(wave=1),
+        audit_trail.TrailFilter(person=data_manager.username),
+        audit_trail.TrailFilter(since=today - timedelta(days=1), until=today),
+        audit_trail.TrailFilter(until=date(2000, 1, 1)),
+    ]
+    for family_ids in (ids, ids[:1], []):
+        for spec in specs:
+            for limit in (1, 5, 51, 500):
+                full = list(islice(audit_trail.trail(family_ids, spec), limit))
+                assert list(audit_trail.trail(family_ids, spec, limit=limit)) == full
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_the_audit_rows_are_the_template_loop_s(language, study, researcher, data_manager):
+    families = _history(study, researcher, data_manager)
+    with override(language):
+        rows = list(audit_trail.trail([f.pk for f in families], limit=100))
+        rows.append(
+            {
+                "when": timezone.now(),
+                "who": "<script>x</script>",
+                "model": "élément & co",
+                "object": "a 'b' \"c\"",
+                "type": "changed",
+                "type_label": "<i>",
+                "reason": "",
+                "changes": [{"field": "f<", "old": "&amp;", "new": "—"}],
+            }
+        )
+        new = _render("{% load page_rows %}{% audit_rows trail %}", trail=rows)
+        assert new == _render(OLD_AUDIT_ROWS, trail=rows)
+        assert "&lt;script&gt;" in new
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_the_family_page_rows_are_the_template_loop_s(
+    language, family, coach, researcher, data_manager
+):
+    indicator_values_record(wave=family.waves.get(index=1), values={"bijstand": 2}, user=coach)
+    from study.services.contacts import contact_log
+
+    for minutes in (5, 1250):
+        contact_log(
+            family=family,
+            coach=coach,
+            occurred_at=timezone.now(),
+            kind="home_visit",
+            duration_minutes=minutes,
+            initiated_by="coach",
+            note="",
+        )
+    with override(language):
+        context = selectors.family_detail(family)
+        correct = url_maker("study:contact_correct")
+        for contact in context["contacts"]:
+            contact.href = correct(contact.pk)
+        assert context["contacts"] and context["indicator_rows"]
+        rows = context["indicator_rows"] + [{"label": "<b>&", "cells": ["1.5", "<i>", ""]}]
+        assert _render("{% load page_rows %}{% indicator_rows rows %}", rows=rows) == _render(
+            OLD_INDICATOR_ROWS, indicator_rows=rows
+        )
+        for user, may_correct_all in ((coach, False), (researcher, False), (data_manager, True)):
+            shown = {
+                "contacts": context["contacts"],
+                "may_correct_all": may_correct_all,
+                "user": user,
+            }
+            new = _render(
+                "{% load page_rows %}{% contact_rows contacts may_correct_all %}", **shown
+            )
+            assert new == _render(OLD_CONTACT_ROWS, **shown)
+
+
+def test_the_field_row_tag_is_the_field_partial():
+    from django import forms
+
+    from study.forms import AuditFilterForm
+
+    class Sample(forms.Form):
+        name = forms.CharField(label="Na<me> & co", help_text="<b>help</b>", max_length=3)
+        kind = forms.ChoiceField(choices=[("a", "A&"), ("b", "B")])
+        when = forms.DateField(required=False)
+
+    for form in (
+        Sample(),
+        Sample({"name": "too long", "kind": "x", "when": "no date"}),
+        AuditFilterForm(),
+        AuditFilterForm({"since": "x", "wave": "9"}),
+    ):
+        form.is_bound and form.is_valid()
+        for field in form:
+            old = _render('{% include "partials/field.html" with field=field %}', field=field)
+            assert _render("{% load field_rows %}{% field_row field %}", field=field) == old

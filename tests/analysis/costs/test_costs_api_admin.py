@@ -42,24 +42,24 @@ def test_anonymous_user_reads_nothing():
 
 def test_non_data_manager_cannot_write_cpi_years(researcher):
     response = api(researcher).post(
-        "/api/costs/cpi-years/", {"year": 2025, "annual_change_pct": "3.3"}
+        "/api/costs/cpi-years/", {"year": 2026, "annual_change_pct": "3.3"}
     )
     assert response.status_code == 403
     response = api(researcher).patch("/api/costs/cpi-years/2014/", {"annual_change_pct": "9"})
     assert response.status_code == 403
-    assert not CpiYear.objects.filter(year=2025).exists()
+    assert not CpiYear.objects.filter(year=2026).exists()
     assert CpiYear.objects.get(year=2014).annual_change_pct == Decimal("1.00")
 
 
 def test_data_manager_adds_and_corrects_cpi_years(data_manager):
     created = api(data_manager).post(
-        "/api/costs/cpi-years/", {"year": 2025, "annual_change_pct": "3.3"}
+        "/api/costs/cpi-years/", {"year": 2026, "annual_change_pct": "3.3"}
     )
     assert created.status_code == 201, created.content
-    assert CpiYear.objects.get(year=2025).annual_change_pct == Decimal("3.30")
-    updated = api(data_manager).patch("/api/costs/cpi-years/2025/", {"annual_change_pct": "3.1"})
+    assert CpiYear.objects.get(year=2026).annual_change_pct == Decimal("3.30")
+    updated = api(data_manager).patch("/api/costs/cpi-years/2026/", {"annual_change_pct": "3.1"})
     assert updated.status_code == 200, updated.content
-    assert CpiYear.objects.get(year=2025).annual_change_pct == Decimal("3.10")
+    assert CpiYear.objects.get(year=2026).annual_change_pct == Decimal("3.10")
 
 
 def test_catalogues_are_read_only_over_the_api(data_manager):
@@ -130,7 +130,7 @@ def test_catalogue_prices_indexed_to_a_price_year(researcher):
 def test_catalogue_prices_for_a_year_without_cpi_is_a_clear_400(researcher):
     response = api(researcher).get("/api/costs/catalogues/1/prices/?price_year=2030")
     assert response.status_code == 400
-    assert "2025" in response.json()["price_year"][0]
+    assert "2026" in response.json()["price_year"][0]
 
 
 def test_baseline_indexed_to_a_price_year(researcher):

@@ -156,7 +156,7 @@ def test_revision_can_add_and_remove_items(data_manager):
         ({"ww_benefit": {"unit": "per_week"}}, "unknown unit per_week"),
         ({"ww_benefit": {"price_at_reference_year": "24850.00"}}, "as it was"),
         ({"new_item": {"domain": "child"}}, "missing field"),
-        ({"ww_benefit": {"reference_year": 2030}}, "2025"),
+        ({"ww_benefit": {"reference_year": 2030}}, "2026"),
     ],
 )
 def test_bad_revisions_are_refused_with_a_clear_message(data_manager, changes, message):
@@ -168,16 +168,17 @@ def test_bad_revisions_are_refused_with_a_clear_message(data_manager, changes, m
 
 
 def test_missing_cpi_year_is_an_error_for_a_later_price_year():
-    with pytest.raises(MissingCpiYearError, match="2025"):
-        selectors.catalogue_frame(1, 2025)
+    with pytest.raises(MissingCpiYearError, match="2026"):
+        selectors.catalogue_frame(1, 2026)
 
 
 def test_new_cpi_year_extends_the_price_years():
-    services.cpi_year_set(year=2025, annual_change_pct="3.3")
-    frame = selectors.catalogue_frame(None, 2025).set_index("code")
-    # 2024 price 32,358.49 x 1.033 after the factor chain: 24,700.90 x 1.3100125 x 1.033
-    assert frame.loc["ww_benefit", "price"] == 33_426.32
-    assert CpiYear.objects.get(year=2025).annual_change_pct == Decimal("3.30")
+    services.cpi_year_set(year=2026, annual_change_pct="3.3")
+    frame = selectors.catalogue_frame(None, 2026).set_index("code")
+    # 2024 price 32,358.49 x 1.033 (2025) x 1.033 (2026) after the factor chain:
+    # 24,700.90 x 1.3100125 x 1.033 x 1.033
+    assert frame.loc["ww_benefit", "price"] == 34_529.39
+    assert CpiYear.objects.get(year=2026).annual_change_pct == Decimal("3.30")
 
 
 def test_unknown_catalogue_version_is_reported():

@@ -30,7 +30,7 @@ def test_price_index_backwards():
 
 
 def test_price_index_missing_cpi_year_is_a_one_line_error():
-    with pytest.raises(CommandError, match="no annual change for 2025") as caught:
+    with pytest.raises(CommandError, match="no annual change for 2026") as caught:
         run("price_index", "--from-year", "2014", "--to-year", "2026")
     assert "\n" not in str(caught.value)
 
@@ -64,5 +64,5 @@ def test_price_catalogue_indexes_to_a_later_year_and_picks_a_version(data_manage
 
 
 def test_price_catalogue_missing_cpi_year_is_a_command_error():
-    with pytest.raises(CommandError, match="2025"):
+    with pytest.raises(CommandError, match="2026"):
         run("price_catalogue", "--price-year", "2030", "--csv")

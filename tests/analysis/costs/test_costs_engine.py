@@ -304,7 +304,7 @@ def test_baseline_per_family_in_2014_and_indexed(cpi):
 
 
 def test_baseline_for_a_year_without_cpi_is_an_error(cpi):
-    with pytest.raises(MissingCpiYearError, match="2025"):
+    with pytest.raises(MissingCpiYearError, match="2026"):
         baseline_per_family(cpi, 2026)
 
 

@@ -28,7 +28,7 @@ def test_catalogue_page_says_when_the_cpi_year_is_missing(client, researcher):
     client.force_login(researcher)
     response = client.get("/costs/?price_year=2030")
     assert response.status_code == 200
-    assert "2025" in response.content.decode()
+    assert "2026" in response.content.decode()
 
 
 def test_catalogue_page_is_closed_to_other_roles(client, django_user_model):

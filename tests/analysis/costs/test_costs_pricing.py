@@ -53,8 +53,8 @@ def test_missing_cpi_year_raises_an_error_naming_the_year():
     with pytest.raises(MissingCpiYearError, match="2013") as caught:
         index_factor(series, 2011, 2014)
     assert caught.value.year == 2013
-    with pytest.raises(MissingCpiYearError, match="2025"):
-        index_factor(load_cpi_csv(), 2014, 2025)
+    with pytest.raises(MissingCpiYearError, match="2026"):
+        index_factor(load_cpi_csv(), 2014, 2026)
 
 
 def test_missing_cpi_year_is_the_first_year_absent():

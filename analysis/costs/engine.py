@@ -202,45 +202,77 @@ def family_costs(
     divisors = scenario.volume_divisors if scenario is not None else {}
     version = catalogue["catalogue_version"].iloc[0] if len(catalogue) else None
     version = None if version is None or pd.isna(version) else int(version)
+    claim_factor = _claim_factors(cpi, price_year, ggz_year_of)
+    code = scenario.code if scenario is not None else POINT
     records = []
     for row in rows.itertuples(index=False):
+        value = float(row.value) if not pd.isna(row.value) else float("nan")
         for item in items_of[row.indicator]:
-            entry = by_code[item]
-            value = float(row.value) if not pd.isna(row.value) else float("nan")
-            if entry["unit"] == UNIT_EUROS_CLAIMED:
-                volume = value
-                unit_price = (
-                    float("nan")
-                    if pd.isna(value)
-                    else index_factor(cpi, _claim_year(row.period, ggz_year_of), price_year)
-                )
-            else:
-                volume = (
-                    family_days_from_child_days(value)
-                    if entry["unit"] == UNIT_FAMILY_DAY
-                    else value
-                )
-                volume = volume / divisors.get(item, 1.0)
-                unit_price = float(entry["price"])
-            euros = volume * unit_price if not pd.isna(volume) else float("nan")
             records.append(
-                {
-                    "family": row.family,
-                    "period": row.period,
-                    "indicator": row.indicator,
-                    "item": item,
-                    "domain": entry["domain"],
-                    "unit": entry["unit"],
-                    "value": value,
-                    "volume": volume,
-                    "unit_price": unit_price,
-                    "euros": _money(euros),
-                    "catalogue_version": version,
-                    "price_year": int(price_year),
-                    "scenario": scenario.code if scenario is not None else POINT,
-                }
-            )
+                _item_record(
+                    row.family, row.period, row.indicator, item, by_code[item], value,
+                    divisor=divisors.get(item, 1.0), claim_factor=claim_factor,
+                    version=version, price_year=price_year, scenario=code,
+                )
+            )  # fmt: skip
     return pd.DataFrame.from_records(records, columns=COST_COLUMNS)
+
+
+def _claim_factors(
+    cpi: Mapping[int, float], price_year: int, ggz_year_of: Callable[[Any], int] | None
+) -> Callable[[Any], float]:
+    """The CPI factor from the year a period's euros were claimed to the price year, computed
+    once per period."""
+    factors: dict[Any, float] = {}
+
+    def factor(period: Any) -> float:
+        if period not in factors:
+            factors[period] = index_factor(cpi, _claim_year(period, ggz_year_of), price_year)
+        return factors[period]
+
+    return factor
+
+
+def _item_record(
+    family: Any,
+    period: Any,
+    indicator: str,
+    item: str,
+    entry: Mapping[str, Any],
+    value: float,
+    *,
+    divisor: float,
+    claim_factor: Callable[[Any], float],
+    version: int | None,
+    price_year: int,
+    scenario: str,
+) -> dict:
+    """One cost item of one indicator value (NaN when missing): its volume, unit price and
+    euros, as a row of :data:`COST_COLUMNS` (shared by :func:`family_costs` and
+    :func:`family_cost_records`)."""
+    if entry["unit"] == UNIT_EUROS_CLAIMED:
+        volume = value
+        unit_price = float("nan") if value != value else claim_factor(period)
+    else:
+        volume = family_days_from_child_days(value) if entry["unit"] == UNIT_FAMILY_DAY else value
+        volume = volume / divisor
+        unit_price = float(entry["price"])
+    euros = volume * unit_price if volume == volume else float("nan")
+    return {
+        "family": family,
+        "period": period,
+        "indicator": indicator,
+        "item": item,
+        "domain": entry["domain"],
+        "unit": entry["unit"],
+        "value": value,
+        "volume": volume,
+        "unit_price": unit_price,
+        "euros": _money(euros),
+        "catalogue_version": version,
+        "price_year": int(price_year),
+        "scenario": scenario,
+    }
 
 
 def _totals(costs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -431,7 +463,7 @@ def family_cost_records(
         for indicator in required
     ]
     by_code = {row["code"]: row for row in catalogue}
-    claim_factors: dict[Any, float] = {}
+    claim_factor = _claim_factors(cpi, price_year, ggz_year_of)
     version = catalogue[0]["catalogue_version"] if catalogue else None
     version = None if version is None or pd.isna(version) else int(version)
     records = []
@@ -439,41 +471,13 @@ def family_cost_records(
         found = values.get((family, period, indicator), float("nan"))
         value = float(found) if not pd.isna(found) else float("nan")
         for item in items_of[indicator]:
-            entry = by_code[item]
-            if entry["unit"] == UNIT_EUROS_CLAIMED:
-                volume = value
-                if value != value:  # NaN
-                    unit_price = float("nan")
-                else:
-                    if period not in claim_factors:
-                        claim_year = _claim_year(period, ggz_year_of)
-                        claim_factors[period] = index_factor(cpi, claim_year, price_year)
-                    unit_price = claim_factors[period]
-            else:
-                volume = (
-                    family_days_from_child_days(value)
-                    if entry["unit"] == UNIT_FAMILY_DAY
-                    else value
-                )
-                unit_price = float(entry["price"])
-            euros = volume * unit_price if volume == volume else float("nan")
             records.append(
-                {
-                    "family": family,
-                    "period": period,
-                    "indicator": indicator,
-                    "item": item,
-                    "domain": entry["domain"],
-                    "unit": entry["unit"],
-                    "value": value,
-                    "volume": volume,
-                    "unit_price": unit_price,
-                    "euros": float("nan") if euros != euros else float(round_cents(euros)),
-                    "catalogue_version": version,
-                    "price_year": int(price_year),
-                    "scenario": POINT,
-                }
-            )
+                _item_record(
+                    family, period, indicator, item, by_code[item], value,
+                    divisor=1.0, claim_factor=claim_factor,
+                    version=version, price_year=price_year, scenario=POINT,
+                )
+            )  # fmt: skip
     return records
 
 

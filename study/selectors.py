@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from itertools import chain
 
@@ -856,3 +856,47 @@ def matching_pool_summary(study: Study) -> dict:
         "recorded_by": recorded_by.recorded_by if recorded_by else None,
         "variables": variables,
     }
+
+
+@dataclass(frozen=True)
+class QueryRow:
+    """One row of the study's query list: only what it shows (no model instances)."""
+
+    pk: int
+    family_id: int
+    pseudonym: str
+    wave_label: str
+    indicator_code: str
+    message: str
+    status: str
+    status_display: str
+    opened_at: datetime
+
+
+def query_list_rows(queries) -> list[QueryRow]:
+    """The rows of a study's query list (a DataQuery queryset, ordered and cut by the
+    caller) as plain values: one query, no model instances."""
+    words = dict(DataQuery.Status.choices)
+    return [
+        QueryRow(
+            pk=pk,
+            family_id=family_id,
+            pseudonym=pseudonym,
+            wave_label=Wave(index=index).label,
+            indicator_code=code,
+            message=message,
+            status=status,
+            status_display=words.get(status, status),
+            opened_at=opened_at,
+        )
+        for pk, family_id, pseudonym, index, code, message, status, opened_at in queries.values_list(
+            "pk",
+            "wave__family_id",
+            "wave__family__pseudonym",
+            "wave__index",
+            "indicator__code",
+            "message",
+            "status",
+            "opened_at",
+        )
+    ]

@@ -3,9 +3,6 @@ answer and a data manager closes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -15,51 +12,9 @@ from django.utils.translation import gettext as _
 
 from study import access, forms, selectors
 from study.access_log import family_read
-from study.models import DataQuery, Wave
+from study.models import DataQuery
 from study.services import quality
 from study.views.helpers import add_service_errors
-
-
-@dataclass(frozen=True)
-class QueryRow:
-    """One row of the study's query list: only what it shows (no model instances)."""
-
-    pk: int
-    family_id: int
-    pseudonym: str
-    wave_label: str
-    indicator_code: str
-    message: str
-    status: str
-    status_display: str
-    opened_at: datetime
-
-
-def _query_rows(queries) -> list[QueryRow]:
-    words = dict(DataQuery.Status.choices)
-    return [
-        QueryRow(
-            pk=pk,
-            family_id=family_id,
-            pseudonym=pseudonym,
-            wave_label=Wave(index=index).label,
-            indicator_code=code,
-            message=message,
-            status=status,
-            status_display=words.get(status, status),
-            opened_at=opened_at,
-        )
-        for pk, family_id, pseudonym, index, code, message, status, opened_at in queries.values_list(
-            "pk",
-            "wave__family_id",
-            "wave__family__pseudonym",
-            "wave__index",
-            "indicator__code",
-            "message",
-            "status",
-            "opened_at",
-        )
-    ]
 
 
 @login_required
@@ -75,7 +30,7 @@ def query_list(request: HttpRequest, study_id: int) -> HttpResponse:
     queries = DataQuery.objects.filter(wave__family__in=families).order_by("-opened_at")
     if status in DataQuery.Status.values:
         queries = queries.filter(status=status)
-    shown = _query_rows(queries[:500])
+    shown = selectors.query_list_rows(queries[:500])
     family_read(
         request,
         action="query.list",

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import tempfile
-from html import escape as html_escape
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.formats import localize
-from django.utils.safestring import SafeString, mark_safe
 
 from study import access, exporting, selectors
 from study.access_log import family_read
-from study.models import Arm, Family
+from study.models import Arm
 from study.roles import Role
 from study.services.studies import may_create_study
-from study.templatetags.caseload_rows import url_parts
-from study.templatetags.record_status import status_words
+from study.templatetags import dashboard_rows
 from study.views.helpers import url_maker
 
 
@@ -73,41 +69,11 @@ def study_detail(request, study_id: int):
             "overrides": dashboard["overrides"],
             "dashboard": dashboard,
             "families": shown,
-            "families_html": _family_rows_html(shown, detail),
-            "upcoming_html": _upcoming_rows_html(dashboard["upcoming"], detail),
+            "families_html": dashboard_rows.family_rows_html(shown, detail),
+            "upcoming_html": dashboard_rows.upcoming_rows_html(dashboard["upcoming"], detail),
             "page": page,
         },
     )
-
-
-def _family_rows_html(families: list, detail) -> SafeString:
-    """The study dashboard's family list rows, as the template wrote them."""
-    statuses = {code: html_escape(str(word)) for code, word in Family.Status.choices}
-    kinds = {code: str(word) for code, word in Arm.Kind.choices}
-    out = []
-    for family in families:
-        arm = family.arm__name or kinds.get(family.arm__kind, family.arm__kind)
-        out.append(
-            f'<tr><td><a href="{detail(family.pk)}">{html_escape(family.pseudonym)}</a></td>'
-            f"<td>{html_escape(str(arm))}</td><td>{html_escape(family.wijk)}</td>"
-            f"<td>{html_escape(str(localize(family.intake_date)))}</td>"
-            f"<td>{statuses.get(family.status) or html_escape(family.status)}</td></tr>"
-        )
-    return mark_safe("".join(out))
-
-
-def _upcoming_rows_html(waves: list, detail) -> SafeString:
-    """The rows of the study dashboard's "due next" table, as the template wrote them."""
-    out = []
-    for wave in waves:
-        wave.href = detail(wave.family_id)
-        out.append(
-            f'<tr><td><a href="{wave.href}">{html_escape(wave.family.pseudonym)}</a></td>'
-            f"<td>{html_escape(wave.label)}</td>"
-            f"<td>{html_escape(str(localize(wave.due_date)))}</td>"
-            f"<td>{html_escape(str(localize(wave.window_end)))}</td></tr>\n"
-        )
-    return mark_safe("".join(out))
 
 
 #: Families per page of the study dashboard's family list.
@@ -217,75 +183,13 @@ def record_status(request, study_id: int):
         "arms": Arm.Kind.choices,
         "page": page,
         "rows": shown,
-        "rows_html": _record_rows_html(shown, queries_url),
-        "counts_html": _record_counts_html(grid["counts"]),
+        "rows_html": dashboard_rows.record_rows_html(
+            shown, queries_url, url_maker("study:family_detail")
+        ),
+        "counts_html": dashboard_rows.record_counts_html(grid["counts"]),
         "per_page": per_page,
         "per_page_choices": RECORDS_PER_PAGE,
         "query": query.urlencode(),
         "queries_url": queries_url,
     }
     return render(request, "study/record_status.html", context)
-
-
-def _record_rows_html(rows: list[dict], queries_url: str) -> SafeString:
-    """The record status grid's body rows, as the template wrote them: each family's link,
-    arm, coaches and open queries, then a cell per wave column (its status word linking to
-    the wave's entry, or a dash). Escaped as the template escapes (`html.escape`)."""
-    entry_prefix, entry_suffix = url_parts("study:wave_entry")
-    detail = url_maker("study:family_detail")
-    # Each status's cell markup around the wave's id, made once.
-    cell_of = {
-        status: (
-            f'<td><a class="badge {html_escape(status)}" href="{entry_prefix}',
-            f'{entry_suffix}">{html_escape(word)}</a></td>',
-        )
-        for status, word in status_words().items()
-    }
-    arms = {kind: html_escape(str(label)) for kind, label in Arm.Kind.choices}
-    queries = html_escape(queries_url)
-    out = []
-    for row in rows:
-        family = row["family"]
-        pk = family.pk
-        row["href"] = href = detail(pk)
-        cells = []
-        for cell in row["row"]:
-            if cell is None:
-                cells.append("<td>—</td>")
-                continue
-            wave, status = cell
-            if status not in cell_of:
-                cell_of[status] = (
-                    f'<td><a class="badge {html_escape(status)}" href="{entry_prefix}',
-                    f'{entry_suffix}">{html_escape(status)}</a></td>',
-                )
-            before, after = cell_of[status]
-            cells.append(f"{before}{wave}{after}")
-        n = row["open_queries"]
-        kind = family.arm_kind
-        out.append(
-            f'<tr id="family-{pk}"><td><a href="{href}">{html_escape(family.pseudonym)}</a></td>'
-            f"<td>{arms[kind] if kind in arms else html_escape(kind or '')}</td>"
-            f"<td>{', '.join(map(html_escape, row['coaches'])) or '—'}</td>"
-            '<td class="num">'
-            + (f'<a href="{queries}?family={pk}">{localize(n)}</a>' if n else "0")
-            + f"</td>\n{''.join(cells)}</tr>\n"
-        )
-    return mark_safe("".join(out))
-
-
-def _record_counts_html(counts: list) -> SafeString:
-    """The grid's foot: per wave column each status's word and number of families."""
-    words = status_words()
-    return mark_safe(
-        "".join(
-            "<td>"
-            + "".join(
-                f'<div><span class="badge {html_escape(status)}">'
-                f"{html_escape(words.get(status, status))}</span> {localize(n)}</div>"
-                for status, n in column
-            )
-            + "</td>"
-            for _index, column in counts
-        )
-    )

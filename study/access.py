@@ -49,6 +49,7 @@ from django.utils import timezone
 
 from study import bulk_sql, municipalities
 from study.models import CaseloadAssignment, Contact, Family, NotesGrant, Study, StudyMembership
+from study.models.study import membership_generation
 from study.roles import Role
 
 
@@ -162,32 +163,48 @@ def _roles_with(right: Right) -> list[str]:
     return [role for role, rights in STUDY_RIGHTS.items() if right in rights]
 
 
-def _member_studies(user, roles) -> QuerySet:
-    """Ids of the studies where the user holds one of `roles` actively (a subquery)."""
-    return StudyMembership.objects.filter(user=user, active=True, role__in=list(roles)).values(
-        "study_id"
+# --- the user's memberships, read once per request ----------------------------------------------
+
+
+def _memberships(user) -> tuple[tuple[int, str], ...]:
+    """(study id, role) of the user's active memberships: one query, kept on the user object,
+    which lives for one request (Django keeps a user's permissions on it the same way); read
+    again after any membership changed in this process (`membership_generation`)."""
+    generation = membership_generation()
+    cached = getattr(user, "_memberships_cache", None)
+    if cached is not None and cached[0] == generation:
+        return cached[1]
+    rows = tuple(
+        StudyMembership.objects.filter(user=user, active=True).values_list("study_id", "role")
     )
+    user._memberships_cache = (generation, rows)
+    return rows
+
+
+def _member_studies(user, roles) -> list[int]:
+    """Ids of the studies where the user holds one of `roles` actively."""
+    wanted = set(roles)
+    return sorted({study_id for study_id, role in _memberships(user) if role in wanted})
+
+
+def _roles_in(user, study_id: int) -> set[str]:
+    return {role for member_of, role in _memberships(user) if member_of == study_id}
 
 
 # --- roles --------------------------------------------------------------------------------------
 
 
 def roles_held(user) -> set[str]:
-    """Every role the user holds actively in some study: for navigation and the access log only
-    (kept for the request on the user object), never for an access decision."""
+    """Every role the user holds actively in some study: for navigation and the access log only,
+    never for an access decision."""
     if not _active(user):
         return set()
     if api_key_of(user) is not None:
         return {"service"}
-    cached = getattr(user, "_roles_held", None)
-    if cached is None:
-        cached = set(
-            StudyMembership.objects.filter(user=user, active=True).values_list("role", flat=True)
-        )
-        if user.is_superuser:
-            cached.add(Role.DATA_MANAGER)
-        user._roles_held = cached
-    return set(cached)
+    held = {role for _study_id, role in _memberships(user)}
+    if user.is_superuser:
+        held.add(Role.DATA_MANAGER)
+    return held
 
 
 def study_roles(user, study: Study) -> set[str]:
@@ -196,11 +213,7 @@ def study_roles(user, study: Study) -> set[str]:
         return set()
     if user.is_superuser:
         return set(Role.values)
-    return set(
-        StudyMembership.objects.filter(user=user, study=study, active=True).values_list(
-            "role", flat=True
-        )
-    )
+    return _roles_in(user, study.pk)
 
 
 # --- studies ------------------------------------------------------------------------------------
@@ -222,7 +235,7 @@ def study_rights(user, study: Study) -> set[Right]:
 
 
 def has_right(user, study: Study, right: Right) -> bool:
-    """Whether the user holds `right` study-wide in `study` (one query)."""
+    """Whether the user holds `right` study-wide in `study`."""
     if not _active(user):
         return False
     key = api_key_of(user)
@@ -230,9 +243,7 @@ def has_right(user, study: Study, right: Right) -> bool:
         return key.study_id == study.pk and right in _key_rights(key)
     if user.is_superuser:
         return True
-    return StudyMembership.objects.filter(
-        user=user, study=study, active=True, role__in=_roles_with(right)
-    ).exists()
+    return any(right in STUDY_RIGHTS.get(role, ()) for role in _roles_in(user, study.pk))
 
 
 def studies_with(user, right: Right) -> QuerySet[Study]:
@@ -273,7 +284,7 @@ def _caseload_of(user, roles, day: date) -> QuerySet:
     """Family ids on the user's caseload on `day`, in studies where they hold `roles`."""
     return (
         CaseloadAssignment.objects.active_on(day)
-        .filter(coach=user, family__study__in=_member_studies(user, roles))
+        .filter(coach=user, family__study_id__in=_member_studies(user, roles))
         .values("family_id")
     )
 
@@ -292,7 +303,7 @@ def families_with(user, right: Right, *, on: date | None = None) -> QuerySet[Fam
     conditions = []
     wide = _roles_with(right)
     if wide:
-        conditions.append(Q(study__in=_member_studies(user, wide)))
+        conditions.append(Q(study_id__in=_member_studies(user, wide)))
     caseload_roles = _caseload_roles_with(right)
     if caseload_roles:
         day = on or timezone.localdate()
@@ -322,9 +333,36 @@ def family_rights(user, family: Family) -> set[Right]:
 
 
 def family_has_right(user, family: Family | int, right: Right) -> bool:
-    """Whether the user holds `right` for this one family (one query)."""
-    pk = family if isinstance(family, int) else family.pk
-    return families_with(user, right).filter(pk=pk).exists()
+    """Whether the user holds `right` for this one live family: the rule of `families_with`,
+    answered from the user's memberships and, for a caseload right, one EXISTS (given a family
+    id instead of a family, one query more to read its study)."""
+    if isinstance(family, int):
+        row = Family.objects.alive().filter(pk=family).values_list("study_id").first()
+        if row is None:
+            return False
+        pk, study_id = family, row[0]
+    else:
+        if family.is_deleted:
+            return False
+        pk, study_id = family.pk, family.study_id
+    return _family_right(user, pk, study_id, right)
+
+
+def _family_right(user, family_id: int, study_id: int, right: Right) -> bool:
+    """`family_has_right` for a live family known by its id and its study's id."""
+    if not _active(user):
+        return False
+    key = api_key_of(user)
+    if key is not None:
+        return key.study_id == study_id and right in _key_rights(key)
+    if user.is_superuser:
+        return True
+    roles = _roles_in(user, study_id)
+    if any(right in STUDY_RIGHTS.get(role, ()) for role in roles):
+        return True
+    if any(right in CASELOAD_RIGHTS.get(role, ()) for role in roles):
+        return on_caseload(user, family_id)
+    return False
 
 
 def visible_families(user, *, on: date | None = None) -> QuerySet[Family]:
@@ -532,8 +570,8 @@ def otp_required_for(user) -> bool:
         return False
     if user.is_superuser or user.is_staff:
         return True
-    memberships = StudyMembership.objects.filter(user=user, active=True)
-    return memberships.filter(
-        Q(role__in=list(settings.OTP_REQUIRED_ROLES))
-        | Q(role=Role.WIJKCOACH, study__coach_otp_required=True)
-    ).exists()
+    required = set(settings.OTP_REQUIRED_ROLES)
+    if any(role in required for _study_id, role in _memberships(user)):
+        return True
+    coached = _member_studies(user, [Role.WIJKCOACH])
+    return bool(coached) and Study.objects.filter(pk__in=coached, coach_otp_required=True).exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -142,6 +143,44 @@ class Study(models.Model):
         return list(range(-self.pre_intake_years, self.n_waves + 1))
 
 
+_membership_generation = 0
+
+
+def membership_generation() -> int:
+    """A number that changes whenever a membership is saved, deleted or changed in bulk in this
+    process: `study.access` keeps a user's memberships on the user object for a request and
+    reads them again when this number moved (a test, a shell or a task that changes a
+    membership and asks again with the same user object)."""
+    return _membership_generation
+
+
+def memberships_changed(**_kwargs) -> None:
+    global _membership_generation
+    _membership_generation += 1
+
+
+class MembershipQuerySet(AuditedQuerySet):
+    """Bulk changes (which send no save signals) move `membership_generation` too."""
+
+    def update(self, **kwargs):
+        try:
+            return super().update(**kwargs)
+        finally:
+            memberships_changed()
+
+    def bulk_create(self, *args, **kwargs):
+        try:
+            return super().bulk_create(*args, **kwargs)
+        finally:
+            memberships_changed()
+
+    def delete(self):
+        try:
+            return super().delete()
+        finally:
+            memberships_changed()
+
+
 class StudyMembership(models.Model):
     """Per-study access: which users work on (or read) which study, in which role (what each
     role may do: the rights table of `study.access`)."""
@@ -153,7 +192,7 @@ class StudyMembership(models.Model):
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
     active = models.BooleanField(default=True)
     history = HistoricalRecords()
-    objects = AuditedQuerySet.as_manager()
+    objects = MembershipQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("study role")
@@ -164,6 +203,10 @@ class StudyMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.study} · {self.role}"
+
+
+post_save.connect(memberships_changed, sender=StudyMembership, dispatch_uid="memberships_saved")
+post_delete.connect(memberships_changed, sender=StudyMembership, dispatch_uid="memberships_gone")
 
 
 class Arm(models.Model):

@@ -75,7 +75,7 @@ def test_family_page_queries_do_not_grow_with_its_data(
     # The access event is one INSERT (no lock, no chain: study/audit.py; its counter is a
     # trigger). The access checks ask the user's memberships of the family's study
     # (study.access.family_rights).
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(14):
         response = client.get(url)
     assert len(response.context["contacts"]) == size
     assert len(response.context["indicator_rows"][0]["cells"]) == len(family.study.wave_indices)
@@ -89,7 +89,7 @@ def test_study_dashboard_queries_do_not_grow_with_the_families(
     client.force_login(researcher)
     # +2: the access event of the family list (the families' ids in one query, one INSERT);
     # the pager's count is the dashboard's sum of families (no COUNT query of its own).
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(12):
         response = client.get(reverse("study:study_detail", args=[study.pk]))
     assert response.context["dashboard"]["n_families"] == size
 

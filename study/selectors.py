@@ -66,22 +66,28 @@ def family_list(user, *, study: Study | None = None) -> QuerySet[Family]:
 
 
 def family_get(user, pk: int) -> Family:
-    """One family the user may see, or 404 (never 403: do not confirm it exists)."""
-    try:
-        return family_list(user).get(pk=pk)
-    except Family.DoesNotExist:
-        raise Http404 from None
+    """One family the user may see, or 404 (never 403: do not confirm it exists). Read by its
+    key and then asked of `access.family_has_right` (the rule of `visible_families`, without
+    building the user's family set into the query)."""
+    family = (
+        Family.objects.alive().select_related("arm", "study").filter(pk=_int_or_404(pk)).first()
+    )
+    if family is None or not access.family_has_right(user, family, access.Right.VIEW_FAMILY):
+        raise Http404
+    return family
 
 
 def wave_get(user, pk: int) -> Wave:
-    try:
-        return (
-            Wave.objects.alive()
-            .select_related("family__study", "family__arm")
-            .get(pk=pk, family__in=family_list(user))
-        )
-    except Wave.DoesNotExist:
-        raise Http404 from None
+    """One live wave of a family the user may see, or 404 (as `family_get`)."""
+    wave = (
+        Wave.objects.alive()
+        .select_related("family__study", "family__arm")
+        .filter(pk=_int_or_404(pk), family__is_deleted=False)
+        .first()
+    )
+    if wave is None or not access.family_has_right(user, wave.family, access.Right.VIEW_FAMILY):
+        raise Http404
+    return wave
 
 
 def family_detail(family: Family) -> dict:
@@ -324,29 +330,31 @@ def _int_or_404(pk: object) -> int:
 
 
 def contact_get(user, pk: int) -> Contact:
-    """A live contact with a family the user may see, or 404."""
-    pk = _int_or_404(pk)
+    """A live contact with a family the user may see, or 404 (as `family_get`)."""
     contact = (
         Contact.objects.alive()
-        .filter(family__in=family_list(user), pk=pk)
+        .filter(pk=_int_or_404(pk), family__is_deleted=False)
         .select_related("family__study")
         .first()
     )
-    if contact is None:
+    if contact is None or not access.family_has_right(
+        user, contact.family, access.Right.VIEW_FAMILY
+    ):
         raise Http404
     return contact
 
 
 def care_involvement_get(user, pk: int) -> CareInvolvement:
-    """A live involvement with a family the user may see, or 404."""
-    pk = _int_or_404(pk)
+    """A live involvement with a family the user may see, or 404 (as `family_get`)."""
     involvement = (
         CareInvolvement.objects.alive()
-        .filter(family__in=family_list(user), pk=pk)
+        .filter(pk=_int_or_404(pk), family__is_deleted=False)
         .select_related("family")
         .first()
     )
-    if involvement is None:
+    if involvement is None or not access.family_has_right(
+        user, involvement.family, access.Right.VIEW_FAMILY
+    ):
         raise Http404
     return involvement
 

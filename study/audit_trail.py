@@ -353,37 +353,22 @@ def _fields(model) -> list[models.Field]:
 
 
 class _Previous:
-    """The previous version of a changed row, as the history query brought it along (the
-    fields `_row` compares), so no row needs simple-history's `prev_record` query."""
+    """The previous version of a changed row (the fields `_row` compares), read for a batch
+    of rows at once, so no row needs simple-history's `prev_record` query."""
 
     def __init__(self, values: dict) -> None:
         self.__dict__.update(values)
 
 
 def _with_context(qs: QuerySet) -> QuerySet:
-    """The history rows with, in the same query, the previous version's tracked fields (for
-    changed rows only: simple-history's `prev_record`, the latest older version of the same
-    object) and the labels of the wave or family each row belongs to. Plain scalar subqueries
-    (SQL that PostgreSQL and SQLite both run): cheap to build, evaluated for the rows fetched."""
+    """The history rows with, in the same query, the labels of the wave or family each row
+    belongs to. Plain scalar subqueries (SQL that PostgreSQL and SQLite both run): cheap to
+    build, evaluated for the rows fetched. The previous versions are read per batch of rows
+    (`_attach_previous`, `_newest`)."""
     model = qs.model
     q = connections[qs.db].ops.quote_name
     table = q(model._meta.db_table)
-    key = q(model._meta.get_field(model.instance_type._meta.pk.name).column)
-    date, hid = q("history_date"), q("history_id")
-
-    def older(column: str, field: models.Field) -> RawSQL:
-        return RawSQL(
-            f"CASE WHEN {table}.{q('history_type')} = %s THEN (SELECT p.{q(column)} FROM {table} p"
-            f" WHERE p.{key} = {table}.{key} AND p.{date} < {table}.{date}"
-            f" ORDER BY p.{date} DESC, p.{hid} DESC LIMIT 1) END",
-            ("~",),
-            output_field=field,
-        )
-
-    annotations = {"_prev_history_id": older("history_id", model._meta.get_field("history_id"))}
-    for field in _fields(model):
-        own = model._meta.get_field(field.name)
-        annotations[f"_prev__{field.attname}"] = older(own.column, own)
+    annotations = {}
     attnames = {f.attname for f in _fields(model)}
     waves, families = q(Wave._meta.db_table), q(Family._meta.db_table)
     if "wave_id" in attnames:
@@ -408,13 +393,88 @@ def _with_context(qs: QuerySet) -> QuerySet:
     return qs.annotate(**annotations)
 
 
-def _attach_previous(record) -> None:
-    if record.history_type == "~" and record._prev_history_id is not None:
-        record._previous = _Previous(
-            {f.attname: getattr(record, f"_prev__{f.attname}") for f in _fields(type(record))}
-        )
-    else:
+def _key(model) -> str:
+    """The history model's field holding the tracked object's primary key."""
+    return model.instance_type._meta.pk.name
+
+
+def _previous_ids_sql(model, history_ids: Iterable[int], db: str) -> str:
+    """SQL (PostgreSQL and SQLite) giving, for the changed rows among `history_ids`, the
+    history_id of their previous version: simple-history's `prev_record`, the latest version of
+    the same object with an older date (by date, then history_id). One scalar subquery per
+    changed row along the object's key (indexed; the value history's date is not)."""
+    q = connections[db].ops.quote_name
+    table = q(model._meta.db_table)
+    key = q(model._meta.get_field(_key(model)).column)
+    date, hid = q("history_date"), q("history_id")
+    ids = ", ".join(str(int(pk)) for pk in history_ids) or "NULL"
+    return (
+        f"SELECT (SELECT p.{hid} FROM {table} p WHERE p.{key} = t.{key} AND p.{date} < t.{date}"
+        f" ORDER BY p.{date} DESC, p.{hid} DESC LIMIT 1) FROM {table} t"
+        f" WHERE t.{hid} IN ({ids}) AND t.{q('history_type')} = '~'"
+    )
+
+
+def _history_id_in(model, sql: str, db: str) -> RawSQL:
+    """A condition: the row's history_id is among the ids `sql` selects. On PostgreSQL as
+    `= ANY(ARRAY(...))`: the ids are read once and the rows by the primary key (an IN subquery
+    may be planned as a hash semi join over the whole table); SQLite looks IN ids up by rowid."""
+    q = connections[db].ops.quote_name
+    column = f"{q(model._meta.db_table)}.{q('history_id')}"
+    if connections[db].vendor == "postgresql":
+        return RawSQL(f"{column} = ANY(ARRAY({sql}))", (), output_field=models.BooleanField())
+    return RawSQL(f"{column} IN ({sql})", (), output_field=models.BooleanField())
+
+
+def _link_previous(records: list, candidates: Iterable[dict]) -> None:
+    """Set `record._previous` of each record (of one history model) from `candidates`: rows of
+    the same table (dicts of the key, history_date, history_id and the tracked fields) that
+    hold at least the previous version of every changed record. The previous version of a
+    record is then the newest candidate of the same object with an older date: any such
+    candidate is at most the previous version, which is among them."""
+    if not records:
+        return
+    key = _key(type(records[0]))
+    by_key: dict = {}
+    for row in candidates:
+        by_key.setdefault(row[key], []).append(row)
+    for record in records:
         record._previous = None
+        if record.history_type != "~":
+            continue
+        when = record.history_date
+        older = [r for r in by_key.get(getattr(record, key), ()) if r["history_date"] < when]
+        if older:
+            record._previous = _Previous(
+                max(older, key=lambda r: (r["history_date"], r["history_id"]))
+            )
+
+
+def _row_values(model, record) -> dict:
+    """The fields `_link_previous` reads of a fetched history row."""
+    names = [_key(model), "history_date", "history_id", *(f.attname for f in _fields(model))]
+    return {name: getattr(record, name) for name in names}
+
+
+def _attach_previous(batch: list) -> None:
+    """The previous versions of a batch's changed rows: one query per history model that has
+    changed rows in the batch (not a subquery per field and row)."""
+    changed: dict = {}
+    for record in batch:
+        record._previous = None
+        if record.history_type == "~":
+            changed.setdefault(type(record), []).append(record)
+    for model, records in changed.items():
+        db = model._default_manager.db
+        sql = _previous_ids_sql(model, (r.history_id for r in records), db)
+        fields = [_key(model), "history_date", "history_id", *(f.attname for f in _fields(model))]
+        rows = (
+            model._default_manager.using(db)
+            .filter(_history_id_in(model, sql, db))
+            .order_by()
+            .values(*fields)
+        )
+        _link_previous(records, rows)
 
 
 def _object(record, names: _Names) -> str:
@@ -509,7 +569,8 @@ def trail(
     names = _Names()
     # A field filter on other tables than the values is applied to the readable rows, so it
     # cannot be limited in SQL: that case reads the tables in full, as the CSV does.
-    if limit is not None and not spec.field:
+    paged = limit is not None and not spec.field
+    if paged:
         ids = (
             families
             if isinstance(families, list)
@@ -524,8 +585,8 @@ def trail(
         ]
         records = (record for _when, _id, _i, record in heapq.merge(*streams, reverse=True))
     while batch := list(islice(records, limit or 500)):
-        for record in batch:
-            _attach_previous(record)
+        if not paged:  # `_newest` brought the previous versions along
+            _attach_previous(batch)
         names.preload(batch)
         for record in batch:
             row = _row(record, names)
@@ -546,12 +607,27 @@ def _newest(models: list, family_ids: list[int], spec: TrailFilter, limit: int) 
     found = {}
     for i, ids in wanted.items():
         model = models[i]
-        rows = _with_context(
-            model._default_manager.filter(history_id__in=ids)
-            .select_related("history_user")
-            .order_by()  # put in the keys' order below: no sort of wide rows here
+        db = model._default_manager.db
+        table, hid = (
+            connections[db].ops.quote_name(n) for n in (model._meta.db_table, "history_id")
         )
-        found.update({(i, r.history_id): r for r in rows})
+        listed = ", ".join(str(int(pk)) for pk in ids)
+        # The rows and, in the same query, the previous versions of the changed ones.
+        both = (
+            f"SELECT {hid} FROM {table} WHERE {hid} IN ({listed})"
+            f" UNION ALL {_previous_ids_sql(model, ids, db)}"
+        )
+        rows = list(
+            _with_context(
+                model._default_manager.filter(_history_id_in(model, both, db))
+                .select_related("history_user")
+                .order_by()  # put in the keys' order below: no sort of wide rows here
+            )
+        )
+        page = set(ids)
+        records = [r for r in rows if r.history_id in page]
+        _link_previous(records, [_row_values(model, r) for r in rows])
+        found.update({(i, r.history_id): r for r in records})
     return [found[(i, history_id)] for _when, history_id, i in newest]
 
 

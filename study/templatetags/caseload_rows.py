@@ -9,21 +9,14 @@ from html import escape
 
 from django import template
 from django.urls import reverse
-from django.utils.formats import date_format, localize
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timezone import template_localtime
 
 from study.models import Arm
 from study.templatetags.record_status import status_words
+from study.templatetags.shown import shown as _value
+from study.templatetags.shown import shown_date as _date
 
 register = template.Library()
-
-
-def _date(value) -> str:
-    """`{{ value|date }}`: nothing for none, else the date in the language's DATE_FORMAT."""
-    if value in (None, ""):
-        return ""
-    return escape(date_format(template_localtime(value)))
 
 
 @register.simple_tag
@@ -52,7 +45,7 @@ def caseload_cards(
             f'\n<div class="card caseload-family" id="family-{family["pk"]}">\n'
             f'  <a href="{links["detail"]}"><strong>{escape(family["pseudonym"])}</strong></a>\n'
             f'  <span class="muted">{escape(family["wijk"])} · {escape(str(arm))} · '
-            f"{escape(str(localize(family['n_contacts'])))} {w_contacts}</span>\n"
+            f"{_value(family['n_contacts'])} {w_contacts}</span>\n"
             '  <dl class="caseload-facts">\n'
             f"    <div><dt>{w_last}</dt><dd>{last}</dd></div>\n"
             f"    <div><dt>{w_next}</dt><dd>{upcoming}</dd></div>\n"
@@ -117,11 +110,6 @@ def due_wave_cards(waves: list, enterable: set[int], w_due, w_window, w_family, 
             "</div>\n"
         )
     return mark_safe("".join(out))
-
-
-def _value(value) -> str:
-    """`{{ value }}`: localised (dates in the language's format), escaped."""
-    return escape(str(localize(value)))
 
 
 def url_parts(name: str) -> tuple[str, str]:

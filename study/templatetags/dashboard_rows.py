@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from html import escape as html_escape
 
-from django.utils.formats import localize
 from django.utils.safestring import SafeString, mark_safe
 
 from study.models import Arm, Family
 from study.templatetags.caseload_rows import url_parts
 from study.templatetags.record_status import status_words
+from study.templatetags.shown import shown
 
 
 def family_rows_html(families: list, detail) -> SafeString:
@@ -25,7 +25,7 @@ def family_rows_html(families: list, detail) -> SafeString:
         out.append(
             f'<tr><td><a href="{detail(family.pk)}">{html_escape(family.pseudonym)}</a></td>'
             f"<td>{html_escape(str(arm))}</td><td>{html_escape(family.wijk)}</td>"
-            f"<td>{html_escape(str(localize(family.intake_date)))}</td>"
+            f"<td>{shown(family.intake_date)}</td>"
             f"<td>{statuses.get(family.status) or html_escape(family.status)}</td></tr>"
         )
     return mark_safe("".join(out))
@@ -39,8 +39,8 @@ def upcoming_rows_html(waves: list, detail) -> SafeString:
         out.append(
             f'<tr><td><a href="{wave.href}">{html_escape(wave.family.pseudonym)}</a></td>'
             f"<td>{html_escape(wave.label)}</td>"
-            f"<td>{html_escape(str(localize(wave.due_date)))}</td>"
-            f"<td>{html_escape(str(localize(wave.window_end)))}</td></tr>\n"
+            f"<td>{shown(wave.due_date)}</td>"
+            f"<td>{shown(wave.window_end)}</td></tr>\n"
         )
     return mark_safe("".join(out))
 
@@ -86,7 +86,7 @@ def record_rows_html(rows: list[dict], queries_url: str, detail) -> SafeString:
             f"<td>{arms[kind] if kind in arms else html_escape(kind or '')}</td>"
             f"<td>{', '.join(map(html_escape, row['coaches'])) or '—'}</td>"
             '<td class="num">'
-            + (f'<a href="{queries}?family={pk}">{localize(n)}</a>' if n else "0")
+            + (f'<a href="{queries}?family={pk}">{shown(n)}</a>' if n else "0")
             + f"</td>\n{''.join(cells)}</tr>\n"
         )
     return mark_safe("".join(out))
@@ -100,7 +100,7 @@ def record_counts_html(counts: list) -> SafeString:
             "<td>"
             + "".join(
                 f'<div><span class="badge {html_escape(status)}">'
-                f"{html_escape(words.get(status, status))}</span> {localize(n)}</div>"
+                f"{html_escape(words.get(status, status))}</span> {shown(n)}</div>"
                 for status, n in column
             )
             + "</td>"

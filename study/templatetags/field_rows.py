@@ -1,7 +1,7 @@
 """`{% field_row field %}` and `{% check_row field %}`: what `{% include "partials/field.html"
 with field=... %}` and `{% include "partials/check.html" with field=... %}` give, written in
 Python (issue 21: an include costs a template render and a dozen variable lookups per field).
-Every value goes through `render_value_in_context`, as `{{ }}` does; tests/study/views/
+Every value goes through `shown` (study.templatetags.shown), as `{{ }}` does; tests/study/views/
 test_field_rows.py compares both with the includes for every field of the forms that use them.
 Anything but a bound field renders through the partial itself."""
 
@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from django import template
 from django.forms import BoundField
-from django.template.base import render_value_in_context
 from django.utils.safestring import SafeString, mark_safe
+
+from study.templatetags.shown import shown
 
 register = template.Library()
 
@@ -28,7 +29,7 @@ def field_row(context, field) -> SafeString:
         return _partial(context, "partials/field.html", field)
 
     def out(value) -> str:
-        return render_value_in_context(value, context)
+        return shown(value, context)
 
     errors = field.errors
     help_text = field.help_text
@@ -53,7 +54,7 @@ def check_row(context, field) -> SafeString:
         return _partial(context, "partials/check.html", field)
 
     def out(value) -> str:
-        return render_value_in_context(value, context)
+        return shown(value, context)
 
     errors = field.errors
     return mark_safe(

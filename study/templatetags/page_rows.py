@@ -1,39 +1,23 @@
 """The long tables of the family page and the audit trail as one tag each: their rows' HTML
 built in Python (a template loop costs a variable lookup, a filter and an escape per cell; these
 pages have hundreds of cells). Every value is shown exactly as the template showed it:
-`_shown` does what a `{{ value }}` does (local time, localized, escaped)."""
+`_shown` does what a `{{ value }}` does (local time, localized, escaped), `_when` a
+`{{ value|date:"DATETIME_FORMAT" }}` (study.templatetags.shown)."""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable
 
 from django import template
-from django.utils.dateformat import format as date_format
-from django.utils.formats import get_format, localize
-from django.utils.html import conditional_escape
+from django.utils.formats import get_format
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
-from django.utils.timezone import template_localtime
 from django.utils.translation import gettext as _
 
+from study.templatetags.shown import shown as _shown
+from study.templatetags.shown import shown_date as _when
+
 register = template.Library()
-
-
-def _shown(value: object) -> str:
-    """`{{ value }}` in a template (autoescape on): local time, localized, escaped."""
-    if type(value) is str:  # most cells: what `escape` does, without its lazy-text wrapper
-        return html.escape(value)
-    value = localize(template_localtime(value))
-    return conditional_escape(value if isinstance(value, str) else str(value))
-
-
-def _when(value: object, fmt: str) -> str:
-    """`{{ value|date:"DATETIME_FORMAT" }}`, `fmt` being `get_format("DATETIME_FORMAT")` (read
-    once per table: the filter reads it once per cell)."""
-    if value in (None, ""):
-        return ""
-    return conditional_escape(date_format(template_localtime(value), fmt))
 
 
 @register.simple_tag

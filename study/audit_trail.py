@@ -450,10 +450,16 @@ def _link_previous(records: list, candidates: Iterable[dict]) -> None:
             )
 
 
-def _row_values(model, record) -> dict:
-    """The fields `_link_previous` reads of a fetched history row."""
-    names = [_key(model), "history_date", "history_id", *(f.attname for f in _fields(model))]
-    return {name: getattr(record, name) for name in names}
+_VALUE_NAMES: dict[type, list[str]] = {}
+
+
+def _value_names(model) -> list[str]:
+    """The fields `_link_previous` reads of a history row: the object's key, the row's date and
+    id, the tracked fields; once per history model and process."""
+    if model not in _VALUE_NAMES:
+        fields = (f.attname for f in _fields(model))
+        _VALUE_NAMES[model] = [_key(model), "history_date", "history_id", *fields]
+    return _VALUE_NAMES[model]
 
 
 def _attach_previous(batch: list) -> None:
@@ -467,12 +473,11 @@ def _attach_previous(batch: list) -> None:
     for model, records in changed.items():
         db = model._default_manager.db
         sql = _previous_ids_sql(model, (r.history_id for r in records), db)
-        fields = [_key(model), "history_date", "history_id", *(f.attname for f in _fields(model))]
         rows = (
             model._default_manager.using(db)
             .filter(_history_id_in(model, sql, db))
             .order_by()
-            .values(*fields)
+            .values(*_value_names(model))
         )
         _link_previous(records, rows)
 
@@ -626,7 +631,8 @@ def _newest(models: list, family_ids: list[int], spec: TrailFilter, limit: int) 
         )
         page = set(ids)
         records = [r for r in rows if r.history_id in page]
-        _link_previous(records, [_row_values(model, r) for r in rows])
+        names = _value_names(model)
+        _link_previous(records, [{name: getattr(r, name) for name in names} for r in rows])
         found.update({(i, r.history_id): r for r in records})
     return [found[(i, history_id)] for _when, history_id, i in newest]
 

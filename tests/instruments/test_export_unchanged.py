@@ -129,3 +129,17 @@ def test_demo_instrument_frame_is_the_same_frame_as_before(demo, monkeypatch):
         old, _ = exporting.export_frames(demo, families)
     assert len(new) > 1000
     pd.testing.assert_frame_equal(new, old, check_exact=True)
+
+
+def test_demo_instrument_csv_is_the_pandas_write_of_the_table_as_before(demo, monkeypatch):
+    """The CSV is written from the cells without the wide table (`instrument_frame`): the same
+    bytes as pandas writes of the table built the way it was before."""
+    some = Family.objects.filter(study=demo, arm__kind="comparison", wijk__gt="K")
+    none = Family.objects.filter(study=demo, pseudonym="no such family")
+    for families in (Family.objects.filter(study=demo), some, none):
+        new = exporting.export_bytes(demo, families, "csv")
+        with monkeypatch.context() as m:
+            _reference(m)
+            frame, _book = exporting.export_frames(demo, families)
+        old = exporting.frame_csv_safe(frame).to_csv(index=False).encode("utf-8")
+        assert new == old

@@ -192,11 +192,51 @@ class _Layout:
     table's order and where each of its rows comes from (`taken`)."""
 
     variables: dict[str, dict]
-    numbers: dict[str, list]
-    reasons: dict[str, list]
     data: pd.DataFrame
     key: pd.DataFrame
     taken: np.ndarray
+
+
+def _sparse_cells(
+    rows: list[AdministrationRow], variables: dict[str, dict], items: list[str]
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """`_cells` as two matrices, row by variable (NaN: none) and row by item ("": no reason),
+    filled only where a row has a value (most cells of a row belong to other instruments);
+    None when a value is no number (the table's coercion of text is then needed)."""
+    number_at = {name: c for c, name in enumerate(variables)}
+    reason_at = {f"{name}_missing": c for c, name in enumerate(items)}
+    numbers: dict[tuple[int, int], object] = {}
+    reasons: dict[tuple[int, int], object] = {}
+    for i, row in enumerate(rows):
+        for item, value in row.answers.items():
+            c = number_at.get(item_column(row.instrument, item))
+            if c is not None:
+                numbers[i, c] = value
+        for item, code in row.missing_codes.items():
+            c = reason_at.get(f"{item_column(row.instrument, item)}_missing")
+            if c is not None:
+                reasons[i, c] = "" if code is None else code
+        for score, value in row.scores.items():
+            c = number_at.get(score_column(row.instrument, score))
+            if c is not None:
+                numbers[i, c] = value
+    if not all(v is None or type(v) in (int, float) for v in numbers.values()):
+        return None
+    shape = len(rows), len(variables)
+    return _matrix(numbers, shape, np.nan, float), _matrix(
+        reasons, (len(rows), len(items)), "", object
+    )
+
+
+def _matrix(
+    cells: dict[tuple[int, int], object], shape: tuple[int, int], fill, dtype
+) -> np.ndarray:
+    """A matrix of `shape` filled with `fill`, with `cells` (row, column -> value) set."""
+    out = np.full(shape, fill, dtype=dtype)
+    if cells:
+        at = np.array(list(cells), dtype=np.int64)
+        out[at[:, 0], at[:, 1]] = np.fromiter(cells.values(), dtype=dtype, count=len(cells))
+    return out
 
 
 def _layout(
@@ -204,7 +244,6 @@ def _layout(
 ) -> _Layout:
     variables = _variables(v.parsed for v in versions)
     n = len(rows)
-    numbers, reasons = _cells(rows, variables)
     if rows:
         data = pd.DataFrame(
             {
@@ -220,7 +259,7 @@ def _layout(
         data[["wave_id", "instrument"]].assign(_row=np.arange(n)), on="wave_id", how="inner"
     ).sort_values(["pseudonym", "wave", "instrument"])
     taken = key["_row"].to_numpy(dtype=np.int64)
-    return _Layout(variables, numbers, reasons, data, key, taken)
+    return _Layout(variables, data, key, taken)
 
 
 def _base_columns(layout: _Layout) -> dict[str, pd.Series]:
@@ -242,16 +281,17 @@ def instrument_frame(
     before the wide table is taken in that order."""
     layout = _layout(rows, waves, versions)
     data, taken = layout.data, layout.taken
+    numbers, reasons = _cells(rows, layout.variables)
 
     def take(series: pd.Series) -> pd.Series:
         return series.take(taken).reset_index(drop=True)
 
     columns = _base_columns(layout)
     for name, var in layout.variables.items():
-        columns[name] = pd.Series(_as_float(layout.numbers[name])[taken])
+        columns[name] = pd.Series(_as_float(numbers[name])[taken])
         if var["kind"] == "item":
             reason = f"{name}_missing"
-            text = pd.Series(layout.reasons[reason], index=data.index) if rows else None
+            text = pd.Series(reasons[reason], index=data.index) if rows else None
             columns[reason] = take(text if text is not None else pd.Series("", index=data.index))
     return pd.DataFrame(columns)
 
@@ -276,13 +316,15 @@ def instrument_csv(
     m, taken = len(layout.taken), layout.taken
     if not m or not items or len(set(names)) != len(names):
         return frame_to_csv_bytes(instrument_frame(rows, waves, versions), dialect)
-    reasons = np.array([layout.reasons[f"{name}_missing"] for name in items], dtype=object)
-    distinct, at = distinct_cells(np.ascontiguousarray(reasons[:, taken].T).ravel())
+    sparse = _sparse_cells(rows, layout.variables, items)
+    if sparse is None:
+        return frame_to_csv_bytes(instrument_frame(rows, waves, versions), dialect)
+    numbers, reasons = sparse
+    distinct, at = distinct_cells(reasons[taken].ravel())
     if not all(isinstance(v, str) for v in distinct):
         return frame_to_csv_bytes(instrument_frame(rows, waves, versions), dialect)
     field = csv_field(dialect)
     reason_cells = np.array([field(csv_safe_value(v)) for v in distinct] + [""], dtype=object)
-    numbers = np.array([_as_float(layout.numbers[name]) for name in layout.variables])
     cells = np.empty((m, len(names)), dtype=object)
     for c, column in enumerate(base.values()):
         found = csv_cells(column, dialect, field)
@@ -290,7 +332,7 @@ def instrument_csv(
             return frame_to_csv_bytes(instrument_frame(rows, waves, versions), dialect)
         cells[:, c] = found
     place = {name: c for c, name in enumerate(names)}
-    cells[:, [place[name] for name in layout.variables]] = float_cells(numbers[:, taken].T, dialect)
+    cells[:, [place[name] for name in layout.variables]] = float_cells(numbers[taken], dialect)
     cells[:, [place[f"{name}_missing"] for name in items]] = reason_cells[at].reshape(m, len(items))
     sep = dialect.sep
     lines = [sep.join(field(name) for name in names)]

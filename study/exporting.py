@@ -316,17 +316,20 @@ def _indicator_cells(
 ) -> tuple[np.ndarray, np.ndarray]:
     """`panels.indicator_grid` for the rows of `wave_ids` (the families' live waves, read just
     before): the same two matrices. On PostgreSQL one query by the wave ids themselves (no join
-    of waves and families, no access subquery again), the values as one float array in binary,
-    the missing-data reasons only where there is one (a value is NULL exactly when it has a
-    reason, a check constraint); elsewhere `panels.indicator_grid`."""
+    of waves and families, no access subquery again), wave, indicator and value as one run of
+    bytes numpy reads whole, the missing-data reasons only where there is one (a value is NULL
+    exactly when it has a reason, a check constraint); elsewhere `panels.indicator_grid`."""
     connection = connections[IndicatorValue.objects.db]
     if connection.vendor != "postgresql" or not wave_ids:
         return panels.indicator_grid(pd.Series(wave_ids, dtype=np.int64), families, indicator_ids)
     import psycopg
 
     table = IndicatorValue._meta.db_table
+    # wave, indicator and value of every value as one run of big-endian 8-byte fields (numpy
+    # reads it as it is: no Python number per value); the reasons as arrays, only where set
     sql = (
-        "SELECT array_agg(wave_id), array_agg(indicator_id), array_agg(value::float8), "
+        "SELECT string_agg(int8send(wave_id) || int8send(indicator_id) "
+        "|| float8send(coalesce(value::float8, 'NaN')), ''::bytea), "
         "array_agg(wave_id) FILTER (WHERE missing_code <> ''), "
         "array_agg(indicator_id) FILTER (WHERE missing_code <> ''), "
         "array_agg(missing_code) FILTER (WHERE missing_code <> '') "
@@ -352,11 +355,12 @@ def _indicator_cells(
         keep = (at >= 0) & (column >= 0)
         return at[keep], column[keep], keep
 
-    at, column, keep = place(found[0], found[1])
-    values[at, column] = np.asarray(found[2], dtype=float)[keep]
-    if found[3] is not None:
-        at, column, keep = place(found[3], found[4])
-        reasons[at, column] = np.asarray(found[5], dtype=object)[keep]
+    cells = np.frombuffer(bytes(found[0]), dtype=[("w", ">i8"), ("i", ">i8"), ("v", ">f8")])
+    at, column, keep = place(cells["w"], cells["i"])
+    values[at, column] = cells["v"].astype(float)[keep]
+    if found[1] is not None:
+        at, column, keep = place(found[1], found[2])
+        reasons[at, column] = np.asarray(found[3], dtype=object)[keep]
     return values, reasons
 
 

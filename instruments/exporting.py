@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,12 @@ from study.exporting import (
     CSV_DIALECTS,
     SPSS_MISSING,
     STATA_MISSING,
+    CsvDialect,
+    csv_cells,
+    csv_field,
+    csv_safe_value,
+    distinct_cells,
+    float_cells,
     frame_csv_safe,
     frame_to_csv_bytes,
     stata_names,
@@ -178,16 +185,65 @@ def _cells(rows: list[AdministrationRow], variables: dict[str, dict]) -> tuple[d
     return numbers, reasons
 
 
-def instrument_frame(
+@dataclass
+class _Layout:
+    """The administrations laid out in the table's row order: the variables, each variable's
+    cells and each item's reasons (in the rows' order as read), the narrow key columns in the
+    table's order and where each of its rows comes from (`taken`)."""
+
+    variables: dict[str, dict]
+    data: pd.DataFrame
+    key: pd.DataFrame
+    taken: np.ndarray
+
+
+def _sparse_cells(
+    rows: list[AdministrationRow], variables: dict[str, dict], items: list[str]
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """`_cells` as two matrices, row by variable (NaN: none) and row by item ("": no reason),
+    filled only where a row has a value (most cells of a row belong to other instruments);
+    None when a value is no number (the table's coercion of text is then needed)."""
+    number_at = {name: c for c, name in enumerate(variables)}
+    reason_at = {f"{name}_missing": c for c, name in enumerate(items)}
+    numbers: dict[tuple[int, int], object] = {}
+    reasons: dict[tuple[int, int], object] = {}
+    for i, row in enumerate(rows):
+        for item, value in row.answers.items():
+            c = number_at.get(item_column(row.instrument, item))
+            if c is not None:
+                numbers[i, c] = value
+        for item, code in row.missing_codes.items():
+            c = reason_at.get(f"{item_column(row.instrument, item)}_missing")
+            if c is not None:
+                reasons[i, c] = "" if code is None else code
+        for score, value in row.scores.items():
+            c = number_at.get(score_column(row.instrument, score))
+            if c is not None:
+                numbers[i, c] = value
+    if not all(v is None or type(v) in (int, float) for v in numbers.values()):
+        return None
+    shape = len(rows), len(variables)
+    return _matrix(numbers, shape, np.nan, float), _matrix(
+        reasons, (len(rows), len(items)), "", object
+    )
+
+
+def _matrix(
+    cells: dict[tuple[int, int], object], shape: tuple[int, int], fill, dtype
+) -> np.ndarray:
+    """A matrix of `shape` filled with `fill`, with `cells` (row, column -> value) set."""
+    out = np.full(shape, fill, dtype=dtype)
+    if cells:
+        at = np.array(list(cells), dtype=np.int64)
+        out[at[:, 0], at[:, 1]] = np.fromiter(cells.values(), dtype=dtype, count=len(cells))
+    return out
+
+
+def _layout(
     rows: list[AdministrationRow], waves: pd.DataFrame, versions: Iterable[InstrumentVersion]
-) -> pd.DataFrame:
-    """The administrations as one table (see the module docstring); `waves` has wave_id,
-    pseudonym, arm, wave and year. Built column by column from lists (one DataFrame at the
-    end, not one column insert per variable), and the rows ordered on the narrow key columns
-    before the wide table is taken in that order."""
+) -> _Layout:
     variables = _variables(v.parsed for v in versions)
     n = len(rows)
-    numbers, reasons = _cells(rows, variables)
     if rows:
         data = pd.DataFrame(
             {
@@ -203,22 +259,85 @@ def instrument_frame(
         data[["wave_id", "instrument"]].assign(_row=np.arange(n)), on="wave_id", how="inner"
     ).sort_values(["pseudonym", "wave", "instrument"])
     taken = key["_row"].to_numpy(dtype=np.int64)
+    return _Layout(variables, data, key, taken)
 
-    def take(series: pd.Series) -> pd.Series:
-        return series.take(taken).reset_index(drop=True)
 
+def _base_columns(layout: _Layout) -> dict[str, pd.Series]:
+    key, data, taken = layout.key, layout.data, layout.taken
     columns: dict[str, pd.Series] = {
         name: key[name].reset_index(drop=True) for name in ("pseudonym", "arm", "wave", "year")
     }
     for name in ("instrument", "version", "origin"):
-        columns[name] = take(data[name])
-    for name, var in variables.items():
+        columns[name] = data[name].take(taken).reset_index(drop=True)
+    return columns
+
+
+def instrument_frame(
+    rows: list[AdministrationRow], waves: pd.DataFrame, versions: Iterable[InstrumentVersion]
+) -> pd.DataFrame:
+    """The administrations as one table (see the module docstring); `waves` has wave_id,
+    pseudonym, arm, wave and year. Built column by column from lists (one DataFrame at the
+    end, not one column insert per variable), and the rows ordered on the narrow key columns
+    before the wide table is taken in that order."""
+    layout = _layout(rows, waves, versions)
+    data, taken = layout.data, layout.taken
+    numbers, reasons = _cells(rows, layout.variables)
+
+    def take(series: pd.Series) -> pd.Series:
+        return series.take(taken).reset_index(drop=True)
+
+    columns = _base_columns(layout)
+    for name, var in layout.variables.items():
         columns[name] = pd.Series(_as_float(numbers[name])[taken])
         if var["kind"] == "item":
             reason = f"{name}_missing"
             text = pd.Series(reasons[reason], index=data.index) if rows else None
             columns[reason] = take(text if text is not None else pd.Series("", index=data.index))
     return pd.DataFrame(columns)
+
+
+def instrument_csv(
+    rows: list[AdministrationRow],
+    waves: pd.DataFrame,
+    versions: Iterable[InstrumentVersion],
+    dialect: CsvDialect,
+) -> bytes:
+    """`frame_to_csv_bytes(instrument_frame(rows, waves, versions), dialect)`, written from the
+    cells themselves (no column of the wide table made and read back): each distinct number of
+    all variables formatted once, each distinct reason of all items guarded and quoted once.
+    Anything unusual (no row, no variable, a reason that is not text) goes through the table."""
+    versions = list(versions)
+    layout = _layout(rows, waves, versions)
+    items = [name for name, var in layout.variables.items() if var["kind"] == "item"]
+    base = _base_columns(layout)
+    names = list(base)
+    for name, var in layout.variables.items():
+        names += [name, f"{name}_missing"] if var["kind"] == "item" else [name]
+    m, taken = len(layout.taken), layout.taken
+    if not m or not items or len(set(names)) != len(names):
+        return frame_to_csv_bytes(instrument_frame(rows, waves, versions), dialect)
+    sparse = _sparse_cells(rows, layout.variables, items)
+    if sparse is None:
+        return frame_to_csv_bytes(instrument_frame(rows, waves, versions), dialect)
+    numbers, reasons = sparse
+    distinct, at = distinct_cells(reasons[taken].ravel())
+    if not all(isinstance(v, str) for v in distinct):
+        return frame_to_csv_bytes(instrument_frame(rows, waves, versions), dialect)
+    field = csv_field(dialect)
+    reason_cells = np.array([field(csv_safe_value(v)) for v in distinct] + [""], dtype=object)
+    cells = np.empty((m, len(names)), dtype=object)
+    for c, column in enumerate(base.values()):
+        found = csv_cells(column, dialect, field)
+        if found is None:
+            return frame_to_csv_bytes(instrument_frame(rows, waves, versions), dialect)
+        cells[:, c] = found
+    place = {name: c for c, name in enumerate(names)}
+    cells[:, [place[name] for name in layout.variables]] = float_cells(numbers[taken], dialect)
+    cells[:, [place[f"{name}_missing"] for name in items]] = reason_cells[at].reshape(m, len(items))
+    sep = dialect.sep
+    lines = [sep.join(field(name) for name in names)]
+    lines.extend(map(sep.join, cells.tolist()))
+    return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 def _as_float(values: list) -> np.ndarray:
@@ -244,9 +363,20 @@ def wave_frame(families: QuerySet) -> pd.DataFrame:
 
 def export_frames(study: Study, families: QuerySet) -> tuple[pd.DataFrame, pd.DataFrame]:
     versions = list(instrument_version_list(study=study))
-    frame = instrument_frame(administration_rows(families), wave_frame(families), versions)
-    book = pd.DataFrame(codebook(versions)).drop(columns=list(PAGE_ONLY), errors="ignore")
-    return frame, book
+    return _data_frame(families, versions), _codebook_frame(versions)
+
+
+def _data_frame(families: QuerySet, versions: list[InstrumentVersion]) -> pd.DataFrame:
+    return instrument_frame(administration_rows(families), wave_frame(families), versions)
+
+
+def _data_csv(families: QuerySet, versions: list[InstrumentVersion]) -> bytes:
+    rows = administration_rows(families)
+    return instrument_csv(rows, wave_frame(families), versions, CSV_DIALECTS["csv"])
+
+
+def _codebook_frame(versions: list[InstrumentVersion]) -> pd.DataFrame:
+    return pd.DataFrame(codebook(versions)).drop(columns=list(PAGE_ONLY), errors="ignore")
 
 
 def _readstat(frame: pd.DataFrame, book: pd.DataFrame, fmt: str) -> bytes:
@@ -296,12 +426,15 @@ def _readstat(frame: pd.DataFrame, book: pd.DataFrame, fmt: str) -> bytes:
 
 
 def export_bytes(study: Study, families: QuerySet, fmt: str) -> bytes:
-    frame, book = export_frames(study, families)
-    # the bytes of `frame_csv_safe(frame).to_csv(index=False)`, written from whole columns
+    # the bytes of `frame_csv_safe(frame).to_csv(index=False)`, written from whole columns; a
+    # CSV file builds only its own table (the data, or the codebook)
     if fmt == "csv":
-        return frame_to_csv_bytes(frame, CSV_DIALECTS["csv"])
+        versions = list(instrument_version_list(study=study))
+        return _data_csv(families, versions)
     if fmt == "codebook.csv":
-        return frame_to_csv_bytes(book, CSV_DIALECTS["csv"])
+        versions = list(instrument_version_list(study=study))
+        return frame_to_csv_bytes(_codebook_frame(versions), CSV_DIALECTS["csv"])
+    frame, book = export_frames(study, families)
     if fmt == "xlsx":
         buffer = io.BytesIO()
         with pd.ExcelWriter(buffer, engine="openpyxl") as writer:

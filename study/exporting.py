@@ -20,12 +20,13 @@ from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
+from django.db import connections
 from django.db.models import Count, FilteredRelation, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from study import panels
 from study.catalogue import indicators_for
-from study.models import MissingCode, Study, Wave
+from study.models import IndicatorValue, MissingCode, Study, Wave
 
 FORMATS = {
     "csv": "text/csv",
@@ -125,7 +126,7 @@ def frame_to_csv_bytes(frame: pd.DataFrame, dialect: CsvDialect, *, header: bool
     return text.encode("utf-8")
 
 
-def _csv_field(dialect: CsvDialect) -> Callable[[object], str]:
+def csv_field(dialect: CsvDialect) -> Callable[[object], str]:
     """One cell as the csv module writes it in a row of several (pandas' writer: minimal
     quoting, doubled quotes, '\\n' line ends)."""
     buffer = io.StringIO()
@@ -149,7 +150,7 @@ def _csv_field(dialect: CsvDialect) -> Callable[[object], str]:
     return field
 
 
-def _csv_cells(series: pd.Series, dialect: CsvDialect, field) -> list[str] | None:
+def csv_cells(series: pd.Series, dialect: CsvDialect, field) -> list[str] | None:
     """A column's cells as CSV text, as pandas' `get_values_for_csv` and the csv module make
     them (missing: ""); None for a type this does not know (the caller uses pandas)."""
     dtype = series.dtype
@@ -190,10 +191,10 @@ def _columns_to_csv(frame: pd.DataFrame, dialect: CsvDialect, *, header: bool) -
         or frame.columns.has_duplicates
     ):
         return None
-    field = _csv_field(dialect)
+    field = csv_field(dialect)
     columns = []
     for name in names:
-        cells = _csv_cells(frame[name], dialect, field)
+        cells = csv_cells(frame[name], dialect, field)
         if cells is None:
             return None
         columns.append(cells)
@@ -297,14 +298,154 @@ _WAVE_COLUMNS = (
 
 def _live_waves(families: QuerySet) -> QuerySet:
     """The families' live waves with their family's columns and their live survey's scores
-    (a wave has at most one survey, and a family one wave per index), as tuples."""
+    (a wave has at most one survey, and a family one wave per index), as tuples, unordered
+    (the caller sorts them on pseudonym and wave, both unique: no join of the study to order
+    them by its name first)."""
     scores = [f"live_survey__{name}" for name in SURVEY_LABELS]
     return (
         Wave.objects.alive()
         .filter(family__in=families)
         .annotate(live_survey=FilteredRelation("survey", condition=Q(survey__is_deleted=False)))
         .values_list(*_WAVE_FIELDS, *scores)
+        .order_by()
     )
+
+
+def _indicator_cells(
+    wave_ids: list[int], families: QuerySet, indicator_ids: list[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """`panels.indicator_grid` for the rows of `wave_ids` (the families' live waves, read just
+    before): the same two matrices. On PostgreSQL one query by the wave ids themselves (no join
+    of waves and families, no access subquery again), wave, indicator and value as one run of
+    bytes numpy reads whole, the missing-data reasons only where there is one (a value is NULL
+    exactly when it has a reason, a check constraint); elsewhere `panels.indicator_grid`."""
+    connection = connections[IndicatorValue.objects.db]
+    if connection.vendor != "postgresql" or not wave_ids:
+        return panels.indicator_grid(pd.Series(wave_ids, dtype=np.int64), families, indicator_ids)
+    import psycopg
+
+    table = IndicatorValue._meta.db_table
+    # wave, indicator and value of every value as one run of big-endian 8-byte fields (numpy
+    # reads it as it is: no Python number per value); the reasons as arrays, only where set
+    sql = (
+        "SELECT string_agg(int8send(wave_id) || int8send(indicator_id) "
+        "|| float8send(coalesce(value::float8, 'NaN')), ''::bytea), "
+        "array_agg(wave_id) FILTER (WHERE missing_code <> ''), "
+        "array_agg(indicator_id) FILTER (WHERE missing_code <> ''), "
+        "array_agg(missing_code) FILTER (WHERE missing_code <> '') "
+        f'FROM "{table}" WHERE NOT is_deleted AND wave_id = ANY(%s)'
+    )
+    connection.ensure_connection()
+    raw = psycopg.Cursor(connection.connection)
+    raw.format = psycopg.pq.Format.BINARY
+    # through Django's cursor wrapper, so the query is logged and counted like any other
+    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
+    with wrap(raw) as cursor:
+        cursor.execute(sql, [wave_ids])
+        found = cursor.fetchone()
+    values = np.full((len(wave_ids), len(indicator_ids)), np.nan)
+    reasons = np.full((len(wave_ids), len(indicator_ids)), "", dtype=object)
+    if found is None or found[0] is None:
+        return values, reasons
+    rows_of, columns_of = pd.Index(wave_ids), pd.Index(indicator_ids)
+
+    def place(waves, indicators) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        at = rows_of.get_indexer(np.asarray(waves, dtype=np.int64))
+        column = columns_of.get_indexer(np.asarray(indicators, dtype=np.int64))
+        keep = (at >= 0) & (column >= 0)
+        return at[keep], column[keep], keep
+
+    cells = np.frombuffer(bytes(found[0]), dtype=[("w", ">i8"), ("i", ">i8"), ("v", ">f8")])
+    at, column, keep = place(cells["w"], cells["i"])
+    values[at, column] = cells["v"].astype(float)[keep]
+    if found[1] is not None:
+        at, column, keep = place(found[1], found[2])
+        reasons[at, column] = np.asarray(found[3], dtype=object)[keep]
+    return values, reasons
+
+
+@dataclass
+class _Panel:
+    """The panel's columns before they are a frame: the family and wave columns, the indicator
+    values and reasons as two matrices (one column per indicator), the survey scores."""
+
+    base: dict[str, object]
+    codes: list[str]
+    values: np.ndarray
+    reasons: np.ndarray
+    surveys: dict[str, np.ndarray]
+    rows: int
+
+    def columns(self) -> dict[str, object]:
+        """The frame's columns in its order (base, each indicator and its reason, surveys)."""
+        columns = dict(self.base)
+        # the reasons as one text array, each indicator's column a slice of it (not 40 arrays)
+        reason_text = pd.Series(np.ascontiguousarray(self.reasons.T).ravel()).array
+        n = self.rows
+        for j, code in enumerate(self.codes):
+            columns[code] = self.values[:, j]
+            columns[f"{code}_missing"] = reason_text[j * n : (j + 1) * n]
+        columns.update(self.surveys)
+        return columns
+
+    def names(self) -> list[str]:
+        names = list(self.base)
+        for code in self.codes:
+            names += [code, f"{code}_missing"]
+        return names + list(self.surveys)
+
+
+def _panel(study: Study, families: QuerySet, indicators: list | None = None) -> _Panel | None:
+    """The panel's columns (see `panel_frame`); None when there is no live wave."""
+    indicators = list(indicators_for(study)) if indicators is None else indicators
+    rows = list(_live_waves(families))
+    if not rows:
+        return None
+    rows.sort(key=lambda r: (r[4], r[2]))  # pseudonym, wave index
+    width = len(_WAVE_COLUMNS)
+    waves = pd.DataFrame([r[:width] for r in rows], columns=list(_WAVE_COLUMNS))
+    intake_year = pd.array(
+        [None if d is None else d.year for d in waves["intake_date"]], dtype="Int64"
+    )
+    base: dict[str, object] = {}
+    for name in BASE_LABELS:
+        if name == "intake_year":
+            base[name] = intake_year
+        elif name == "years_since_intake":
+            base[name] = (waves["year"] - pd.Series(intake_year)).array
+        else:
+            base[name] = waves[name].array
+    values, reasons = _indicator_cells(
+        waves["wave_id"].tolist(), families, [i.pk for i in indicators]
+    )
+    surveys = {}
+    for k, name in enumerate(SURVEY_LABELS):
+        scores = pd.Series([r[width + k] for r in rows], dtype=object)
+        surveys[name] = pd.to_numeric(scores, errors="coerce").astype(float).to_numpy()
+    codes = [i.code for i in indicators]
+    return _Panel(base, codes, values, reasons, surveys, len(rows))
+
+
+def _empty_panel_frame(study: Study, indicators: list) -> pd.DataFrame:
+    """The panel of no live wave, as it has always been built (its columns' types)."""
+    codes = [i.code for i in indicators]
+    waves = pd.DataFrame([], columns=list(_WAVE_COLUMNS))
+    intake_year = pd.array([], dtype="Int64")
+    columns: dict[str, object] = {}
+    for name in BASE_LABELS:
+        if name == "intake_year":
+            columns[name] = intake_year
+        elif name == "years_since_intake":
+            columns[name] = (waves["year"] - pd.Series(intake_year)).array
+        else:
+            columns[name] = waves[name].array
+    reasons = pd.Series(np.empty(0, dtype=object)).array
+    for code in codes:
+        columns[code] = np.empty(0)
+        columns[f"{code}_missing"] = reasons[0:0]
+    for name in SURVEY_LABELS:
+        columns[name] = np.empty(0)
+    return pd.DataFrame(columns)
 
 
 def panel_frame(study: Study, families: QuerySet, indicators: list | None = None) -> pd.DataFrame:
@@ -315,33 +456,64 @@ def panel_frame(study: Study, families: QuerySet, indicators: list | None = None
     sort of a frame is needed, and the frame is made once from whole columns (no index to
     align)."""
     indicators = list(indicators_for(study)) if indicators is None else indicators
-    codes = [i.code for i in indicators]
-    rows = list(_live_waves(families))
-    rows.sort(key=lambda r: (r[4], r[2]))  # pseudonym, wave index
-    width = len(_WAVE_COLUMNS)
-    waves = pd.DataFrame([r[:width] for r in rows], columns=list(_WAVE_COLUMNS))
-    intake_year = pd.array(
-        [None if d is None else d.year for d in waves["intake_date"]], dtype="Int64"
+    panel = _panel(study, families, indicators)
+    if panel is None:
+        return _empty_panel_frame(study, indicators)
+    return pd.DataFrame(panel.columns())
+
+
+def _panel_csv(panel: _Panel, dialect: CsvDialect, *, header: bool) -> bytes | None:
+    """The bytes `frame_to_csv_bytes(pd.DataFrame(panel.columns()))` writes, from the columns
+    themselves (no frame): each distinct number of all the float columns formatted once, each
+    distinct text of all the reason columns guarded and quoted once, the rows joined in C.
+    None when the names would make pandas' writer do something else (duplicates)."""
+    names = panel.names()
+    if len(set(names)) != len(names) or dialect.decimal == dialect.sep:
+        return None
+    field = csv_field(dialect)
+    n, k = panel.rows, len(panel.codes)
+    # all float columns (indicators, then surveys) in one matrix, formatted together
+    floats = np.column_stack([panel.values, *panel.surveys.values()]) if n else panel.values
+    number_text = float_cells(floats, dialect)
+    distinct_reasons, at = distinct_cells(panel.reasons.ravel())
+    reason_cells = np.array(
+        [field(csv_safe_value(v)) for v in distinct_reasons] + [""], dtype=object
     )
-    columns: dict[str, object] = {}
-    for name in BASE_LABELS:
-        if name == "intake_year":
-            columns[name] = intake_year
-        elif name == "years_since_intake":
-            columns[name] = (waves["year"] - pd.Series(intake_year)).array
-        else:
-            columns[name] = waves[name].array
-    values, reasons = panels.indicator_grid(waves["wave_id"], families, [i.pk for i in indicators])
-    # the reasons as one text array, each indicator's column a slice of it (not 40 arrays)
-    reason_text = pd.Series(np.ascontiguousarray(reasons.T).ravel()).array
-    n = len(waves)
-    for j, code in enumerate(codes):
-        columns[code] = values[:, j]
-        columns[f"{code}_missing"] = reason_text[j * n : (j + 1) * n]
-    for k, name in enumerate(SURVEY_LABELS):
-        scores = pd.Series([r[width + k] for r in rows], dtype=object)
-        columns[name] = pd.to_numeric(scores, errors="coerce").astype(float).to_numpy()
-    return pd.DataFrame(columns)
+    reason_text = reason_cells[at].reshape(n, k)
+    cells = np.empty((n, len(names)), dtype=object)
+    width = len(panel.base)
+    for c, column in enumerate(panel.base.values()):
+        found = csv_cells(pd.Series(column, copy=False), dialect, field)
+        if found is None:
+            return None
+        cells[:, c] = found
+    cells[:, width : width + 2 * k : 2] = number_text[:, :k]
+    cells[:, width + 1 : width + 2 * k : 2] = reason_text
+    cells[:, width + 2 * k :] = number_text[:, k:]
+    sep = dialect.sep
+    lines = [sep.join(field(name) for name in names)] if header else []
+    lines.extend(map(sep.join, cells.tolist()))
+    return ("\n".join(lines) + "\n" if lines else "").encode("utf-8")
+
+
+def float_cells(values: np.ndarray, dialect: CsvDialect) -> np.ndarray:
+    """A float matrix as CSV text, cell by cell as `csv_cells` writes a float column."""
+    flat = np.ascontiguousarray(values).ravel()
+    bits, at = np.unique(flat.view(f"i{flat.itemsize}"), return_inverse=True)
+    text = bits.view(flat.dtype).astype(str)
+    if dialect.decimal != "." and len(text):
+        text = np.strings.replace(text, ".", dialect.decimal, 1)
+    cells = text.astype(object)[at.reshape(-1)]
+    cells[np.isnan(flat)] = ""
+    return cells.reshape(values.shape)
+
+
+def distinct_cells(values: np.ndarray) -> tuple[list, np.ndarray]:
+    """The distinct values of an object array and each cell's place among them (a missing
+    cell: one past the last)."""
+    at, distinct = pd.factorize(values, use_na_sentinel=True)
+    at[at < 0] = len(distinct)
+    return list(distinct), at
 
 
 def codebook_frame(study: Study, indicators: list | None = None) -> pd.DataFrame:
@@ -516,11 +688,17 @@ def _csv_pieces(
     indicators = list(indicators_for(study))  # one catalogue query for all pieces
     header = True
     for start in range(0, max(len(ids), 1), chunk):
-        part = panel_frame(
-            study, families.model.objects.filter(pk__in=ids[start : start + chunk]), indicators
-        )
-        piece = frame_to_csv_bytes(part, dialect, header=header)
-        yield (BOM + piece if header and dialect.bom else piece), len(part)
+        part = families.model.objects.filter(pk__in=ids[start : start + chunk])
+        panel = _panel(study, part, indicators)
+        piece = None if panel is None else _panel_csv(panel, dialect, header=header)
+        if piece is None:
+            frame = (
+                _empty_panel_frame(study, indicators)
+                if panel is None
+                else pd.DataFrame(panel.columns())
+            )
+            piece = frame_to_csv_bytes(frame, dialect, header=header)
+        yield (BOM + piece if header and dialect.bom else piece), 0 if panel is None else panel.rows
         header = False
 
 

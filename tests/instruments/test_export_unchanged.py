@@ -129,3 +129,47 @@ def test_demo_instrument_frame_is_the_same_frame_as_before(demo, monkeypatch):
         old, _ = exporting.export_frames(demo, families)
     assert len(new) > 1000
     pd.testing.assert_frame_equal(new, old, check_exact=True)
+
+
+def test_demo_instrument_csv_is_the_pandas_write_of_the_table_as_before(demo, monkeypatch):
+    """The CSV is written from the cells without the wide table (`instrument_frame`): the same
+    bytes as pandas writes of the table built the way it was before."""
+    some = Family.objects.filter(study=demo, arm__kind="comparison", wijk__gt="K")
+    none = Family.objects.filter(study=demo, pseudonym="no such family")
+    for families in (Family.objects.filter(study=demo), some, none):
+        new = exporting.export_bytes(demo, families, "csv")
+        with monkeypatch.context() as m:
+            _reference(m)
+            frame, _book = exporting.export_frames(demo, families)
+        old = exporting.frame_csv_safe(frame).to_csv(index=False).encode("utf-8")
+        assert new == old
+
+
+def test_instrument_csv_of_unusual_cells_is_the_table_written(demo):
+    """Answers that are None, a bool or text, and a reason that starts like a formula or is
+    None: the CSV written from the cells is the one written from the table."""
+    from study.exporting import CSV_DIALECTS, frame_to_csv_bytes
+
+    families = Family.objects.filter(study=demo)
+    versions = list(selectors.instrument_version_list(study=demo))
+    rows = selectors.administration_rows(families)
+    waves = exporting.wave_frame(families)
+    stored = next(r for r in rows if r.answers)
+    item = next(iter(stored.answers))
+    odd = [
+        AdministrationRow(
+            wave_id=stored.wave_id,
+            instrument=stored.instrument,
+            version=stored.version,
+            answers={item: answer},
+            missing_codes={item: code},
+            scores=dict(stored.scores),
+        )
+        for answer, code in ((None, "=cmd"), (True, None), ("3", "refused"))
+    ]
+    for extra in ([], odd[:1], odd[:2], odd):
+        table = rows + extra
+        for dialect in CSV_DIALECTS.values():
+            new = exporting.instrument_csv(table, waves, versions, dialect)
+            old = frame_to_csv_bytes(exporting.instrument_frame(table, waves, versions), dialect)
+            assert new == old

@@ -155,15 +155,7 @@ def csv_cells(series: pd.Series, dialect: CsvDialect, field) -> list[str] | None
     them (missing: ""); None for a type this does not know (the caller uses pandas)."""
     dtype = series.dtype
     if isinstance(dtype, np.dtype) and dtype.kind == "f":
-        values = series.to_numpy()
-        # each distinct number (by its bits: 0.0 and -0.0 differ) formatted once
-        bits, at = np.unique(values.view(f"i{values.itemsize}"), return_inverse=True)
-        text = bits.view(values.dtype).astype(str)
-        if dialect.decimal != "." and len(text):
-            text = np.strings.replace(text, ".", dialect.decimal, 1)
-        cells = text.astype(object)[at.reshape(-1)]
-        cells[np.isnan(values)] = ""
-        return cells.tolist()
+        return float_cells(series.to_numpy(), dialect).tolist()
     if isinstance(dtype, np.dtype) and dtype.kind in "iu":
         return series.to_numpy().astype(str).tolist()
     if isinstance(dtype, pd.api.extensions.ExtensionDtype) and pd.api.types.is_integer_dtype(dtype):
@@ -395,6 +387,19 @@ class _Panel:
         return names + list(self.surveys)
 
 
+def _base_columns(waves: pd.DataFrame, intake_year) -> dict[str, object]:
+    """The panel's family and wave columns (BASE_LABELS) from the waves' rows."""
+    columns: dict[str, object] = {}
+    for name in BASE_LABELS:
+        if name == "intake_year":
+            columns[name] = intake_year
+        elif name == "years_since_intake":
+            columns[name] = (waves["year"] - pd.Series(intake_year)).array
+        else:
+            columns[name] = waves[name].array
+    return columns
+
+
 def _panel(study: Study, families: QuerySet, indicators: list | None = None) -> _Panel | None:
     """The panel's columns (see `panel_frame`); None when there is no live wave."""
     indicators = list(indicators_for(study)) if indicators is None else indicators
@@ -407,14 +412,7 @@ def _panel(study: Study, families: QuerySet, indicators: list | None = None) -> 
     intake_year = pd.array(
         [None if d is None else d.year for d in waves["intake_date"]], dtype="Int64"
     )
-    base: dict[str, object] = {}
-    for name in BASE_LABELS:
-        if name == "intake_year":
-            base[name] = intake_year
-        elif name == "years_since_intake":
-            base[name] = (waves["year"] - pd.Series(intake_year)).array
-        else:
-            base[name] = waves[name].array
+    base = _base_columns(waves, intake_year)
     values, reasons = _indicator_cells(
         waves["wave_id"].tolist(), families, [i.pk for i in indicators]
     )
@@ -431,14 +429,7 @@ def _empty_panel_frame(study: Study, indicators: list) -> pd.DataFrame:
     codes = [i.code for i in indicators]
     waves = pd.DataFrame([], columns=list(_WAVE_COLUMNS))
     intake_year = pd.array([], dtype="Int64")
-    columns: dict[str, object] = {}
-    for name in BASE_LABELS:
-        if name == "intake_year":
-            columns[name] = intake_year
-        elif name == "years_since_intake":
-            columns[name] = (waves["year"] - pd.Series(intake_year)).array
-        else:
-            columns[name] = waves[name].array
+    columns: dict[str, object] = _base_columns(waves, intake_year)
     reasons = pd.Series(np.empty(0, dtype=object)).array
     for code in codes:
         columns[code] = np.empty(0)
@@ -497,7 +488,8 @@ def _panel_csv(panel: _Panel, dialect: CsvDialect, *, header: bool) -> bytes | N
 
 
 def float_cells(values: np.ndarray, dialect: CsvDialect) -> np.ndarray:
-    """A float matrix as CSV text, cell by cell as `csv_cells` writes a float column."""
+    """A float array (a column or a matrix) as CSV text, cell by cell as pandas writes it:
+    each distinct number (by its bits: 0.0 and -0.0 differ) formatted once."""
     flat = np.ascontiguousarray(values).ravel()
     bits, at = np.unique(flat.view(f"i{flat.itemsize}"), return_inverse=True)
     text = bits.view(flat.dtype).astype(str)

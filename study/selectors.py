@@ -93,6 +93,23 @@ def family_get_with_rights(user, pk: int) -> tuple[Family, set[access.Right]]:
     return family, rights
 
 
+def wave_get_with_rights(user, pk: int) -> tuple[Wave, set[access.Right]]:
+    """`wave_get` and `access.family_rights` of the wave's family in one go (the same 404; the
+    caseload asked once for a coach), as `family_get_with_rights`."""
+    wave = (
+        Wave.objects.alive()
+        .select_related("family__study", "family__arm")
+        .filter(pk=_int_or_404(pk), family__is_deleted=False)
+        .first()
+    )
+    if wave is None:
+        raise Http404
+    rights = access.family_rights(user, wave.family)
+    if access.Right.VIEW_FAMILY not in rights:
+        raise Http404
+    return wave, rights
+
+
 def wave_get(user, pk: int) -> Wave:
     """One live wave of a family the user may see, or 404 (as `family_get`)."""
     wave = (

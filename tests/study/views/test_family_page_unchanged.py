@@ -1,7 +1,8 @@
 """Speed work on the family page must not change who sees it or what it shows:
-`selectors.family_get_with_rights` answers 404 exactly when `family_get` does and gives
-`access.family_rights`, and the indicator rows read as plain columns are the rows built from
-the indicator instances (the old code, kept here as the reference)."""
+`selectors.family_get_with_rights` (and `wave_get_with_rights`) answers 404 exactly when
+`family_get` (`wave_get`) does and gives `access.family_rights`, which holds a right exactly
+when `family_has_right` grants it (the views' 403 checks); the indicator rows read as plain
+columns are the rows built from the indicator instances (the old code, kept as reference)."""
 
 from __future__ import annotations
 
@@ -79,3 +80,39 @@ def test_family_get_with_rights_is_family_get_and_family_rights(
             got, rights = selectors.family_get_with_rights(user, pk)
             assert got == old
             assert rights == access.family_rights(user, old)
+            # The views check a right in these rights instead of `require_family_right`.
+            for right in access.Right:
+                assert (right in rights) == access.family_has_right(user, old, right), right
+
+
+def test_wave_get_with_rights_is_wave_get_and_family_rights(
+    study, family, other_family, coach, other_coach, researcher, data_manager, gemeente_user
+):
+    deleted_family = make_family(study, user=researcher)
+    deleted_family.is_deleted = True
+    deleted_family.save()
+    dead_wave = family.waves.get(index=2)
+    dead_wave.is_deleted = True
+    dead_wave.save()
+    waves = [
+        family.waves.get(index=1).pk,
+        dead_wave.pk,
+        other_family.waves.get(index=0).pk,
+        deleted_family.waves.get(index=1).pk,
+        999999,
+        "x",
+    ]
+    users = _users(study, coach, other_coach, researcher, data_manager, gemeente_user)
+    for user in users:
+        for pk in waves:
+            try:
+                old = selectors.wave_get(user, pk)
+            except Http404:
+                with pytest.raises(Http404):
+                    selectors.wave_get_with_rights(user, pk)
+                continue
+            got, rights = selectors.wave_get_with_rights(user, pk)
+            assert got == old
+            assert rights == access.family_rights(user, old.family)
+            for right in access.Right:
+                assert (right in rights) == access.family_has_right(user, old.family, right)

@@ -54,8 +54,9 @@ def _scores_shown(admin: Administration) -> list[tuple[str, object]]:
 
 @login_required
 def wave_instruments(request: HttpRequest, wave_id: int) -> HttpResponse:
-    wave = study_selectors.wave_get(request.user, wave_id)
-    require_family_right(request.user, wave.family, access.Right.INSTRUMENT_ENTER)
+    wave, rights = study_selectors.wave_get_with_rights(request.user, wave_id)
+    if access.Right.INSTRUMENT_ENTER not in rights:  # require_family_right, from the rights read
+        raise PermissionDenied
     family_read(request, action="wave.instruments", families=wave.family, detail=wave.label)
     # The right to enter instruments for the family was checked above: it makes every
     # administration of the wave readable, so the wave's own are read without access subqueries.

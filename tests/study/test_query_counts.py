@@ -11,12 +11,14 @@ from datetime import date, timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from study.catalogue import indicators_for
 from study.imports.checking import extract_check
 from study.imports.reading import read_extract
+from study.models import CaseloadAssignment
 from study.services.care import care_involvement_add, caseload_assign
 from study.services.contacts import contact_log
 from study.services.surveys import wave_survey_record
@@ -79,6 +81,20 @@ def test_family_page_queries_do_not_grow_with_its_data(
         response = client.get(url)
     assert len(response.context["contacts"]) == size
     assert len(response.context["indicator_rows"][0]["cells"]) == len(family.study.wave_indices)
+
+
+def test_a_coach_s_family_page_asks_the_caseload_once(client, study, researcher, coach):
+    """The family page reads the family and its rights in one go
+    (`selectors.family_get_with_rights`): a coach's caseload EXISTS runs once, not once for the
+    404 and again for the page's links (15 queries, one fewer than before)."""
+    family, *_others = _families(study, researcher, 1, coach=coach)
+    client.force_login(coach)
+    table = CaseloadAssignment._meta.db_table
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("study:family_detail", args=[family.pk]))
+    assert response.status_code == 200
+    assert len([q for q in queries if f'FROM "{table}"' in q["sql"]]) == 1
+    assert len(queries) == 15
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -395,15 +395,22 @@ def care_involvement_get(user, pk: int) -> CareInvolvement:
     return involvement
 
 
-def coach_caseload_ids(user) -> QuerySet:
-    """The ids of the families on the user's caseload, in the cards' order (for paging)."""
-    return access.caseload_families(user).order_by("pseudonym", "pk").values_list("pk", flat=True)
+def coach_caseload_ids(user, *, families: QuerySet[Family] | None = None) -> QuerySet:
+    """The ids of the families on the user's caseload, in the cards' order (for paging);
+    `families`: the user's `access.caseload_families` already asked for in this request."""
+    if families is None:
+        families = access.caseload_families(user)
+    return families.order_by("pseudonym", "pk").values_list("pk", flat=True)
 
 
-def coach_caseload(user, *, ids: list[int] | None = None) -> QuerySet[Family]:
+def coach_caseload(
+    user, *, ids: list[int] | None = None, families: QuerySet[Family] | None = None
+) -> QuerySet[Family]:
     """The families on the user's own caseload, with their number of contacts, the last
     contact and the next wave to do (its label index and due date), for the caseload cards;
-    `ids`: only those (a page: its contacts are counted, not every family's)."""
+    `ids`: only those (a page: its contacts are counted, not every family's); `families`: the
+    user's `access.caseload_families` already asked for in this request (the same access filter,
+    built once: the page's ids and its cards then share the one day and rule)."""
     from django.db.models import Max, OuterRef, Subquery
 
     open_waves = (
@@ -411,7 +418,8 @@ def coach_caseload(user, *, ids: list[int] | None = None) -> QuerySet[Family]:
         .filter(family=OuterRef("pk"), index__gte=0, status=Wave.Status.PLANNED)
         .order_by("index")
     )
-    families = access.caseload_families(user)
+    if families is None:
+        families = access.caseload_families(user)
     if ids is not None:
         families = families.filter(pk__in=ids)
     return families.select_related("arm", "study").annotate(
@@ -422,11 +430,14 @@ def coach_caseload(user, *, ids: list[int] | None = None) -> QuerySet[Family]:
     )
 
 
-def coach_caseload_cards(user, *, ids: list[int]) -> list[dict]:
+def coach_caseload_cards(
+    user, *, ids: list[int], families: QuerySet[Family] | None = None
+) -> list[dict]:
     """The caseload cards of the families `ids` (a page of `coach_caseload_ids`): what each
-    card shows, as plain rows (not model instances), in the cards' order."""
+    card shows, as plain rows (not model instances), in the cards' order; `families`: as for
+    `coach_caseload`."""
     return list(
-        coach_caseload(user, ids=ids)
+        coach_caseload(user, ids=ids, families=families)
         .order_by("pseudonym", "pk")
         .values(
             "pk",

@@ -30,9 +30,13 @@ def caseload(request):
     """The user's caseload as cards, 50 families a page (a data manager's caseload is every
     family of every study; the page must not grow with them)."""
     # The page's ids first (a plain count and slice), then the cards of those families only.
-    ids = selectors.coach_caseload_ids(request.user)
+    # The access selector is asked once; the cards keep its filter (same rule, same day).
+    families = access.caseload_families(request.user)
+    ids = selectors.coach_caseload_ids(request.user, families=families)
     page = Paginator(ids, CASELOAD_PER_PAGE).get_page(request.GET.get("page"))
-    shown = selectors.coach_caseload_cards(request.user, ids=list(page.object_list))
+    shown = selectors.coach_caseload_cards(
+        request.user, ids=list(page.object_list), families=families
+    )
     # The study of the cards when they share one (what the read log would look up itself).
     study = selectors.study_of_families({f["pk"]: f["study_id"] for f in shown})
     family_read(request, action="caseload", families=[f["pk"] for f in shown], study=study)

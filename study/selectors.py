@@ -456,10 +456,14 @@ def coach_caseload_cards(
 
 def study_of_families(study_of: dict[int, int]) -> Study | None:
     """The one study of families (family id -> its study id; None when none or several), as
-    the read log looks up the study of the families it logs itself (its first 1,000 ids), in
-    one query instead of two."""
+    the read log looks up the study of the families it logs itself (its first 1,000 ids), with no
+    query instead of two: only its id is set (all the read log reads of it)."""
     study_ids = {study_of[pk] for pk in sorted(study_of)[:1000]}
-    return Study.objects.filter(pk=study_ids.pop()).first() if len(study_ids) == 1 else None
+    if len(study_ids) != 1:
+        return None
+    # No query: the read log stores the study's id only (`AccessEvent.study_id`, which its mac
+    # covers), and the study exists: the families were just read and `Family.study` is PROTECT.
+    return Study(pk=study_ids.pop())
 
 
 def family_audit_trail(family: Family, *, limit: int = 500) -> list[dict]:

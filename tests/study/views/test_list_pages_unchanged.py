@@ -344,3 +344,35 @@ def test_the_list_pages_show_the_rows_as_before(
             checked += 1
         assert old_due_cards(user) in _page(client, "/due/")
     assert checked >= 7
+
+
+@pytest.mark.parametrize("username", ["beheerder", "coach1"])
+def test_the_caseload_and_due_pages_log_their_reads_as_before(
+    client, demo, django_user_model, username
+):
+    """The caseload and due pages hand the read log a study with its id only (no query): the
+    event is the one the read log writes when it looks the study up itself (same action, study,
+    ids and count)."""
+    from study.access_log import family_read
+    from study.models import AccessEvent
+
+    user = django_user_model.objects.get(username=username)
+    client.force_login(user)
+    for url, action in [("/caseload/", "caseload"), ("/due/", "waves.due")]:
+        before = AccessEvent.objects.order_by("pk").last()
+        response = client.get(url)
+        if response.status_code != 200:
+            continue
+        events = list(AccessEvent.objects.filter(pk__gt=getattr(before, "pk", 0)).order_by("pk"))
+        logged = [e for e in events if e.family_ids]
+        assert len(logged) == 1, (url, [e.action for e in events])
+        event = logged[0]
+        # What the read log writes for the same families when it is given no study.
+        own = family_read(None, user=user, action=event.action, families=event.family_ids)
+        assert (event.study_id, event.family_ids, event.row_count) == (
+            own.study_id,
+            own.family_ids,
+            own.row_count,
+        ), url
+        assert event.study_id == demo.pk and event.row_count == len(event.family_ids) > 0
+        assert event.action == action

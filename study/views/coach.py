@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -33,7 +33,7 @@ def caseload(request):
     # The access selector is asked once; the cards keep its filter (same rule, same day).
     families = access.caseload_families(request.user)
     ids = selectors.coach_caseload_ids(request.user, families=families)
-    page = Paginator(ids, CASELOAD_PER_PAGE).get_page(request.GET.get("page"))
+    page = _caseload_page(ids, request.GET.get("page"))
     shown = selectors.coach_caseload_cards(
         request.user, ids=list(page.object_list), families=families
     )
@@ -55,6 +55,20 @@ def caseload(request):
 
 
 CASELOAD_PER_PAGE = 50
+
+
+def _caseload_page(ids, number: str | None) -> Page:
+    """The page `number` of the caseload's ids, as `Paginator(ids).get_page(number)` gives it.
+    The first page (no number, or "1") reads one more id than a page holds first: a caseload
+    that fits on one page (every coach's) then needs no COUNT; a longer one counts as before and
+    keeps the ids already read."""
+    first = list(ids[: CASELOAD_PER_PAGE + 1]) if number in (None, "1") else None
+    if first is not None and len(first) <= CASELOAD_PER_PAGE:
+        return Paginator(first, CASELOAD_PER_PAGE).get_page(number)
+    page = Paginator(ids, CASELOAD_PER_PAGE).get_page(number)
+    if first is not None and page.number == 1:
+        page.object_list = first[:CASELOAD_PER_PAGE]
+    return page
 
 
 @login_required

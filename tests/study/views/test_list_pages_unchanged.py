@@ -338,6 +338,8 @@ def test_the_list_pages_show_the_rows_as_before(
             for page in (1, 2):
                 assert old_caseload_cards(user, page) in _page(client, f"/caseload/?page={page}")
                 checked += 1
+            # No page number: the first page (read without a COUNT when it is the only one).
+            assert old_caseload_cards(user, 1) in _page(client, "/caseload/")
         response = client.get(f"/studies/{study.pk}/caseloads/")
         if response.status_code == 200:
             assert old_caseloads_rows(user, study) in response.content.decode()
@@ -376,3 +378,30 @@ def test_the_caseload_and_due_pages_log_their_reads_as_before(
         ), url
         assert event.study_id == demo.pk and event.row_count == len(event.family_ids) > 0
         assert event.action == action
+
+
+@pytest.mark.parametrize("username", ["beheerder", "coach1"])
+def test_the_caseload_page_is_the_paginators_page(demo, django_user_model, username):
+    """`_caseload_page` (the first page read with one id more, no COUNT when it fits) gives the
+    page `Paginator(ids).get_page` gives, for every kind of page number; the data manager's
+    caseload has more than one page, the coach's one."""
+    from study.views.coach import CASELOAD_PER_PAGE, _caseload_page
+
+    user = django_user_model.objects.get(username=username)
+    ids = selectors.coach_caseload_ids(user)
+    n = ids.count()
+    assert n > 0 and (n > CASELOAD_PER_PAGE) == (username == "beheerder")
+    for number in [None, "1", "2", "3", "", "0", "-1", "abc", "999"]:
+        old = Paginator(ids, CASELOAD_PER_PAGE).get_page(number)
+        new = _caseload_page(ids, number)
+        assert (new.number, list(new.object_list), new.paginator.count) == (
+            old.number,
+            list(old.object_list),
+            old.paginator.count,
+        ), number
+        assert (new.paginator.num_pages, new.start_index(), new.end_index()) == (
+            old.paginator.num_pages,
+            old.start_index(),
+            old.end_index(),
+        ), number
+        assert (new.has_previous(), new.has_next()) == (old.has_previous(), old.has_next())

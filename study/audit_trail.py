@@ -602,7 +602,12 @@ def trail(
 def _newest(models: list, family_ids: list[int], spec: TrailFilter, limit: int) -> list:
     """The newest `limit` history rows of all tables: their keys in one UNION ALL query, then
     the rows themselves (with their context) from only the tables that have some."""
-    sql, params = _keys_sql(models, family_ids, spec, limit)
+    # The families' newest rows read backwards from each table's newest row when they are at
+    # least half of all families (the other families' rows are then at most about as many as
+    # theirs; one study alone, the usual case, reads a handful); otherwise found by their own
+    # index and sorted (see `_keys_sql`).
+    backward = 2 * len(family_ids) >= Family.objects.count()
+    sql, params = _keys_sql(models, family_ids, spec, limit, backward=backward)
     with connections[models[0]._default_manager.db].cursor() as cursor:
         cursor.execute(sql, params)
         newest = cursor.fetchall()
@@ -638,7 +643,7 @@ def _newest(models: list, family_ids: list[int], spec: TrailFilter, limit: int) 
 
 
 def _keys_sql(
-    models: list, family_ids: list[int], spec: TrailFilter, limit: int
+    models: list, family_ids: list[int], spec: TrailFilter, limit: int, *, backward: bool = False
 ) -> tuple[str, list]:
     """The keys query of `_newest` as plain SQL (PostgreSQL and SQLite): (date, id, table
     number) of each table's newest `limit` rows of the families, newest first over all tables.
@@ -647,9 +652,12 @@ def _keys_sql(
     written into the SQL once per table instead of being prepared as hundreds of parameters.
     The value history has no index on its date (dropped in migration 0023 for the imports):
     its newest rows are the last written ones, its greatest history_id (a history row is
-    stamped when it is written); the other tables are ordered by date. Each table's rows of
-    the families are found by the families' (or waves') index and the newest taken from those
-    (see `order` below); the merge over all tables is by date, as the full trail's."""
+    stamped when it is written); the other tables are ordered by date. `backward`: each table
+    is read backwards along its primary key or date index from its newest row until the
+    families' newest rows turn up (cheap when the families own most rows); otherwise each
+    table's rows of the families are found by the families' (or waves') index and the newest
+    taken from those (see `order` below). The merge over all tables is by date, as the full
+    trail's."""
     connection = connections[models[0]._default_manager.db]
     q, date = connection.ops.quote_name, connection.ops.quote_name("history_date")
 
@@ -678,17 +686,24 @@ def _keys_sql(
         if spec.until:
             where.append(f"{table}.{q('history_date')} < %s")
             args.append(datetime.combine(spec.until + timedelta(days=1), time.min, tz))
-        # Sorted by expressions, not columns: an index on the sort column (the primary key, the
-        # date) would be read backwards from the newest row of every study until the families'
-        # newest rows turn up, all of the table for the oldest study (PostgreSQL chose it: the
-        # first of 10 studies' audit took 370-480 ms). So the families' rows are found by their
-        # own indexes (wave, family) and the newest taken from them: the study's rows, not the
-        # table's.
-        order = (
-            f"({table}.{q('history_id')} + 0) DESC"
-            if model.instance_type is IndicatorValue
-            else f"{unindexed(f'{table}.{date}')} DESC, ({table}.{q('history_id')} + 0) DESC"
-        )
+        # Not `backward`: sorted by expressions, not columns. By a column, PostgreSQL reads its
+        # index (the primary key, the date) backwards from the newest row of every study until
+        # the families' newest rows turn up: all of the table for the oldest study (the first of
+        # 10 studies' audit took 370-480 ms). By an expression the families' rows are found by
+        # their own index (wave, family) and the newest taken from them: the study's rows, not
+        # the table's.
+        if backward:
+            order = (
+                f"{table}.{q('history_id')} DESC"
+                if model.instance_type is IndicatorValue
+                else f"{table}.{date} DESC, {table}.{q('history_id')} DESC"
+            )
+        else:
+            order = (
+                f"({table}.{q('history_id')} + 0) DESC"
+                if model.instance_type is IndicatorValue
+                else f"{unindexed(f'{table}.{date}')} DESC, ({table}.{q('history_id')} + 0) DESC"
+            )
         branches.append(
             f"SELECT * FROM (SELECT {table}.{q('history_date')} AS {q('history_date')},"
             f" {table}.{q('history_id')} AS {q('history_id')}, {i} AS {q('_source')}"

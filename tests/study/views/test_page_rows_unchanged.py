@@ -47,7 +47,17 @@ def _history(study, researcher, data_manager):
     return families
 
 
-def test_a_page_of_the_trail_is_the_first_rows_of_the_full_trail(study, researcher, data_manager):
+@pytest.mark.parametrize("backward", [True, False])
+def test_a_page_of_the_trail_is_the_first_rows_of_the_full_trail(
+    study, researcher, data_manager, backward, monkeypatch
+):
+    # Both ways of finding a table's newest rows (read backwards from the table's newest row,
+    # or found by the families' index and sorted: `audit_trail._keys_sql`), whichever the
+    # families' share of all families would choose.
+    keys_sql = audit_trail._keys_sql
+    monkeypatch.setattr(
+        audit_trail, "_keys_sql", lambda *a, **k: keys_sql(*a, **{**k, "backward": backward})
+    )
     families = _history(study, researcher, data_manager)
     ids = sorted(f.pk for f in families)
     today = timezone.localdate()
@@ -146,3 +156,24 @@ def test_the_field_row_tag_is_the_field_partial():
         for field in form:
             old = _render('{% include "partials/field.html" with field=field %}', field=field)
             assert _render("{% load field_rows %}{% field_row field %}", field=field) == old
+
+
+def test_the_trail_reads_backwards_only_for_at_least_half_of_all_families(
+    study, researcher, data_manager, monkeypatch
+):
+    """The choice of `_newest`: one study alone (the usual case) or most families read the
+    tables backwards from their newest rows; a few families of many are found by their index."""
+    families = _history(study, researcher, data_manager)
+    make_family(study, user=researcher)  # three families in all
+    chosen = []
+    keys_sql = audit_trail._keys_sql
+
+    def spy(*args, **kwargs):
+        chosen.append(kwargs["backward"])
+        return keys_sql(*args, **kwargs)
+
+    monkeypatch.setattr(audit_trail, "_keys_sql", spy)
+    ids = sorted(f.pk for f in families)
+    for family_ids in (ids, ids[:1]):
+        list(audit_trail.trail(family_ids, audit_trail.TrailFilter(), limit=5))
+    assert chosen == [True, False]

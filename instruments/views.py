@@ -24,7 +24,12 @@ from study import access
 from study import selectors as study_selectors
 from study.access_log import family_read
 from study.models import Family
-from study.views.helpers import add_service_errors, require_family_right, require_study_right
+from study.views.helpers import (
+    add_service_errors,
+    require_family_right,
+    require_held,
+    require_study_right,
+)
 
 EXIT_ATTEMPTS = 5  # wrong exit passwords before the session is ended
 
@@ -55,8 +60,7 @@ def _scores_shown(admin: Administration) -> list[tuple[str, object]]:
 @login_required
 def wave_instruments(request: HttpRequest, wave_id: int) -> HttpResponse:
     wave, rights = study_selectors.wave_get_with_rights(request.user, wave_id)
-    if access.Right.INSTRUMENT_ENTER not in rights:  # require_family_right, from the rights read
-        raise PermissionDenied
+    require_held(rights, access.Right.INSTRUMENT_ENTER)
     family_read(request, action="wave.instruments", families=wave.family, detail=wave.label)
     # The right to enter instruments for the family was checked above: it makes every
     # administration of the wave readable, so the wave's own are read without access subqueries.

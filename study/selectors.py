@@ -69,12 +69,25 @@ def family_get(user, pk: int) -> Family:
     """One family the user may see, or 404 (never 403: do not confirm it exists). Read by its
     key and then asked of `access.family_has_right` (the rule of `visible_families`, without
     building the user's family set into the query)."""
-    family = (
-        Family.objects.alive().select_related("arm", "study").filter(pk=_int_or_404(pk)).first()
-    )
+    family = _live_family(pk)
     if family is None or not access.family_has_right(user, family, access.Right.VIEW_FAMILY):
         raise Http404
     return family
+
+
+def _live_family(pk) -> Family | None:
+    """The live family `pk` (a non-number is a 404) with its arm and study, whoever asks."""
+    return Family.objects.alive().select_related("arm", "study").filter(pk=_int_or_404(pk)).first()
+
+
+def _live_wave(pk) -> Wave | None:
+    """The live wave `pk` of a live family (a non-number is a 404), whoever asks."""
+    return (
+        Wave.objects.alive()
+        .select_related("family__study", "family__arm")
+        .filter(pk=_int_or_404(pk), family__is_deleted=False)
+        .first()
+    )
 
 
 def family_get_with_rights(user, pk: int) -> tuple[Family, set[access.Right]]:
@@ -82,9 +95,7 @@ def family_get_with_rights(user, pk: int) -> tuple[Family, set[access.Right]]:
     user holds VIEW_FAMILY for the family exactly when `family_has_right` says so: the rights
     are the union of its study's roles' rights and, on the caseload, the caseload roles'), and
     the caseload asked once instead of twice for a coach."""
-    family = (
-        Family.objects.alive().select_related("arm", "study").filter(pk=_int_or_404(pk)).first()
-    )
+    family = _live_family(pk)
     if family is None:
         raise Http404
     rights = access.family_rights(user, family)
@@ -96,12 +107,7 @@ def family_get_with_rights(user, pk: int) -> tuple[Family, set[access.Right]]:
 def wave_get_with_rights(user, pk: int) -> tuple[Wave, set[access.Right]]:
     """`wave_get` and `access.family_rights` of the wave's family in one go (the same 404; the
     caseload asked once for a coach), as `family_get_with_rights`."""
-    wave = (
-        Wave.objects.alive()
-        .select_related("family__study", "family__arm")
-        .filter(pk=_int_or_404(pk), family__is_deleted=False)
-        .first()
-    )
+    wave = _live_wave(pk)
     if wave is None:
         raise Http404
     rights = access.family_rights(user, wave.family)
@@ -112,12 +118,7 @@ def wave_get_with_rights(user, pk: int) -> tuple[Wave, set[access.Right]]:
 
 def wave_get(user, pk: int) -> Wave:
     """One live wave of a family the user may see, or 404 (as `family_get`)."""
-    wave = (
-        Wave.objects.alive()
-        .select_related("family__study", "family__arm")
-        .filter(pk=_int_or_404(pk), family__is_deleted=False)
-        .first()
-    )
+    wave = _live_wave(pk)
     if wave is None or not access.family_has_right(user, wave.family, access.Right.VIEW_FAMILY):
         raise Http404
     return wave

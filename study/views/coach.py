@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -21,6 +21,7 @@ from study.views.helpers import (
     add_service_errors,
     care_lists,
     cleaned_or_error,
+    require_held,
     url_maker,
 )
 
@@ -74,8 +75,7 @@ def _caseload_page(ids, number: str | None) -> Page:
 @login_required
 def contact_new(request: HttpRequest, family_id: int) -> HttpResponse:
     family, rights = selectors.family_get_with_rights(request.user, family_id)
-    if access.Right.CONTACT_LOG not in rights:  # require_family_right, from the rights read
-        raise PermissionDenied
+    require_held(rights, access.Right.CONTACT_LOG)
     family_read(request, action="family.contact_form", families=family)
     form = forms.ContactForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():

@@ -18,6 +18,13 @@ def require_family_right(user, family: Family, right: access.Right) -> None:
         raise PermissionDenied
 
 
+def require_held(rights: set[access.Right], right: access.Right) -> None:
+    """403 unless `right` is among the family's rights already read (`family_get_with_rights`,
+    `wave_get_with_rights`): `require_family_right` without asking again."""
+    if right not in rights:
+        raise PermissionDenied
+
+
 def require_study_right(user, study, right: access.Right) -> None:
     if not access.has_right(user, study, right):
         raise PermissionDenied

@@ -20,13 +20,12 @@ from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
-from django.db import connections
 from django.db.models import Count, FilteredRelation, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from study import panels
 from study.catalogue import indicators_for
-from study.models import IndicatorValue, MissingCode, Study, Wave
+from study.models import MissingCode, Study, Wave
 
 FORMATS = {
     "csv": "text/csv",
@@ -303,59 +302,6 @@ def _live_waves(families: QuerySet) -> QuerySet:
     )
 
 
-def _indicator_cells(
-    wave_ids: list[int], families: QuerySet, indicator_ids: list[int]
-) -> tuple[np.ndarray, np.ndarray]:
-    """`panels.indicator_grid` for the rows of `wave_ids` (the families' live waves, read just
-    before): the same two matrices. On PostgreSQL one query by the wave ids themselves (no join
-    of waves and families, no access subquery again), wave, indicator and value as one run of
-    bytes numpy reads whole, the missing-data reasons only where there is one (a value is NULL
-    exactly when it has a reason, a check constraint); elsewhere `panels.indicator_grid`."""
-    connection = connections[IndicatorValue.objects.db]
-    if connection.vendor != "postgresql" or not wave_ids:
-        return panels.indicator_grid(pd.Series(wave_ids, dtype=np.int64), families, indicator_ids)
-    import psycopg
-
-    table = IndicatorValue._meta.db_table
-    # wave, indicator and value of every value as one run of big-endian 8-byte fields (numpy
-    # reads it as it is: no Python number per value); the reasons as arrays, only where set
-    sql = (
-        "SELECT string_agg(int8send(wave_id) || int8send(indicator_id) "
-        "|| float8send(coalesce(value::float8, 'NaN')), ''::bytea), "
-        "array_agg(wave_id) FILTER (WHERE missing_code <> ''), "
-        "array_agg(indicator_id) FILTER (WHERE missing_code <> ''), "
-        "array_agg(missing_code) FILTER (WHERE missing_code <> '') "
-        f'FROM "{table}" WHERE NOT is_deleted AND wave_id = ANY(%s)'
-    )
-    connection.ensure_connection()
-    raw = psycopg.Cursor(connection.connection)
-    raw.format = psycopg.pq.Format.BINARY
-    # through Django's cursor wrapper, so the query is logged and counted like any other
-    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
-    with wrap(raw) as cursor:
-        cursor.execute(sql, [wave_ids])
-        found = cursor.fetchone()
-    values = np.full((len(wave_ids), len(indicator_ids)), np.nan)
-    reasons = np.full((len(wave_ids), len(indicator_ids)), "", dtype=object)
-    if found is None or found[0] is None:
-        return values, reasons
-    rows_of, columns_of = pd.Index(wave_ids), pd.Index(indicator_ids)
-
-    def place(waves, indicators) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        at = rows_of.get_indexer(np.asarray(waves, dtype=np.int64))
-        column = columns_of.get_indexer(np.asarray(indicators, dtype=np.int64))
-        keep = (at >= 0) & (column >= 0)
-        return at[keep], column[keep], keep
-
-    cells = np.frombuffer(bytes(found[0]), dtype=[("w", ">i8"), ("i", ">i8"), ("v", ">f8")])
-    at, column, keep = place(cells["w"], cells["i"])
-    values[at, column] = cells["v"].astype(float)[keep]
-    if found[1] is not None:
-        at, column, keep = place(found[1], found[2])
-        reasons[at, column] = np.asarray(found[3], dtype=object)[keep]
-    return values, reasons
-
-
 @dataclass
 class _Panel:
     """The panel's columns before they are a frame: the family and wave columns, the indicator
@@ -413,7 +359,7 @@ def _panel(study: Study, families: QuerySet, indicators: list | None = None) -> 
         [None if d is None else d.year for d in waves["intake_date"]], dtype="Int64"
     )
     base = _base_columns(waves, intake_year)
-    values, reasons = _indicator_cells(
+    values, reasons = panels.indicator_grid(
         waves["wave_id"].tolist(), families, [i.pk for i in indicators]
     )
     surveys = {}

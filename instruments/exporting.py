@@ -27,8 +27,9 @@ from study.exporting import (
     SPSS_MISSING,
     STATA_MISSING,
     CsvDialect,
-    csv_cells,
+    csv_cells_into,
     csv_field,
+    csv_lines,
     csv_safe_value,
     distinct_cells,
     float_cells,
@@ -326,18 +327,12 @@ def instrument_csv(
     field = csv_field(dialect)
     reason_cells = np.array([field(csv_safe_value(v)) for v in distinct] + [""], dtype=object)
     cells = np.empty((m, len(names)), dtype=object)
-    for c, column in enumerate(base.values()):
-        found = csv_cells(column, dialect, field)
-        if found is None:
-            return frame_to_csv_bytes(instrument_frame(rows, waves, versions), dialect)
-        cells[:, c] = found
+    if not csv_cells_into(cells, base.values(), dialect, field):
+        return frame_to_csv_bytes(instrument_frame(rows, waves, versions), dialect)
     place = {name: c for c, name in enumerate(names)}
     cells[:, [place[name] for name in layout.variables]] = float_cells(numbers[taken], dialect)
     cells[:, [place[f"{name}_missing"] for name in items]] = reason_cells[at].reshape(m, len(items))
-    sep = dialect.sep
-    lines = [sep.join(field(name) for name in names)]
-    lines.extend(map(sep.join, cells.tolist()))
-    return ("\n".join(lines) + "\n").encode("utf-8")
+    return csv_lines(names, cells, dialect, field, header=True)
 
 
 def _as_float(values: list) -> np.ndarray:

@@ -13,7 +13,7 @@ import functools
 import io
 import struct
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -419,14 +419,33 @@ def _panel_csv(panel: _Panel, dialect: CsvDialect, *, header: bool) -> bytes | N
     reason_text = reason_cells[at].reshape(n, k)
     cells = np.empty((n, len(names)), dtype=object)
     width = len(panel.base)
-    for c, column in enumerate(panel.base.values()):
-        found = csv_cells(pd.Series(column, copy=False), dialect, field)
-        if found is None:
-            return None
-        cells[:, c] = found
+    columns = (pd.Series(column, copy=False) for column in panel.base.values())
+    if not csv_cells_into(cells, columns, dialect, field):
+        return None
     cells[:, width : width + 2 * k : 2] = number_text[:, :k]
     cells[:, width + 1 : width + 2 * k : 2] = reason_text
     cells[:, width + 2 * k :] = number_text[:, k:]
+    return csv_lines(names, cells, dialect, field, header=header)
+
+
+def csv_cells_into(
+    cells: np.ndarray, columns: Iterable[pd.Series], dialect: CsvDialect, field
+) -> bool:
+    """Each column's CSV cells (`csv_cells`) into the first columns of the cell matrix, in
+    order; False when one of them would make pandas' writer do something else."""
+    for c, column in enumerate(columns):
+        found = csv_cells(column, dialect, field)
+        if found is None:
+            return False
+        cells[:, c] = found
+    return True
+
+
+def csv_lines(
+    names: list[str], cells: np.ndarray, dialect: CsvDialect, field, *, header: bool
+) -> bytes:
+    """A matrix of CSV cells (text, already quoted) as the file's bytes: the names' line
+    first when `header`, one line per row, each line ended (nothing at all for no line)."""
     sep = dialect.sep
     lines = [sep.join(field(name) for name in names)] if header else []
     lines.extend(map(sep.join, cells.tolist()))

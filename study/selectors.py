@@ -411,21 +411,27 @@ def coach_caseload(
     contact and the next wave to do (its label index and due date), for the caseload cards;
     `ids`: only those (a page: its contacts are counted, not every family's); `families`: the
     user's `access.caseload_families` already asked for in this request (the same access filter,
-    built once: the page's ids and its cards then share the one day and rule)."""
-    from django.db.models import Max, OuterRef, Subquery
+    built once: the page's ids and its cards then share the one day and rule).
+
+    The contacts are counted per family in a subquery (by the contacts' family index), not
+    joined and grouped: on young statistics PostgreSQL hashed every contact of every study for
+    that join (a data manager's page of 50 families of 10 studies: 80 ms instead of 2)."""
+    from django.db.models import OuterRef, Subquery
+    from django.db.models.functions import Coalesce
 
     open_waves = (
         Wave.objects.alive()
         .filter(family=OuterRef("pk"), index__gte=0, status=Wave.Status.PLANNED)
         .order_by("index")
     )
+    contacts = Contact.objects.alive().filter(family=OuterRef("pk")).order_by().values("family")
     if families is None:
         families = access.caseload_families(user)
     if ids is not None:
         families = families.filter(pk__in=ids)
     return families.select_related("arm", "study").annotate(
-        n_contacts=Count("contacts", filter=Q(contacts__is_deleted=False)),
-        last_contact=Max("contacts__occurred_at", filter=Q(contacts__is_deleted=False)),
+        n_contacts=Coalesce(Subquery(contacts.annotate(n=Count("pk")).values("n")), 0),
+        last_contact=Subquery(contacts.annotate(last=Max("occurred_at")).values("last")),
         next_wave_index=Subquery(open_waves.values("index")[:1]),
         next_wave_due=Subquery(open_waves.values("due_date")[:1]),
     )

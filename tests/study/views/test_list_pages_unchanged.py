@@ -295,8 +295,31 @@ def old_caseloads_rows(user, study) -> str:
     )
 
 
+def old_waves_due_list(user) -> list[Wave]:
+    """`selectors.waves_due_list` as it was: wave instances with their family."""
+    from datetime import timedelta
+
+    today = timezone.localdate()
+    waves = (
+        Wave.objects.alive()
+        .filter(
+            family__in=selectors.family_list(user).filter(status=Family.Status.ACTIVE),
+            index__gte=0,
+            status__in=[Wave.Status.PLANNED, Wave.Status.DUE, Wave.Status.OVERDUE],
+            window_start__lte=today + timedelta(days=60),
+        )
+        .select_related("family")
+        .order_by("due_date", "family__pseudonym")
+    )
+    result = []
+    for wave in waves:
+        wave.display_status = wave.status_on(today)
+        result.append(wave)
+    return result
+
+
 def old_due_cards(user) -> str:
-    waves = selectors.waves_due_list(user)
+    waves = old_waves_due_list(user)
     enterable = selectors.research_family_ids(user, waves)
     return _render(OLD_DUE_CARDS, {"waves": waves, "enterable": enterable})
 

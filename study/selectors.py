@@ -16,7 +16,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Max, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
-from django.utils.formats import localize
+from django.utils.dateformat import format as format_date
+from django.utils.formats import get_format, localize
 from django.utils.translation import get_language
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -411,21 +412,27 @@ def coach_caseload(
     contact and the next wave to do (its label index and due date), for the caseload cards;
     `ids`: only those (a page: its contacts are counted, not every family's); `families`: the
     user's `access.caseload_families` already asked for in this request (the same access filter,
-    built once: the page's ids and its cards then share the one day and rule)."""
-    from django.db.models import Max, OuterRef, Subquery
+    built once: the page's ids and its cards then share the one day and rule).
+
+    The contacts are counted per family in a subquery (by the contacts' family index), not
+    joined and grouped: on young statistics PostgreSQL hashed every contact of every study for
+    that join (a data manager's page of 50 families of 10 studies: 80 ms instead of 2)."""
+    from django.db.models import OuterRef, Subquery
+    from django.db.models.functions import Coalesce
 
     open_waves = (
         Wave.objects.alive()
         .filter(family=OuterRef("pk"), index__gte=0, status=Wave.Status.PLANNED)
         .order_by("index")
     )
+    contacts = Contact.objects.alive().filter(family=OuterRef("pk")).order_by().values("family")
     if families is None:
         families = access.caseload_families(user)
     if ids is not None:
         families = families.filter(pk__in=ids)
     return families.select_related("arm", "study").annotate(
-        n_contacts=Count("contacts", filter=Q(contacts__is_deleted=False)),
-        last_contact=Max("contacts__occurred_at", filter=Q(contacts__is_deleted=False)),
+        n_contacts=Coalesce(Subquery(contacts.annotate(n=Count("pk")).values("n")), 0),
+        last_contact=Subquery(contacts.annotate(last=Max("occurred_at")).values("last")),
         next_wave_index=Subquery(open_waves.values("index")[:1]),
         next_wave_due=Subquery(open_waves.values("due_date")[:1]),
     )
@@ -507,11 +514,31 @@ def _audit_row(record) -> dict:
     }
 
 
-def waves_due_list(user, *, today: date | None = None, horizon_days: int = 60) -> list[Wave]:
+@dataclass(frozen=True, slots=True)
+class DueWave:
+    """A wave as the due waves page shows it (what its card reads of the wave and family)."""
+
+    pk: int
+    family_id: int
+    study_id: int
+    pseudonym: str
+    index: int
+    due_date: date | None
+    window_start: date | None
+    window_end: date | None
+    display_status: str
+
+    @property
+    def label(self) -> str:
+        return f"T{self.index}"
+
+
+def waves_due_list(user, *, today: date | None = None, horizon_days: int = 60) -> list[DueWave]:
     """Open waves (T0 and later) of the families a user may see that are overdue, due, or due
-    within `horizon_days`, soonest first; each carries `display_status`."""
+    within `horizon_days`, soonest first; each carries `display_status`. Plain rows (the
+    fields the cards show), not a wave and a family instance each."""
     today = today or timezone.localdate()
-    waves = (
+    rows = (
         Wave.objects.alive()
         .filter(
             family__in=family_list(user).filter(status=Family.Status.ACTIVE),
@@ -519,14 +546,24 @@ def waves_due_list(user, *, today: date | None = None, horizon_days: int = 60) -
             status__in=[Wave.Status.PLANNED, Wave.Status.DUE, Wave.Status.OVERDUE],
             window_start__lte=today + timedelta(days=horizon_days),
         )
-        .select_related("family")  # the page shows the family's pseudonym, not its arm
         .order_by("due_date", "family__pseudonym")
+        .values_list(
+            "pk",
+            "family_id",
+            "family__study_id",
+            "family__pseudonym",
+            "index",
+            "due_date",
+            "window_start",
+            "window_end",
+            "status",
+        )
     )
-    result = []
-    for wave in waves:
-        wave.display_status = wave.status_on(today)
-        result.append(wave)
-    return result
+    due = []
+    for pk, family_id, study_id, pseudonym, index, due_date, start, end, status in rows:
+        shown = Wave.derived_status(status, start, end, today)
+        due.append(DueWave(pk, family_id, study_id, pseudonym, index, due_date, start, end, shown))
+    return due
 
 
 def wave_entry_values(
@@ -609,7 +646,7 @@ def research_family_list(user, *, write: bool = False) -> QuerySet[Family]:
     return access.research_families(user, write=write).select_related("arm", "study")
 
 
-def research_family_ids(user, waves: list[Wave]) -> set[int]:
+def research_family_ids(user, waves: list[Wave] | list[DueWave]) -> set[int]:
     """Which of the waves' families the user may record research data of (one query)."""
     ids = {w.family_id for w in waves}
     if not ids:
@@ -856,6 +893,8 @@ def caseload_table(user, study: Study) -> list[dict]:
     ):
         history.setdefault(family_id, []).append((start, end, coach))
     kinds = {code: str(word) for code, word in Arm.Kind.choices}
+    # `localize(day)`, with the language's date format read once, not once per date.
+    date_format = get_format("DATE_FORMAT")
     table = []
     for pk, pseudonym, arm_name, arm_kind in families:
         rows = history.get(pk, [])
@@ -870,7 +909,8 @@ def caseload_table(user, study: Study) -> list[dict]:
                 )
                 or "—",
                 "history_text": "; ".join(
-                    f"{coach} {localize(start)}–{localize(end) if end else ''}"
+                    f"{coach} {format_date(start, date_format)}–"
+                    f"{format_date(end, date_format) if end else ''}"
                     for start, end, coach in rows
                 ),
             }

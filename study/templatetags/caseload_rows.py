@@ -9,6 +9,7 @@ from html import escape
 
 from django import template
 from django.urls import reverse
+from django.utils.formats import get_format
 from django.utils.safestring import SafeString, mark_safe
 
 from study.models import Arm
@@ -26,6 +27,7 @@ def caseload_cards(
     """The caseload's cards: each family's link, wijk, arm, contacts, last contact, next wave
     and the two actions (`links`: detail, contact, care, set by the view)."""
     kinds = {code: str(word) for code, word in Arm.Kind.choices}
+    day = get_format("DATE_FORMAT")  # `|date`'s format, read once for the cards
     w_contacts, w_last, w_next, w_due, w_log, w_care = (
         escape(str(w)) for w in (w_contacts, w_last, w_next, w_due, w_log, w_care)
     )
@@ -33,14 +35,14 @@ def caseload_cards(
     for family in families:
         links = family["links"]
         arm = family["arm__name"] or kinds.get(family["arm__kind"], family["arm__kind"])
-        last = _date(family["last_contact"]) if family["last_contact"] else "—"
+        last = _date(family["last_contact"], day) if family["last_contact"] else "—"
         index = family["next_wave_index"]
         if index is None:
             upcoming = "—"
         else:
             upcoming = f"T{index}"
             if family["next_wave_due"]:
-                upcoming += f", {w_due} {_date(family['next_wave_due'])}"
+                upcoming += f", {w_due} {_date(family['next_wave_due'], day)}"
         out.append(
             f'\n<div class="card caseload-family" id="family-{family["pk"]}">\n'
             f'  <a href="{links["detail"]}"><strong>{escape(family["pseudonym"])}</strong></a>\n'
@@ -98,7 +100,7 @@ def due_wave_cards(waves: list, enterable: set[int], w_due, w_window, w_family, 
         )
         out.append(
             f'\n<div class="card due-wave" id="due-{wave.pk}">\n'
-            f"  <strong>{escape(wave.family.pseudonym)} · {escape(wave.label)}</strong>\n"
+            f"  <strong>{escape(wave.pseudonym)} · {escape(wave.label)}</strong>\n"
             f'  <span class="badge {escape(status)}">{escape(words.get(status, status))}</span>'
             "<br>\n"
             f'  <span class="muted">{w_due} {_value(wave.due_date)} · {w_window} '

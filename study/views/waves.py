@@ -220,7 +220,7 @@ def wave_unlock(request: HttpRequest, wave_id: int) -> HttpResponse:
 def waves_due(request: HttpRequest) -> HttpResponse:
     waves = selectors.waves_due_list(request.user)
     # The families' study from the waves read (what the read log would look up in two queries).
-    study = selectors.study_of_families({w.family_id: w.family.study_id for w in waves})
+    study = selectors.study_of_families({w.family_id: w.study_id for w in waves})
     family_read(request, action="waves.due", families={w.family_id for w in waves}, study=study)
     return render(
         request,

@@ -14,7 +14,7 @@ from django.db.models import Count, Q, QuerySet
 from django.template import engines
 from django.utils import timezone, translation
 
-from study import selectors
+from study import access, selectors
 from study.demo import seed_demo
 from study.models import CaseloadAssignment, DataQuery, Family, Study, Wave
 from study.selectors import GridFilter
@@ -253,10 +253,28 @@ def old_dashboard_rows(user, study, page: int = 1) -> str:
     return _render(OLD_DASHBOARD_ROWS, {"dashboard": dashboard, "families": shown})
 
 
+def old_coach_caseload(user, *, ids: list[int]) -> QuerySet[Family]:
+    """`selectors.coach_caseload` as it was: the contacts joined, counted and grouped."""
+    from django.db.models import Max, OuterRef, Subquery
+
+    open_waves = (
+        Wave.objects.alive()
+        .filter(family=OuterRef("pk"), index__gte=0, status=Wave.Status.PLANNED)
+        .order_by("index")
+    )
+    families = access.caseload_families(user).filter(pk__in=ids)
+    return families.select_related("arm", "study").annotate(
+        n_contacts=Count("contacts", filter=Q(contacts__is_deleted=False)),
+        last_contact=Max("contacts__occurred_at", filter=Q(contacts__is_deleted=False)),
+        next_wave_index=Subquery(open_waves.values("index")[:1]),
+        next_wave_due=Subquery(open_waves.values("due_date")[:1]),
+    )
+
+
 def old_caseload_cards(user, page: int = 1) -> str:
     ids = selectors.coach_caseload_ids(user)
     ids = list(Paginator(ids, 50).get_page(page).object_list)
-    shown = list(selectors.coach_caseload(user, ids=ids).order_by("pseudonym", "pk"))
+    shown = list(old_coach_caseload(user, ids=ids).order_by("pseudonym", "pk"))
     detail, contact, care = (
         url_maker(name)
         for name in ("study:family_detail", "study:contact_new", "study:care_workers")
@@ -277,8 +295,31 @@ def old_caseloads_rows(user, study) -> str:
     )
 
 
+def old_waves_due_list(user) -> list[Wave]:
+    """`selectors.waves_due_list` as it was: wave instances with their family."""
+    from datetime import timedelta
+
+    today = timezone.localdate()
+    waves = (
+        Wave.objects.alive()
+        .filter(
+            family__in=selectors.family_list(user).filter(status=Family.Status.ACTIVE),
+            index__gte=0,
+            status__in=[Wave.Status.PLANNED, Wave.Status.DUE, Wave.Status.OVERDUE],
+            window_start__lte=today + timedelta(days=60),
+        )
+        .select_related("family")
+        .order_by("due_date", "family__pseudonym")
+    )
+    result = []
+    for wave in waves:
+        wave.display_status = wave.status_on(today)
+        result.append(wave)
+    return result
+
+
 def old_due_cards(user) -> str:
-    waves = selectors.waves_due_list(user)
+    waves = old_waves_due_list(user)
     enterable = selectors.research_family_ids(user, waves)
     return _render(OLD_DUE_CARDS, {"waves": waves, "enterable": enterable})
 
@@ -405,3 +446,23 @@ def test_the_caseload_page_is_the_paginators_page(demo, django_user_model, usern
             old.end_index(),
         ), number
         assert (new.has_previous(), new.has_next()) == (old.has_previous(), old.has_next())
+
+
+def test_the_caseload_cards_count_contacts_as_before(client, demo, django_user_model):
+    """A family without live contacts (every one removed) and a family with one removed
+    contact: the cards (contacts counted per family in a subquery) show what the joined and
+    grouped count showed (0 and no last contact; one contact fewer)."""
+    from study.models import Contact
+
+    user = django_user_model.objects.get(username="beheerder")
+    client.force_login(user)
+    first, second = list(selectors.coach_caseload_ids(user)[:2])
+    with transaction.atomic():
+        Contact.objects.filter(family_id=first).update(is_deleted=True)
+        newest = Contact.objects.filter(family_id=second).order_by("-occurred_at").first()
+        Contact.objects.filter(pk=newest.pk).update(is_deleted=True)
+        html = _page(client, "/caseload/")
+        assert old_caseload_cards(user, 1) in html
+        card = html.split(f'id="family-{first}"', 1)[1].split("</div>\n</div>", 1)[0]
+        assert " 0 " in card and "<dd>—</dd>" in card
+        transaction.set_rollback(True)

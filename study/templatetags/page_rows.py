@@ -12,8 +12,10 @@ from django import template
 from django.utils.formats import get_format
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
+from django.utils.timezone import template_localtime
 from django.utils.translation import gettext as _
 
+from study.templatetags.labels import role_name
 from study.templatetags.shown import shown as _shown
 from study.templatetags.shown import shown_date as _when
 
@@ -36,6 +38,31 @@ def audit_rows(trail: Iterable[dict]) -> SafeString:
             f"<td>{_shown(row['who'])}</td><td>{_shown(capfirst(row['model']))} · "
             f'{_shown(row["object"])} <span class="badge">{_shown(row["type_label"])}</span></td>\n'
             f"<td>{changes}</td><td>{_shown(row['reason'])}</td></tr>\n"
+        )
+    return mark_safe("".join(out))  # every value above is escaped by _shown
+
+
+@register.simple_tag
+def access_rows(events: Iterable) -> SafeString:
+    """The rows of the access log's table (`access_log.html`): one per event."""
+    fmt = get_format("DATETIME_FORMAT")
+    roles: dict[str, str] = {}  # each role's name once, not once per row
+    out = []
+    for e in events:
+        if e.role not in roles:
+            roles[e.role] = _shown(role_name(e.role))
+        at = template_localtime(e.at)
+        actor = e.actor.username if e.actor is not None else ""
+        pseudonym = f" ({_shown(e.pseudonym)})" if e.pseudonym else ""
+        detail = f" {_shown(e.detail)}" if e.detail else ""
+        out.append(
+            f"\n<tr>\n  <td>{_when(at, fmt)}:{at.second:02d}</td>\n"
+            f"  <td>{_shown(actor or '–')}</td>\n  <td>{roles[e.role]}</td>\n"
+            f"  <td><code>{_shown(e.action)}</code></td>\n"
+            f"  <td>{_shown(e.row_count)}{pseudonym}</td>\n"
+            f"  <td><code>{_shown(e.scope)}{detail}</code></td>\n"
+            f"  <td>{_shown(e.client_ip or '–')}</td>\n"
+            f"  <td><code>{_shown(e.credential)}</code></td>\n</tr>\n"
         )
     return mark_safe("".join(out))  # every value above is escaped by _shown
 

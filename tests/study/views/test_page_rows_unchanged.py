@@ -28,6 +28,19 @@ OLD_AUDIT_ROWS = """{% for row in trail %}<tr class="audit-{{ row.type }}"><td>{
 OLD_INDICATOR_ROWS = """{% for row in indicator_rows %}<tr><td>{{ row.label }}</td>{% for cell in row.cells %}<td class="num">{{ cell }}</td>{% endfor %}</tr>{% endfor %}"""
 OLD_CONTACT_ROWS = """{% load i18n %}{% for c in contacts %}<tr><td>{{ c.occurred_at|date:"DATETIME_FORMAT" }}</td><td>{{ c.get_kind_display }}</td><td class="num">{{ c.duration_minutes }}</td><td>{{ c.get_initiated_by_display }}</td><td>{% if may_correct_all or c.coach_id == user.pk %}<a href="{{ c.href }}">{% translate "Correct" %}</a>{% endif %}</td></tr>{% endfor %}"""
 
+OLD_ACCESS_ROWS = """{% for event in events %}
+<tr>
+  <td>{{ event.at|date:"DATETIME_FORMAT" }}:{{ event.at|date:"s" }}</td>
+  <td>{{ event.actor.username|default:"–" }}</td>
+  <td>{{ event.role|role_name }}</td>
+  <td><code>{{ event.action }}</code></td>
+  <td>{{ event.row_count }}{% if event.pseudonym %} ({{ event.pseudonym }}){% endif %}</td>
+  <td><code>{{ event.scope }}{% if event.detail %} {{ event.detail }}{% endif %}</code></td>
+  <td>{{ event.client_ip|default:"–" }}</td>
+  <td><code>{{ event.credential }}</code></td>
+</tr>
+{% endfor %}"""
+
 
 def _render(source: str, **context) -> str:
     return Template(source).render(Context(context))
@@ -177,3 +190,25 @@ def test_the_trail_reads_backwards_only_for_at_least_half_of_all_families(
     for family_ids in (ids, ids[:1]):
         list(audit_trail.trail(family_ids, audit_trail.TrailFilter(), limit=5))
     assert chosen == [True, False]
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_the_access_log_rows_are_the_template_loop_s(language, study, family, researcher):
+    from django.test import RequestFactory
+
+    from study.access_log import access_event_record, access_events_for, family_read
+    from study.views.access_log import SHOWN
+
+    request = RequestFactory().get("/", REMOTE_ADDR="10.1.2.3")
+    request.user = researcher
+    family_read(request, action="family.view", families=family, study=study, scope="a<b")
+    family_read(request, action="study.records", families=[family.pk], study=study)
+    access_event_record(user=None, action="x&y", study=study, row_count=12345, detail='"d"')
+    access_event_record(user=researcher, action="audit.view", family=family, detail="")
+    with override(language):
+        events = list(access_events_for(study))
+        assert len(events) >= 4
+        shown = list(access_events_for(study).only(*SHOWN))  # the columns the page reads
+        new = _render("{% load page_rows %}{% access_rows events %}", events=shown)
+        assert new == _render(OLD_ACCESS_ROWS, events=events)
+        assert "x&amp;y" in new and "–" in new

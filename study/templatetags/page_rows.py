@@ -47,16 +47,26 @@ def access_rows(events: Iterable) -> SafeString:
     """The rows of the access log's table (`access_log.html`): one per event."""
     fmt = get_format("DATETIME_FORMAT")
     roles: dict[str, str] = {}  # each role's name once, not once per row
+    # Each minute's date and time formatted once (events come in bursts) when the format shows
+    # nothing finer than minutes (no seconds: s, u, U, c, r); the seconds are added below.
+    per_minute = not set(fmt) & set("suUcr")
+    minutes: dict[tuple, str] = {}
     out = []
     for e in events:
         if e.role not in roles:
             roles[e.role] = _shown(role_name(e.role))
         at = template_localtime(e.at)
+        if not per_minute:
+            when = _when(at, fmt)
+        elif (minute := (at.replace(second=0, microsecond=0), at.utcoffset())) in minutes:
+            when = minutes[minute]
+        else:
+            when = minutes[minute] = _when(at, fmt)
         actor = e.actor.username if e.actor is not None else ""
         pseudonym = f" ({_shown(e.pseudonym)})" if e.pseudonym else ""
         detail = f" {_shown(e.detail)}" if e.detail else ""
         out.append(
-            f"\n<tr>\n  <td>{_when(at, fmt)}:{at.second:02d}</td>\n"
+            f"\n<tr>\n  <td>{when}:{at.second:02d}</td>\n"
             f"  <td>{_shown(actor or '–')}</td>\n  <td>{roles[e.role]}</td>\n"
             f"  <td><code>{_shown(e.action)}</code></td>\n"
             f"  <td>{_shown(e.row_count)}{pseudonym}</td>\n"

@@ -192,23 +192,47 @@ def test_the_trail_reads_backwards_only_for_at_least_half_of_all_families(
     assert chosen == [True, False]
 
 
+@pytest.mark.parametrize("fmt", ["", "Y-m-d H:i:s"])
 @pytest.mark.parametrize("language", ["nl", "en"])
-def test_the_access_log_rows_are_the_template_loop_s(language, study, family, researcher):
+def test_the_access_log_rows_are_the_template_loop_s(
+    language, fmt, study, family, researcher, monkeypatch
+):
+    from datetime import datetime as dt
+    from zoneinfo import ZoneInfo
+
     from django.test import RequestFactory
+    from django.utils import formats
 
     from study.access_log import access_event_record, access_events_for, family_read
+    from study.models import AccessEvent
+    from study.templatetags import page_rows
     from study.views.access_log import SHOWN
 
+    if fmt:  # a format with seconds: every event's date formatted on its own
+        real = formats.get_format
+        patched = lambda name, *a, **k: fmt if name == "DATETIME_FORMAT" else real(name, *a, **k)  # noqa: E731
+        monkeypatch.setattr(formats, "get_format", patched)
+        monkeypatch.setattr(page_rows, "get_format", patched)
     request = RequestFactory().get("/", REMOTE_ADDR="10.1.2.3")
     request.user = researcher
     family_read(request, action="family.view", families=family, study=study, scope="a<b")
     family_read(request, action="study.records", families=[family.pk], study=study)
     access_event_record(user=None, action="x&y", study=study, row_count=12345, detail='"d"')
     access_event_record(user=researcher, action="audit.view", family=family, detail="")
+    # Other minutes and seconds, and the hour the clocks go back (02:30 twice in Amsterdam).
+    utc = ZoneInfo("UTC")
+    moments = [
+        dt(2026, 10, 25, 0, 30, 5, tzinfo=utc),
+        dt(2026, 10, 25, 1, 30, 5, tzinfo=utc),
+        dt(2026, 10, 25, 1, 30, 59, 999, tzinfo=utc),
+        dt(2026, 3, 29, 0, 59, 0, tzinfo=utc),
+        dt(2026, 3, 29, 1, 0, 1, tzinfo=utc),
+    ]
     with override(language):
         events = list(access_events_for(study))
         assert len(events) >= 4
         shown = list(access_events_for(study).only(*SHOWN))  # the columns the page reads
-        new = _render("{% load page_rows %}{% access_rows events %}", events=shown)
-        assert new == _render(OLD_ACCESS_ROWS, events=events)
+        more = [AccessEvent(at=at, action="a", role="researcher") for at in moments]
+        new = _render("{% load page_rows %}{% access_rows events %}", events=shown + more)
+        assert new == _render(OLD_ACCESS_ROWS, events=events + more)
         assert "x&amp;y" in new and "–" in new

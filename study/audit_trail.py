@@ -171,6 +171,17 @@ class _Names:
             self.verbose[of] = str(of.verbose_name)
         return self.verbose[of]
 
+    def columns(self, model) -> list[tuple[models.Field, str, str, bool]]:
+        """The history model's tracked fields as `_row` reads them, once per trail: the field,
+        its attname, its verbose name as text, and whether a created row leaves it out."""
+        key = ("columns", model)
+        if key not in self.verbose:
+            self.verbose[key] = [
+                (f, f.attname, self.verbose_name(f), f.name in _NOT_ON_CREATE)
+                for f in _fields(model)
+            ]
+        return self.verbose[key]
+
     def preload(self, records: list) -> None:
         """Names for a batch of history rows: what the history query brought along (the user,
         the wave's and family's labels), the rest in one query per kind of target (users,
@@ -504,29 +515,29 @@ def _object(record, names: _Names) -> str:
     return str(record.history_object)
 
 
+#: Fields a created row does not list (what it belongs to, its deletion flag).
+_NOT_ON_CREATE = {"family", "wave", "indicator", "is_deleted"}
+
+
 def _row(record, names: _Names) -> dict:
-    fields = _fields(type(record))
     previous = record._previous
     changes = []
-    for field in fields:
-        new = getattr(record, field.attname)
-        if previous is not None:
-            old = getattr(previous, field.attname)
-            if old == new:
-                continue
-            changes.append(
-                {
-                    "field": names.verbose_name(field),
-                    "old": _shown(field, old, names),
-                    "new": _shown(field, new, names),
-                }
-            )
-        elif record.history_type == "+" and new not in (None, "", False):
-            if field.name in {"family", "wave", "indicator", "is_deleted"}:
-                continue
-            changes.append(
-                {"field": names.verbose_name(field), "old": "—", "new": _shown(field, new, names)}
-            )
+    if previous is not None:
+        for field, attname, label, _skip in names.columns(type(record)):
+            new, old = getattr(record, attname), getattr(previous, attname)
+            if old != new:
+                changes.append(
+                    {
+                        "field": label,
+                        "old": _shown(field, old, names),
+                        "new": _shown(field, new, names),
+                    }
+                )
+    elif record.history_type == "+":
+        for field, attname, label, skip in names.columns(type(record)):
+            new = getattr(record, attname)
+            if new not in (None, "", False) and not skip:
+                changes.append({"field": label, "old": "—", "new": _shown(field, new, names)})
     model = type(record).instance_type
     kind = TYPES[record.history_type]
     if previous is not None and getattr(record, "is_deleted", False):

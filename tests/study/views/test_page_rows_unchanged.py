@@ -5,7 +5,7 @@ trail (the CSV's merge of every history table), in the same order."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import islice
 
 import pytest
@@ -40,6 +40,33 @@ OLD_ACCESS_ROWS = """{% for event in events %}
   <td><code>{{ event.credential }}</code></td>
 </tr>
 {% endfor %}"""
+
+# Moments around the clock changes of 2026 (UTC): other minutes and seconds, 02:30 twice.
+AMSTERDAM_CHANGES = [
+    datetime(2026, 10, 25, 0, 30, 5, tzinfo=UTC),
+    datetime(2026, 10, 25, 1, 30, 5, tzinfo=UTC),
+    datetime(2026, 10, 25, 1, 30, 59, 999, tzinfo=UTC),
+    datetime(2026, 3, 29, 0, 59, 0, tzinfo=UTC),
+    datetime(2026, 3, 29, 1, 0, 1, tzinfo=UTC),
+]
+
+
+def _datetime_format(monkeypatch, fmt: str) -> None:
+    """DATETIME_FORMAT as `fmt` for the template's date filter and the tags ("": as it is);
+    a format with seconds has every moment formatted on its own."""
+    if not fmt:
+        return
+    from django.utils import formats
+
+    from study.templatetags import page_rows
+
+    real = formats.get_format
+
+    def patched(name, *args, **kwargs):
+        return fmt if name == "DATETIME_FORMAT" else real(name, *args, **kwargs)
+
+    monkeypatch.setattr(formats, "get_format", patched)
+    monkeypatch.setattr(page_rows, "get_format", patched)
 
 
 def _render(source: str, **context) -> str:
@@ -88,9 +115,13 @@ def test_a_page_of_the_trail_is_the_first_rows_of_the_full_trail(
                 assert list(audit_trail.trail(family_ids, spec, limit=limit)) == full
 
 
+@pytest.mark.parametrize("fmt", ["", "Y-m-d H:i:s"])
 @pytest.mark.parametrize("language", ["nl", "en"])
-def test_the_audit_rows_are_the_template_loop_s(language, study, researcher, data_manager):
+def test_the_audit_rows_are_the_template_loop_s(
+    language, fmt, study, researcher, data_manager, monkeypatch
+):
     families = _history(study, researcher, data_manager)
+    _datetime_format(monkeypatch, fmt)
     with override(language):
         rows = list(audit_trail.trail([f.pk for f in families], limit=100))
         rows.append(
@@ -105,6 +136,9 @@ def test_the_audit_rows_are_the_template_loop_s(language, study, researcher, dat
                 "changes": [{"field": "f<", "old": "&amp;", "new": "—"}],
             }
         )
+        # Other minutes and seconds, and the hours the clocks change (02:30 twice in Amsterdam).
+        for when in AMSTERDAM_CHANGES:
+            rows.append({**rows[0], "when": when})
         new = _render("{% load page_rows %}{% audit_rows trail %}", trail=rows)
         assert new == _render(OLD_AUDIT_ROWS, trail=rows)
         assert "&lt;script&gt;" in new
@@ -197,42 +231,24 @@ def test_the_trail_reads_backwards_only_for_at_least_half_of_all_families(
 def test_the_access_log_rows_are_the_template_loop_s(
     language, fmt, study, family, researcher, monkeypatch
 ):
-    from datetime import datetime as dt
-    from zoneinfo import ZoneInfo
-
     from django.test import RequestFactory
-    from django.utils import formats
 
     from study.access_log import access_event_record, access_events_for, family_read
     from study.models import AccessEvent
-    from study.templatetags import page_rows
     from study.views.access_log import SHOWN
 
-    if fmt:  # a format with seconds: every event's date formatted on its own
-        real = formats.get_format
-        patched = lambda name, *a, **k: fmt if name == "DATETIME_FORMAT" else real(name, *a, **k)  # noqa: E731
-        monkeypatch.setattr(formats, "get_format", patched)
-        monkeypatch.setattr(page_rows, "get_format", patched)
+    _datetime_format(monkeypatch, fmt)
     request = RequestFactory().get("/", REMOTE_ADDR="10.1.2.3")
     request.user = researcher
     family_read(request, action="family.view", families=family, study=study, scope="a<b")
     family_read(request, action="study.records", families=[family.pk], study=study)
     access_event_record(user=None, action="x&y", study=study, row_count=12345, detail='"d"')
     access_event_record(user=researcher, action="audit.view", family=family, detail="")
-    # Other minutes and seconds, and the hour the clocks go back (02:30 twice in Amsterdam).
-    utc = ZoneInfo("UTC")
-    moments = [
-        dt(2026, 10, 25, 0, 30, 5, tzinfo=utc),
-        dt(2026, 10, 25, 1, 30, 5, tzinfo=utc),
-        dt(2026, 10, 25, 1, 30, 59, 999, tzinfo=utc),
-        dt(2026, 3, 29, 0, 59, 0, tzinfo=utc),
-        dt(2026, 3, 29, 1, 0, 1, tzinfo=utc),
-    ]
     with override(language):
         events = list(access_events_for(study))
         assert len(events) >= 4
         shown = list(access_events_for(study).only(*SHOWN))  # the columns the page reads
-        more = [AccessEvent(at=at, action="a", role="researcher") for at in moments]
+        more = [AccessEvent(at=at, action="a", role="researcher") for at in AMSTERDAM_CHANGES]
         new = _render("{% load page_rows %}{% access_rows events %}", events=shown + more)
         assert new == _render(OLD_ACCESS_ROWS, events=events + more)
         assert "x&amp;y" in new and "–" in new

@@ -114,7 +114,7 @@ def _filtered(qs: QuerySet, spec: TrailFilter) -> QuerySet:
         )
     if spec.field and qs.model.instance_type is IndicatorValue:
         qs = qs.filter(indicator__code=spec.field)
-    return qs.select_related("history_user").order_by("-history_date", "-history_id")
+    return qs.order_by("-history_date", "-history_id")
 
 
 class _Names:
@@ -201,9 +201,9 @@ class _Names:
 
     def _carried(self, record) -> None:
         if record.history_user_id is not None:
-            user = record.history_user
+            username = record._username  # None: the user is gone
             self.users.setdefault(
-                record.history_user_id, user.username if user else _("removed user")
+                record.history_user_id, username if username is not None else _("removed user")
             )
         index = getattr(record, "_wave_index", _UNSET)
         if index is not _UNSET:
@@ -372,8 +372,8 @@ class _Previous:
 
 
 def _with_context(qs: QuerySet) -> QuerySet:
-    """The history rows with, in the same query, the labels of the wave or family each row
-    belongs to. Plain scalar subqueries (SQL that PostgreSQL and SQLite both run): cheap to
+    """The history rows with, in the same query, the user name of who made each change and the
+    labels of the wave or family each row belongs to. Plain scalar subqueries (SQL that PostgreSQL and SQLite both run): cheap to
     build, evaluated for the rows fetched. The previous versions are read per batch of rows
     (`_attach_previous`, `_newest`)."""
     model = qs.model
@@ -382,6 +382,13 @@ def _with_context(qs: QuerySet) -> QuerySet:
     annotations = {}
     attnames = {f.attname for f in _fields(model)}
     waves, families = q(Wave._meta.db_table), q(Family._meta.db_table)
+    users = q(get_user_model()._meta.db_table)
+    # The name only, not a user instance per row (a join and a model built for each).
+    annotations["_username"] = RawSQL(
+        f"SELECT u.{q('username')} FROM {users} u WHERE u.{q('id')} = {table}.{q('history_user_id')}",
+        (),
+        output_field=models.CharField(),
+    )
     if "wave_id" in attnames:
         annotations["_wave_index"] = RawSQL(
             f"SELECT w.{q('index')} FROM {waves} w WHERE w.{q('id')} = {table}.{q('wave_id')}",
@@ -638,9 +645,9 @@ def _newest(models: list, family_ids: list[int], spec: TrailFilter, limit: int) 
         )
         rows = list(
             _with_context(
-                model._default_manager.filter(_history_id_in(model, both, db))
-                .select_related("history_user")
-                .order_by()  # put in the keys' order below: no sort of wide rows here
+                model._default_manager.filter(
+                    _history_id_in(model, both, db)
+                ).order_by()  # put in the keys' order below: no sort of wide rows here
             )
         )
         page = set(ids)

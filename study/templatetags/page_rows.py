@@ -6,36 +6,86 @@ pages have hundreds of cells). Every value is shown exactly as the template show
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 
 from django import template
 from django.utils.formats import get_format
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
+from django.utils.timezone import template_localtime
 from django.utils.translation import gettext as _
 
+from study.templatetags.labels import role_name
 from study.templatetags.shown import shown as _shown
 from study.templatetags.shown import shown_date as _when
 
 register = template.Library()
 
 
+def _minute_dates(fmt: str) -> Callable[[datetime], str]:
+    """`_when(value, fmt)` for the many moments of a table, each minute's text formatted once
+    (changes and reads come in bursts; Django's date format is most of a row's time) when `fmt`
+    shows nothing finer than minutes (no s, u, U, c or r)."""
+    if set(fmt) & set("suUcr"):
+        return lambda value: _when(value, fmt)
+    seen: dict[tuple, str] = {}
+
+    def when(value: datetime) -> str:
+        local = template_localtime(value)
+        minute = (local.replace(second=0, microsecond=0), local.utcoffset())
+        if minute not in seen:
+            seen[minute] = _when(local, fmt)
+        return seen[minute]
+
+    return when
+
+
 @register.simple_tag
 def audit_rows(trail: Iterable[dict]) -> SafeString:
     """The rows of the audit trail's table (`family_audit.html`)."""
-    fmt = get_format("DATETIME_FORMAT")
+    dates = _minute_dates(get_format("DATETIME_FORMAT"))
+    kinds: dict[str, str] = {}  # each model's name once, not once per row
     out = []
     for row in trail:
+        if row["model"] not in kinds:
+            kinds[row["model"]] = _shown(capfirst(row["model"]))
         changes = "".join(
             f'<div><span class="muted">{_shown(c["field"])}:</span> {_shown(c["old"])} → '
             f"{_shown(c['new'])}</div>"
             for c in row["changes"]
         )
         out.append(
-            f'<tr class="audit-{_shown(row["type"])}"><td>{_when(row["when"], fmt)}</td>'
-            f"<td>{_shown(row['who'])}</td><td>{_shown(capfirst(row['model']))} · "
+            f'<tr class="audit-{_shown(row["type"])}"><td>{dates(row["when"])}</td>'
+            f"<td>{_shown(row['who'])}</td><td>{kinds[row['model']]} · "
             f'{_shown(row["object"])} <span class="badge">{_shown(row["type_label"])}</span></td>\n'
             f"<td>{changes}</td><td>{_shown(row['reason'])}</td></tr>\n"
+        )
+    return mark_safe("".join(out))  # every value above is escaped by _shown
+
+
+@register.simple_tag
+def access_rows(events: Iterable) -> SafeString:
+    """The rows of the access log's table (`access_log.html`): one per event."""
+    fmt = get_format("DATETIME_FORMAT")
+    roles: dict[str, str] = {}  # each role's name once, not once per row
+    dates = _minute_dates(fmt)
+    out = []
+    for e in events:
+        if e.role not in roles:
+            roles[e.role] = _shown(role_name(e.role))
+        at = template_localtime(e.at)
+        actor = e.actor.username if e.actor is not None else ""
+        pseudonym = f" ({_shown(e.pseudonym)})" if e.pseudonym else ""
+        detail = f" {_shown(e.detail)}" if e.detail else ""
+        out.append(
+            f"\n<tr>\n  <td>{dates(at)}:{at.second:02d}</td>\n"
+            f"  <td>{_shown(actor or '–')}</td>\n  <td>{roles[e.role]}</td>\n"
+            f"  <td><code>{_shown(e.action)}</code></td>\n"
+            f"  <td>{_shown(e.row_count)}{pseudonym}</td>\n"
+            f"  <td><code>{_shown(e.scope)}{detail}</code></td>\n"
+            f"  <td>{_shown(e.client_ip or '–')}</td>\n"
+            f"  <td><code>{_shown(e.credential)}</code></td>\n</tr>\n"
         )
     return mark_safe("".join(out))  # every value above is escaped by _shown
 

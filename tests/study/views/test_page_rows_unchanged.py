@@ -5,7 +5,7 @@ trail (the CSV's merge of every history table), in the same order."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import islice
 
 import pytest
@@ -27,6 +27,46 @@ OLD_AUDIT_ROWS = """{% for row in trail %}<tr class="audit-{{ row.type }}"><td>{
 {% endfor %}"""
 OLD_INDICATOR_ROWS = """{% for row in indicator_rows %}<tr><td>{{ row.label }}</td>{% for cell in row.cells %}<td class="num">{{ cell }}</td>{% endfor %}</tr>{% endfor %}"""
 OLD_CONTACT_ROWS = """{% load i18n %}{% for c in contacts %}<tr><td>{{ c.occurred_at|date:"DATETIME_FORMAT" }}</td><td>{{ c.get_kind_display }}</td><td class="num">{{ c.duration_minutes }}</td><td>{{ c.get_initiated_by_display }}</td><td>{% if may_correct_all or c.coach_id == user.pk %}<a href="{{ c.href }}">{% translate "Correct" %}</a>{% endif %}</td></tr>{% endfor %}"""
+
+OLD_ACCESS_ROWS = """{% for event in events %}
+<tr>
+  <td>{{ event.at|date:"DATETIME_FORMAT" }}:{{ event.at|date:"s" }}</td>
+  <td>{{ event.actor.username|default:"–" }}</td>
+  <td>{{ event.role|role_name }}</td>
+  <td><code>{{ event.action }}</code></td>
+  <td>{{ event.row_count }}{% if event.pseudonym %} ({{ event.pseudonym }}){% endif %}</td>
+  <td><code>{{ event.scope }}{% if event.detail %} {{ event.detail }}{% endif %}</code></td>
+  <td>{{ event.client_ip|default:"–" }}</td>
+  <td><code>{{ event.credential }}</code></td>
+</tr>
+{% endfor %}"""
+
+# Moments around the clock changes of 2026 (UTC): other minutes and seconds, 02:30 twice.
+AMSTERDAM_CHANGES = [
+    datetime(2026, 10, 25, 0, 30, 5, tzinfo=UTC),
+    datetime(2026, 10, 25, 1, 30, 5, tzinfo=UTC),
+    datetime(2026, 10, 25, 1, 30, 59, 999, tzinfo=UTC),
+    datetime(2026, 3, 29, 0, 59, 0, tzinfo=UTC),
+    datetime(2026, 3, 29, 1, 0, 1, tzinfo=UTC),
+]
+
+
+def _datetime_format(monkeypatch, fmt: str) -> None:
+    """DATETIME_FORMAT as `fmt` for the template's date filter and the tags ("": as it is);
+    a format with seconds has every moment formatted on its own."""
+    if not fmt:
+        return
+    from django.utils import formats
+
+    from study.templatetags import page_rows
+
+    real = formats.get_format
+
+    def patched(name, *args, **kwargs):
+        return fmt if name == "DATETIME_FORMAT" else real(name, *args, **kwargs)
+
+    monkeypatch.setattr(formats, "get_format", patched)
+    monkeypatch.setattr(page_rows, "get_format", patched)
 
 
 def _render(source: str, **context) -> str:
@@ -75,9 +115,13 @@ def test_a_page_of_the_trail_is_the_first_rows_of_the_full_trail(
                 assert list(audit_trail.trail(family_ids, spec, limit=limit)) == full
 
 
+@pytest.mark.parametrize("fmt", ["", "Y-m-d H:i:s"])
 @pytest.mark.parametrize("language", ["nl", "en"])
-def test_the_audit_rows_are_the_template_loop_s(language, study, researcher, data_manager):
+def test_the_audit_rows_are_the_template_loop_s(
+    language, fmt, study, researcher, data_manager, monkeypatch
+):
     families = _history(study, researcher, data_manager)
+    _datetime_format(monkeypatch, fmt)
     with override(language):
         rows = list(audit_trail.trail([f.pk for f in families], limit=100))
         rows.append(
@@ -92,6 +136,9 @@ def test_the_audit_rows_are_the_template_loop_s(language, study, researcher, dat
                 "changes": [{"field": "f<", "old": "&amp;", "new": "—"}],
             }
         )
+        # Other minutes and seconds, and the hours the clocks change (02:30 twice in Amsterdam).
+        for when in AMSTERDAM_CHANGES:
+            rows.append({**rows[0], "when": when})
         new = _render("{% load page_rows %}{% audit_rows trail %}", trail=rows)
         assert new == _render(OLD_AUDIT_ROWS, trail=rows)
         assert "&lt;script&gt;" in new
@@ -177,3 +224,31 @@ def test_the_trail_reads_backwards_only_for_at_least_half_of_all_families(
     for family_ids in (ids, ids[:1]):
         list(audit_trail.trail(family_ids, audit_trail.TrailFilter(), limit=5))
     assert chosen == [True, False]
+
+
+@pytest.mark.parametrize("fmt", ["", "Y-m-d H:i:s"])
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_the_access_log_rows_are_the_template_loop_s(
+    language, fmt, study, family, researcher, monkeypatch
+):
+    from django.test import RequestFactory
+
+    from study.access_log import access_event_record, access_events_for, family_read
+    from study.models import AccessEvent
+    from study.views.access_log import SHOWN
+
+    _datetime_format(monkeypatch, fmt)
+    request = RequestFactory().get("/", REMOTE_ADDR="10.1.2.3")
+    request.user = researcher
+    family_read(request, action="family.view", families=family, study=study, scope="a<b")
+    family_read(request, action="study.records", families=[family.pk], study=study)
+    access_event_record(user=None, action="x&y", study=study, row_count=12345, detail='"d"')
+    access_event_record(user=researcher, action="audit.view", family=family, detail="")
+    with override(language):
+        events = list(access_events_for(study))
+        assert len(events) >= 4
+        shown = list(access_events_for(study).only(*SHOWN))  # the columns the page reads
+        more = [AccessEvent(at=at, action="a", role="researcher") for at in AMSTERDAM_CHANGES]
+        new = _render("{% load page_rows %}{% access_rows events %}", events=shown + more)
+        assert new == _render(OLD_ACCESS_ROWS, events=events + more)
+        assert "x&amp;y" in new and "–" in new

@@ -17,7 +17,7 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
-from django.utils.formats import get_format, localize
+from django.utils.formats import get_format
 from django.utils.translation import get_language
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -826,44 +826,41 @@ def study_coaches(study: Study) -> list:
     return [m.user for m in rows.select_related("user").order_by("user__username")]
 
 
-def caseload_overview(user, study: Study) -> list[dict]:
-    """The families of the study whose caseloads the user manages, each with its coach today
-    and its caseload history (ended assignments included)."""
-    families = list(
+def handed_over_families(user, study: Study) -> list[dict]:
+    """The families of the study whose caseloads the user manages that were handed over: each
+    with a coach today and an earlier coach who is not one of them, in pseudonym order, as plain
+    rows (what the notes-grant page shows and offers): `family` (pk, pseudonym), `current`
+    (coach id and user name of each assignment today, by start), `earlier` (the earlier coaches'
+    names, sorted). Two queries."""
+    families = (
         access.caseload_managed_families(user)
         .filter(study=study)
-        .select_related("arm")  # the page shows each family's arm
         .order_by("pseudonym")
+        .values_list("pk", "pseudonym")
     )
     today = timezone.localdate()
-    history: dict[int, list] = {}
-    for row in (
-        CaseloadAssignment.objects.filter(family__in=families)
-        .select_related("coach")
+    history: dict[int, list[tuple]] = {}
+    for family_id, start, end, coach_id, coach in (
+        CaseloadAssignment.objects.filter(family__in=families.values("pk"))
         .order_by("start_date", "pk")
+        .values_list("family_id", "start_date", "end_date", "coach_id", "coach__username")
     ):
-        history.setdefault(row.family_id, []).append(row)
-    overview = []
-    for family in families:
-        rows = history.get(family.pk, [])
+        history.setdefault(family_id, []).append((start, end, coach_id, coach))
+    handed_over = []
+    for pk, pseudonym in families:
+        rows = history.get(pk, [])
         current = [
-            a for a in rows if a.start_date <= today and (a.end_date is None or a.end_date >= today)
+            (coach_id, coach)
+            for start, end, coach_id, coach in rows
+            if start <= today and (end is None or end >= today)
         ]
-        overview.append(
-            {
-                "family": family,
-                "current": current,
-                "history": rows,
-                # As the table shows them (one text per cell, not a loop and filters per row).
-                "coach_today": ", ".join(a.coach.get_username() for a in current) or "—",
-                "history_text": "; ".join(
-                    f"{a.coach.get_username()} {localize(a.start_date)}–"
-                    f"{localize(a.end_date) if a.end_date else ''}"
-                    for a in rows
-                ),
-            }
-        )
-    return overview
+        today_ids = {coach_id for coach_id, _name in current}
+        earlier = sorted({coach for _s, _e, coach_id, coach in rows if coach_id not in today_ids})
+        if current and earlier:
+            handed_over.append(
+                {"family": CaseloadFamily(pk, pseudonym), "current": current, "earlier": earlier}
+            )
+    return handed_over
 
 
 @dataclass(frozen=True, slots=True)

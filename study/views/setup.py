@@ -195,34 +195,24 @@ def notes_grants(request: HttpRequest, study_id: int) -> HttpResponse:
     """The coordinator lets a family's coach read the notes of its earlier coaches (after a
     hand-over), with a reason; every grant is listed and audited."""
     study = _study(request, study_id, access.Right.NOTES_GRANT)
-    rows = []
-    for row in selectors.caseload_overview(request.user, study):
-        current = {a.coach_id for a in row["current"]}
-        earlier = sorted(
-            {a.coach.get_username() for a in row["history"] if a.coach_id not in current}
-        )
-        if current and earlier:
-            rows.append({**row, "earlier": earlier})
+    rows = selectors.handed_over_families(request.user, study)
     grants = list(
         NotesGrant.objects.filter(family__study=study)
         .select_related("family", "coach", "granted_by")
         .order_by("-granted_at")
     )
     granted = {(g.family_id, g.coach_id) for g in grants}
-    for row in rows:
-        row["open"] = [a for a in row["current"] if (row["family"].pk, a.coach_id) not in granted]
     choices = [
-        (
-            f"{row['family'].pk}:{a.coach_id}",
-            f"{row['family'].pseudonym} → {a.coach.get_username()}",
-        )
+        (f"{row['family'].pk}:{coach_id}", f"{row['family'].pseudonym} → {coach}")
         for row in rows
-        for a in row["open"]
+        for coach_id, coach in row["current"]
+        if (row["family"].pk, coach_id) not in granted
     ]
     form = setup_forms.NotesGrantForm(request.POST or None, choices=choices)
     if request.method == "POST" and form.is_valid():
         family_pk, coach_pk = (int(x) for x in form.cleaned_data["grant"].split(":"))
-        family = next(row["family"] for row in rows if row["family"].pk == family_pk)
+        # a choice offered above: a handed-over family whose caseload the user manages
+        family = selectors.caseload_families_chosen(request.user, study, {family_pk})[0]
         coach = get_user_model().objects.get(pk=coach_pk)
         try:
             care.notes_grant(

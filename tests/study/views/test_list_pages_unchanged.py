@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.template import engines
 from django.utils import timezone, translation
+from django.utils.formats import localize
 
 from study import access, selectors
 from study.demo import seed_demo
@@ -59,6 +60,11 @@ OLD_CASELOADS_ROWS = """{% load i18n %}{% for row in overview %}<tr data-family=
 <td>{{ row.coach_today }}</td>
 <td class="muted">{{ row.history_text }}</td>
 </tr>{% empty %}<tr><td colspan="5">{% translate "No families enrolled yet." %}</td></tr>{% endfor %}"""
+
+OLD_HANDED_OVER_ROWS = """{% for row in rows %}<tr data-family="{{ row.family.pseudonym }}"><td>{{ row.family.pseudonym }}</td>
+<td>{% for a in row.current %}{{ a.coach.get_username }}{% if not forloop.last %}, {% endif %}{% endfor %}</td>
+<td>{{ row.earlier|join:", " }}</td></tr>
+{% empty %}<tr><td colspan="3">{% translate "No family has been handed over." %}</td></tr>{% endfor %}"""
 
 OLD_DUE_CARDS = """{% load i18n record_status %}{% for wave in waves %}
 <div class="card due-wave" id="due-{{ wave.pk|unlocalize }}">
@@ -288,11 +294,63 @@ def old_caseload_cards(user, page: int = 1) -> str:
     return _render(OLD_CASELOAD_CARDS, {"families": shown})
 
 
+def old_caseload_overview(user, study) -> list[dict]:
+    """`selectors.caseload_overview` as it was (the caseloads and notes-grant pages' rows):
+    model instances, each family's current assignments and history."""
+    families = list(
+        access.caseload_managed_families(user)
+        .filter(study=study)
+        .select_related("arm")
+        .order_by("pseudonym")
+    )
+    today = timezone.localdate()
+    history: dict[int, list] = {}
+    for row in (
+        CaseloadAssignment.objects.filter(family__in=families)
+        .select_related("coach")
+        .order_by("start_date", "pk")
+    ):
+        history.setdefault(row.family_id, []).append(row)
+    overview = []
+    for family in families:
+        rows = history.get(family.pk, [])
+        current = [
+            a for a in rows if a.start_date <= today and (a.end_date is None or a.end_date >= today)
+        ]
+        overview.append(
+            {
+                "family": family,
+                "current": current,
+                "history": rows,
+                "coach_today": ", ".join(a.coach.get_username() for a in current) or "—",
+                "history_text": "; ".join(
+                    f"{a.coach.get_username()} {localize(a.start_date)}–"
+                    f"{localize(a.end_date) if a.end_date else ''}"
+                    for a in rows
+                ),
+            }
+        )
+    return overview
+
+
 def old_caseloads_rows(user, study) -> str:
     return _render(
         OLD_CASELOADS_ROWS,
-        {"overview": selectors.caseload_overview(user, study), "chosen": set()},
+        {"overview": old_caseload_overview(user, study), "chosen": set()},
     )
+
+
+def old_handed_over(user, study) -> list[dict]:
+    """The notes-grant page's rows as its view made them from `caseload_overview`."""
+    rows = []
+    for row in old_caseload_overview(user, study):
+        current = {a.coach_id for a in row["current"]}
+        earlier = sorted(
+            {a.coach.get_username() for a in row["history"] if a.coach_id not in current}
+        )
+        if current and earlier:
+            rows.append({**row, "earlier": earlier})
+    return rows
 
 
 def old_waves_due_list(user) -> list[Wave]:
@@ -466,3 +524,65 @@ def test_the_caseload_cards_count_contacts_as_before(client, demo, django_user_m
         card = html.split(f'id="family-{first}"', 1)[1].split("</div>\n</div>", 1)[0]
         assert " 0 " in card and "<dd>—</dd>" in card
         transaction.set_rollback(True)
+
+
+def test_the_notes_grant_page_shows_and_offers_the_handed_over_families_as_before(
+    client, demo, django_user_model
+):
+    """The notes-grant page's table and choices from plain rows equal those the view made from
+    `caseload_overview`: hand-overs to one and to two coaches today, a family handed back to an
+    earlier coach, a granted pair (not offered), and families never handed over (not listed)."""
+    from study.models import NotesGrant
+    from study.roles import Role
+    from study.services import care
+    from tests.factories import make_member
+
+    study = Study.objects.get(pk=demo.pk)
+    coordinator = make_member(study, Role.COORDINATOR)
+    coach1, coach2, coach3 = (
+        django_user_model.objects.get(username=f"coach{n}") for n in (1, 2, 3)
+    )
+    today = timezone.localdate()
+    mine = list(study.families.filter(assignments__coach=coach1).order_by("pk").distinct())
+    assert len(mine) >= 4
+    care.caseloads_hand_over(families=mine[:3], coach=coach2, on=today, user=coordinator)
+    # a second coach today beside coach2; a family whose earlier coach is back beside coach2
+    CaseloadAssignment.objects.create(family=mine[1], coach=coach3, start_date=today)
+    CaseloadAssignment.objects.create(family=mine[2], coach=coach1, start_date=today)
+    care.notes_grant(family=mine[0], coach=coach2, reason="overdracht", user=coordinator)
+    old = old_handed_over(coordinator, study)
+    # the family whose earlier coach is back has no earlier coach but those of today
+    assert [r["family"].pk for r in old] == sorted(
+        [mine[0].pk, mine[1].pk], key=lambda pk: study.families.get(pk=pk).pseudonym
+    )
+    new = selectors.handed_over_families(coordinator, study)
+    assert [(r["family"].pk, r["family"].pseudonym, r["earlier"]) for r in new] == [
+        (r["family"].pk, r["family"].pseudonym, r["earlier"]) for r in old
+    ]
+    assert [r["current"] for r in new] == [
+        [(a.coach_id, a.coach.get_username()) for a in r["current"]] for r in old
+    ]
+    client.force_login(coordinator)
+    response = client.get(f"/studies/{study.pk}/notes-grants/")
+    assert response.status_code == 200
+    with translation.override("nl"):
+        table = (
+            engines["django"]
+            .from_string("{% load i18n %}" + OLD_HANDED_OVER_ROWS)
+            .render({"rows": old})
+        )
+    assert table in response.content.decode()
+    granted = set(NotesGrant.objects.values_list("family_id", "coach_id"))
+    old_choices = [
+        ("", "—"),
+        *(
+            (
+                f"{r['family'].pk}:{a.coach_id}",
+                f"{r['family'].pseudonym} → {a.coach.get_username()}",
+            )
+            for r in old
+            for a in r["current"]
+            if (r["family"].pk, a.coach_id) not in granted
+        ),
+    ]
+    assert list(response.context["form"].fields["grant"].choices) == old_choices

@@ -187,55 +187,92 @@ class GridFamily:
     wijk: str
 
 
+def _grid_families(
+    families: QuerySet[Family], today: date
+) -> tuple[list[GridFamily], dict[int, dict[int, tuple[int, str]]], Counter]:
+    """The record status grid's families in its order (arm, pseudonym), each family's cells
+    (wave index -> the wave's id and status) and open data queries, in one query: a row per
+    wave (and one for a family without waves), deleted waves included, whose open queries
+    count for the family as every query of the family's waves does. Plain fields, not a model
+    instance per family and wave."""
+    waves = (
+        families.order_by("arm__kind", "pseudonym", "pk", "waves__index")
+        .values_list(
+            "pk",
+            "pseudonym",
+            "arm__kind",
+            "wijk",
+            "waves__pk",
+            "waves__index",
+            "waves__status",
+            "waves__locked",
+            "waves__window_start",
+            "waves__window_end",
+            "waves__is_deleted",
+        )
+        .annotate(
+            open_queries=Count(
+                "waves__queries", filter=~Q(waves__queries__status=DataQuery.Status.CLOSED)
+            )
+        )
+    )
+    rows: list[GridFamily] = []
+    cells_of: dict[int, dict[int, tuple[int, str]]] = {}
+    open_queries: Counter = Counter()
+    derived, locked_word = Wave.derived_status, Wave.LOCKED
+    for (
+        pk,
+        pseudonym,
+        arm_kind,
+        wijk,
+        wave_id,
+        index,
+        status,
+        locked,
+        start,
+        end,
+        deleted,
+        n,
+    ) in waves:
+        if not rows or rows[-1].pk != pk:
+            rows.append(GridFamily(pk, pseudonym, arm_kind, wijk))
+            cells_of[pk] = {}
+        open_queries[pk] += n
+        if wave_id is not None and not deleted:
+            shown = locked_word if locked else derived(status, start, end, today)
+            cells_of[pk][index] = (wave_id, shown)
+    return rows, cells_of, open_queries
+
+
 def record_status_grid(
     families: QuerySet[Family], spec: GridFilter = GridFilter(), *, today: date | None = None
 ) -> dict:
     """Families x waves, each cell the wave's id and record status (planned, due, overdue,
     completed, missed, registry year, locked), filtered by arm, wijk, coach and status; counts per wave
-    column; the filter choices. Four queries whatever the number of families: the coaches, the
-    families, their waves and their open data queries (the filter choices come from those)."""
+    column; the filter choices. Two queries whatever the number of families: the families with
+    their waves and open data queries (`_grid_families`: the families' access rule planned
+    once), then the coaches today of those families by their ids (the coach filter is applied
+    to the rows read; its choices come from the same query)."""
     today = today or timezone.localdate()
     if spec.arm:
         families = families.filter(arm__kind=spec.arm)
     if spec.wijk:
         families = families.filter(wijk=spec.wijk)
-    coaches = CaseloadAssignment.objects.active_on(today).filter(family__in=families)
+    rows, cells_of, open_queries = _grid_families(families, today)
     # The coaches today of the families of the arm and wijk chosen: each row's coaches and the
-    # coach filter's choices, in one query.
+    # coach filter's choices.
     coach_of: dict[int, list[str]] = {}
-    for family_id, name in coaches.values_list("family_id", "coach__username"):
-        coach_of.setdefault(family_id, []).append(name)
+    if rows:
+        for family_id, name in (
+            CaseloadAssignment.objects.active_on(today)
+            .filter(family_id__in=[family.pk for family in rows])
+            .order_by()
+            .values_list("family_id", "coach__username")
+        ):
+            coach_of.setdefault(family_id, []).append(name)
     if spec.coach:
-        families = families.filter(
-            pk__in=coaches.filter(coach__username=spec.coach).values("family_id")
-        )
-    # The families' fields, not model instances; the queries below select them by the same
-    # subquery (cheaper to build than a list of their ids).
-    rows = [
-        GridFamily(pk, pseudonym, arm_kind, wijk)
-        for pk, pseudonym, arm_kind, wijk in families.order_by(
-            "arm__kind", "pseudonym"
-        ).values_list("pk", "pseudonym", "arm__kind", "wijk")
-    ]
+        rows = [family for family in rows if spec.coach in coach_of.get(family.pk, ())]
     wijken = sorted({family.wijk for family in rows if family.wijk})
-    # The waves' fields only, not a model instance per wave (seven per family).
-    cells_of: dict[int, dict[int, tuple[int, str]]] = {}
-    derived, locked_word = Wave.derived_status, Wave.LOCKED
-    for family_id, pk, index, status, locked, window_start, window_end in (
-        Wave.objects.alive()
-        .filter(family__in=families)
-        .order_by("family_id", "index")
-        .values_list("family_id", "pk", "index", "status", "locked", "window_start", "window_end")
-    ):
-        shown = locked_word if locked else derived(status, window_start, window_end, today)
-        cells_of.setdefault(family_id, {})[index] = (pk, shown)
-    open_queries = dict(
-        DataQuery.objects.filter(wave__family__in=families)
-        .exclude(status=DataQuery.Status.CLOSED)
-        .values("wave__family_id")
-        .annotate(n=Count("pk"))
-        .values_list("wave__family_id", "n")
-    )
     indices: set[int] = set()
     grid = []
     for family in rows:

@@ -303,22 +303,16 @@ def record_status_grid(
 
 
 def study_dashboard(study: Study, families: QuerySet[Family], *, today: date | None = None) -> dict:
-    """Families per arm and status, wave completion, what is due next, enrolment vs cap, and
-    how many families were enrolled on an eligibility override."""
+    """Families per arm and status, wave completion, what is due next, enrolment vs cap, how
+    many families were enrolled on an eligibility override, and every family's row of the
+    family list (`study_family_rows`, in its order). Three queries whatever the number of
+    families: the families' rows (the counts are made from them; the families' access rule
+    planned once), the study's arms, and the families' waves by the families' ids."""
     today = today or timezone.localdate()
-    grouped = (
-        families.order_by()
-        .values("arm__kind", "status")
-        .annotate(n=Count("pk"), overrides=Count("pk", filter=~Q(eligibility_override_reason="")))
-    )
-    per_arm_status: Counter = Counter()
-    overrides = family_count = 0
-    for row in grouped:
-        per_arm_status[(row["arm__kind"], row["status"])] += row["n"]
-        overrides += row["overrides"]
-        family_count += row["n"]
+    rows = list(study_family_rows(families))
+    per_arm_status = Counter((row.arm__kind, row.status) for row in rows)
     arms = {}
-    for arm in study.arms.all():
+    for arm in study.arms.order_by("kind"):
         counts = {
             status: per_arm_status.get((arm.kind, status), 0) for status in Family.Status.values
         }
@@ -334,29 +328,22 @@ def study_dashboard(study: Study, families: QuerySet[Family], *, today: date | N
         }
     # The stored fields of every wave, not a model instance each (hundreds per study); the 25
     # due next become waves with their family's pseudonym, all the table shows of them.
-    rows = (
+    pseudonyms = {row.pk: row.pseudonym for row in rows}
+    waves = (
         Wave.objects.alive()
-        .filter(family__in=families, index__gte=0)
-        .order_by("due_date")
-        .values_list(
-            "index",
-            "status",
-            "window_start",
-            "window_end",
-            "due_date",
-            "family_id",
-            "family__pseudonym",
-        )
+        .filter(family_id__in=list(pseudonyms), index__gte=0)  # no query for no families
+        .order_by("due_date", "pk")
+        .values_list("index", "status", "window_start", "window_end", "due_date", "family_id")
     )
     status_counts: Counter = Counter()
     by_index: dict[int, Counter] = {}
     upcoming: list[Wave] = []
-    for index, status, window_start, window_end, due_date, family_id, pseudonym in rows:
+    for index, status, window_start, window_end, due_date, family_id in waves:
         shown = Wave.derived_status(status, window_start, window_end, today)
         status_counts[shown] += 1
         by_index.setdefault(index, Counter())[shown] += 1
         if shown in (Wave.Status.DUE, Wave.Status.OVERDUE) and len(upcoming) < 25:
-            family = Family(pk=family_id, pseudonym=pseudonym)
+            family = Family(pk=family_id, pseudonym=pseudonyms[family_id])
             upcoming.append(
                 Wave(index=index, due_date=due_date, window_end=window_end, family=family)
             )
@@ -366,14 +353,16 @@ def study_dashboard(study: Study, families: QuerySet[Family], *, today: date | N
         "upcoming": upcoming,
         "by_index": [(index, dict(counts)) for index, counts in sorted(by_index.items())],
         "n_families": sum(a["total"] for a in arms.values()),
-        "overrides": overrides,
-        "family_count": family_count,  # every family, whatever its arm
+        "overrides": sum(1 for row in rows if row.eligibility_override_reason),
+        "family_count": len(rows),  # every family, whatever its arm
+        "families": rows,
     }
 
 
 def study_family_rows(families: QuerySet[Family]) -> QuerySet:
-    """The study dashboard's family list: what it shows of each family (named rows, not model
-    instances), in its order (arm, pseudonym)."""
+    """The study dashboard's family list: what it shows of each family and whether it was
+    enrolled on an eligibility override (named rows, not model instances), in its order (arm,
+    pseudonym)."""
     return families.order_by("arm__kind", "pseudonym", "pk").values_list(
         "pk",
         "pseudonym",
@@ -382,6 +371,7 @@ def study_family_rows(families: QuerySet[Family]) -> QuerySet:
         "wijk",
         "intake_date",
         "status",
+        "eligibility_override_reason",
         named=True,
     )
 

@@ -452,3 +452,29 @@ def test_the_record_status_grid_is_the_grid_of_before(demo, django_user_model, u
         families = selectors.family_list(user).filter(study=study)
         new = selectors.record_status_grid(families, spec)
         assert _plain(new) == _plain(old_record_status_grid(families, spec)), spec
+
+
+@pytest.mark.parametrize("username", ["beheerder", "onderzoeker"])
+def test_the_study_dashboard_counts_are_the_counts_of_before(demo, django_user_model, username):
+    """The dashboard made from every family's row read once (and the waves by the families'
+    ids) counts as the grouped queries of before: per arm and status, attrition, waves per
+    status and index, the overrides, and the waves due next; the family list is every family
+    in the list's order."""
+    user = django_user_model.objects.get(username=username)
+    study = Study.objects.get(pk=demo.pk)
+    Family.objects.filter(pk=study.families.order_by("pk")[2].pk).update(
+        eligibility_override_reason="case file"
+    )
+    families = selectors.research_family_list(user).filter(study=study)
+    new, old = selectors.study_dashboard(study, families), old_study_dashboard(study, families)
+    assert old["overrides"] == 1
+    for key in ("arms", "wave_status", "by_index", "n_families", "overrides"):
+        assert new[key] == old[key], key
+
+    def due(waves):
+        return [(w.family_id, w.family.pseudonym, w.index, w.due_date, w.window_end) for w in waves]
+
+    assert due(new["upcoming"]) == due(old["upcoming"]) and old["upcoming"]
+    ordered = families.order_by("arm__kind", "pseudonym", "pk")
+    assert [row.pk for row in new["families"]] == list(ordered.values_list("pk", flat=True))
+    assert new["family_count"] == ordered.count()

@@ -188,55 +188,92 @@ class GridFamily:
     wijk: str
 
 
+def _grid_families(
+    families: QuerySet[Family], today: date
+) -> tuple[list[GridFamily], dict[int, dict[int, tuple[int, str]]], Counter]:
+    """The record status grid's families in its order (arm, pseudonym), each family's cells
+    (wave index -> the wave's id and status) and open data queries, in one query: a row per
+    wave (and one for a family without waves), deleted waves included, whose open queries
+    count for the family as every query of the family's waves does. Plain fields, not a model
+    instance per family and wave."""
+    waves = (
+        families.order_by("arm__kind", "pseudonym", "pk", "waves__index")
+        .values_list(
+            "pk",
+            "pseudonym",
+            "arm__kind",
+            "wijk",
+            "waves__pk",
+            "waves__index",
+            "waves__status",
+            "waves__locked",
+            "waves__window_start",
+            "waves__window_end",
+            "waves__is_deleted",
+        )
+        .annotate(
+            open_queries=Count(
+                "waves__queries", filter=~Q(waves__queries__status=DataQuery.Status.CLOSED)
+            )
+        )
+    )
+    rows: list[GridFamily] = []
+    cells_of: dict[int, dict[int, tuple[int, str]]] = {}
+    open_queries: Counter = Counter()
+    derived, locked_word = Wave.derived_status, Wave.LOCKED
+    for (
+        pk,
+        pseudonym,
+        arm_kind,
+        wijk,
+        wave_id,
+        index,
+        status,
+        locked,
+        start,
+        end,
+        deleted,
+        n,
+    ) in waves:
+        if not rows or rows[-1].pk != pk:
+            rows.append(GridFamily(pk, pseudonym, arm_kind, wijk))
+            cells_of[pk] = {}
+        open_queries[pk] += n
+        if wave_id is not None and not deleted:
+            shown = locked_word if locked else derived(status, start, end, today)
+            cells_of[pk][index] = (wave_id, shown)
+    return rows, cells_of, open_queries
+
+
 def record_status_grid(
     families: QuerySet[Family], spec: GridFilter = GridFilter(), *, today: date | None = None
 ) -> dict:
     """Families x waves, each cell the wave's id and record status (planned, due, overdue,
     completed, missed, registry year, locked), filtered by arm, wijk, coach and status; counts per wave
-    column; the filter choices. Four queries whatever the number of families: the coaches, the
-    families, their waves and their open data queries (the filter choices come from those)."""
+    column; the filter choices. Two queries whatever the number of families: the families with
+    their waves and open data queries (`_grid_families`: the families' access rule planned
+    once), then the coaches today of those families by their ids (the coach filter is applied
+    to the rows read; its choices come from the same query)."""
     today = today or timezone.localdate()
     if spec.arm:
         families = families.filter(arm__kind=spec.arm)
     if spec.wijk:
         families = families.filter(wijk=spec.wijk)
-    coaches = CaseloadAssignment.objects.active_on(today).filter(family__in=families)
+    rows, cells_of, open_queries = _grid_families(families, today)
     # The coaches today of the families of the arm and wijk chosen: each row's coaches and the
-    # coach filter's choices, in one query.
+    # coach filter's choices.
     coach_of: dict[int, list[str]] = {}
-    for family_id, name in coaches.values_list("family_id", "coach__username"):
-        coach_of.setdefault(family_id, []).append(name)
+    if rows:
+        for family_id, name in (
+            CaseloadAssignment.objects.active_on(today)
+            .filter(family_id__in=[family.pk for family in rows])
+            .order_by()
+            .values_list("family_id", "coach__username")
+        ):
+            coach_of.setdefault(family_id, []).append(name)
     if spec.coach:
-        families = families.filter(
-            pk__in=coaches.filter(coach__username=spec.coach).values("family_id")
-        )
-    # The families' fields, not model instances; the queries below select them by the same
-    # subquery (cheaper to build than a list of their ids).
-    rows = [
-        GridFamily(pk, pseudonym, arm_kind, wijk)
-        for pk, pseudonym, arm_kind, wijk in families.order_by(
-            "arm__kind", "pseudonym"
-        ).values_list("pk", "pseudonym", "arm__kind", "wijk")
-    ]
+        rows = [family for family in rows if spec.coach in coach_of.get(family.pk, ())]
     wijken = sorted({family.wijk for family in rows if family.wijk})
-    # The waves' fields only, not a model instance per wave (seven per family).
-    cells_of: dict[int, dict[int, tuple[int, str]]] = {}
-    derived, locked_word = Wave.derived_status, Wave.LOCKED
-    for family_id, pk, index, status, locked, window_start, window_end in (
-        Wave.objects.alive()
-        .filter(family__in=families)
-        .order_by("family_id", "index")
-        .values_list("family_id", "pk", "index", "status", "locked", "window_start", "window_end")
-    ):
-        shown = locked_word if locked else derived(status, window_start, window_end, today)
-        cells_of.setdefault(family_id, {})[index] = (pk, shown)
-    open_queries = dict(
-        DataQuery.objects.filter(wave__family__in=families)
-        .exclude(status=DataQuery.Status.CLOSED)
-        .values("wave__family_id")
-        .annotate(n=Count("pk"))
-        .values_list("wave__family_id", "n")
-    )
     indices: set[int] = set()
     grid = []
     for family in rows:
@@ -267,22 +304,16 @@ def record_status_grid(
 
 
 def study_dashboard(study: Study, families: QuerySet[Family], *, today: date | None = None) -> dict:
-    """Families per arm and status, wave completion, what is due next, enrolment vs cap, and
-    how many families were enrolled on an eligibility override."""
+    """Families per arm and status, wave completion, what is due next, enrolment vs cap, how
+    many families were enrolled on an eligibility override, and every family's row of the
+    family list (`study_family_rows`, in its order). Three queries whatever the number of
+    families: the families' rows (the counts are made from them; the families' access rule
+    planned once), the study's arms, and the families' waves by the families' ids."""
     today = today or timezone.localdate()
-    grouped = (
-        families.order_by()
-        .values("arm__kind", "status")
-        .annotate(n=Count("pk"), overrides=Count("pk", filter=~Q(eligibility_override_reason="")))
-    )
-    per_arm_status: Counter = Counter()
-    overrides = family_count = 0
-    for row in grouped:
-        per_arm_status[(row["arm__kind"], row["status"])] += row["n"]
-        overrides += row["overrides"]
-        family_count += row["n"]
+    rows = list(study_family_rows(families))
+    per_arm_status = Counter((row.arm__kind, row.status) for row in rows)
     arms = {}
-    for arm in study.arms.all():
+    for arm in study.arms.order_by("kind"):
         counts = {
             status: per_arm_status.get((arm.kind, status), 0) for status in Family.Status.values
         }
@@ -298,29 +329,22 @@ def study_dashboard(study: Study, families: QuerySet[Family], *, today: date | N
         }
     # The stored fields of every wave, not a model instance each (hundreds per study); the 25
     # due next become waves with their family's pseudonym, all the table shows of them.
-    rows = (
+    pseudonyms = {row.pk: row.pseudonym for row in rows}
+    waves = (
         Wave.objects.alive()
-        .filter(family__in=families, index__gte=0)
-        .order_by("due_date")
-        .values_list(
-            "index",
-            "status",
-            "window_start",
-            "window_end",
-            "due_date",
-            "family_id",
-            "family__pseudonym",
-        )
+        .filter(family_id__in=list(pseudonyms), index__gte=0)  # no query for no families
+        .order_by("due_date", "pk")
+        .values_list("index", "status", "window_start", "window_end", "due_date", "family_id")
     )
     status_counts: Counter = Counter()
     by_index: dict[int, Counter] = {}
     upcoming: list[Wave] = []
-    for index, status, window_start, window_end, due_date, family_id, pseudonym in rows:
+    for index, status, window_start, window_end, due_date, family_id in waves:
         shown = Wave.derived_status(status, window_start, window_end, today)
         status_counts[shown] += 1
         by_index.setdefault(index, Counter())[shown] += 1
         if shown in (Wave.Status.DUE, Wave.Status.OVERDUE) and len(upcoming) < 25:
-            family = Family(pk=family_id, pseudonym=pseudonym)
+            family = Family(pk=family_id, pseudonym=pseudonyms[family_id])
             upcoming.append(
                 Wave(index=index, due_date=due_date, window_end=window_end, family=family)
             )
@@ -330,14 +354,16 @@ def study_dashboard(study: Study, families: QuerySet[Family], *, today: date | N
         "upcoming": upcoming,
         "by_index": [(index, dict(counts)) for index, counts in sorted(by_index.items())],
         "n_families": sum(a["total"] for a in arms.values()),
-        "overrides": overrides,
-        "family_count": family_count,  # every family, whatever its arm
+        "overrides": sum(1 for row in rows if row.eligibility_override_reason),
+        "family_count": len(rows),  # every family, whatever its arm
+        "families": rows,
     }
 
 
 def study_family_rows(families: QuerySet[Family]) -> QuerySet:
-    """The study dashboard's family list: what it shows of each family (named rows, not model
-    instances), in its order (arm, pseudonym)."""
+    """The study dashboard's family list: what it shows of each family and whether it was
+    enrolled on an eligibility override (named rows, not model instances), in its order (arm,
+    pseudonym)."""
     return families.order_by("arm__kind", "pseudonym", "pk").values_list(
         "pk",
         "pseudonym",
@@ -346,6 +372,7 @@ def study_family_rows(families: QuerySet[Family]) -> QuerySet:
         "wijk",
         "intake_date",
         "status",
+        "eligibility_override_reason",
         named=True,
     )
 

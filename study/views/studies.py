@@ -45,12 +45,9 @@ def study_detail(request, study_id: int):
         return render(request, "study/study_public.html", {"study": study, "rights": rights})
     families = selectors.research_family_list(request.user).filter(study=study)
     dashboard = selectors.study_dashboard(study, families)
-    # The family list is paged like the record status dashboard; the counts above it are over
-    # every family (their sum is the pager's count: no second count), and the read log holds
-    # the families shown.
-    paginator = Paginator(selectors.study_family_rows(families), FAMILIES_PER_PAGE)
-    paginator.count = dashboard["family_count"]  # type: ignore[misc]
-    page = paginator.get_page(request.GET.get("page"))
+    # The family list is paged like the record status dashboard (every family's row read once,
+    # for the counts above it too), and the read log holds the families shown.
+    page = Paginator(dashboard["families"], FAMILIES_PER_PAGE).get_page(request.GET.get("page"))
     shown = list(page.object_list)
     detail = url_maker("study:family_detail")  # reversed once, not per row
     family_read(

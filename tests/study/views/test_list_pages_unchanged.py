@@ -586,3 +586,76 @@ def test_the_notes_grant_page_shows_and_offers_the_handed_over_families_as_befor
         ),
     ]
     assert list(response.context["form"].fields["grant"].choices) == old_choices
+
+
+def _plain(grid: dict) -> dict:
+    """A grid with each family as its shown fields (old rows: instances, new: plain rows)."""
+    rows = [
+        {
+            **{k: v for k, v in row.items() if k not in ("family", "href")},
+            "family": (row["family"].pk, row["family"].pseudonym, row["family"].wijk),
+        }
+        for row in grid["rows"]
+    ]
+    return {**grid, "rows": rows}
+
+
+@pytest.mark.parametrize("username", ["beheerder", "onderzoeker", "coach1", "coach4", "gemeente"])
+def test_the_record_status_grid_is_the_grid_of_before(demo, django_user_model, username):
+    """The grid read in two queries (families with their waves and open queries, then the
+    coaches by the families' ids; the coach filter applied to those rows) is the grid of the
+    four queries before: rows, cells, counts, columns and the filter choices, for every filter;
+    a deleted wave's open query still counts for its family, and a family without waves
+    still has its row."""
+    from study.models import Indicator
+
+    user = django_user_model.objects.get(username=username)
+    study = Study.objects.get(pk=demo.pk)
+    family = study.families.order_by("pk").first()
+    wave = family.waves.order_by("index").last()
+    DataQuery.objects.create(wave=wave, indicator=Indicator.objects.first(), message="?")
+    Wave.objects.filter(pk=wave.pk).update(is_deleted=True)
+    bare = study.families.order_by("pk")[1]
+    Wave.objects.filter(family=bare).update(is_deleted=True)
+    coaches = set(
+        CaseloadAssignment.objects.filter(family__study=study).values_list(
+            "coach__username", flat=True
+        )
+    )
+    wijken = set(study.families.values_list("wijk", flat=True))
+    specs = [GridFilter(), GridFilter(coach="nobody"), GridFilter(arm="nothing")]
+    specs += [GridFilter(coach=c) for c in sorted(coaches)]
+    specs += [GridFilter(wijk=w) for w in sorted(wijken) if w]
+    specs += [GridFilter(status=s) for s in [*Wave.status_words(), "nothing"]]
+    specs += [GridFilter(arm="comparison", wijk=w) for w in sorted(wijken) if w]
+    specs += [GridFilter(arm="intervention", coach=c, status="due") for c in sorted(coaches)]
+    for spec in specs:
+        families = selectors.family_list(user).filter(study=study)
+        new = selectors.record_status_grid(families, spec)
+        assert _plain(new) == _plain(old_record_status_grid(families, spec)), spec
+
+
+@pytest.mark.parametrize("username", ["beheerder", "onderzoeker"])
+def test_the_study_dashboard_counts_are_the_counts_of_before(demo, django_user_model, username):
+    """The dashboard made from every family's row read once (and the waves by the families'
+    ids) counts as the grouped queries of before: per arm and status, attrition, waves per
+    status and index, the overrides, and the waves due next; the family list is every family
+    in the list's order."""
+    user = django_user_model.objects.get(username=username)
+    study = Study.objects.get(pk=demo.pk)
+    Family.objects.filter(pk=study.families.order_by("pk")[2].pk).update(
+        eligibility_override_reason="case file"
+    )
+    families = selectors.research_family_list(user).filter(study=study)
+    new, old = selectors.study_dashboard(study, families), old_study_dashboard(study, families)
+    assert old["overrides"] == 1
+    for key in ("arms", "wave_status", "by_index", "n_families", "overrides"):
+        assert new[key] == old[key], key
+
+    def due(waves):
+        return [(w.family_id, w.family.pseudonym, w.index, w.due_date, w.window_end) for w in waves]
+
+    assert due(new["upcoming"]) == due(old["upcoming"]) and old["upcoming"]
+    ordered = families.order_by("arm__kind", "pseudonym", "pk")
+    assert [row.pk for row in new["families"]] == list(ordered.values_list("pk", flat=True))
+    assert new["family_count"] == ordered.count()

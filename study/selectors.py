@@ -368,17 +368,35 @@ def _int_or_404(pk: object) -> int:
 
 def contact_get(user, pk: int) -> Contact:
     """A live contact with a family the user may see, or 404 (as `family_get`)."""
-    contact = (
-        Contact.objects.alive()
-        .filter(pk=_int_or_404(pk), family__is_deleted=False)
-        .select_related("family__study")
-        .first()
-    )
+    contact = _live_contact(pk)
     if contact is None or not access.family_has_right(
         user, contact.family, access.Right.VIEW_FAMILY
     ):
         raise Http404
     return contact
+
+
+def contact_get_with_rights(user, pk: int) -> tuple[Contact, set[access.Right]]:
+    """`contact_get` and `access.family_rights` of the contact's family in one go (the same
+    404; the caseload asked once for a coach), as `family_get_with_rights`."""
+    contact = _live_contact(pk)
+    if contact is None:
+        raise Http404
+    rights = access.family_rights(user, contact.family)
+    if access.Right.VIEW_FAMILY not in rights:
+        raise Http404
+    return contact, rights
+
+
+def _live_contact(pk) -> Contact | None:
+    """The live contact `pk` of a live family (a non-number is a 404) with its family and
+    study, whoever asks."""
+    return (
+        Contact.objects.alive()
+        .filter(pk=_int_or_404(pk), family__is_deleted=False)
+        .select_related("family__study")
+        .first()
+    )
 
 
 def care_involvement_get(user, pk: int) -> CareInvolvement:

@@ -125,12 +125,61 @@ def wave_get(user, pk: int) -> Wave:
     return wave
 
 
-def family_detail(family: Family) -> dict:
-    """Everything the family page shows, in a fixed handful of queries."""
+@dataclass(slots=True)
+class ContactRow:
+    """A contact as the family page's table shows it (its fields, not a model instance); `href`
+    its correct link, set by the view."""
+
+    pk: int
+    occurred_at: datetime
+    kind: str
+    duration_minutes: int
+    initiated_by: str
+    coach_id: int | None
+    href: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    """A family member as the family page lists them."""
+
+    role_display: str
+    birth_year: int
+
+
+def family_detail(family: Family, *, registry: bool = True) -> dict:
+    """Everything the family page shows, in a fixed handful of queries; the registry
+    indicators' rows only with `registry` (the page shows them to research readers only). The
+    members, care workers and contacts as their shown fields, not model instances."""
     waves = list(family.waves.alive().order_by("index"))
     today = timezone.localdate()
     for wave in waves:
         wave.display_status = wave.status_on(today)
+    roles = dict(Member._meta.get_field("role").flatchoices)
+    return {
+        "family": family,
+        "indicator_rows": _indicator_rows(family, waves) if registry else [],
+        "members": [
+            MemberRow(roles.get(role, role), birth_year)
+            for role, birth_year in family.members.alive().values_list("role", "birth_year")
+        ],
+        "waves": waves,
+        "involvements": list(
+            family.care_involvements.alive().values(
+                "organisation", "discipline", "start_date", "end_date"
+            )
+        ),
+        "contacts": [
+            ContactRow(*row)
+            for row in family.contacts.alive()[:50].values_list(
+                "pk", "occurred_at", "kind", "duration_minutes", "initiated_by", "coach_id"
+            )
+        ],
+    }
+
+
+def _indicator_rows(family: Family, waves: list[Wave]) -> list[dict]:
+    """The family page's registry indicators: a label and the value shown per wave."""
     # Only the columns shown (`Indicator.label`: the Dutch label for a Dutch language).
     indicators = list(
         indicators_for(family.study).values_list("pk", "code", "label_nl", "label_en")
@@ -139,9 +188,10 @@ def family_detail(family: Family) -> dict:
     # The values as shown, read as plain fields (not a value and an indicator instance each).
     shown: dict[tuple[int, str], str] = {}
     missing = {code: str(words) for code, words in MissingCode.choices}  # once, not per value
+    wave_ids = [wave.pk for wave in waves]
     for wave_id, indicator_id, value, missing_code in (
         IndicatorValue.objects.alive()
-        .filter(wave_id__in=[wave.pk for wave in waves])
+        .filter(wave_id__in=wave_ids)
         .values_list("wave_id", "indicator_id", "value", "missing_code")
     ):
         code = code_of.get(indicator_id)
@@ -152,22 +202,14 @@ def family_detail(family: Family) -> dict:
                 else f"{value.normalize():f}"
             )
     dutch = (get_language() or "nl").startswith("nl")
-    indicator_rows = [
+    return [
         {
             "code": code,
             "label": label_nl if dutch else label_en,
-            "cells": [shown.get((wave.pk, code), "") for wave in waves],
+            "cells": [shown.get((wave_id, code), "") for wave_id in wave_ids],
         }
         for _pk, code, label_nl, label_en in indicators
     ]
-    return {
-        "family": family,
-        "indicator_rows": indicator_rows,
-        "members": list(family.members.alive()),
-        "waves": waves,
-        "involvements": list(family.care_involvements.alive()),
-        "contacts": list(family.contacts.alive()[:50]),  # the page shows coach_id only
-    }
 
 
 @dataclass(frozen=True)
@@ -396,17 +438,35 @@ def _int_or_404(pk: object) -> int:
 
 def contact_get(user, pk: int) -> Contact:
     """A live contact with a family the user may see, or 404 (as `family_get`)."""
-    contact = (
-        Contact.objects.alive()
-        .filter(pk=_int_or_404(pk), family__is_deleted=False)
-        .select_related("family__study")
-        .first()
-    )
+    contact = _live_contact(pk)
     if contact is None or not access.family_has_right(
         user, contact.family, access.Right.VIEW_FAMILY
     ):
         raise Http404
     return contact
+
+
+def contact_get_with_rights(user, pk: int) -> tuple[Contact, set[access.Right]]:
+    """`contact_get` and `access.family_rights` of the contact's family in one go (the same
+    404; the caseload asked once for a coach), as `family_get_with_rights`."""
+    contact = _live_contact(pk)
+    if contact is None:
+        raise Http404
+    rights = access.family_rights(user, contact.family)
+    if access.Right.VIEW_FAMILY not in rights:
+        raise Http404
+    return contact, rights
+
+
+def _live_contact(pk) -> Contact | None:
+    """The live contact `pk` of a live family (a non-number is a 404) with its family and
+    study, whoever asks."""
+    return (
+        Contact.objects.alive()
+        .filter(pk=_int_or_404(pk), family__is_deleted=False)
+        .select_related("family__study")
+        .first()
+    )
 
 
 def care_involvement_get(user, pk: int) -> CareInvolvement:

@@ -13,6 +13,7 @@ from study import access
 from study import selectors as study_selectors
 from study.access_log import family_read
 from study.models import Family
+from study.views.helpers import require_held
 
 
 def _int_param(request, name: str) -> int | None:
@@ -58,9 +59,8 @@ def catalogue(request):
 @login_required
 def family_costs(request, family_id: int):
     """A family's costs per year, item by item, in the study's price year (researchers)."""
-    family = study_selectors.family_get(request.user, family_id)
-    if not access.may_read_research(request.user, family):
-        raise PermissionDenied
+    family, rights = study_selectors.family_get_with_rights(request.user, family_id)
+    require_held(rights, access.Right.RESEARCH_READ)  # may_read_research, not asked again
     family_read(request, action="family.costs", families=family)
     price_year = _int_param(request, "price_year") or family.study.price_year
     error, breakdown = "", None

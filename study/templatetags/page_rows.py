@@ -10,13 +10,16 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from django import template
+from django.templatetags.l10n import unlocalize
 from django.utils.formats import get_format
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
 from django.utils.timezone import template_localtime
 from django.utils.translation import gettext as _
 
+from study.models import Contact
 from study.templatetags.labels import role_name
+from study.templatetags.record_status import status_word
 from study.templatetags.shown import shown as _shown
 from study.templatetags.shown import shown_date as _when
 
@@ -102,29 +105,64 @@ def indicator_rows(rows: Iterable[dict]) -> SafeString:
 
 @register.simple_tag(takes_context=True)
 def contact_rows(context, contacts: Iterable, may_correct_all: bool) -> SafeString:
-    """The contacts' rows of the family page; the correct link for the data manager and for
-    the contact's own coach."""
+    """The contacts' rows of the family page (`selectors.ContactRow`s); the correct link for
+    the data manager and for the contact's own coach."""
     user_pk = getattr(context.get("user"), "pk", None)
-    correct = _("Correct")
+    correct = _shown(_("Correct"))
     fmt = get_format("DATETIME_FORMAT")
-    words: dict[tuple[str, object], str] = {}  # each choice's words once, not once per row
+    cells: dict[tuple[str, object], str] = {}  # each choice's words, each number once
 
-    def display(contact, field: str) -> str:
-        key = (field, getattr(contact, field))
-        if key not in words:
-            words[key] = _shown(getattr(contact, f"get_{field}_display")())
-        return words[key]
+    def cell(contact, field: str) -> str:
+        """`{{ contact.<field> }}`, or `{{ contact.get_<field>_display }}` for a choice."""
+        value = getattr(contact, field)
+        key = (field, value)
+        if key not in cells:
+            choices = dict(Contact._meta.get_field(field).flatchoices)
+            cells[key] = _shown(choices.get(value, value) if choices else value)
+        return cells[key]
 
     out = []
     for c in contacts:
         link = (
-            f'<a href="{_shown(c.href)}">{_shown(correct)}</a>'
+            f'<a href="{_shown(c.href)}">{correct}</a>'
             if may_correct_all or c.coach_id == user_pk
             else ""
         )
         out.append(
-            f"<tr><td>{_when(c.occurred_at, fmt)}</td><td>{display(c, 'kind')}</td>"
-            f'<td class="num">{_shown(c.duration_minutes)}</td>'
-            f"<td>{display(c, 'initiated_by')}</td><td>{link}</td></tr>"
+            f"<tr><td>{_when(c.occurred_at, fmt)}</td><td>{cell(c, 'kind')}</td>"
+            f'<td class="num">{cell(c, "duration_minutes")}</td>'
+            f"<td>{cell(c, 'initiated_by')}</td><td>{link}</td></tr>"
+        )
+    return mark_safe("".join(out))  # every value above is escaped by _shown
+
+
+@register.simple_tag
+def wave_rows(waves: Iterable, may_see_registry: bool) -> SafeString:
+    """The waves' rows of the family page: label and instruments link, year, due date, record
+    status (and why missed), locked, and the data entry link for research readers."""
+    instruments = _shown(_("Instruments"))
+    locked = f'<span class="badge locked">{_shown(_("locked"))}</span>'
+    view, enter = _shown(_("View")), _shown(_("Enter data"))
+    out = []
+    for w in waves:
+        link = (
+            f'<br><small><a href="{_shown(w.instruments_href)}" class="instruments-link">'
+            f"{instruments}</a></small>"
+            if w.index >= 0
+            else ""
+        )
+        why = f" {_shown(w.missed_reason)}" if w.missed_reason else ""
+        entry = (
+            f'<td><a href="{_shown(w.entry_href)}">{view if w.locked else enter}</a></td>'
+            if may_see_registry
+            else ""
+        )
+        out.append(
+            f'<tr id="wave-{_shown(w.index)}"><td>{_shown(w.label)}{link}</td>'
+            f"<td>{_shown(unlocalize(w.year))}</td>"
+            f"<td>{_shown(w.due_date) if w.due_date else '—'}</td>"
+            f'<td><span class="badge {_shown(w.display_status)}">'
+            f"{_shown(status_word(w.display_status))}</span>{why}</td>"
+            f"<td>{locked if w.locked else ''}</td>{entry}</tr>"
         )
     return mark_safe("".join(out))  # every value above is escaped by _shown

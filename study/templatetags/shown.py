@@ -7,6 +7,8 @@ Not a tag library (no `register`): imported by the libraries."""
 from __future__ import annotations
 
 import html
+from datetime import date, datetime
+from functools import cache
 
 from django.template.base import render_value_in_context
 from django.utils.dateformat import format as date_format
@@ -35,6 +37,39 @@ def shown_date(value: object, fmt: str | None = None) -> str:
     it once per cell); nothing for none or an empty string."""
     if value in (None, ""):
         return ""
-    return conditional_escape(
-        date_format(template_localtime(value), get_format("DATE_FORMAT") if fmt is None else fmt)
-    )
+    value = template_localtime(value)
+    fmt = get_format("DATE_FORMAT") if fmt is None else fmt
+    numeric = _numeric_format(fmt) if isinstance(value, date) else None
+    if numeric is not None and (isinstance(value, datetime) or not numeric[1]):
+        return conditional_escape(numeric[0].format(value))
+    return conditional_escape(date_format(value, fmt))
+
+
+# What Django's `dateformat` writes for its numeric format characters (`DateFormat.d` etc.).
+_NUMERIC_DATE = {
+    "d": "{0.day:02d}",
+    "j": "{0.day}",
+    "m": "{0.month:02d}",
+    "n": "{0.month}",
+    "Y": "{0.year:04d}",
+}
+_NUMERIC_TIME = {"H": "{0.hour:02d}", "G": "{0.hour}", "i": "{0.minute:02d}", "s": "{0.second:02d}"}
+
+
+@cache
+def _numeric_format(fmt: str) -> tuple[str, bool] | None:
+    """A date format made of numbers and punctuation only (such as Dutch "d-m-Y H:i") as a
+    `str.format` template giving `dateformat.format`'s text, and whether it shows the time;
+    None for any other format (names, am/pm, escapes: those go through `dateformat`)."""
+    template, timed = [], False
+    for char in fmt:
+        if char in _NUMERIC_DATE:
+            template.append(_NUMERIC_DATE[char])
+        elif char in _NUMERIC_TIME:
+            template.append(_NUMERIC_TIME[char])
+            timed = True
+        elif char.isalpha() or char in "\\{}":
+            return None
+        else:
+            template.append(char)
+    return "".join(template), timed

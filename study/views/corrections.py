@@ -67,10 +67,14 @@ def _correct_page(
 
 @login_required
 def contact_correct(request: HttpRequest, contact_id: int) -> HttpResponse:
-    contact = selectors.contact_get(request.user, contact_id)
+    contact, rights = selectors.contact_get_with_rights(request.user, contact_id)
     family = contact.family
     if not access.may_correct(
-        request.user, family, recorded_by_id=contact.coach_id, right=access.Right.CONTACT_LOG
+        request.user,
+        family,
+        recorded_by_id=contact.coach_id,
+        right=access.Right.CONTACT_LOG,
+        rights=rights,
     ):
         raise PermissionDenied
     family_read(request, action="contact.correct", families=family, scope=f"id={contact.pk}")
@@ -81,7 +85,7 @@ def contact_correct(request: HttpRequest, contact_id: int) -> HttpResponse:
     )
     form.fields["occurred_at"].initial = initial["occurred_at"]
     form.fields["initiated_by"].initial = contact.initiated_by
-    if access.note_reader(request.user)(contact) != access.NoteView.FULL:
+    if access.note_view(request.user, contact, rights=rights) != access.NoteView.FULL:
         # Only the note's own coach corrects its text: others do not read it (in full).
         for name in ("note", "note_private"):
             form.fields.pop(name, None)

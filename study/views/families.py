@@ -21,8 +21,9 @@ from study.views.helpers import require_family_right, require_study_right, url_m
 @login_required
 def family_detail(request, family_id: int):
     family, rights = selectors.family_get_with_rights(request.user, family_id)
-    context = selectors.family_detail(family)
-    context["may_see_registry"] = access.Right.RESEARCH_READ in rights
+    registry = access.Right.RESEARCH_READ in rights
+    context = selectors.family_detail(family, registry=registry)
+    context["may_see_registry"] = registry
     context["may_log_contact"] = access.Right.CONTACT_LOG in rights
     context["may_change_status"] = access.Right.RESEARCH_WRITE in rights
     context["may_correct_all"] = access.Right.DATA_CORRECT in rights

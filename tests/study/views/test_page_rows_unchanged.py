@@ -166,21 +166,91 @@ def test_the_family_page_rows_are_the_template_loop_s(
         correct = url_maker("study:contact_correct")
         for contact in context["contacts"]:
             contact.href = correct(contact.pk)
+        # The template loop showed the contacts as model instances (the tag: plain rows).
+        instances = list(family.contacts.alive()[:50])
+        for contact in instances:
+            contact.href = correct(contact.pk)
+        assert [c.pk for c in instances] == [c.pk for c in context["contacts"]]
         assert context["contacts"] and context["indicator_rows"]
         rows = context["indicator_rows"] + [{"label": "<b>&", "cells": ["1.5", "<i>", ""]}]
         assert _render("{% load page_rows %}{% indicator_rows rows %}", rows=rows) == _render(
             OLD_INDICATOR_ROWS, indicator_rows=rows
         )
         for user, may_correct_all in ((coach, False), (researcher, False), (data_manager, True)):
-            shown = {
-                "contacts": context["contacts"],
-                "may_correct_all": may_correct_all,
-                "user": user,
-            }
+            shown = {"may_correct_all": may_correct_all, "user": user}
             new = _render(
-                "{% load page_rows %}{% contact_rows contacts may_correct_all %}", **shown
+                "{% load page_rows %}{% contact_rows contacts may_correct_all %}",
+                contacts=context["contacts"],
+                **shown,
             )
-            assert new == _render(OLD_CONTACT_ROWS, **shown)
+            assert new == _render(OLD_CONTACT_ROWS, contacts=instances, **shown)
+
+
+OLD_MEMBERS = """{% load i18n %}{% for m in members %}<li>{{ m.get_role_display }}, {% translate "born" %} {{ m.birth_year|unlocalize }}</li>{% endfor %}"""
+NEW_MEMBERS = """{% load i18n %}{% for m in members %}<li>{{ m.role_display }}, {% translate "born" %} {{ m.birth_year|unlocalize }}</li>{% endfor %}"""
+INVOLVEMENTS = """{% for inv in involvements %}<tr><td>{{ inv.organisation }}</td><td>{{ inv.discipline }}</td><td>{{ inv.start_date }}</td><td>{{ inv.end_date|default:"—" }}</td></tr>{% endfor %}"""
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_the_family_page_s_plain_rows_show_as_the_model_instances(
+    language, family, researcher, data_manager
+):
+    """Members and care workers read as their shown fields (not model instances) show the same
+    text; without the registry the page's other rows are the same."""
+    from study.services.care import care_involvement_add
+
+    for n, end in enumerate((None, date(2024, 2, 29))):
+        care_involvement_add(
+            family=family,
+            organisation=f"Org <{n}> & co",
+            discipline="Maatschappelijk werk",
+            start_date=date(2023, 1, 1 + n),
+            end_date=end,
+            organisation_other=True,
+            discipline_other=True,
+            user=data_manager,
+        )
+    with override(language):
+        context = selectors.family_detail(family)
+        members = list(family.members.alive())
+        assert members and len(context["involvements"]) == 2
+        assert _render(NEW_MEMBERS, members=context["members"]) == _render(
+            OLD_MEMBERS, members=members
+        )
+        rows = _render(INVOLVEMENTS, involvements=context["involvements"])
+        assert rows == _render(INVOLVEMENTS, involvements=list(family.care_involvements.alive()))
+        assert "&lt;0&gt; &amp; co" in rows
+        without = selectors.family_detail(family, registry=False)
+        assert without.pop("indicator_rows") == []
+        for key, value in without.items():
+            if key not in ("waves", "contacts"):  # fresh instances, rows
+                assert value == context[key], key
+
+
+OLD_WAVE_ROWS = (
+    "{% load i18n record_status %}"
+    """{% for wave in waves %}<tr id="wave-{{ wave.index }}"><td>{{ wave.label }}{% if wave.index >= 0 %}<br><small><a href="{{ wave.instruments_href }}" class="instruments-link">{% translate "Instruments" %}</a></small>{% endif %}</td><td>{{ wave.year|unlocalize }}</td><td>{{ wave.due_date|default:"—" }}</td><td><span class="badge {{ wave.display_status }}">{{ wave.display_status|status_word }}</span>{% if wave.missed_reason %} {{ wave.missed_reason }}{% endif %}</td><td>{% if wave.locked %}<span class="badge locked">{% translate "locked" %}</span>{% endif %}</td>{% if may_see_registry %}<td><a href="{{ wave.entry_href }}">{% if wave.locked %}{% translate "View" %}{% else %}{% translate "Enter data" %}{% endif %}</a></td>{% endif %}</tr>{% endfor %}"""
+)
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_the_wave_rows_are_the_template_loop_s(language, family):
+    """Every kind of wave row: planned, due, locked, missed with a reason to escape, no due
+    date, a wave before the baseline (no instruments link); with and without the entry link."""
+    waves = selectors.family_detail(family, registry=False)["waves"]
+    waves[1].locked = True
+    waves[2].display_status, waves[2].missed_reason = "missed", 'moved <away> & "gone"'
+    waves[3].due_date = None
+    waves[4].index = -1
+    waves[5].display_status = "no-such-status"
+    for n, wave in enumerate(waves):
+        wave.instruments_href, wave.entry_href = f"/w/{n}/?a=1&b=<2>", f"/e/{n}/"
+    with override(language):
+        for may_see_registry in (True, False):
+            shown = {"waves": waves, "may_see_registry": may_see_registry}
+            new = _render("{% load page_rows %}{% wave_rows waves may_see_registry %}", **shown)
+            assert new == _render(OLD_WAVE_ROWS, **shown)
+            assert "&lt;away&gt;" in new and "instruments-link" in new
 
 
 def test_the_field_row_tag_is_the_field_partial():

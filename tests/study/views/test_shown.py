@@ -51,3 +51,44 @@ def test_shown_is_the_template_s_output(language):
                 if dated or value in (None, ""):
                     expected = Template(source).render(Context({"v": value}))
                     assert shown_date(value, fmt) == expected, (value, name)
+
+
+FORMATS = [
+    "d-m-Y H:i",
+    "j-n-Y G:i:s",
+    "Y/m/d",
+    "d.m.Y",
+    "H:i",
+    "j F Y",
+    "N j, Y, P",
+    r"\d d",
+    "d {m} Y",
+    "Y-m-d & <H>",
+    "d-m-y",
+    "é d",
+]
+DATES = [
+    date(2026, 1, 5),
+    date(5, 12, 31),
+    datetime(2026, 3, 29, 0, 5, 9),  # noqa: DTZ001 - a naive datetime is shown too
+    datetime(2026, 3, 29, 1, 30, tzinfo=UTC),
+    datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
+    datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC),
+]
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_shown_date_is_the_date_filter_s_output_for_any_format(language):
+    """The numeric formats are written without `dateformat` (`shown._numeric_format`): the
+    same text as the filter, for dates and naive and aware datetimes (also around the clock
+    change); a date with a time format fails as the filter does."""
+    with override(language):
+        for fmt in FORMATS:
+            for value in DATES:
+                template = Template("{{ v|date:f }}")
+                if type(value) is date and any(c in fmt for c in "HGisP"):
+                    with pytest.raises(TypeError):
+                        shown_date(value, fmt)
+                    continue
+                expected = template.render(Context({"v": value, "f": fmt}))
+                assert shown_date(value, fmt) == expected, (fmt, value)

@@ -2,18 +2,19 @@
 gives the bytes the template loop gave (its labels, the value and missing-code widgets, the
 suggestion with its confirm box, the field's errors and the soft-limit box per indicator), without
 a template include, a blocktranslate and a dozen variable lookups per row. Every value goes
-through `render_value_in_context`, as `{{ }}` does (escaped unless safe, localised), and the
+through `shown` (study.templatetags.shown), as `{{ }}` does (escaped unless safe, localised), and the
 words through gettext as `{% translate %}` / `{% blocktranslate %}` do; the template before this
 tag is kept in tests/study/views/reference/ and the test there compares both renderings."""
 
 from __future__ import annotations
 
 from django import template
-from django.template.base import render_value_in_context
 from django.template.defaultfilters import capfirst
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
+
+from study.templatetags.shown import shown
 
 register = template.Library()
 
@@ -24,7 +25,7 @@ def entry_rows(context, rows) -> SafeString:
     line and two spaces and ending with one (as the loop's text around the row's markup)."""
 
     def out(value) -> str:
-        return render_value_in_context(value, context)
+        return shown(value, context)
 
     # {% translate %} escapes the translation; the words are literals (found by makemessages).
     missing_because = conditional_escape(gettext("Missing because"))

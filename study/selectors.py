@@ -687,8 +687,9 @@ def professional_survey_start(
     if not professionals:
         return None
     professional = next((p for p in professionals if str(p.pk) == chosen), professionals[0])
-    done = ProfessionalSurvey.objects.alive().filter(professional=professional)
-    existing = done.filter(year=year).first()
+    # Every year's answers in one query (one row a year): this year's and the years done.
+    done = list(ProfessionalSurvey.objects.alive().filter(professional=professional).order_by("pk"))
+    existing = next((survey for survey in done if survey.year == year), None)
     initial: dict = {"year": year}
     if existing is not None:
         initial.update({name: getattr(existing, name) for name in ProfessionalSurvey.SCALES})
@@ -696,7 +697,7 @@ def professional_survey_start(
         professionals=professionals,
         professional=professional,
         initial=initial,
-        years_done=sorted(done.values_list("year", flat=True)),
+        years_done=sorted(survey.year for survey in done),
     )
 
 

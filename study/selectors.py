@@ -535,8 +535,9 @@ def wave_entry_values(
     """What the wave entry form starts from: the wave's own values (code -> (number, missing
     code)) as they stand now or, given a version the form carried, as they stood then; the
     previous wave's values as suggestions (code -> (number, missing code, wave label)) for
-    indicators this wave has no value for; the survey's answers; and the version. `waves`: the
-    family's live waves (`family_wave_list`), when the caller has them (one query fewer)."""
+    indicators this wave has no value for; the survey's answers (none before the intake); and
+    the version. `waves`: the family's live waves (`family_wave_list`), when the caller has them
+    (one query fewer)."""
     from study.services.surveys import survey_as_of
     from study.services.values import parse_version, values_as_of, wave_version
 

@@ -659,31 +659,43 @@ def wave_entry_values(
     """What the wave entry form starts from: the wave's own values (code -> (number, missing
     code)) as they stand now or, given a version the form carried, as they stood then; the
     previous wave's values as suggestions (code -> (number, missing code, wave label)) for
-    indicators this wave has no value for; the survey's answers; and the version. `waves`: the
-    family's live waves (`family_wave_list`), when the caller has them (one query fewer)."""
+    indicators this wave has no value for; the survey's answers (none before the intake); and
+    the version. `waves`: the family's live waves (`family_wave_list`), when the caller has them
+    (one query fewer)."""
     from study.services.surveys import survey_as_of
     from study.services.values import parse_version, values_as_of, wave_version
 
-    def values_of(w: Wave) -> dict[str, tuple[str, str]]:
-        rows = (
+    def values_of(*of: Wave) -> dict[int, dict[str, tuple[str, str]]]:
+        """wave id -> its values, the waves' values read in one query."""
+        read: dict[int, dict[str, tuple[str, str]]] = {w.pk: {} for w in of}
+        for wave_id, code, value, missing in (
             IndicatorValue.objects.alive()
-            .filter(wave=w)
-            .values_list("indicator__code", "value", "missing_code")
-        )
-        return {
-            code: ("" if value is None else _number_text(value), missing)
-            for code, value, missing in rows
-        }
+            .filter(wave__in=of)
+            .values_list("wave_id", "indicator__code", "value", "missing_code")
+        ):
+            read[wave_id][code] = ("" if value is None else _number_text(value), missing)
+        return read
 
+    if waves is None:
+        previous = wave.family.waves.alive().filter(index=wave.index - 1).first()
+    else:  # one live wave per index (unique_wave_index)
+        previous = next((w for w in waves if w.index == wave.index - 1), None)
+    before = (previous,) if previous is not None else ()
     try:
         base = parse_version(version)
     except ValidationError:
         base = None
     if base is None:
         version = wave_version(wave)
-        current = values_of(wave)
-        survey = WaveSurvey.objects.alive().filter(wave=wave).first()
-        answers = {f: getattr(survey, f) for f in _SURVEY_INITIAL} if survey else {}
+        read = values_of(wave, *before)  # this wave's and the previous one's in one query
+        current = read[wave.pk]
+        answers = {}
+        # A wave before the intake has no survey (the services refuse one; the form has none).
+        survey = (
+            None if wave.is_pre_intake else WaveSurvey.objects.alive().filter(wave=wave).first()
+        )
+        if survey is not None:
+            answers = {f: getattr(survey, f) for f in _SURVEY_INITIAL}
     else:
         codes = dict(Indicator.objects.values_list("pk", "code"))
         current = {
@@ -691,15 +703,12 @@ def wave_entry_values(
             for pk, e in values_as_of(wave, base[0]).items()
         }
         answers = {f: v for f, v in survey_as_of(wave, base[1]).items() if f in _SURVEY_INITIAL}
-    if waves is None:
-        previous = wave.family.waves.alive().filter(index=wave.index - 1).first()
-    else:  # one live wave per index (unique_wave_index)
-        previous = next((w for w in waves if w.index == wave.index - 1), None)
+        read = values_of(*before) if before else {}
     suggestions = {}
     if previous is not None:
         suggestions = {
             code: (number, missing, previous.label)
-            for code, (number, missing) in values_of(previous).items()
+            for code, (number, missing) in read[previous.pk].items()
             if code not in current
         }
     survey_initial = {f: v for f, v in answers.items() if v not in (None, "")}
@@ -803,8 +812,9 @@ def professional_survey_start(
     if not professionals:
         return None
     professional = next((p for p in professionals if str(p.pk) == chosen), professionals[0])
-    done = ProfessionalSurvey.objects.alive().filter(professional=professional)
-    existing = done.filter(year=year).first()
+    # Every year's answers in one query (one row a year): this year's and the years done.
+    done = list(ProfessionalSurvey.objects.alive().filter(professional=professional).order_by("pk"))
+    existing = next((survey for survey in done if survey.year == year), None)
     initial: dict = {"year": year}
     if existing is not None:
         initial.update({name: getattr(existing, name) for name in ProfessionalSurvey.SCALES})
@@ -812,7 +822,7 @@ def professional_survey_start(
         professionals=professionals,
         professional=professional,
         initial=initial,
-        years_done=sorted(done.values_list("year", flat=True)),
+        years_done=sorted(survey.year for survey in done),
     )
 
 

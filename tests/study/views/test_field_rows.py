@@ -1,13 +1,15 @@
-"""`{% field_row %}` / `{% check_row %}` (issue 21) give what the includes of partials/field.html
-and partials/check.html give, for every field of the forms whose pages use them (set-up, new
-study, enrolment): unbound with initial values, and bound with wrong data (errors), in Dutch and
-English; anything but a bound field goes through the partial itself."""
+"""`{% field_row %}` / `{% check_row %}` / `{% choices_row %}` (issue 21) give what the includes
+of partials/field.html, check.html and choices.html give, for every field of the forms whose pages
+use them (set-up, new study, enrolment, professional survey, the wave entry's change reason and
+survey): unbound with initial values, and bound with wrong data (errors), in Dutch and English;
+anything but a bound field goes through the partial itself."""
 
 from __future__ import annotations
 
 import datetime
 
 import pytest
+from django.forms import RadioSelect
 from django.template import engines
 from django.utils import translation
 
@@ -16,6 +18,7 @@ from study import forms, setup_forms
 PAIRS = (
     ('{% include "partials/field.html" with field=f %}', "{% field_row f %}"),
     ('{% include "partials/check.html" with field=f %}', "{% check_row f %}"),
+    ('{% include "partials/choices.html" with field=f %}', "{% choices_row f %}"),
 )
 JUNK = {
     "name": "",
@@ -28,6 +31,10 @@ JUNK = {
     "arm": "<script>",
     "identifier": "x" * 300,
     "acknowledge_warnings": "on",
+    "year": "<i>",
+    "job_satisfaction": "11",
+    "autonomy": "3",
+    "change_reason": "<b>" * 300,
 }
 
 
@@ -40,6 +47,10 @@ def _forms() -> list:
         forms.EnrolForm(initial={"intake_date": datetime.date(2024, 5, 1)}),
         forms.EnrolForm(initial={"intake_date": datetime.date(2024, 5, 1)}, randomised=True),
         forms.EnrolForm(JUNK),
+        forms.ProfessionalSurveyForm(initial={"year": 2024, "pride": 4}),
+        forms.ProfessionalSurveyForm(JUNK),
+        forms.WaveEntryForm(indicators=[]),
+        forms.WaveEntryForm(JUNK, indicators=[]),
     ]
 
 
@@ -51,6 +62,8 @@ def test_tags_give_what_the_partials_give(language):
             form.is_bound and form.is_valid()
             for name in form.fields:
                 for include, tag in PAIRS:
+                    if "choices" in tag and not isinstance(form.fields[name].widget, RadioSelect):
+                        continue  # the partial of radio buttons, for those only
                     context = {"f": form[name]}
                     expected = engine.from_string(include).render(context)
                     got = engine.from_string("{% load field_rows %}" + tag).render(context)

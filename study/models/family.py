@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from study.models.base import AuditedQuerySet, SoftDeleteModel, SoftDeleteQuerySet, new_pseudonym
+from study.models.entry import StudyDataPolicy
 from study.models.study import Arm, Study
 
 
@@ -25,7 +26,12 @@ class FamilyQuerySet(SoftDeleteQuerySet):
     """
 
     def alive(self):
-        return super().alive().exclude(pk__in=self.withdrawn_removed().values("pk"))
+        # withdrawn_removed() without a second read of the families: NOT (withdrawn AND the
+        # study's policy removes them), the policy a subquery of one small table
+        removing = StudyDataPolicy.objects.filter(
+            withdrawal=StudyDataPolicy.Withdrawal.REMOVE
+        ).values("study_id")
+        return super().alive().exclude(status=Family.Status.WITHDRAWN, study__in=removing)
 
     def withdrawn_removed(self):
         """Families withdrawn under the "remove" policy (for attrition counts and erasure)."""

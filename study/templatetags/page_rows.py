@@ -6,8 +6,7 @@ pages have hundreds of cells). Every value is shown exactly as the template show
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from datetime import datetime
+from collections.abc import Iterable
 
 from django import template
 from django.templatetags.l10n import unlocalize
@@ -26,28 +25,10 @@ from study.templatetags.shown import shown_date as _when
 register = template.Library()
 
 
-def _minute_dates(fmt: str) -> Callable[[datetime], str]:
-    """`_when(value, fmt)` for the many moments of a table, each minute's text formatted once
-    (changes and reads come in bursts; Django's date format is most of a row's time) when `fmt`
-    shows nothing finer than minutes (no s, u, U, c or r)."""
-    if set(fmt) & set("suUcr"):
-        return lambda value: _when(value, fmt)
-    seen: dict[tuple, str] = {}
-
-    def when(value: datetime) -> str:
-        local = template_localtime(value)
-        minute = (local.replace(second=0, microsecond=0), local.utcoffset())
-        if minute not in seen:
-            seen[minute] = _when(local, fmt)
-        return seen[minute]
-
-    return when
-
-
 @register.simple_tag
 def audit_rows(trail: Iterable[dict]) -> SafeString:
     """The rows of the audit trail's table (`family_audit.html`)."""
-    dates = _minute_dates(get_format("DATETIME_FORMAT"))
+    fmt = get_format("DATETIME_FORMAT")
     kinds: dict[str, str] = {}  # each model's name once, not once per row
     out = []
     for row in trail:
@@ -59,7 +40,7 @@ def audit_rows(trail: Iterable[dict]) -> SafeString:
             for c in row["changes"]
         )
         out.append(
-            f'<tr class="audit-{_shown(row["type"])}"><td>{dates(row["when"])}</td>'
+            f'<tr class="audit-{_shown(row["type"])}"><td>{_when(row["when"], fmt)}</td>'
             f"<td>{_shown(row['who'])}</td><td>{kinds[row['model']]} · "
             f'{_shown(row["object"])} <span class="badge">{_shown(row["type_label"])}</span></td>\n'
             f"<td>{changes}</td><td>{_shown(row['reason'])}</td></tr>\n"
@@ -72,7 +53,6 @@ def access_rows(events: Iterable) -> SafeString:
     """The rows of the access log's table (`access_log.html`): one per event."""
     fmt = get_format("DATETIME_FORMAT")
     roles: dict[str, str] = {}  # each role's name once, not once per row
-    dates = _minute_dates(fmt)
     out = []
     for e in events:
         if e.role not in roles:
@@ -82,7 +62,7 @@ def access_rows(events: Iterable) -> SafeString:
         pseudonym = f" ({_shown(e.pseudonym)})" if e.pseudonym else ""
         detail = f" {_shown(e.detail)}" if e.detail else ""
         out.append(
-            f"\n<tr>\n  <td>{dates(at)}:{at.second:02d}</td>\n"
+            f"\n<tr>\n  <td>{_when(at, fmt)}:{at.second:02d}</td>\n"
             f"  <td>{_shown(actor or '–')}</td>\n  <td>{roles[e.role]}</td>\n"
             f"  <td><code>{_shown(e.action)}</code></td>\n"
             f"  <td>{_shown(e.row_count)}{pseudonym}</td>\n"

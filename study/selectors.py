@@ -7,10 +7,12 @@ never from `Family.objects.all()`.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from itertools import chain
+from typing import TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Max, Q, QuerySet
@@ -44,6 +46,8 @@ from study.models import (
     Wave,
     WaveSurvey,
 )
+
+_Record = TypeVar("_Record", Family, Wave, Contact)
 
 
 def study_list(user) -> QuerySet[Study]:
@@ -96,25 +100,26 @@ def family_get_with_rights(user, pk: int) -> tuple[Family, set[access.Right]]:
     user holds VIEW_FAMILY for the family exactly when `family_has_right` says so: the rights
     are the union of its study's roles' rights and, on the caseload, the caseload roles'), and
     the caseload asked once instead of twice for a coach."""
-    family = _live_family(pk)
-    if family is None:
+    return _with_rights(user, _live_family(pk), lambda family: family)
+
+
+def _with_rights(
+    user, record: _Record | None, family_of: Callable[[_Record], Family]
+) -> tuple[_Record, set[access.Right]]:
+    """A live record (family, wave, contact) and the user's rights on its family, or 404 when
+    there is no such record or the user may not see its family (the `*_get_with_rights`)."""
+    if record is None:
         raise Http404
-    rights = access.family_rights(user, family)
+    rights = access.family_rights(user, family_of(record))
     if access.Right.VIEW_FAMILY not in rights:
         raise Http404
-    return family, rights
+    return record, rights
 
 
 def wave_get_with_rights(user, pk: int) -> tuple[Wave, set[access.Right]]:
     """`wave_get` and `access.family_rights` of the wave's family in one go (the same 404; the
     caseload asked once for a coach), as `family_get_with_rights`."""
-    wave = _live_wave(pk)
-    if wave is None:
-        raise Http404
-    rights = access.family_rights(user, wave.family)
-    if access.Right.VIEW_FAMILY not in rights:
-        raise Http404
-    return wave, rights
+    return _with_rights(user, _live_wave(pk), lambda wave: wave.family)
 
 
 def wave_get(user, pk: int) -> Wave:
@@ -449,13 +454,7 @@ def contact_get(user, pk: int) -> Contact:
 def contact_get_with_rights(user, pk: int) -> tuple[Contact, set[access.Right]]:
     """`contact_get` and `access.family_rights` of the contact's family in one go (the same
     404; the caseload asked once for a coach), as `family_get_with_rights`."""
-    contact = _live_contact(pk)
-    if contact is None:
-        raise Http404
-    rights = access.family_rights(user, contact.family)
-    if access.Right.VIEW_FAMILY not in rights:
-        raise Http404
-    return contact, rights
+    return _with_rights(user, _live_contact(pk), lambda contact: contact.family)
 
 
 def _live_contact(pk) -> Contact | None:

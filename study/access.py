@@ -491,15 +491,25 @@ def note_reader(user) -> Callable[[Contact], NoteView]:
         return study_of[contact.family_id]
 
     def view(contact: Contact) -> NoteView:
-        if contact.coach_id == user.pk:
-            return NoteView.FULL
-        if contact.note_private:
-            return NoteView.HIDDEN
-        if contact.family_id in granted or (research and study_id(contact) in research):
-            return NoteView.MASKED
-        return NoteView.HIDDEN
+        return _note_rule(
+            user,
+            contact,
+            masked=lambda: (
+                contact.family_id in granted or bool(research and study_id(contact) in research)
+            ),
+        )
 
     return view
+
+
+def _note_rule(user, contact: Contact, *, masked: Callable[[], bool]) -> NoteView:
+    """The note rule's order (`note_reader`, `note_view`): its own coach reads it in full, a
+    private note no one else, and the others masked when `masked()` says so (asked last)."""
+    if contact.coach_id == user.pk:
+        return NoteView.FULL
+    if contact.note_private:
+        return NoteView.HIDDEN
+    return NoteView.MASKED if masked() else NoteView.HIDDEN
 
 
 def note_view(user, contact: Contact, *, rights: set[Right]) -> NoteView:
@@ -508,23 +518,22 @@ def note_view(user, contact: Contact, *, rights: set[Right]) -> NoteView:
     (a notes grant, only for a coach with the family on their caseload) instead of two."""
     if not _active(user):
         return NoteView.HIDDEN
-    if contact.coach_id == user.pk:
-        return NoteView.FULL
-    if contact.note_private:
-        return NoteView.HIDDEN
-    # The study's research readers (`studies_with(user, RESEARCH_READ)`: a study right).
-    if Right.RESEARCH_READ in rights and contact.family.study.contact_notes_for_research:
-        return NoteView.MASKED
-    # A grant counts while the family is on the user's caseload (CONTACT_LOG: a caseload right).
-    if (
-        Right.CONTACT_LOG in rights
-        and api_key_of(user) is None
-        and NotesGrant.objects.filter(
-            coach=user, family_id=contact.family_id, family__in=caseload_families(user)
-        ).exists()
-    ):
-        return NoteView.MASKED
-    return NoteView.HIDDEN
+
+    def masked() -> bool:
+        # The study's research readers (`studies_with(user, RESEARCH_READ)`: a study right).
+        if Right.RESEARCH_READ in rights and contact.family.study.contact_notes_for_research:
+            return True
+        # A grant counts while the family is on the user's caseload (CONTACT_LOG: a caseload
+        # right).
+        return (
+            Right.CONTACT_LOG in rights
+            and api_key_of(user) is None
+            and NotesGrant.objects.filter(
+                coach=user, family_id=contact.family_id, family__in=caseload_families(user)
+            ).exists()
+        )
+
+    return _note_rule(user, contact, masked=masked)
 
 
 def may_grant_notes(user, family: Family) -> bool:
